@@ -1,0 +1,255 @@
+//! Building and running the service: shared state, first-start bootstrap, the HTTP server,
+//! and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::ops::Deref;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use metrics_exporter_prometheus::PrometheusHandle;
+use secrecy::ExposeSecret;
+use tokio::net::TcpListener;
+
+use crate::auth::{generate_password, hash_password, LoginThrottle};
+use crate::config::Config;
+use crate::domain::{Email, Role, Slug};
+use crate::secrets::MasterKey;
+use crate::store::tenants::{TenantFeatures, TenantLimits};
+use crate::store::{self, Store};
+
+/// Why the service could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The configuration is unusable.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// The database could not be opened or migrated.
+    #[error("database: {0}")]
+    Store(#[from] store::StoreError),
+    /// The master key could not be loaded.
+    #[error(transparent)]
+    Secret(#[from] crate::secrets::SecretError),
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// Address.
+        addr: SocketAddr,
+        /// OS error.
+        source: std::io::Error,
+    },
+    /// Bootstrapping users failed.
+    #[error("bootstrap: {0}")]
+    Bootstrap(String),
+}
+
+/// Everything handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+/// The shared parts.
+pub struct Inner {
+    /// Effective configuration.
+    pub config: Config,
+    /// Database.
+    pub store: Store,
+    /// Failed-login throttle.
+    pub throttle: LoginThrottle,
+    /// Prometheus recorder handle.
+    pub metrics: PrometheusHandle,
+    /// Key sealing secrets at rest.
+    pub master_key: MasterKey,
+}
+
+impl Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Store {
+    fn from_ref(s: &AppState) -> Store {
+        s.store.clone()
+    }
+}
+
+/// Opens the store named by the config and applies migrations.
+pub async fn open_store(config: &Config) -> Result<Store, StartError> {
+    let store = Store::connect(&config.database_url(), config.database.max_connections).await?;
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Loads the master key from config, or from (creating) `{data_dir}/master.key`.
+pub fn load_master_key(config: &Config) -> Result<MasterKey, StartError> {
+    Ok(match &config.master_key {
+        Some(k) => MasterKey::from_hex(k.expose_secret())?,
+        None => MasterKey::load_or_create(&config.data_dir.join("master.key"))?,
+    })
+}
+
+/// A built, bound, not yet running service.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    state: AppState,
+}
+
+impl App {
+    /// Opens the store, migrates, bootstraps the first operator, and binds the listener
+    /// (port 0 picks a free port; see `port()`).
+    pub async fn build(config: Config) -> Result<Self, StartError> {
+        config.validate()?;
+        let store = open_store(&config).await?;
+        let master_key = load_master_key(&config)?;
+        bootstrap_operator(&store, &config).await?;
+        let addr = config.listen_addr()?;
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let state = AppState(Arc::new(Inner {
+            throttle: LoginThrottle::new(&config.auth),
+            metrics: crate::http::metrics::handle(),
+            config,
+            store,
+            master_key,
+        }));
+        let router = crate::http::router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The shared state (tests and the CLI reuse its store).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until `shutdown` completes, then drains requests in flight for up to
+    /// `http.shutdown_grace_secs` and closes the database.
+    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let signalled = async move {
+            shutdown.await;
+            tracing::info!("shutting down: draining requests in flight");
+            let _ = stop_tx.send(true);
+        };
+        let mut rx = stop_rx.clone();
+        let server = axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(signalled);
+        let result = tokio::select! {
+            r = server => r,
+            _ = async move {
+                let _ = rx.wait_for(|stopped| *stopped).await;
+                tokio::time::sleep(grace).await;
+            } => {
+                tracing::warn!(grace_secs = grace.as_secs(), "requests still running after the grace period; stopping anyway");
+                Ok(())
+            }
+        };
+        self.state.store.close().await;
+        result
+    }
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+/// On first start (no operator yet) creates the platform operator from `admin_email` /
+/// `admin_password`, generating and printing the password once when none is configured.
+pub async fn bootstrap_operator(store: &Store, config: &Config) -> Result<(), StartError> {
+    if store::users::count_operators(store).await? > 0 {
+        return Ok(());
+    }
+    let email = Email::parse(&config.admin_email).map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let (password, generated) = match &config.admin_password {
+        Some(p) => (p.expose_secret().to_owned(), false),
+        None => (generate_password(), true),
+    };
+    let hash = hash_password(&password).map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    match store::users::find_user_by_email(store, &email).await? {
+        // An existing person becomes operator only through `user create --operator`; never silently.
+        Some(_) => {
+            return Err(StartError::Bootstrap(format!(
+                "{email} exists but no operator does; run `switchboard user create --operator` with another email"
+            )))
+        }
+        None => {
+            store::users::insert_user(store, &email, "Platform operator", &hash, true).await?;
+        }
+    }
+    tracing::info!("created the platform operator");
+    if generated {
+        // Printed, not logged: logs are collected and kept, this must be seen once by a person.
+        println!(
+            "\n  Platform operator created.\n    email:    {email}\n    password: {password}\n  This password is shown only now. Change it after signing in.\n"
+        );
+    }
+    Ok(())
+}
+
+/// The demo tenant's users, and the role each gets.
+pub const DEMO_USERS: [(&str, &str, Role); 4] = [
+    ("admin@demo.example", "Dana Admin", Role::Admin),
+    ("supervisor@demo.example", "Sam Supervisor", Role::Supervisor),
+    ("agent1@demo.example", "Alex Agent", Role::Agent),
+    ("agent2@demo.example", "Ari Agent", Role::Agent),
+];
+
+/// Seeds the `demo` tenant with an admin, a supervisor and two agents, once.
+pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError> {
+    let slug = Slug::parse("demo").map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    if store::tenants::find_tenant_by_slug(store, slug.as_str()).await?.is_some() {
+        return Ok(());
+    }
+    let (password, generated) = match &config.demo_password {
+        Some(p) => (p.expose_secret().to_owned(), false),
+        None => (generate_password(), true),
+    };
+    let tenant =
+        store::tenants::insert_tenant(store, "Demo Co", &slug, TenantLimits::default(), TenantFeatures::default())
+            .await?;
+    for (email, name, role) in DEMO_USERS {
+        let req = crate::admin::NewMember {
+            email: email.into(),
+            name: name.into(),
+            role,
+            password: Some(password.clone()),
+        };
+        crate::admin::add_member(store, &tenant, req)
+            .await
+            .map_err(|e| StartError::Bootstrap(format!("demo user {email}: {e}")))?;
+    }
+    tracing::info!(tenant.id = %tenant.id, "seeded the demo tenant");
+    let shown = if generated { password.as_str() } else { "(SWITCHBOARD_DEMO_PASSWORD)" };
+    println!(
+        "\n  Demo tenant `demo` seeded. Users (password {shown}):\n    admin@demo.example, supervisor@demo.example, agent1@demo.example, agent2@demo.example\n"
+    );
+    Ok(())
+}

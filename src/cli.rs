@@ -1,0 +1,278 @@
+//! The command line: `serve`, `migrate`, `user …`, `tenant …`, `config check`.
+//! Tools may use `anyhow`; the library's own errors stay typed.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand};
+use secrecy::ExposeSecret;
+
+use crate::app::{self, App};
+use crate::auth::{check_password_policy, generate_password, hash_password};
+use crate::config::Config;
+use crate::domain::{Email, Role, Slug};
+use crate::store::tenants::{TenantFeatures, TenantLimits};
+use crate::store::{self, Store};
+
+/// Switchboard: one service for calls and chats.
+#[derive(Debug, Parser)]
+#[command(name = "switchboard", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./switchboard.toml if present).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the service (creates and migrates the database on first start).
+    Serve {
+        /// Also seed a `demo` tenant with an admin, a supervisor and two agents.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage tenants.
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+/// `user …`.
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create an account, optionally as platform operator or as a member of a tenant.
+    Create(UserCreate),
+    /// Set a new password (generated and printed when --password is omitted); signs the user out everywhere.
+    ResetPassword {
+        /// The account's email.
+        #[arg(long)]
+        email: String,
+        /// The new password (at least 10 characters).
+        #[arg(long, env = "SWITCHBOARD_NEW_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+    },
+    /// List accounts, or the members of one tenant.
+    List {
+        /// Tenant slug.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+/// `user create` arguments.
+#[derive(Debug, Args)]
+pub struct UserCreate {
+    /// Login email.
+    #[arg(long)]
+    pub email: String,
+    /// Display name.
+    #[arg(long)]
+    pub name: String,
+    /// Password (at least 10 characters); generated and printed when omitted.
+    #[arg(long, env = "SWITCHBOARD_NEW_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Make the account a platform operator.
+    #[arg(long)]
+    pub operator: bool,
+    /// Add the account to this tenant (slug).
+    #[arg(long, requires = "role")]
+    pub tenant: Option<String>,
+    /// Role in that tenant: owner, admin, supervisor or agent.
+    #[arg(long, requires = "tenant")]
+    pub role: Option<String>,
+}
+
+/// `tenant …`.
+#[derive(Debug, Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// Short unique name (lowercase letters, digits, dashes).
+        #[arg(long)]
+        slug: String,
+        /// Most active members (0 = unlimited).
+        #[arg(long, default_value_t = 0)]
+        max_agents: i64,
+        /// Most DIDs (0 = unlimited).
+        #[arg(long, default_value_t = 0)]
+        max_dids: i64,
+        /// Most concurrent calls (0 = unlimited).
+        #[arg(long, default_value_t = 0)]
+        max_concurrent_calls: i64,
+        /// Most chat integrations (0 = unlimited).
+        #[arg(long, default_value_t = 0)]
+        max_chat_integrations: i64,
+    },
+    /// List tenants.
+    List,
+}
+
+/// `config …`.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration with secrets redacted; exit non-zero if it is invalid.
+    Check,
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    match cli.command {
+        Command::Config(ConfigCommand::Check) => {
+            print!("{}", config.redacted_toml());
+            eprintln!("configuration is valid");
+            Ok(())
+        }
+        Command::Serve { demo } => serve(config, demo).await,
+        Command::Migrate => {
+            let store = app::open_store(&config).await?;
+            println!("migrations applied ({:?} at {})", store.backend(), store::redact_url(&config.database_url()));
+            Ok(())
+        }
+        Command::User(cmd) => user(config, cmd).await,
+        Command::Tenant(cmd) => tenant(config, cmd).await,
+    }
+}
+
+async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    crate::telemetry::init(&config.log);
+    let app = App::build(config.clone()).await?;
+    if demo {
+        app::seed_demo(&app.state().store, &config).await?;
+    }
+    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    tracing::info!(port = app.port(), url = %public, "switchboard is listening");
+    println!("Switchboard is running at {public} (Ctrl-C to stop)");
+    app.run_until_stopped(app::shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn open(config: &Config) -> anyhow::Result<Store> {
+    Ok(app::open_store(config).await?)
+}
+
+async fn find_tenant(store: &Store, slug: &str) -> anyhow::Result<crate::store::tenants::Tenant> {
+    store::tenants::find_tenant_by_slug(store, slug).await?.with_context(|| format!("no tenant with slug `{slug}`"))
+}
+
+async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
+    let store = open(&config).await?;
+    match cmd {
+        UserCommand::Create(c) => {
+            let email = Email::parse(&c.email)?;
+            let role = c.role.as_deref().map(Role::parse).transpose()?;
+            let (password, generated) = match c.password {
+                Some(p) => {
+                    check_password_policy("password", &p)?;
+                    (p, false)
+                }
+                None => (generate_password(), true),
+            };
+            let tenant = match &c.tenant {
+                Some(slug) => Some(find_tenant(&store, slug).await?),
+                None => None,
+            };
+            let user = match store::users::find_user_by_email(&store, &email).await? {
+                Some(u) if tenant.is_some() && !c.operator => u,
+                Some(_) => bail!("a user with email {email} already exists"),
+                None => {
+                    let hash = hash_password(&password)?;
+                    let u = store::users::insert_user(&store, &email, c.name.trim(), &hash, c.operator).await?;
+                    if generated {
+                        println!("password: {password}");
+                    }
+                    u
+                }
+            };
+            if let (Some(t), Some(role)) = (tenant, role) {
+                store::users::insert_membership(&store, t.id, user.id, role).await?;
+                crate::admin::audit_cli(&store, t.id, "user.create", user.id, &email, role).await?;
+                println!("{email} is now {role} in {}", t.slug);
+            }
+            println!("user {} created (id {})", user.email, user.id);
+        }
+        UserCommand::ResetPassword { email, password } => {
+            let email = Email::parse(&email)?;
+            let user = store::users::find_user_by_email(&store, &email).await?.with_context(|| format!("no user {email}"))?;
+            let password = match password {
+                Some(p) => {
+                    check_password_policy("password", &p)?;
+                    p
+                }
+                None => {
+                    let p = generate_password();
+                    println!("password: {p}");
+                    p
+                }
+            };
+            store::users::set_password_hash(&store, user.id, &hash_password(&password)?).await?;
+            let n = store::sessions::revoke_user_sessions(&store, user.id, None).await?;
+            println!("password of {email} reset; {n} session(s) signed out");
+        }
+        UserCommand::List { tenant } => match tenant {
+            Some(slug) => {
+                let t = find_tenant(&store, &slug).await?;
+                println!("{:<6} {:<36} {:<28} {:<11} active", "id", "email", "name", "role");
+                for m in store::users::list_members(&store, t.id, None, i64::MAX).await? {
+                    println!("{:<6} {:<36} {:<28} {:<11} {}", m.id, m.email, m.name, m.role, m.active);
+                }
+            }
+            None => {
+                println!("{:<6} {:<36} {:<28} {:<9} active", "id", "email", "name", "operator");
+                for u in store::users::list_users(&store).await? {
+                    println!("{:<6} {:<36} {:<28} {:<9} {}", u.id, u.email, u.name, u.is_operator, u.active);
+                }
+            }
+        },
+    }
+    Ok(())
+}
+
+async fn tenant(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
+    let store = open(&config).await?;
+    match cmd {
+        TenantCommand::Create { name, slug, max_agents, max_dids, max_concurrent_calls, max_chat_integrations } => {
+            let slug = Slug::parse(&slug)?;
+            let limits = TenantLimits { max_agents, max_dids, max_concurrent_calls, max_chat_integrations };
+            if [max_agents, max_dids, max_concurrent_calls, max_chat_integrations].iter().any(|v| *v < 0) {
+                bail!("limits must be 0 (unlimited) or more");
+            }
+            let t = store::tenants::insert_tenant(&store, name.trim(), &slug, limits, TenantFeatures::default()).await?;
+            println!("tenant {} created (id {})", t.slug, t.id);
+        }
+        TenantCommand::List => {
+            println!("{:<6} {:<24} {:<32} created", "id", "slug", "name");
+            let mut after = None;
+            loop {
+                let page = store::tenants::list_tenants(&store, after, 200).await?;
+                for t in &page {
+                    println!("{:<6} {:<24} {:<32} {}", t.id, t.slug, t.name, t.created_at.format("%Y-%m-%d"));
+                }
+                match page.last() {
+                    Some(t) if page.len() == 200 => after = Some(t.id.get()),
+                    _ => break,
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether a secret was configured, for messages that must not show it.
+pub fn is_set(s: &Option<secrecy::SecretString>) -> bool {
+    s.as_ref().is_some_and(|v| !v.expose_secret().is_empty())
+}

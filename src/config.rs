@@ -1,0 +1,368 @@
+//! Configuration: defaults < `switchboard.toml` (or `--config FILE`) < `SWITCHBOARD_*` environment.
+//!
+//! Nested keys use `__` in the environment: `database.url` is `SWITCHBOARD_DATABASE__URL`.
+//! Every key below has a safe default and a row in the README's configuration table.
+//!
+//! | key | env | default |
+//! | --- | --- | --- |
+//! | `listen` | `SWITCHBOARD_LISTEN` | `127.0.0.1:8080` |
+//! | `data_dir` | `SWITCHBOARD_DATA_DIR` | `./data` |
+//! | `public_url` | `SWITCHBOARD_PUBLIC_URL` | `http://{listen}` |
+//! | `master_key` | `SWITCHBOARD_MASTER_KEY` | generated into `{data_dir}/master.key` |
+//! | `admin_email` | `SWITCHBOARD_ADMIN_EMAIL` | `admin@switchboard.local` |
+//! | `admin_password` | `SWITCHBOARD_ADMIN_PASSWORD` | generated and printed once |
+//! | `demo_password` | `SWITCHBOARD_DEMO_PASSWORD` | generated and printed once |
+//! | `database.url` | `SWITCHBOARD_DATABASE__URL` | `sqlite://{data_dir}/switchboard.db` |
+//! | `database.max_connections` | `SWITCHBOARD_DATABASE__MAX_CONNECTIONS` | `10` |
+//! | `http.body_limit_bytes` | `SWITCHBOARD_HTTP__BODY_LIMIT_BYTES` | `1048576` |
+//! | `http.request_timeout_secs` | `SWITCHBOARD_HTTP__REQUEST_TIMEOUT_SECS` | `30` |
+//! | `http.shutdown_grace_secs` | `SWITCHBOARD_HTTP__SHUTDOWN_GRACE_SECS` | `10` |
+//! | `auth.session_ttl_hours` | `SWITCHBOARD_AUTH__SESSION_TTL_HOURS` | `12` |
+//! | `auth.cookie_secure` | `SWITCHBOARD_AUTH__COOKIE_SECURE` | `false` |
+//! | `auth.max_failed_logins` | `SWITCHBOARD_AUTH__MAX_FAILED_LOGINS` | `5` |
+//! | `auth.max_failed_logins_per_ip` | `SWITCHBOARD_AUTH__MAX_FAILED_LOGINS_PER_IP` | `20` |
+//! | `auth.lockout_base_secs` | `SWITCHBOARD_AUTH__LOCKOUT_BASE_SECS` | `30` |
+//! | `auth.lockout_max_secs` | `SWITCHBOARD_AUTH__LOCKOUT_MAX_SECS` | `900` |
+//! | `log.format` | `SWITCHBOARD_LOG__FORMAT` | `text` (or `json`) |
+//! | `log.filter` | `SWITCHBOARD_LOG__FILTER` | `switchboard=info,tower_http=info` |
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// A configuration that cannot be used, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A value could not be read as its type (figment names the key).
+    #[error("{0}")]
+    Load(#[from] Box<figment::Error>),
+    /// A value was read but is not acceptable.
+    #[error("invalid `{key}`: {message}")]
+    Invalid {
+        /// The key, dotted.
+        key: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The whole configuration tree.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Config {
+    /// Address the HTTP server binds (`127.0.0.1:0` picks a free port).
+    pub listen: String,
+    /// Folder for the SQLite file, the master key, media and caches.
+    pub data_dir: PathBuf,
+    /// URL the service is reached at from outside (links, widget snippet); derived from `listen` when unset.
+    pub public_url: Option<String>,
+    /// 32-byte key (64 hex chars) encrypting secrets at rest; generated into `data_dir` when unset.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub master_key: Option<SecretString>,
+    /// Email of the platform operator created on first start.
+    pub admin_email: String,
+    /// Password of that operator; generated and printed once when unset.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub admin_password: Option<SecretString>,
+    /// Password given to the demo users by `serve --demo`; generated and printed once when unset.
+    #[serde(serialize_with = "ser_secret_opt")]
+    pub demo_password: Option<SecretString>,
+    /// Database settings.
+    pub database: DatabaseConfig,
+    /// HTTP edge settings.
+    pub http: HttpConfig,
+    /// Login and session settings.
+    pub auth: AuthConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://USER@HOST/DB`; SQLite in `data_dir` when unset.
+    #[serde(serialize_with = "ser_db_url")]
+    pub url: Option<String>,
+    /// Pool size.
+    pub max_connections: u32,
+}
+
+/// `[http]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct HttpConfig {
+    /// Largest request body accepted (413 above).
+    pub body_limit_bytes: usize,
+    /// A request taking longer is answered 408 (WebSockets excepted).
+    pub request_timeout_secs: u64,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace_secs: u64,
+}
+
+/// `[auth]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AuthConfig {
+    /// Session lifetime.
+    pub session_ttl_hours: i64,
+    /// Mark the session cookie `Secure` (set when served over HTTPS).
+    pub cookie_secure: bool,
+    /// Failed logins of one account before it is locked out for a while.
+    pub max_failed_logins: u32,
+    /// Failed logins from one address before it is locked out for a while.
+    pub max_failed_logins_per_ip: u32,
+    /// First lockout length; doubles with each further failure.
+    pub lockout_base_secs: u64,
+    /// Longest lockout.
+    pub lockout_max_secs: u64,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// tracing `EnvFilter` directives (`RUST_LOG` wins when set).
+    pub filter: String,
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            public_url: None,
+            master_key: None,
+            admin_email: "admin@switchboard.local".into(),
+            admin_password: None,
+            demo_password: None,
+            database: DatabaseConfig::default(),
+            http: HttpConfig::default(),
+            auth: AuthConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self { url: None, max_connections: 10 }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self { body_limit_bytes: 1024 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 10 }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            session_ttl_hours: 12,
+            cookie_secure: false,
+            max_failed_logins: 5,
+            max_failed_logins_per_ip: 20,
+            lockout_base_secs: 30,
+            lockout_max_secs: 900,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: LogFormat::Text, filter: "switchboard=info,tower_http=info".into() }
+    }
+}
+
+fn ser_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(_) => s.serialize_str("[REDACTED]"),
+        None => s.serialize_none(),
+    }
+}
+
+fn ser_db_url<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(u) => s.serialize_str(&crate::store::redact_url(u)),
+        None => s.serialize_none(),
+    }
+}
+
+// Variables that share the prefix but are not configuration (test harness knobs).
+const NOT_CONFIG: &[&str] = &["test_postgres_url", "test_backend", "test_log"];
+
+impl Config {
+    /// Loads defaults, then the TOML file (`switchboard.toml` in the working directory
+    /// unless `file` is given; a missing default file is fine, a missing named file is not),
+    /// then the environment, and validates the result.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.exists() {
+                    return Err(ConfigError::Invalid {
+                        key: "--config",
+                        message: format!("file {} does not exist", path.display()),
+                    });
+                }
+                fig = fig.merge(Toml::file_exact(path));
+            }
+            None => fig = fig.merge(Toml::file("switchboard.toml")),
+        }
+        fig = fig.merge(
+            Env::prefixed("SWITCHBOARD_")
+                .filter(|k| !NOT_CONFIG.contains(&k.as_str().to_ascii_lowercase().as_str()))
+                .split("__"),
+        );
+        let cfg: Config = fig.extract().map_err(Box::new)?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Checks values that parse but make no sense.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        self.listen_addr()?;
+        if let Some(url) = &self.database.url {
+            crate::store::Backend::from_url(url)
+                .map_err(|e| ConfigError::Invalid { key: "database.url", message: e.to_string() })?;
+        }
+        if self.database.max_connections == 0 {
+            return Err(invalid("database.max_connections", "must be at least 1"));
+        }
+        if self.http.body_limit_bytes < 1024 {
+            return Err(invalid("http.body_limit_bytes", "must be at least 1024"));
+        }
+        if self.auth.session_ttl_hours < 1 {
+            return Err(invalid("auth.session_ttl_hours", "must be at least 1"));
+        }
+        if self.auth.max_failed_logins == 0 || self.auth.max_failed_logins_per_ip == 0 {
+            return Err(invalid("auth.max_failed_logins", "must be at least 1"));
+        }
+        if let Some(key) = &self.master_key {
+            crate::secrets::MasterKey::from_hex(key.expose_secret())
+                .map_err(|m| ConfigError::Invalid { key: "master_key", message: m.to_string() })?;
+        }
+        crate::domain::Email::parse(&self.admin_email)
+            .map_err(|e| ConfigError::Invalid { key: "admin_email", message: e.message })?;
+        if let Some(p) = &self.admin_password {
+            if p.expose_secret().chars().count() < crate::auth::MIN_PASSWORD_LEN {
+                return Err(invalid(
+                    "admin_password",
+                    &format!("must be at least {} characters", crate::auth::MIN_PASSWORD_LEN),
+                ));
+            }
+        }
+        if let Some(u) = &self.public_url {
+            url::Url::parse(u).map_err(|e| ConfigError::Invalid { key: "public_url", message: e.to_string() })?;
+        }
+        Ok(())
+    }
+
+    /// The bind address.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen
+            .parse()
+            .map_err(|_| invalid("listen", &format!("`{}` is not HOST:PORT (e.g. 127.0.0.1:8080)", self.listen)))
+    }
+
+    /// The database URL in effect.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(u) => u.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("switchboard.db").display()),
+        }
+    }
+
+    /// The effective configuration as TOML with every secret redacted.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        if shown.database.url.is_none() {
+            shown.database.url = Some(self.database_url());
+        }
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render config: {e}"))
+    }
+}
+
+fn invalid(key: &'static str, message: &str) -> ConfigError {
+    ConfigError::Invalid { key, message: message.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_use_sqlite_in_the_data_dir() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.database_url(), "sqlite://./data/switchboard.db");
+        assert_eq!(c.listen, "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn a_bad_listen_address_names_the_key() {
+        let c = Config { listen: "nope".into(), ..Config::default() };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("`listen`"), "{e}");
+    }
+
+    #[test]
+    fn an_unknown_database_scheme_names_the_key() {
+        let mut c = Config::default();
+        c.database.url = Some("mysql://x".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("database.url"), "{e}");
+    }
+
+    #[test]
+    fn redacted_output_hides_every_secret() {
+        let mut c = Config::default();
+        c.admin_password = Some(SecretString::from("hunter2hunter2"));
+        c.master_key = Some(SecretString::from("00".repeat(32)));
+        c.database.url = Some("postgres://app:s3cret@db/sb".into());
+        let out = c.redacted_toml();
+        assert!(!out.contains("hunter2"), "{out}");
+        assert!(!out.contains("s3cret"), "{out}");
+        assert!(!out.contains(&"00".repeat(32)), "{out}");
+        assert!(out.contains("REDACTED"));
+    }
+
+    #[test]
+    fn environment_wins_over_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("switchboard.toml", "listen = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 3\n")?;
+            jail.set_env("SWITCHBOARD_LISTEN", "127.0.0.1:9100");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.listen, "127.0.0.1:9100");
+            assert_eq!(c.auth.session_ttl_hours, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn a_wrongly_typed_value_names_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_AUTH__SESSION_TTL_HOURS", "soon");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("session_ttl_hours"), "{e}");
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,31 @@
+//! Switchboard: an open-source contact-center platform. One service drives an Asterisk PBX
+//! over ARI for voice, receives and sends chat on every major channel, answers with an AI
+//! agent, and routes calls and chats through one queue model to agents in one inbox.
+//!
+//! # Layout
+//! - [`app`]: building and running the service, shared state, bootstrap, shutdown.
+//! - [`cli`]: the `switchboard` command line.
+//! - [`config`]: layered configuration (defaults < file < `SWITCHBOARD_*` env).
+//! - [`telemetry`]: logging setup.
+//! - [`domain`]: validated value types shared by every module.
+//! - [`store`]: the only module with SQL; SQLite or PostgreSQL behind one `Store`.
+//! - [`auth`]: passwords, sessions, API keys, login throttling, authorization extractors.
+//! - [`admin`]: tenants, users and roles, API keys, audit log over HTTP.
+//! - [`secrets`]: master key and sealing of secrets at rest.
+//! - [`http`]: the web edge: routers merged, layers, errors, OpenAPI, metrics, embedded UI.
+//!
+//! # Dependency rules
+//! `domain` depends on nothing; `store` on `domain`; pure engines (`routing::engine`,
+//! `ivr::interpreter`) do no I/O; adapters may use `store`; `http` depends on the modules,
+//! never the reverse, except through each module's `router()`.
+
+pub mod admin;
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
