@@ -99,8 +99,9 @@ export async function request(method, path, { body, query, signal } = {}) {
 
   const envelope = data && typeof data === 'object' && data.error ? data.error : null;
   const code = (envelope && envelope.code) || `http_${response.status}`;
-  const message =
-    (envelope && envelope.message) || FALLBACK_MESSAGES[response.status] || `Request failed (HTTP ${response.status}).`;
+  const message = sentence(
+    (envelope && envelope.message) || FALLBACK_MESSAGES[response.status] || `Request failed (HTTP ${response.status}).`,
+  );
   const error = new ApiError(response.status, code, message, {
     retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
   });
@@ -121,6 +122,13 @@ export const api = {
   del: (path, opts) => request('DELETE', path, opts),
   setCsrfToken,
 };
+
+/** Server messages may be lower-case fragments: "email is taken" -> "Email is taken." */
+function sentence(text) {
+  const t = String(text).trim();
+  const cap = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(cap) ? cap : `${cap}.`;
+}
 
 /** Path segment escaping for ids coming from the server. */
 export function seg(value) {

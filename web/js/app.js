@@ -2,7 +2,7 @@
 // (sidebar, top bar with tenant switcher and user menu, content area).
 
 import { api, setCsrfToken, onUnauthorized, ApiError } from './api.js';
-import { h, mount, avatar, initials, hueFor, titleCase } from './dom.js';
+import { h, mount, avatar, tenantMark, titleCase } from './dom.js';
 import { icon } from './icons.js';
 import { SECTIONS, navEntries, entryForPath, canAccess } from './nav.js';
 import { toast, dropdown, loadingState, errorState, forbiddenState, emptyState, button } from './ui.js';
@@ -92,7 +92,7 @@ async function route() {
   }
 
   document.title = `${entry.label} · Switchboard`;
-  setTopTitle(entry.label);
+  setTopTitle(entry.label, entry);
 
   if (!canAccess(entry, { me: state.me, role })) {
     const where = tenant ? ` in ${tenant.tenant_name}` : '';
@@ -299,7 +299,7 @@ function ensureShell() {
   scrim.addEventListener('click', () => closeSidebar());
   const menuBtn = h('button', { type: 'button', class: 'icon-btn menu-toggle', 'aria-label': 'Open navigation', 'aria-controls': 'sidebar', 'aria-expanded': 'false' }, icon('menu', { size: 20 }));
   menuBtn.addEventListener('click', () => (document.body.classList.contains('sidebar-open') ? closeSidebar() : openSidebar()));
-  const title = h('div', { class: 'topbar-title' });
+  const title = h('div', { class: 'topbar-title', 'aria-hidden': 'true' });
   const tenantSlot = h('div', { class: 'topbar-tenant menu-anchor' });
   const userSlot = h('div', { class: 'topbar-user menu-anchor' });
   const topbar = h('header', { class: 'topbar' }, menuBtn, title, h('div', { class: 'topbar-spacer' }), tenantSlot, userSlot);
@@ -353,13 +353,14 @@ function markActiveNav(entry) {
   }
 }
 
-function setTopTitle(text) {
-  if (state.shell) state.shell.title.textContent = text;
-}
-
-function tenantMark(t) {
-  const name = t ? t.tenant_name : '?';
-  return h('span', { class: ['tenant-mark', `tone-${hueFor(t ? t.tenant_slug : '') % 8}`], 'aria-hidden': 'true' }, initials(name));
+function setTopTitle(text, entry) {
+  if (!state.shell) return;
+  const section = entry && SECTIONS.find((x) => x.id === entry.section);
+  mount(
+    state.shell.title,
+    section && section.label ? [h('span', null, section.label), h('span', { class: 'crumb-sep', 'aria-hidden': 'true' }, '/')] : null,
+    h('span', { class: 'crumb-current' }, text),
+  );
 }
 
 function renderTenantSwitcher(slot) {
@@ -371,7 +372,7 @@ function renderTenantSwitcher(slot) {
   const trigger = h(
     'button',
     { type: 'button', class: 'tenant-switcher', 'aria-label': `Current tenant: ${t ? t.tenant_name : 'none'}. Switch tenant`, dataset: { testid: 'tenant-switcher' } },
-    tenantMark(t),
+    tenantMark(t ? t.tenant_name : '?', t ? t.tenant_slug : '', 'sm'),
     h('span', { class: 'tenant-text' }, h('span', { class: 'tenant-name' }, t ? t.tenant_name : 'Choose tenant'), t ? h('span', { class: 'tenant-role' }, titleCase(t.role)) : null),
     icon('chevronUpDown', { size: 16, className: 'tenant-caret' }),
   );

@@ -84,6 +84,12 @@ export function avatar(name, email, size = 'md') {
   return h('span', { class: ['avatar', `avatar-${size}`, `tone-${tone}`], 'aria-hidden': 'true' }, initials(name, email));
 }
 
+/** Square tenant mark with the tenant's initials, coloured by its slug. */
+export function tenantMark(name, slug, size = 'md') {
+  const tone = hueFor(slug || name) % HUE_CLASSES;
+  return h('span', { class: ['tenant-mark', `tenant-mark-${size}`, `tone-${tone}`], 'aria-hidden': 'true' }, initials(name, ''));
+}
+
 const absoluteFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 const dateOnlyFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
 const relativeFormat = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });

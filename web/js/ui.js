@@ -168,7 +168,7 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
       dlg.close(value === undefined ? true : value);
     } catch (err) {
       setBusy(confirmBtn, false);
-      alertBox.show(err.message || 'Something went wrong.');
+      alertBox.show(sentence(err.message || 'Something went wrong.'));
     }
   });
   return dlg.closed.then((v) => Boolean(v));
@@ -253,8 +253,25 @@ export function dropdown(trigger, getItems, { align = 'end', className = '' } = 
     menu = null;
     trigger.setAttribute('aria-expanded', 'false');
     document.removeEventListener('mousedown', onOutside, true);
+    document.removeEventListener('scroll', onScroll, true);
     window.removeEventListener('resize', closeSilently);
     if (focusTrigger) trigger.focus();
+  }
+  function onScroll(event) {
+    if (menu && !menu.contains(event.target)) close(false);
+  }
+  function place() {
+    const gap = 6;
+    const r = trigger.getBoundingClientRect();
+    const mh = menu.offsetHeight;
+    const mw = menu.offsetWidth;
+    const below = r.bottom + gap + mh <= window.innerHeight - 8;
+    const top = below ? r.bottom + gap : Math.max(8, r.top - gap - mh);
+    let left = align === 'end' ? r.right - mw : r.left;
+    left = Math.min(Math.max(8, left), window.innerWidth - mw - 8);
+    menu.style.top = `${Math.round(top)}px`;
+    menu.style.left = `${Math.round(left)}px`;
+    menu.classList.toggle('menu-above', !below);
   }
   function closeSilently() {
     close(false);
@@ -297,11 +314,13 @@ export function dropdown(trigger, getItems, { align = 'end', className = '' } = 
       }
     }
     menu.addEventListener('keydown', onMenuKey);
-    // Position relative to the trigger's offset parent wrapper.
-    const wrapper = trigger.closest('.menu-anchor') || trigger.parentElement;
-    wrapper.append(menu);
+    // The menu lives at the end of <body> with fixed coordinates, so no
+    // scrolling or overflow-hidden container around the trigger can clip it.
+    document.body.append(menu);
+    place();
     trigger.setAttribute('aria-expanded', 'true');
     document.addEventListener('mousedown', onOutside, true);
+    document.addEventListener('scroll', onScroll, true);
     window.addEventListener('resize', closeSilently);
     const buttons = menuButtons();
     const checked = buttons.find((b) => b.classList.contains('is-checked'));
@@ -375,7 +394,7 @@ export function setBusy(btn, busy) {
  * Returns { el, input, setError(msg), clearError() }.
  */
 export function field(spec) {
-  const { name, label, type = 'text', value = '', hint, required, options, placeholder, autocomplete, min, max, minlength, inputmode, autofocus, spellcheck, disabled } = spec;
+  const { name, label, type = 'text', value = '', hint, required, options, placeholder, autocomplete, min, max, minlength, inputmode, autofocus, spellcheck, disabled, readonly } = spec;
   const id = uid(`f-${name}`);
   const hintId = hint ? `${id}-hint` : null;
   const errorId = `${id}-error`;
@@ -405,6 +424,7 @@ export function field(spec) {
       autofocus,
       spellcheck,
       disabled,
+      readonly,
     });
   }
   const describedBy = [hintId].filter(Boolean).join(' ');
@@ -471,14 +491,29 @@ export function formAlert() {
  * (validation / conflict), otherwise the form alert. Focuses the field in error.
  * fields: { name: fieldObject } — names are matched as whole words.
  */
-export function showApiError(err, fields, alertBox, { fieldHints = {} } = {}) {
-  const message = (err && err.message) || 'Something went wrong.';
+export function showApiError(err, fields, alertBox, { fieldHints = {}, conflictField } = {}) {
+  const message = sentence((err && err.message) || 'Something went wrong.');
   const code = err && err.code;
-  if (code === 'validation' || code === 'conflict' || code === 'invalid_request' || code === 'bad_request') {
-    const lower = message.toLowerCase();
+  if (code === 'conflict' && conflictField && fields[conflictField]) {
+    fields[conflictField].setError(message);
+    fields[conflictField].input.focus();
+    return;
+  }
+  if (code === 'validation' || code === 'conflict' || code === 'invalid_json' || code === 'bad_request') {
+    // "email: `bad` is not an email address" -> the email field, without the prefix.
+    const prefixed = /^([a-z][a-z0-9_.]*):\s*(.+)$/i.exec((err && err.message) || '');
+    if (prefixed) {
+      const key = prefixed[1].toLowerCase().split('.').pop();
+      const f = fields[key] || Object.entries(fields).find(([name]) => (fieldHints[name] || []).includes(key))?.[1];
+      if (f) {
+        f.setError(sentence(prefixed[2]));
+        f.input.focus();
+        return;
+      }
+    }
     for (const [name, f] of Object.entries(fields)) {
       const words = [name, ...(fieldHints[name] || [])];
-      if (words.some((w) => new RegExp(`\\b${w.replace(/[_]/g, '[_ ]')}\\b`, 'i').test(lower))) {
+      if (words.some((w) => new RegExp(`\\b${w.replace(/[_]/g, '[_ ]')}\\b`, 'i').test(message))) {
         f.setError(message);
         f.input.focus();
         return;
@@ -486,6 +521,20 @@ export function showApiError(err, fields, alertBox, { fieldHints = {} } = {}) {
     }
   }
   alertBox.show(message);
+}
+
+/** The human part of "field: message" validation errors. */
+export function fieldMessage(err) {
+  const m = /^[a-z][a-z0-9_.]*:\s*(.+)$/i.exec((err && err.message) || '');
+  return sentence(m ? m[1] : (err && err.message) || 'Not valid.');
+}
+
+/** Server messages are often lower-case fragments: "email is taken" -> "Email is taken." */
+export function sentence(text) {
+  const t = String(text || '').trim();
+  if (!t) return t;
+  const cap = t.charAt(0).toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(cap) ? cap : `${cap}.`;
 }
 
 /* ------------------------------------------------------------------ states */

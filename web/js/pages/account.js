@@ -1,7 +1,7 @@
 // Account: your profile, your tenants and roles, and a password change form.
 
-import { h, mount, avatar, formatDate } from '../dom.js';
-import { pageHeader, passwordField, formAlert, button, setBusy, roleBadge } from '../ui.js';
+import { h, mount, avatar, tenantMark, formatDate } from '../dom.js';
+import { pageHeader, passwordField, formAlert, button, setBusy, roleBadge, fieldMessage } from '../ui.js';
 
 const MIN_PASSWORD = 10;
 
@@ -25,7 +25,7 @@ export function render(root, ctx) {
       ? h(
           'ul',
           { class: 'tenant-list' },
-          memberships.map((m) => h('li', { class: 'tenant-row' }, h('span', { class: 'tenant-mark tone-neutral', 'aria-hidden': 'true' }, (m.tenant_name || '?').charAt(0).toUpperCase()), h('span', { class: 'tenant-row-text' }, h('span', { class: 'tenant-row-name' }, m.tenant_name), h('span', { class: 'tenant-row-slug' }, m.tenant_slug)), roleBadge(m.role))),
+          memberships.map((m) => h('li', { class: 'tenant-row' }, tenantMark(m.tenant_name, m.tenant_slug), h('span', { class: 'tenant-row-text' }, h('span', { class: 'tenant-row-name' }, m.tenant_name), h('span', { class: 'tenant-row-slug' }, m.tenant_slug)), roleBadge(m.role))),
         )
       : null,
     h('p', { class: 'card-note' }, 'To change your name or role, ask an admin of your tenant.'),
@@ -66,7 +66,7 @@ export function render(root, ctx) {
         current.setError('That is not your current password.');
         current.input.focus();
       } else if (err.code === 'validation') {
-        next.setError(err.message);
+        next.setError(fieldMessage(err));
         next.input.focus();
       } else {
         alertBox.show(err.message);

@@ -6,10 +6,47 @@ import { pageHeader, button, setBusy, skeletonRows, emptyState, errorState } fro
 
 const PAGE = 50;
 
-/** "user.create" -> "User create"; keeps unknown actions readable. */
+const VERBS = {
+  create: 'created',
+  created: 'created',
+  update: 'updated',
+  updated: 'updated',
+  delete: 'deleted',
+  deleted: 'deleted',
+  remove: 'removed',
+  removed: 'removed',
+  revoke: 'revoked',
+  revoked: 'revoked',
+  reset_password: 'reset the password of',
+  password_reset: 'reset the password of',
+  change_password: 'changed the password of',
+  password_change: 'changed the password of',
+  activate: 'activated',
+  deactivate: 'deactivated',
+  add: 'added',
+  login: 'signed in as',
+};
+
+const TARGETS = { user: 'user', api_key: 'API key', tenant: 'tenant', membership: 'membership', session: 'session' };
+
+/**
+ * Turn an action code into words: "user.create" -> "created", "api_key.revoke" -> "revoked".
+ * Unknown codes stay readable: "queue.pause_all" -> "queue pause all".
+ */
 export function describeAction(action) {
-  const text = String(action || '').replace(/[._-]+/g, ' ').trim();
-  return text.charAt(0).toUpperCase() + text.slice(1);
+  const code = String(action || '');
+  const verb = code.includes('.') ? code.slice(code.lastIndexOf('.') + 1) : code;
+  if (VERBS[verb]) return VERBS[verb];
+  return code.replace(/[._-]+/g, ' ').trim();
+}
+
+function describeTarget(type, id, details) {
+  if (!type) return null;
+  const noun = TARGETS[type] || String(type).replace(/[._-]+/g, ' ');
+  const d = details && typeof details === 'object' ? details : {};
+  const label = typeof d.email === 'string' ? d.email : typeof d.name === 'string' ? d.name : typeof d.slug === 'string' ? d.slug : null;
+  if (label) return `${noun} ${label}`;
+  return id !== null && id !== undefined && id !== '' ? `${noun} #${id}` : noun;
 }
 
 export async function render(root, ctx) {
@@ -60,7 +97,7 @@ export async function render(root, ctx) {
 
   function entry(item) {
     const actor = item.actor_email || (item.actor_user_id ? `User ${item.actor_user_id}` : 'System');
-    const target = item.target_type ? `${item.target_type}${item.target_id ? ` ${item.target_id}` : ''}` : null;
+    const target = describeTarget(item.target_type, item.target_id, item.details);
     const hasDetails = item.details && (typeof item.details !== 'object' || Object.keys(item.details).length);
     return h(
       'li',
@@ -69,7 +106,7 @@ export async function render(root, ctx) {
       h(
         'div',
         { class: 'audit-main' },
-        h('p', { class: 'audit-line' }, h('span', { class: 'audit-actor' }, actor), ' ', h('span', { class: 'audit-action' }, describeAction(item.action)), target ? [' ', h('span', { class: 'audit-target' }, target)] : null),
+        h('p', { class: 'audit-line' }, h('span', { class: 'audit-actor' }, actor), ' ', h('span', { class: 'audit-action', title: item.action }, describeAction(item.action)), target ? [' ', h('span', { class: 'audit-target' }, target)] : null),
         hasDetails
           ? h('details', { class: 'audit-details' }, h('summary', null, 'Details'), h('pre', { class: 'code-block' }, typeof item.details === 'string' ? item.details : JSON.stringify(item.details, null, 2)))
           : null,

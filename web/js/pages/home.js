@@ -1,6 +1,6 @@
 // Home: who you are, where you belong, and what you can do from here.
 
-import { h, mount, avatar, titleCase, formatDate } from '../dom.js';
+import { h, mount, avatar, tenantMark, titleCase, formatDate } from '../dom.js';
 import { icon } from '../icons.js';
 import { roleBadge } from '../ui.js';
 import { navEntries, canAccess } from '../nav.js';
@@ -92,7 +92,7 @@ export function render(root, ctx) {
             h(
               'li',
               { class: ['tenant-row', tenant && String(m.tenant_id) === String(tenant.tenant_id) && 'is-current'] },
-              h('span', { class: 'tenant-mark tone-neutral', 'aria-hidden': 'true' }, (m.tenant_name || '?').charAt(0).toUpperCase()),
+              tenantMark(m.tenant_name, m.tenant_slug),
               h('span', { class: 'tenant-row-text' }, h('span', { class: 'tenant-row-name' }, m.tenant_name), h('span', { class: 'tenant-row-slug' }, m.tenant_slug)),
               roleBadge(m.role),
             ),

@@ -1,6 +1,6 @@
 // Tenants (platform operators): list, create, edit limits and features, delete.
 
-import { h, mount, timeEl, uid } from '../dom.js';
+import { h, mount, timeEl, uid, tenantMark } from '../dom.js';
 import { icon } from '../icons.js';
 import { seg } from '../api.js';
 import { pageHeader, button, field, formAlert, setBusy, openDialog, confirmDialog, showApiError, dropdown, skeletonRows, emptyState, errorState } from '../ui.js';
@@ -95,7 +95,7 @@ export async function render(root, ctx) {
     return h(
       'tr',
       { dataset: { tenantSlug: t.slug, tenantId: String(t.id) } },
-      h('td', { class: 'col-tenant' }, h('div', { class: 'tenant-cell' }, h('span', { class: 'tenant-mark tone-neutral', 'aria-hidden': 'true' }, (t.name || '?').charAt(0).toUpperCase()), h('div', { class: 'user-cell-text' }, h('span', { class: 'user-name' }, t.name), h('span', { class: 'user-email mono' }, t.slug)))),
+      h('td', { class: 'col-tenant' }, h('div', { class: 'tenant-cell' }, tenantMark(t.name, t.slug, 'lg'), h('div', { class: 'user-cell-text' }, h('span', { class: 'user-name' }, t.name), h('span', { class: 'user-email mono' }, t.slug)))),
       h('td', { 'data-label': 'Features' }, features.length ? h('div', { class: 'chips' }, features.map((f) => h('span', { class: 'chip' }, f.label))) : h('span', { class: 'muted' }, 'None')),
       h('td', { class: 'col-limits', 'data-label': 'Limits' }, limitSummary(t.limits)),
       h('td', { class: 'col-created', 'data-label': 'Created' }, timeEl(t.created_at)),
@@ -126,8 +126,9 @@ export async function render(root, ctx) {
       autocomplete: 'off',
       spellcheck: 'false',
       placeholder: 'acme-support',
-      hint: 'Lowercase letters, digits and dashes. Used in URLs and the API.',
+      hint: editing ? 'The slug is fixed once the tenant exists.' : 'Lowercase letters, digits and dashes. Used in URLs and the API.',
       className: 'field-mono',
+      readonly: editing,
     });
     let slugTouched = editing;
     slug.input.addEventListener('input', () => {
@@ -200,7 +201,6 @@ export async function render(root, ctx) {
       if (editing) {
         body = { limits, features };
         if (nameValue !== t.name) body.name = nameValue;
-        if (slugValue !== t.slug) body.slug = slugValue;
       }
       setBusy(submit, true);
       try {

@@ -189,6 +189,9 @@ export async function render(root, ctx) {
         dlg.close(true);
         upsert(res.user);
         toast.success(`${res.user.name || res.user.email} was added.`);
+        if (!res.generated_password && !body.password) {
+          toast.info(`${res.user.email} already had a Switchboard account: they sign in with their existing password.`, { timeout: 8000 });
+        }
         if (res.generated_password) {
           await secretDialog({
             title: 'Share the password',
@@ -200,7 +203,7 @@ export async function render(root, ctx) {
       } catch (err) {
         setBusy(submit, false);
         if (err.code === 'limit_reached') alertBox.show(`${err.message} Ask the platform operator to raise the tenant's limit.`);
-        else showApiError(err, { email, name, password, role }, alertBox);
+        else showApiError(err, { email, name, password, role }, alertBox, { conflictField: 'email' });
       }
     });
   }

@@ -1,0 +1,87 @@
+//! The command line, run as a real process.
+
+use std::process::Command;
+
+fn switchboard(dir: &std::path::Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_switchboard"));
+    c.current_dir(dir)
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("SWITCHBOARD_DATA_DIR", dir.join("data"));
+    c
+}
+
+#[test]
+fn config_check_prints_the_effective_config_with_secrets_redacted() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = switchboard(dir.path())
+        .args(["config", "check"])
+        .env("SWITCHBOARD_ADMIN_PASSWORD", "super-secret-pass")
+        .env("SWITCHBOARD_DATABASE__URL", "postgres://app:db-secret@localhost/sb")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
+    assert!(!text.contains("super-secret-pass") && !text.contains("db-secret"), "{text}");
+}
+
+#[test]
+fn config_check_fails_naming_the_bad_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = switchboard(dir.path()).args(["config", "check"]).env("SWITCHBOARD_LISTEN", "everywhere").output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`listen`"), "{err}");
+
+    std::fs::write(dir.path().join("switchboard.toml"), "[auth]\nsession_ttl_hours = \"forever\"\n").unwrap();
+    let out = switchboard(dir.path()).args(["config", "check"]).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("session_ttl_hours"), "{err}");
+}
+
+#[test]
+fn tenants_and_users_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = switchboard(dir.path()).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert!(run(&["migrate"]).contains("migrations applied"));
+    assert!(run(&["tenant", "create", "--name", "Acme", "--slug", "acme", "--max-agents", "10"]).contains("tenant acme created"));
+    assert!(run(&["tenant", "list"]).contains("acme"));
+    let created = run(&["user", "create", "--email", "Ana@Example.com", "--name", "Ana", "--tenant", "acme", "--role", "admin"]);
+    assert!(created.contains("password: "), "a generated password is printed: {created}");
+    assert!(created.contains("ana@example.com is now admin in acme"), "{created}");
+    assert!(run(&["user", "list", "--tenant", "acme"]).contains("ana@example.com"));
+    assert!(run(&["user", "list"]).contains("ana@example.com"));
+    let reset = run(&["user", "reset-password", "--email", "ana@example.com", "--password", "a-new-password-1"]);
+    assert!(reset.contains("password of ana@example.com reset"), "{reset}");
+
+    let out = switchboard(dir.path()).args(["user", "create", "--email", "ana@example.com", "--name", "Again"]).output().unwrap();
+    assert!(!out.status.success(), "a duplicate email is refused");
+    let out = switchboard(dir.path()).args(["user", "create", "--email", "x@example.com", "--name", "X", "--tenant", "nope", "--role", "agent"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant with slug `nope`"));
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["migrate", "--help"],
+        vec!["user", "create", "--help"],
+        vec!["user", "reset-password", "--help"],
+        vec!["user", "list", "--help"],
+        vec!["tenant", "create", "--help"],
+        vec!["tenant", "list", "--help"],
+        vec!["config", "check", "--help"],
+    ] {
+        let out = switchboard(dir.path()).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+    }
+}

@@ -1,0 +1,15 @@
+//! The integration test binary: the real server on a random port against a fresh database
+//! (SQLite by default; PostgreSQL with `SWITCHBOARD_TEST_BACKEND=postgres`).
+
+mod helpers;
+
+mod api_keys;
+mod audit;
+mod auth;
+mod cli;
+mod errors;
+mod isolation;
+mod ops;
+mod store_story;
+mod tenants;
+mod users;
