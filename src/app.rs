@@ -12,7 +12,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 
-use crate::auth::{generate_password, hash_password, LoginThrottle};
+use crate::auth::{LoginThrottle, generate_password, hash_password};
 use crate::config::Config;
 use crate::domain::{Email, Role, Slug};
 use crate::secrets::MasterKey;
@@ -106,7 +106,9 @@ impl App {
         let master_key = load_master_key(&config)?;
         bootstrap_operator(&store, &config).await?;
         let addr = config.listen_addr()?;
-        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Bind { addr, source })?;
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|source| StartError::Bind { addr, source })?;
         let state = AppState(Arc::new(Inner {
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
@@ -115,12 +117,23 @@ impl App {
             master_key,
         }));
         let router = crate::http::router(state.clone());
-        Ok(Self { listener, router, state })
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
     }
 
     /// The bound port.
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    /// The bound address.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
     }
 
     /// The shared state (tests and the CLI reuse its store).
@@ -130,7 +143,10 @@ impl App {
 
     /// Serves until `shutdown` completes, then drains requests in flight for up to
     /// `http.shutdown_grace_secs` and closes the database.
-    pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let grace = Duration::from_secs(self.state.config.http.shutdown_grace_secs);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let signalled = async move {
@@ -141,7 +157,8 @@ impl App {
         let mut rx = stop_rx.clone();
         let server = axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(signalled);
         let result = tokio::select! {
@@ -187,7 +204,8 @@ pub async fn bootstrap_operator(store: &Store, config: &Config) -> Result<(), St
     if store::users::count_operators(store).await? > 0 {
         return Ok(());
     }
-    let email = Email::parse(&config.admin_email).map_err(|e| StartError::Bootstrap(e.to_string()))?;
+    let email =
+        Email::parse(&config.admin_email).map_err(|e| StartError::Bootstrap(e.to_string()))?;
     let (password, generated) = match &config.admin_password {
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (generate_password(), true),
@@ -198,7 +216,7 @@ pub async fn bootstrap_operator(store: &Store, config: &Config) -> Result<(), St
         Some(_) => {
             return Err(StartError::Bootstrap(format!(
                 "{email} exists but no operator does; run `switchboard user create --operator` with another email"
-            )))
+            )));
         }
         None => {
             store::users::insert_user(store, &email, "Platform operator", &hash, true).await?;
@@ -217,7 +235,11 @@ pub async fn bootstrap_operator(store: &Store, config: &Config) -> Result<(), St
 /// The demo tenant's users, and the role each gets.
 pub const DEMO_USERS: [(&str, &str, Role); 4] = [
     ("admin@demo.example", "Dana Admin", Role::Admin),
-    ("supervisor@demo.example", "Sam Supervisor", Role::Supervisor),
+    (
+        "supervisor@demo.example",
+        "Sam Supervisor",
+        Role::Supervisor,
+    ),
     ("agent1@demo.example", "Alex Agent", Role::Agent),
     ("agent2@demo.example", "Ari Agent", Role::Agent),
 ];
@@ -225,16 +247,24 @@ pub const DEMO_USERS: [(&str, &str, Role); 4] = [
 /// Seeds the `demo` tenant with an admin, a supervisor and two agents, once.
 pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError> {
     let slug = Slug::parse("demo").map_err(|e| StartError::Bootstrap(e.to_string()))?;
-    if store::tenants::find_tenant_by_slug(store, slug.as_str()).await?.is_some() {
+    if store::tenants::find_tenant_by_slug(store, slug.as_str())
+        .await?
+        .is_some()
+    {
         return Ok(());
     }
     let (password, generated) = match &config.demo_password {
         Some(p) => (p.expose_secret().to_owned(), false),
         None => (generate_password(), true),
     };
-    let tenant =
-        store::tenants::insert_tenant(store, "Demo Co", &slug, TenantLimits::default(), TenantFeatures::default())
-            .await?;
+    let tenant = store::tenants::insert_tenant(
+        store,
+        "Demo Co",
+        &slug,
+        TenantLimits::default(),
+        TenantFeatures::default(),
+    )
+    .await?;
     for (email, name, role) in DEMO_USERS {
         let req = crate::admin::NewMember {
             email: email.into(),
@@ -247,7 +277,11 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
             .map_err(|e| StartError::Bootstrap(format!("demo user {email}: {e}")))?;
     }
     tracing::info!(tenant.id = %tenant.id, "seeded the demo tenant");
-    let shown = if generated { password.as_str() } else { "(SWITCHBOARD_DEMO_PASSWORD)" };
+    let shown = if generated {
+        password.as_str()
+    } else {
+        "(SWITCHBOARD_DEMO_PASSWORD)"
+    };
     println!(
         "\n  Demo tenant `demo` seeded. Users (password {shown}):\n    admin@demo.example, supervisor@demo.example, agent1@demo.example, agent2@demo.example\n"
     );

@@ -3,9 +3,8 @@
 
 use std::path::PathBuf;
 
-use anyhow::{bail, Context};
+use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
-use secrecy::ExposeSecret;
 
 use crate::app::{self, App};
 use crate::auth::{check_password_policy, generate_password, hash_password};
@@ -140,7 +139,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo } => serve(config, demo).await,
         Command::Migrate => {
             let store = app::open_store(&config).await?;
-            println!("migrations applied ({:?} at {})", store.backend(), store::redact_url(&config.database_url()));
+            println!(
+                "migrations applied ({:?} at {})",
+                store.backend(),
+                store::redact_url(&config.database_url())
+            );
             Ok(())
         }
         Command::User(cmd) => user(config, cmd).await,
@@ -154,7 +157,11 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     if demo {
         app::seed_demo(&app.state().store, &config).await?;
     }
-    let public = config.public_url.clone().unwrap_or_else(|| format!("http://{}", config.listen));
+    // With port 0 the OS picks the port: report the address actually bound.
+    let public = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", app.local_addr()));
     tracing::info!(port = app.port(), url = %public, "switchboard is listening");
     println!("Switchboard is running at {public} (Ctrl-C to stop)");
     app.run_until_stopped(app::shutdown_signal()).await?;
@@ -166,7 +173,9 @@ async fn open(config: &Config) -> anyhow::Result<Store> {
 }
 
 async fn find_tenant(store: &Store, slug: &str) -> anyhow::Result<crate::store::tenants::Tenant> {
-    store::tenants::find_tenant_by_slug(store, slug).await?.with_context(|| format!("no tenant with slug `{slug}`"))
+    store::tenants::find_tenant_by_slug(store, slug)
+        .await?
+        .with_context(|| format!("no tenant with slug `{slug}`"))
 }
 
 async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
@@ -191,7 +200,9 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
                 Some(_) => bail!("a user with email {email} already exists"),
                 None => {
                     let hash = hash_password(&password)?;
-                    let u = store::users::insert_user(&store, &email, c.name.trim(), &hash, c.operator).await?;
+                    let u =
+                        store::users::insert_user(&store, &email, c.name.trim(), &hash, c.operator)
+                            .await?;
                     if generated {
                         println!("password: {password}");
                     }
@@ -207,7 +218,9 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::ResetPassword { email, password } => {
             let email = Email::parse(&email)?;
-            let user = store::users::find_user_by_email(&store, &email).await?.with_context(|| format!("no user {email}"))?;
+            let user = store::users::find_user_by_email(&store, &email)
+                .await?
+                .with_context(|| format!("no user {email}"))?;
             let password = match password {
                 Some(p) => {
                     check_password_policy("password", &p)?;
@@ -226,15 +239,27 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::List { tenant } => match tenant {
             Some(slug) => {
                 let t = find_tenant(&store, &slug).await?;
-                println!("{:<6} {:<36} {:<28} {:<11} active", "id", "email", "name", "role");
+                println!(
+                    "{:<6} {:<36} {:<28} {:<11} active",
+                    "id", "email", "name", "role"
+                );
                 for m in store::users::list_members(&store, t.id, None, i64::MAX).await? {
-                    println!("{:<6} {:<36} {:<28} {:<11} {}", m.id, m.email, m.name, m.role, m.active);
+                    println!(
+                        "{:<6} {:<36} {:<28} {:<11} {}",
+                        m.id, m.email, m.name, m.role, m.active
+                    );
                 }
             }
             None => {
-                println!("{:<6} {:<36} {:<28} {:<9} active", "id", "email", "name", "operator");
+                println!(
+                    "{:<6} {:<36} {:<28} {:<9} active",
+                    "id", "email", "name", "operator"
+                );
                 for u in store::users::list_users(&store).await? {
-                    println!("{:<6} {:<36} {:<28} {:<9} {}", u.id, u.email, u.name, u.is_operator, u.active);
+                    println!(
+                        "{:<6} {:<36} {:<28} {:<9} {}",
+                        u.id, u.email, u.name, u.is_operator, u.active
+                    );
                 }
             }
         },
@@ -245,13 +270,40 @@ async fn user(config: Config, cmd: UserCommand) -> anyhow::Result<()> {
 async fn tenant(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
     let store = open(&config).await?;
     match cmd {
-        TenantCommand::Create { name, slug, max_agents, max_dids, max_concurrent_calls, max_chat_integrations } => {
+        TenantCommand::Create {
+            name,
+            slug,
+            max_agents,
+            max_dids,
+            max_concurrent_calls,
+            max_chat_integrations,
+        } => {
             let slug = Slug::parse(&slug)?;
-            let limits = TenantLimits { max_agents, max_dids, max_concurrent_calls, max_chat_integrations };
-            if [max_agents, max_dids, max_concurrent_calls, max_chat_integrations].iter().any(|v| *v < 0) {
+            let limits = TenantLimits {
+                max_agents,
+                max_dids,
+                max_concurrent_calls,
+                max_chat_integrations,
+            };
+            if [
+                max_agents,
+                max_dids,
+                max_concurrent_calls,
+                max_chat_integrations,
+            ]
+            .iter()
+            .any(|v| *v < 0)
+            {
                 bail!("limits must be 0 (unlimited) or more");
             }
-            let t = store::tenants::insert_tenant(&store, name.trim(), &slug, limits, TenantFeatures::default()).await?;
+            let t = store::tenants::insert_tenant(
+                &store,
+                name.trim(),
+                &slug,
+                limits,
+                TenantFeatures::default(),
+            )
+            .await?;
             println!("tenant {} created (id {})", t.slug, t.id);
         }
         TenantCommand::List => {
@@ -260,7 +312,13 @@ async fn tenant(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
             loop {
                 let page = store::tenants::list_tenants(&store, after, 200).await?;
                 for t in &page {
-                    println!("{:<6} {:<24} {:<32} {}", t.id, t.slug, t.name, t.created_at.format("%Y-%m-%d"));
+                    println!(
+                        "{:<6} {:<24} {:<32} {}",
+                        t.id,
+                        t.slug,
+                        t.name,
+                        t.created_at.format("%Y-%m-%d")
+                    );
                 }
                 match page.last() {
                     Some(t) if page.len() == 200 => after = Some(t.id.get()),
@@ -270,9 +328,4 @@ async fn tenant(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-/// Whether a secret was configured, for messages that must not show it.
-pub fn is_set(s: &Option<secrecy::SecretString>) -> bool {
-    s.as_ref().is_some_and(|v| !v.expose_secret().is_empty())
 }

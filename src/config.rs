@@ -29,8 +29,8 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -162,13 +162,20 @@ impl Default for Config {
 
 impl Default for DatabaseConfig {
     fn default() -> Self {
-        Self { url: None, max_connections: 10 }
+        Self {
+            url: None,
+            max_connections: 10,
+        }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { body_limit_bytes: 1024 * 1024, request_timeout_secs: 30, shutdown_grace_secs: 10 }
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 10,
+        }
     }
 }
 
@@ -187,7 +194,10 @@ impl Default for AuthConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Text, filter: "switchboard=info,tower_http=info".into() }
+        Self {
+            format: LogFormat::Text,
+            filter: "switchboard=info,tower_http=info".into(),
+        }
     }
 }
 
@@ -240,8 +250,10 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.listen_addr()?;
         if let Some(url) = &self.database.url {
-            crate::store::Backend::from_url(url)
-                .map_err(|e| ConfigError::Invalid { key: "database.url", message: e.to_string() })?;
+            crate::store::Backend::from_url(url).map_err(|e| ConfigError::Invalid {
+                key: "database.url",
+                message: e.to_string(),
+            })?;
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
@@ -256,37 +268,55 @@ impl Config {
             return Err(invalid("auth.max_failed_logins", "must be at least 1"));
         }
         if let Some(key) = &self.master_key {
-            crate::secrets::MasterKey::from_hex(key.expose_secret())
-                .map_err(|m| ConfigError::Invalid { key: "master_key", message: m.to_string() })?;
+            crate::secrets::MasterKey::from_hex(key.expose_secret()).map_err(|m| {
+                ConfigError::Invalid {
+                    key: "master_key",
+                    message: m.to_string(),
+                }
+            })?;
         }
-        crate::domain::Email::parse(&self.admin_email)
-            .map_err(|e| ConfigError::Invalid { key: "admin_email", message: e.message })?;
-        if let Some(p) = &self.admin_password {
-            if p.expose_secret().chars().count() < crate::auth::MIN_PASSWORD_LEN {
-                return Err(invalid(
-                    "admin_password",
-                    &format!("must be at least {} characters", crate::auth::MIN_PASSWORD_LEN),
-                ));
-            }
+        crate::domain::Email::parse(&self.admin_email).map_err(|e| ConfigError::Invalid {
+            key: "admin_email",
+            message: e.message,
+        })?;
+        if let Some(p) = &self.admin_password
+            && p.expose_secret().chars().count() < crate::auth::MIN_PASSWORD_LEN
+        {
+            return Err(invalid(
+                "admin_password",
+                &format!(
+                    "must be at least {} characters",
+                    crate::auth::MIN_PASSWORD_LEN
+                ),
+            ));
         }
         if let Some(u) = &self.public_url {
-            url::Url::parse(u).map_err(|e| ConfigError::Invalid { key: "public_url", message: e.to_string() })?;
+            url::Url::parse(u).map_err(|e| ConfigError::Invalid {
+                key: "public_url",
+                message: e.to_string(),
+            })?;
         }
         Ok(())
     }
 
     /// The bind address.
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.listen
-            .parse()
-            .map_err(|_| invalid("listen", &format!("`{}` is not HOST:PORT (e.g. 127.0.0.1:8080)", self.listen)))
+        self.listen.parse().map_err(|_| {
+            invalid(
+                "listen",
+                &format!("`{}` is not HOST:PORT (e.g. 127.0.0.1:8080)", self.listen),
+            )
+        })
     }
 
     /// The database URL in effect.
     pub fn database_url(&self) -> String {
         match &self.database.url {
             Some(u) => u.clone(),
-            None => format!("sqlite://{}", self.data_dir.join("switchboard.db").display()),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("switchboard.db").display()
+            ),
         }
     }
 
@@ -301,11 +331,18 @@ impl Config {
 }
 
 fn invalid(key: &'static str, message: &str) -> ConfigError {
-    ConfigError::Invalid { key, message: message.to_owned() }
+    ConfigError::Invalid {
+        key,
+        message: message.to_owned(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    #![expect(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
     use super::*;
 
     #[test]
@@ -318,7 +355,10 @@ mod tests {
 
     #[test]
     fn a_bad_listen_address_names_the_key() {
-        let c = Config { listen: "nope".into(), ..Config::default() };
+        let c = Config {
+            listen: "nope".into(),
+            ..Config::default()
+        };
         let e = c.validate().unwrap_err().to_string();
         assert!(e.contains("`listen`"), "{e}");
     }
@@ -333,9 +373,11 @@ mod tests {
 
     #[test]
     fn redacted_output_hides_every_secret() {
-        let mut c = Config::default();
-        c.admin_password = Some(SecretString::from("hunter2hunter2"));
-        c.master_key = Some(SecretString::from("00".repeat(32)));
+        let mut c = Config {
+            admin_password: Some(SecretString::from("hunter2hunter2")),
+            master_key: Some(SecretString::from("00".repeat(32))),
+            ..Config::default()
+        };
         c.database.url = Some("postgres://app:s3cret@db/sb".into());
         let out = c.redacted_toml();
         assert!(!out.contains("hunter2"), "{out}");
@@ -347,7 +389,10 @@ mod tests {
     #[test]
     fn environment_wins_over_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("switchboard.toml", "listen = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 3\n")?;
+            jail.create_file(
+                "switchboard.toml",
+                "listen = \"127.0.0.1:9000\"\n[auth]\nsession_ttl_hours = 3\n",
+            )?;
             jail.set_env("SWITCHBOARD_LISTEN", "127.0.0.1:9100");
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.listen, "127.0.0.1:9100");

@@ -49,7 +49,10 @@ impl MasterKey {
 
     /// Reads `path`, or creates it with a fresh random key (mode 0600) when it does not exist.
     pub fn load_or_create(path: &Path) -> Result<Self, SecretError> {
-        let io = |source| SecretError::Io { path: path.display().to_string(), source };
+        let io = |source| SecretError::Io {
+            path: path.display().to_string(),
+            source,
+        };
         match std::fs::read_to_string(path) {
             Ok(s) => Self::from_hex(&s),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -71,7 +74,9 @@ impl MasterKey {
         let mut nonce = [0u8; 24];
         rand::rngs::OsRng.fill_bytes(&mut nonce);
         // Encryption with a valid key and nonce cannot fail for in-memory buffers.
-        let sealed = cipher.encrypt(XNonce::from_slice(&nonce), plain.as_bytes()).unwrap_or_default();
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), plain.as_bytes())
+            .unwrap_or_default();
         let mut out = nonce.to_vec();
         out.extend(sealed);
         base64::engine::general_purpose::STANDARD.encode(out)
@@ -79,13 +84,17 @@ impl MasterKey {
 
     /// Decrypts a value produced by `seal`.
     pub fn open(&self, sealed: &str) -> Result<String, SecretError> {
-        let raw = base64::engine::general_purpose::STANDARD.decode(sealed).map_err(|_| SecretError::Open)?;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(sealed)
+            .map_err(|_| SecretError::Open)?;
         if raw.len() < 24 {
             return Err(SecretError::Open);
         }
         let (nonce, body) = raw.split_at(24);
         let cipher = XChaCha20Poly1305::new((&self.0).into());
-        let plain = cipher.decrypt(XNonce::from_slice(nonce), body).map_err(|_| SecretError::Open)?;
+        let plain = cipher
+            .decrypt(XNonce::from_slice(nonce), body)
+            .map_err(|_| SecretError::Open)?;
         String::from_utf8(plain).map_err(|_| SecretError::Open)
     }
 }
@@ -94,7 +103,11 @@ impl MasterKey {
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
     f.write_all(bytes)
 }
 

@@ -11,7 +11,7 @@ use utoipa_axum::routes;
 use super::audit;
 use super::tenants::check_name;
 use crate::app::AppState;
-use crate::auth::{hash_token, new_api_key, Admin, TenantScope};
+use crate::auth::{Admin, TenantScope, hash_token, new_api_key};
 use crate::domain::{ApiKeyId, ApiKeyRole, Role};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath};
@@ -53,8 +53,13 @@ pub struct ApiKeyList {
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/api-keys", tag = "api-keys",
     params(("tid" = i64, Path, description = "tenant id")),
     responses((status = 200, body = ApiKeyList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn list_keys(State(state): State<AppState>, scope: TenantScope<Admin>) -> ApiResult<AppJson<ApiKeyList>> {
-    Ok(AppJson(ApiKeyList { items: store::api_keys::list_api_keys(&state.store, scope.id()).await? }))
+async fn list_keys(
+    State(state): State<AppState>,
+    scope: TenantScope<Admin>,
+) -> ApiResult<AppJson<ApiKeyList>> {
+    Ok(AppJson(ApiKeyList {
+        items: store::api_keys::list_api_keys(&state.store, scope.id()).await?,
+    }))
 }
 
 /// Creates an API key; the secret is in this response only.
@@ -68,7 +73,10 @@ async fn create_key(
 ) -> ApiResult<(StatusCode, AppJson<CreatedApiKey>)> {
     let name = check_name("name", &req.name)?;
     if Role::from(req.role) > scope.role {
-        return Err(ApiError::forbidden(format!("you cannot create a key with the {} role", req.role.as_str())));
+        return Err(ApiError::forbidden(format!(
+            "you cannot create a key with the {} role",
+            req.role.as_str()
+        )));
     }
     let (secret, prefix) = new_api_key();
     let key = store::api_keys::insert_api_key(
@@ -81,8 +89,23 @@ async fn create_key(
         scope.principal.user_id(),
     )
     .await?;
-    audit(&state.store, scope.id(), &scope.actor(), "api_key.create", "api_key", key.id, json!({"name": name, "role": req.role})).await?;
-    Ok((StatusCode::CREATED, AppJson(CreatedApiKey { api_key: key, secret })))
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "api_key.create",
+        "api_key",
+        key.id,
+        json!({"name": name, "role": req.role}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(CreatedApiKey {
+            api_key: key,
+            secret,
+        }),
+    ))
 }
 
 /// Revokes an API key at once.
@@ -94,10 +117,21 @@ async fn revoke_key(
     scope: TenantScope<Admin>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
-    let key = store::api_keys::revoke_api_key(&state.store, scope.id(), ApiKeyId(path.1)).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("API key"),
-        other => other.into(),
-    })?;
-    audit(&state.store, scope.id(), &scope.actor(), "api_key.revoke", "api_key", key.id, json!({"name": key.name})).await?;
+    let key = store::api_keys::revoke_api_key(&state.store, scope.id(), ApiKeyId(path.1))
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("API key"),
+            other => other.into(),
+        })?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "api_key.revoke",
+        "api_key",
+        key.id,
+        json!({"name": key.name}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -25,6 +25,7 @@ async fn list_audit(
     AppQuery(page): AppQuery<PageParams>,
 ) -> ApiResult<AppJson<Page<AuditEntry>>> {
     let limit = clamp_limit(page.limit);
-    let items = store::audit::list_audit(&state.store, scope.id(), page.cursor_id()?, limit).await?;
+    let items =
+        store::audit::list_audit(&state.store, scope.id(), page.cursor_id()?, limit).await?;
     Ok(AppJson(Page::new(items, limit, |e| e.id)))
 }

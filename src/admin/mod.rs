@@ -24,7 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
 }
 
-pub use users::{add_member, cli_actor, NewMember};
+pub use users::{NewMember, add_member, cli_actor};
 
 /// Appends an audit entry. A failure to audit is a server error: a change must not go unrecorded silently.
 pub(crate) async fn audit(
@@ -38,7 +38,14 @@ pub(crate) async fn audit(
 ) -> Result<(), ApiError> {
     store::audit::insert_audit(
         store,
-        AuditRecord { tenant, actor, action, target_type, target_id: target_id.to_string(), details },
+        AuditRecord {
+            tenant,
+            actor,
+            action,
+            target_type,
+            target_id: target_id.to_string(),
+            details,
+        },
     )
     .await
     .map_err(ApiError::internal)
@@ -53,5 +60,14 @@ pub async fn audit_cli(
     email: &crate::domain::Email,
     role: crate::domain::Role,
 ) -> Result<(), ApiError> {
-    audit(store, tenant, &cli_actor(), action, "user", user, serde_json::json!({"email": email, "role": role})).await
+    audit(
+        store,
+        tenant,
+        &cli_actor(),
+        action,
+        "user",
+        user,
+        serde_json::json!({"email": email, "role": role}),
+    )
+    .await
 }

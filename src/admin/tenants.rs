@@ -94,9 +94,24 @@ async fn create_tenant(
     let slug = Slug::parse(&req.slug)?;
     let limits = req.limits.unwrap_or_default();
     check_limits(&limits)?;
-    let tenant =
-        store::tenants::insert_tenant(&state.store, &name, &slug, limits, req.features.unwrap_or_default()).await?;
-    audit(&state.store, tenant.id, &op.actor(), "tenant.create", "tenant", tenant.id, json!({"name": name, "slug": slug})).await?;
+    let tenant = store::tenants::insert_tenant(
+        &state.store,
+        &name,
+        &slug,
+        limits,
+        req.features.unwrap_or_default(),
+    )
+    .await?;
+    audit(
+        &state.store,
+        tenant.id,
+        &op.actor(),
+        "tenant.create",
+        "tenant",
+        tenant.id,
+        json!({"name": name, "slug": slug}),
+    )
+    .await?;
     Ok((StatusCode::CREATED, AppJson(tenant)))
 }
 
@@ -118,9 +133,15 @@ async fn update_tenant(
     AppJson(req): AppJson<TenantPatch>,
 ) -> ApiResult<AppJson<Tenant>> {
     if (req.limits.is_some() || req.features.is_some()) && !scope.principal.is_operator() {
-        return Err(ApiError::forbidden("only platform operators may change limits or features"));
+        return Err(ApiError::forbidden(
+            "only platform operators may change limits or features",
+        ));
     }
-    let name = req.name.as_deref().map(|n| check_name("name", n)).transpose()?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
     if let Some(l) = &req.limits {
         check_limits(l)?;
     }
@@ -128,10 +149,23 @@ async fn update_tenant(
     let tenant = store::tenants::update_tenant(
         &state.store,
         scope.id(),
-        TenantChanges { name, limits: req.limits, features: req.features },
+        TenantChanges {
+            name,
+            limits: req.limits,
+            features: req.features,
+        },
     )
     .await?;
-    audit(&state.store, tenant.id, &scope.actor(), "tenant.update", "tenant", tenant.id, details).await?;
+    audit(
+        &state.store,
+        tenant.id,
+        &scope.actor(),
+        "tenant.update",
+        "tenant",
+        tenant.id,
+        details,
+    )
+    .await?;
     Ok(AppJson(tenant))
 }
 
@@ -155,14 +189,27 @@ async fn delete_tenant(
     AppQuery(params): AppQuery<DeleteParams>,
 ) -> ApiResult<StatusCode> {
     let tid = TenantId(tid);
-    store::tenants::find_tenant(&state.store, tid).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+    store::tenants::find_tenant(&state.store, tid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
     if !params.force && store::tenants::tenant_has_data(&state.store, tid).await? {
         return Err(ApiError::Conflict {
             code: "tenant_has_data",
-            message: "the tenant still has members or API keys; remove them or delete with ?force=true".into(),
+            message:
+                "the tenant still has members or API keys; remove them or delete with ?force=true"
+                    .into(),
         });
     }
     store::tenants::soft_delete_tenant(&state.store, tid).await?;
-    audit(&state.store, tid, &op.actor(), "tenant.delete", "tenant", tid, json!({"force": params.force})).await?;
+    audit(
+        &state.store,
+        tid,
+        &op.actor(),
+        "tenant.delete",
+        "tenant",
+        tid,
+        json!({"force": params.force}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -11,13 +11,13 @@ use utoipa_axum::routes;
 use super::audit;
 use super::tenants::check_name;
 use crate::app::AppState;
-use crate::auth::{check_password_policy, generate_password, hash_password, Admin, TenantScope};
+use crate::auth::{Admin, TenantScope, check_password_policy, generate_password, hash_password};
 use crate::domain::{Email, Role, TenantId, UserId};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath, AppQuery, Page, PageParams};
 use crate::store::audit::Actor;
 use crate::store::users::Member;
-use crate::store::{self, clamp_limit, Store, StoreError};
+use crate::store::{self, Store, StoreError, clamp_limit};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -85,10 +85,15 @@ async fn hash_blocking(password: String) -> ApiResult<String> {
 }
 
 /// Refuses when the tenant's member limit is reached.
-async fn check_seat_available(store: &Store, tenant: &crate::store::tenants::Tenant) -> ApiResult<()> {
+async fn check_seat_available(
+    store: &Store,
+    tenant: &crate::store::tenants::Tenant,
+) -> ApiResult<()> {
     let max = tenant.limits.max_agents;
     if max > 0 && store::users::count_active_members(store, tenant.id).await? >= max {
-        return Err(ApiError::LimitReached(format!("this tenant may have at most {max} active members")));
+        return Err(ApiError::LimitReached(format!(
+            "this tenant may have at most {max} active members"
+        )));
     }
     Ok(())
 }
@@ -118,14 +123,26 @@ pub async fn add_member(
                 }
             };
             let hash = hash_blocking(password).await?;
-            (store::users::insert_user(store, &email, &name, &hash, false).await?.id, generated)
+            (
+                store::users::insert_user(store, &email, &name, &hash, false)
+                    .await?
+                    .id,
+                generated,
+            )
         }
     };
-    store::users::insert_membership(store, tenant.id, user_id, req.role).await.map_err(|e| match e {
-        StoreError::Conflict(_) => ApiError::conflict("this person is already a member of the tenant"),
-        other => other.into(),
-    })?;
-    Ok((store::users::get_member(store, tenant.id, user_id).await?, generated))
+    store::users::insert_membership(store, tenant.id, user_id, req.role)
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(_) => {
+                ApiError::conflict("this person is already a member of the tenant")
+            }
+            other => other.into(),
+        })?;
+    Ok((
+        store::users::get_member(store, tenant.id, user_id).await?,
+        generated,
+    ))
 }
 
 /// Lists the tenant's members.
@@ -138,7 +155,8 @@ async fn list_users(
     AppQuery(page): AppQuery<PageParams>,
 ) -> ApiResult<AppJson<Page<Member>>> {
     let limit = clamp_limit(page.limit);
-    let items = store::users::list_members(&state.store, scope.id(), page.cursor_id()?, limit).await?;
+    let items =
+        store::users::list_members(&state.store, scope.id(), page.cursor_id()?, limit).await?;
     Ok(AppJson(Page::new(items, limit, |m| m.id.get())))
 }
 
@@ -153,7 +171,10 @@ async fn create_user(
     AppJson(req): AppJson<NewMember>,
 ) -> ApiResult<(StatusCode, AppJson<CreatedMember>)> {
     if req.role > scope.role {
-        return Err(ApiError::forbidden(format!("you cannot grant the {} role", req.role)));
+        return Err(ApiError::forbidden(format!(
+            "you cannot grant the {} role",
+            req.role
+        )));
     }
     let (member, generated_password) = add_member(&state.store, &scope.tenant, req).await?;
     audit(
@@ -166,24 +187,38 @@ async fn create_user(
         json!({"email": member.email, "role": member.role}),
     )
     .await?;
-    Ok((StatusCode::CREATED, AppJson(CreatedMember { user: member, generated_password })))
+    Ok((
+        StatusCode::CREATED,
+        AppJson(CreatedMember {
+            user: member,
+            generated_password,
+        }),
+    ))
 }
 
 async fn member_of(store: &Store, tenant: TenantId, uid: i64) -> ApiResult<Member> {
-    store::users::find_member(store, tenant, UserId(uid)).await?.ok_or_else(not_member)
+    store::users::find_member(store, tenant, UserId(uid))
+        .await?
+        .ok_or_else(not_member)
 }
 
 /// Refuses to act on someone with a higher role than the caller's.
 fn check_outranks(scope: &TenantScope<Admin>, target: &Member) -> ApiResult<()> {
     if target.role > scope.role {
-        return Err(ApiError::forbidden(format!("you cannot change a member with the {} role", target.role)));
+        return Err(ApiError::forbidden(format!(
+            "you cannot change a member with the {} role",
+            target.role
+        )));
     }
     Ok(())
 }
 
 /// Refuses a change that would leave the tenant without an active owner.
 async fn keep_an_owner(store: &Store, tenant: TenantId, target: &Member) -> ApiResult<()> {
-    if target.role == Role::Owner && target.active && store::users::count_active_owners(store, tenant).await? <= 1 {
+    if target.role == Role::Owner
+        && target.active
+        && store::users::count_active_owners(store, tenant).await? <= 1
+    {
         return Err(ApiError::Conflict {
             code: "last_owner",
             message: "a tenant must keep at least one active owner".into(),
@@ -217,15 +252,20 @@ async fn update_user(
 ) -> ApiResult<AppJson<Member>> {
     let target = member_of(&state.store, scope.id(), path.1).await?;
     check_outranks(&scope, &target)?;
-    if let Some(role) = req.role {
-        if role > scope.role {
-            return Err(ApiError::forbidden(format!("you cannot grant the {role} role")));
-        }
+    if let Some(role) = req.role
+        && role > scope.role
+    {
+        return Err(ApiError::forbidden(format!(
+            "you cannot grant the {role} role"
+        )));
     }
     let demoted = req.role.is_some_and(|r| r != Role::Owner);
     let deactivated = req.active == Some(false);
     if deactivated && scope.principal.user_id() == Some(target.id) {
-        return Err(ApiError::validation("active", "you cannot deactivate yourself"));
+        return Err(ApiError::validation(
+            "active",
+            "you cannot deactivate yourself",
+        ));
     }
     if demoted || deactivated {
         keep_an_owner(&state.store, scope.id(), &target).await?;
@@ -233,12 +273,17 @@ async fn update_user(
     if req.active == Some(true) && !target.active {
         check_seat_available(&state.store, &scope.tenant).await?;
     }
-    let name = req.name.as_deref().map(|n| check_name("name", n)).transpose()?;
+    let name = req
+        .name
+        .as_deref()
+        .map(|n| check_name("name", n))
+        .transpose()?;
     if let Some(name) = &name {
         store::users::update_user_name(&state.store, target.id, name).await?;
     }
     if req.role.is_some() || req.active.is_some() {
-        store::users::update_membership(&state.store, scope.id(), target.id, req.role, req.active).await?;
+        store::users::update_membership(&state.store, scope.id(), target.id, req.role, req.active)
+            .await?;
     }
     audit(
         &state.store,
@@ -250,7 +295,9 @@ async fn update_user(
         json!({"name": name, "role": req.role, "active": req.active}),
     )
     .await?;
-    Ok(AppJson(store::users::get_member(&state.store, scope.id(), target.id).await?))
+    Ok(AppJson(
+        store::users::get_member(&state.store, scope.id(), target.id).await?,
+    ))
 }
 
 /// Removes a member from the tenant (their account and other tenants stay).
@@ -266,7 +313,16 @@ async fn remove_user(
     check_outranks(&scope, &target)?;
     keep_an_owner(&state.store, scope.id(), &target).await?;
     store::users::delete_membership(&state.store, scope.id(), target.id).await?;
-    audit(&state.store, scope.id(), &scope.actor(), "user.remove", "user", target.id, json!({"email": target.email})).await?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "user.remove",
+        "user",
+        target.id,
+        json!({"email": target.email}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -282,9 +338,13 @@ async fn reset_password(
 ) -> ApiResult<AppJson<NewPassword>> {
     let target = member_of(&state.store, scope.id(), path.1).await?;
     check_outranks(&scope, &target)?;
-    let account = store::users::find_user(&state.store, target.id).await?.ok_or_else(not_member)?;
+    let account = store::users::find_user(&state.store, target.id)
+        .await?
+        .ok_or_else(not_member)?;
     if account.is_operator && !scope.principal.is_operator() {
-        return Err(ApiError::forbidden("only platform operators may reset an operator's password"));
+        return Err(ApiError::forbidden(
+            "only platform operators may reset an operator's password",
+        ));
     }
     let password = match body.password {
         Some(p) => {
@@ -296,11 +356,23 @@ async fn reset_password(
     let hash = hash_blocking(password.clone()).await?;
     store::users::set_password_hash(&state.store, target.id, &hash).await?;
     store::sessions::revoke_user_sessions(&state.store, target.id, None).await?;
-    audit(&state.store, scope.id(), &scope.actor(), "user.reset_password", "user", target.id, json!({})).await?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "user.reset_password",
+        "user",
+        target.id,
+        json!({}),
+    )
+    .await?;
     Ok(AppJson(NewPassword { password }))
 }
 
 /// The actor recorded for command-line changes.
 pub fn cli_actor() -> Actor {
-    Actor { user: None, label: "cli".into() }
+    Actor {
+        user: None,
+        label: "cli".into(),
+    }
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
-use axum::http::{header, Method, StatusCode};
+use axum::http::{Method, StatusCode, header};
 use chrono::Utc;
 use subtle::ConstantTimeEq;
 
-use super::{hash_token, CSRF_HEADER, SESSION_COOKIE};
+use super::{CSRF_HEADER, SESSION_COOKIE, hash_token};
 use crate::app::AppState;
 use crate::domain::{Role, TenantId, UserId};
 use crate::http::error::ApiError;
@@ -45,8 +45,14 @@ impl Principal {
     /// How the audit log names this caller.
     pub fn actor(&self) -> Actor {
         match self {
-            Principal::User { id, email, .. } => Actor { user: Some(*id), label: email.clone() },
-            Principal::ApiKey(k) => Actor { user: None, label: format!("api-key:{}", k.name) },
+            Principal::User { id, email, .. } => Actor {
+                user: Some(*id),
+                label: email.clone(),
+            },
+            Principal::ApiKey(k) => Actor {
+                user: None,
+                label: format!("api-key:{}", k.name),
+            },
         }
     }
 
@@ -60,12 +66,21 @@ impl Principal {
 
     /// True for a platform operator.
     pub fn is_operator(&self) -> bool {
-        matches!(self, Principal::User { is_operator: true, .. })
+        matches!(
+            self,
+            Principal::User {
+                is_operator: true,
+                ..
+            }
+        )
     }
 }
 
 fn unauthenticated(code: &'static str, message: &str) -> ApiError {
-    ApiError::Unauthenticated { code, message: message.to_owned() }
+    ApiError::Unauthenticated {
+        code,
+        message: message.to_owned(),
+    }
 }
 
 /// Any valid credentials: a live session cookie (with CSRF on unsafe methods) or a live API key.
@@ -82,8 +97,12 @@ impl FromRequestParts<AppState> for Authenticated {
         let principal = if let Some(secret) = bearer_token(parts) {
             let key = store::api_keys::find_live_api_key(&state.store, &hash_token(secret))
                 .await?
-                .ok_or_else(|| unauthenticated("invalid_api_key", "the API key is unknown or revoked"))?;
-            let stale = key.last_used_at.is_none_or(|t| (Utc::now() - t).to_std().unwrap_or_default() > TOUCH_EVERY);
+                .ok_or_else(|| {
+                    unauthenticated("invalid_api_key", "the API key is unknown or revoked")
+                })?;
+            let stale = key
+                .last_used_at
+                .is_none_or(|t| (Utc::now() - t).to_std().unwrap_or_default() > TOUCH_EVERY);
             if stale {
                 store::api_keys::touch_api_key(&state.store, key.id).await?;
             }
@@ -92,9 +111,15 @@ impl FromRequestParts<AppState> for Authenticated {
             let s = store::sessions::find_session(&state.store, &hash_token(&token))
                 .await?
                 .filter(|s| s.revoked_at.is_none() && s.expires_at > Utc::now() && s.active)
-                .ok_or_else(|| unauthenticated("session_expired", "your session has ended; sign in again"))?;
+                .ok_or_else(|| {
+                    unauthenticated("session_expired", "your session has ended; sign in again")
+                })?;
             if !is_safe(&parts.method) {
-                let sent = parts.headers.get(CSRF_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+                let sent = parts
+                    .headers
+                    .get(CSRF_HEADER)
+                    .map(|v| v.as_bytes())
+                    .unwrap_or_default();
                 if !bool::from(sent.ct_eq(s.csrf_token.as_bytes())) {
                     return Err(ApiError::Status {
                         status: StatusCode::FORBIDDEN,
@@ -114,7 +139,10 @@ impl FromRequestParts<AppState> for Authenticated {
                 csrf_token: s.csrf_token,
             }
         } else {
-            return Err(unauthenticated("unauthenticated", "sign in or send an API key"));
+            return Err(unauthenticated(
+                "unauthenticated",
+                "sign in or send an API key",
+            ));
         };
         parts.extensions.insert(principal.clone());
         Ok(Self(principal))
@@ -128,7 +156,9 @@ fn is_safe(m: &Method) -> bool {
 fn bearer_token(parts: &Parts) -> Option<&str> {
     let v = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then_some(token.trim())
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
 }
 
 fn session_cookie(parts: &Parts) -> Option<String> {
@@ -163,10 +193,22 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         match Authenticated::from_request_parts(parts, state).await?.0 {
-            Principal::User { id, email, is_operator, session_id, csrf_token } => {
-                Ok(SignedIn { id, email, is_operator, session_id, csrf_token })
-            }
-            Principal::ApiKey(_) => Err(ApiError::forbidden("this endpoint is for signed-in people, not API keys")),
+            Principal::User {
+                id,
+                email,
+                is_operator,
+                session_id,
+                csrf_token,
+            } => Ok(SignedIn {
+                id,
+                email,
+                is_operator,
+                session_id,
+                csrf_token,
+            }),
+            Principal::ApiKey(_) => Err(ApiError::forbidden(
+                "this endpoint is for signed-in people, not API keys",
+            )),
         }
     }
 }
@@ -254,16 +296,23 @@ impl<R: MinRole> FromRequestParts<AppState> for TenantScope<R> {
         let Authenticated(principal) = Authenticated::from_request_parts(parts, state).await?;
         let params = RawPathParams::from_request_parts(parts, state)
             .await
-            .map_err(|e| ApiError::BadRequest { code: "invalid_path", message: e.body_text() })?;
+            .map_err(|e| ApiError::BadRequest {
+                code: "invalid_path",
+                message: e.body_text(),
+            })?;
         let tid = params
             .iter()
             .find(|(k, _)| *k == "tid")
             .and_then(|(_, v)| v.parse::<i64>().ok())
             .map(TenantId)
             .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let tenant = store::tenants::find_tenant(&state.store, tid).await?.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let tenant = store::tenants::find_tenant(&state.store, tid)
+            .await?
+            .ok_or_else(|| ApiError::not_found("tenant"))?;
         let role = match &principal {
-            Principal::User { is_operator: true, .. } => Some(Role::Owner),
+            Principal::User {
+                is_operator: true, ..
+            } => Some(Role::Owner),
             Principal::User { id, .. } => store::users::find_member(&state.store, tid, *id)
                 .await?
                 .filter(|m| m.active)
@@ -272,8 +321,16 @@ impl<R: MinRole> FromRequestParts<AppState> for TenantScope<R> {
         };
         let role = role.ok_or_else(|| ApiError::not_found("tenant"))?;
         if role < R::MIN {
-            return Err(ApiError::forbidden(format!("this needs the {} role or higher", R::MIN)));
+            return Err(ApiError::forbidden(format!(
+                "this needs the {} role or higher",
+                R::MIN
+            )));
         }
-        Ok(TenantScope { tenant, role, principal, _min: PhantomData })
+        Ok(TenantScope {
+            tenant,
+            role,
+            principal,
+            _min: PhantomData,
+        })
     }
 }

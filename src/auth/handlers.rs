@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{ConnectInfo, FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::password::{check_password_policy, decoy_hash};
-use super::{hash_password, hash_token, new_token, verify_password, SignedIn, SESSION_COOKIE};
+use super::{SESSION_COOKIE, SignedIn, hash_password, hash_token, new_token, verify_password};
 use crate::app::AppState;
 use crate::domain::{Email, UserId};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
@@ -73,11 +73,16 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
 
 fn invalid_credentials() -> ApiError {
     // Same words whether the email exists or not.
-    ApiError::Unauthenticated { code: "invalid_credentials", message: "email or password is incorrect".into() }
+    ApiError::Unauthenticated {
+        code: "invalid_credentials",
+        message: "email or password is incorrect".into(),
+    }
 }
 
 async fn verify_blocking(password: String, hash: String) -> bool {
-    tokio::task::spawn_blocking(move || verify_password(&password, &hash)).await.unwrap_or(false)
+    tokio::task::spawn_blocking(move || verify_password(&password, &hash))
+        .await
+        .unwrap_or(false)
 }
 
 /// Signs in and sets the session cookie.
@@ -92,10 +97,15 @@ async fn login(
 ) -> ApiResult<Response> {
     let email = Email::parse(&req.email)?;
     if let Some(wait) = state.throttle.check(email.as_str(), &ip, Instant::now()) {
-        return Err(ApiError::RateLimited { retry_after_secs: wait });
+        return Err(ApiError::RateLimited {
+            retry_after_secs: wait,
+        });
     }
     let creds = store::users::find_credentials(&state.store, &email).await?;
-    let hash = creds.as_ref().map(|c| c.password_hash.clone()).unwrap_or_else(|| decoy_hash().to_owned());
+    let hash = creds
+        .as_ref()
+        .map(|c| c.password_hash.clone())
+        .unwrap_or_else(|| decoy_hash().to_owned());
     let ok = verify_blocking(req.password, hash).await && creds.is_some();
     let Some(creds) = creds.filter(|_| ok) else {
         state.throttle.failed(email.as_str(), &ip, Instant::now());
@@ -116,13 +126,17 @@ async fn login(
         return Err(ApiError::Status {
             status: StatusCode::FORBIDDEN,
             code: "no_tenant",
-            message: "your account has no active access to any tenant; ask your administrator".into(),
+            message: "your account has no active access to any tenant; ask your administrator"
+                .into(),
         });
     }
     let token = new_token();
     let csrf_token = new_token();
     let ttl = chrono::Duration::hours(state.config.auth.session_ttl_hours);
-    let user_agent = headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(|s| s.chars().take(200).collect::<String>());
+    let user_agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.chars().take(200).collect::<String>());
     store::sessions::insert_session(
         &state.store,
         NewSession {
@@ -138,7 +152,11 @@ async fn login(
     store::users::touch_last_login(&state.store, user.id).await?;
     tracing::info!(user.id = %user.id, "signed in");
     let cookie = session_cookie(&token, ttl.num_seconds(), state.config.auth.cookie_secure);
-    let body = MeResponse { user, memberships, csrf_token };
+    let body = MeResponse {
+        user,
+        memberships,
+        csrf_token,
+    };
     Ok(([(header::SET_COOKIE, cookie)], AppJson(body)).into_response())
 }
 
@@ -163,16 +181,24 @@ async fn logout(State(state): State<AppState>, me: SignedIn) -> ApiResult<Respon
 }
 
 async fn me_response(store: &Store, id: UserId, csrf_token: String) -> ApiResult<MeResponse> {
-    let user = store::users::find_user(store, id).await?.ok_or_else(|| ApiError::not_found("user"))?;
+    let user = store::users::find_user(store, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("user"))?;
     let memberships = store::users::list_memberships(store, id).await?;
-    Ok(MeResponse { user, memberships, csrf_token })
+    Ok(MeResponse {
+        user,
+        memberships,
+        csrf_token,
+    })
 }
 
 /// The signed-in user, their tenants and roles.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth",
     responses((status = 200, body = MeResponse), (status = 401, body = ErrorBody)))]
 async fn me(State(state): State<AppState>, me: SignedIn) -> ApiResult<AppJson<MeResponse>> {
-    Ok(AppJson(me_response(&state.store, me.id, me.csrf_token).await?))
+    Ok(AppJson(
+        me_response(&state.store, me.id, me.csrf_token).await?,
+    ))
 }
 
 /// A password change.
@@ -221,9 +247,15 @@ pub struct SessionList {
 /// Lists the caller's live sessions.
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth",
     responses((status = 200, body = SessionList), (status = 401, body = ErrorBody)))]
-async fn list_sessions(State(state): State<AppState>, me: SignedIn) -> ApiResult<AppJson<SessionList>> {
+async fn list_sessions(
+    State(state): State<AppState>,
+    me: SignedIn,
+) -> ApiResult<AppJson<SessionList>> {
     let items = store::sessions::list_sessions(&state.store, me.id).await?;
-    Ok(AppJson(SessionList { items, current: me.session_id }))
+    Ok(AppJson(SessionList {
+        items,
+        current: me.session_id,
+    }))
 }
 
 /// Revokes one of the caller's sessions (sign out elsewhere).
@@ -235,9 +267,11 @@ async fn revoke_session(
     me: SignedIn,
     AppPath(id): AppPath<i64>,
 ) -> ApiResult<StatusCode> {
-    store::sessions::revoke_session(&state.store, me.id, id).await.map_err(|e| match e {
-        store::StoreError::NotFound => ApiError::not_found("session"),
-        other => other.into(),
-    })?;
+    store::sessions::revoke_session(&state.store, me.id, id)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ApiError::not_found("session"),
+            other => other.into(),
+        })?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -10,11 +10,16 @@ mod password;
 mod throttle;
 mod tokens;
 
-pub use extract::{Admin, AnyMember, Authenticated, MinRole, Operator, Owner, Principal, SignedIn, Supervisor, TenantScope};
+pub use extract::{
+    Admin, AnyMember, Authenticated, MinRole, Operator, Owner, Principal, SignedIn, Supervisor,
+    TenantScope,
+};
 pub use handlers::router;
-pub use password::{check_password_policy, generate_password, hash_password, verify_password, MIN_PASSWORD_LEN};
+pub use password::{
+    MIN_PASSWORD_LEN, check_password_policy, generate_password, hash_password, verify_password,
+};
 pub use throttle::LoginThrottle;
-pub use tokens::{hash_token, new_api_key, new_token, API_KEY_PREFIX};
+pub use tokens::{API_KEY_PREFIX, hash_token, new_api_key, new_token};
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "sb_session";

@@ -1,8 +1,8 @@
 //! argon2id password hashing and generated passwords.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use rand::Rng;
 
 use super::AuthError;
@@ -15,10 +15,16 @@ pub const MIN_PASSWORD_LEN: usize = 10;
 pub fn check_password_policy(field: &str, password: &str) -> Result<(), ValidationError> {
     let n = password.chars().count();
     if n < MIN_PASSWORD_LEN {
-        return Err(ValidationError::new(field, format!("must be at least {MIN_PASSWORD_LEN} characters")));
+        return Err(ValidationError::new(
+            field,
+            format!("must be at least {MIN_PASSWORD_LEN} characters"),
+        ));
     }
     if n > 256 {
-        return Err(ValidationError::new(field, "must be at most 256 characters"));
+        return Err(ValidationError::new(
+            field,
+            "must be at most 256 characters",
+        ));
     }
     Ok(())
 }
@@ -35,7 +41,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 /// True when `password` matches the stored hash. A malformed hash never matches.
 pub fn verify_password(password: &str, hash: &str) -> bool {
     PasswordHash::new(hash)
-        .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -43,7 +53,9 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// A hash of a random password, verified against when an email is unknown so that

@@ -58,8 +58,15 @@ impl LoginThrottle {
             let cap = self.cap;
             map.retain(|_, e| now.duration_since(e.last_failure) < cap);
         }
-        for (key, max) in [(account_key(account), self.max_per_account), (ip_key(ip), self.max_per_ip)] {
-            let e = map.entry(key).or_insert(Entry { failures: 0, locked_until: None, last_failure: now });
+        for (key, max) in [
+            (account_key(account), self.max_per_account),
+            (ip_key(ip), self.max_per_ip),
+        ] {
+            let e = map.entry(key).or_insert(Entry {
+                failures: 0,
+                locked_until: None,
+                last_failure: now,
+            });
             // A long quiet period starts the count afresh.
             if now.duration_since(e.last_failure) > self.cap {
                 e.failures = 0;
@@ -119,7 +126,11 @@ mod tests {
             t.failed("ana@x", "2.2.2.2", now);
         }
         assert_eq!(t.check("ana@x", "9.9.9.9", now), Some(60), "capped");
-        assert_eq!(t.check("ana@x", "9.9.9.9", now + Duration::from_secs(61)), None, "lock expires");
+        assert_eq!(
+            t.check("ana@x", "9.9.9.9", now + Duration::from_secs(61)),
+            None,
+            "lock expires"
+        );
     }
 
     #[test]

@@ -6,7 +6,9 @@ use utoipa::ToSchema;
 use super::ValidationError;
 
 /// A user's role in one tenant. Ordering follows privilege: `Agent < Supervisor < Admin < Owner`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Handles calls and chats.

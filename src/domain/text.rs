@@ -31,7 +31,8 @@ impl Email {
     /// Accepts `local@domain` with a dotted or single-label domain; refuses spaces and control characters.
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = raw.trim().to_lowercase();
-        let bad = || ValidationError::new("email", format!("`{}` is not an email address", raw.trim()));
+        let bad =
+            || ValidationError::new("email", format!("`{}` is not an email address", raw.trim()));
         if s.len() > 254 || s.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err(bad());
         }
@@ -67,7 +68,8 @@ impl Slug {
     pub fn parse(raw: &str) -> Result<Self, ValidationError> {
         let s = raw.trim();
         let ok = (2..=63).contains(&s.len())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
             && !s.starts_with('-')
             && !s.ends_with('-');
         if ok {
@@ -98,12 +100,24 @@ mod tests {
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {
-        assert_eq!(Email::parse("  Ana@Example.COM ").unwrap().as_str(), "ana@example.com");
+        assert_eq!(
+            Email::parse("  Ana@Example.COM ").unwrap().as_str(),
+            "ana@example.com"
+        );
     }
 
     #[test]
     fn malformed_emails_are_refused_naming_the_field() {
-        for bad in ["", "ana", "@x.com", "ana@", "a b@x.com", "a@@x.com", "a@x..com", "a@.x"] {
+        for bad in [
+            "",
+            "ana",
+            "@x.com",
+            "ana@",
+            "a b@x.com",
+            "a@@x.com",
+            "a@x..com",
+            "a@.x",
+        ] {
             let err = Email::parse(bad).unwrap_err();
             assert_eq!(err.field, "email", "{bad}");
         }

@@ -1,6 +1,6 @@
 //! The web UI in `web/`, compiled into the binary (read from disk in debug builds).
 
-use axum::http::{header, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -29,20 +29,35 @@ pub async fn fallback(method: Method, uri: Uri) -> Response {
     match Web::get(path).filter(|_| servable) {
         Some(file) => {
             let mime = file.metadata.mimetype();
-            let cache = if path == "index.html" { "no-cache" } else { "public, max-age=300" };
+            let cache = if path == "index.html" {
+                "no-cache"
+            } else {
+                "public, max-age=300"
+            };
             let mut res = (
                 [
-                    (header::CONTENT_TYPE, HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream"))),
+                    (
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_str(mime)
+                            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+                    ),
                     (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
                 ],
                 file.data.into_owned(),
             )
                 .into_response();
             if mime.starts_with("text/html") {
-                res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+                res.headers_mut().insert(
+                    header::CONTENT_SECURITY_POLICY,
+                    HeaderValue::from_static(CSP),
+                );
             }
             res
         }
-        None => envelope(StatusCode::NOT_FOUND, "not_found", format!("no route for {} {}", method, uri.path())),
+        None => envelope(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no route for {} {}", method, uri.path()),
+        ),
     }
 }

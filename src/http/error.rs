@@ -1,7 +1,7 @@
 //! `ApiError`: the one error type at the HTTP edge, and its JSON envelope
 //! `{ "error": { "code": "...", "message": "..." } }`.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -103,7 +103,10 @@ impl ApiError {
 
     /// 409.
     pub fn conflict(message: impl Into<String>) -> Self {
-        ApiError::Conflict { code: "conflict", message: message.into() }
+        ApiError::Conflict {
+            code: "conflict",
+            message: message.into(),
+        }
     }
 
     /// 500, keeping the cause for the log only.
@@ -133,7 +136,12 @@ impl ApiError {
 
 /// Builds the envelope response for a status, code and message.
 pub fn envelope(status: StatusCode, code: &str, message: impl Into<String>) -> Response {
-    let body = ErrorBody { error: ErrorDetail { code: code.to_owned(), message: message.into() } };
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: code.to_owned(),
+            message: message.into(),
+        },
+    };
     (status, axum::Json(body)).into_response()
 }
 
@@ -145,10 +153,10 @@ impl IntoResponse for ApiError {
         }
         let (status, code, message) = self.parts();
         let mut res = envelope(status, code, message);
-        if let ApiError::RateLimited { retry_after_secs } = self {
-            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
+        if let ApiError::RateLimited { retry_after_secs } = self
+            && let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            res.headers_mut().insert(header::RETRY_AFTER, v);
         }
         res
     }

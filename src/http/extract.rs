@@ -29,11 +29,19 @@ impl From<JsonRejection> for ApiError {
             _ => (StatusCode::BAD_REQUEST, "invalid_json"),
         };
         let message = match status {
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "expected `Content-Type: application/json`".to_owned(),
-            StatusCode::PAYLOAD_TOO_LARGE => "request body is larger than the configured limit".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                "expected `Content-Type: application/json`".to_owned()
+            }
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                "request body is larger than the configured limit".to_owned()
+            }
             _ => r.body_text(),
         };
-        ApiError::Status { status, code, message }
+        ApiError::Status {
+            status,
+            code,
+            message,
+        }
     }
 }
 
@@ -44,7 +52,10 @@ pub struct AppQuery<T>(pub T);
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        ApiError::BadRequest { code: "invalid_query", message: r.body_text() }
+        ApiError::BadRequest {
+            code: "invalid_query",
+            message: r.body_text(),
+        }
     }
 }
 
@@ -55,7 +66,10 @@ pub struct AppPath<T>(pub T);
 
 impl From<PathRejection> for ApiError {
     fn from(r: PathRejection) -> Self {
-        ApiError::BadRequest { code: "invalid_path", message: r.body_text() }
+        ApiError::BadRequest {
+            code: "invalid_path",
+            message: r.body_text(),
+        }
     }
 }
 
@@ -75,10 +89,10 @@ impl PageParams {
         match &self.cursor {
             None => Ok(None),
             Some(c) if c.is_empty() => Ok(None),
-            Some(c) => c
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::BadRequest { code: "invalid_cursor", message: "cursor is not valid".into() }),
+            Some(c) => c.parse().map(Some).map_err(|_| ApiError::BadRequest {
+                code: "invalid_cursor",
+                message: "cursor is not valid".into(),
+            }),
         }
     }
 }
@@ -95,7 +109,11 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Builds a page: a full page has a next cursor from `key` of its last item.
     pub fn new(items: Vec<T>, limit: i64, key: impl Fn(&T) -> i64) -> Self {
-        let next_cursor = if items.len() as i64 >= limit { items.last().map(|i| key(i).to_string()) } else { None };
+        let next_cursor = if items.len() as i64 >= limit {
+            items.last().map(|i| key(i).to_string())
+        } else {
+            None
+        };
         Self { items, next_cursor }
     }
 }

@@ -8,13 +8,13 @@ pub mod metrics;
 
 use std::time::Duration;
 
+use axum::Router;
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, Request, State};
-use axum::http::{header, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use serde::Serialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
@@ -60,7 +60,12 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             "api_key",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("sbk_…").build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("sbk_…")
+                    .build(),
+            ),
         );
         openapi.security = Some(vec![
             utoipa::openapi::security::SecurityRequirement::new("session", Vec::<String>::new()),
@@ -159,7 +164,10 @@ pub struct Health {
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", tag = "ops", responses((status = 200, body = Health)))]
 async fn healthz() -> axum::Json<Health> {
-    axum::Json(Health { status: "ok", version: env!("CARGO_PKG_VERSION") })
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// Readiness: the database answers.
@@ -167,10 +175,18 @@ async fn healthz() -> axum::Json<Health> {
     responses((status = 200, body = Health), (status = 503, body = error::ErrorBody)))]
 async fn readyz(State(state): State<AppState>) -> Response {
     match state.store.ping().await {
-        Ok(()) => axum::Json(Health { status: "ready", version: env!("CARGO_PKG_VERSION") }).into_response(),
+        Ok(()) => axum::Json(Health {
+            status: "ready",
+            version: env!("CARGO_PKG_VERSION"),
+        })
+        .into_response(),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            envelope(StatusCode::SERVICE_UNAVAILABLE, "not_ready", "database is not reachable")
+            envelope(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                "database is not reachable",
+            )
         }
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{on_pool, Store, StoreError};
+use super::{Store, StoreError, on_pool};
 use crate::domain::{ApiKeyId, ApiKeyRole, TenantId, UserId};
 
 /// An API key as listed (never the secret).
@@ -75,8 +75,11 @@ pub async fn insert_api_key(
     key_hash: &str,
     created_by: Option<UserId>,
 ) -> Result<ApiKey, StoreError> {
-    let sql: &str = concat!("insert into api_keys (tenant_id, name, role, prefix, key_hash, created_by, created_at) \
-         values ($1, $2, $3, $4, $5, $6, $7) returning ", columns!());
+    let sql: &str = concat!(
+        "insert into api_keys (tenant_id, name, role, prefix, key_hash, created_by, created_at) \
+         values ($1, $2, $3, $4, $5, $6, $7) returning ",
+        columns!()
+    );
     let row: ApiKeyRow = on_pool!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(name)
@@ -93,18 +96,27 @@ pub async fn insert_api_key(
 /// A tenant's keys, newest first (revoked ones included, marked).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn list_api_keys(store: &Store, tenant: TenantId) -> Result<Vec<ApiKey>, StoreError> {
-    let sql: &str = concat!("select ", columns!(), " from api_keys where tenant_id = $1 order by id desc");
-    let rows: Vec<ApiKeyRow> = on_pool!(store, p => sqlx::query_as(sql).bind(tenant.get()).fetch_all(p).await)?;
+    let sql: &str = concat!(
+        "select ",
+        columns!(),
+        " from api_keys where tenant_id = $1 order by id desc"
+    );
+    let rows: Vec<ApiKeyRow> =
+        on_pool!(store, p => sqlx::query_as(sql).bind(tenant.get()).fetch_all(p).await)?;
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
 /// The live key with this hash, if its tenant is live too.
 #[tracing::instrument(skip_all)]
-pub async fn find_live_api_key(store: &Store, key_hash: &str) -> Result<Option<ApiKey>, StoreError> {
-    let sql: &str = concat!("select k.id, k.tenant_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at \
+pub async fn find_live_api_key(
+    store: &Store,
+    key_hash: &str,
+) -> Result<Option<ApiKey>, StoreError> {
+    const SQL: &str = "select k.id, k.tenant_id, k.name, k.role, k.prefix, k.created_at, k.last_used_at, k.revoked_at \
          from api_keys k join tenants t on t.id = k.tenant_id \
-         where k.key_hash = $1 and k.revoked_at is null and t.deleted_at is null");
-    let row: Option<ApiKeyRow> = on_pool!(store, p => sqlx::query_as(sql).bind(key_hash).fetch_optional(p).await)?;
+         where k.key_hash = $1 and k.revoked_at is null and t.deleted_at is null";
+    let row: Option<ApiKeyRow> =
+        on_pool!(store, p => sqlx::query_as(SQL).bind(key_hash).fetch_optional(p).await)?;
     row.map(TryInto::try_into).transpose()
 }
 
@@ -117,8 +129,15 @@ pub async fn touch_api_key(store: &Store, key: ApiKeyId) -> Result<(), StoreErro
 
 /// Revokes a key of this tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn revoke_api_key(store: &Store, tenant: TenantId, key: ApiKeyId) -> Result<ApiKey, StoreError> {
-    let sql: &str = concat!("update api_keys set revoked_at = $3 where tenant_id = $1 and id = $2 and revoked_at is null returning ", columns!());
+pub async fn revoke_api_key(
+    store: &Store,
+    tenant: TenantId,
+    key: ApiKeyId,
+) -> Result<ApiKey, StoreError> {
+    let sql: &str = concat!(
+        "update api_keys set revoked_at = $3 where tenant_id = $1 and id = $2 and revoked_at is null returning ",
+        columns!()
+    );
     let row: Option<ApiKeyRow> = on_pool!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(key.get())

@@ -12,12 +12,14 @@ mod tests {
     use super::*;
 
     fn versions(m: &Migrator) -> Vec<(i64, String)> {
-        m.iter().map(|m| (m.version, m.description.to_string())).collect()
+        m.iter()
+            .map(|m| (m.version, m.description.to_string()))
+            .collect()
     }
 
     #[test]
     fn sqlite_and_postgres_migrations_have_the_same_versions_and_names() {
-        assert!(!SQLITE.iter().next().is_none(), "no migrations embedded");
+        assert!(SQLITE.iter().next().is_some(), "no migrations embedded");
         assert_eq!(versions(&SQLITE), versions(&POSTGRES));
     }
 }

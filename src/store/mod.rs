@@ -16,7 +16,9 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 /// Run one sqlx expression against whichever backend this store uses.
 /// The body is type-checked once per driver.
@@ -61,7 +63,9 @@ pub(crate) trait ResultExt<T> {
 impl<T> ResultExt<T> for Result<T, sqlx::Error> {
     fn on_unique(self, what: &str) -> Result<T, StoreError> {
         self.map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                StoreError::Conflict(what.to_owned())
+            }
             _ => StoreError::Database(e),
         })
     }
@@ -135,10 +139,10 @@ impl Store {
                     .synchronous(SqliteSynchronous::Normal)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(5));
-                if let Some(parent) = opts.get_filename().parent() {
-                    if !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
-                    }
+                if let Some(parent) = opts.get_filename().parent()
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
                 Pool::Sqlite(
                     SqlitePoolOptions::new()
@@ -185,8 +189,14 @@ impl Store {
     /// Current pool occupancy.
     pub fn pool_stats(&self) -> PoolStats {
         match &self.pool {
-            Pool::Sqlite(p) => PoolStats { size: p.size(), idle: p.num_idle() as u32 },
-            Pool::Postgres(p) => PoolStats { size: p.size(), idle: p.num_idle() as u32 },
+            Pool::Sqlite(p) => PoolStats {
+                size: p.size(),
+                idle: p.num_idle() as u32,
+            },
+            Pool::Postgres(p) => PoolStats {
+                size: p.size(),
+                idle: p.num_idle() as u32,
+            },
         }
     }
 

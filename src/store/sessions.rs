@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{on_pool, Store, StoreError};
+use super::{Store, StoreError, on_pool};
 use crate::domain::UserId;
 
 /// A session as its owner sees it in the session list.
@@ -83,7 +83,10 @@ pub async fn insert_session(store: &Store, s: NewSession<'_>) -> Result<i64, Sto
 
 /// The session a token hash belongs to, live or not (the caller checks expiry and revocation).
 #[tracing::instrument(skip_all)]
-pub async fn find_session(store: &Store, token_hash: &str) -> Result<Option<SessionRecord>, StoreError> {
+pub async fn find_session(
+    store: &Store,
+    token_hash: &str,
+) -> Result<Option<SessionRecord>, StoreError> {
     const SQL: &str = "select s.id, s.user_id, s.csrf_token, s.expires_at, s.revoked_at, s.last_seen_at, \
                        u.email, u.is_operator, u.active from sessions s join users u on u.id = s.user_id \
                        where s.token_hash = $1";
@@ -102,7 +105,8 @@ pub async fn touch_session(store: &Store, id: i64) -> Result<(), StoreError> {
 pub async fn list_sessions(store: &Store, user: UserId) -> Result<Vec<SessionInfo>, StoreError> {
     const SQL: &str = "select id, created_at, expires_at, last_seen_at, ip, user_agent from sessions \
                        where user_id = $1 and revoked_at is null order by id desc";
-    let all: Vec<SessionInfo> = on_pool!(store, p => sqlx::query_as(SQL).bind(user.get()).fetch_all(p).await)?;
+    let all: Vec<SessionInfo> =
+        on_pool!(store, p => sqlx::query_as(SQL).bind(user.get()).fetch_all(p).await)?;
     let now = Utc::now();
     Ok(all.into_iter().filter(|s| s.expires_at > now).collect())
 }
@@ -110,7 +114,8 @@ pub async fn list_sessions(store: &Store, user: UserId) -> Result<Vec<SessionInf
 /// Revokes one of a user's sessions.
 #[tracing::instrument(skip_all, fields(user.id = %user))]
 pub async fn revoke_session(store: &Store, user: UserId, id: i64) -> Result<(), StoreError> {
-    const SQL: &str = "update sessions set revoked_at = $3 where id = $1 and user_id = $2 and revoked_at is null";
+    const SQL: &str =
+        "update sessions set revoked_at = $3 where id = $1 and user_id = $2 and revoked_at is null";
     let done = on_pool!(store, p => sqlx::query(SQL).bind(id).bind(user.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
@@ -120,7 +125,11 @@ pub async fn revoke_session(store: &Store, user: UserId, id: i64) -> Result<(), 
 
 /// Revokes every session of a user except `keep` (after a password change or deactivation).
 #[tracing::instrument(skip_all, fields(user.id = %user))]
-pub async fn revoke_user_sessions(store: &Store, user: UserId, keep: Option<i64>) -> Result<u64, StoreError> {
+pub async fn revoke_user_sessions(
+    store: &Store,
+    user: UserId,
+    keep: Option<i64>,
+) -> Result<u64, StoreError> {
     const SQL: &str = "update sessions set revoked_at = $2 where user_id = $1 and revoked_at is null and id <> $3";
     let done = on_pool!(store, p => sqlx::query(SQL)
         .bind(user.get())

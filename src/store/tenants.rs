@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{on_pool, ResultExt, Store, StoreError};
+use super::{ResultExt, Store, StoreError, on_pool};
 use crate::domain::{Slug, TenantId};
 
 /// Resource limits of a tenant; 0 means unlimited.
@@ -33,7 +33,11 @@ pub struct TenantFeatures {
 
 impl Default for TenantFeatures {
     fn default() -> Self {
-        Self { voice: true, chat: true, ai: true }
+        Self {
+            voice: true,
+            chat: true,
+            ai: true,
+        }
     }
 }
 
@@ -85,7 +89,11 @@ impl From<TenantRow> for Tenant {
                 max_concurrent_calls: r.max_concurrent_calls,
                 max_chat_integrations: r.max_chat_integrations,
             },
-            features: TenantFeatures { voice: r.feature_voice, chat: r.feature_chat, ai: r.feature_ai },
+            features: TenantFeatures {
+                voice: r.feature_voice,
+                chat: r.feature_chat,
+                ai: r.feature_ai,
+            },
             created_at: r.created_at,
             updated_at: r.updated_at,
         }
@@ -109,9 +117,12 @@ pub async fn insert_tenant(
     features: TenantFeatures,
 ) -> Result<Tenant, StoreError> {
     let now = Utc::now();
-    let sql: &str = concat!("insert into tenants (name, slug, max_agents, max_dids, max_concurrent_calls, max_chat_integrations, \
+    let sql: &str = concat!(
+        "insert into tenants (name, slug, max_agents, max_dids, max_concurrent_calls, max_chat_integrations, \
          feature_voice, feature_chat, feature_ai, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning ", columns!());
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning ",
+        columns!()
+    );
     let row: TenantRow = on_pool!(store, p => sqlx::query_as(sql)
         .bind(name)
         .bind(slug.as_str())
@@ -132,7 +143,11 @@ pub async fn insert_tenant(
 /// A live (not deleted) tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn find_tenant(store: &Store, tenant: TenantId) -> Result<Option<Tenant>, StoreError> {
-    let sql: &str = concat!("select ", columns!(), " from tenants where id = $1 and deleted_at is null");
+    let sql: &str = concat!(
+        "select ",
+        columns!(),
+        " from tenants where id = $1 and deleted_at is null"
+    );
     let row: Option<TenantRow> =
         on_pool!(store, p => sqlx::query_as(sql).bind(tenant.get()).fetch_optional(p).await)?;
     Ok(row.map(Into::into))
@@ -140,24 +155,37 @@ pub async fn find_tenant(store: &Store, tenant: TenantId) -> Result<Option<Tenan
 
 /// A live tenant, or `NotFound`.
 pub async fn get_tenant(store: &Store, tenant: TenantId) -> Result<Tenant, StoreError> {
-    find_tenant(store, tenant).await?.ok_or(StoreError::NotFound)
+    find_tenant(store, tenant)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// A live tenant by slug.
 #[tracing::instrument(skip_all, fields(tenant.slug = %slug))]
 pub async fn find_tenant_by_slug(store: &Store, slug: &str) -> Result<Option<Tenant>, StoreError> {
-    let sql: &str = concat!("select ", columns!(), " from tenants where slug = $1 and deleted_at is null");
-    let row: Option<TenantRow> = on_pool!(store, p => sqlx::query_as(sql).bind(slug).fetch_optional(p).await)?;
+    let sql: &str = concat!(
+        "select ",
+        columns!(),
+        " from tenants where slug = $1 and deleted_at is null"
+    );
+    let row: Option<TenantRow> =
+        on_pool!(store, p => sqlx::query_as(sql).bind(slug).fetch_optional(p).await)?;
     Ok(row.map(Into::into))
 }
 
 /// Live tenants in id order, after the cursor id.
 #[tracing::instrument(skip_all)]
-pub async fn list_tenants(store: &Store, after: Option<i64>, limit: i64) -> Result<Vec<Tenant>, StoreError> {
-    let sql =
-        concat!("select ", columns!(), " from tenants where deleted_at is null and id > $1 order by id limit $2");
-    let rows: Vec<TenantRow> =
-        on_pool!(store, p => sqlx::query_as(sql).bind(after.unwrap_or(0)).bind(limit).fetch_all(p).await)?;
+pub async fn list_tenants(
+    store: &Store,
+    after: Option<i64>,
+    limit: i64,
+) -> Result<Vec<Tenant>, StoreError> {
+    let sql = concat!(
+        "select ",
+        columns!(),
+        " from tenants where deleted_at is null and id > $1 order by id limit $2"
+    );
+    let rows: Vec<TenantRow> = on_pool!(store, p => sqlx::query_as(sql).bind(after.unwrap_or(0)).bind(limit).fetch_all(p).await)?;
     Ok(rows.into_iter().map(Into::into).collect())
 }
 
@@ -174,14 +202,21 @@ pub struct TenantChanges {
 
 /// Applies changes to a live tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn update_tenant(store: &Store, tenant: TenantId, changes: TenantChanges) -> Result<Tenant, StoreError> {
+pub async fn update_tenant(
+    store: &Store,
+    tenant: TenantId,
+    changes: TenantChanges,
+) -> Result<Tenant, StoreError> {
     let current = get_tenant(store, tenant).await?;
     let name = changes.name.unwrap_or(current.name);
     let l = changes.limits.unwrap_or(current.limits);
     let f = changes.features.unwrap_or(current.features);
-    let sql: &str = concat!("update tenants set name = $2, max_agents = $3, max_dids = $4, max_concurrent_calls = $5, \
+    let sql: &str = concat!(
+        "update tenants set name = $2, max_agents = $3, max_dids = $4, max_concurrent_calls = $5, \
          max_chat_integrations = $6, feature_voice = $7, feature_chat = $8, feature_ai = $9, updated_at = $10 \
-         where id = $1 and deleted_at is null returning ", columns!());
+         where id = $1 and deleted_at is null returning ",
+        columns!()
+    );
     let row: Option<TenantRow> = on_pool!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(&name)
@@ -203,7 +238,8 @@ pub async fn update_tenant(store: &Store, tenant: TenantId, changes: TenantChang
 pub async fn tenant_has_data(store: &Store, tenant: TenantId) -> Result<bool, StoreError> {
     const SQL: &str = "select (select count(*) from memberships where tenant_id = $1) \
                      + (select count(*) from api_keys where tenant_id = $1 and revoked_at is null)";
-    let n: i64 = on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).fetch_one(p).await)?;
+    let n: i64 =
+        on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).fetch_one(p).await)?;
     Ok(n > 0)
 }
 

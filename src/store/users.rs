@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{on_pool, ResultExt, Store, StoreError};
+use super::{ResultExt, Store, StoreError, on_pool};
 use crate::domain::{Email, Role, TenantId, UserId};
 
 /// A person's account, without secrets.
@@ -152,8 +152,11 @@ pub async fn insert_user(
     password_hash: &str,
     is_operator: bool,
 ) -> Result<User, StoreError> {
-    let sql: &str = concat!("insert into users (email, name, password_hash, is_operator, active, created_at, updated_at) \
-         values ($1, $2, $3, $4, true, $5, $5) returning ", user_columns!());
+    let sql: &str = concat!(
+        "insert into users (email, name, password_hash, is_operator, active, created_at, updated_at) \
+         values ($1, $2, $3, $4, true, $5, $5) returning ",
+        user_columns!()
+    );
     let row: UserRow = on_pool!(store, p => sqlx::query_as(sql)
         .bind(email.as_str())
         .bind(name)
@@ -170,7 +173,8 @@ pub async fn insert_user(
 #[tracing::instrument(skip_all, fields(user.id = %user))]
 pub async fn find_user(store: &Store, user: UserId) -> Result<Option<User>, StoreError> {
     let sql: &str = concat!("select ", user_columns!(), " from users where id = $1");
-    let row: Option<UserRow> = on_pool!(store, p => sqlx::query_as(sql).bind(user.get()).fetch_optional(p).await)?;
+    let row: Option<UserRow> =
+        on_pool!(store, p => sqlx::query_as(sql).bind(user.get()).fetch_optional(p).await)?;
     Ok(row.map(Into::into))
 }
 
@@ -182,17 +186,27 @@ pub async fn find_user_by_email(store: &Store, email: &Email) -> Result<Option<U
 
 /// An account with its password hash, for login.
 #[tracing::instrument(skip_all)]
-pub async fn find_credentials(store: &Store, email: &Email) -> Result<Option<Credentials>, StoreError> {
+pub async fn find_credentials(
+    store: &Store,
+    email: &Email,
+) -> Result<Option<Credentials>, StoreError> {
     #[derive(sqlx::FromRow)]
     struct CredentialsRow {
         #[sqlx(flatten)]
         user: UserRow,
         password_hash: String,
     }
-    let sql: &str = concat!("select ", user_columns!(), ", password_hash from users where email = $1");
+    let sql: &str = concat!(
+        "select ",
+        user_columns!(),
+        ", password_hash from users where email = $1"
+    );
     let row: Option<CredentialsRow> =
         on_pool!(store, p => sqlx::query_as(sql).bind(email.as_str()).fetch_optional(p).await)?;
-    Ok(row.map(|r| Credentials { user: r.user.into(), password_hash: r.password_hash }))
+    Ok(row.map(|r| Credentials {
+        user: r.user.into(),
+        password_hash: r.password_hash,
+    }))
 }
 
 /// The password hash of an account (for password change).
@@ -260,7 +274,8 @@ pub async fn list_memberships(store: &Store, user: UserId) -> Result<Vec<Members
     const SQL: &str = "select t.id as tenant_id, t.name as tenant_name, t.slug as tenant_slug, m.role \
                        from memberships m join tenants t on t.id = m.tenant_id \
                        where m.user_id = $1 and m.active = true and t.deleted_at is null order by t.name, t.id";
-    let rows: Vec<MembershipRow> = on_pool!(store, p => sqlx::query_as(SQL).bind(user.get()).fetch_all(p).await)?;
+    let rows: Vec<MembershipRow> =
+        on_pool!(store, p => sqlx::query_as(SQL).bind(user.get()).fetch_all(p).await)?;
     rows.into_iter()
         .map(|r| {
             Ok(Membership {
@@ -275,9 +290,13 @@ pub async fn list_memberships(store: &Store, user: UserId) -> Result<Vec<Members
 
 /// Adds a user to a tenant. Already a member is a `Conflict`.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, user.id = %user))]
-pub async fn insert_membership(store: &Store, tenant: TenantId, user: UserId, role: Role) -> Result<(), StoreError> {
-    const SQL: &str =
-        "insert into memberships (tenant_id, user_id, role, active, created_at) values ($1, $2, $3, true, $4)";
+pub async fn insert_membership(
+    store: &Store,
+    tenant: TenantId,
+    user: UserId,
+    role: Role,
+) -> Result<(), StoreError> {
+    const SQL: &str = "insert into memberships (tenant_id, user_id, role, active, created_at) values ($1, $2, $3, true, $4)";
     on_pool!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(user.get())
@@ -296,7 +315,10 @@ pub async fn list_members(
     after: Option<i64>,
     limit: i64,
 ) -> Result<Vec<Member>, StoreError> {
-    let sql: &str = concat!(member_select!(), " where m.tenant_id = $1 and u.id > $2 order by u.id limit $3");
+    let sql: &str = concat!(
+        member_select!(),
+        " where m.tenant_id = $1 and u.id > $2 order by u.id limit $3"
+    );
     let rows: Vec<MemberRow> = on_pool!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(after.unwrap_or(0))
@@ -308,16 +330,28 @@ pub async fn list_members(
 
 /// One member of a tenant; `None` when the user is not in this tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, user.id = %user))]
-pub async fn find_member(store: &Store, tenant: TenantId, user: UserId) -> Result<Option<Member>, StoreError> {
-    let sql: &str = concat!(member_select!(), " where m.tenant_id = $1 and m.user_id = $2");
-    let row: Option<MemberRow> =
-        on_pool!(store, p => sqlx::query_as(sql).bind(tenant.get()).bind(user.get()).fetch_optional(p).await)?;
+pub async fn find_member(
+    store: &Store,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Option<Member>, StoreError> {
+    let sql: &str = concat!(
+        member_select!(),
+        " where m.tenant_id = $1 and m.user_id = $2"
+    );
+    let row: Option<MemberRow> = on_pool!(store, p => sqlx::query_as(sql).bind(tenant.get()).bind(user.get()).fetch_optional(p).await)?;
     row.map(TryInto::try_into).transpose()
 }
 
 /// One member, or `NotFound`.
-pub async fn get_member(store: &Store, tenant: TenantId, user: UserId) -> Result<Member, StoreError> {
-    find_member(store, tenant, user).await?.ok_or(StoreError::NotFound)
+pub async fn get_member(
+    store: &Store,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<Member, StoreError> {
+    find_member(store, tenant, user)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// Changes a member's role and/or active flag within one tenant.
@@ -345,7 +379,11 @@ pub async fn update_membership(
 
 /// Removes a user from a tenant (the account itself stays).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, user.id = %user))]
-pub async fn delete_membership(store: &Store, tenant: TenantId, user: UserId) -> Result<(), StoreError> {
+pub async fn delete_membership(
+    store: &Store,
+    tenant: TenantId,
+    user: UserId,
+) -> Result<(), StoreError> {
     const SQL: &str = "delete from memberships where tenant_id = $1 and user_id = $2";
     let done = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(user.get()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {

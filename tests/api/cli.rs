@@ -17,25 +17,46 @@ fn config_check_prints_the_effective_config_with_secrets_redacted() {
     let out = switchboard(dir.path())
         .args(["config", "check"])
         .env("SWITCHBOARD_ADMIN_PASSWORD", "super-secret-pass")
-        .env("SWITCHBOARD_DATABASE__URL", "postgres://app:db-secret@localhost/sb")
+        .env(
+            "SWITCHBOARD_DATABASE__URL",
+            "postgres://app:db-secret@localhost/sb",
+        )
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("listen = \"127.0.0.1:8080\""), "{text}");
-    assert!(!text.contains("super-secret-pass") && !text.contains("db-secret"), "{text}");
+    assert!(
+        !text.contains("super-secret-pass") && !text.contains("db-secret"),
+        "{text}"
+    );
 }
 
 #[test]
 fn config_check_fails_naming_the_bad_key() {
     let dir = tempfile::tempdir().unwrap();
-    let out = switchboard(dir.path()).args(["config", "check"]).env("SWITCHBOARD_LISTEN", "everywhere").output().unwrap();
+    let out = switchboard(dir.path())
+        .args(["config", "check"])
+        .env("SWITCHBOARD_LISTEN", "everywhere")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("`listen`"), "{err}");
 
-    std::fs::write(dir.path().join("switchboard.toml"), "[auth]\nsession_ttl_hours = \"forever\"\n").unwrap();
-    let out = switchboard(dir.path()).args(["config", "check"]).output().unwrap();
+    std::fs::write(
+        dir.path().join("switchboard.toml"),
+        "[auth]\nsession_ttl_hours = \"forever\"\n",
+    )
+    .unwrap();
+    let out = switchboard(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("session_ttl_hours"), "{err}");
@@ -46,23 +67,90 @@ fn tenants_and_users_are_managed_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = switchboard(dir.path()).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     assert!(run(&["migrate"]).contains("migrations applied"));
-    assert!(run(&["tenant", "create", "--name", "Acme", "--slug", "acme", "--max-agents", "10"]).contains("tenant acme created"));
+    assert!(
+        run(&[
+            "tenant",
+            "create",
+            "--name",
+            "Acme",
+            "--slug",
+            "acme",
+            "--max-agents",
+            "10"
+        ])
+        .contains("tenant acme created")
+    );
     assert!(run(&["tenant", "list"]).contains("acme"));
-    let created = run(&["user", "create", "--email", "Ana@Example.com", "--name", "Ana", "--tenant", "acme", "--role", "admin"]);
-    assert!(created.contains("password: "), "a generated password is printed: {created}");
-    assert!(created.contains("ana@example.com is now admin in acme"), "{created}");
+    let created = run(&[
+        "user",
+        "create",
+        "--email",
+        "Ana@Example.com",
+        "--name",
+        "Ana",
+        "--tenant",
+        "acme",
+        "--role",
+        "admin",
+    ]);
+    assert!(
+        created.contains("password: "),
+        "a generated password is printed: {created}"
+    );
+    assert!(
+        created.contains("ana@example.com is now admin in acme"),
+        "{created}"
+    );
     assert!(run(&["user", "list", "--tenant", "acme"]).contains("ana@example.com"));
     assert!(run(&["user", "list"]).contains("ana@example.com"));
-    let reset = run(&["user", "reset-password", "--email", "ana@example.com", "--password", "a-new-password-1"]);
-    assert!(reset.contains("password of ana@example.com reset"), "{reset}");
+    let reset = run(&[
+        "user",
+        "reset-password",
+        "--email",
+        "ana@example.com",
+        "--password",
+        "a-new-password-1",
+    ]);
+    assert!(
+        reset.contains("password of ana@example.com reset"),
+        "{reset}"
+    );
 
-    let out = switchboard(dir.path()).args(["user", "create", "--email", "ana@example.com", "--name", "Again"]).output().unwrap();
+    let out = switchboard(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Again",
+        ])
+        .output()
+        .unwrap();
     assert!(!out.status.success(), "a duplicate email is refused");
-    let out = switchboard(dir.path()).args(["user", "create", "--email", "x@example.com", "--name", "X", "--tenant", "nope", "--role", "agent"]).output().unwrap();
+    let out = switchboard(dir.path())
+        .args([
+            "user",
+            "create",
+            "--email",
+            "x@example.com",
+            "--name",
+            "X",
+            "--tenant",
+            "nope",
+            "--role",
+            "agent",
+        ])
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stderr).contains("no tenant with slug `nope`"));
 }
 
@@ -82,6 +170,9 @@ fn every_subcommand_has_help() {
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stdout).contains("Usage:"), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage:"),
+            "{args:?}"
+        );
     }
 }

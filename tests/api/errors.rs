@@ -11,13 +11,21 @@ async fn an_unknown_route_is_a_json_404() {
     let r = app.anonymous().get("/api/v1/does-not-exist").await;
     assert_eq!(r.status, StatusCode::NOT_FOUND);
     assert_eq!(r.code(), "not_found");
-    assert!(r.headers["content-type"].to_str().unwrap().starts_with("application/json"));
+    assert!(
+        r.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
 }
 
 #[tokio::test]
 async fn a_wrong_method_is_a_json_405() {
     let app = spawn_app().await;
-    let r = app.anonymous().request(reqwest::Method::PUT, "/api/v1/auth/login", None).await;
+    let r = app
+        .anonymous()
+        .request(reqwest::Method::PUT, "/api/v1/auth/login", None)
+        .await;
     assert_eq!(r.status, StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(r.code(), "method_not_allowed");
 }
@@ -26,12 +34,16 @@ async fn a_wrong_method_is_a_json_405() {
 async fn malformed_json_is_a_400_naming_the_field() {
     let app = spawn_app().await;
     let c = app.anonymous();
-    let r = c.post("/api/v1/auth/login", json!({"email": 42, "password": "x"})).await;
+    let r = c
+        .post("/api/v1/auth/login", json!({"email": 42, "password": "x"}))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert_eq!(r.code(), "invalid_json");
     assert!(r.message().contains("email"), "{}", r.message());
 
-    let r = c.post("/api/v1/auth/login", json!({"email": "a@b.c"})).await;
+    let r = c
+        .post("/api/v1/auth/login", json!({"email": "a@b.c"}))
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.message().contains("password"), "{}", r.message());
 
@@ -69,7 +81,10 @@ async fn a_body_that_is_not_json_is_a_415() {
 async fn an_oversized_body_is_a_413() {
     let app = spawn_app_with(|c| c.http.body_limit_bytes = 4096).await;
     let big = "x".repeat(10_000);
-    let r = app.anonymous().post("/api/v1/auth/login", json!({"email": big, "password": "p"})).await;
+    let r = app
+        .anonymous()
+        .post("/api/v1/auth/login", json!({"email": big, "password": "p"}))
+        .await;
     assert_eq!(r.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(r.code(), "payload_too_large");
 }
@@ -86,7 +101,13 @@ async fn a_non_numeric_id_in_the_path_is_a_400() {
 #[tokio::test]
 async fn an_invalid_email_is_a_422_naming_the_field() {
     let app = spawn_app().await;
-    let r = app.anonymous().post("/api/v1/auth/login", json!({"email": "not-an-email", "password": "p"})).await;
+    let r = app
+        .anonymous()
+        .post(
+            "/api/v1/auth/login",
+            json!({"email": "not-an-email", "password": "p"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(r.code(), "validation");
     assert!(r.message().starts_with("email:"), "{}", r.message());

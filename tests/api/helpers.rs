@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use switchboard::app::App;
 use switchboard::config::Config;
 use switchboard::store::Store;
@@ -23,33 +23,54 @@ impl TestDb {
     pub async fn new(dir: &std::path::Path) -> Self {
         let backend = std::env::var("SWITCHBOARD_TEST_BACKEND").unwrap_or_default();
         if backend == "postgres" {
-            let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL")
-                .expect("SWITCHBOARD_TEST_POSTGRES_URL must be set when SWITCHBOARD_TEST_BACKEND=postgres");
+            let admin_url = std::env::var("SWITCHBOARD_TEST_POSTGRES_URL").expect(
+                "SWITCHBOARD_TEST_POSTGRES_URL must be set when SWITCHBOARD_TEST_BACKEND=postgres",
+            );
             let name = format!("sbtest_{}", uuid::Uuid::new_v4().simple());
-            let conn = sqlx::PgPool::connect(&admin_url).await.expect("connect to PostgreSQL");
-            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}"))).execute(&conn).await.expect("create db");
+            let conn = sqlx::PgPool::connect(&admin_url)
+                .await
+                .expect("connect to PostgreSQL");
+            sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
+                .execute(&conn)
+                .await
+                .expect("create db");
             conn.close().await;
             let mut url = url::Url::parse(&admin_url).expect("postgres url");
             url.set_path(&name);
-            TestDb { url: url.to_string(), admin_url: Some(admin_url), name }
+            TestDb {
+                url: url.to_string(),
+                admin_url: Some(admin_url),
+                name,
+            }
         } else {
-            TestDb { url: format!("sqlite://{}", dir.join("test.db").display()), admin_url: None, name: String::new() }
+            TestDb {
+                url: format!("sqlite://{}", dir.join("test.db").display()),
+                admin_url: None,
+                name: String::new(),
+            }
         }
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(admin_url) = self.admin_url.clone() else { return };
+        let Some(admin_url) = self.admin_url.clone() else {
+            return;
+        };
         let name = self.name.clone();
         // Drop runs inside the test's runtime; a separate thread with its own runtime can block.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
             rt.block_on(async {
                 if let Ok(conn) = sqlx::PgPool::connect(&admin_url).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("drop database if exists {name} with (force)")))
-                        .execute(&conn)
-                        .await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                        "drop database if exists {name} with (force)"
+                    )))
+                    .execute(&conn)
+                    .await;
                     conn.close().await;
                 }
             });
@@ -87,13 +108,22 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     let base = format!("http://127.0.0.1:{}", app.port());
     let store = app.state().store.clone();
     tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp { base, store, _db: db, _dir: dir }
+    TestApp {
+        base,
+        store,
+        _db: db,
+        _dir: dir,
+    }
 }
 
 /// A unique email for this test run.
 pub fn unique_email(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}{}-{}@example.com", N.fetch_add(1, Ordering::Relaxed), uuid::Uuid::new_v4().simple())
+    format!(
+        "{prefix}{}-{}@example.com",
+        N.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4().simple()
+    )
 }
 
 /// A client with its own cookie jar, its CSRF token, or an API key.
@@ -126,7 +156,10 @@ impl TestApp {
     pub fn anonymous(&self) -> Client {
         Client {
             base: self.base.clone(),
-            http: reqwest::Client::builder().cookie_store(true).build().expect("client"),
+            http: reqwest::Client::builder()
+                .cookie_store(true)
+                .build()
+                .expect("client"),
             csrf: None,
             bearer: None,
             user_id: None,
@@ -136,8 +169,18 @@ impl TestApp {
     /// Signs in and returns the client holding the session.
     pub async fn login(&self, email: &str, password: &str) -> Client {
         let mut c = self.anonymous();
-        let r = c.post("/api/v1/auth/login", json!({"email": email, "password": password})).await;
-        assert_eq!(r.status, StatusCode::OK, "login of {email} failed: {}", r.body);
+        let r = c
+            .post(
+                "/api/v1/auth/login",
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "login of {email} failed: {}",
+            r.body
+        );
         c.csrf = r.body["csrf_token"].as_str().map(str::to_owned);
         c.user_id = r.body["user"]["id"].as_i64();
         c
@@ -149,12 +192,20 @@ impl TestApp {
 
     /// A client authenticating with an API key.
     pub fn with_key(&self, secret: &str) -> Client {
-        Client { bearer: Some(secret.to_owned()), ..self.anonymous() }
+        Client {
+            bearer: Some(secret.to_owned()),
+            ..self.anonymous()
+        }
     }
 
     /// Creates a tenant as the operator; returns its id.
     pub async fn create_tenant(&self, op: &Client, slug: &str) -> i64 {
-        let r = op.post("/api/v1/tenants", json!({"name": format!("Tenant {slug}"), "slug": slug})).await;
+        let r = op
+            .post(
+                "/api/v1/tenants",
+                json!({"name": format!("Tenant {slug}"), "slug": slug}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
         r.body["id"].as_i64().expect("id")
     }
@@ -175,15 +226,25 @@ impl TestApp {
 
     /// Creates an API key with `role` in tenant `tid`; returns (key id, secret).
     pub async fn api_key(&self, admin: &Client, tid: i64, role: &str) -> (i64, String) {
-        let r = admin.post(&format!("/api/v1/tenants/{tid}/api-keys"), json!({"name": format!("{role} key"), "role": role})).await;
+        let r = admin
+            .post(
+                &format!("/api/v1/tenants/{tid}/api-keys"),
+                json!({"name": format!("{role} key"), "role": role}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
-        (r.body["api_key"]["id"].as_i64().expect("id"), r.body["secret"].as_str().expect("secret").to_owned())
+        (
+            r.body["api_key"]["id"].as_i64().expect("id"),
+            r.body["secret"].as_str().expect("secret").to_owned(),
+        )
     }
 }
 
 impl Client {
     pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
-        let mut req = self.http.request(method.clone(), format!("{}{}", self.base, path));
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{}", self.base, path));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -197,8 +258,16 @@ impl Client {
         let status = res.status();
         let headers = res.headers().clone();
         let text = res.text().await.expect("body");
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-        Reply { status, headers, body }
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -216,7 +285,10 @@ impl Client {
 
     /// The same session without the CSRF header.
     pub fn without_csrf(&self) -> Client {
-        Client { csrf: None, ..self.clone() }
+        Client {
+            csrf: None,
+            ..self.clone()
+        }
     }
 
     /// Raw access for tests that send unusual bodies.

@@ -2,9 +2,9 @@
 //! with 404, and each role (and API-key role) gets exactly the documented allow/deny.
 
 use reqwest::{Method, StatusCode};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use crate::helpers::{spawn_app, unique_email, Client, TestApp};
+use crate::helpers::{Client, TestApp, spawn_app, unique_email};
 
 /// The least role each endpoint accepts (`operator` = platform operators only).
 const ENDPOINTS: &[(&str, &str, &str)] = &[
@@ -16,7 +16,11 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/tenants/{tid}/users/{uid}", "admin"),
     ("PATCH", "/api/v1/tenants/{tid}/users/{uid}", "admin"),
     ("DELETE", "/api/v1/tenants/{tid}/users/{uid}", "admin"),
-    ("POST", "/api/v1/tenants/{tid}/users/{uid}/reset-password", "admin"),
+    (
+        "POST",
+        "/api/v1/tenants/{tid}/users/{uid}/reset-password",
+        "admin",
+    ),
     ("GET", "/api/v1/tenants/{tid}/api-keys", "admin"),
     ("POST", "/api/v1/tenants/{tid}/api-keys", "admin"),
     ("DELETE", "/api/v1/tenants/{tid}/api-keys/{kid}", "admin"),
@@ -38,11 +42,15 @@ fn rank(role: &str) -> u8 {
 fn body_for(method: &str, path: &str) -> Option<Value> {
     match (method, path) {
         ("PATCH", p) if p.ends_with("{tid}") => Some(json!({"name": "Renamed"})),
-        ("POST", p) if p.ends_with("/users") => Some(json!({"email": unique_email("m"), "name": "M", "role": "agent"})),
+        ("POST", p) if p.ends_with("/users") => {
+            Some(json!({"email": unique_email("m"), "name": "M", "role": "agent"}))
+        }
         ("PATCH", p) if p.ends_with("{uid}") => Some(json!({"name": "Renamed Person"})),
         ("POST", p) if p.ends_with("reset-password") => Some(json!({})),
         ("POST", p) if p.ends_with("/api-keys") => Some(json!({"name": "k", "role": "agent"})),
-        ("POST", "/api/v1/tenants") => Some(json!({"name": "N", "slug": format!("n{}", &uuid::Uuid::new_v4().simple().to_string()[..8])})),
+        ("POST", "/api/v1/tenants") => Some(
+            json!({"name": "N", "slug": format!("n{}", &uuid::Uuid::new_v4().simple().to_string()[..8])}),
+        ),
         _ => None,
     }
 }
@@ -55,19 +63,40 @@ async fn fresh_target_user(app: &TestApp, op: &Client, tid: i64) -> i64 {
 }
 
 async fn fresh_key(op: &Client, tid: i64) -> i64 {
-    let r = op.post(&format!("/api/v1/tenants/{tid}/api-keys"), json!({"name": "target", "role": "agent"})).await;
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/api-keys"),
+            json!({"name": "target", "role": "agent"}),
+        )
+        .await;
     r.body["api_key"]["id"].as_i64().unwrap()
 }
 
-async fn call(app: &TestApp, op: &Client, who: &Client, method: &str, template: &str, tid: i64, ids_tid: i64) -> crate::helpers::Reply {
+async fn call(
+    app: &TestApp,
+    op: &Client,
+    who: &Client,
+    method: &str,
+    template: &str,
+    tid: i64,
+    ids_tid: i64,
+) -> crate::helpers::Reply {
     let mut path = template.replace("{tid}", &tid.to_string());
     if path.contains("{uid}") {
-        path = path.replace("{uid}", &fresh_target_user(app, op, ids_tid).await.to_string());
+        path = path.replace(
+            "{uid}",
+            &fresh_target_user(app, op, ids_tid).await.to_string(),
+        );
     }
     if path.contains("{kid}") {
         path = path.replace("{kid}", &fresh_key(op, ids_tid).await.to_string());
     }
-    who.request(Method::from_bytes(method.as_bytes()).unwrap(), &path, body_for(method, template)).await
+    who.request(
+        Method::from_bytes(method.as_bytes()).unwrap(),
+        &path,
+        body_for(method, template),
+    )
+    .await
 }
 
 #[tokio::test]
@@ -90,20 +119,34 @@ async fn every_role_gets_exactly_the_documented_access_to_every_endpoint() {
             let allowed = rank(role) >= rank(min);
             let r = call(&app, &op, client, method, template, tid, tid).await;
             let denied = r.status == StatusCode::FORBIDDEN;
-            let ok = if allowed { r.status.is_success() } else { denied };
+            let ok = if allowed {
+                r.status.is_success()
+            } else {
+                denied
+            };
             if !ok {
-                failures.push(format!("{who} {method} {template}: {} {}", r.status, r.body));
+                failures.push(format!(
+                    "{who} {method} {template}: {} {}",
+                    r.status, r.body
+                ));
             }
         }
         // Operators may do everything (tenant deletion last, it ends the tenant).
         if *method != "DELETE" || !template.ends_with("{tid}") {
             let r = call(&app, &op, &op, method, template, tid, tid).await;
             if !r.status.is_success() {
-                failures.push(format!("operator {method} {template}: {} {}", r.status, r.body));
+                failures.push(format!(
+                    "operator {method} {template}: {} {}",
+                    r.status, r.body
+                ));
             }
         }
     }
-    assert!(failures.is_empty(), "unexpected access results:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "unexpected access results:\n{}",
+        failures.join("\n")
+    );
 }
 
 #[tokio::test]
@@ -120,23 +163,46 @@ async fn callers_of_tenant_a_get_404_for_every_endpoint_of_tenant_b() {
         for (who, client) in [("owner of A", &owner_a), ("admin key of A", &key_a)] {
             // B's tenant id with B's user and key ids.
             let r = call(&app, &op, client, method, template, b, b).await;
-            if r.status != StatusCode::NOT_FOUND && !(template.ends_with("{tid}") && *method == "DELETE" && r.status == StatusCode::FORBIDDEN) {
-                failures.push(format!("{who} {method} {template} on B: {} {}", r.status, r.body));
+            if r.status != StatusCode::NOT_FOUND
+                && !(template.ends_with("{tid}")
+                    && *method == "DELETE"
+                    && r.status == StatusCode::FORBIDDEN)
+            {
+                failures.push(format!(
+                    "{who} {method} {template} on B: {} {}",
+                    r.status, r.body
+                ));
             }
             // A's tenant id with B's user and key ids.
             if template.contains("{uid}") || template.contains("{kid}") {
                 let r = call(&app, &op, client, method, template, a, b).await;
                 if r.status != StatusCode::NOT_FOUND {
-                    failures.push(format!("{who} {method} {template} with B's ids: {} {}", r.status, r.body));
+                    failures.push(format!(
+                        "{who} {method} {template} with B's ids: {} {}",
+                        r.status, r.body
+                    ));
                 }
             }
         }
     }
-    assert!(failures.is_empty(), "cross-tenant access:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "cross-tenant access:\n{}",
+        failures.join("\n")
+    );
     // Nothing of B changed.
     let b_users = op.get(&format!("/api/v1/tenants/{b}/users")).await;
-    assert!(b_users.body["items"].as_array().unwrap().iter().all(|m| m["name"] != "Renamed Person"));
-    assert_ne!(op.get(&format!("/api/v1/tenants/{b}")).await.body["name"], "Renamed");
+    assert!(
+        b_users.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["name"] != "Renamed Person")
+    );
+    assert_ne!(
+        op.get(&format!("/api/v1/tenants/{b}")).await.body["name"],
+        "Renamed"
+    );
 }
 
 #[tokio::test]

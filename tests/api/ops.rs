@@ -32,14 +32,30 @@ async fn metrics_count_requests_by_route_and_status_and_show_pool_gauges() {
     let c = app.anonymous();
     c.get("/healthz").await;
     c.get("/api/v1/me").await;
-    let res = c.raw().get(format!("{}/metrics", app.base)).send().await.unwrap();
+    let res = c
+        .raw()
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/plain"));
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
     let text = res.text().await.unwrap();
     assert!(text.contains("http_requests_total"), "{text}");
     assert!(text.contains("route=\"/healthz\""), "{text}");
-    assert!(text.contains("route=\"/api/v1/me\"") && text.contains("status=\"401\""), "{text}");
-    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+    assert!(
+        text.contains("route=\"/api/v1/me\"") && text.contains("status=\"401\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("http_request_duration_seconds_bucket"),
+        "{text}"
+    );
     assert!(text.contains("db_pool_connections"), "{text}");
 }
 
@@ -58,8 +74,14 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             if !["get", "post", "put", "patch", "delete"].contains(&method.as_str()) {
                 continue;
             }
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path} has no responses");
-            assert!(op["summary"].is_string() || op["description"].is_string(), "{method} {path} is undocumented");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path} has no responses"
+            );
+            assert!(
+                op["summary"].is_string() || op["description"].is_string(),
+                "{method} {path} is undocumented"
+            );
             documented.push((method.to_uppercase(), path.clone()));
         }
     }
@@ -90,13 +112,26 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("DELETE", "/api/v1/tenants/{tid}/api-keys/{kid}"),
         ("GET", "/api/v1/tenants/{tid}/audit-log"),
     ];
-    let mut want: Vec<(String, String)> = expected.iter().map(|(m, p)| (m.to_string(), p.to_string())).collect();
+    let mut want: Vec<(String, String)> = expected
+        .iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
     want.sort();
     documented.sort();
     assert_eq!(documented, want);
     for (method, path) in &documented {
-        let concrete = path.replace("{tid}", "1").replace("{uid}", "1").replace("{kid}", "1").replace("{id}", "1");
-        let r = c.request(Method::from_bytes(method.as_bytes()).unwrap(), &concrete, Some(Value::Null)).await;
+        let concrete = path
+            .replace("{tid}", "1")
+            .replace("{uid}", "1")
+            .replace("{kid}", "1")
+            .replace("{id}", "1");
+        let r = c
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                &concrete,
+                Some(Value::Null),
+            )
+            .await;
         assert!(
             !(r.status == StatusCode::NOT_FOUND && r.message().starts_with("no route"))
                 && r.status != StatusCode::METHOD_NOT_ALLOWED,
@@ -109,10 +144,22 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
 #[tokio::test]
 async fn the_ui_is_served_with_a_strict_content_security_policy_and_all_its_assets() {
     let app = spawn_app().await;
-    let res = app.anonymous().raw().get(format!("{}/", app.base)).send().await.unwrap();
+    let res = app
+        .anonymous()
+        .raw()
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
-    assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"), "{csp}");
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
     let html = res.text().await.unwrap();
     let refs: Vec<&str> = html
         .split(['"', '\''])
@@ -120,12 +167,28 @@ async fn the_ui_is_served_with_a_strict_content_security_policy_and_all_its_asse
         .collect();
     assert!(!refs.is_empty(), "index.html references no assets");
     for r in refs {
-        let res = app.anonymous().raw().get(format!("{}{}", app.base, r)).send().await.unwrap();
-        assert_eq!(res.status(), StatusCode::OK, "asset {r} referenced by index.html is missing");
+        let res = app
+            .anonymous()
+            .raw()
+            .get(format!("{}{}", app.base, r))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            res.status(),
+            StatusCode::OK,
+            "asset {r} referenced by index.html is missing"
+        );
     }
     for path in switchboard::http::assets::asset_paths() {
         if path.ends_with(".js") {
-            let res = app.anonymous().raw().get(format!("{}/{}", app.base, path)).send().await.unwrap();
+            let res = app
+                .anonymous()
+                .raw()
+                .get(format!("{}/{}", app.base, path))
+                .send()
+                .await
+                .unwrap();
             let ct = res.headers()["content-type"].to_str().unwrap().to_owned();
             assert!(ct.contains("javascript"), "{path} served as {ct}");
         }

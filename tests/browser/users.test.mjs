@@ -88,6 +88,38 @@ test('the users page at a 390px mobile viewport', async () => {
   }
 });
 
+test('markup in a user name is shown as text, never run', async () => {
+  const { page, context, assertClean } = await newPage(browser);
+  try {
+    await loginAndWait(page, DEMO.admin, env.demoPassword);
+    const name = 'Mallory <img src=x onerror="window.__xss=1"><b>bold</b>';
+    const email = `markup-${unique()}@demo.example`;
+    const status = await page.evaluate(
+      async ({ name, email }) => {
+        const me = await (await fetch('/api/v1/me')).json();
+        const tid = me.memberships.find((m) => m.tenant_slug === 'demo').tenant_id;
+        const res = await fetch(`/api/v1/tenants/${tid}/users`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token },
+          body: JSON.stringify({ name, email, role: 'agent' }),
+        });
+        return res.status;
+      },
+      { name, email },
+    );
+    assert.equal(status, 201);
+    await page.goto('/#/users');
+    const row = page.locator(`tr[data-user-email="${email}"]`);
+    await row.waitFor();
+    assert.ok((await row.innerText()).includes(name), 'the name is not shown literally');
+    assert.equal(await row.locator('img, b').count(), 0);
+    assert.equal(await page.evaluate(() => window.__xss), undefined);
+    assertClean();
+  } finally {
+    await context.close();
+  }
+});
+
 test('an agent has no Users entry and sees a no-access state at #/users', async () => {
   const { page, context, assertClean } = await newPage(browser);
   try {

@@ -143,6 +143,7 @@ async function route() {
     query,
     signal: abort.signal,
     refreshMe,
+    switchTenant,
     forbidden: (message) => mount(pageRoot, forbiddenState({ message, navigate })),
   };
   try {
@@ -273,16 +274,23 @@ onUnauthorized(() => {
   navigate(`#/login?next=${encodeURIComponent(`#${path}`)}`, { replace: true });
 });
 
-function switchTenant(tenantId) {
+/** Make `tenantId` the current tenant; then open `hash`, or stay on the page if allowed. */
+function switchTenant(tenantId, hash) {
+  if (!state.tenants.some((t) => String(t.tenant_id) === String(tenantId))) return false;
   state.tenantId = tenantId;
   localStorage.setItem(TENANT_KEY, String(tenantId));
   renderShellChrome();
   const t = currentTenant();
   toast.info(`Switched to ${t ? t.tenant_name : 'tenant'}.`);
+  if (hash) {
+    navigate(hash);
+    return true;
+  }
   const { path } = parseHash();
   const entry = entryForPath(path);
   if (entry && !canAccess(entry, { me: state.me, role: currentRole() })) navigate('#/home');
   else route();
+  return true;
 }
 
 /* ----------------------------------------------------------------- shell */

@@ -15,7 +15,8 @@
 //   load     () => import('./pages/x.js'); the module exports render(root, ctx)
 //            and may return a cleanup function from render.
 //
-// ctx passed to render: { api, me, tenant, role, toast, navigate, signal, query, refreshMe }
+// ctx passed to render: { api, me, tenant, role, toast, navigate, signal, query, refreshMe,
+//                         switchTenant(tenantId, hash?), forbidden(message) }
 //   tenant = { tenant_id, tenant_name, tenant_slug, role } or null
 //   role   = the user's role in that tenant, or 'operator' for an operator
 //            who is not a member of it.

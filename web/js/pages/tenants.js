@@ -87,6 +87,7 @@ export async function render(root, ctx) {
   function row(t) {
     const more = h('button', { type: 'button', class: 'icon-btn', 'aria-label': `Actions for ${t.name}` }, icon('more', { size: 18 }));
     dropdown(more, () => [
+      { label: 'Manage users', icon: 'users', onSelect: () => manageUsers(t) },
       { label: 'Edit tenant', icon: 'edit', onSelect: () => openForm(t) },
       'separator',
       { label: 'Delete tenant', icon: 'trash', danger: true, onSelect: () => remove(t) },
@@ -101,6 +102,14 @@ export async function render(root, ctx) {
       h('td', { class: 'col-created', 'data-label': 'Created' }, timeEl(t.created_at)),
       h('td', { class: 'col-actions' }, h('div', { class: 'menu-anchor' }, more)),
     );
+  }
+
+  async function manageUsers(t) {
+    // The switcher's list may predate this tenant: refresh it first when needed.
+    if (!ctx.switchTenant(t.id, '#/users')) {
+      await ctx.refreshMe();
+      if (!ctx.switchTenant(t.id, '#/users')) toast.error(`${t.name} is not available in the tenant switcher.`);
+    }
   }
 
   function limitSummary(limits) {

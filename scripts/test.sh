@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: format, lints, Rust tests on SQLite and PostgreSQL,
+# then the browser tests in headless Chromium. Installs what it needs (Debian's chromium,
+# the npm test tools) and says so as it does.
+#
+#   ./scripts/test.sh
+#
+# PostgreSQL leg: set SWITCHBOARD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres
+# (a database is created and dropped per test). Unset, that leg is skipped with a notice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Builds are kept outside the clone so a fresh checkout (CI) reuses earlier compilation.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard/target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+
+if command -v cargo-nextest >/dev/null 2>&1; then
+  run_tests() { cargo nextest run --no-fail-fast "$@"; }
+else
+  run_tests() { cargo test --no-fail-fast "$@"; }
+fi
+
+step "Rust tests on SQLite"
+SWITCHBOARD_TEST_BACKEND=sqlite run_tests
+
+if [ -n "${SWITCHBOARD_TEST_POSTGRES_URL:-}" ]; then
+  step "Rust integration tests on PostgreSQL (${SWITCHBOARD_TEST_POSTGRES_URL%%@*}@…)"
+  SWITCHBOARD_TEST_BACKEND=postgres run_tests --test api
+else
+  step "PostgreSQL leg SKIPPED: set SWITCHBOARD_TEST_POSTGRES_URL=postgres://USER@HOST:5432/postgres to run it"
+fi
+
+step "Browser tests (Playwright + Debian chromium, headless)"
+if ! [ -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium (needed by the browser tests)…"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! [ -d tests/browser/node_modules/playwright-core ]; then
+  echo "installing the browser test tools with npm (tests/browser/package-lock.json)…"
+  (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+fi
+cargo build --quiet --bin switchboard
+
+data_dir="$(mktemp -d)"
+log="$data_dir/server.log"
+export SB_ADMIN_EMAIL=operator@example.com SB_ADMIN_PASSWORD=operator-pass-1 SB_DEMO_PASSWORD=demo-pass-123
+SWITCHBOARD_DATA_DIR="$data_dir" SWITCHBOARD_LISTEN=127.0.0.1:0 \
+  SWITCHBOARD_ADMIN_EMAIL="$SB_ADMIN_EMAIL" SWITCHBOARD_ADMIN_PASSWORD="$SB_ADMIN_PASSWORD" \
+  SWITCHBOARD_DEMO_PASSWORD="$SB_DEMO_PASSWORD" SWITCHBOARD_DATABASE__URL= \
+  "$CARGO_TARGET_DIR/debug/switchboard" serve --demo >"$log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT
+for _ in $(seq 1 100); do
+  SB_URL=$(sed -n 's/^Switchboard is running at \(http[^ ]*\).*/\1/p' "$log" | head -n1)
+  [ -n "$SB_URL" ] && break
+  kill -0 $server 2>/dev/null || { cat "$log"; echo "server failed to start"; exit 1; }
+  sleep 0.2
+done
+[ -n "${SB_URL:-}" ] || { cat "$log"; echo "server did not report its address"; exit 1; }
+export SB_URL
+echo "server at $SB_URL"
+(cd tests/browser && node --test --test-concurrency=1 --test-reporter=spec .)
+
+step "all tests passed"
