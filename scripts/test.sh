@@ -56,7 +56,7 @@ log="$data_dir/server.log"
 export SB_ADMIN_EMAIL=operator@example.com SB_ADMIN_PASSWORD=operator-pass-1 SB_DEMO_PASSWORD=demo-pass-123
 SWITCHBOARD_DATA_DIR="$data_dir" SWITCHBOARD_LISTEN=127.0.0.1:0 \
   SWITCHBOARD_ADMIN_EMAIL="$SB_ADMIN_EMAIL" SWITCHBOARD_ADMIN_PASSWORD="$SB_ADMIN_PASSWORD" \
-  SWITCHBOARD_DEMO_PASSWORD="$SB_DEMO_PASSWORD" SWITCHBOARD_DATABASE__URL= \
+  SWITCHBOARD_DEMO_PASSWORD="$SB_DEMO_PASSWORD" \
   "$CARGO_TARGET_DIR/debug/switchboard" serve --demo >"$log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT

@@ -176,3 +176,60 @@ fn every_subcommand_has_help() {
         );
     }
 }
+
+/// Starts `serve` on a free port, returns everything it printed up to "running at", then stops it.
+fn serve_once(dir: &std::path::Path, extra: &[&str]) -> String {
+    use std::io::{BufRead, BufReader};
+    let mut child = switchboard(dir)
+        .args(["serve"])
+        .args(extra)
+        .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+        .env("SWITCHBOARD_ADMIN_EMAIL", "boss@example.com")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut printed = String::new();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    while let Some(Ok(line)) = lines.next() {
+        printed.push_str(&line);
+        printed.push('\n');
+        if line.starts_with("Switchboard is running at http://127.0.0.1:") {
+            break;
+        }
+    }
+    // SIGTERM is a graceful stop: the process must exit on its own.
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status();
+    let status = child.wait().unwrap();
+    assert!(
+        status.success(),
+        "serve did not stop cleanly on SIGTERM: {status:?}\n{printed}"
+    );
+    printed
+}
+
+#[test]
+fn first_start_creates_the_operator_and_prints_the_password_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = serve_once(dir.path(), &[]);
+    assert!(first.contains("email:    boss@example.com"), "{first}");
+    let password = first
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .expect("the generated password is printed")
+        .to_owned();
+    assert!(password.len() >= 10);
+    assert!(dir.path().join("data/switchboard.db").exists());
+    assert!(dir.path().join("data/master.key").exists());
+    let second = serve_once(dir.path(), &["--demo"]);
+    assert!(
+        !second.contains("password: "),
+        "printed only on first start: {second}"
+    );
+    assert!(second.contains("Demo tenant `demo` seeded"), "{second}");
+    let third = serve_once(dir.path(), &["--demo"]);
+    assert!(!third.contains("Demo tenant"), "seeded once: {third}");
+}

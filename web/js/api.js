@@ -65,7 +65,7 @@ function parseRetryAfter(value) {
  * Perform a request. Resolves to the parsed JSON body (or null for 204 / empty body).
  * Throws ApiError for HTTP errors and for network failures (status 0, code "network").
  */
-export async function request(method, path, { body, query, signal } = {}) {
+export async function request(method, path, { body, query, signal, retried = false } = {}) {
   const upper = method.toUpperCase();
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
@@ -106,6 +106,20 @@ export async function request(method, path, { body, query, signal } = {}) {
     retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
   });
 
+  // A stale CSRF token (the user signed in again in another tab): fetch the
+  // current one and try once more.
+  if (response.status === 403 && code === 'csrf_failed' && !retried && UNSAFE.has(upper)) {
+    try {
+      const me = await request('GET', '/me', { signal });
+      if (me && me.csrf_token) {
+        setCsrfToken(me.csrf_token);
+        return request(method, path, { body, query, signal, retried: true });
+      }
+    } catch {
+      /* fall through to the original error */
+    }
+  }
+
   // 401 means "no valid session" except where the server uses it for a wrong
   // password (login, password change): those are answered in place, not by a redirect.
   if (response.status === 401 && code !== 'invalid_credentials' && unauthorizedHandler) {
@@ -120,8 +134,25 @@ export const api = {
   put: (path, body, opts) => request('PUT', path, { ...opts, body }),
   patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
   del: (path, opts) => request('DELETE', path, opts),
+  listAll,
   setCsrfToken,
 };
+
+/**
+ * Fetch every page of a cursor-paginated list ({ items, next_cursor }) and
+ * return all items. Stops after `maxPages` pages as a safety net.
+ */
+export async function listAll(path, { signal, query = {}, pageSize = 200, maxPages = 50 } = {}) {
+  const items = [];
+  let cursor = null;
+  for (let page = 0; page < maxPages; page += 1) {
+    const res = await request('GET', path, { signal, query: { ...query, limit: pageSize, cursor } });
+    items.push(...((res && res.items) || []));
+    cursor = res && res.next_cursor;
+    if (!cursor) break;
+  }
+  return items;
+}
 
 /** Server messages may be lower-case fragments: "email is taken" -> "Email is taken." */
 function sentence(text) {

@@ -217,16 +217,8 @@ async function acceptSession(me) {
   state.tenantId = pick ? pick.tenant_id : null;
 }
 
-async function listAllTenants() {
-  const all = [];
-  let cursor = null;
-  for (let page = 0; page < 10; page += 1) {
-    const res = await api.get('/tenants', { query: { limit: 100, cursor } });
-    all.push(...(res.items || []));
-    cursor = res.next_cursor;
-    if (!cursor) break;
-  }
-  return all;
+function listAllTenants() {
+  return api.listAll('/tenants');
 }
 
 /** Re-read /me (after tenant or membership changes) and redraw the shell. */

@@ -36,7 +36,11 @@ export function registerNav(entry) {
   }
   if (entries.some((e) => e.id === entry.id)) throw new Error(`duplicate nav entry ${entry.id}`);
   entries.push({ section: 'workspace', roles: ['*'], tenant: false, order: 100, ...entry });
-  entries.sort((a, b) => a.order - b.order);
+  const rank = (e) => {
+    const i = SECTIONS.findIndex((x) => x.id === e.section);
+    return i < 0 ? SECTIONS.length : i;
+  };
+  entries.sort((a, b) => rank(a) - rank(b) || a.order - b.order);
 }
 
 /** All registered entries (sorted). */

@@ -141,7 +141,8 @@ export function openDialog({ title, description, body, footer, size = 'md', init
  * Ask for confirmation. Resolves true when confirmed.
  * confirmDialog({ title, message, confirmLabel, danger, action })
  * If `action` is given it runs on confirm with the button in a busy state; an
- * ApiError it throws is shown inside the dialog and the dialog stays open.
+ * ApiError it throws is shown inside the dialog and the dialog stays open, and
+ * returning `false` keeps the dialog open without a message.
  */
 export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger = false, action, extra }) {
   const alertBox = formAlert();
@@ -165,6 +166,8 @@ export function confirmDialog({ title, message, confirmLabel = 'Confirm', danger
     setBusy(confirmBtn, true);
     try {
       const value = await action();
+      // `false` keeps the dialog open (the action showed its own inline error).
+      if (value === false) return setBusy(confirmBtn, false);
       dlg.close(value === undefined ? true : value);
     } catch (err) {
       setBusy(confirmBtn, false);

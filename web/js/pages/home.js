@@ -112,7 +112,7 @@ export function render(root, ctx) {
       detail('Name', user.name || '—'),
       detail('Email', user.email),
       roleKey ? detail('Role here', [roleBadge(roleKey), h('span', { class: 'detail-note' }, ROLE_SUMMARY[roleKey] || '')]) : null,
-      user.is_operator && tenant ? detail('Platform', [roleBadge('operator'), h('span', { class: 'detail-note' }, ROLE_SUMMARY.operator)]) : null,
+      user.is_operator && tenant && roleKey !== 'operator' ? detail('Platform', [roleBadge('operator'), h('span', { class: 'detail-note' }, ROLE_SUMMARY.operator)]) : null,
       user.created_at ? detail('Member since', formatDate(user.created_at)) : null,
     ),
   );

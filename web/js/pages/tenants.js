@@ -264,9 +264,9 @@ export async function render(root, ctx) {
       extra: confirmField.el,
       action: async () => {
         if (confirmField.input.value.trim() !== t.slug) {
-          confirmField.setError(`Type ${t.slug} exactly.`);
+          confirmField.setError(`That doesn't match. Type ${t.slug} exactly.`);
           confirmField.input.focus();
-          throw new Error('The slug you typed does not match.');
+          return false;
         }
         await api.del(`/tenants/${seg(t.id)}`, { query: { force: 'true' } });
       },

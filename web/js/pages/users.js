@@ -68,8 +68,7 @@ export async function render(root, ctx) {
     mount(listSlot, skeletonRows(5));
     toolbar.hidden = true;
     try {
-      const res = await api.get(base, { signal });
-      users = res.items || [];
+      users = await api.listAll(base, { signal });
       toolbar.hidden = false;
       renderList();
     } catch (err) {
@@ -81,7 +80,8 @@ export async function render(root, ctx) {
 
   function renderList() {
     const visible = users.filter((u) => (!filterRole || u.role === filterRole) && (!filterText || `${u.name || ''} ${u.email}`.toLowerCase().includes(filterText)));
-    countEl.textContent = users.length === 1 ? '1 user' : `${users.length} users`;
+    const total = users.length === 1 ? '1 user' : `${users.length} users`;
+    countEl.textContent = visible.length === users.length ? total : `${visible.length} of ${total}`;
     if (!users.length) {
       const first = button('Add the first user', { variant: 'primary', iconName: 'plus' });
       first.addEventListener('click', () => openCreate());
@@ -136,7 +136,6 @@ export async function render(root, ctx) {
     const i = users.findIndex((x) => String(x.id) === String(member.id));
     if (i >= 0) users[i] = member;
     else users.push(member);
-    users.sort((a, b) => (a.name || a.email).localeCompare(b.name || b.email));
     renderList();
   }
 
