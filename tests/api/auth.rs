@@ -15,10 +15,7 @@ async fn login_sets_an_httponly_samesite_session_cookie_and_returns_the_profile(
     let app = spawn_app().await;
     let r = app
         .anonymous()
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL.to_uppercase(), "password": OPERATOR_PASSWORD}),
-        )
+        .try_login(OPERATOR_EMAIL.to_uppercase(), OPERATOR_PASSWORD)
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let cookie = r.headers["set-cookie"].to_str().unwrap();
@@ -42,10 +39,7 @@ async fn the_cookie_is_secure_when_configured() {
     let app = spawn_app_with(|c| c.auth.cookie_secure = true).await;
     let r = app
         .anonymous()
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD}),
-        )
+        .try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await;
     assert!(r.headers["set-cookie"].to_str().unwrap().contains("Secure"));
 }
@@ -54,18 +48,8 @@ async fn the_cookie_is_secure_when_configured() {
 async fn a_wrong_password_and_an_unknown_email_get_the_same_answer() {
     let app = spawn_app().await;
     let c = app.anonymous();
-    let wrong = c
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL, "password": "nope-nope-nope"}),
-        )
-        .await;
-    let unknown = c
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "ghost@example.com", "password": "nope-nope-nope"}),
-        )
-        .await;
+    let wrong = c.try_login(OPERATOR_EMAIL, "nope-nope-nope").await;
+    let unknown = c.try_login("ghost@example.com", "nope-nope-nope").await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
     assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong.body, unknown.body);
@@ -81,31 +65,16 @@ async fn repeated_failures_lock_the_account_with_retry_after_even_for_the_right_
     .await;
     let c = app.anonymous();
     for _ in 0..3 {
-        let r = c
-            .post(
-                "/api/v1/auth/login",
-                json!({"email": OPERATOR_EMAIL, "password": "wrong-password"}),
-            )
-            .await;
+        let r = c.try_login(OPERATOR_EMAIL, "wrong-password").await;
         assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     }
-    let r = c
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD}),
-        )
-        .await;
+    let r = c.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(r.code(), "rate_limited");
     let wait: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&wait), "{wait}");
     // A different account from the same address is not locked yet (per-IP limit is higher).
-    let other = c
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": "someone@example.com", "password": "wrong"}),
-        )
-        .await;
+    let other = c.try_login("someone@example.com", "wrong").await;
     assert_eq!(other.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -114,18 +83,9 @@ async fn many_failures_from_one_address_lock_that_address_across_accounts() {
     let app = spawn_app_with(|c| c.auth.max_failed_logins_per_ip = 4).await;
     let c = app.anonymous();
     for i in 0..4 {
-        c.post(
-            "/api/v1/auth/login",
-            json!({"email": format!("u{i}@example.com"), "password": "wrong"}),
-        )
-        .await;
+        c.try_login(format!("u{i}@example.com"), "wrong").await;
     }
-    let r = c
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD}),
-        )
-        .await;
+    let r = c.try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD).await;
     assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
 }
 
@@ -313,10 +273,7 @@ async fn changing_the_password_needs_the_current_one_and_signs_out_other_session
     app.login(OPERATOR_EMAIL, "brand-new-pass-1").await;
     let old = app
         .anonymous()
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": OPERATOR_EMAIL, "password": OPERATOR_PASSWORD}),
-        )
+        .try_login(OPERATOR_EMAIL, OPERATOR_PASSWORD)
         .await;
     assert_eq!(old.status, StatusCode::UNAUTHORIZED);
 }
@@ -336,13 +293,7 @@ async fn a_member_deactivated_in_their_only_tenant_cannot_sign_in() {
         )
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
-    let r = app
-        .anonymous()
-        .post(
-            "/api/v1/auth/login",
-            json!({"email": email, "password": PASSWORD}),
-        )
-        .await;
+    let r = app.anonymous().try_login(email, PASSWORD).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert_eq!(r.code(), "no_tenant");
     // Their existing session no longer reaches the tenant either.

@@ -169,12 +169,7 @@ impl TestApp {
     /// Signs in and returns the client holding the session.
     pub async fn login(&self, email: &str, password: &str) -> Client {
         let mut c = self.anonymous();
-        let r = c
-            .post(
-                "/api/v1/auth/login",
-                json!({"email": email, "password": password}),
-            )
-            .await;
+        let r = c.try_login(email, password).await;
         assert_eq!(
             r.status,
             StatusCode::OK,
@@ -268,6 +263,19 @@ impl Client {
             headers,
             body,
         }
+    }
+
+    /// One login attempt, whatever its outcome.
+    pub async fn try_login(
+        &self,
+        email: impl std::fmt::Display,
+        password: impl std::fmt::Display,
+    ) -> Reply {
+        self.post(
+            "/api/v1/auth/login",
+            json!({"email": email.to_string(), "password": password.to_string()}),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Reply {

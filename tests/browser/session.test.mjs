@@ -61,7 +61,7 @@ test('after signing in again in another tab, changes still go through (CSRF toke
     const secret = await page.locator('input[data-secret]').inputValue();
     assert.match(secret, /\S{20,}/);
     await page.getByRole('button', { name: 'Done' }).click();
-    await page.getByRole('cell', { name }).waitFor();
+    await page.locator('tbody tr', { hasText: name }).waitFor();
     assertClean();
   } finally {
     await context.close();
