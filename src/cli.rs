@@ -154,6 +154,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     crate::telemetry::init(&config.log);
     let app = App::build(config.clone()).await?;
+    let stop = app::shutdown_signal();
     if demo {
         app::seed_demo(&app.state().store, &config).await?;
     }
@@ -164,7 +165,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         .unwrap_or_else(|| format!("http://{}", app.local_addr()));
     tracing::info!(port = app.port(), url = %public, "switchboard is listening");
     println!("Switchboard is running at {public} (Ctrl-C to stop)");
-    app.run_until_stopped(app::shutdown_signal()).await?;
+    app.run_until_stopped(stop).await?;
     Ok(())
 }
 
