@@ -5,9 +5,12 @@
 //! a per-backend arm appears only where the SQL really differs. Every tenant-owned query takes
 //! the `TenantId` and filters by it.
 
+pub mod agents;
 pub mod api_keys;
 pub mod audit;
 pub mod migrations;
+pub mod queues;
+pub mod routed_contacts;
 pub mod sessions;
 pub mod tenants;
 pub mod users;

@@ -65,7 +65,11 @@ export function uid(prefix = 'sb') {
 export function initials(name, email) {
   const source = (name || '').trim() || (email || '').trim();
   if (!source) return '?';
-  const words = source.split(/[\s@._-]+/).filter(Boolean);
+  const words = source
+    .split(/[\s@._-]+/)
+    .map((w) => w.replace(/[^\p{L}\p{N}]/gu, ''))
+    .filter(Boolean);
+  if (!words.length) return '?';
   const letters = words.length > 1 && (name || '').trim() ? words[0][0] + words[1][0] : words[0][0];
   return letters.toUpperCase();
 }

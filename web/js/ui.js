@@ -127,7 +127,7 @@ export function openDialog({ title, description, body, footer, size = 'md', init
   document.body.append(el);
   el.showModal();
   const target =
-    (typeof initialFocus === 'function' ? initialFocus() : initialFocus) ||
+    (typeof initialFocus === 'function' ? initialFocus(el) : initialFocus) ||
     bodyEl.querySelector('[autofocus]') ||
     focusables(bodyEl)[0] ||
     (footerEl && focusables(footerEl)[0]) ||
@@ -191,11 +191,10 @@ export function secretDialog({ title, message, secret, label = 'Secret', doneLab
       h('p', { class: 'callout callout-warning' }, icon('alert', { size: 16 }), h('span', null, "Copy it now: it won't be shown again.")),
     ],
     footer: [doneBtn],
-    initialFocus: () => doneBtn,
+    // Start on Copy: the one thing to do before leaving this dialog.
+    initialFocus: (el) => el.querySelector('.copy-btn') || doneBtn,
   });
   doneBtn.addEventListener('click', () => dlg.close(true));
-  const copyBtn = dlg.el.querySelector('.copy-btn');
-  if (copyBtn) copyBtn.focus();
   return dlg.closed;
 }
 

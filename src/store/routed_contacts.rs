@@ -1,0 +1,176 @@
+//! Contacts held by the routing engine (waiting or connected), persisted so a restart
+//! rebuilds the queues with every contact's original place.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool};
+use crate::domain::TenantId;
+
+/// A contact the engine holds, as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RoutedContact {
+    /// Contact id (the engine's id).
+    pub id: i64,
+    /// Tenant.
+    pub tenant_id: i64,
+    /// Queue it waits in (or was answered from).
+    pub queue_id: i64,
+    /// `voice` or `chat`.
+    pub medium: String,
+    /// Channel name.
+    pub channel: String,
+    /// 0–9, higher first.
+    pub priority: i64,
+    /// Skill name → minimum level, JSON object.
+    pub required_skills: String,
+    /// First time it started waiting anywhere.
+    pub enqueued_at: DateTime<Utc>,
+    /// When it joined its current queue.
+    pub joined_at: DateTime<Utc>,
+    /// Asked for a callback.
+    pub callback: bool,
+    /// `waiting`, `connected` or `ended`.
+    pub status: String,
+    /// The agent, once connected.
+    pub agent_id: Option<i64>,
+    /// How it ended.
+    pub outcome: Option<String>,
+}
+
+/// What a new contact carries.
+#[derive(Debug, Clone)]
+pub struct NewRoutedContact<'a> {
+    /// Queue.
+    pub queue_id: i64,
+    /// `voice` or `chat`.
+    pub medium: &'a str,
+    /// Channel name.
+    pub channel: &'a str,
+    /// 0–9.
+    pub priority: i64,
+    /// JSON object of skill → minimum level.
+    pub required_skills: &'a str,
+    /// Original enqueue time.
+    pub enqueued_at: DateTime<Utc>,
+    /// Asked for a callback.
+    pub callback: bool,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, queue_id, medium, channel, priority, required_skills, enqueued_at, joined_at, \
+         callback, status, agent_id, outcome"
+    };
+}
+
+/// Records a contact that starts waiting; returns it with its id.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn insert_routed_contact(
+    store: &Store,
+    tenant: TenantId,
+    c: NewRoutedContact<'_>,
+) -> Result<RoutedContact, StoreError> {
+    const SQL: &str = concat!(
+        "insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, required_skills, \
+         enqueued_at, joined_at, callback, status, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning ",
+        columns!()
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(c.queue_id)
+        .bind(c.medium)
+        .bind(c.channel)
+        .bind(c.priority)
+        .bind(c.required_skills)
+        .bind(c.enqueued_at)
+        .bind(Utc::now())
+        .bind(c.callback)
+        .fetch_one(p)
+        .await)?)
+}
+
+/// Marks a contact connected to an agent.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn mark_connected(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    agent: i64,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update routing_contacts set status = 'connected', agent_id = $3, outcome = 'answered', updated_at = $4 \
+                       where tenant_id = $1 and id = $2";
+    affected(
+        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
+/// Moves a waiting contact to another queue (overflow), keeping its original enqueue time.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn mark_moved(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    queue: i64,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update routing_contacts set queue_id = $3, joined_at = $4, updated_at = $4 \
+                       where tenant_id = $1 and id = $2 and status = 'waiting'";
+    affected(
+        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(queue).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
+/// Ends a contact with its outcome (`abandoned`, `overflowed`, `rejected`, `ended`).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn mark_ended(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    // An answered contact keeps `answered` as its outcome when it ends.
+    const SQL: &str = "update routing_contacts set status = 'ended', outcome = coalesce(outcome, $3), updated_at = $4 \
+                       where tenant_id = $1 and id = $2 and status <> 'ended'";
+    affected(
+        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(outcome).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
+/// One contact.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn find_routed_contact(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<RoutedContact>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from routing_contacts where tenant_id = $1 and id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
+}
+
+/// Contacts of a tenant still waiting or connected, oldest first (for rebuilding the engine).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_live_contacts(
+    store: &Store,
+    tenant: TenantId,
+) -> Result<Vec<RoutedContact>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from routing_contacts where tenant_id = $1 and status in ('waiting', 'connected') order by enqueued_at, id"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).fetch_all(p).await)?)
+}
+
+fn affected(n: u64) -> Result<(), StoreError> {
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
+}
