@@ -45,6 +45,11 @@ if ! [ -x /usr/bin/chromium ]; then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
+if ! command -v npm >/dev/null 2>&1; then
+  echo "installing Debian's nodejs and npm (needed by the browser tests)…"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
 if ! [ -d tests/browser/node_modules/playwright-core ]; then
   echo "installing the browser test tools with npm (tests/browser/package-lock.json)…"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)

@@ -26,6 +26,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// A key to create.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewApiKey {
     /// What the key is for.
     pub name: String,

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -25,6 +25,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// A new tenant.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewTenant {
     /// Display name.
     pub name: String,
@@ -36,15 +37,65 @@ pub struct NewTenant {
     pub features: Option<TenantFeatures>,
 }
 
-/// Changes to a tenant; omitted fields stay.
+/// Changes to a tenant; omitted fields stay. The slug cannot change (it names the tenant in URLs and the CLI).
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct TenantPatch {
     /// New display name (owners and operators).
     pub name: Option<String>,
-    /// New limits (operators only).
-    pub limits: Option<TenantLimits>,
-    /// New feature flags (operators only).
-    pub features: Option<TenantFeatures>,
+    /// Limits to change (operators only); omitted limits stay.
+    pub limits: Option<LimitsPatch>,
+    /// Feature flags to change (operators only); omitted flags stay.
+    pub features: Option<FeaturesPatch>,
+}
+
+/// Some of a tenant's limits.
+#[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsPatch {
+    /// Active members (0 = unlimited).
+    pub max_agents: Option<i64>,
+    /// DIDs (0 = unlimited).
+    pub max_dids: Option<i64>,
+    /// Concurrent calls (0 = unlimited).
+    pub max_concurrent_calls: Option<i64>,
+    /// Chat integrations (0 = unlimited).
+    pub max_chat_integrations: Option<i64>,
+}
+
+impl LimitsPatch {
+    fn apply(self, to: TenantLimits) -> TenantLimits {
+        TenantLimits {
+            max_agents: self.max_agents.unwrap_or(to.max_agents),
+            max_dids: self.max_dids.unwrap_or(to.max_dids),
+            max_concurrent_calls: self.max_concurrent_calls.unwrap_or(to.max_concurrent_calls),
+            max_chat_integrations: self
+                .max_chat_integrations
+                .unwrap_or(to.max_chat_integrations),
+        }
+    }
+}
+
+/// Some of a tenant's feature flags.
+#[derive(Debug, Default, Clone, Copy, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FeaturesPatch {
+    /// Calls.
+    pub voice: Option<bool>,
+    /// Chat channels.
+    pub chat: Option<bool>,
+    /// AI agent.
+    pub ai: Option<bool>,
+}
+
+impl FeaturesPatch {
+    fn apply(self, to: TenantFeatures) -> TenantFeatures {
+        TenantFeatures {
+            voice: self.voice.unwrap_or(to.voice),
+            chat: self.chat.unwrap_or(to.chat),
+            ai: self.ai.unwrap_or(to.ai),
+        }
+    }
 }
 
 pub(crate) fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
@@ -142,17 +193,19 @@ async fn update_tenant(
         .as_deref()
         .map(|n| check_name("name", n))
         .transpose()?;
-    if let Some(l) = &req.limits {
+    let limits = req.limits.map(|l| l.apply(scope.tenant.limits));
+    if let Some(l) = &limits {
         check_limits(l)?;
     }
+    let features = req.features.map(|f| f.apply(scope.tenant.features));
     let details = json!({"name": name, "limits": req.limits, "features": req.features});
     let tenant = store::tenants::update_tenant(
         &state.store,
         scope.id(),
         TenantChanges {
             name,
-            limits: req.limits,
-            features: req.features,
+            limits,
+            features,
         },
     )
     .await?;

@@ -28,6 +28,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 
 /// A person to add to the tenant. An email that already has an account adds that account.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct NewMember {
     /// Login email.
     pub email: String,
@@ -50,6 +51,7 @@ pub struct CreatedMember {
 
 /// Changes to a member; omitted fields stay.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct MemberPatch {
     /// New display name.
     pub name: Option<String>,
@@ -61,6 +63,7 @@ pub struct MemberPatch {
 
 /// Optional password for a reset; generated when omitted.
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordReset {
     /// The new password (at least 10 characters).
     pub password: Option<String>,
@@ -91,8 +94,9 @@ async fn check_seat_available(
 ) -> ApiResult<()> {
     let max = tenant.limits.max_agents;
     if max > 0 && store::users::count_active_members(store, tenant.id).await? >= max {
+        let noun = if max == 1 { "member" } else { "members" };
         return Err(ApiError::LimitReached(format!(
-            "this tenant may have at most {max} active members"
+            "this tenant may have at most {max} active {noun}"
         )));
     }
     Ok(())
@@ -311,6 +315,11 @@ async fn remove_user(
 ) -> ApiResult<StatusCode> {
     let target = member_of(&state.store, scope.id(), path.1).await?;
     check_outranks(&scope, &target)?;
+    if scope.principal.user_id() == Some(target.id) {
+        return Err(ApiError::forbidden(
+            "you cannot remove yourself; ask another admin",
+        ));
+    }
     keep_an_owner(&state.store, scope.id(), &target).await?;
     store::users::delete_membership(&state.store, scope.id(), target.id).await?;
     audit(
@@ -334,8 +343,17 @@ async fn reset_password(
     State(state): State<AppState>,
     scope: TenantScope<Admin>,
     AppPath(path): AppPath<(i64, i64)>,
-    AppJson(body): AppJson<PasswordReset>,
+    body: axum::body::Bytes,
 ) -> ApiResult<AppJson<NewPassword>> {
+    // The body is optional: an empty one asks for a generated password.
+    let body: PasswordReset = if body.iter().all(u8::is_ascii_whitespace) {
+        PasswordReset::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            message: e.to_string(),
+        })?
+    };
     let target = member_of(&state.store, scope.id(), path.1).await?;
     check_outranks(&scope, &target)?;
     let account = store::users::find_user(&state.store, target.id)

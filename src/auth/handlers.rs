@@ -36,6 +36,7 @@ pub fn router() -> OpenApiRouter<AppState> {
 
 /// Credentials.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// Login email.
     pub email: String,
@@ -150,6 +151,10 @@ async fn login(
     )
     .await?;
     store::users::touch_last_login(&state.store, user.id).await?;
+    let user = User {
+        last_login_at: Some(Utc::now()),
+        ..user
+    };
     tracing::info!(user.id = %user.id, "signed in");
     let cookie = session_cookie(&token, ttl.num_seconds(), state.config.auth.cookie_secure);
     let body = MeResponse {
@@ -203,6 +208,7 @@ async fn me(State(state): State<AppState>, me: SignedIn) -> ApiResult<AppJson<Me
 
 /// A password change.
 #[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     /// The password in use now.
     pub current_password: String,

@@ -1,6 +1,6 @@
 //! The web UI in `web/`, compiled into the binary (read from disk in debug builds).
 
-use axum::http::{HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use rust_embed::RustEmbed;
 
@@ -22,42 +22,49 @@ pub fn asset_paths() -> Vec<String> {
 
 /// Serves `/` as `index.html` and any other embedded file at its path; everything else is a
 /// 404 in the error envelope (API clients never receive HTML).
-pub async fn fallback(method: Method, uri: Uri) -> Response {
+///
+/// Every asset is revalidated (`no-cache` + a content-hash `ETag`, answered 304 when unchanged),
+/// so after an upgrade a browser never runs a mix of old and new modules.
+pub async fn fallback(method: Method, uri: Uri, headers: HeaderMap) -> Response {
     let path = uri.path().trim_start_matches('/');
     let path = if path.is_empty() { "index.html" } else { path };
     let servable = (method == Method::GET || method == Method::HEAD) && !path.starts_with("api/");
-    match Web::get(path).filter(|_| servable) {
-        Some(file) => {
-            let mime = file.metadata.mimetype();
-            let cache = if path == "index.html" {
-                "no-cache"
-            } else {
-                "public, max-age=300"
-            };
-            let mut res = (
-                [
-                    (
-                        header::CONTENT_TYPE,
-                        HeaderValue::from_str(mime)
-                            .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-                    ),
-                    (header::CACHE_CONTROL, HeaderValue::from_static(cache)),
-                ],
-                file.data.into_owned(),
-            )
-                .into_response();
-            if mime.starts_with("text/html") {
-                res.headers_mut().insert(
-                    header::CONTENT_SECURITY_POLICY,
-                    HeaderValue::from_static(CSP),
-                );
-            }
-            res
-        }
-        None => envelope(
+    let Some(file) = Web::get(path).filter(|_| servable) else {
+        return envelope(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("no route for {} {}", method, uri.path()),
-        ),
+        );
+    };
+    let etag = format!("\"{}\"", hex::encode(&file.metadata.sha256_hash()[..16]));
+    let mime = file.metadata.mimetype();
+    let mut res = if headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(mime)
+                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
+            )],
+            file.data.into_owned(),
+        )
+            .into_response()
+    };
+    let h = res.headers_mut();
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        h.insert(header::ETAG, v);
     }
+    if mime.starts_with("text/html") {
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        );
+    }
+    res
 }

@@ -32,6 +32,10 @@ async fn login_sets_an_httponly_samesite_session_cookie_and_returns_the_profile(
     assert_eq!(r.body["user"]["is_operator"], true);
     assert!(r.body["csrf_token"].as_str().is_some_and(|t| t.len() > 20));
     assert!(r.body["user"].get("password_hash").is_none());
+    assert!(
+        r.body["user"]["last_login_at"].is_string(),
+        "this login is the last one"
+    );
 }
 
 #[tokio::test]

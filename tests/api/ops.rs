@@ -201,3 +201,29 @@ async fn every_response_carries_a_request_id() {
     let r = app.anonymous().get("/healthz").await;
     assert!(r.headers.get("x-request-id").is_some());
 }
+
+#[tokio::test]
+async fn assets_are_revalidated_by_etag_so_upgrades_never_mix_old_and_new_modules() {
+    let app = spawn_app().await;
+    let url = format!("{}/js/app.js", app.base);
+    let http = app.anonymous();
+    let first = http.raw().get(&url).send().await.unwrap();
+    assert_eq!(first.headers()["cache-control"], "no-cache");
+    let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+    let again = http
+        .raw()
+        .get(&url)
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    let stale = http
+        .raw()
+        .get(&url)
+        .header("if-none-match", "\"old\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), StatusCode::OK);
+}

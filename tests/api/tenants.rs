@@ -201,3 +201,38 @@ async fn owners_may_rename_their_tenant_but_not_change_limits_or_features() {
         StatusCode::FORBIDDEN
     );
 }
+
+#[tokio::test]
+async fn one_limit_can_change_alone_and_unknown_fields_such_as_the_slug_are_refused() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "patchy").await;
+    let r = op
+        .patch(
+            &format!("/api/v1/tenants/{tid}"),
+            json!({"limits": {"max_dids": 7}, "features": {"ai": false}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["limits"]["max_dids"], 7);
+    assert_eq!(r.body["limits"]["max_agents"], 0);
+    assert_eq!(
+        (
+            r.body["features"]["ai"].as_bool(),
+            r.body["features"]["voice"].as_bool()
+        ),
+        (Some(false), Some(true))
+    );
+    let r = op
+        .patch(
+            &format!("/api/v1/tenants/{tid}"),
+            json!({"slug": "renamed"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(
+        r.message().contains("unknown field `slug`"),
+        "{}",
+        r.message()
+    );
+}

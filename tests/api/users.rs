@@ -264,3 +264,25 @@ async fn sqlx_insert_membership(app: &crate::helpers::TestApp, tid: i64, uid: i6
     .await
     .unwrap();
 }
+
+#[tokio::test]
+async fn nobody_removes_themselves_and_a_reset_needs_no_body() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "acme").await;
+    let (admin_id, admin) = app.member(&op, tid, "admin").await;
+    let r = admin
+        .delete(&format!("/api/v1/tenants/{tid}/users/{admin_id}"))
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let (agent_id, _) = app.member(&op, tid, "agent").await;
+    let r = admin
+        .request(
+            reqwest::Method::POST,
+            &format!("/api/v1/tenants/{tid}/users/{agent_id}/reset-password"),
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(r.body["password"].as_str().is_some_and(|p| p.len() >= 10));
+}

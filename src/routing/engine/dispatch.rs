@@ -474,7 +474,12 @@ impl Engine {
             });
         }
         if let (Some(s), Some(c)) = (every.filter(|&s| s > 0), self.contacts.get_mut(&id)) {
-            let next = t.plus_secs(s);
+            // After a long gap (no events for several intervals) announce once, not once
+            // per missed interval.
+            let mut next = t.plus_secs(s);
+            if next <= self.now {
+                next = self.now.plus_secs(s);
+            }
             c.next_announce = Some(next);
             self.timers.insert((next, Timer::Announce(id)));
         }
@@ -539,17 +544,21 @@ impl Engine {
         self.insert_waiting(info, q);
     }
 
-    fn insert_waiting(&mut self, info: NewContact, q: u32) {
-        let class = self.intern_class(info.medium, &info.required_skills);
+    fn insert_waiting(&mut self, new: NewContact, q: u32) {
+        let class = self.intern_class(new.medium, &new.required_skills);
+        let info = self.compact(&new);
+        let (priority, joined) = (new.priority, new.joined_at);
+        // Dropped here while still hot in cache rather than when the contact leaves.
+        drop(new);
         let now = self.now;
         let Some(qs) = self.queues[q as usize].as_mut() else {
             return;
         };
-        let joined_at = info.joined_at.unwrap_or(now);
+        let joined_at = joined.unwrap_or(now);
         let c = ContactSt {
             queue: q,
             class,
-            priority: info.priority.min(9),
+            priority: priority.min(9),
             joined_at,
             status: Status::Ready,
             offers: Vec::new(),
@@ -638,13 +647,16 @@ impl Engine {
             // Tell the customer once; they keep their place.
             if let Some(c) = self.contacts.get_mut(&id) {
                 c.max_wait_at = None;
-                let info = c.info.clone();
+            }
+            if let Some(c) = self.contacts.get(&id) {
+                let info = self.expand(c);
                 self.overflow(info, q, reason, 0);
             }
             return;
         }
         if let Some(c) = self.remove_waiting(id) {
-            self.overflow(c.info, q, reason, 0);
+            let info = self.expand(&c);
+            self.overflow(info, q, reason, 0);
         }
     }
 

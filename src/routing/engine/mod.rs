@@ -53,6 +53,9 @@ pub struct Engine {
     /// Class key: `(u16::MAX, medium)` followed by the sorted (skill, minimum) pairs.
     class_index: IdMap<Vec<(u16, u8)>, u32>,
     skill_index: IdMap<String, u16>,
+    skill_names: Vec<String>,
+    channel_index: IdMap<String, u16>,
+    channel_names: Vec<String>,
     scratch_key: Vec<(u16, u8)>,
     timers: BTreeSet<(Timestamp, Timer)>,
     work: Vec<Work>,
@@ -80,6 +83,9 @@ impl Engine {
             classes: Vec::new(),
             class_index: IdMap::default(),
             skill_index: IdMap::default(),
+            skill_names: Vec::new(),
+            channel_index: IdMap::default(),
+            channel_names: Vec::new(),
             scratch_key: Vec::new(),
             timers: BTreeSet::new(),
             work: Vec::new(),
@@ -153,6 +159,7 @@ impl Engine {
         }
         let class = self.intern_class(contact.medium, &contact.required_skills);
         let m = contact.medium.index();
+        let info = self.compact(&contact);
         let st = ContactSt {
             queue: q,
             class,
@@ -168,7 +175,7 @@ impl Engine {
             linear_next: 0,
             max_wait_at: None,
             next_announce: None,
-            info: contact,
+            info,
         };
         self.contacts.insert(st.info.id, st);
         let ag = &mut self.agents[a as usize];
@@ -222,7 +229,8 @@ impl Engine {
             return;
         }
         let others: Vec<u32> = c.offers.iter().copied().filter(|&o| o != a).collect();
-        c.offers.clear();
+        // Freed now, while hot, rather than when the contact ends.
+        c.offers = Vec::new();
         c.status = Status::Assigned {
             agent: a,
             at: self.now,
@@ -507,7 +515,67 @@ impl Engine {
         // More than 65,535 distinct skill names is not a real configuration; saturate.
         let s = u16::try_from(self.skill_index.len()).unwrap_or(u16::MAX);
         self.skill_index.insert(name.to_owned(), s);
+        if usize::from(s) == self.skill_names.len() {
+            self.skill_names.push(name.to_owned());
+        }
         s
+    }
+
+    /// The compact identity of a contact; channel names are interned (they are a handful
+    /// of fixed strings; past 65,535 distinct ones the last slot is shared).
+    fn compact(&mut self, c: &NewContact) -> state::ContactInfo {
+        let channel = match self.channel_index.get(c.channel.as_str()) {
+            Some(&ch) => ch,
+            None => {
+                let ch = u16::try_from(self.channel_names.len()).unwrap_or(u16::MAX);
+                if usize::from(ch) == self.channel_names.len() {
+                    self.channel_names.push(c.channel.clone());
+                    self.channel_index.insert(c.channel.clone(), ch);
+                }
+                ch
+            }
+        };
+        state::ContactInfo {
+            id: c.id,
+            tenant: c.tenant,
+            medium: c.medium,
+            channel,
+            enqueued_at: c.enqueued_at,
+            callback: c.callback,
+        }
+    }
+
+    /// Rebuilds the public description of a known contact (snapshot, overflow moves).
+    fn expand(&self, c: &ContactSt) -> NewContact {
+        let name = |i: u16| {
+            self.skill_names
+                .get(usize::from(i))
+                .cloned()
+                .unwrap_or_default()
+        };
+        let required_skills = self.classes[c.class as usize]
+            .reqs
+            .iter()
+            .map(|&(s, min)| (name(s), min))
+            .collect();
+        NewContact {
+            id: c.info.id,
+            tenant: c.info.tenant,
+            medium: c.info.medium,
+            channel: self
+                .channel_names
+                .get(usize::from(c.info.channel))
+                .cloned()
+                .unwrap_or_default(),
+            queue: self.queues[c.queue as usize]
+                .as_ref()
+                .map_or(QueueId(0), |q| q.cfg.id),
+            priority: c.priority,
+            required_skills,
+            enqueued_at: c.info.enqueued_at,
+            joined_at: Some(c.joined_at),
+            callback: c.info.callback,
+        }
     }
 
     fn intern_class(

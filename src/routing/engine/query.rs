@@ -139,9 +139,7 @@ impl Engine {
         for q in self.queues.iter().flatten() {
             for k in &q.waiting {
                 if let Some(c) = self.contacts.get(&k.2) {
-                    let mut info = c.info.clone();
-                    info.joined_at = Some(c.joined_at);
-                    out.push(info);
+                    out.push(self.expand(c));
                 }
             }
         }

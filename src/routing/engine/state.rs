@@ -9,7 +9,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::routing::model::{
-    AgentId, ContactId, Medium, NewContact, Presence, QueueConfig, Timestamp,
+    AgentId, ContactId, Medium, Presence, QueueConfig, TenantId, Timestamp,
 };
 
 /// Sentinel for "not a member" in a queue's agent → member slot table.
@@ -126,11 +126,24 @@ pub(crate) enum Status {
     Assigned { agent: u32, at: Timestamp },
 }
 
+/// The identity of a contact, compacted: skills live in the class, the channel name in
+/// the engine's channel table. No heap data, so forgetting a contact long after it was
+/// enqueued does not touch cold memory.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ContactInfo {
+    pub id: ContactId,
+    pub tenant: TenantId,
+    pub medium: Medium,
+    pub channel: u16,
+    pub enqueued_at: Timestamp,
+    pub callback: bool,
+}
+
 /// One contact known to the engine.
 #[derive(Debug, Clone)]
 pub(crate) struct ContactSt {
-    /// As enqueued (kept for snapshots and overflow moves).
-    pub info: NewContact,
+    /// Identity (rebuilt into a `NewContact` for snapshots and overflow moves).
+    pub info: ContactInfo,
     pub queue: u32,
     pub class: u32,
     pub priority: u8,

@@ -621,3 +621,29 @@ fn an_agent_wrap_up_applies_in_every_queue_unless_the_membership_overrides_it() 
     h.enqueue(contact(102, 10, h.t));
     assert_eq!(offered(&h.advance(2), 102), vec![1], "the member's 2 s win");
 }
+
+#[test]
+fn a_long_silence_produces_one_announcement_per_contact_not_one_per_missed_interval() {
+    let mut h = Harness::new();
+    let mut q = queue(10, Strategy::RingAll, &[]);
+    q.announce_position_secs = Some(10);
+    h.queue(q);
+    h.enqueue(contact(100, 10, h.t));
+    let cmds = h.advance(3600);
+    assert_eq!(cmds.len(), 1);
+    assert_eq!(h.e.next_deadline(), Some(h.now().plus_secs(10)));
+}
+
+#[test]
+fn a_snapshot_keeps_every_field_of_a_waiting_contact() {
+    let mut h = Harness::new();
+    h.queue(queue(10, Strategy::RingAll, &[]));
+    let mut c = with_skill(chat(100, 10, h.t - 30), "es", 4);
+    c.priority = 7;
+    c.callback = true;
+    c.tenant = TenantId(9);
+    h.enqueue(c.clone());
+    let snap = h.e.snapshot();
+    c.joined_at = Some(h.now());
+    assert_eq!(snap, vec![c]);
+}
