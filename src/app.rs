@@ -60,6 +60,8 @@ pub struct Inner {
     pub metrics: PrometheusHandle,
     /// Key sealing secrets at rest.
     pub master_key: MasterKey,
+    /// The routing adapter (one engine per tenant).
+    pub routing: crate::routing::service::RoutingService,
 }
 
 impl Deref for AppState {
@@ -112,6 +114,7 @@ impl App {
         let state = AppState(Arc::new(Inner {
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
+            routing: crate::routing::service::RoutingService::new(store.clone()),
             config,
             store,
             master_key,
@@ -155,6 +158,10 @@ impl App {
             let _ = stop_tx.send(true);
         };
         let mut rx = stop_rx.clone();
+        let mut timers_rx = stop_rx.clone();
+        let timers = tokio::spawn(self.state.routing.clone().run_timers(async move {
+            let _ = timers_rx.wait_for(|stopped| *stopped).await;
+        }));
         let server = axum::serve(
             self.listener,
             self.router
@@ -171,6 +178,14 @@ impl App {
                 Ok(())
             }
         };
+        // The routing timers stop with the server; report if they had died before.
+        if timers.is_finished() {
+            if let Err(e) = timers.await {
+                tracing::error!(error = %e, "routing timer task ended unexpectedly");
+            }
+        } else {
+            timers.abort();
+        }
         self.state.store.close().await;
         result
     }

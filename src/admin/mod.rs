@@ -24,6 +24,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(audit::router())
 }
 
+pub use tenants::check_name;
 pub use users::{NewMember, add_member, cli_actor};
 
 /// Appends an audit entry. A failure to audit is a server error: a change must not go unrecorded silently.

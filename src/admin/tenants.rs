@@ -98,7 +98,8 @@ impl FeaturesPatch {
     }
 }
 
-pub(crate) fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
+/// Trims a display name and checks its length, naming `field` when it is wrong.
+pub fn check_name(field: &str, name: &str) -> Result<String, ApiError> {
     let n = name.trim();
     if n.is_empty() || n.chars().count() > 120 {
         return Err(ApiError::validation(field, "must be 1–120 characters"));

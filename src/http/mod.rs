@@ -41,6 +41,9 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "users", description = "Members of a tenant and their roles"),
         (name = "api-keys", description = "Tenant API keys"),
         (name = "audit", description = "Audit log"),
+        (name = "queues", description = "Queues, members, live view"),
+        (name = "agents", description = "Agents' skills, capacity and presence"),
+        (name = "routing", description = "Contacts in queues, offers, accept and decline"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -82,6 +85,7 @@ pub fn router(state: AppState) -> Router {
         .routes(routes!(metrics::render))
         .merge(crate::auth::router())
         .merge(crate::admin::router())
+        .merge(crate::routing::http::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

@@ -7,11 +7,14 @@
 //!
 //! - [`model`]: ids, configuration, events, commands, statistics (serde on all of them;
 //!   enums are snake_case strings, tagged enums use `type` / `kind` / `state`).
-//! - [`strategy`]: how one agent (or a ring-all tier) is picked among eligible agents.
+//! - `strategy` (internal): how one agent (or a ring-all tier) is picked among eligible
+//!   agents, as a pure function over pre-filtered candidates.
 //! - [`engine`]: the state machine, positions, statistics, snapshot.
 //! - [`erlang`]: the Erlang C formulas, used to check the engine and for staffing.
 //! - [`sim`]: a discrete-event simulator that drives the real engine ([`sim::simulate`])
 //!   and a staffing search ([`sim::agents_for`]).
+//! - [`service`]: the adapter that feeds each tenant's engine from the store and executes
+//!   its commands.
 //!
 //! The rules, in one place:
 //! - **Queue order**: priority (0–9) descending, then original `enqueued_at` (kept across
@@ -50,9 +53,11 @@
 
 pub mod engine;
 pub mod erlang;
+pub mod http;
 pub mod model;
+pub mod service;
 pub mod sim;
-pub mod strategy;
+mod strategy;
 
 pub use engine::{AUTOPAUSE_REASON, ContactView, Engine};
 pub use model::{

@@ -600,3 +600,46 @@ pub struct QueueStats {
     /// Members by state.
     pub agents: AgentCounts,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::de::IntoDeserializer;
+    use serde::de::value::Error;
+
+    fn from_str<'de, T: Deserialize<'de>>(s: &'de str) -> T {
+        match T::deserialize(IntoDeserializer::<Error>::into_deserializer(s)) {
+            Ok(v) => v,
+            Err(e) => panic!("{s}: {e}"),
+        }
+    }
+
+    #[test]
+    fn enums_read_their_snake_case_names_from_config() {
+        assert_eq!(
+            from_str::<Strategy>("round_robin_ordered"),
+            Strategy::RoundRobinOrdered
+        );
+        assert_eq!(
+            from_str::<Strategy>("weighted_random"),
+            Strategy::WeightedRandom
+        );
+        assert_eq!(from_str::<Strategy>("skills_best"), Strategy::SkillsBest);
+        assert_eq!(from_str::<Medium>("chat"), Medium::Chat);
+        assert_eq!(
+            from_str::<MemberCondition>("in_use"),
+            MemberCondition::InUse
+        );
+        assert_eq!(
+            from_str::<OverflowReason>("leave_empty"),
+            OverflowReason::LeaveEmpty
+        );
+    }
+
+    #[test]
+    fn timestamps_saturate_instead_of_overflowing() {
+        assert_eq!(Timestamp(i64::MAX).plus_secs(10), Timestamp(i64::MAX));
+        assert_eq!(Timestamp(5).since(Timestamp(10)), 0);
+        assert_eq!(Timestamp::from_secs(2).since(Timestamp(500)), 1500);
+    }
+}

@@ -82,6 +82,9 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub base: String,
     pub store: Store,
+    config: Config,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _db: TestDb,
     _dir: tempfile::TempDir,
 }
@@ -104,15 +107,45 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     config.database.url = Some(db.url.clone());
     config.database.max_connections = 5;
     customise(&mut config);
-    let app = App::build(config).await.expect("app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let store = app.state().store.clone();
-    tokio::spawn(app.run_until_stopped(std::future::pending()));
-    TestApp {
-        base,
-        store,
+    let app = App::build(config.clone()).await.expect("app builds");
+    let mut test_app = TestApp {
+        base: String::new(),
+        store: app.state().store.clone(),
+        config,
+        stop: None,
+        server: None,
         _db: db,
         _dir: dir,
+    };
+    test_app.launch(app);
+    test_app
+}
+
+impl TestApp {
+    fn launch(&mut self, app: App) {
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        self.store = app.state().store.clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        self.stop = Some(tx);
+        self.server = Some(tokio::spawn(app.run_until_stopped(async move {
+            let _ = rx.await;
+        })));
+    }
+
+    /// Stops the server gracefully and starts a new one on the same database and data
+    /// folder, as a restart of the service would.
+    pub async fn restart(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server
+                .await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+        let app = App::build(self.config.clone()).await.expect("app rebuilds");
+        self.launch(app);
     }
 }
 

@@ -111,6 +111,30 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("POST", "/api/v1/tenants/{tid}/api-keys"),
         ("DELETE", "/api/v1/tenants/{tid}/api-keys/{kid}"),
         ("GET", "/api/v1/tenants/{tid}/audit-log"),
+        ("GET", "/api/v1/tenants/{tid}/queues"),
+        ("POST", "/api/v1/tenants/{tid}/queues"),
+        ("GET", "/api/v1/tenants/{tid}/queues/{qid}"),
+        ("PATCH", "/api/v1/tenants/{tid}/queues/{qid}"),
+        ("DELETE", "/api/v1/tenants/{tid}/queues/{qid}"),
+        ("PUT", "/api/v1/tenants/{tid}/queues/{qid}/members"),
+        ("GET", "/api/v1/tenants/{tid}/queues/{qid}/live"),
+        ("GET", "/api/v1/tenants/{tid}/agents"),
+        ("GET", "/api/v1/tenants/{tid}/agents/{uid}"),
+        ("PATCH", "/api/v1/tenants/{tid}/agents/{uid}"),
+        ("PUT", "/api/v1/tenants/{tid}/agents/{uid}/presence"),
+        ("PUT", "/api/v1/tenants/{tid}/me/presence"),
+        ("POST", "/api/v1/tenants/{tid}/routing/contacts"),
+        ("GET", "/api/v1/tenants/{tid}/routing/contacts/{cid}"),
+        ("DELETE", "/api/v1/tenants/{tid}/routing/contacts/{cid}"),
+        (
+            "POST",
+            "/api/v1/tenants/{tid}/routing/contacts/{cid}/accept",
+        ),
+        (
+            "POST",
+            "/api/v1/tenants/{tid}/routing/contacts/{cid}/decline",
+        ),
+        ("POST", "/api/v1/tenants/{tid}/routing/contacts/{cid}/end"),
     ];
     let mut want: Vec<(String, String)> = expected
         .iter()
@@ -124,7 +148,9 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{tid}", "1")
             .replace("{uid}", "1")
             .replace("{kid}", "1")
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{qid}", "1")
+            .replace("{cid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

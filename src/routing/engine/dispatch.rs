@@ -1,12 +1,14 @@
 //! Deciding who gets offered what: admission (closed, full, join-empty, overflow), timers,
 //! and the work-conserving settle loop that runs at the end of every `handle` call.
 //!
-//! The loop works from "dirty" items only: a contact that became offerable tries the free
-//! members of its queue; an agent who became free looks at the ready contacts of the queues
-//! it serves. Per-queue bit sets of free members and per-class bit sets of qualified agents
-//! make "who could take this?" a few word ANDs instead of a scan of all agents, and ready
-//! contacts are kept per (medium, skills) class so a free agent finds the first contact it
-//! can take without walking past contacts it cannot.
+//! The loop works from "dirty" items only, never from a scan of all contacts:
+//! - a contact that became offerable re-checks its (medium, skills) class in its queue;
+//! - an agent who became free walks, in each of its queues, the short ordered list of
+//!   class heads (the first ready contact of each class) for the media it has room for;
+//! - a reconfigured queue is dispatched whole, in queue order.
+//!
+//! "Who could take this?" is a few word ANDs: each queue keeps a bit set of its free
+//! members per medium, each class a bit set of the agents whose skills satisfy it.
 
 use std::collections::BTreeSet;
 

@@ -280,17 +280,11 @@ impl Engine {
             self.on_withdrawn(id);
             return;
         };
-        let Some(c) = self.contacts.remove(&id) else {
-            return;
-        };
+        let (m, queue) = (c.info.medium.index(), c.queue);
+        self.contacts.discard(&id);
         let now = self.now;
-        let m = c.info.medium.index();
         let mut wrapup = 0;
-        if let Some(q) = self
-            .queues
-            .get_mut(c.queue as usize)
-            .and_then(Option::as_mut)
-        {
+        if let Some(q) = self.queues.get_mut(queue as usize).and_then(Option::as_mut) {
             q.record_handle(now.since(at));
             if q.handled.len() <= a as usize {
                 q.handled.resize(a as usize + 1, 0);

@@ -218,6 +218,16 @@ impl ContactTable {
         c
     }
 
+    /// Forgets a contact in place (no move of the value out of its slot).
+    pub(crate) fn discard(&mut self, id: &ContactId) {
+        if let Some(i) = self.index.remove(id) {
+            if let Some(slot) = self.slots.get_mut(i as usize) {
+                *slot = None;
+            }
+            self.vacant.push(i);
+        }
+    }
+
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&ContactId, &ContactSt)> {
         self.slots.iter().flatten().map(|c| (&c.info.id, c))
     }

@@ -1,0 +1,593 @@
+//! The routing adapter: feeds each tenant's [`Engine`] from the store and the API, executes
+//! its commands (persisting every change before it is acknowledged), and fires its timers.
+//!
+//! One engine per tenant, loaded on first use from the store (agents, queues, and the
+//! contacts still waiting or connected, with their original enqueue times), so a restart
+//! puts every contact back in its place. Decisions for a tenant are serialised by that
+//! tenant's lock: this is the single writer of DESIGN §6. On one node that is all it takes;
+//! several nodes need the per-tenant lease described there (not built yet), so run one
+//! instance per database until then.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex as StdMutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
+use tokio::sync::{Mutex, Notify, broadcast};
+
+use super::engine::{ContactView, Engine};
+use super::model::{
+    AgentConfig, AgentId, Capacity, Command, ContactId, Event, Medium, Member, NewContact,
+    OverflowTarget, Presence, QueueConfig, QueueId, QueueStats, Timestamp,
+};
+use crate::domain::{TenantId, UserId};
+use crate::store::agents::AgentProfile;
+use crate::store::queues::QueueRecord;
+use crate::store::routed_contacts::{NewRoutedContact, RoutedContact};
+use crate::store::{self, Store, StoreError};
+
+/// What can go wrong routing.
+#[derive(Debug, thiserror::Error)]
+pub enum RoutingError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A stored queue's settings no longer parse.
+    #[error("queue {queue} has invalid settings: {message}")]
+    BadQueue {
+        /// Queue id.
+        queue: i64,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A routing command as published to the rest of the service (inbox, voice, channels).
+#[derive(Debug, Clone, Serialize)]
+pub struct RoutingNotice {
+    /// The tenant it concerns.
+    pub tenant: TenantId,
+    /// What the engine decided.
+    pub command: Command,
+}
+
+/// Where a contact stands, for the API.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ContactState {
+    /// Contact id.
+    pub id: i64,
+    /// `waiting`, `offered`, `connected` or `ended`.
+    pub status: String,
+    /// Queue it is in (or was answered from).
+    pub queue_id: i64,
+    /// The agent, once connected.
+    pub agent_id: Option<i64>,
+    /// 1-based position while waiting.
+    pub position: Option<u32>,
+    /// Expected wait while waiting, seconds.
+    pub ewt_secs: Option<u32>,
+    /// Seconds waited since the original enqueue time.
+    pub waited_secs: Option<u32>,
+    /// Agents currently offered the contact.
+    pub offered_to: Vec<i64>,
+    /// How it ended.
+    pub outcome: Option<String>,
+}
+
+struct TenantRouter {
+    engine: Engine,
+    // Outstanding offers by contact, kept from the commands so the API can show them.
+    offers: HashMap<ContactId, (Vec<AgentId>, Timestamp)>,
+}
+
+struct Shared {
+    store: Store,
+    tenants: StdMutex<HashMap<TenantId, Arc<Mutex<TenantRouter>>>>,
+    notices: broadcast::Sender<RoutingNotice>,
+    wake: Notify,
+}
+
+/// Handle to the routing adapter; cheap to clone.
+#[derive(Clone)]
+pub struct RoutingService(Arc<Shared>);
+
+fn now_ts() -> Timestamp {
+    Timestamp(Utc::now().timestamp_millis())
+}
+
+fn ts(t: DateTime<Utc>) -> Timestamp {
+    Timestamp(t.timestamp_millis())
+}
+
+fn to_utc(t: Timestamp) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(t.0)
+        .single()
+        .unwrap_or_else(Utc::now)
+}
+
+fn clamp_u8(v: i64) -> u8 {
+    u8::try_from(v.clamp(0, 255)).unwrap_or(u8::MAX)
+}
+
+/// The engine's view of a stored queue.
+pub fn queue_config(q: &QueueRecord) -> Result<QueueConfig, RoutingError> {
+    let mut doc = q.settings.clone();
+    if let Some(obj) = doc.as_object_mut() {
+        obj.insert("id".into(), serde_json::json!(q.id));
+    }
+    let mut cfg: QueueConfig = serde_json::from_value(doc).map_err(|e| RoutingError::BadQueue {
+        queue: q.id,
+        message: e.to_string(),
+    })?;
+    cfg.members = q
+        .members
+        .iter()
+        .map(|m| Member {
+            agent: AgentId(m.user_id as u64),
+            penalty: u32::try_from(m.penalty.max(0)).unwrap_or(u32::MAX),
+            wrapup_secs: m
+                .wrapup_secs
+                .map(|w| u32::try_from(w.max(0)).unwrap_or(u32::MAX)),
+        })
+        .collect();
+    Ok(cfg)
+}
+
+/// The engine's view of a stored agent profile.
+pub fn agent_config(a: &AgentProfile) -> AgentConfig {
+    AgentConfig {
+        id: AgentId(a.user_id.get() as u64),
+        skills: a
+            .skills
+            .iter()
+            .map(|(k, v)| (k.clone(), clamp_u8(*v)))
+            .collect(),
+        capacity: Capacity {
+            voice: clamp_u8(a.voice_capacity),
+            chat: clamp_u8(a.chat_capacity),
+        },
+        block_chats_during_call: a.block_chats_during_call,
+        ..AgentConfig::new(AgentId(a.user_id.get() as u64))
+    }
+}
+
+/// The engine's presence for a stored profile (inactive members are offline).
+pub fn presence_of(a: &AgentProfile) -> Presence {
+    match (a.active, a.presence.as_str()) {
+        (false, _) => Presence::Offline,
+        (true, "available") => Presence::Available,
+        (true, "away") => Presence::Away {
+            reason: a.away_reason.clone().unwrap_or_default(),
+        },
+        _ => Presence::Offline,
+    }
+}
+
+fn new_contact(c: &RoutedContact) -> NewContact {
+    NewContact {
+        id: ContactId(c.id as u64),
+        tenant: super::model::TenantId(c.tenant_id),
+        medium: if c.medium == "voice" {
+            Medium::Voice
+        } else {
+            Medium::Chat
+        },
+        channel: c.channel.clone(),
+        queue: QueueId(c.queue_id as u64),
+        priority: clamp_u8(c.priority),
+        required_skills: serde_json::from_str::<BTreeMap<String, i64>>(&c.required_skills)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, clamp_u8(v)))
+            .collect(),
+        enqueued_at: ts(c.enqueued_at),
+        joined_at: Some(ts(c.joined_at)),
+        callback: c.callback,
+    }
+}
+
+impl RoutingService {
+    /// A service over `store`; tenants load lazily.
+    pub fn new(store: Store) -> Self {
+        let (notices, _) = broadcast::channel(1024);
+        RoutingService(Arc::new(Shared {
+            store,
+            tenants: StdMutex::new(HashMap::new()),
+            notices,
+            wake: Notify::new(),
+        }))
+    }
+
+    /// Every routing decision, as it is executed.
+    pub fn subscribe(&self) -> broadcast::Receiver<RoutingNotice> {
+        self.0.notices.subscribe()
+    }
+
+    async fn router(&self, tenant: TenantId) -> Result<Arc<Mutex<TenantRouter>>, RoutingError> {
+        if let Some(r) = self
+            .0
+            .tenants
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&tenant)
+        {
+            return Ok(r.clone());
+        }
+        let (router, commands) = self.load(tenant).await?;
+        let entry = {
+            let mut map = self.0.tenants.lock().unwrap_or_else(|p| p.into_inner());
+            // Another request may have loaded it meanwhile; the first one wins.
+            if let Some(existing) = map.get(&tenant) {
+                return Ok(existing.clone());
+            }
+            let entry = Arc::new(Mutex::new(router));
+            map.insert(tenant, entry.clone());
+            entry
+        };
+        {
+            let mut r = entry.lock().await;
+            self.execute(tenant, &mut r, commands).await?;
+        }
+        self.0.wake.notify_one();
+        Ok(entry)
+    }
+
+    /// Rebuilds a tenant's engine from the store.
+    async fn load(&self, tenant: TenantId) -> Result<(TenantRouter, Vec<Command>), RoutingError> {
+        let store = &self.0.store;
+        let mut engine = Engine::new(tenant.get() as u64 ^ 0x5eed);
+        let now = now_ts();
+        let mut commands = Vec::new();
+        for a in store::agents::list_agents(store, tenant).await? {
+            commands.extend(engine.handle(
+                Event::AgentAdded {
+                    agent: agent_config(&a),
+                    presence: presence_of(&a),
+                },
+                now,
+            ));
+        }
+        for q in store::queues::list_queues(store, tenant).await? {
+            commands.extend(engine.handle(Event::QueueConfigured(queue_config(&q)?), now));
+        }
+        for c in store::routed_contacts::list_live_contacts(store, tenant).await? {
+            match (c.status.as_str(), c.agent_id) {
+                ("connected", Some(agent)) => {
+                    if !engine.resume_connected(new_contact(&c), AgentId(agent as u64), now) {
+                        // Its agent or queue is gone: the contact cannot be resumed.
+                        store::routed_contacts::mark_ended(store, tenant, c.id, "ended").await?;
+                    }
+                }
+                _ => commands.extend(engine.handle(Event::ContactEnqueued(new_contact(&c)), now)),
+            }
+        }
+        tracing::info!(tenant.id = %tenant, "routing engine loaded");
+        Ok((
+            TenantRouter {
+                engine,
+                offers: HashMap::new(),
+            },
+            commands,
+        ))
+    }
+
+    /// Applies one event for a tenant and executes the resulting commands.
+    pub async fn apply(
+        &self,
+        tenant: TenantId,
+        event: Event,
+    ) -> Result<Vec<Command>, RoutingError> {
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        let commands = r.engine.handle(event, now_ts());
+        self.execute(tenant, &mut r, commands.clone()).await?;
+        drop(r);
+        self.0.wake.notify_one();
+        Ok(commands)
+    }
+
+    async fn execute(
+        &self,
+        tenant: TenantId,
+        r: &mut TenantRouter,
+        commands: Vec<Command>,
+    ) -> Result<(), RoutingError> {
+        let store = &self.0.store;
+        for command in commands {
+            match &command {
+                Command::Offer {
+                    contact,
+                    agents,
+                    deadline,
+                } => {
+                    r.offers.insert(*contact, (agents.clone(), *deadline));
+                }
+                Command::WithdrawOffers { contact, agents } => {
+                    if let Some((offered, _)) = r.offers.get_mut(contact) {
+                        offered.retain(|a| !agents.contains(a));
+                        if offered.is_empty() {
+                            r.offers.remove(contact);
+                        }
+                    }
+                }
+                Command::Assigned { contact, agent } => {
+                    r.offers.remove(contact);
+                    store::routed_contacts::mark_connected(
+                        store,
+                        tenant,
+                        contact.0 as i64,
+                        agent.0 as i64,
+                    )
+                    .await?;
+                }
+                Command::AnnouncePosition { .. } => {}
+                Command::Overflow {
+                    contact,
+                    target,
+                    keeps_waiting,
+                    ..
+                } => {
+                    r.offers.remove(contact);
+                    match target {
+                        OverflowTarget::Queue { queue } => {
+                            store::routed_contacts::mark_moved(
+                                store,
+                                tenant,
+                                contact.0 as i64,
+                                queue.0 as i64,
+                            )
+                            .await?
+                        }
+                        _ if *keeps_waiting => {}
+                        _ => {
+                            store::routed_contacts::mark_ended(
+                                store,
+                                tenant,
+                                contact.0 as i64,
+                                "overflowed",
+                            )
+                            .await?
+                        }
+                    }
+                }
+                Command::Rejected { contact, .. } => {
+                    r.offers.remove(contact);
+                    store::routed_contacts::mark_ended(store, tenant, contact.0 as i64, "rejected")
+                        .await?;
+                }
+                Command::AgentAutoPaused { agent } => {
+                    store::agents::set_presence(
+                        store,
+                        tenant,
+                        UserId(agent.0 as i64),
+                        "away",
+                        Some(super::AUTOPAUSE_REASON),
+                    )
+                    .await?;
+                }
+            }
+            // Nobody listening is fine: the decision is already persisted.
+            let _ = self.0.notices.send(RoutingNotice { tenant, command });
+        }
+        Ok(())
+    }
+
+    /// Persists a new contact, then queues it. Returns its state (position and wait).
+    pub async fn enqueue(
+        &self,
+        tenant: TenantId,
+        c: NewRoutedContact<'_>,
+    ) -> Result<ContactState, RoutingError> {
+        let stored =
+            store::routed_contacts::insert_routed_contact(&self.0.store, tenant, c).await?;
+        self.apply(tenant, Event::ContactEnqueued(new_contact(&stored)))
+            .await?;
+        self.contact_state(tenant, stored.id).await
+    }
+
+    /// The customer left (hung up, closed the chat): abandoned if waiting, ended if connected.
+    pub async fn withdraw(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        let outcome = match r.engine.contact(ContactId(contact as u64)) {
+            Some(ContactView::Assigned { .. }) => "ended",
+            Some(_) => "abandoned",
+            None => return Err(StoreError::NotFound.into()),
+        };
+        let commands = r.engine.handle(
+            Event::ContactWithdrawn {
+                contact: ContactId(contact as u64),
+            },
+            now_ts(),
+        );
+        r.offers.remove(&ContactId(contact as u64));
+        store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
+        self.execute(tenant, &mut r, commands).await?;
+        Ok(())
+    }
+
+    /// A connected contact finished; its agent goes into wrap-up.
+    pub async fn end(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        if !matches!(
+            r.engine.contact(ContactId(contact as u64)),
+            Some(ContactView::Assigned { .. })
+        ) {
+            return Err(StoreError::NotFound.into());
+        }
+        let commands = r.engine.handle(
+            Event::ContactEnded {
+                contact: ContactId(contact as u64),
+            },
+            now_ts(),
+        );
+        store::routed_contacts::mark_ended(&self.0.store, tenant, contact, "ended").await?;
+        self.execute(tenant, &mut r, commands).await?;
+        Ok(())
+    }
+
+    /// Where a contact stands now.
+    pub async fn contact_state(
+        &self,
+        tenant: TenantId,
+        contact: i64,
+    ) -> Result<ContactState, RoutingError> {
+        let stored = store::routed_contacts::find_routed_contact(&self.0.store, tenant, contact)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let router = self.router(tenant).await?;
+        let r = router.lock().await;
+        let id = ContactId(contact as u64);
+        let view = r.engine.contact(id);
+        let pos = r.engine.position(id);
+        let (status, queue_id, agent_id) = match view {
+            Some(ContactView::Waiting { queue }) => ("waiting", queue.0 as i64, None),
+            Some(ContactView::Offered { queue }) => ("offered", queue.0 as i64, None),
+            Some(ContactView::Assigned { queue, agent }) => {
+                ("connected", queue.0 as i64, Some(agent.0 as i64))
+            }
+            None => ("ended", stored.queue_id, stored.agent_id),
+        };
+        Ok(ContactState {
+            id: contact,
+            status: status.into(),
+            queue_id,
+            agent_id,
+            position: pos.map(|p| p.position),
+            ewt_secs: pos.map(|p| p.ewt_secs),
+            waited_secs: pos.map(|p| p.waited_secs),
+            offered_to: r
+                .offers
+                .get(&id)
+                .map(|(a, _)| a.iter().map(|a| a.0 as i64).collect())
+                .unwrap_or_default(),
+            outcome: if view.is_none() { stored.outcome } else { None },
+        })
+    }
+
+    /// The outstanding offer of a contact to an agent, if any (with its deadline).
+    pub async fn offer_deadline(
+        &self,
+        tenant: TenantId,
+        contact: i64,
+        agent: i64,
+    ) -> Option<DateTime<Utc>> {
+        let router = self.router(tenant).await.ok()?;
+        let r = router.lock().await;
+        let (agents, deadline) = r.offers.get(&ContactId(contact as u64))?;
+        agents
+            .contains(&AgentId(agent as u64))
+            .then(|| to_utc(*deadline))
+    }
+
+    /// Live statistics and the waiting contacts of a queue.
+    pub async fn live(
+        &self,
+        tenant: TenantId,
+        queue: i64,
+    ) -> Result<Option<(QueueStats, Vec<ContactState>)>, RoutingError> {
+        let router = self.router(tenant).await?;
+        let r = router.lock().await;
+        let Some(stats) = r.engine.queue_stats(QueueId(queue as u64)) else {
+            return Ok(None);
+        };
+        let mut waiting: Vec<ContactState> = r
+            .engine
+            .snapshot()
+            .into_iter()
+            .filter(|c| c.queue == QueueId(queue as u64))
+            .filter_map(|c| {
+                let p = r.engine.position(c.id)?;
+                let offered = r
+                    .offers
+                    .get(&c.id)
+                    .map(|(a, _)| a.iter().map(|a| a.0 as i64).collect())
+                    .unwrap_or_default();
+                Some(ContactState {
+                    id: c.id.0 as i64,
+                    status:
+                        if matches!(r.engine.contact(c.id), Some(ContactView::Offered { .. })) {
+                            "offered"
+                        } else {
+                            "waiting"
+                        }
+                        .into(),
+                    queue_id: queue,
+                    agent_id: None,
+                    position: Some(p.position),
+                    ewt_secs: Some(p.ewt_secs),
+                    waited_secs: Some(p.waited_secs),
+                    offered_to: offered,
+                    outcome: None,
+                })
+            })
+            .collect();
+        waiting.sort_by_key(|c| c.position);
+        Ok(Some((stats, waiting)))
+    }
+
+    /// Re-reads a queue from the store (after an admin change) and reconfigures or removes it.
+    pub async fn queue_changed(&self, tenant: TenantId, queue: i64) -> Result<(), RoutingError> {
+        let event = match store::queues::find_queue(&self.0.store, tenant, queue).await? {
+            Some(q) => Event::QueueConfigured(queue_config(&q)?),
+            None => Event::QueueRemoved {
+                queue: QueueId(queue as u64),
+            },
+        };
+        self.apply(tenant, event).await.map(|_| ())
+    }
+
+    /// Re-reads an agent from the store (after an admin change) and updates, adds or removes it.
+    pub async fn agent_changed(&self, tenant: TenantId, user: UserId) -> Result<(), RoutingError> {
+        let event = match store::agents::find_agent(&self.0.store, tenant, user).await? {
+            Some(a) => Event::AgentAdded {
+                agent: agent_config(&a),
+                presence: presence_of(&a),
+            },
+            None => Event::AgentRemoved {
+                agent: AgentId(user.get() as u64),
+            },
+        };
+        self.apply(tenant, event).await.map(|_| ())
+    }
+
+    /// Fires due timers (offer expiry, max wait, wrap-up ends, announcements) until `stop`.
+    pub async fn run_timers(self, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let routers: Vec<(TenantId, Arc<Mutex<TenantRouter>>)> = self
+                .0
+                .tenants
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .map(|(t, r)| (*t, r.clone()))
+                .collect();
+            let now = now_ts();
+            let mut next: Option<Timestamp> = None;
+            for (tenant, router) in routers {
+                let due = router.lock().await.engine.next_deadline();
+                match due {
+                    Some(d) if d <= now => {
+                        if let Err(e) = self.apply(tenant, Event::Tick).await {
+                            tracing::error!(tenant.id = %tenant, error = %e, "routing tick failed");
+                        }
+                        next = Some(now);
+                    }
+                    Some(d) => next = Some(next.map_or(d, |n| n.min(d))),
+                    None => {}
+                }
+            }
+            // Sleep until the earliest deadline (at most a second, so day changes and
+            // leave-empty checks still happen), or until an event changes the deadlines.
+            let wait_ms = next.map_or(1000, |n| n.0.saturating_sub(now_ts().0).clamp(0, 1000));
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = self.0.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_millis(wait_ms as u64)) => {}
+            }
+        }
+    }
+}
