@@ -45,6 +45,48 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Run the real routing engine under a discrete-event simulation and print service
+    /// level, ASA, abandonment and occupancy; `--agents-for 80/20` finds the smallest staffing.
+    Simulate(SimulateArgs),
+}
+
+/// `simulate` arguments. Without `--scenario`, one queue is built from the flags.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// TOML scenario with `[[queues]]` (name, arrival_rate_per_hour, mean_handle_secs,
+    /// required_skills, medium) and `[[agents]]` (skills, queues); see examples/simulate.toml.
+    #[arg(long, value_name = "FILE")]
+    pub scenario: Option<PathBuf>,
+    /// Arrivals per hour (single-queue mode).
+    #[arg(long, default_value_t = 120.0)]
+    pub arrivals_per_hour: f64,
+    /// Mean handle time in seconds (single-queue mode).
+    #[arg(long, default_value_t = 180.0)]
+    pub handle_secs: f64,
+    /// Agents (single-queue mode).
+    #[arg(long, default_value_t = 8)]
+    pub agents: usize,
+    /// Simulated hours measured (after a warm-up of a tenth of that).
+    #[arg(long)]
+    pub hours: Option<f64>,
+    /// Mean caller patience in seconds (exponential); unset = nobody abandons.
+    #[arg(long)]
+    pub patience_secs: Option<f64>,
+    /// Strategy for every queue (ring_all, round_robin, least_recent, …).
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// Service-level threshold in seconds (overridden by --agents-for).
+    #[arg(long)]
+    pub sl_secs: Option<u32>,
+    /// Random seed (same seed, same result).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Find the smallest staffing meeting a target such as `80/20` (80 % within 20 s).
+    #[arg(long, value_name = "PCT/SECS")]
+    pub agents_for: Option<String>,
+    /// Upper bound for --agents-for.
+    #[arg(long, default_value_t = 1000)]
+    pub max_agents: usize,
 }
 
 /// `user …`.
@@ -129,6 +171,10 @@ pub enum ConfigCommand {
 
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The simulator needs no configuration or database.
+    if let Command::Simulate(args) = cli.command {
+        return simulate(args);
+    }
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     match cli.command {
         Command::Config(ConfigCommand::Check) => {
@@ -148,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::User(cmd) => user(config, cmd).await,
         Command::Tenant(cmd) => tenant(config, cmd).await,
+        Command::Simulate(args) => simulate(args),
     }
 }
 
@@ -325,6 +372,107 @@ async fn tenant(config: Config, cmd: TenantCommand) -> anyhow::Result<()> {
                     Some(t) if page.len() == 200 => after = Some(t.id.get()),
                     _ => break,
                 }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
+    use crate::routing::{SimAgent, SimConfig, SimQueue, Strategy, erlang};
+    let mut cfg: SimConfig = match &args.scenario {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("scenario {}", path.display()))?
+        }
+        None => SimConfig {
+            queues: vec![SimQueue {
+                name: "main".into(),
+                arrival_rate_per_hour: args.arrivals_per_hour,
+                mean_handle_secs: args.handle_secs,
+                required_skills: Default::default(),
+                medium: crate::routing::Medium::Voice,
+            }],
+            agents: vec![SimAgent::default(); args.agents],
+            duration_hours: 8.0,
+            warmup_hours: 0.8,
+            patience_mean_secs: None,
+            seed: 1,
+            strategy: Strategy::default(),
+            sl_threshold_secs: 20,
+        },
+    };
+    if let Some(h) = args.hours {
+        if h <= 0.0 {
+            bail!("--hours must be positive");
+        }
+        cfg.duration_hours = h;
+        cfg.warmup_hours = h / 10.0;
+    }
+    if args.patience_secs.is_some() {
+        cfg.patience_mean_secs = args.patience_secs;
+    }
+    if let Some(s) = &args.strategy {
+        cfg.strategy = serde_json::from_value(serde_json::Value::String(s.clone()))
+            .map_err(|_| anyhow::anyhow!("unknown strategy `{s}`"))?;
+    }
+    if let Some(t) = args.sl_secs {
+        cfg.sl_threshold_secs = t;
+    }
+    if args.seed != 1 || args.scenario.is_none() {
+        cfg.seed = args.seed;
+    }
+    if cfg
+        .queues
+        .iter()
+        .any(|q| q.arrival_rate_per_hour <= 0.0 || q.mean_handle_secs <= 0.0)
+    {
+        bail!("every queue needs a positive arrival rate and handle time");
+    }
+    match &args.agents_for {
+        None => {
+            if cfg.agents.is_empty() {
+                bail!("the scenario has no agents");
+            }
+            println!("{}", crate::routing::simulate(&cfg));
+        }
+        Some(target) => {
+            let (pct, secs) = target
+                .split_once('/')
+                .and_then(|(p, s)| {
+                    Some((p.trim().parse::<f64>().ok()?, s.trim().parse::<u32>().ok()?))
+                })
+                .filter(|(p, s)| (0.0..=100.0).contains(p) && *s > 0)
+                .with_context(|| {
+                    format!("--agents-for takes PCT/SECS such as 80/20, not `{target}`")
+                })?;
+            cfg.sl_threshold_secs = secs;
+            match crate::routing::agents_for(&cfg, pct / 100.0, args.max_agents) {
+                Some((n, report)) => {
+                    println!(
+                        "smallest staffing meeting {pct}% within {secs} s: {n} agents\n{report}"
+                    );
+                    if let [q] = cfg.queues.as_slice() {
+                        let load =
+                            erlang::load_erlangs(q.arrival_rate_per_hour, q.mean_handle_secs);
+                        if let Some(c) = erlang::agents_for_service_level(
+                            load,
+                            q.mean_handle_secs,
+                            pct / 100.0,
+                            f64::from(secs),
+                            args.max_agents as u32,
+                        ) {
+                            println!(
+                                "Erlang C (no abandonment) suggests {c} agents for {load:.2} erlangs"
+                            );
+                        }
+                    }
+                }
+                None => bail!(
+                    "no staffing up to {} agents meets {pct}% within {secs} s",
+                    args.max_agents
+                ),
             }
         }
     }

@@ -1,11 +1,20 @@
 //! `switchboard`: parses the command line and hands over to the library.
 
+use std::process::ExitCode;
+
 use clap::Parser;
 use switchboard::cli::{self, Cli};
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    cli::run(Cli::parse()).await
+async fn main() -> ExitCode {
+    match cli::run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One readable line with the whole cause chain, never a backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 #[cfg(test)]

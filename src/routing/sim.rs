@@ -382,6 +382,16 @@ fn ratio(n: f64, d: f64) -> f64 {
     if d > 0.0 { n / d } else { 0.0 }
 }
 
+fn media_in(cfg: &SimConfig) -> f64 {
+    let voice = cfg.queues.iter().any(|q| q.medium == Medium::Voice);
+    let chat = cfg.queues.iter().any(|q| q.medium == Medium::Chat);
+    f64::from(u8::from(voice) + u8::from(chat)).max(1.0)
+}
+
+fn slots(medium: Medium) -> f64 {
+    f64::from(Capacity::default().of(medium).max(1))
+}
+
 fn report(cfg: &SimConfig, tally: &[Tally], servable: &[usize], period_ms: f64) -> SimReport {
     let queues = cfg
         .queues
@@ -400,15 +410,23 @@ fn report(cfg: &SimConfig, tally: &[Tally], servable: &[usize], period_ms: f64) 
                 asa_secs: ratio(t.wait_ms as f64 / 1000.0, t.answered as f64),
                 prob_wait: ratio(t.waited as f64, t.answered as f64),
                 abandon_rate: ratio(t.abandoned as f64, closed),
-                occupancy: ratio(t.busy_ms as f64, n as f64 * period_ms),
+                // A chat agent holds several chats at once: occupancy is of the agent's slots.
+                occupancy: ratio(t.busy_ms as f64 / slots(q.medium), n as f64 * period_ms),
             }
         })
         .collect();
-    let busy: u128 = tally.iter().map(|t| t.busy_ms).sum();
+    let busy: f64 = cfg
+        .queues
+        .iter()
+        .zip(tally)
+        .map(|(q, t)| t.busy_ms as f64 / slots(q.medium))
+        .sum();
     SimReport {
         queues,
         agents: cfg.agents.len(),
-        occupancy: ratio(busy as f64, cfg.agents.len() as f64 * period_ms),
+        // Blended agents have a voice slot and chat slots at once: the overall figure is the
+        // mean over the media in the scenario, so it stays within 0–100 %.
+        occupancy: ratio(busy, cfg.agents.len() as f64 * period_ms * media_in(cfg)),
         sl_threshold_secs: cfg.sl_threshold_secs,
         duration_hours: cfg.duration_hours,
     }

@@ -167,6 +167,7 @@ fn every_subcommand_has_help() {
         vec!["tenant", "create", "--help"],
         vec!["tenant", "list", "--help"],
         vec!["config", "check", "--help"],
+        vec!["simulate", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -232,4 +233,76 @@ fn first_start_creates_the_operator_and_prints_the_password_once() {
     assert!(second.contains("Demo tenant `demo` seeded"), "{second}");
     let third = serve_once(dir.path(), &["--demo"]);
     assert!(!third.contains("Demo tenant"), "seeded once: {third}");
+}
+
+#[test]
+fn simulate_prints_service_level_and_finds_the_staffing_for_a_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        switchboard(dir.path())
+            .arg("simulate")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--arrivals-per-hour",
+        "120",
+        "--handle-secs",
+        "180",
+        "--agents",
+        "8",
+        "--hours",
+        "2",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("SL %") && text.contains("ASA s") && text.contains("occupancy"),
+        "{text}"
+    );
+
+    let out = run(&[
+        "--agents-for",
+        "80/20",
+        "--arrivals-per-hour",
+        "200",
+        "--handle-secs",
+        "240",
+        "--hours",
+        "4",
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let agents: u32 = text
+        .split("within 20 s: ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no staffing line: {text}"));
+    // 13.3 erlangs: Erlang C needs 17 agents for 80/20; the simulation must land close to it.
+    assert!((15..=19).contains(&agents), "{text}");
+
+    let scenario = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/simulate.toml");
+    let out = run(&["--scenario", scenario, "--hours", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("billing"));
+
+    let out = run(&["--strategy", "loudest"]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown strategy `loudest`"));
+    let out = run(&["--agents-for", "lots"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PCT/SECS"));
 }
