@@ -233,11 +233,14 @@ pub async fn update_tenant(
     row.map(Into::into).ok_or(StoreError::NotFound)
 }
 
-/// True when the tenant owns anything a careless delete would orphan (members, API keys).
+/// True when the tenant owns anything a careless delete would orphan (members, API keys,
+/// queues, contacts).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn tenant_has_data(store: &Store, tenant: TenantId) -> Result<bool, StoreError> {
     const SQL: &str = "select (select count(*) from memberships where tenant_id = $1) \
-                     + (select count(*) from api_keys where tenant_id = $1 and revoked_at is null)";
+                     + (select count(*) from api_keys where tenant_id = $1 and revoked_at is null) \
+                     + (select count(*) from queues where tenant_id = $1) \
+                     + (select count(*) from routing_contacts where tenant_id = $1)";
     let n: i64 =
         on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).fetch_one(p).await)?;
     Ok(n > 0)

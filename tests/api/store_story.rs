@@ -252,6 +252,150 @@ async fn the_store_story_runs_end_to_end() {
         ("story.tell", Some("v"))
     );
 
+    // Routing: queues, members, agent profiles, routed contacts
+    use switchboard::store::{agents, queues, routed_contacts};
+    users::insert_membership(s, t.id, u.id, Role::Agent)
+        .await
+        .unwrap_err();
+    let q = queues::insert_queue(
+        s,
+        t.id,
+        "Support",
+        &serde_json::json!({"strategy": "linear"}),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        queues::insert_queue(s, t.id, "Support", &serde_json::json!({})).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let member = queues::QueueMemberRecord {
+        user_id: u.id.get(),
+        penalty: 2,
+        wrapup_secs: Some(30),
+    };
+    queues::replace_members(s, t.id, q.id, std::slice::from_ref(&member))
+        .await
+        .unwrap();
+    let stranger = queues::QueueMemberRecord {
+        user_id: 999_999,
+        penalty: 0,
+        wrapup_secs: None,
+    };
+    assert!(matches!(
+        queues::replace_members(s, t.id, q.id, &[stranger]).await,
+        Err(StoreError::NotFound)
+    ));
+    let got = queues::get_queue(s, t.id, q.id).await.unwrap();
+    assert_eq!(
+        (got.members, got.settings["strategy"].as_str()),
+        (vec![member], Some("linear"))
+    );
+    queues::update_queue(
+        s,
+        t.id,
+        q.id,
+        "Support EU",
+        &serde_json::json!({"strategy": "random"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        queues::list_queues(s, t.id).await.unwrap()[0].name,
+        "Support EU"
+    );
+    assert_eq!(
+        queues::queues_of_member(s, t.id, u.id).await.unwrap(),
+        vec![q.id]
+    );
+
+    let settings = agents::RoutingSettings {
+        voice_capacity: 1,
+        chat_capacity: 4,
+        block_chats_during_call: true,
+        skills: [("billing".to_owned(), 7)].into(),
+    };
+    agents::save_routing_settings(s, t.id, u.id, &settings)
+        .await
+        .unwrap();
+    agents::set_presence(s, t.id, u.id, "away", Some("lunch"))
+        .await
+        .unwrap();
+    let a = agents::find_agent(s, t.id, u.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            a.chat_capacity,
+            a.presence.as_str(),
+            a.away_reason.as_deref(),
+            a.skills["billing"]
+        ),
+        (4, "away", Some("lunch"), 7)
+    );
+    assert_eq!(agents::list_agents(s, t.id).await.unwrap().len(), 1);
+    assert!(matches!(
+        agents::set_presence(
+            s,
+            t.id,
+            switchboard::domain::UserId(999_999),
+            "available",
+            None
+        )
+        .await,
+        Err(StoreError::NotFound)
+    ));
+
+    let enqueued_at = Utc::now() - Duration::minutes(5);
+    let c = routed_contacts::insert_routed_contact(
+        s,
+        t.id,
+        routed_contacts::NewRoutedContact {
+            queue_id: q.id,
+            medium: "chat",
+            channel: "widget",
+            priority: 4,
+            required_skills: "{\"billing\":3}",
+            enqueued_at,
+            callback: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!((c.status.as_str(), c.priority), ("waiting", 4));
+    assert_eq!(
+        c.enqueued_at.timestamp_millis(),
+        enqueued_at.timestamp_millis(),
+        "the original time is kept to the millisecond"
+    );
+    routed_contacts::mark_moved(s, t.id, c.id, q.id)
+        .await
+        .unwrap();
+    routed_contacts::mark_connected(s, t.id, c.id, u.id.get())
+        .await
+        .unwrap();
+    assert_eq!(
+        routed_contacts::list_live_contacts(s, t.id).await.unwrap()[0].status,
+        "connected"
+    );
+    routed_contacts::mark_ended(s, t.id, c.id, "ended")
+        .await
+        .unwrap();
+    let ended = routed_contacts::find_routed_contact(s, t.id, c.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (ended.status.as_str(), ended.outcome.as_deref()),
+        ("ended", Some("answered"))
+    );
+    assert!(
+        routed_contacts::list_live_contacts(s, t.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    queues::delete_queue(s, t.id, q.id).await.unwrap();
+    assert!(queues::find_queue(s, t.id, q.id).await.unwrap().is_none());
+
     // Removal and soft delete
     users::delete_membership(s, t.id, u.id).await.unwrap();
     assert!(users::find_member(s, t.id, u.id).await.unwrap().is_none());
