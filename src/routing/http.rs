@@ -469,8 +469,31 @@ pub struct LiveQueue {
     pub stats: super::model::QueueStats,
     /// Waiting contacts in queue order.
     pub waiting: Vec<ContactState>,
-    /// Members with their presence.
-    pub agents: Vec<AgentView>,
+    /// Members with what each is doing now.
+    pub agents: Vec<LiveAgent>,
+}
+
+/// A queue member as the live view shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiveAgent {
+    /// User id.
+    pub user_id: i64,
+    /// Name.
+    pub name: String,
+    /// `offline`, `away`, `ringing`, `wrapup`, `busy` or `available`.
+    pub state: String,
+    /// Presence as set (with the away reason).
+    pub presence: PresenceView,
+    /// Since when (UTC).
+    pub presence_changed_at: Option<DateTime<Utc>>,
+    /// Connected calls.
+    pub voice_contacts: u8,
+    /// Connected chats.
+    pub chat_contacts: u8,
+    /// The contact being offered.
+    pub offered_contact: Option<i64>,
+    /// Seconds of wrap-up left.
+    pub wrapup_secs_left: u32,
 }
 
 /// The supervisors' live view of a queue.
@@ -491,12 +514,27 @@ async fn live_queue(
         .await?
         .ok_or_else(|| ApiError::not_found("queue"))?;
     let members: Vec<i64> = q.members.iter().map(|m| m.user_id).collect();
-    let queues = store::queues::list_queues(&state.store, scope.id()).await?;
+    let states = state.routing.agent_states(scope.id(), &members).await?;
     let agents = store::agents::list_agents(&state.store, scope.id())
         .await?
         .into_iter()
-        .filter(|a| members.contains(&a.user_id.get()))
-        .map(|a| agent_view(a, &queues))
+        .filter_map(|a| {
+            let (_, st) = states.iter().find(|(id, _)| *id == a.user_id.get())?;
+            Some(LiveAgent {
+                user_id: a.user_id.get(),
+                name: a.name,
+                state: st.state.to_owned(),
+                presence: PresenceView {
+                    state: a.presence,
+                    reason: a.away_reason,
+                },
+                presence_changed_at: a.presence_changed_at,
+                voice_contacts: st.voice_contacts,
+                chat_contacts: st.chat_contacts,
+                offered_contact: st.offered.map(|c| c.0 as i64),
+                wrapup_secs_left: st.wrapup_secs_left,
+            })
+        })
         .collect();
     Ok(AppJson(LiveQueue {
         queue_id: q.id,

@@ -59,7 +59,7 @@ pub mod service;
 pub mod sim;
 mod strategy;
 
-pub use engine::{AUTOPAUSE_REASON, ContactView, Engine};
+pub use engine::{AUTOPAUSE_REASON, AgentState, ContactView, Engine};
 pub use model::{
     AgentConfig, AgentCounts, AgentId, Capacity, Command, ContactId, Event, Medium, Member,
     MemberCondition, NewContact, OverflowReason, OverflowTarget, Position, Presence, QueueConfig,

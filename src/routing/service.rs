@@ -16,7 +16,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use serde::Serialize;
 use tokio::sync::{Mutex, Notify, broadcast};
 
-use super::engine::{ContactView, Engine};
+use super::engine::{AgentState, ContactView, Engine};
 use super::model::{
     AgentConfig, AgentId, Capacity, Command, ContactId, Event, Medium, Member, NewContact,
     OverflowTarget, Presence, QueueConfig, QueueId, QueueStats, Timestamp,
@@ -528,6 +528,20 @@ impl RoutingService {
         Ok(Some((stats, waiting)))
     }
 
+    /// What each of these agents is doing now (unknown agents are left out).
+    pub async fn agent_states(
+        &self,
+        tenant: TenantId,
+        agents: &[i64],
+    ) -> Result<Vec<(i64, AgentState)>, RoutingError> {
+        let router = self.router(tenant).await?;
+        let r = router.lock().await;
+        Ok(agents
+            .iter()
+            .filter_map(|&a| Some((a, r.engine.agent_state(AgentId(a as u64))?)))
+            .collect())
+    }
+
     /// Re-reads a queue from the store (after an admin change) and reconfigures or removes it.
     pub async fn queue_changed(&self, tenant: TenantId, queue: i64) -> Result<(), RoutingError> {
         let event = match store::queues::find_queue(&self.0.store, tenant, queue).await? {
@@ -556,7 +570,27 @@ impl RoutingService {
     /// Fires due timers (offer expiry, max wait, wrap-up ends, announcements) until `stop`.
     pub async fn run_timers(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
+        let mut today = Utc::now().date_naive();
         loop {
+            // "Today" for fewest_contacts and the service-level figures ends at midnight UTC
+            // (per-tenant time zones arrive with business hours).
+            let date = Utc::now().date_naive();
+            if date != today {
+                today = date;
+                let tenants: Vec<TenantId> = self
+                    .0
+                    .tenants
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .keys()
+                    .copied()
+                    .collect();
+                for tenant in tenants {
+                    if let Err(e) = self.apply(tenant, Event::DailyReset).await {
+                        tracing::error!(tenant.id = %tenant, error = %e, "daily routing reset failed");
+                    }
+                }
+            }
             let routers: Vec<(TenantId, Arc<Mutex<TenantRouter>>)> = self
                 .0
                 .tenants

@@ -314,6 +314,11 @@ async fn a_contact_is_offered_accepted_connected_and_ended_into_wrap_up() {
     assert_eq!(live.status, StatusCode::OK, "{}", live.body);
     assert_eq!(live.body["stats"]["answered"], 1);
     assert_eq!(live.body["stats"]["agents"]["busy"], 1);
+    let me = &live.body["agents"][0];
+    assert_eq!(
+        (me["state"].as_str(), me["chat_contacts"].as_i64()),
+        (Some("busy"), Some(1))
+    );
 
     let r = agent
         .post(
@@ -333,6 +338,12 @@ async fn a_contact_is_offered_accepted_connected_and_ended_into_wrap_up() {
     assert_eq!(
         live.body["stats"]["agents"]["wrapup"], 1,
         "the agent is in wrap-up after the contact"
+    );
+    assert_eq!(live.body["agents"][0]["state"], "wrapup");
+    assert!(
+        live.body["agents"][0]["wrapup_secs_left"]
+            .as_i64()
+            .is_some_and(|s| s > 50)
     );
 
     // A second contact waits while the only agent wraps up.

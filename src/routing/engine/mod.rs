@@ -30,7 +30,7 @@ use super::model::{
 use super::strategy::Candidate;
 use state::{AgentSt, ClassSt, ContactSt, ContactTable, IdMap, QueueSt, Status, Timer, Work};
 
-pub use query::ContactView;
+pub use query::{AgentState, ContactView};
 
 /// Reason given to an agent the engine set away after too many missed offers.
 pub const AUTOPAUSE_REASON: &str = "autopause";

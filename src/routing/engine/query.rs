@@ -34,7 +34,52 @@ pub enum ContactView {
     },
 }
 
+/// What an agent is doing now, for supervisors' live views.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AgentState {
+    /// `offline`, `away`, `ringing`, `wrapup`, `busy` or `available` (the first that applies,
+    /// in the order [`AgentCounts`] uses).
+    pub state: &'static str,
+    /// Connected calls.
+    pub voice_contacts: u8,
+    /// Connected chats.
+    pub chat_contacts: u8,
+    /// The contact being offered, if any.
+    pub offered: Option<ContactId>,
+    /// Seconds of wrap-up left.
+    pub wrapup_secs_left: u32,
+    /// Missed offers in a row (autopause counts these).
+    pub missed_in_a_row: u32,
+}
+
 impl Engine {
+    /// What an agent is doing now; `None` for an unknown or removed agent.
+    pub fn agent_state(&self, id: AgentId) -> Option<AgentState> {
+        let &ai = self.agent_index.get(&id)?;
+        let ag = self.agents.get(ai as usize).filter(|a| !a.removed)?;
+        let in_wrapup = self.now < ag.wrapup_until;
+        let state = match ag.presence {
+            Presence::Offline => "offline",
+            Presence::Away { .. } => "away",
+            Presence::Available if ag.offer.is_some() => "ringing",
+            Presence::Available if in_wrapup => "wrapup",
+            Presence::Available if ag.active.iter().any(|&n| n > 0) => "busy",
+            Presence::Available => "available",
+        };
+        Some(AgentState {
+            state,
+            voice_contacts: ag.active[Medium::Voice.index()],
+            chat_contacts: ag.active[Medium::Chat.index()],
+            offered: ag.offer,
+            wrapup_secs_left: if in_wrapup {
+                secs(ag.wrapup_until.since(self.now))
+            } else {
+                0
+            },
+            missed_in_a_row: ag.missed_in_a_row,
+        })
+    }
+
     /// The engine's clock: the latest `now` it was given.
     pub fn now(&self) -> Timestamp {
         self.now

@@ -379,3 +379,36 @@ fn skills_best_offers_the_highest_summed_level_over_required_skills() {
     let c = with_skill(with_skill(contact(100, 10, h.t), "es", 2), "billing", 1);
     assert_eq!(offered(&h.enqueue(c), 100), vec![2]);
 }
+
+#[test]
+fn agent_state_follows_an_agent_through_ringing_busy_wrap_up_and_away() {
+    let mut h = Harness::new();
+    h.agent(1, &[]);
+    let mut q = queue(10, Strategy::RingAll, &[(1, 0)]);
+    q.wrapup_secs = 30;
+    h.queue(q);
+    let state = |h: &Harness| h.e.agent_state(AgentId(1)).unwrap();
+    assert_eq!(state(&h).state, "available");
+    h.enqueue(contact(100, 10, h.t));
+    assert_eq!(
+        (state(&h).state, state(&h).offered),
+        ("ringing", Some(ContactId(100)))
+    );
+    h.accept(100, 1);
+    assert_eq!((state(&h).state, state(&h).voice_contacts), ("busy", 1));
+    h.end(100);
+    assert_eq!(
+        (state(&h).state, state(&h).wrapup_secs_left),
+        ("wrapup", 30)
+    );
+    h.advance(31);
+    assert_eq!(state(&h).state, "available");
+    h.presence(
+        1,
+        Presence::Away {
+            reason: "lunch".into(),
+        },
+    );
+    assert_eq!(state(&h).state, "away");
+    assert!(h.e.agent_state(AgentId(99)).is_none());
+}
