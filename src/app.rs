@@ -62,6 +62,8 @@ pub struct Inner {
     pub master_key: MasterKey,
     /// The routing adapter (one engine per tenant).
     pub routing: crate::routing::service::RoutingService,
+    /// The real-time event stream.
+    pub events: crate::inbox::EventHub,
 }
 
 impl Deref for AppState {
@@ -111,10 +113,12 @@ impl App {
         let listener = TcpListener::bind(addr)
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
+        let events = crate::inbox::EventHub::new(store.clone());
         let state = AppState(Arc::new(Inner {
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
-            routing: crate::routing::service::RoutingService::new(store.clone()),
+            routing: crate::routing::service::RoutingService::new(store.clone(), events.clone()),
+            events,
             config,
             store,
             master_key,

@@ -11,6 +11,7 @@
 //! - [`store`]: the only module with SQL; SQLite or PostgreSQL behind one `Store`.
 //! - [`auth`]: passwords, sessions, API keys, login throttling, authorization extractors.
 //! - [`admin`]: tenants, users and roles, API keys, audit log over HTTP.
+//! - [`inbox`]: the real-time event stream (per-tenant sequence numbers) and its WebSocket.
 //! - [`routing`]: the pure routing engine for calls and chats, its simulator, and its adapter.
 //! - [`secrets`]: master key and sealing of secrets at rest.
 //! - [`http`]: the web edge: routers merged, layers, errors, OpenAPI, metrics, embedded UI.
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod http;
+pub mod inbox;
 pub mod routing;
 pub mod secrets;
 pub mod store;

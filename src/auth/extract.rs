@@ -306,20 +306,7 @@ impl<R: MinRole> FromRequestParts<AppState> for TenantScope<R> {
             .and_then(|(_, v)| v.parse::<i64>().ok())
             .map(TenantId)
             .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let tenant = store::tenants::find_tenant(&state.store, tid)
-            .await?
-            .ok_or_else(|| ApiError::not_found("tenant"))?;
-        let role = match &principal {
-            Principal::User {
-                is_operator: true, ..
-            } => Some(Role::Owner),
-            Principal::User { id, .. } => store::users::find_member(&state.store, tid, *id)
-                .await?
-                .filter(|m| m.active)
-                .map(|m| m.role),
-            Principal::ApiKey(k) => (k.tenant_id == tid).then(|| k.role.into()),
-        };
-        let role = role.ok_or_else(|| ApiError::not_found("tenant"))?;
+        let (tenant, role) = enter_tenant(state, &principal, tid).await?;
         if role < R::MIN {
             return Err(ApiError::forbidden(format!(
                 "this needs the {} role or higher",
@@ -333,4 +320,28 @@ impl<R: MinRole> FromRequestParts<AppState> for TenantScope<R> {
             _min: PhantomData,
         })
     }
+}
+
+/// The tenant `tid` and the caller's effective role in it, or 404 when the caller has no
+/// access (indistinguishable from a tenant that does not exist). Operators act as owners.
+pub async fn enter_tenant(
+    state: &AppState,
+    principal: &Principal,
+    tid: TenantId,
+) -> Result<(Tenant, Role), ApiError> {
+    let tenant = store::tenants::find_tenant(&state.store, tid)
+        .await?
+        .ok_or_else(|| ApiError::not_found("tenant"))?;
+    let role = match principal {
+        Principal::User {
+            is_operator: true, ..
+        } => Some(Role::Owner),
+        Principal::User { id, .. } => store::users::find_member(&state.store, tid, *id)
+            .await?
+            .filter(|m| m.active)
+            .map(|m| m.role),
+        Principal::ApiKey(k) => (k.tenant_id == tid).then(|| k.role.into()),
+    };
+    let role = role.ok_or_else(|| ApiError::not_found("tenant"))?;
+    Ok((tenant, role))
 }

@@ -12,7 +12,7 @@ mod tokens;
 
 pub use extract::{
     Admin, AnyMember, Authenticated, MinRole, Operator, Owner, Principal, SignedIn, Supervisor,
-    TenantScope,
+    TenantScope, enter_tenant,
 };
 pub use handlers::router;
 pub use password::{

@@ -44,6 +44,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "queues", description = "Queues, members, live view"),
         (name = "agents", description = "Agents' skills, capacity and presence"),
         (name = "routing", description = "Contacts in queues, offers, accept and decline"),
+        (name = "realtime", description = "The event stream over WebSocket"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -86,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::auth::router())
         .merge(crate::admin::router())
         .merge(crate::routing::http::router())
+        .merge(crate::inbox::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

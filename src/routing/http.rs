@@ -779,6 +779,11 @@ async fn change_presence(
     store::agents::set_presence(&state.store, tenant, UserId(uid), &p.state, reason)
         .await
         .map_err(not_found("agent"))?;
+    let payload = json!({"user_id": uid, "state": p.state, "reason": reason});
+    state
+        .events
+        .publish(tenant, "presence", None, payload)
+        .await?;
     state.routing.agent_changed(tenant, UserId(uid)).await?;
     load_agent(state, tenant, uid).await
 }

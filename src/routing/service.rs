@@ -83,6 +83,7 @@ struct TenantRouter {
 
 struct Shared {
     store: Store,
+    events: crate::inbox::EventHub,
     tenants: StdMutex<HashMap<TenantId, Arc<Mutex<TenantRouter>>>>,
     notices: broadcast::Sender<RoutingNotice>,
     wake: Notify,
@@ -189,10 +190,11 @@ fn new_contact(c: &RoutedContact) -> NewContact {
 
 impl RoutingService {
     /// A service over `store`; tenants load lazily.
-    pub fn new(store: Store) -> Self {
+    pub fn new(store: Store, events: crate::inbox::EventHub) -> Self {
         let (notices, _) = broadcast::channel(1024);
         RoutingService(Arc::new(Shared {
             store,
+            events,
             tenants: StdMutex::new(HashMap::new()),
             notices,
             wake: Notify::new(),
@@ -367,8 +369,69 @@ impl RoutingService {
                     .await?;
                 }
             }
+            self.publish(tenant, &command).await?;
             // Nobody listening is fine: the decision is already persisted.
             let _ = self.0.notices.send(RoutingNotice { tenant, command });
+        }
+        Ok(())
+    }
+
+    /// Puts a decision on the tenant's event stream (agents' inboxes, supervisors' views).
+    async fn publish(&self, tenant: TenantId, command: &Command) -> Result<(), RoutingError> {
+        let ev = &self.0.events;
+        match command {
+            Command::Offer {
+                contact,
+                agents,
+                deadline,
+            } => {
+                for a in agents {
+                    let payload = serde_json::json!({"contact_id": contact.0, "agent_id": a.0, "deadline": to_utc(*deadline)});
+                    ev.publish(tenant, "offer", Some(a.0 as i64), payload)
+                        .await?;
+                }
+            }
+            Command::WithdrawOffers { contact, agents } => {
+                for a in agents {
+                    let payload = serde_json::json!({"contact_id": contact.0, "agent_id": a.0});
+                    ev.publish(tenant, "offer_withdrawn", Some(a.0 as i64), payload)
+                        .await?;
+                }
+            }
+            Command::Assigned { contact, agent } => {
+                ev.publish(
+                    tenant,
+                    "assigned",
+                    None,
+                    serde_json::json!({"contact_id": contact.0, "agent_id": agent.0}),
+                )
+                .await?;
+            }
+            Command::Overflow {
+                contact,
+                target,
+                reason,
+                keeps_waiting,
+            } => {
+                let payload = serde_json::json!({"contact_id": contact.0, "target": target, "reason": reason, "keeps_waiting": keeps_waiting});
+                ev.publish(tenant, "overflow", None, payload).await?;
+            }
+            Command::Rejected { contact, reason } => {
+                ev.publish(
+                    tenant,
+                    "rejected",
+                    None,
+                    serde_json::json!({"contact_id": contact.0, "reason": reason}),
+                )
+                .await?;
+            }
+            Command::AgentAutoPaused { agent } => {
+                let payload = serde_json::json!({"user_id": agent.0, "state": "away", "reason": super::AUTOPAUSE_REASON});
+                ev.publish(tenant, "presence", None, payload).await?;
+            }
+            // Position announcements are for the waiting customer (voice prompt, chat message),
+            // not for the agents' stream.
+            Command::AnnouncePosition { .. } => {}
         }
         Ok(())
     }
@@ -404,6 +467,11 @@ impl RoutingService {
         r.offers.remove(&ContactId(contact as u64));
         store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
         self.execute(tenant, &mut r, commands).await?;
+        let payload = serde_json::json!({"contact_id": contact, "outcome": outcome});
+        self.0
+            .events
+            .publish(tenant, "contact_ended", None, payload)
+            .await?;
         Ok(())
     }
 
@@ -425,6 +493,11 @@ impl RoutingService {
         );
         store::routed_contacts::mark_ended(&self.0.store, tenant, contact, "ended").await?;
         self.execute(tenant, &mut r, commands).await?;
+        let payload = serde_json::json!({"contact_id": contact, "outcome": "ended"});
+        self.0
+            .events
+            .publish(tenant, "contact_ended", None, payload)
+            .await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod events;
 pub mod migrations;
 pub mod queues;
 pub mod routed_contacts;

@@ -10,6 +10,7 @@ mod cli;
 mod errors;
 mod isolation;
 mod ops;
+mod realtime;
 mod routing;
 mod store_story;
 mod tenants;

@@ -135,6 +135,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             "/api/v1/tenants/{tid}/routing/contacts/{cid}/decline",
         ),
         ("POST", "/api/v1/tenants/{tid}/routing/contacts/{cid}/end"),
+        ("GET", "/api/v1/ws"),
     ];
     let mut want: Vec<(String, String)> = expected
         .iter()

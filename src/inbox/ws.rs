@@ -1,0 +1,246 @@
+//! `GET /api/v1/ws?tenant=ID&since=SEQ`: one WebSocket per agent or supervisor.
+//!
+//! Server → client text frames (JSON):
+//! - `{"type":"event","seq":N,"kind":"…","payload":{…},"at":"…"}` for each event the caller may
+//!   see, in sequence order: first those after `since` from the log, then live ones;
+//! - `{"type":"ready","seq":N}` once the missed events have been replayed;
+//! - `{"type":"pong"}` in answer to `{"type":"ping"}`.
+//!
+//! Agents see events for everyone and those addressed to them (their offers); supervisors and
+//! above see every event. Browsers send cookies with the upgrade, so the `Origin` must be this
+//! service's own (cross-site WebSocket hijacking).
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::IntoParams;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::hub::{EventHub, LiveEvent};
+use crate::app::AppState;
+use crate::auth::{Authenticated, enter_tenant};
+use crate::domain::{Role, TenantId};
+use crate::http::error::{ApiError, ErrorBody};
+use crate::store;
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(socket))
+}
+
+/// Which tenant's stream, from where.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SocketParams {
+    /// Tenant id.
+    pub tenant: i64,
+    /// The last sequence number the client saw; events after it are replayed first.
+    /// Omitted: only new events.
+    pub since: Option<i64>,
+}
+
+/// The real-time event stream (WebSocket upgrade).
+#[utoipa::path(get, path = "/api/v1/ws", tag = "realtime", params(SocketParams),
+    responses((status = 101, description = "switching to the WebSocket protocol"),
+              (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn socket(
+    State(state): State<AppState>,
+    Authenticated(principal): Authenticated,
+    Query(params): Query<SocketParams>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Result<Response, ApiError> {
+    check_origin(&headers)?;
+    let tenant = TenantId(params.tenant);
+    let (_, role) = enter_tenant(&state, &principal, tenant).await?;
+    let viewer = Viewer {
+        user: principal.user_id().map(|u| u.get()),
+        sees_all: role >= Role::Supervisor,
+    };
+    let since = match params.since {
+        Some(s) => s.max(0),
+        None => store::events::latest_seq(&state.store, tenant).await?,
+    };
+    let hub = state.events.clone();
+    Ok(upgrade.on_upgrade(move |ws| async move {
+        if let Err(e) = serve(ws, hub, tenant, viewer, since).await {
+            tracing::debug!(tenant.id = %tenant, error = %e, "event socket closed");
+        }
+    }))
+}
+
+fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        // Not a browser (API clients): nothing ambient to abuse.
+        return Ok(());
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin.split("://").nth(1).unwrap_or_default();
+    if !host.is_empty() && origin_host == host {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("cross-origin WebSocket refused"))
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Viewer {
+    user: Option<i64>,
+    sees_all: bool,
+}
+
+impl Viewer {
+    fn may_see(&self, e: &LiveEvent) -> bool {
+        self.sees_all || e.user_id.is_none() || e.user_id == self.user
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+enum SocketError {
+    #[error("socket: {0}")]
+    Socket(#[from] axum::Error),
+    #[error("store: {0}")]
+    Store(#[from] store::StoreError),
+    #[error("encode: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+async fn send_event(
+    ws: &mut futures::stream::SplitSink<WebSocket, Message>,
+    e: &LiveEvent,
+) -> Result<(), SocketError> {
+    let mut v = serde_json::to_value(e)?;
+    if let Some(o) = v.as_object_mut() {
+        o.insert("type".into(), "event".into());
+    }
+    ws.send(Message::Text(v.to_string().into())).await?;
+    Ok(())
+}
+
+/// Sends stored events after `*last` (as many pages as it takes), advancing `*last`.
+async fn replay(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    hub: &EventHub,
+    tenant: TenantId,
+    viewer: Viewer,
+    last: &mut i64,
+) -> Result<(), SocketError> {
+    loop {
+        let page = store::events::list_events_since(hub.store(), tenant, *last, 500).await?;
+        let full = page.len() == 500;
+        for r in page {
+            let e = LiveEvent::from_record(tenant, r);
+            *last = e.seq;
+            if viewer.may_see(&e) {
+                send_event(sink, &e).await?;
+            }
+        }
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn serve(
+    ws: WebSocket,
+    hub: EventHub,
+    tenant: TenantId,
+    viewer: Viewer,
+    since: i64,
+) -> Result<(), SocketError> {
+    let (mut sink, mut stream) = ws.split();
+    // Subscribe before reading the log so nothing published meanwhile is lost; duplicates
+    // are skipped by sequence number.
+    let mut live = hub.subscribe();
+    let mut last = since;
+    replay(&mut sink, &hub, tenant, viewer, &mut last).await?;
+    sink.send(Message::Text(
+        serde_json::json!({"type": "ready", "seq": last})
+            .to_string()
+            .into(),
+    ))
+    .await?;
+    loop {
+        tokio::select! {
+            incoming = stream.next() => match incoming {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Ok(()),
+                Some(Ok(Message::Text(t))) => {
+                    if serde_json::from_str::<serde_json::Value>(&t).ok().and_then(|v| v.get("type").cloned()) == Some("ping".into()) {
+                        sink.send(Message::Text(r#"{"type":"pong"}"#.into())).await?;
+                    }
+                }
+                Some(Ok(_)) => {}
+            },
+            event = live.recv() => match event {
+                Ok(e) => {
+                    if e.tenant != tenant || e.seq <= last {
+                        continue;
+                    }
+                    if e.seq > last + 1 {
+                        // Published by another writer out of order, or missed: read the gap from the log.
+                        replay(&mut sink, &hub, tenant, viewer, &mut last).await?;
+                        continue;
+                    }
+                    last = e.seq;
+                    if viewer.may_see(&e) {
+                        send_event(&mut sink, &e).await?;
+                    }
+                }
+                // Too slow to keep up: catch up from the log instead of dropping anything.
+                Err(RecvError::Lagged(_)) => replay(&mut sink, &hub, tenant, viewer, &mut last).await?,
+                Err(RecvError::Closed) => return Ok(()),
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(user: Option<i64>) -> LiveEvent {
+        LiveEvent {
+            tenant: TenantId(1),
+            seq: 1,
+            kind: "offer".into(),
+            user_id: user,
+            payload: serde_json::Value::Null,
+            at: chrono::Utc::now(),
+        }
+    }
+
+    #[test]
+    fn agents_see_broadcasts_and_their_own_events_supervisors_see_all() {
+        let agent = Viewer {
+            user: Some(7),
+            sees_all: false,
+        };
+        let sup = Viewer {
+            user: Some(8),
+            sees_all: true,
+        };
+        assert!(agent.may_see(&event(None)));
+        assert!(agent.may_see(&event(Some(7))));
+        assert!(!agent.may_see(&event(Some(9))));
+        assert!(sup.may_see(&event(Some(9))));
+    }
+
+    #[test]
+    fn a_foreign_origin_is_refused_and_a_missing_one_allowed() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "sb.example.com".parse().unwrap());
+        assert!(check_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "https://sb.example.com".parse().unwrap());
+        assert!(check_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(check_origin(&h).is_err());
+    }
+}
