@@ -64,6 +64,8 @@ pub struct Inner {
     pub routing: crate::routing::service::RoutingService,
     /// The real-time event stream.
     pub events: crate::inbox::EventHub,
+    /// Conversations across channels.
+    pub chat: crate::channels::conversation::ChatService,
 }
 
 impl Deref for AppState {
@@ -114,11 +116,16 @@ impl App {
             .await
             .map_err(|source| StartError::Bind { addr, source })?;
         let events = crate::inbox::EventHub::new(store.clone());
+        let routing = crate::routing::service::RoutingService::new(store.clone(), events.clone());
+        let chat = crate::channels::conversation::ChatService::new(store.clone(), events.clone(), routing.clone());
+        // Subscribed now, so no routing decision made after start-up is missed.
+        tokio::spawn(chat.clone().follow_routing(routing.subscribe()));
         let state = AppState(Arc::new(Inner {
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
-            routing: crate::routing::service::RoutingService::new(store.clone(), events.clone()),
+            routing,
             events,
+            chat,
             config,
             store,
             master_key,

@@ -5,6 +5,7 @@
 //! # Layout
 //! - [`app`]: building and running the service, shared state, bootstrap, shutdown.
 //! - [`cli`]: the `switchboard` command line.
+//! - [`channels`]: customers' channels (the website widget) and the conversation service.
 //! - [`config`]: layered configuration (defaults < file < `SWITCHBOARD_*` env).
 //! - [`telemetry`]: logging setup.
 //! - [`domain`]: validated value types shared by every module.
@@ -24,6 +25,7 @@
 pub mod admin;
 pub mod app;
 pub mod auth;
+pub mod channels;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -45,6 +45,8 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "agents", description = "Agents' skills, capacity and presence"),
         (name = "routing", description = "Contacts in queues, offers, accept and decline"),
         (name = "realtime", description = "The event stream over WebSocket"),
+        (name = "inbox", description = "Conversations for agents: threads, replies, offers"),
+        (name = "widget", description = "The website chat widget: admin and public endpoints"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
 )]
@@ -88,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router())
         .merge(crate::routing::http::router())
         .merge(crate::inbox::router())
+        .merge(crate::channels::widget::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

@@ -3,8 +3,12 @@
 //! Every event is stored with its tenant's next sequence number before it is pushed, so a
 //! client that reconnects with the last number it saw receives exactly what it missed.
 
+mod conversations;
 mod hub;
 mod ws;
 
 pub use hub::{EventHub, LiveEvent};
-pub use ws::router;
+/// The routes of this module: the event socket and the conversation API.
+pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
+    ws::router().merge(conversations::router())
+}

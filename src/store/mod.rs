@@ -8,11 +8,14 @@
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod contacts;
+pub mod conversations;
 pub mod events;
 pub mod migrations;
 pub mod queues;
 pub mod routed_contacts;
 pub mod sessions;
+pub mod widgets;
 pub mod tenants;
 pub mod users;
 

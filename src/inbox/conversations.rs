@@ -1,0 +1,430 @@
+//! The agents' side of conversations: list and filter, read a thread, reply, private notes,
+//! typing and read receipts, accept or decline an offered conversation, resolve and reopen.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::{AnyMember, TenantScope};
+use crate::domain::{Role, TenantId, UserId};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
+use crate::http::extract::{AppJson, AppPath, AppQuery};
+use crate::routing::model::{AgentId, ContactId, Event};
+use crate::store::conversations::{ConversationFilter, ConversationRecord, MessageRecord};
+use crate::store::{self, clamp_limit, Store};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_conversations))
+        .routes(routes!(get_conversation))
+        .routes(routes!(post_message))
+        .routes(routes!(post_typing))
+        .routes(routes!(post_read))
+        .routes(routes!(accept))
+        .routes(routes!(decline))
+        .routes(routes!(resolve))
+        .routes(routes!(reopen))
+}
+
+/// A customer as the inbox shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactBrief {
+    /// Contact id.
+    pub id: i64,
+    /// Name, when known.
+    pub name: Option<String>,
+    /// Email, when known.
+    pub email: Option<String>,
+}
+
+/// A message as the inbox shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageView {
+    /// Message id.
+    pub id: i64,
+    /// Position in the conversation.
+    pub seq: i64,
+    /// `customer`, `agent`, `bot` or `system`.
+    pub sender: String,
+    /// The agent who wrote it.
+    pub sender_id: Option<i64>,
+    /// That agent's name.
+    pub sender_name: Option<String>,
+    /// Text.
+    pub content: String,
+    /// A private note.
+    pub private: bool,
+    /// `sent`, `delivered`, `read` or `failed`.
+    pub delivery_status: String,
+    /// Read by the other side.
+    pub read_at: Option<DateTime<Utc>>,
+    /// Written.
+    pub created_at: DateTime<Utc>,
+}
+
+fn message_view(m: MessageRecord, names: &BTreeMap<i64, String>) -> MessageView {
+    MessageView {
+        sender_name: m.sender_id.and_then(|id| names.get(&id).cloned()),
+        id: m.id,
+        seq: m.seq,
+        sender: m.sender,
+        sender_id: m.sender_id,
+        content: m.content,
+        private: m.private,
+        delivery_status: m.delivery_status,
+        read_at: m.read_at,
+        created_at: m.created_at,
+    }
+}
+
+/// The last message of a conversation, for the list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LastMessage {
+    /// Position.
+    pub seq: i64,
+    /// Sender kind.
+    pub sender: String,
+    /// Text.
+    pub content: String,
+    /// A private note.
+    pub private: bool,
+}
+
+/// A conversation as the inbox lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationView {
+    /// Conversation id.
+    pub id: i64,
+    /// Channel.
+    pub channel: String,
+    /// `bot`, `queued`, `agent` or `closed`.
+    pub status: String,
+    /// The customer.
+    pub contact: ContactBrief,
+    /// The agent handling it.
+    pub assigned_agent_id: Option<i64>,
+    /// Its queue.
+    pub queue_id: Option<i64>,
+    /// Started.
+    pub started_at: DateTime<Utc>,
+    /// First agent reply.
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// Closed.
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Last activity.
+    pub last_message_at: DateTime<Utc>,
+    /// The latest message.
+    pub last_message: Option<LastMessage>,
+}
+
+async fn conversation_view(store: &Store, tenant: TenantId, c: ConversationRecord) -> ApiResult<ConversationView> {
+    let contact = store::contacts::find_contact(store, tenant, c.contact_id).await?;
+    let last = store::conversations::list_messages(store, tenant, c.id, (c.last_seq - 1).max(0), 1, true).await?.pop();
+    Ok(ConversationView {
+        id: c.id,
+        channel: c.channel,
+        status: c.status,
+        contact: ContactBrief {
+            id: c.contact_id,
+            name: contact.as_ref().and_then(|x| x.name.clone()),
+            email: contact.as_ref().and_then(|x| x.email.clone()),
+        },
+        assigned_agent_id: c.assigned_agent_id,
+        queue_id: c.queue_id,
+        started_at: c.started_at,
+        first_response_at: c.first_response_at,
+        closed_at: c.closed_at,
+        last_message_at: c.last_message_at,
+        last_message: last.map(|m| LastMessage { seq: m.seq, sender: m.sender, content: m.content, private: m.private }),
+    })
+}
+
+/// A page of conversations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationList {
+    /// Newest first.
+    pub items: Vec<ConversationView>,
+    /// Cursor of the next page.
+    pub next_cursor: Option<String>,
+}
+
+/// Filters of the conversation list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// `open` (default: everything but closed), `queued`, `agent`, `closed` or `all`.
+    pub status: Option<String>,
+    /// Only mine.
+    #[serde(default)]
+    pub mine: bool,
+    /// Only unassigned.
+    #[serde(default)]
+    pub unassigned: bool,
+    /// Only this queue.
+    pub queue: Option<i64>,
+    /// Only this channel.
+    pub channel: Option<String>,
+    /// Page size (1–200).
+    pub limit: Option<i64>,
+    /// Cursor from the previous page.
+    pub cursor: Option<i64>,
+}
+
+/// Conversations across every channel, newest first.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/conversations", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ListParams),
+    responses((status = 200, body = ConversationList), (status = 404, body = ErrorBody)))]
+async fn list_conversations(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppQuery(q): AppQuery<ListParams>,
+) -> ApiResult<AppJson<ConversationList>> {
+    let status = match q.status.as_deref() {
+        None | Some("open") => Some("open".to_owned()),
+        Some("all") => None,
+        Some(s @ ("queued" | "agent" | "closed" | "bot")) => Some(s.to_owned()),
+        Some(other) => return Err(ApiError::validation("status", format!("unknown status `{other}`"))),
+    };
+    let filter = ConversationFilter {
+        status,
+        assigned_agent_id: if q.mine { scope.principal.user_id().map(UserId::get) } else { None },
+        unassigned: q.unassigned,
+        queue_id: q.queue,
+        channel: q.channel,
+    };
+    let limit = clamp_limit(q.limit);
+    let rows = store::conversations::list_conversations(&state.store, scope.id(), &filter, q.cursor, limit).await?;
+    let next_cursor = if rows.len() as i64 >= limit { rows.last().map(|c| c.id.to_string()) } else { None };
+    let mut items = Vec::with_capacity(rows.len());
+    for c in rows {
+        items.push(conversation_view(&state.store, scope.id(), c).await?);
+    }
+    Ok(AppJson(ConversationList { items, next_cursor }))
+}
+
+/// A conversation with its customer and every message (private notes included).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConversationDetail {
+    /// The conversation.
+    pub conversation: ConversationView,
+    /// The customer.
+    pub contact: ContactBrief,
+    /// Messages in order.
+    pub messages: Vec<MessageView>,
+}
+
+async fn load(state: &AppState, tenant: TenantId, id: i64) -> ApiResult<ConversationRecord> {
+    store::conversations::find_conversation(&state.store, tenant, id).await?.ok_or_else(|| ApiError::not_found("conversation"))
+}
+
+async fn names(store: &Store, tenant: TenantId) -> ApiResult<BTreeMap<i64, String>> {
+    Ok(store::users::list_members(store, tenant, None, i64::MAX).await?.into_iter().map(|m| (m.id.get(), m.name)).collect())
+}
+
+/// One conversation.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/conversations/{cid}", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationDetail), (status = 404, body = ErrorBody)))]
+async fn get_conversation(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<ConversationDetail>> {
+    let c = load(&state, scope.id(), path.1).await?;
+    let names = names(&state.store, scope.id()).await?;
+    let mut messages = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = store::conversations::list_messages(&state.store, scope.id(), c.id, after, 500, true).await?;
+        let full = page.len() == 500;
+        after = page.last().map_or(after, |m| m.seq);
+        messages.extend(page.into_iter().map(|m| message_view(m, &names)));
+        if !full {
+            break;
+        }
+    }
+    let conversation = conversation_view(&state.store, scope.id(), c).await?;
+    let contact = ContactBrief { id: conversation.contact.id, name: conversation.contact.name.clone(), email: conversation.contact.email.clone() };
+    Ok(AppJson(ConversationDetail { conversation, contact, messages }))
+}
+
+/// A reply or a private note.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewReply {
+    /// Text (1–4000 characters).
+    pub content: String,
+    /// A private note for agents only.
+    #[serde(default)]
+    pub private: bool,
+    /// Idempotency key: a retried request with the same key is stored once.
+    pub client_id: Option<String>,
+}
+
+fn me(scope: &TenantScope<AnyMember>) -> ApiResult<i64> {
+    scope.principal.user_id().map(UserId::get).ok_or_else(|| ApiError::forbidden("replies are written by people"))
+}
+
+/// Replies to the customer (or adds a private note).
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/messages", tag = "inbox", request_body = NewReply,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 201, body = MessageView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn post_message(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<NewReply>,
+) -> ApiResult<(StatusCode, AppJson<MessageView>)> {
+    let agent = me(&scope)?;
+    let c = load(&state, scope.id(), path.1).await?;
+    // An agent replies to conversations assigned to them; supervisors may step into any.
+    if !req.private && c.assigned_agent_id != Some(agent) && scope.role < Role::Supervisor {
+        return Err(ApiError::forbidden("only the assigned agent (or a supervisor) may reply; add a private note instead"));
+    }
+    let m = state.chat.agent_message(scope.id(), c.id, agent, &req.content, req.private, req.client_id.as_deref()).await?;
+    let names = names(&state.store, scope.id()).await?;
+    Ok((StatusCode::CREATED, AppJson(message_view(m, &names))))
+}
+
+/// Typing on or off.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypingState {
+    /// Typing now.
+    pub on: bool,
+}
+
+/// Tells the customer the agent is typing.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/typing", tag = "inbox", request_body = TypingState,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn post_typing(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<TypingState>,
+) -> ApiResult<StatusCode> {
+    let c = load(&state, scope.id(), path.1).await?;
+    state.chat.typing(scope.id(), c.id, false, req.on).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Read up to a message.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadUpTo {
+    /// The last message seen.
+    pub seq: i64,
+}
+
+/// Marks the customer's messages read up to `seq` (the customer sees the receipt).
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/read", tag = "inbox", request_body = ReadUpTo,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn post_read(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<ReadUpTo>,
+) -> ApiResult<StatusCode> {
+    let c = load(&state, scope.id(), path.1).await?;
+    state.chat.read(scope.id(), c.id, false, req.seq).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn offered_contact(state: &AppState, scope: &TenantScope<AnyMember>, cid: i64) -> ApiResult<(i64, i64)> {
+    let agent = me(scope)?;
+    let c = load(state, scope.id(), cid).await?;
+    let rc = c.routing_contact_id.ok_or_else(|| ApiError::Conflict { code: "no_offer", message: "this conversation is not being offered".into() })?;
+    state
+        .routing
+        .offer_deadline(scope.id(), rc, agent)
+        .await
+        .ok_or_else(|| ApiError::Conflict { code: "no_offer", message: "this conversation is not offered to you (any more)".into() })?;
+    Ok((rc, agent))
+}
+
+/// Takes an offered conversation (the first accept wins).
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/accept", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn accept(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let (rc, agent) = offered_contact(&state, &scope, path.1).await?;
+    state.routing.apply(scope.id(), Event::OfferAccepted { contact: ContactId(rc as u64), agent: AgentId(agent as u64) }).await?;
+    let st = state.routing.contact_state(scope.id(), rc).await?;
+    if st.agent_id != Some(agent) {
+        return Err(ApiError::Conflict { code: "no_offer", message: "another agent took this conversation".into() });
+    }
+    // The routing decision is applied to the conversation by the conversation service; do it
+    // here as well so the answer already shows the assignment.
+    store::conversations::set_assigned(&state.store, scope.id(), path.1, agent).await?;
+    let c = load(&state, scope.id(), path.1).await?;
+    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+}
+
+/// Declines an offered conversation; it goes to the next agent.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/decline", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn decline(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    let (rc, agent) = offered_contact(&state, &scope, path.1).await?;
+    state.routing.apply(scope.id(), Event::OfferDeclined { contact: ContactId(rc as u64), agent: AgentId(agent as u64) }).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn may_manage(scope: &TenantScope<AnyMember>, c: &ConversationRecord) -> ApiResult<()> {
+    let mine = c.assigned_agent_id.is_some() && c.assigned_agent_id == scope.principal.user_id().map(UserId::get);
+    if mine || scope.role >= Role::Supervisor {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden("only the assigned agent (or a supervisor) may do this"))
+    }
+}
+
+/// Resolves a conversation; the agent enters wrap-up.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/resolve", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn resolve(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let c = load(&state, scope.id(), path.1).await?;
+    may_manage(&scope, &c)?;
+    state.chat.resolve(scope.id(), c.id).await?;
+    let c = load(&state, scope.id(), path.1).await?;
+    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+}
+
+/// Reopens a resolved conversation with the same agent.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/reopen", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn reopen(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let c = load(&state, scope.id(), path.1).await?;
+    may_manage(&scope, &c)?;
+    state.chat.reopen(scope.id(), c.id).await?;
+    let c = load(&state, scope.id(), path.1).await?;
+    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+}

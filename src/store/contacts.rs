@@ -1,0 +1,118 @@
+//! Customers (contacts) and their identities on each channel.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool};
+use crate::domain::TenantId;
+
+/// A customer.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ContactRecord {
+    /// Contact id.
+    pub id: i64,
+    /// Name, when known.
+    pub name: Option<String>,
+    /// Email, when known.
+    pub email: Option<String>,
+    /// Phone (E.164), when known.
+    pub phone: Option<String>,
+    /// JSON metadata (pre-chat form answers, verified user id, …).
+    pub metadata: String,
+    /// First seen (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+/// The contact known on `channel` as `external_id`, created (with its identity) on first sight.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, channel))]
+pub async fn find_or_create_by_identity(
+    store: &Store,
+    tenant: TenantId,
+    channel: &str,
+    external_id: &str,
+) -> Result<ContactRecord, StoreError> {
+    const FIND: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contact_identities i \
+                        join contacts c on c.id = coalesce((select merged_into from contacts where id = i.contact_id), i.contact_id) \
+                        where i.tenant_id = $1 and i.channel = $2 and i.external_id = $3";
+    const NEW_CONTACT: &str = "insert into contacts (tenant_id, metadata, created_at, updated_at) values ($1, '{}', $2, $2) \
+                               returning id, name, email, phone, metadata, created_at";
+    const NEW_IDENTITY: &str = "insert into contact_identities (tenant_id, contact_id, channel, external_id, created_at) \
+                                values ($1, $2, $3, $4, $5)";
+    if let Some(c) =
+        on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?
+    {
+        return Ok(c);
+    }
+    let created: Result<ContactRecord, sqlx::Error> = on_pool!(store, p => async {
+        let mut tx = p.begin().await?;
+        let c: ContactRecord = sqlx::query_as(NEW_CONTACT).bind(tenant.get()).bind(Utc::now()).fetch_one(&mut *tx).await?;
+        sqlx::query(NEW_IDENTITY)
+            .bind(tenant.get())
+            .bind(c.id)
+            .bind(channel)
+            .bind(external_id)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(c)
+    }
+    .await);
+    match created {
+        Ok(c) => Ok(c),
+        // Two first messages raced: the other one created it.
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => on_pool!(store, p => sqlx::query_as(FIND)
+            .bind(tenant.get())
+            .bind(channel)
+            .bind(external_id)
+            .fetch_optional(p)
+            .await)?
+        .ok_or(StoreError::NotFound),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The contact known on `channel` as `external_id`, if any.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, channel))]
+pub async fn find_by_identity(
+    store: &Store,
+    tenant: TenantId,
+    channel: &str,
+    external_id: &str,
+) -> Result<Option<ContactRecord>, StoreError> {
+    const FIND: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contact_identities i \
+                        join contacts c on c.id = i.contact_id \
+                        where i.tenant_id = $1 and i.channel = $2 and i.external_id = $3";
+    Ok(on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?)
+}
+
+/// One contact.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_contact(store: &Store, tenant: TenantId, id: i64) -> Result<Option<ContactRecord>, StoreError> {
+    const SQL: &str = "select id, name, email, phone, metadata, created_at from contacts where tenant_id = $1 and id = $2";
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?)
+}
+
+/// Fills in what the customer told us (pre-chat form, verified identity). `None` keeps a field.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn update_contact_details(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    name: Option<&str>,
+    email: Option<&str>,
+    metadata: Option<&serde_json::Value>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update contacts set name = coalesce($3, name), email = coalesce($4, email), \
+                       metadata = coalesce($5, metadata), updated_at = $6 where tenant_id = $1 and id = $2";
+    on_pool!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(id)
+        .bind(name)
+        .bind(email)
+        .bind(metadata.map(|m| m.to_string()))
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}

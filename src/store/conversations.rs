@@ -1,0 +1,346 @@
+//! Conversations and their messages. Messages carry a sequence number inside their
+//! conversation, so a reconnecting widget resumes exactly after the last one it showed, and an
+//! idempotency key (the provider's id, or the widget's client id) so retries never duplicate.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool};
+use crate::domain::TenantId;
+
+/// A stored conversation.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct ConversationRecord {
+    /// Conversation id.
+    pub id: i64,
+    /// Tenant.
+    pub tenant_id: i64,
+    /// The customer.
+    pub contact_id: i64,
+    /// Channel (`widget`, `whatsapp`, …).
+    pub channel: String,
+    /// The widget it started on.
+    pub widget_id: Option<i64>,
+    /// `bot`, `queued`, `agent` or `closed`.
+    pub status: String,
+    /// Priority 0–9.
+    pub priority: i64,
+    /// The agent handling it.
+    pub assigned_agent_id: Option<i64>,
+    /// Its queue.
+    pub queue_id: Option<i64>,
+    /// The routing engine's contact while queued or connected.
+    pub routing_contact_id: Option<i64>,
+    /// Started (UTC).
+    pub started_at: DateTime<Utc>,
+    /// Assigned (UTC).
+    pub assigned_at: Option<DateTime<Utc>>,
+    /// First agent reply (UTC).
+    pub first_response_at: Option<DateTime<Utc>>,
+    /// Closed (UTC).
+    pub closed_at: Option<DateTime<Utc>>,
+    /// Last message (UTC).
+    pub last_message_at: DateTime<Utc>,
+    /// Highest message sequence number.
+    pub last_seq: i64,
+}
+
+macro_rules! conversation_columns {
+    () => {
+        "id, tenant_id, contact_id, channel, widget_id, status, priority, assigned_agent_id, queue_id, \
+         routing_contact_id, started_at, assigned_at, first_response_at, closed_at, last_message_at, last_seq"
+    };
+}
+
+/// A stored message.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct MessageRecord {
+    /// Message id.
+    pub id: i64,
+    /// Its conversation.
+    pub conversation_id: i64,
+    /// Position in the conversation, from 1.
+    pub seq: i64,
+    /// `customer`, `agent`, `bot` or `system`.
+    pub sender: String,
+    /// The agent (for agent messages).
+    pub sender_id: Option<i64>,
+    /// Text (or caption).
+    pub content: String,
+    /// `text`, `image`, `file`, …
+    pub kind: String,
+    /// A private note for agents only.
+    pub private: bool,
+    /// `sent`, `delivered`, `read` or `failed`.
+    pub delivery_status: String,
+    /// Read by the other side (UTC).
+    pub read_at: Option<DateTime<Utc>>,
+    /// Idempotency key (provider id or widget client id).
+    pub provider_message_id: Option<String>,
+    /// Written (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! message_columns {
+    () => {
+        "id, conversation_id, seq, sender, sender_id, content, kind, private, delivery_status, read_at, \
+         provider_message_id, created_at"
+    };
+}
+
+/// Starts a conversation.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn insert_conversation(
+    store: &Store,
+    tenant: TenantId,
+    contact_id: i64,
+    channel: &str,
+    widget_id: Option<i64>,
+    status: &str,
+    queue_id: Option<i64>,
+) -> Result<ConversationRecord, StoreError> {
+    const SQL: &str = concat!(
+        "insert into conversations (tenant_id, contact_id, channel, widget_id, status, queue_id, started_at, \
+         last_message_at, metadata, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7, '{}', $7) returning ",
+        conversation_columns!()
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(contact_id)
+        .bind(channel)
+        .bind(widget_id)
+        .bind(status)
+        .bind(queue_id)
+        .bind(Utc::now())
+        .fetch_one(p)
+        .await)?)
+}
+
+/// One conversation of the tenant.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_conversation(store: &Store, tenant: TenantId, id: i64) -> Result<Option<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!("select ", conversation_columns!(), " from conversations where tenant_id = $1 and id = $2");
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?)
+}
+
+/// The customer's latest conversation on a channel that is not closed.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_open_conversation(
+    store: &Store,
+    tenant: TenantId,
+    contact_id: i64,
+    channel: &str,
+) -> Result<Option<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and contact_id = $2 and channel = $3 and status <> 'closed' \
+         order by id desc limit 1"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact_id).bind(channel).fetch_optional(p).await)?)
+}
+
+/// The conversation behind a routing contact.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_by_routing_contact(
+    store: &Store,
+    tenant: TenantId,
+    routing_contact_id: i64,
+) -> Result<Option<ConversationRecord>, StoreError> {
+    const SQL: &str =
+        concat!("select ", conversation_columns!(), " from conversations where tenant_id = $1 and routing_contact_id = $2");
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(routing_contact_id).fetch_optional(p).await)?)
+}
+
+/// Which conversations to list.
+#[derive(Debug, Clone, Default)]
+pub struct ConversationFilter {
+    /// Only this status (`open` = anything but closed).
+    pub status: Option<String>,
+    /// Only those assigned to this agent.
+    pub assigned_agent_id: Option<i64>,
+    /// Only unassigned ones.
+    pub unassigned: bool,
+    /// Only this queue.
+    pub queue_id: Option<i64>,
+    /// Only this channel.
+    pub channel: Option<String>,
+}
+
+/// Conversations, most recently active first; `before` is the id cursor of the previous page.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_conversations(
+    store: &Store,
+    tenant: TenantId,
+    f: &ConversationFilter,
+    before: Option<i64>,
+    limit: i64,
+) -> Result<Vec<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and id < $2 \
+         and ($3 is null or ($3 = 'open' and status <> 'closed') or status = $3) \
+         and ($4 is null or assigned_agent_id = $4) \
+         and ($5 = false or assigned_agent_id is null) \
+         and ($6 is null or queue_id = $6) \
+         and ($7 is null or channel = $7) \
+         order by id desc limit $8"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(before.unwrap_or(i64::MAX))
+        .bind(f.status.as_deref())
+        .bind(f.assigned_agent_id)
+        .bind(f.unassigned)
+        .bind(f.queue_id)
+        .bind(f.channel.as_deref())
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// Links a conversation to its routing contact and queue.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_routing(store: &Store, tenant: TenantId, id: i64, routing_contact_id: i64, queue_id: i64) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set routing_contact_id = $3, queue_id = $4, status = 'queued', updated_at = $5 \
+                       where tenant_id = $1 and id = $2";
+    on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(routing_contact_id).bind(queue_id).bind(Utc::now()).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Hands a conversation to an agent.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_assigned(store: &Store, tenant: TenantId, id: i64, agent: i64) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set status = 'agent', assigned_agent_id = $3, assigned_at = $4, updated_at = $4 \
+                       where tenant_id = $1 and id = $2";
+    on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Closes (resolves) or reopens a conversation.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_status(store: &Store, tenant: TenantId, id: i64, status: &str) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set status = $3, \
+                       closed_at = case when $3 = 'closed' then $4 else null end, \
+                       routing_contact_id = case when $3 = 'closed' then null else routing_contact_id end, \
+                       updated_at = $4 where tenant_id = $1 and id = $2";
+    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(status).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// A message to append.
+#[derive(Debug, Clone)]
+pub struct NewMessage<'a> {
+    /// `customer`, `agent`, `bot` or `system`.
+    pub sender: &'a str,
+    /// The agent, for agent messages.
+    pub sender_id: Option<i64>,
+    /// Text.
+    pub content: &'a str,
+    /// A private note (agents only).
+    pub private: bool,
+    /// Idempotency key.
+    pub provider_message_id: Option<&'a str>,
+}
+
+/// Appends a message with the conversation's next sequence number, in one transaction.
+/// A repeated idempotency key returns the message stored the first time (`true` = duplicate).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn append_message(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    m: NewMessage<'_>,
+) -> Result<(MessageRecord, bool), StoreError> {
+    const EXISTING: &str = concat!(
+        "select ",
+        message_columns!(),
+        " from messages where tenant_id = $1 and conversation_id = $2 and provider_message_id = $3"
+    );
+    const BUMP: &str = "update conversations set last_seq = last_seq + 1, last_message_at = $3, updated_at = $3, \
+                        first_response_at = case when $4 = 'agent' and first_response_at is null then $3 else first_response_at end \
+                        where tenant_id = $1 and id = $2 returning last_seq";
+    const INSERT: &str = concat!(
+        "insert into messages (tenant_id, conversation_id, seq, sender, sender_id, content, private, provider_message_id, \
+         metadata, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, '{}', $9) returning ",
+        message_columns!()
+    );
+    on_pool!(store, p => async {
+        let mut tx = p.begin().await?;
+        if let Some(key) = m.provider_message_id {
+            let found: Option<MessageRecord> =
+                sqlx::query_as(EXISTING).bind(tenant.get()).bind(conversation).bind(key).fetch_optional(&mut *tx).await?;
+            if let Some(found) = found {
+                return Ok((found, true));
+            }
+        }
+        let now = Utc::now();
+        let seq: Option<i64> = sqlx::query_scalar(BUMP)
+            .bind(tenant.get())
+            .bind(conversation)
+            .bind(now)
+            .bind(m.sender)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let seq = seq.ok_or(StoreError::NotFound)?;
+        let msg: MessageRecord = sqlx::query_as(INSERT)
+            .bind(tenant.get())
+            .bind(conversation)
+            .bind(seq)
+            .bind(m.sender)
+            .bind(m.sender_id)
+            .bind(m.content)
+            .bind(m.private)
+            .bind(m.provider_message_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok::<_, StoreError>((msg, false))
+    }
+    .await)
+}
+
+/// Messages after `after_seq`, in order (private notes only when asked for).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn list_messages(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    after_seq: i64,
+    limit: i64,
+    include_private: bool,
+) -> Result<Vec<MessageRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        message_columns!(),
+        " from messages where tenant_id = $1 and conversation_id = $2 and seq > $3 and ($4 or private = false) \
+         order by seq limit $5"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(conversation)
+        .bind(after_seq)
+        .bind(include_private)
+        .bind(limit)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// Marks the other side's messages up to `seq` as read; returns how many changed.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn mark_read(store: &Store, tenant: TenantId, conversation: i64, reader: &str, seq: i64) -> Result<u64, StoreError> {
+    // A customer reads agent and bot messages; an agent reads customer messages.
+    const SQL: &str = "update messages set delivery_status = 'read', read_at = $5 where tenant_id = $1 and conversation_id = $2 \
+                       and seq <= $3 and delivery_status <> 'read' and private = false \
+                       and ((($4 = 'customer') and sender <> 'customer') or (($4 <> 'customer') and sender = 'customer'))";
+    Ok(on_pool!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(conversation)
+        .bind(seq)
+        .bind(reader)
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
