@@ -117,7 +117,11 @@ impl App {
             .map_err(|source| StartError::Bind { addr, source })?;
         let events = crate::inbox::EventHub::new(store.clone());
         let routing = crate::routing::service::RoutingService::new(store.clone(), events.clone());
-        let chat = crate::channels::conversation::ChatService::new(store.clone(), events.clone(), routing.clone());
+        let chat = crate::channels::conversation::ChatService::new(
+            store.clone(),
+            events.clone(),
+            routing.clone(),
+        );
         // Subscribed now, so no routing decision made after start-up is missed.
         tokio::spawn(chat.clone().follow_routing(routing.subscribe()));
         let state = AppState(Arc::new(Inner {

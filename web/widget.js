@@ -17,7 +17,7 @@
     set: function (k, v) { try { if (v == null) localStorage.removeItem(K + k); else localStorage.setItem(K + k, String(v)); } catch (e) { /* private mode */ } }
   };
 
-  var CSS = ':host{all:initial}*{box-sizing:border-box}' +
+  var CSS = ':host{all:initial}*{box-sizing:border-box}[hidden]{display:none!important}' +
     '.w{--a:#4f46e5;font:14px/1.45 -apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#17171c;-webkit-font-smoothing:antialiased}' +
     'button,input,textarea{font:inherit;color:inherit}' +
     '.l{position:fixed;bottom:20px;right:20px;z-index:2147483000;width:56px;height:56px;border:0;border-radius:50%;background:var(--a);color:#fff;cursor:pointer;display:grid;place-items:center;box-shadow:0 6px 20px rgba(0,0,0,.22);transition:transform .15s}' +
@@ -463,7 +463,7 @@
 
   function needsPrechat() {
     var fields = (cfg && cfg.prechat_fields) || [];
-    return fields.length && !store.get('identity') && !lastSeq && !Object.keys(pending).length;
+    return fields.length && !store.get('identity') && !lastSeq && !convId && !Object.keys(pending).length;
   }
   function buildPrechat() {
     pre.textContent = '';

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
 use crate::domain::{TenantId, UserId};
@@ -82,7 +82,12 @@ impl ChatService {
     /// A service over the store, the event stream and the routing adapter.
     pub fn new(store: Store, events: EventHub, routing: RoutingService) -> Self {
         let (widgets, _) = broadcast::channel(4096);
-        ChatService(Arc::new(Inner { store, events, routing, widgets }))
+        ChatService(Arc::new(Inner {
+            store,
+            events,
+            routing,
+            widgets,
+        }))
     }
 
     /// Frames for widget sockets (filter by conversation).
@@ -92,35 +97,71 @@ impl ChatService {
 
     fn push(&self, conversation_id: i64, frame: Value) {
         // No widget connected is fine: the message is stored and replayed on connect.
-        let _ = self.0.widgets.send(Arc::new(WidgetPush { conversation_id, frame }));
+        let _ = self.0.widgets.send(Arc::new(WidgetPush {
+            conversation_id,
+            frame,
+        }));
     }
 
     async fn agent_name(&self, agent: Option<i64>) -> Option<String> {
         let id = agent?;
-        store::users::find_user(&self.0.store, UserId(id)).await.ok().flatten().map(|u| u.name)
+        store::users::find_user(&self.0.store, UserId(id))
+            .await
+            .ok()
+            .flatten()
+            .map(|u| u.name)
     }
 
-    async fn publish_message(&self, tenant: TenantId, m: &MessageRecord, sender_name: Option<&str>) -> Result<(), ChatError> {
+    async fn publish_message(
+        &self,
+        tenant: TenantId,
+        m: &MessageRecord,
+        sender_name: Option<&str>,
+    ) -> Result<(), ChatError> {
         let payload = json!({
             "conversation_id": m.conversation_id, "seq": m.seq, "sender": m.sender, "sender_id": m.sender_id,
             "sender_name": sender_name, "content": m.content, "private": m.private, "at": m.created_at,
         });
-        self.0.events.publish(tenant, "message", None, payload).await?;
+        self.0
+            .events
+            .publish(tenant, "message", None, payload)
+            .await?;
         Ok(())
     }
 
-    async fn publish_conversation(&self, tenant: TenantId, conversation: i64) -> Result<(), ChatError> {
-        if let Some(c) = store::conversations::find_conversation(&self.0.store, tenant, conversation).await? {
+    async fn publish_conversation(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+    ) -> Result<(), ChatError> {
+        if let Some(c) =
+            store::conversations::find_conversation(&self.0.store, tenant, conversation).await?
+        {
             let payload = json!({"conversation_id": c.id, "status": c.status, "assigned_agent_id": c.assigned_agent_id, "queue_id": c.queue_id});
-            self.0.events.publish(tenant, "conversation", None, payload).await?;
+            self.0
+                .events
+                .publish(tenant, "conversation", None, payload)
+                .await?;
         }
         Ok(())
     }
 
     /// A system line in the conversation, shown to both sides.
-    async fn system_message(&self, tenant: TenantId, conversation: i64, text: &str) -> Result<(), ChatError> {
-        let new = NewMessage { sender: "system", sender_id: None, content: text, private: false, provider_message_id: None };
-        let (m, _) = store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
+    async fn system_message(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        text: &str,
+    ) -> Result<(), ChatError> {
+        let new = NewMessage {
+            sender: "system",
+            sender_id: None,
+            content: text,
+            private: false,
+            provider_message_id: None,
+        };
+        let (m, _) =
+            store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
         self.publish_message(tenant, &m, None).await?;
         self.push(conversation, widget_message_frame(&m, None));
         Ok(())
@@ -140,17 +181,35 @@ impl ChatService {
     ) -> Result<(ConversationRecord, MessageRecord, bool), ChatError> {
         let text = check_text(content)?;
         let store = &self.0.store;
-        let (conversation, is_new) = match store::conversations::find_open_conversation(store, tenant, contact_id, channel).await? {
-            Some(c) => (c, false),
-            None => {
-                let (widget_id, queue_id) = widget.unzip();
-                let c = store::conversations::insert_conversation(store, tenant, contact_id, channel, widget_id, "queued", queue_id.flatten())
+        let (conversation, is_new) =
+            match store::conversations::find_open_conversation(store, tenant, contact_id, channel)
+                .await?
+            {
+                Some(c) => (c, false),
+                None => {
+                    let (widget_id, queue_id) = widget.unzip();
+                    let c = store::conversations::insert_conversation(
+                        store,
+                        tenant,
+                        contact_id,
+                        channel,
+                        widget_id,
+                        "queued",
+                        queue_id.flatten(),
+                    )
                     .await?;
-                (c, true)
-            }
+                    (c, true)
+                }
+            };
+        let new = NewMessage {
+            sender: "customer",
+            sender_id: None,
+            content: text,
+            private: false,
+            provider_message_id: client_id,
         };
-        let new = NewMessage { sender: "customer", sender_id: None, content: text, private: false, provider_message_id: client_id };
-        let (m, duplicate) = store::conversations::append_message(store, tenant, conversation.id, new).await?;
+        let (m, duplicate) =
+            store::conversations::append_message(store, tenant, conversation.id, new).await?;
         if duplicate {
             return Ok((conversation, m, true));
         }
@@ -163,12 +222,22 @@ impl ChatService {
         if is_new && let Some(queue) = conversation.queue_id {
             self.route(tenant, &conversation, queue).await?;
         }
-        let conversation = store::conversations::find_conversation(store, tenant, conversation.id).await?.unwrap_or(conversation);
+        let conversation = store::conversations::find_conversation(store, tenant, conversation.id)
+            .await?
+            .unwrap_or(conversation);
         Ok((conversation, m, false))
     }
 
-    async fn route(&self, tenant: TenantId, c: &ConversationRecord, queue: i64) -> Result<(), ChatError> {
-        if store::queues::find_queue(&self.0.store, tenant, queue).await?.is_none() {
+    async fn route(
+        &self,
+        tenant: TenantId,
+        c: &ConversationRecord,
+        queue: i64,
+    ) -> Result<(), ChatError> {
+        if store::queues::find_queue(&self.0.store, tenant, queue)
+            .await?
+            .is_none()
+        {
             return Ok(());
         }
         // Link first: a queue with a free agent assigns during the enqueue itself.
@@ -189,7 +258,10 @@ impl ChatService {
         store::conversations::set_routing(&self.0.store, tenant, c.id, routed.id, queue).await?;
         let state = self.0.routing.enqueue_stored(tenant, &routed).await?;
         if let (Some(position), Some(ewt)) = (state.position, state.ewt_secs) {
-            self.push(c.id, json!({"type": "queue", "position": position, "ewt_secs": ewt}));
+            self.push(
+                c.id,
+                json!({"type": "queue", "position": position, "ewt_secs": ewt}),
+            );
         }
         Ok(())
     }
@@ -205,12 +277,21 @@ impl ChatService {
         client_id: Option<&str>,
     ) -> Result<MessageRecord, ChatError> {
         let text = check_text(content)?;
-        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation).await?.ok_or(StoreError::NotFound)?;
+        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if c.status == "closed" && !private {
             return Err(ChatError::Closed);
         }
-        let new = NewMessage { sender: "agent", sender_id: Some(agent), content: text, private, provider_message_id: client_id };
-        let (m, duplicate) = store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
+        let new = NewMessage {
+            sender: "agent",
+            sender_id: Some(agent),
+            content: text,
+            private,
+            provider_message_id: client_id,
+        };
+        let (m, duplicate) =
+            store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
         if duplicate {
             return Ok(m);
         }
@@ -223,9 +304,23 @@ impl ChatService {
     }
 
     /// Typing started or stopped; `by_customer` says which side.
-    pub async fn typing(&self, tenant: TenantId, conversation: i64, by_customer: bool, on: bool) -> Result<(), ChatError> {
+    pub async fn typing(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        by_customer: bool,
+        on: bool,
+    ) -> Result<(), ChatError> {
         if by_customer {
-            self.0.events.publish(tenant, "typing", None, json!({"conversation_id": conversation, "on": on})).await?;
+            self.0
+                .events
+                .publish(
+                    tenant,
+                    "typing",
+                    None,
+                    json!({"conversation_id": conversation, "on": on}),
+                )
+                .await?;
         } else {
             self.push(conversation, json!({"type": "typing", "on": on}));
         }
@@ -233,12 +328,28 @@ impl ChatService {
     }
 
     /// One side read the other's messages up to `seq`.
-    pub async fn read(&self, tenant: TenantId, conversation: i64, by_customer: bool, seq: i64) -> Result<(), ChatError> {
+    pub async fn read(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        by_customer: bool,
+        seq: i64,
+    ) -> Result<(), ChatError> {
         let reader = if by_customer { "customer" } else { "agent" };
-        let changed = store::conversations::mark_read(&self.0.store, tenant, conversation, reader, seq).await?;
+        let changed =
+            store::conversations::mark_read(&self.0.store, tenant, conversation, reader, seq)
+                .await?;
         if changed > 0 {
             if by_customer {
-                self.0.events.publish(tenant, "read", None, json!({"conversation_id": conversation, "seq": seq})).await?;
+                self.0
+                    .events
+                    .publish(
+                        tenant,
+                        "read",
+                        None,
+                        json!({"conversation_id": conversation, "seq": seq}),
+                    )
+                    .await?;
             } else {
                 self.push(conversation, json!({"type": "read", "seq": seq}));
             }
@@ -248,33 +359,48 @@ impl ChatService {
 
     /// Resolves a conversation: ends (or withdraws) its routing contact and closes it.
     pub async fn resolve(&self, tenant: TenantId, conversation: i64) -> Result<(), ChatError> {
-        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation).await?.ok_or(StoreError::NotFound)?;
+        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if c.status == "closed" {
             return Ok(());
         }
         if let Some(rc) = c.routing_contact_id {
-            let r = if c.status == "agent" { self.0.routing.end(tenant, rc).await } else { self.0.routing.withdraw(tenant, rc).await };
+            let r = if c.status == "agent" {
+                self.0.routing.end(tenant, rc).await
+            } else {
+                self.0.routing.withdraw(tenant, rc).await
+            };
             match r {
                 Ok(()) | Err(RoutingError::Store(StoreError::NotFound)) => {}
                 Err(e) => return Err(e.into()),
             }
         }
         store::conversations::set_status(&self.0.store, tenant, conversation, "closed").await?;
-        self.system_message(tenant, conversation, "This conversation was resolved.").await?;
+        self.system_message(tenant, conversation, "This conversation was resolved.")
+            .await?;
         self.push(conversation, json!({"type": "status", "status": "closed"}));
         self.publish_conversation(tenant, conversation).await
     }
 
     /// Reopens a closed conversation with the agent who had it (or back to its queue).
     pub async fn reopen(&self, tenant: TenantId, conversation: i64) -> Result<(), ChatError> {
-        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation).await?.ok_or(StoreError::NotFound)?;
+        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         if c.status != "closed" {
             return Ok(());
         }
         // A reopened conversation stays with its agent: no bounce back through the queue.
-        let status = if c.assigned_agent_id.is_some() { "agent" } else { "queued" };
+        let status = if c.assigned_agent_id.is_some() {
+            "agent"
+        } else {
+            "queued"
+        };
         store::conversations::set_status(&self.0.store, tenant, conversation, status).await?;
-        if status == "queued" && let Some(q) = c.queue_id {
+        if status == "queued"
+            && let Some(q) = c.queue_id
+        {
             self.route(tenant, &c, q).await?;
         }
         self.push(conversation, json!({"type": "status", "status": status}));
@@ -302,39 +428,89 @@ impl ChatService {
 
     async fn on_routing(&self, tenant: TenantId, command: &Command) -> Result<(), ChatError> {
         let store = &self.0.store;
-        let conversation_of = |contact: u64| store::conversations::find_by_routing_contact(store, tenant, contact as i64);
+        let conversation_of = |contact: u64| {
+            store::conversations::find_by_routing_contact(store, tenant, contact as i64)
+        };
         match command {
-            Command::Offer { contact, agents, deadline } => {
-                let Some(c) = conversation_of(contact.0).await? else { return Ok(()) };
-                let preview = store::conversations::list_messages(store, tenant, c.id, (c.last_seq - 1).max(0), 1, false)
-                    .await?
-                    .pop()
-                    .map(|m| m.content.chars().take(200).collect::<String>());
+            Command::Offer {
+                contact,
+                agents,
+                deadline,
+            } => {
+                let Some(c) = conversation_of(contact.0).await? else {
+                    return Ok(());
+                };
+                let preview = store::conversations::list_messages(
+                    store,
+                    tenant,
+                    c.id,
+                    (c.last_seq - 1).max(0),
+                    1,
+                    false,
+                )
+                .await?
+                .pop()
+                .map(|m| m.content.chars().take(200).collect::<String>());
                 let deadline = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(deadline.0);
                 for a in agents {
                     let payload = json!({"conversation_id": c.id, "contact_id": contact.0, "deadline": deadline, "preview": preview, "channel": c.channel});
-                    self.0.events.publish(tenant, "conversation_offer", Some(a.0 as i64), payload).await?;
+                    self.0
+                        .events
+                        .publish(tenant, "conversation_offer", Some(a.0 as i64), payload)
+                        .await?;
                 }
             }
             Command::Assigned { contact, agent } => {
-                let Some(c) = conversation_of(contact.0).await? else { return Ok(()) };
+                let Some(c) = conversation_of(contact.0).await? else {
+                    return Ok(());
+                };
                 store::conversations::set_assigned(store, tenant, c.id, agent.0 as i64).await?;
-                let name = self.agent_name(Some(agent.0 as i64)).await.unwrap_or_else(|| "An agent".into());
-                self.system_message(tenant, c.id, &format!("{name} joined the conversation.")).await?;
-                self.push(c.id, json!({"type": "status", "status": "agent", "agent_name": name}));
+                let name = self
+                    .agent_name(Some(agent.0 as i64))
+                    .await
+                    .unwrap_or_else(|| "An agent".into());
+                self.system_message(tenant, c.id, &format!("{name} joined the conversation."))
+                    .await?;
+                self.push(
+                    c.id,
+                    json!({"type": "status", "status": "agent", "agent_name": name}),
+                );
                 self.publish_conversation(tenant, c.id).await?;
             }
-            Command::AnnouncePosition { contact, position, ewt_secs } => {
+            Command::AnnouncePosition {
+                contact,
+                position,
+                ewt_secs,
+            } => {
                 if let Some(c) = conversation_of(contact.0).await? {
-                    self.push(c.id, json!({"type": "queue", "position": position, "ewt_secs": ewt_secs}));
+                    self.push(
+                        c.id,
+                        json!({"type": "queue", "position": position, "ewt_secs": ewt_secs}),
+                    );
                 }
             }
-            Command::Overflow { contact, target, keeps_waiting, .. } => {
-                let Some(c) = conversation_of(contact.0).await? else { return Ok(()) };
+            Command::Overflow {
+                contact,
+                target,
+                keeps_waiting,
+                ..
+            } => {
+                let Some(c) = conversation_of(contact.0).await? else {
+                    return Ok(());
+                };
                 match target {
-                    OverflowTarget::Message { text } => self.system_message(tenant, c.id, text).await?,
+                    OverflowTarget::Message { text } => {
+                        self.system_message(tenant, c.id, text).await?
+                    }
                     OverflowTarget::Queue { queue } => {
-                        store::conversations::set_routing(store, tenant, c.id, contact.0 as i64, queue.0 as i64).await?;
+                        store::conversations::set_routing(
+                            store,
+                            tenant,
+                            c.id,
+                            contact.0 as i64,
+                            queue.0 as i64,
+                        )
+                        .await?;
                     }
                     _ if !keeps_waiting => self.no_agent(tenant, c.id).await?,
                     _ => {}

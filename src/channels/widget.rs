@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
@@ -19,19 +19,19 @@ use futures::{SinkExt, StreamExt};
 use hmac::{Hmac, Mac};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::Sha256;
 use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::conversation::{widget_message_frame, ChatError};
+use super::conversation::{ChatError, widget_message_frame};
 use crate::admin::audit;
 use crate::app::AppState;
 use crate::auth::{Admin, TenantScope};
 use crate::domain::{TenantId, UserId};
-use crate::http::error::{envelope, ApiError, ApiResult, ErrorBody};
+use crate::http::error::{ApiError, ApiResult, ErrorBody, envelope};
 use crate::http::extract::{AppJson, AppPath};
 use crate::secrets::MasterKey;
 use crate::store::widgets::WidgetRecord;
@@ -52,8 +52,13 @@ impl From<ChatError> for ApiError {
             ChatError::Store(StoreError::NotFound) => ApiError::not_found("conversation"),
             ChatError::Store(s) => s.into(),
             ChatError::Routing(r) => r.into(),
-            ChatError::BadMessage => ApiError::validation("content", ChatError::BadMessage.to_string()),
-            ChatError::Closed => ApiError::Conflict { code: "conversation_closed", message: "the conversation is closed; reopen it first".into() },
+            ChatError::BadMessage => {
+                ApiError::validation("content", ChatError::BadMessage.to_string())
+            }
+            ChatError::Closed => ApiError::Conflict {
+                code: "conversation_closed",
+                message: "the conversation is closed; reopen it first".into(),
+            },
         }
     }
 }
@@ -103,7 +108,10 @@ impl WidgetSettings {
             return Err(ApiError::validation("settings.colour", "must be #rrggbb"));
         }
         if !matches!(self.position.as_str(), "right" | "left") {
-            return Err(ApiError::validation("settings.position", "must be right or left"));
+            return Err(ApiError::validation(
+                "settings.position",
+                "must be right or left",
+            ));
         }
         for (field, text, max) in [
             ("settings.title", &self.title, 60),
@@ -111,16 +119,31 @@ impl WidgetSettings {
             ("settings.away_message", &self.away_message, 500),
         ] {
             if text.chars().count() > max {
-                return Err(ApiError::validation(field, format!("must be at most {max} characters")));
+                return Err(ApiError::validation(
+                    field,
+                    format!("must be at most {max} characters"),
+                ));
             }
         }
-        if let Some(f) = self.prechat_fields.iter().find(|f| !matches!(f.as_str(), "name" | "email")) {
-            return Err(ApiError::validation("settings.prechat_fields", format!("unknown field `{f}` (name, email)")));
+        if let Some(f) = self
+            .prechat_fields
+            .iter()
+            .find(|f| !matches!(f.as_str(), "name" | "email"))
+        {
+            return Err(ApiError::validation(
+                "settings.prechat_fields",
+                format!("unknown field `{f}` (name, email)"),
+            ));
         }
         for o in &self.allowed_origins {
-            let ok = url::Url::parse(o).is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.path() == "/");
+            let ok = url::Url::parse(o).is_ok_and(|u| {
+                matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.path() == "/"
+            });
             if !ok {
-                return Err(ApiError::validation("settings.allowed_origins", format!("`{o}` is not an origin like https://shop.example")));
+                return Err(ApiError::validation(
+                    "settings.allowed_origins",
+                    format!("`{o}` is not an origin like https://shop.example"),
+                ));
             }
         }
         Ok(())
@@ -130,7 +153,10 @@ impl WidgetSettings {
         match origin {
             _ if self.allowed_origins.is_empty() => true,
             None => true,
-            Some(o) => self.allowed_origins.iter().any(|a| a.trim_end_matches('/') == o.trim_end_matches('/')),
+            Some(o) => self
+                .allowed_origins
+                .iter()
+                .any(|a| a.trim_end_matches('/') == o.trim_end_matches('/')),
         }
     }
 }
@@ -169,7 +195,10 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
     match &state.config.public_url {
         Some(u) => u.trim_end_matches('/').to_owned(),
         None => {
-            let host = headers.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("localhost");
+            let host = headers
+                .get(header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("localhost");
             format!("http://{host}")
         }
     }
@@ -178,7 +207,10 @@ fn public_base(state: &AppState, headers: &HeaderMap) -> String {
 fn view(state: &AppState, headers: &HeaderMap, w: WidgetRecord) -> WidgetView {
     let base = public_base(state, headers);
     WidgetView {
-        snippet: format!("<script src=\"{base}/widget.js\" data-widget=\"{}\" async></script>", w.public_id),
+        snippet: format!(
+            "<script src=\"{base}/widget.js\" data-widget=\"{}\" async></script>",
+            w.public_id
+        ),
         settings: settings_of(&w),
         id: w.id,
         public_id: w.public_id,
@@ -225,7 +257,9 @@ pub struct WidgetPatch {
 fn merged_settings(base: &WidgetSettings, patch: Option<&Value>) -> ApiResult<WidgetSettings> {
     let mut doc = serde_json::to_value(base).map_err(ApiError::internal)?;
     if let Some(p) = patch {
-        let Some(obj) = p.as_object() else { return Err(ApiError::validation("settings", "must be an object")) };
+        let Some(obj) = p.as_object() else {
+            return Err(ApiError::validation("settings", "must be an object"));
+        };
         if let Some(d) = doc.as_object_mut() {
             for (k, v) in obj {
                 d.insert(k.clone(), v.clone());
@@ -242,9 +276,14 @@ fn merged_settings(base: &WidgetSettings, patch: Option<&Value>) -> ApiResult<Wi
 
 async fn check_queue(state: &AppState, tenant: TenantId, queue: Option<i64>) -> ApiResult<()> {
     if let Some(q) = queue
-        && store::queues::find_queue(&state.store, tenant, q).await?.is_none()
+        && store::queues::find_queue(&state.store, tenant, q)
+            .await?
+            .is_none()
     {
-        return Err(ApiError::validation("queue_id", format!("no queue {q} in this tenant")));
+        return Err(ApiError::validation(
+            "queue_id",
+            format!("no queue {q} in this tenant"),
+        ));
     }
     Ok(())
 }
@@ -259,8 +298,16 @@ fn random_id(bytes: usize) -> String {
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/widgets", tag = "widget",
     params(("tid" = i64, Path, description = "tenant id")),
     responses((status = 200, body = WidgetList), (status = 403, body = ErrorBody)))]
-async fn list_widgets(State(state): State<AppState>, headers: HeaderMap, scope: TenantScope<Admin>) -> ApiResult<AppJson<WidgetList>> {
-    let items = store::widgets::list_widgets(&state.store, scope.id()).await?.into_iter().map(|w| view(&state, &headers, w)).collect();
+async fn list_widgets(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    scope: TenantScope<Admin>,
+) -> ApiResult<AppJson<WidgetList>> {
+    let items = store::widgets::list_widgets(&state.store, scope.id())
+        .await?
+        .into_iter()
+        .map(|w| view(&state, &headers, w))
+        .collect();
     Ok(AppJson(WidgetList { items }))
 }
 
@@ -279,9 +326,26 @@ async fn create_widget(
     check_queue(&state, scope.id(), req.queue_id).await?;
     let secret = random_id(32);
     let doc = serde_json::to_value(&settings).map_err(ApiError::internal)?;
-    let w = store::widgets::insert_widget(&state.store, scope.id(), &random_id(12), &name, &doc, req.queue_id, &state.master_key.seal(&secret))
-        .await?;
-    audit(&state.store, scope.id(), &scope.actor(), "widget.create", "widget", w.id, json!({"name": name})).await?;
+    let w = store::widgets::insert_widget(
+        &state.store,
+        scope.id(),
+        &random_id(12),
+        &name,
+        &doc,
+        req.queue_id,
+        &state.master_key.seal(&secret),
+    )
+    .await?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "widget.create",
+        "widget",
+        w.id,
+        json!({"name": name}),
+    )
+    .await?;
     let mut v = view(&state, &headers, w);
     v.identity_secret = Some(secret);
     Ok((StatusCode::CREATED, AppJson(v)))
@@ -297,7 +361,9 @@ async fn get_widget(
     scope: TenantScope<Admin>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<WidgetView>> {
-    let w = store::widgets::find_widget(&state.store, scope.id(), path.1).await?.ok_or_else(|| ApiError::not_found("widget"))?;
+    let w = store::widgets::find_widget(&state.store, scope.id(), path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("widget"))?;
     Ok(AppJson(view(&state, &headers, w)))
 }
 
@@ -312,7 +378,9 @@ async fn update_widget(
     AppPath(path): AppPath<(i64, i64)>,
     AppJson(req): AppJson<WidgetPatch>,
 ) -> ApiResult<AppJson<WidgetView>> {
-    let w = store::widgets::find_widget(&state.store, scope.id(), path.1).await?.ok_or_else(|| ApiError::not_found("widget"))?;
+    let w = store::widgets::find_widget(&state.store, scope.id(), path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("widget"))?;
     let name = match &req.name {
         Some(n) => crate::admin::check_name("name", n)?,
         None => w.name.clone(),
@@ -326,8 +394,19 @@ async fn update_widget(
     check_queue(&state, scope.id(), queue).await?;
     let doc = serde_json::to_value(&settings).map_err(ApiError::internal)?;
     store::widgets::update_widget(&state.store, scope.id(), w.id, &name, &doc, queue).await?;
-    audit(&state.store, scope.id(), &scope.actor(), "widget.update", "widget", w.id, json!({"name": req.name, "queue_id": req.queue_id, "settings": req.settings})).await?;
-    let w = store::widgets::find_widget(&state.store, scope.id(), w.id).await?.ok_or_else(|| ApiError::not_found("widget"))?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "widget.update",
+        "widget",
+        w.id,
+        json!({"name": req.name, "queue_id": req.queue_id, "settings": req.settings}),
+    )
+    .await?;
+    let w = store::widgets::find_widget(&state.store, scope.id(), w.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("widget"))?;
     Ok(AppJson(view(&state, &headers, w)))
 }
 
@@ -340,11 +419,22 @@ async fn delete_widget(
     scope: TenantScope<Admin>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
-    store::widgets::delete_widget(&state.store, scope.id(), path.1).await.map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("widget"),
-        other => other.into(),
-    })?;
-    audit(&state.store, scope.id(), &scope.actor(), "widget.delete", "widget", path.1, json!({})).await?;
+    store::widgets::delete_widget(&state.store, scope.id(), path.1)
+        .await
+        .map_err(|e| match e {
+            StoreError::NotFound => ApiError::not_found("widget"),
+            other => other.into(),
+        })?;
+    audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "widget.delete",
+        "widget",
+        path.1,
+        json!({}),
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -381,15 +471,29 @@ fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
-async fn public_widget(state: &AppState, public_id: &str, headers: &HeaderMap) -> Result<(WidgetRecord, WidgetSettings), Response> {
+async fn public_widget(
+    state: &AppState,
+    public_id: &str,
+    headers: &HeaderMap,
+) -> Result<(WidgetRecord, WidgetSettings), Response> {
     let w = match store::widgets::find_widget_by_public_id(&state.store, public_id).await {
         Ok(Some(w)) => w,
-        Ok(None) => return Err(envelope(StatusCode::NOT_FOUND, "not_found", "widget not found")),
+        Ok(None) => {
+            return Err(envelope(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "widget not found",
+            ));
+        }
         Err(e) => return Err(ApiError::from(e).into_response()),
     };
     let settings = settings_of(&w);
     if !settings.allows(origin(headers)) {
-        return Err(envelope(StatusCode::FORBIDDEN, "origin_not_allowed", "this site may not embed the widget"));
+        return Err(envelope(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site may not embed the widget",
+        ));
     }
     Ok((w, settings))
 }
@@ -397,7 +501,11 @@ async fn public_widget(state: &AppState, public_id: &str, headers: &HeaderMap) -
 /// The widget's public configuration (CORS-enabled for the embedding site).
 #[utoipa::path(get, path = "/widget/config", tag = "widget", params(ConfigParams),
     responses((status = 200, body = PublicConfig), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-async fn widget_config(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<ConfigParams>) -> Response {
+async fn widget_config(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<ConfigParams>,
+) -> Response {
     let (w, s) = match public_widget(&state, &q.widget, &headers).await {
         Ok(v) => v,
         Err(r) => return r,
@@ -410,7 +518,13 @@ async fn widget_config(State(state): State<AppState>, headers: HeaderMap, Query(
             .await
             .ok()
             .flatten()
-            .is_some_and(|(stats, _)| stats.agents.available + stats.agents.busy + stats.agents.ringing + stats.agents.wrapup > 0),
+            .is_some_and(|(stats, _)| {
+                stats.agents.available
+                    + stats.agents.busy
+                    + stats.agents.ringing
+                    + stats.agents.wrapup
+                    > 0
+            }),
         None => false,
     };
     let body = PublicConfig {
@@ -424,8 +538,10 @@ async fn widget_config(State(state): State<AppState>, headers: HeaderMap, Query(
     };
     let mut res = AppJson(body).into_response();
     if let Some(o) = origin(&headers).and_then(|o| HeaderValue::from_str(o).ok()) {
-        res.headers_mut().insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
-        res.headers_mut().insert(header::VARY, HeaderValue::from_static("Origin"));
+        res.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
     }
     res
 }
@@ -453,7 +569,9 @@ fn new_visitor(key: &MasterKey, widget: &str) -> (String, String) {
 /// The visitor id inside a token, if the signature is ours (constant-time comparison).
 fn verify_visitor(key: &MasterKey, widget: &str, token: &str) -> Option<String> {
     let (visitor, sig) = token.split_once('.')?;
-    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(sig).ok()?;
+    let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(sig)
+        .ok()?;
     let mut mac = HmacSha256::new_from_slice(&key.derive("widget-visitor")).ok()?;
     mac.update(widget.as_bytes());
     mac.update(b":");
@@ -487,7 +605,10 @@ async fn widget_socket(
         Ok(v) => v,
         Err(r) => return r,
     };
-    let known = q.token.as_deref().and_then(|t| verify_visitor(&state.master_key, &w.public_id, t));
+    let known = q
+        .token
+        .as_deref()
+        .and_then(|t| verify_visitor(&state.master_key, &w.public_id, t));
     let (visitor, token) = match (known, &q.token) {
         (Some(v), Some(t)) => (v, t.clone()),
         _ => new_visitor(&state.master_key, &w.public_id),
@@ -506,10 +627,20 @@ async fn widget_socket(
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum VisitorFrame {
-    Message { client_id: Option<String>, content: String },
-    Typing { on: bool },
-    Read { seq: i64 },
-    Identify { name: Option<String>, email: Option<String> },
+    Message {
+        client_id: Option<String>,
+        content: String,
+    },
+    Typing {
+        on: bool,
+    },
+    Read {
+        seq: i64,
+    },
+    Identify {
+        name: Option<String>,
+        email: Option<String>,
+    },
     Ping,
 }
 
@@ -530,20 +661,37 @@ async fn send(sink: &mut Sink, v: Value) -> Result<(), SessionError> {
     Ok(())
 }
 
-async fn replay(sink: &mut Sink, state: &AppState, tenant: TenantId, conversation: i64, last: &mut i64) -> Result<(), SessionError> {
+async fn replay(
+    sink: &mut Sink,
+    state: &AppState,
+    tenant: TenantId,
+    conversation: i64,
+    last: &mut i64,
+) -> Result<(), SessionError> {
     let mut names: BTreeMap<i64, Option<String>> = BTreeMap::new();
     loop {
-        let page = store::conversations::list_messages(&state.store, tenant, conversation, *last, 200, false).await?;
+        let page = store::conversations::list_messages(
+            &state.store,
+            tenant,
+            conversation,
+            *last,
+            200,
+            false,
+        )
+        .await?;
         let full = page.len() == 200;
         for m in page {
             let name = match m.sender_id {
-                Some(id) => {
-                    if !names.contains_key(&id) {
-                        let n = store::users::find_user(&state.store, UserId(id)).await?.map(|u| u.name);
-                        names.insert(id, n);
+                Some(id) => match names.get(&id) {
+                    Some(known) => known.clone(),
+                    None => {
+                        let n = store::users::find_user(&state.store, UserId(id))
+                            .await?
+                            .map(|u| u.name);
+                        names.insert(id, n.clone());
+                        n
                     }
-                    names.get(&id).cloned().flatten()
-                }
+                },
                 None => None,
             };
             *last = m.seq;
@@ -567,9 +715,13 @@ async fn visitor_session(
     let identity = format!("{}:{visitor}", widget.public_id);
     let (mut sink, mut stream) = ws.split();
     let mut pushes = state.chat.subscribe_widgets();
-    let mut contact = store::contacts::find_by_identity(&state.store, tenant, "widget", &identity).await?;
+    let mut contact =
+        store::contacts::find_by_identity(&state.store, tenant, "widget", &identity).await?;
     let mut conversation = match &contact {
-        Some(c) => store::conversations::find_open_conversation(&state.store, tenant, c.id, "widget").await?,
+        Some(c) => {
+            store::conversations::find_open_conversation(&state.store, tenant, c.id, "widget")
+                .await?
+        }
         None => None,
     };
     send(
@@ -590,7 +742,11 @@ async fn visitor_session(
             && let Ok(st) = state.routing.contact_state(tenant, rc).await
             && let (Some(position), Some(ewt)) = (st.position, st.ewt_secs)
         {
-            send(&mut sink, json!({"type": "queue", "position": position, "ewt_secs": ewt})).await?;
+            send(
+                &mut sink,
+                json!({"type": "queue", "position": position, "ewt_secs": ewt}),
+            )
+            .await?;
         }
     }
     send(&mut sink, json!({"type": "ready"})).await?;
@@ -692,7 +848,10 @@ mod tests {
     fn visitor_tokens_verify_for_their_widget_only() {
         let key = MasterKey::from_hex(&"ab".repeat(32)).unwrap();
         let (visitor, token) = new_visitor(&key, "w1");
-        assert_eq!(verify_visitor(&key, "w1", &token).as_deref(), Some(visitor.as_str()));
+        assert_eq!(
+            verify_visitor(&key, "w1", &token).as_deref(),
+            Some(visitor.as_str())
+        );
         assert_eq!(verify_visitor(&key, "w2", &token), None);
         let forged = format!("{}x.{}", visitor, token.split_once('.').unwrap().1);
         assert_eq!(verify_visitor(&key, "w1", &forged), None);

@@ -18,7 +18,7 @@ use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::routing::model::{AgentId, ContactId, Event};
 use crate::store::conversations::{ConversationFilter, ConversationRecord, MessageRecord};
-use crate::store::{self, clamp_limit, Store};
+use crate::store::{self, Store, clamp_limit};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -125,9 +125,16 @@ pub struct ConversationView {
     pub last_message: Option<LastMessage>,
 }
 
-async fn conversation_view(store: &Store, tenant: TenantId, c: ConversationRecord) -> ApiResult<ConversationView> {
+async fn conversation_view(
+    store: &Store,
+    tenant: TenantId,
+    c: ConversationRecord,
+) -> ApiResult<ConversationView> {
     let contact = store::contacts::find_contact(store, tenant, c.contact_id).await?;
-    let last = store::conversations::list_messages(store, tenant, c.id, (c.last_seq - 1).max(0), 1, true).await?.pop();
+    let last =
+        store::conversations::list_messages(store, tenant, c.id, (c.last_seq - 1).max(0), 1, true)
+            .await?
+            .pop();
     Ok(ConversationView {
         id: c.id,
         channel: c.channel,
@@ -143,7 +150,12 @@ async fn conversation_view(store: &Store, tenant: TenantId, c: ConversationRecor
         first_response_at: c.first_response_at,
         closed_at: c.closed_at,
         last_message_at: c.last_message_at,
-        last_message: last.map(|m| LastMessage { seq: m.seq, sender: m.sender, content: m.content, private: m.private }),
+        last_message: last.map(|m| LastMessage {
+            seq: m.seq,
+            sender: m.sender,
+            content: m.content,
+            private: m.private,
+        }),
     })
 }
 
@@ -191,18 +203,38 @@ async fn list_conversations(
         None | Some("open") => Some("open".to_owned()),
         Some("all") => None,
         Some(s @ ("queued" | "agent" | "closed" | "bot")) => Some(s.to_owned()),
-        Some(other) => return Err(ApiError::validation("status", format!("unknown status `{other}`"))),
+        Some(other) => {
+            return Err(ApiError::validation(
+                "status",
+                format!("unknown status `{other}`"),
+            ));
+        }
     };
     let filter = ConversationFilter {
         status,
-        assigned_agent_id: if q.mine { scope.principal.user_id().map(UserId::get) } else { None },
+        assigned_agent_id: if q.mine {
+            scope.principal.user_id().map(UserId::get)
+        } else {
+            None
+        },
         unassigned: q.unassigned,
         queue_id: q.queue,
         channel: q.channel,
     };
     let limit = clamp_limit(q.limit);
-    let rows = store::conversations::list_conversations(&state.store, scope.id(), &filter, q.cursor, limit).await?;
-    let next_cursor = if rows.len() as i64 >= limit { rows.last().map(|c| c.id.to_string()) } else { None };
+    let rows = store::conversations::list_conversations(
+        &state.store,
+        scope.id(),
+        &filter,
+        q.cursor,
+        limit,
+    )
+    .await?;
+    let next_cursor = if rows.len() as i64 >= limit {
+        rows.last().map(|c| c.id.to_string())
+    } else {
+        None
+    };
     let mut items = Vec::with_capacity(rows.len());
     for c in rows {
         items.push(conversation_view(&state.store, scope.id(), c).await?);
@@ -222,11 +254,17 @@ pub struct ConversationDetail {
 }
 
 async fn load(state: &AppState, tenant: TenantId, id: i64) -> ApiResult<ConversationRecord> {
-    store::conversations::find_conversation(&state.store, tenant, id).await?.ok_or_else(|| ApiError::not_found("conversation"))
+    store::conversations::find_conversation(&state.store, tenant, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
 async fn names(store: &Store, tenant: TenantId) -> ApiResult<BTreeMap<i64, String>> {
-    Ok(store::users::list_members(store, tenant, None, i64::MAX).await?.into_iter().map(|m| (m.id.get(), m.name)).collect())
+    Ok(store::users::list_members(store, tenant, None, i64::MAX)
+        .await?
+        .into_iter()
+        .map(|m| (m.id.get(), m.name))
+        .collect())
 }
 
 /// One conversation.
@@ -243,7 +281,9 @@ async fn get_conversation(
     let mut messages = Vec::new();
     let mut after = 0;
     loop {
-        let page = store::conversations::list_messages(&state.store, scope.id(), c.id, after, 500, true).await?;
+        let page =
+            store::conversations::list_messages(&state.store, scope.id(), c.id, after, 500, true)
+                .await?;
         let full = page.len() == 500;
         after = page.last().map_or(after, |m| m.seq);
         messages.extend(page.into_iter().map(|m| message_view(m, &names)));
@@ -252,8 +292,16 @@ async fn get_conversation(
         }
     }
     let conversation = conversation_view(&state.store, scope.id(), c).await?;
-    let contact = ContactBrief { id: conversation.contact.id, name: conversation.contact.name.clone(), email: conversation.contact.email.clone() };
-    Ok(AppJson(ConversationDetail { conversation, contact, messages }))
+    let contact = ContactBrief {
+        id: conversation.contact.id,
+        name: conversation.contact.name.clone(),
+        email: conversation.contact.email.clone(),
+    };
+    Ok(AppJson(ConversationDetail {
+        conversation,
+        contact,
+        messages,
+    }))
 }
 
 /// A reply or a private note.
@@ -270,7 +318,11 @@ pub struct NewReply {
 }
 
 fn me(scope: &TenantScope<AnyMember>) -> ApiResult<i64> {
-    scope.principal.user_id().map(UserId::get).ok_or_else(|| ApiError::forbidden("replies are written by people"))
+    scope
+        .principal
+        .user_id()
+        .map(UserId::get)
+        .ok_or_else(|| ApiError::forbidden("replies are written by people"))
 }
 
 /// Replies to the customer (or adds a private note).
@@ -287,9 +339,21 @@ async fn post_message(
     let c = load(&state, scope.id(), path.1).await?;
     // An agent replies to conversations assigned to them; supervisors may step into any.
     if !req.private && c.assigned_agent_id != Some(agent) && scope.role < Role::Supervisor {
-        return Err(ApiError::forbidden("only the assigned agent (or a supervisor) may reply; add a private note instead"));
+        return Err(ApiError::forbidden(
+            "only the assigned agent (or a supervisor) may reply; add a private note instead",
+        ));
     }
-    let m = state.chat.agent_message(scope.id(), c.id, agent, &req.content, req.private, req.client_id.as_deref()).await?;
+    let m = state
+        .chat
+        .agent_message(
+            scope.id(),
+            c.id,
+            agent,
+            &req.content,
+            req.private,
+            req.client_id.as_deref(),
+        )
+        .await?;
     let names = names(&state.store, scope.id()).await?;
     Ok((StatusCode::CREATED, AppJson(message_view(m, &names))))
 }
@@ -340,15 +404,25 @@ async fn post_read(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn offered_contact(state: &AppState, scope: &TenantScope<AnyMember>, cid: i64) -> ApiResult<(i64, i64)> {
+async fn offered_contact(
+    state: &AppState,
+    scope: &TenantScope<AnyMember>,
+    cid: i64,
+) -> ApiResult<(i64, i64)> {
     let agent = me(scope)?;
     let c = load(state, scope.id(), cid).await?;
-    let rc = c.routing_contact_id.ok_or_else(|| ApiError::Conflict { code: "no_offer", message: "this conversation is not being offered".into() })?;
+    let rc = c.routing_contact_id.ok_or_else(|| ApiError::Conflict {
+        code: "no_offer",
+        message: "this conversation is not being offered".into(),
+    })?;
     state
         .routing
         .offer_deadline(scope.id(), rc, agent)
         .await
-        .ok_or_else(|| ApiError::Conflict { code: "no_offer", message: "this conversation is not offered to you (any more)".into() })?;
+        .ok_or_else(|| ApiError::Conflict {
+            code: "no_offer",
+            message: "this conversation is not offered to you (any more)".into(),
+        })?;
     Ok((rc, agent))
 }
 
@@ -362,16 +436,30 @@ async fn accept(
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<ConversationView>> {
     let (rc, agent) = offered_contact(&state, &scope, path.1).await?;
-    state.routing.apply(scope.id(), Event::OfferAccepted { contact: ContactId(rc as u64), agent: AgentId(agent as u64) }).await?;
+    state
+        .routing
+        .apply(
+            scope.id(),
+            Event::OfferAccepted {
+                contact: ContactId(rc as u64),
+                agent: AgentId(agent as u64),
+            },
+        )
+        .await?;
     let st = state.routing.contact_state(scope.id(), rc).await?;
     if st.agent_id != Some(agent) {
-        return Err(ApiError::Conflict { code: "no_offer", message: "another agent took this conversation".into() });
+        return Err(ApiError::Conflict {
+            code: "no_offer",
+            message: "another agent took this conversation".into(),
+        });
     }
     // The routing decision is applied to the conversation by the conversation service; do it
     // here as well so the answer already shows the assignment.
     store::conversations::set_assigned(&state.store, scope.id(), path.1, agent).await?;
     let c = load(&state, scope.id(), path.1).await?;
-    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
 }
 
 /// Declines an offered conversation; it goes to the next agent.
@@ -384,16 +472,28 @@ async fn decline(
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
     let (rc, agent) = offered_contact(&state, &scope, path.1).await?;
-    state.routing.apply(scope.id(), Event::OfferDeclined { contact: ContactId(rc as u64), agent: AgentId(agent as u64) }).await?;
+    state
+        .routing
+        .apply(
+            scope.id(),
+            Event::OfferDeclined {
+                contact: ContactId(rc as u64),
+                agent: AgentId(agent as u64),
+            },
+        )
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 fn may_manage(scope: &TenantScope<AnyMember>, c: &ConversationRecord) -> ApiResult<()> {
-    let mine = c.assigned_agent_id.is_some() && c.assigned_agent_id == scope.principal.user_id().map(UserId::get);
+    let mine = c.assigned_agent_id.is_some()
+        && c.assigned_agent_id == scope.principal.user_id().map(UserId::get);
     if mine || scope.role >= Role::Supervisor {
         Ok(())
     } else {
-        Err(ApiError::forbidden("only the assigned agent (or a supervisor) may do this"))
+        Err(ApiError::forbidden(
+            "only the assigned agent (or a supervisor) may do this",
+        ))
     }
 }
 
@@ -410,7 +510,9 @@ async fn resolve(
     may_manage(&scope, &c)?;
     state.chat.resolve(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
-    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
 }
 
 /// Reopens a resolved conversation with the same agent.
@@ -426,5 +528,7 @@ async fn reopen(
     may_manage(&scope, &c)?;
     state.chat.reopen(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
-    Ok(AppJson(conversation_view(&state.store, scope.id(), c).await?))
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
 }

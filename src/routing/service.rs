@@ -437,14 +437,24 @@ impl RoutingService {
     }
 
     /// Persists a new contact, then queues it. Returns its state (position and wait).
-    pub async fn enqueue(&self, tenant: TenantId, c: NewRoutedContact<'_>) -> Result<ContactState, RoutingError> {
-        let stored = store::routed_contacts::insert_routed_contact(&self.0.store, tenant, c).await?;
+    pub async fn enqueue(
+        &self,
+        tenant: TenantId,
+        c: NewRoutedContact<'_>,
+    ) -> Result<ContactState, RoutingError> {
+        let stored =
+            store::routed_contacts::insert_routed_contact(&self.0.store, tenant, c).await?;
         self.enqueue_stored(tenant, &stored).await
     }
 
     /// Queues a contact already persisted (by a caller that had to link it first).
-    pub async fn enqueue_stored(&self, tenant: TenantId, stored: &RoutedContact) -> Result<ContactState, RoutingError> {
-        self.apply(tenant, Event::ContactEnqueued(new_contact(stored))).await?;
+    pub async fn enqueue_stored(
+        &self,
+        tenant: TenantId,
+        stored: &RoutedContact,
+    ) -> Result<ContactState, RoutingError> {
+        self.apply(tenant, Event::ContactEnqueued(new_contact(stored)))
+            .await?;
         self.contact_state(tenant, stored.id).await
     }
 

@@ -37,8 +37,7 @@ pub async fn find_or_create_by_identity(
                                returning id, name, email, phone, metadata, created_at";
     const NEW_IDENTITY: &str = "insert into contact_identities (tenant_id, contact_id, channel, external_id, created_at) \
                                 values ($1, $2, $3, $4, $5)";
-    if let Some(c) =
-        on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?
+    if let Some(c) = on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?
     {
         return Ok(c);
     }
@@ -60,13 +59,15 @@ pub async fn find_or_create_by_identity(
     match created {
         Ok(c) => Ok(c),
         // Two first messages raced: the other one created it.
-        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => on_pool!(store, p => sqlx::query_as(FIND)
+        Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+            on_pool!(store, p => sqlx::query_as(FIND)
             .bind(tenant.get())
             .bind(channel)
             .bind(external_id)
             .fetch_optional(p)
             .await)?
-        .ok_or(StoreError::NotFound),
+            .ok_or(StoreError::NotFound)
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -82,14 +83,22 @@ pub async fn find_by_identity(
     const FIND: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contact_identities i \
                         join contacts c on c.id = i.contact_id \
                         where i.tenant_id = $1 and i.channel = $2 and i.external_id = $3";
-    Ok(on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?)
+    Ok(
+        on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?,
+    )
 }
 
 /// One contact.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn find_contact(store: &Store, tenant: TenantId, id: i64) -> Result<Option<ContactRecord>, StoreError> {
+pub async fn find_contact(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<ContactRecord>, StoreError> {
     const SQL: &str = "select id, name, email, phone, metadata, created_at from contacts where tenant_id = $1 and id = $2";
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?)
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// Fills in what the customer told us (pre-chat form, verified identity). `None` keeps a field.

@@ -117,9 +117,19 @@ pub async fn insert_conversation(
 
 /// One conversation of the tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn find_conversation(store: &Store, tenant: TenantId, id: i64) -> Result<Option<ConversationRecord>, StoreError> {
-    const SQL: &str = concat!("select ", conversation_columns!(), " from conversations where tenant_id = $1 and id = $2");
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?)
+pub async fn find_conversation(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// The customer's latest conversation on a channel that is not closed.
@@ -136,7 +146,9 @@ pub async fn find_open_conversation(
         " from conversations where tenant_id = $1 and contact_id = $2 and channel = $3 and status <> 'closed' \
          order by id desc limit 1"
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact_id).bind(channel).fetch_optional(p).await)?)
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact_id).bind(channel).fetch_optional(p).await)?,
+    )
 }
 
 /// The conversation behind a routing contact.
@@ -146,9 +158,14 @@ pub async fn find_by_routing_contact(
     tenant: TenantId,
     routing_contact_id: i64,
 ) -> Result<Option<ConversationRecord>, StoreError> {
-    const SQL: &str =
-        concat!("select ", conversation_columns!(), " from conversations where tenant_id = $1 and routing_contact_id = $2");
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(routing_contact_id).fetch_optional(p).await)?)
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and routing_contact_id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(routing_contact_id).fetch_optional(p).await)?,
+    )
 }
 
 /// Which conversations to list.
@@ -201,7 +218,13 @@ pub async fn list_conversations(
 
 /// Links a conversation to its routing contact and queue.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn set_routing(store: &Store, tenant: TenantId, id: i64, routing_contact_id: i64, queue_id: i64) -> Result<(), StoreError> {
+pub async fn set_routing(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    routing_contact_id: i64,
+    queue_id: i64,
+) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set routing_contact_id = $3, queue_id = $4, status = 'queued', updated_at = $5 \
                        where tenant_id = $1 and id = $2";
     on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(routing_contact_id).bind(queue_id).bind(Utc::now()).execute(p).await.map(|_| ()))?;
@@ -210,7 +233,12 @@ pub async fn set_routing(store: &Store, tenant: TenantId, id: i64, routing_conta
 
 /// Hands a conversation to an agent.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn set_assigned(store: &Store, tenant: TenantId, id: i64, agent: i64) -> Result<(), StoreError> {
+pub async fn set_assigned(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    agent: i64,
+) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set status = 'agent', assigned_agent_id = $3, assigned_at = $4, updated_at = $4 \
                        where tenant_id = $1 and id = $2";
     on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
@@ -219,13 +247,22 @@ pub async fn set_assigned(store: &Store, tenant: TenantId, id: i64, agent: i64) 
 
 /// Closes (resolves) or reopens a conversation.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn set_status(store: &Store, tenant: TenantId, id: i64, status: &str) -> Result<(), StoreError> {
+pub async fn set_status(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    status: &str,
+) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set status = $3, \
                        closed_at = case when $3 = 'closed' then $4 else null end, \
                        routing_contact_id = case when $3 = 'closed' then null else routing_contact_id end, \
                        updated_at = $4 where tenant_id = $1 and id = $2";
     let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(status).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// A message to append.
@@ -329,7 +366,13 @@ pub async fn list_messages(
 
 /// Marks the other side's messages up to `seq` as read; returns how many changed.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
-pub async fn mark_read(store: &Store, tenant: TenantId, conversation: i64, reader: &str, seq: i64) -> Result<u64, StoreError> {
+pub async fn mark_read(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    reader: &str,
+    seq: i64,
+) -> Result<u64, StoreError> {
     // A customer reads agent and bot messages; an agent reads customer messages.
     const SQL: &str = "update messages set delivery_status = 'read', read_at = $5 where tenant_id = $1 and conversation_id = $2 \
                        and seq <= $3 and delivery_status <> 'read' and private = false \

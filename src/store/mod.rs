@@ -15,9 +15,9 @@ pub mod migrations;
 pub mod queues;
 pub mod routed_contacts;
 pub mod sessions;
-pub mod widgets;
 pub mod tenants;
 pub mod users;
+pub mod widgets;
 
 use std::str::FromStr;
 use std::time::Duration;

@@ -66,23 +66,43 @@ pub async fn insert_widget(
 
 /// A tenant's widgets.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn list_widgets(store: &Store, tenant: TenantId) -> Result<Vec<WidgetRecord>, StoreError> {
-    const SQL: &str = concat!("select ", columns!(), " from widgets where tenant_id = $1 order by id");
+pub async fn list_widgets(
+    store: &Store,
+    tenant: TenantId,
+) -> Result<Vec<WidgetRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from widgets where tenant_id = $1 order by id"
+    );
     Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).fetch_all(p).await)?)
 }
 
 /// One widget of a tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn find_widget(store: &Store, tenant: TenantId, id: i64) -> Result<Option<WidgetRecord>, StoreError> {
-    const SQL: &str = concat!("select ", columns!(), " from widgets where tenant_id = $1 and id = $2");
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?)
+pub async fn find_widget(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<WidgetRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from widgets where tenant_id = $1 and id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
 }
 
 /// The widget behind an embed's public id, whichever tenant owns it (only if that tenant is live).
 /// This is the public entry point of the widget channel, so it is the one lookup not scoped by
 /// a tenant the caller already has: the widget's row names its tenant.
 #[tracing::instrument(skip_all)]
-pub async fn find_widget_by_public_id(store: &Store, public_id: &str) -> Result<Option<WidgetRecord>, StoreError> {
+pub async fn find_widget_by_public_id(
+    store: &Store,
+    public_id: &str,
+) -> Result<Option<WidgetRecord>, StoreError> {
     const SQL: &str = "select w.id, w.tenant_id, w.public_id, w.name, w.settings, w.queue_id, w.hmac_secret, \
                        w.created_at, w.updated_at from widgets w join tenants t on t.id = w.tenant_id \
                        where w.public_id = $1 and t.deleted_at is null";
@@ -111,7 +131,11 @@ pub async fn update_widget(
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Deletes a widget (its conversations stay).
@@ -119,5 +143,9 @@ pub async fn update_widget(
 pub async fn delete_widget(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from widgets where tenant_id = $1 and id = $2";
     let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
-    if n == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }

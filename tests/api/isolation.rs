@@ -71,6 +71,12 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "/api/v1/tenants/{tid}/routing/contacts/{cid}/end",
         "supervisor",
     ),
+    ("GET", "/api/v1/tenants/{tid}/widgets", "admin"),
+    ("POST", "/api/v1/tenants/{tid}/widgets", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
+    ("PATCH", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
+    ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/conversations", "agent"),
     ("GET", "/api/v1/tenants", "operator"),
     ("POST", "/api/v1/tenants", "operator"),
 ];
@@ -88,6 +94,7 @@ fn rank(role: &str) -> u8 {
 /// Ids substituted into a path (and used by bodies).
 #[derive(Default)]
 struct Ids {
+    wid: i64,
     uid: i64,
     kid: i64,
     qid: i64,
@@ -106,6 +113,8 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<Value> {
         ("POST", "/api-keys") => Some(json!({"name": "k", "role": "agent"})),
         ("POST", "/api/v1/tenants") => Some(json!({"name": "N", "slug": format!("n{}", unique())})),
         ("POST", "/queues") => Some(json!({"name": format!("q{}", unique())})),
+        ("POST", "/widgets") => Some(json!({"name": "w"})),
+        ("PATCH", "/widgets/{wid}") => Some(json!({"settings": {"title": "t"}})),
         ("PATCH", "/queues/{qid}") => Some(json!({"settings": {"weight": 2}})),
         ("PUT", "/queues/{qid}/members") => Some(json!([])),
         ("PATCH", "/agents/{uid}") => Some(json!({"skills": {"renamed": 1}})),
@@ -134,6 +143,17 @@ async fn fresh_key(op: &Client, tid: i64) -> i64 {
         )
         .await;
     r.body["api_key"]["id"].as_i64().unwrap()
+}
+
+async fn fresh_widget(op: &Client, tid: i64) -> i64 {
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/widgets"),
+            json!({"name": "target"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_i64().unwrap()
 }
 
 async fn fresh_queue(op: &Client, tid: i64) -> i64 {
@@ -171,6 +191,9 @@ async fn call(
     if template.contains("{uid}") {
         ids.uid = fresh_target_user(op, ids_tid).await;
     }
+    if template.contains("{wid}") {
+        ids.wid = fresh_widget(op, ids_tid).await;
+    }
     if template.contains("{kid}") {
         ids.kid = fresh_key(op, ids_tid).await;
     }
@@ -195,6 +218,7 @@ async fn call(
         .replace("{tid}", &tid.to_string())
         .replace("{uid}", &ids.uid.to_string())
         .replace("{kid}", &ids.kid.to_string())
+        .replace("{wid}", &ids.wid.to_string())
         .replace("{qid}", &ids.qid.to_string())
         .replace("{cid}", &ids.cid.to_string());
     who.request(
@@ -282,7 +306,7 @@ async fn callers_of_tenant_a_get_404_for_every_endpoint_of_tenant_b() {
                 ));
             }
             // A's tenant id with B's user and key ids.
-            if ["{uid}", "{kid}", "{qid}", "{cid}"]
+            if ["{uid}", "{kid}", "{qid}", "{cid}", "{wid}"]
                 .iter()
                 .any(|id| template.contains(id))
             {

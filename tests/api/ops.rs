@@ -136,6 +136,22 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ),
         ("POST", "/api/v1/tenants/{tid}/routing/contacts/{cid}/end"),
         ("GET", "/api/v1/ws"),
+        ("GET", "/api/v1/tenants/{tid}/conversations"),
+        ("GET", "/api/v1/tenants/{tid}/conversations/{cid}"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/messages"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/typing"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/read"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/accept"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/decline"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/resolve"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/reopen"),
+        ("GET", "/api/v1/tenants/{tid}/widgets"),
+        ("POST", "/api/v1/tenants/{tid}/widgets"),
+        ("GET", "/api/v1/tenants/{tid}/widgets/{wid}"),
+        ("PATCH", "/api/v1/tenants/{tid}/widgets/{wid}"),
+        ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}"),
+        ("GET", "/widget/config"),
+        ("GET", "/widget/ws"),
     ];
     let mut want: Vec<(String, String)> = expected
         .iter()
@@ -151,7 +167,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{kid}", "1")
             .replace("{id}", "1")
             .replace("{qid}", "1")
-            .replace("{cid}", "1");
+            .replace("{cid}", "1")
+            .replace("{wid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

@@ -14,6 +14,9 @@ const ROLE_SUMMARY = {
 };
 
 const ENTRY_TEXT = {
+  inbox: 'Answer website chats and other conversations in real time, accept offers and set your status.',
+  live: 'Follow every queue live: who is waiting, for how long, and what each agent is doing.',
+  widgets: 'Create the chat widget for your website and copy its embed snippet.',
   users: 'Add people to the tenant, change roles, reset passwords and deactivate accounts.',
   'api-keys': 'Create API keys for integrations and revoke them when they are no longer used.',
   audit: 'See who changed what in the tenant, and when.',

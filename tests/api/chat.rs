@@ -1,0 +1,549 @@
+//! The website widget and the agents' conversation API: a visitor writes, the conversation is
+//! queued and offered, the agent accepts and replies, both sides see each other in real time,
+//! reconnects replay what was missed, retries never duplicate.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+use crate::helpers::{Client, PASSWORD, TestApp, spawn_app, unique_email};
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+struct Shop {
+    tid: i64,
+    admin: Client,
+    agent_id: i64,
+    agent: Client,
+    qid: i64,
+    public_id: String,
+}
+
+async fn shop(app: &TestApp, settings: Value) -> Shop {
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "shop").await;
+    let (_, admin) = app.member(&op, tid, "admin").await;
+    let email = unique_email("agent");
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/users"),
+            json!({"email": email, "name": "Alex Agent", "role": "agent", "password": PASSWORD}),
+        )
+        .await;
+    let agent_id = r.body["user"]["id"].as_i64().unwrap();
+    let agent = app.login(&email, PASSWORD).await;
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/queues"),
+            json!({"name": "Web", "members": [{"user_id": agent_id}]}),
+        )
+        .await;
+    let qid = r.body["id"].as_i64().unwrap();
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/widgets"),
+            json!({"name": "Shop site", "queue_id": qid, "settings": settings}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    Shop {
+        tid,
+        admin,
+        agent_id,
+        agent,
+        qid,
+        public_id: r.body["public_id"].as_str().unwrap().to_owned(),
+    }
+}
+
+async fn visitor(
+    app: &TestApp,
+    widget: &str,
+    token: Option<&str>,
+    since: Option<i64>,
+    origin: Option<&str>,
+) -> Result<Socket, u16> {
+    let mut url = format!(
+        "{}/widget/ws?widget={widget}",
+        app.base.replace("http://", "ws://")
+    );
+    if let Some(t) = token {
+        url.push_str(&format!("&token={t}"));
+    }
+    if let Some(s) = since {
+        url.push_str(&format!("&since={s}"));
+    }
+    let mut req = url.into_client_request().unwrap();
+    if let Some(o) = origin {
+        req.headers_mut().insert("origin", o.parse().unwrap());
+    }
+    match tokio_tungstenite::connect_async(req).await {
+        Ok((ws, _)) => Ok(ws),
+        Err(tokio_tungstenite::tungstenite::Error::Http(res)) => Err(res.status().as_u16()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+async fn frame(ws: &mut Socket) -> Value {
+    let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
+        .await
+        .expect("frame in time")
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(msg.to_text().unwrap()).unwrap()
+}
+
+/// Frames until one of type `kind` (returning it and what came before).
+async fn until(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
+    let mut before = Vec::new();
+    loop {
+        let f = frame(ws).await;
+        if f["type"] == kind {
+            return (f, before);
+        }
+        before.push(f);
+    }
+}
+
+async fn say(ws: &mut Socket, client_id: &str, content: &str) {
+    ws.send(Message::Text(
+        json!({"type": "message", "client_id": client_id, "content": content})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+}
+
+async fn available(s: &Shop) {
+    let r = s
+        .agent
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/tenants/{}/me/presence", s.tid),
+            Some(json!({"state": "available"})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn widgets_are_managed_with_validated_settings_and_a_snippet() {
+    let app = spawn_app().await;
+    let s = shop(
+        &app,
+        json!({"colour": "#ff0066", "prechat_fields": ["name"]}),
+    )
+    .await;
+    let path = format!("/api/v1/tenants/{}/widgets", s.tid);
+    let list = s.admin.get(&path).await;
+    let w = &list.body["items"][0];
+    assert_eq!(w["settings"]["colour"], "#ff0066");
+    assert_eq!(
+        w["settings"]["title"], "Chat with us",
+        "defaults fill the rest"
+    );
+    assert!(
+        w["snippet"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("data-widget=\"{}\"", s.public_id))
+    );
+    assert!(
+        w.get("identity_secret").is_none(),
+        "the secret is shown only at creation"
+    );
+    let wid = w["id"].as_i64().unwrap();
+    let bad = s
+        .admin
+        .patch(
+            &format!("{path}/{wid}"),
+            json!({"settings": {"colour": "pink"}}),
+        )
+        .await;
+    assert!(
+        bad.message().starts_with("settings.colour"),
+        "{}",
+        bad.message()
+    );
+    let bad = s
+        .admin
+        .patch(
+            &format!("{path}/{wid}"),
+            json!({"settings": {"allowed_origins": ["not an origin"]}}),
+        )
+        .await;
+    assert!(
+        bad.message().starts_with("settings.allowed_origins"),
+        "{}",
+        bad.message()
+    );
+    let bad = s
+        .admin
+        .post(&path, json!({"name": "X", "queue_id": 999_999}))
+        .await;
+    assert!(bad.message().starts_with("queue_id"), "{}", bad.message());
+    let ok = s
+        .admin
+        .patch(
+            &format!("{path}/{wid}"),
+            json!({"settings": {"title": "Help"}}),
+        )
+        .await;
+    assert_eq!(
+        (
+            ok.body["settings"]["title"].as_str(),
+            ok.body["settings"]["colour"].as_str()
+        ),
+        (Some("Help"), Some("#ff0066"))
+    );
+    assert_eq!(s.agent.get(&path).await.status, StatusCode::FORBIDDEN);
+
+    let cfg = app
+        .anonymous()
+        .get(&format!("/widget/config?widget={}", s.public_id))
+        .await;
+    assert_eq!(cfg.status, StatusCode::OK);
+    assert_eq!(
+        (cfg.body["title"].as_str(), cfg.body["online"].as_bool()),
+        (Some("Help"), Some(false))
+    );
+    available(&s).await;
+    assert_eq!(
+        app.anonymous()
+            .get(&format!("/widget/config?widget={}", s.public_id))
+            .await
+            .body["online"],
+        true
+    );
+    assert_eq!(
+        app.anonymous()
+            .get("/widget/config?widget=nope")
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_visitor_and_an_agent_talk_in_real_time_through_the_queue() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    let hello = frame(&mut ws).await;
+    assert_eq!(hello["type"], "hello");
+    assert!(hello["conversation_id"].is_null());
+    let token = hello["visitor_token"].as_str().unwrap().to_owned();
+    until(&mut ws, "ready").await;
+
+    say(&mut ws, "c-1", "Hello, my order is late").await;
+    let (ack, before) = until(&mut ws, "ack").await;
+    assert_eq!(ack["client_id"], "c-1");
+    assert!(before.iter().any(|f| f["type"] == "message"
+        && f["content"] == "Hello, my order is late"
+        && f["client_id"] == "c-1"));
+
+    // The conversation is in the inbox, offered to the agent.
+    let list = s
+        .agent
+        .get(&format!(
+            "/api/v1/tenants/{}/conversations?unassigned=true",
+            s.tid
+        ))
+        .await;
+    let conv = list.body["items"][0].clone();
+    assert_eq!(
+        (
+            conv["status"].as_str(),
+            conv["last_message"]["content"].as_str()
+        ),
+        (Some("queued"), Some("Hello, my order is late"))
+    );
+    let cid = conv["id"].as_i64().unwrap();
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["status"].as_str(),
+            r.body["assigned_agent_id"].as_i64()
+        ),
+        (Some("agent"), Some(s.agent_id))
+    );
+    let (status, _) = until(&mut ws, "status").await;
+    assert_eq!(
+        (status["status"].as_str(), status["agent_name"].as_str()),
+        (Some("agent"), Some("Alex Agent"))
+    );
+
+    // Typing and a reply reach the visitor; the visitor's read receipt reaches the inbox.
+    s.agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/typing", s.tid),
+            json!({"on": true}),
+        )
+        .await;
+    let (typing, _) = until(&mut ws, "typing").await;
+    assert_eq!(typing["on"], true);
+    let reply = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/messages", s.tid),
+            json!({"content": "Sorry! Let me check."}),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let (m, _) = until(&mut ws, "message").await;
+    let m = if m["sender"] == "system" {
+        until(&mut ws, "message").await.0
+    } else {
+        m
+    };
+    assert_eq!(
+        (
+            m["sender"].as_str(),
+            m["sender_name"].as_str(),
+            m["content"].as_str()
+        ),
+        (
+            Some("agent"),
+            Some("Alex Agent"),
+            Some("Sorry! Let me check.")
+        )
+    );
+    let note = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/messages", s.tid),
+            json!({"content": "customer seems upset", "private": true}),
+        )
+        .await;
+    assert_eq!(note.status, StatusCode::CREATED);
+    ws.send(Message::Text(
+        json!({"type": "read", "seq": m["seq"]}).to_string().into(),
+    ))
+    .await
+    .unwrap();
+    ws.send(Message::Text(r#"{"type":"ping"}"#.into()))
+        .await
+        .unwrap();
+    let (_, between) = until(&mut ws, "pong").await;
+    assert!(
+        between
+            .iter()
+            .all(|f| f["content"] != "customer seems upset"),
+        "private notes never reach the visitor"
+    );
+
+    let detail = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    let msgs = detail.body["messages"].as_array().unwrap();
+    let agent_reply = msgs
+        .iter()
+        .find(|x| x["content"] == "Sorry! Let me check.")
+        .unwrap();
+    assert_eq!(agent_reply["delivery_status"], "read");
+    assert!(msgs.iter().any(|x| x["private"] == true));
+
+    // Reload: the same token brings the history back, and nothing after `since` is lost.
+    drop(ws);
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/messages", s.tid),
+            json!({"content": "Found it, it ships today."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    let mut ws = visitor(
+        &app,
+        &s.public_id,
+        Some(&token),
+        Some(m["seq"].as_i64().unwrap()),
+        None,
+    )
+    .await
+    .unwrap();
+    let hello = frame(&mut ws).await;
+    assert_eq!(
+        (hello["conversation_id"].as_i64(), hello["status"].as_str()),
+        (Some(cid), Some("agent"))
+    );
+    let (_, replayed) = until(&mut ws, "ready").await;
+    let texts: Vec<&str> = replayed
+        .iter()
+        .filter_map(|f| f["content"].as_str())
+        .collect();
+    assert_eq!(
+        texts,
+        ["Found it, it ships today."],
+        "exactly the missed message"
+    );
+
+    // A retried send with the same client id is stored once.
+    say(&mut ws, "c-2", "Thanks!").await;
+    until(&mut ws, "ack").await;
+    say(&mut ws, "c-2", "Thanks!").await;
+    let (ack, _) = until(&mut ws, "ack").await;
+    let detail = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    let thanks = detail.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|x| x["content"] == "Thanks!")
+        .count();
+    assert_eq!(thanks, 1);
+    assert_eq!(ack["client_id"], "c-2");
+
+    // Resolve: the visitor is told, the agent goes to wrap-up, the next message starts anew.
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/resolve", s.tid),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.body["status"], "closed");
+    let (st, _) = until(&mut ws, "status").await;
+    assert_eq!(st["status"], "closed");
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/messages", s.tid),
+            json!({"content": "late"}),
+        )
+        .await;
+    assert_eq!(r.code(), "conversation_closed");
+    let reopened = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/reopen", s.tid),
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        (
+            reopened.body["status"].as_str(),
+            reopened.body["assigned_agent_id"].as_i64()
+        ),
+        (Some("agent"), Some(s.agent_id)),
+        "no bounce through the queue"
+    );
+}
+
+#[tokio::test]
+async fn a_waiting_visitor_learns_their_place_and_bad_input_gets_clear_errors() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({"allowed_origins": ["https://shop.example"]})).await;
+    assert_eq!(
+        visitor(&app, &s.public_id, None, None, Some("https://evil.example"))
+            .await
+            .err(),
+        Some(403)
+    );
+    assert_eq!(
+        visitor(&app, "no-such-widget", None, None, None)
+            .await
+            .err(),
+        Some(404)
+    );
+    let mut ws = visitor(
+        &app,
+        &s.public_id,
+        Some("forged.token"),
+        None,
+        Some("https://shop.example"),
+    )
+    .await
+    .unwrap();
+    let hello = frame(&mut ws).await;
+    assert_ne!(
+        hello["visitor_token"], "forged.token",
+        "a bad token gets a fresh visitor"
+    );
+    until(&mut ws, "ready").await;
+    say(&mut ws, "x", "").await;
+    let (err, _) = until(&mut ws, "error").await;
+    assert_eq!(err["code"], "bad_message");
+    ws.send(Message::Text("not json".into())).await.unwrap();
+    assert_eq!(until(&mut ws, "error").await.0["code"], "bad_frame");
+    say(&mut ws, "y", &"a".repeat(4001)).await;
+    assert_eq!(until(&mut ws, "error").await.0["code"], "bad_message");
+
+    // Nobody is available: the visitor waits and is told their position.
+    say(&mut ws, "z", "anyone there?").await;
+    let (q, _) = until(&mut ws, "queue").await;
+    assert_eq!(q["position"], 1);
+    let _ = s.qid;
+}
+
+#[tokio::test]
+async fn customer_markup_is_stored_and_returned_as_plain_text() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    let evil = "<img src=x onerror=alert(1)><script>alert(2)</script>";
+    say(&mut ws, "e", evil).await;
+    until(&mut ws, "ack").await;
+    let list = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    assert_eq!(
+        list.body["items"][0]["last_message"]["content"], evil,
+        "kept verbatim; the UI renders it as text"
+    );
+}
+
+#[tokio::test]
+async fn another_tenants_agent_cannot_see_or_touch_a_conversation() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "hi").await;
+    until(&mut ws, "ack").await;
+    let cid = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let op = app.operator().await;
+    let other = app.create_tenant(&op, "rival").await;
+    let (_, rival) = app.member(&op, other, "admin").await;
+    for path in ["", "/messages", "/resolve", "/accept"] {
+        let url = format!("/api/v1/tenants/{other}/conversations/{cid}{path}");
+        let r = if path.is_empty() {
+            rival.get(&url).await
+        } else {
+            rival.post(&url, json!({"content": "x"})).await
+        };
+        assert_eq!(r.status, StatusCode::NOT_FOUND, "{path}: {}", r.body);
+    }
+    assert_eq!(
+        rival
+            .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

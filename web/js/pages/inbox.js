@@ -1,0 +1,847 @@
+// Inbox: the agents' workspace. Conversation list with filters, the thread with its
+// composer (replies and private notes), the customer's context, offers from the routing
+// engine with their countdown, and the agent's presence switch. Everything updates live
+// from the event stream (/api/v1/ws), which resumes from the last sequence after a drop.
+//
+// Customer text is untrusted: it only ever reaches the page through text nodes (h()).
+
+import { h, mount, avatar, timeEl, formatDateTime, formatRelative, titleCase } from '../dom.js';
+import { icon } from '../icons.js';
+import { seg, ApiError } from '../api.js';
+import { connectEvents } from '../realtime.js';
+import { button, dropdown, setBusy, emptyState, errorState, skeletonRows, statusPill } from '../ui.js';
+
+const FILTERS = [
+  { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
+  { id: 'unassigned', label: 'Unassigned', query: { status: 'open', unassigned: 'true' } },
+  { id: 'open', label: 'All open', query: { status: 'open' } },
+  { id: 'closed', label: 'Closed', query: { status: 'closed' } },
+];
+
+const CHANNELS = [
+  { value: '', label: 'All channels' },
+  { value: 'widget', label: 'Website chat' },
+  { value: 'whatsapp', label: 'WhatsApp' },
+  { value: 'messenger', label: 'Messenger' },
+  { value: 'instagram', label: 'Instagram' },
+  { value: 'x', label: 'X' },
+  { value: 'sms', label: 'SMS' },
+  { value: 'telegram', label: 'Telegram' },
+];
+
+const CHANNEL_LABEL = Object.fromEntries(CHANNELS.filter((c) => c.value).map((c) => [c.value, c.label]));
+
+const STATUS = {
+  bot: ['Bot', 'neutral'],
+  queued: ['Waiting', 'warning'],
+  agent: ['Open', 'success'],
+  closed: ['Resolved', 'neutral'],
+  snoozed: ['Snoozed', 'neutral'],
+};
+
+const PRESENCE = {
+  available: { label: 'Available', cls: 'presence-available' },
+  away: { label: 'Away', cls: 'presence-away' },
+  offline: { label: 'Offline', cls: 'presence-offline' },
+};
+const AWAY_REASONS = ['Break', 'Lunch', 'Meeting', 'Training'];
+
+const FILTER_KEY = 'switchboard.inbox.filter';
+
+function contactName(c) {
+  const contact = c.contact || {};
+  return (contact.name || '').trim() || (contact.email || '').trim() || `Visitor #${contact.id ?? c.id}`;
+}
+
+function channelLabel(ch) {
+  return CHANNEL_LABEL[ch] || titleCase(ch || 'chat');
+}
+
+export async function render(root, ctx) {
+  const { api, tenant, me, toast, signal } = ctx;
+  const tid = tenant.tenant_id;
+  const base = `/tenants/${seg(tid)}`;
+  const myId = me.user.id;
+
+  const state = {
+    filter: FILTERS.some((f) => f.id === localStorage.getItem(FILTER_KEY)) ? localStorage.getItem(FILTER_KEY) : 'mine',
+    channel: '',
+    items: [],
+    nextCursor: null,
+    selectedId: ctx.query.get('c') ? Number(ctx.query.get('c')) : null,
+    unread: new Map(), // conversation id -> count of customer messages not yet seen here
+    offers: new Map(), // conversation id -> { conversation_id, contact_id, deadline, preview, channel }
+    myOfferContacts: new Set(), // routing contact ids offered to me (from `offer` events)
+    presence: null,
+    listSeq: 0,
+  };
+  let thread = null; // the open conversation (see openThread)
+  let listTimer = 0;
+  const cleanups = [];
+
+  /* ----------------------------------------------------------- layout */
+
+  const presenceBtn = h('button', { type: 'button', class: 'presence-switch', dataset: { testid: 'presence-switch' } });
+  const connEl = h('span', { class: 'conn', role: 'status', 'aria-live': 'polite' });
+  const header = h(
+    'header',
+    { class: 'inbox-header' },
+    h('h1', { class: 'page-title', tabindex: '-1' }, 'Inbox'),
+    connEl,
+    h('div', { class: 'toolbar-spacer' }),
+    h('div', { class: 'menu-anchor' }, presenceBtn),
+  );
+
+  const tabs = h('div', { class: 'seg', role: 'tablist', 'aria-label': 'Conversation filter' });
+  const channelSelect = h('select', { class: 'input select select-compact inbox-channel', 'aria-label': 'Channel' }, CHANNELS.map((c) => h('option', { value: c.value }, c.label)));
+  channelSelect.addEventListener('change', () => {
+    state.channel = channelSelect.value;
+    loadList();
+  });
+  const listEl = h('ul', { class: 'conv-list', 'aria-label': 'Conversations' });
+  const listSlot = h('div', { class: 'conv-scroll' });
+  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Conversation list' }, h('div', { class: 'inbox-filters' }, tabs, channelSelect), listSlot);
+
+  const threadPane = h('section', { class: 'inbox-thread', 'aria-label': 'Conversation' });
+  const contextPane = h('aside', { class: 'inbox-context', 'aria-label': 'Customer' });
+  const offersEl = h('div', { class: 'offer-stack', role: 'region', 'aria-label': 'Incoming conversations', 'aria-live': 'assertive' });
+  const layout = h('div', { class: 'inbox', dataset: { thread: state.selectedId ? 'open' : 'none' } }, listPane, threadPane, contextPane);
+  mount(root, header, layout, offersEl);
+  document.body.classList.add('page-inbox');
+  cleanups.push(() => document.body.classList.remove('page-inbox'));
+
+  for (const f of FILTERS) {
+    const b = h('button', { type: 'button', role: 'tab', class: 'seg-btn', 'aria-selected': String(f.id === state.filter), dataset: { filter: f.id } }, f.label);
+    b.addEventListener('click', () => {
+      state.filter = f.id;
+      localStorage.setItem(FILTER_KEY, f.id);
+      for (const x of tabs.children) x.setAttribute('aria-selected', String(x === b));
+      loadList();
+    });
+    tabs.append(b);
+  }
+
+  /* --------------------------------------------------------- presence */
+
+  function renderPresence() {
+    const p = state.presence;
+    const info = p ? PRESENCE[p.state] || PRESENCE.offline : null;
+    mount(
+      presenceBtn,
+      h('span', { class: ['presence-dot', info ? info.cls : 'presence-unknown'], 'aria-hidden': 'true' }),
+      h('span', { class: 'presence-label' }, info ? (p.state === 'away' && p.reason ? `Away · ${p.reason}` : info.label) : 'Set status'),
+      icon('chevronDown', { size: 16, className: 'presence-caret' }),
+    );
+    presenceBtn.setAttribute('aria-label', `Your status: ${info ? presenceBtn.textContent : 'unknown'}. Change status`);
+  }
+  dropdown(
+    presenceBtn,
+    () => [
+      { heading: 'Your status' },
+      { label: 'Available', hint: 'Receive chats', checked: state.presence?.state === 'available', onSelect: () => setPresence('available'), testid: 'presence-available' },
+      ...AWAY_REASONS.map((r) => ({ label: `Away · ${r}`, checked: state.presence?.state === 'away' && (state.presence.reason || '').toLowerCase() === r.toLowerCase(), onSelect: () => setPresence('away', r) })),
+      { label: 'Offline', hint: 'No new chats', checked: state.presence?.state === 'offline', onSelect: () => setPresence('offline'), testid: 'presence-offline' },
+    ],
+    { align: 'end', className: 'menu-presence' },
+  );
+
+  async function setPresence(next, reason) {
+    const before = state.presence;
+    state.presence = { state: next, reason: reason || null };
+    renderPresence();
+    try {
+      const res = await api.put(`${base}/me/presence`, reason ? { state: next, reason } : { state: next });
+      if (res && res.presence) state.presence = res.presence;
+      renderPresence();
+      toast.success(next === 'available' ? 'You are available for new chats.' : next === 'away' ? `You are away (${reason}).` : 'You are offline.');
+    } catch (err) {
+      state.presence = before;
+      renderPresence();
+      toast.error(`Couldn't change your status: ${err.message}`);
+    }
+  }
+
+  async function loadPresence() {
+    // The agent's own presence: a dedicated endpoint if the server has it, else the agent
+    // profile (readable by supervisors and above).
+    for (const path of [`${base}/me/presence`, `${base}/agents/${seg(myId)}`]) {
+      try {
+        const res = await api.get(path, { signal });
+        const p = res && (res.presence || (res.state ? res : null));
+        if (p) {
+          state.presence = { state: p.state, reason: p.reason || null };
+          break;
+        }
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+      }
+    }
+    renderPresence();
+  }
+  renderPresence();
+
+  /* ------------------------------------------------------------- list */
+
+  async function loadList({ quiet = false } = {}) {
+    const seq = ++state.listSeq;
+    if (!quiet) mount(listSlot, skeletonRows(5));
+    const f = FILTERS.find((x) => x.id === state.filter) || FILTERS[0];
+    try {
+      const res = await api.get(`${base}/conversations`, { signal, query: { ...f.query, channel: state.channel, limit: 50 } });
+      if (seq !== state.listSeq) return;
+      state.items = (res && res.items) || [];
+      state.nextCursor = res && res.next_cursor;
+      renderList();
+    } catch (err) {
+      if (err.name === 'AbortError' || seq !== state.listSeq) return;
+      if (!quiet) mount(listSlot, errorState({ title: "Couldn't load conversations", message: err.message, onRetry: () => loadList() }));
+    }
+  }
+
+  function refreshListSoon() {
+    clearTimeout(listTimer);
+    listTimer = setTimeout(() => loadList({ quiet: true }), 250);
+  }
+
+  function renderList() {
+    if (!state.items.length) {
+      const messages = {
+        mine: ['No conversations assigned to you', 'Set yourself Available to be offered new chats.'],
+        unassigned: ['Nothing waiting', 'Every open conversation has an agent.'],
+        open: ['No open conversations', 'New chats from your website appear here.'],
+        closed: ['No resolved conversations', 'Resolved conversations are kept here.'],
+      }[state.filter];
+      mount(listSlot, emptyState({ iconName: 'inbox', title: messages[0], message: messages[1] }));
+      return;
+    }
+    const sorted = state.items.slice().sort((a, b) => new Date(b.last_message_at || 0) - new Date(a.last_message_at || 0));
+    mount(listEl, sorted.map(listRow));
+    mount(listSlot, listEl);
+  }
+
+  function listRow(c) {
+    const name = contactName(c);
+    const last = c.last_message;
+    const unread = state.unread.get(c.id) || 0;
+    const [statusLabel, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
+    const preview = last ? [last.private ? h('span', { class: 'conv-note-tag' }, 'Note: ') : last.sender === 'agent' ? h('span', { class: 'conv-you' }, 'Agent: ') : null, last.content] : h('span', { class: 'muted' }, 'No messages yet');
+    const link = h(
+      'a',
+      { class: ['conv-row', c.id === state.selectedId && 'is-selected', unread && 'is-unread'], href: `#/inbox?c=${c.id}`, dataset: { conversationId: String(c.id) }, 'aria-current': c.id === state.selectedId ? 'true' : null },
+      avatar(name, (c.contact && c.contact.email) || String(c.contact?.id ?? c.id), 'md'),
+      h(
+        'span',
+        { class: 'conv-main' },
+        h('span', { class: 'conv-top' }, h('span', { class: 'conv-name' }, name), h('span', { class: 'conv-time' }, c.last_message_at ? formatRelative(c.last_message_at) : '')),
+        h('span', { class: 'conv-preview' }, preview),
+        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(statusLabel, kind), unread ? h('span', { class: 'conv-unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
+      ),
+    );
+    link.addEventListener('click', (event) => {
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      selectConversation(c.id);
+    });
+    return h('li', null, link);
+  }
+
+  function patchItem(id, patch) {
+    const item = state.items.find((c) => c.id === id);
+    if (item) Object.assign(item, patch);
+    return item;
+  }
+
+  function selectConversation(id) {
+    state.selectedId = id;
+    window.history.replaceState(null, '', `#/inbox?c=${id}`);
+    state.unread.delete(id);
+    layout.dataset.thread = 'open';
+    renderList();
+    openThread(id);
+  }
+
+  /* ----------------------------------------------------------- thread */
+
+  function openThread(id) {
+    if (thread) thread.dispose();
+    thread = createThread(id);
+  }
+
+  function createThread(id) {
+    const t = {
+      id,
+      conversation: null,
+      contact: null,
+      messages: new Map(), // seq -> message
+      rows: new Map(), // seq -> element
+      pending: [], // optimistic sends: { content, private, row }
+      customerRead: 0,
+      readSent: 0,
+      loaded: false,
+      disposed: false,
+      typingOn: false,
+      typingTimer: 0,
+      customerTypingTimer: 0,
+    };
+
+    const back = h('button', { type: 'button', class: 'icon-btn thread-back', 'aria-label': 'Back to conversations' }, icon('arrowRight', { size: 18, className: 'flip' }));
+    back.addEventListener('click', () => {
+      layout.dataset.thread = 'none';
+      state.selectedId = null;
+      renderList();
+    });
+    const titleEl = h('h2', { class: 'thread-title' });
+    const subEl = h('div', { class: 'thread-sub' });
+    const actions = h('div', { class: 'thread-actions' });
+    const log = h('div', { class: 'thread-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' });
+    const typingEl = h('div', { class: 'thread-typing', hidden: true, dataset: { testid: 'customer-typing' } }, h('span', { class: 'typing-dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', null, 'Customer is typing…'));
+    const textarea = h('textarea', { class: 'composer-input', rows: 2, maxlength: 4000, placeholder: 'Reply to the customer…', 'aria-label': 'Message' });
+    const noteToggle = h('input', { type: 'checkbox', role: 'switch', class: 'switch-input', id: `note-${id}` });
+    const sendBtn = button('Send', { variant: 'primary', iconName: 'send', attrs: { 'data-testid': 'send' } });
+    const hint = h('span', { class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line');
+    const composer = h(
+      'form',
+      { class: 'composer' },
+      textarea,
+      h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), sendBtn),
+    );
+    const closedBar = h('div', { class: 'thread-closed', hidden: true }, icon('check', { size: 16 }), h('span', null, 'This conversation is resolved. Reopen it to reply; private notes can still be added.'));
+
+    mount(threadPane, h('header', { class: 'thread-head' }, back, h('div', { class: 'thread-heading' }, titleEl, subEl), actions), log, typingEl, closedBar, composer);
+    mount(log, skeletonRows(3));
+    mount(contextPane);
+
+    noteToggle.addEventListener('change', () => {
+      composer.classList.toggle('is-note', noteToggle.checked);
+      textarea.placeholder = noteToggle.checked ? 'Write a private note (only your team sees it)…' : 'Reply to the customer…';
+      sendBtn.querySelector('.btn-label').textContent = noteToggle.checked ? 'Add note' : 'Send';
+      if (noteToggle.checked) stopTyping();
+      updateComposer();
+      textarea.focus();
+    });
+    textarea.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submit();
+      }
+    });
+    textarea.addEventListener('input', () => {
+      if (noteToggle.checked || !textarea.value.trim()) {
+        stopTyping();
+        return;
+      }
+      if (!t.typingOn && t.conversation && t.conversation.status !== 'closed') {
+        t.typingOn = true;
+        api.post(`${base}/conversations/${seg(id)}/typing`, { on: true }).catch(() => {});
+      }
+      clearTimeout(t.typingTimer);
+      t.typingTimer = setTimeout(stopTyping, 1500);
+    });
+    composer.addEventListener('submit', (event) => {
+      event.preventDefault();
+      submit();
+    });
+
+    function stopTyping() {
+      clearTimeout(t.typingTimer);
+      if (!t.typingOn) return;
+      t.typingOn = false;
+      api.post(`${base}/conversations/${seg(id)}/typing`, { on: false }).catch(() => {});
+    }
+
+    function updateComposer() {
+      const closed = t.conversation && t.conversation.status === 'closed';
+      closedBar.hidden = !closed;
+      const canReply = !closed || noteToggle.checked;
+      textarea.disabled = !canReply;
+      sendBtn.disabled = !canReply;
+    }
+
+    function renderHead() {
+      const c = t.conversation;
+      if (!c) return;
+      const name = contactName({ ...c, contact: t.contact || c.contact });
+      titleEl.textContent = name;
+      const [label, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
+      mount(subEl, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(label, kind), c.assigned_agent_id === myId ? h('span', { class: 'muted' }, 'Assigned to you') : c.assigned_agent_id ? h('span', { class: 'muted' }, 'Assigned to a teammate') : h('span', { class: 'muted' }, 'Unassigned'));
+      const acts = [];
+      if (c.status === 'closed') {
+        const reopen = button('Reopen', { variant: 'secondary', iconName: 'refresh', attrs: { 'data-testid': 'reopen' } });
+        reopen.addEventListener('click', () => act(reopen, 'reopen', 'Conversation reopened.'));
+        acts.push(reopen);
+      } else {
+        const resolve = button('Resolve', { variant: 'primary', iconName: 'check', attrs: { 'data-testid': 'resolve' } });
+        resolve.addEventListener('click', () => act(resolve, 'resolve', 'Conversation resolved.'));
+        acts.push(resolve);
+      }
+      mount(actions, acts);
+      updateComposer();
+    }
+
+    async function act(btn, action, done) {
+      setBusy(btn, true);
+      try {
+        const res = await api.post(`${base}/conversations/${seg(id)}/${action}`, {});
+        const conv = res && (res.conversation || res);
+        if (conv && conv.id === id) {
+          t.conversation = { ...t.conversation, ...conv };
+          patchItem(id, conv);
+        } else {
+          t.conversation.status = action === 'resolve' ? 'closed' : t.conversation.assigned_agent_id ? 'agent' : 'queued';
+        }
+        renderHead();
+        refreshListSoon();
+        toast.success(done);
+      } catch (err) {
+        setBusy(btn, false);
+        toast.error(err.message);
+      }
+    }
+
+    function renderContext() {
+      const c = t.conversation;
+      const contact = t.contact || (c && c.contact) || {};
+      const name = contactName({ ...c, contact });
+      mount(
+        contextPane,
+        h(
+          'div',
+          { class: 'ctx-card' },
+          h('div', { class: 'ctx-profile' }, avatar(name, contact.email || String(contact.id), 'lg'), h('div', { class: 'ctx-name' }, name), contact.email ? h('div', { class: 'ctx-email' }, contact.email) : h('div', { class: 'muted' }, 'No email given')),
+          h(
+            'dl',
+            { class: 'ctx-details' },
+            ctxDetail('Contact', contact.id != null ? `#${contact.id}` : '—'),
+            ctxDetail('Channel', channelLabel(c && c.channel)),
+            ctxDetail('Conversation', `#${id}`),
+            c && c.started_at ? ctxDetail('Started', formatDateTime(c.started_at)) : null,
+          ),
+        ),
+        h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Other conversations'), h('div', { class: 'ctx-others' }, h('span', { class: 'muted' }, 'Loading…'))),
+      );
+      loadOthers(contact.id);
+    }
+
+    async function loadOthers(contactId) {
+      const slot = contextPane.querySelector('.ctx-others');
+      if (contactId == null || !slot) return;
+      let others = [];
+      try {
+        const res = await api.get(`${base}/conversations`, { signal, query: { contact_id: contactId, limit: 20 } });
+        others = ((res && res.items) || []).filter((x) => x.contact && x.contact.id === contactId && x.id !== id);
+      } catch {
+        others = state.items.filter((x) => x.contact && x.contact.id === contactId && x.id !== id);
+      }
+      if (t.disposed) return;
+      if (!others.length) {
+        mount(slot, h('p', { class: 'muted' }, 'None'));
+        return;
+      }
+      mount(
+        slot,
+        h(
+          'ul',
+          { class: 'ctx-list' },
+          others.map((o) => {
+            const [label] = STATUS[o.status] || [o.status];
+            const a = h('a', { href: `#/inbox?c=${o.id}`, class: 'ctx-link' }, h('span', null, `#${o.id} · ${channelLabel(o.channel)}`), h('span', { class: 'muted' }, `${label} · ${formatRelative(o.last_message_at)}`));
+            a.addEventListener('click', (event) => {
+              event.preventDefault();
+              selectConversation(o.id);
+            });
+            return h('li', null, a);
+          }),
+        ),
+      );
+    }
+
+    /* messages */
+    function messageRow(m, { pending = false } = {}) {
+      const who = m.private ? 'note' : m.sender === 'customer' ? 'customer' : m.sender === 'system' ? 'system' : m.sender === 'bot' ? 'bot' : 'agent';
+      if (who === 'system') return h('div', { class: 'msg msg-system', dataset: { seq: String(m.seq ?? '') } }, h('span', { class: 'msg-system-text' }, m.content));
+      const author = who === 'customer' ? contactName({ ...t.conversation, contact: t.contact || t.conversation?.contact }) : m.sender_id === myId ? 'You' : m.sender_name || (who === 'bot' ? 'Bot' : 'Agent');
+      const when = m.created_at || m.at;
+      return h(
+        'div',
+        { class: ['msg', `msg-${who}`, pending && 'is-pending'], dataset: { seq: String(m.seq ?? '') } },
+        h('div', { class: 'msg-author' }, who === 'note' ? [icon('note', { size: 13 }), ' Private note · '] : null, author),
+        h('div', { class: 'msg-bubble' }, m.content),
+        h('div', { class: 'msg-meta' }, pending ? 'Sending…' : when ? h('time', { datetime: when, title: formatDateTime(when) }, new Date(when).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : null),
+      );
+    }
+
+    function nearBottom() {
+      return log.scrollHeight - log.scrollTop - log.clientHeight < 80;
+    }
+
+    function renderAll() {
+      const sorted = [...t.messages.values()].sort((a, b) => a.seq - b.seq);
+      t.rows.clear();
+      if (!sorted.length && !t.pending.length) {
+        mount(log, h('p', { class: 'thread-empty muted' }, 'No messages yet.'));
+        return;
+      }
+      mount(
+        log,
+        sorted.map((m) => {
+          const row = messageRow(m);
+          t.rows.set(m.seq, row);
+          return row;
+        }),
+        t.pending.map((p) => p.row),
+      );
+      updateSeen();
+      log.scrollTop = log.scrollHeight;
+    }
+
+    function addMessage(m, { fromEvent = false } = {}) {
+      if (m.seq == null || t.messages.has(m.seq)) return false;
+      t.messages.set(m.seq, m);
+      if (!t.loaded) return true; // merged when the thread's fetch completes
+      const stick = nearBottom() || m.sender_id === myId;
+      // Adopt an optimistic copy of our own message.
+      let row = null;
+      if (m.sender === 'agent' && m.sender_id === myId) {
+        const i = t.pending.findIndex((p) => p.content === m.content && Boolean(p.private) === Boolean(m.private));
+        if (i >= 0) {
+          const p = t.pending.splice(i, 1)[0];
+          row = messageRow(m);
+          p.row.replaceWith(row);
+        }
+      }
+      if (!row) {
+        row = messageRow(m);
+        const empty = log.querySelector('.thread-empty');
+        if (empty) empty.remove();
+        // Keep sequence order even if frames arrive out of order.
+        const later = [...t.rows.entries()].filter(([s]) => s > m.seq).sort((a, b) => a[0] - b[0])[0];
+        if (later) log.insertBefore(row, later[1]);
+        else if (t.pending.length) log.insertBefore(row, t.pending[0].row);
+        else log.append(row);
+      }
+      t.rows.set(m.seq, row);
+      if (m.sender === 'customer') typingEl.hidden = true;
+      if (stick) log.scrollTop = log.scrollHeight;
+      if (fromEvent) markRead();
+      updateSeen();
+      return true;
+    }
+
+    function updateSeen() {
+      for (const el of log.querySelectorAll('.msg-seen')) el.remove();
+      let best = null;
+      for (const [seq, m] of t.messages) {
+        if (m.sender === 'agent' && !m.private && (seq <= t.customerRead || m.read_at) && (!best || seq > best)) best = seq;
+      }
+      if (best == null) return;
+      const lastAgent = Math.max(...[...t.messages.values()].filter((m) => m.sender === 'agent' && !m.private).map((m) => m.seq));
+      if (lastAgent !== best) return;
+      const row = t.rows.get(best);
+      if (row) row.append(h('div', { class: 'msg-seen' }, 'Seen'));
+    }
+
+    function markRead() {
+      if (!t.loaded || document.visibilityState !== 'visible' || t.disposed) return;
+      let last = 0;
+      for (const [seq, m] of t.messages) if (m.sender === 'customer' && seq > last) last = seq;
+      if (last > t.readSent) {
+        t.readSent = last;
+        api.post(`${base}/conversations/${seg(id)}/read`, { seq: last }).catch(() => {});
+      }
+    }
+
+    async function submit() {
+      const content = textarea.value.trim();
+      if (!content || textarea.disabled) return;
+      const isNote = noteToggle.checked;
+      if (content.length > 4000) {
+        toast.error('A message can have at most 4000 characters.');
+        return;
+      }
+      stopTyping();
+      const p = { content, private: isNote, row: null };
+      p.row = messageRow({ sender: 'agent', sender_id: myId, content, private: isNote }, { pending: true });
+      t.pending.push(p);
+      const empty = log.querySelector('.thread-empty');
+      if (empty) empty.remove();
+      log.append(p.row);
+      log.scrollTop = log.scrollHeight;
+      textarea.value = '';
+      try {
+        const m = await api.post(`${base}/conversations/${seg(id)}/messages`, isNote ? { content, private: true } : { content });
+        const i = t.pending.indexOf(p);
+        if (i >= 0) {
+          t.pending.splice(i, 1);
+          if (m && m.seq != null && !t.messages.has(m.seq)) {
+            t.messages.set(m.seq, m);
+            const row = messageRow(m);
+            p.row.replaceWith(row);
+            t.rows.set(m.seq, row);
+          } else {
+            p.row.remove();
+          }
+        }
+        updateSeen();
+      } catch (err) {
+        const i = t.pending.indexOf(p);
+        if (i >= 0) t.pending.splice(i, 1);
+        p.row.classList.remove('is-pending');
+        p.row.classList.add('is-failed');
+        const retry = h('button', { type: 'button', class: 'msg-retry' }, 'Not sent. Retry');
+        retry.addEventListener('click', () => {
+          p.row.remove();
+          textarea.value = content;
+          noteToggle.checked = isNote;
+          noteToggle.dispatchEvent(new Event('change'));
+          submit();
+        });
+        mount(p.row.querySelector('.msg-meta'), retry);
+        if (!(err instanceof ApiError && err.status === 401)) toast.error(`Message not sent: ${err.message}`);
+      }
+    }
+
+    async function load() {
+      try {
+        const res = await api.get(`${base}/conversations/${seg(id)}`, { signal });
+        if (t.disposed) return;
+        t.conversation = res.conversation;
+        t.contact = res.contact || res.conversation.contact || null;
+        for (const m of res.messages || []) if (!t.messages.has(m.seq)) t.messages.set(m.seq, m);
+        t.loaded = true;
+        renderHead();
+        renderAll();
+        renderContext();
+        markRead();
+        if (!textarea.disabled) textarea.focus({ preventScroll: true });
+      } catch (err) {
+        if (err.name === 'AbortError' || t.disposed) return;
+        mount(threadPane, errorState({ title: err.status === 404 ? 'Conversation not found' : "Couldn't load the conversation", message: err.message, onRetry: err.status === 404 ? null : () => openThread(id) }));
+      }
+    }
+    load();
+
+    function onVisible() {
+      markRead();
+    }
+    document.addEventListener('visibilitychange', onVisible);
+
+    return {
+      id: t.id,
+      addMessage,
+      onConversation(p) {
+        if (!t.conversation) return;
+        t.conversation = { ...t.conversation, status: p.status ?? t.conversation.status, assigned_agent_id: p.assigned_agent_id !== undefined ? p.assigned_agent_id : t.conversation.assigned_agent_id, queue_id: p.queue_id ?? t.conversation.queue_id };
+        renderHead();
+      },
+      onTyping(on) {
+        typingEl.hidden = !on;
+        clearTimeout(t.customerTypingTimer);
+        if (on) t.customerTypingTimer = setTimeout(() => (typingEl.hidden = true), 8000);
+      },
+      onRead(seq) {
+        t.customerRead = Math.max(t.customerRead, seq);
+        updateSeen();
+      },
+      reload() {
+        if (t.loaded) load();
+      },
+      dispose() {
+        t.disposed = true;
+        stopTyping();
+        clearTimeout(t.customerTypingTimer);
+        document.removeEventListener('visibilitychange', onVisible);
+      },
+    };
+  }
+
+  function ctxDetail(term, value) {
+    return h('div', { class: 'detail' }, h('dt', null, term), h('dd', null, value));
+  }
+
+  function renderNoThread() {
+    mount(threadPane, emptyState({ iconName: 'chat', title: 'Pick a conversation', message: 'Choose a conversation on the left, or wait for a new one to be offered to you.' }));
+    mount(contextPane);
+  }
+
+  /* ----------------------------------------------------------- offers */
+
+  let offerTick = 0;
+  function renderOffers() {
+    const now = Date.now();
+    for (const [cid, o] of state.offers) if (o.deadlineMs && o.deadlineMs < now - 1000) state.offers.delete(cid);
+    const cards = [...state.offers.values()].map(offerCard);
+    mount(offersEl, cards);
+    clearInterval(offerTick);
+    if (state.offers.size) offerTick = setInterval(tickOffers, 250);
+  }
+
+  function tickOffers() {
+    const now = Date.now();
+    let expired = false;
+    for (const card of offersEl.querySelectorAll('.offer-card')) {
+      const o = state.offers.get(Number(card.dataset.conversationId));
+      if (!o) continue;
+      const left = Math.max(0, Math.ceil((o.deadlineMs - now) / 1000));
+      card.querySelector('.offer-secs').textContent = o.deadlineMs ? `${left}s` : '';
+      const bar = card.querySelector('.offer-bar-fill');
+      if (bar && o.deadlineMs) bar.style.transform = `scaleX(${Math.max(0, Math.min(1, (o.deadlineMs - now) / o.totalMs))})`;
+      if (o.deadlineMs && now > o.deadlineMs + 1000) expired = true;
+    }
+    if (expired) renderOffers();
+  }
+
+  function offerCard(o) {
+    const accept = button('Accept', { variant: 'primary', iconName: 'check', attrs: { 'data-testid': 'offer-accept' } });
+    const decline = button('Decline', { variant: 'secondary', attrs: { 'data-testid': 'offer-decline' } });
+    const card = h(
+      'div',
+      { class: 'offer-card', role: 'group', 'aria-label': `New ${channelLabel(o.channel).toLowerCase()} conversation`, dataset: { conversationId: String(o.conversation_id), testid: 'offer' } },
+      h('div', { class: 'offer-top' }, h('span', { class: 'offer-icon' }, icon('chat', { size: 18 })), h('span', { class: 'offer-title' }, `New ${channelLabel(o.channel).toLowerCase()}`), h('span', { class: 'offer-secs', 'aria-label': 'seconds left' })),
+      h('p', { class: 'offer-preview' }, o.preview || 'No message yet.'),
+      h('div', { class: 'offer-bar', 'aria-hidden': 'true' }, h('span', { class: 'offer-bar-fill' })),
+      h('div', { class: 'offer-actions' }, decline, accept),
+    );
+    accept.addEventListener('click', async () => {
+      setBusy(accept, true);
+      decline.disabled = true;
+      try {
+        await api.post(`${base}/conversations/${seg(o.conversation_id)}/accept`, {});
+        state.offers.delete(o.conversation_id);
+        renderOffers();
+        toast.success('Conversation accepted.');
+        if (state.filter === 'closed') {
+          state.filter = 'mine';
+          for (const x of tabs.children) x.setAttribute('aria-selected', String(x.dataset.filter === 'mine'));
+        }
+        await loadList({ quiet: true });
+        selectConversation(o.conversation_id);
+      } catch (err) {
+        state.offers.delete(o.conversation_id);
+        renderOffers();
+        toast.error(err.status === 409 || err.status === 404 ? 'This conversation is no longer available.' : `Couldn't accept: ${err.message}`);
+      }
+    });
+    decline.addEventListener('click', async () => {
+      setBusy(decline, true);
+      accept.disabled = true;
+      try {
+        await api.post(`${base}/conversations/${seg(o.conversation_id)}/decline`, {});
+      } catch (err) {
+        if (!(err.status === 404 || err.status === 409)) toast.error(`Couldn't decline: ${err.message}`);
+      }
+      state.offers.delete(o.conversation_id);
+      renderOffers();
+    });
+    queueMicrotask(tickOffers);
+    return card;
+  }
+
+  function addOffer(p) {
+    const deadlineMs = p.deadline ? new Date(p.deadline).getTime() : 0;
+    if (deadlineMs && deadlineMs < Date.now()) return;
+    const totalMs = deadlineMs ? Math.max(1000, deadlineMs - Date.now()) : 0;
+    state.offers.set(p.conversation_id, { ...p, deadlineMs, totalMs });
+    renderOffers();
+  }
+
+  function removeOfferByContact(contactId) {
+    for (const [cid, o] of state.offers) if (o.contact_id === contactId) state.offers.delete(cid);
+    renderOffers();
+  }
+
+  /* --------------------------------------------------------- realtime */
+
+  function onEvent({ kind, payload: p }) {
+    if (!p || typeof p !== 'object') return;
+    switch (kind) {
+      case 'offer':
+        if (p.agent_id === myId) state.myOfferContacts.add(p.contact_id);
+        break;
+      case 'conversation_offer': {
+        // Supervisors see every event: show only the offers made to us.
+        const mine = p.agent_id != null ? p.agent_id === myId : ctx.role === 'agent' || state.myOfferContacts.has(p.contact_id);
+        if (mine) addOffer(p);
+        break;
+      }
+      case 'offer_withdrawn':
+        if (p.agent_id == null || p.agent_id === myId) removeOfferByContact(p.contact_id);
+        break;
+      case 'assigned':
+      case 'contact_ended':
+        removeOfferByContact(p.contact_id);
+        refreshListSoon();
+        break;
+      case 'conversation':
+        if (p.status && p.status !== 'queued') {
+          if (state.offers.delete(p.conversation_id)) renderOffers();
+        }
+        patchItem(p.conversation_id, { status: p.status, assigned_agent_id: p.assigned_agent_id });
+        if (thread && thread.id === p.conversation_id) thread.onConversation(p);
+        refreshListSoon();
+        break;
+      case 'message': {
+        const cid = p.conversation_id;
+        const item = patchItem(cid, { last_message_at: p.at, last_message: { seq: p.seq, sender: p.sender, content: p.content, private: p.private } });
+        const isOpen = thread && thread.id === cid;
+        if (isOpen) thread.addMessage({ ...p, created_at: p.at }, { fromEvent: true });
+        if (p.sender === 'customer' && !(isOpen && document.visibilityState === 'visible')) state.unread.set(cid, (state.unread.get(cid) || 0) + 1);
+        if (item) renderList();
+        else refreshListSoon();
+        break;
+      }
+      case 'typing':
+        if (thread && thread.id === p.conversation_id) thread.onTyping(Boolean(p.on));
+        break;
+      case 'read':
+        if (thread && thread.id === p.conversation_id) thread.onRead(Number(p.seq) || 0);
+        break;
+      case 'presence':
+        if (p.user_id === myId) {
+          state.presence = { state: p.state, reason: p.reason || null };
+          renderPresence();
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  function setConn(s) {
+    connEl.className = `conn conn-${s}`;
+    mount(connEl, s === 'live' ? null : [h('span', { class: 'conn-dot', 'aria-hidden': 'true' }), s === 'reconnecting' ? 'Reconnecting…' : 'Connecting…']);
+    layout.dataset.conn = s;
+  }
+
+  const rt = connectEvents(tid, {
+    onEvent,
+    onState: setConn,
+    onReady({ reconnected }) {
+      // The replay covered everything; a quiet refresh of the list catches changes to
+      // conversations the client was not tracking.
+      if (reconnected) refreshListSoon();
+    },
+  });
+  setConn('connecting');
+  cleanups.push(() => rt.close());
+  cleanups.push(() => clearInterval(offerTick));
+  cleanups.push(() => clearTimeout(listTimer));
+  cleanups.push(() => thread && thread.dispose());
+
+  const rel = setInterval(() => {
+    for (const el of listEl.querySelectorAll('.conv-row')) {
+      const item = state.items.find((c) => String(c.id) === el.dataset.conversationId);
+      const tEl = el.querySelector('.conv-time');
+      if (item && tEl) tEl.textContent = item.last_message_at ? formatRelative(item.last_message_at) : '';
+    }
+  }, 30_000);
+  cleanups.push(() => clearInterval(rel));
+
+  loadPresence();
+  if (state.selectedId) openThread(state.selectedId);
+  else renderNoThread();
+  await loadList();
+
+  return () => {
+    for (const fn of cleanups) fn();
+  };
+}
