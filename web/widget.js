@@ -74,7 +74,7 @@
 
   /* ---------------------------------------------------------------- DOM */
   var host = document.createElement('switchboard-widget');
-  var root = host.attachShadow ? host.attachShadow({ mode: 'closed' }) : null;
+  var root = host.attachShadow ? host.attachShadow({ mode: 'open' }) : null;
   if (!root) return;
   try {
     var sheet = new CSSStyleSheet();
@@ -568,8 +568,12 @@
   }
   mountHost();
   fetch(ORIGIN + '/widget/config?widget=' + encodeURIComponent(WID), { credentials: 'omit' })
-    .then(function (r) { if (!r.ok) throw new Error('config ' + r.status); return r.json(); })
-    .then(applyConfig)
+    .then(function (r) {
+      // Unknown widget or a site it is not allowed on: stay out of the page entirely.
+      if (r.status === 403 || r.status === 404) { fatal = true; if (ws) ws.close(); host.remove(); return null; }
+      if (!r.ok) throw new Error('config ' + r.status);
+      return r.json().then(applyConfig);
+    })
     .catch(function () { applyConfig({}); });
   // A returning visitor reconnects at once (history, unread badge); a new one on first open.
   if (token || Object.keys(pending).length) connect();

@@ -615,8 +615,11 @@ async fn widget_socket(
     };
     let since = q.since.unwrap_or(0).max(0);
     upgrade
-        // Visitors send short texts: small frames keep idle sockets cheap.
+        // Visitors send short texts: small frames and small buffers keep the many idle
+        // sockets cheap (tungstenite reserves 128 KiB per read buffer by default).
         .max_message_size(64 * 1024)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
         .on_upgrade(move |ws| async move {
             if let Err(e) = visitor_session(ws, state, w, visitor, token, since).await {
                 tracing::debug!(error = %e, "widget socket closed");

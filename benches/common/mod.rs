@@ -1,0 +1,130 @@
+//! Shared by the network benchmarks: start the real `switchboard` binary on a free port with a
+//! fresh SQLite database, set up a tenant, a queue and a widget over its API, and read the
+//! server's memory from /proc.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{json, Value};
+
+pub const OPERATOR: (&str, &str) = ("bench@example.com", "bench-password-1");
+
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    pub fn start() -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
+            .arg("serve")
+            .env("SWITCHBOARD_DATA_DIR", dir.path())
+            .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
+            .env("SWITCHBOARD_ADMIN_EMAIL", OPERATOR.0)
+            .env("SWITCHBOARD_ADMIN_PASSWORD", OPERATOR.1)
+            .env("SWITCHBOARD_LOG__FILTER", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("server starts");
+        let mut base = String::new();
+        for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+            let line = line.expect("line");
+            if let Some(rest) = line.strip_prefix("Switchboard is running at ") {
+                base = rest.split(' ').next().unwrap_or_default().to_owned();
+                break;
+            }
+        }
+        assert!(!base.is_empty(), "the server did not report its address");
+        Server { child, base, _dir: dir }
+    }
+
+    /// Resident memory of the server process, bytes.
+    pub fn rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map_or(0, |kb| kb * 1024)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An operator session with its CSRF token.
+pub struct Api {
+    pub base: String,
+    http: reqwest::Client,
+    csrf: String,
+}
+
+impl Api {
+    pub async fn login(base: &str, email: &str, password: &str) -> Api {
+        let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        let r: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login")
+            .json()
+            .await
+            .expect("json");
+        Api { base: base.to_owned(), http, csrf: r["csrf_token"].as_str().expect("csrf").to_owned() }
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Value {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
+    /// The session cookie, for WebSocket upgrades.
+    pub async fn cookie(base: &str, email: &str, password: &str) -> String {
+        let res = reqwest::Client::new()
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login");
+        let set = res.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+        set.split(';').next().unwrap_or_default().to_owned()
+    }
+}
+
+/// Creates a tenant with a queue and a widget; returns (tenant id, widget public id).
+pub async fn tenant_with_widget(api: &Api) -> (i64, String) {
+    let t = api.post("/api/v1/tenants", json!({"name": "Bench", "slug": "bench"})).await;
+    let tid = t["id"].as_i64().expect("tenant");
+    let q = api.post(&format!("/api/v1/tenants/{tid}/queues"), json!({"name": "Web"})).await;
+    let w = api
+        .post(&format!("/api/v1/tenants/{tid}/widgets"), json!({"name": "Bench", "queue_id": q["id"]}))
+        .await;
+    (tid, w["public_id"].as_str().expect("widget").to_owned())
+}
+
+/// p-th percentile of sorted samples.
+pub fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
