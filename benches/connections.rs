@@ -13,7 +13,7 @@ use futures::StreamExt;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use common::{Api, Server, OPERATOR};
+use common::{Api, OPERATOR, Server};
 
 fn fd_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
@@ -34,7 +34,9 @@ async fn open(addr: std::net::SocketAddr, url: &str, i: usize) -> Socket {
     sock.bind((source, 0).into()).expect("bind");
     let stream = sock.connect(addr).await.expect("connect");
     let req = url.into_client_request().expect("request");
-    let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await.expect("upgrade");
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
+        .await
+        .expect("upgrade");
     // hello, then ready
     for _ in 0..2 {
         ws.next().await.expect("frame").expect("frame ok");
@@ -47,7 +49,11 @@ async fn main() {
     let server = Server::start();
     let api = Api::login(&server.base, OPERATOR.0, OPERATOR.1).await;
     let (_, widget) = common::tenant_with_widget(&api).await;
-    let addr: std::net::SocketAddr = server.base.trim_start_matches("http://").parse().expect("addr");
+    let addr: std::net::SocketAddr = server
+        .base
+        .trim_start_matches("http://")
+        .parse()
+        .expect("addr");
     let url = format!("ws://{addr}/widget/ws?widget={widget}");
 
     // The server and this client each need one descriptor per connection, plus some spare.
@@ -55,7 +61,10 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or_else(|| (fd_limit().saturating_sub(500)).min(50_000));
-    println!("connections benchmark: {want} idle widget sockets (file-descriptor limit {} per process)", fd_limit());
+    println!(
+        "connections benchmark: {want} idle widget sockets (file-descriptor limit {} per process)",
+        fd_limit()
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let before = server.rss();
     let started = Instant::now();
@@ -71,13 +80,26 @@ async fn main() {
     tokio::time::sleep(std::time::Duration::from_secs(1)).await;
     let after = server.rss();
     let per = (after.saturating_sub(before)) as f64 / want.max(1) as f64;
-    println!("opened {} connections in {:.1} s ({:.0}/s)", sockets.len(), elapsed.as_secs_f64(), sockets.len() as f64 / elapsed.as_secs_f64());
-    println!("server RSS before {:.1} MiB, after {:.1} MiB", before as f64 / 1048576.0, after as f64 / 1048576.0);
+    println!(
+        "opened {} connections in {:.1} s ({:.0}/s)",
+        sockets.len(),
+        elapsed.as_secs_f64(),
+        sockets.len() as f64 / elapsed.as_secs_f64()
+    );
+    println!(
+        "server RSS before {:.1} MiB, after {:.1} MiB",
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0
+    );
     println!("memory per idle connection: {:.1} KiB", per / 1024.0);
     println!(
         "projected for 50,000 connections: {:.0} MiB (goal: within 2 GiB) → {}",
         (before as f64 + per * 50_000.0) / 1048576.0,
-        if before as f64 + per * 50_000.0 <= 2.0 * 1024.0 * 1048576.0 { "met" } else { "NOT met" }
+        if before as f64 + per * 50_000.0 <= 2.0 * 1024.0 * 1048576.0 {
+            "met"
+        } else {
+            "NOT met"
+        }
     );
     drop(sockets);
 }

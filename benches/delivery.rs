@@ -12,16 +12,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use futures::{SinkExt, StreamExt};
-use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use common::{pct, Api, Server, OPERATOR};
+use common::{Api, OPERATOR, Server, pct};
 
 type Sent = Arc<Mutex<HashMap<u64, Instant>>>;
 
 fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn report(label: &str, mut samples: Vec<f64>, sent: u64, secs: f64) {
@@ -59,17 +62,29 @@ async fn switchboard_path(rate: u64, secs: u64, visitors: usize) {
 
     // The agent's socket (the operator acts as owner and sees every event).
     let cookie = Api::cookie(&server.base, OPERATOR.0, OPERATOR.1).await;
-    let mut req = format!("{ws_base}/api/v1/ws?tenant={tid}").into_client_request().expect("req");
-    req.headers_mut().insert("cookie", cookie.parse().expect("cookie"));
-    let (agent, _) = tokio_tungstenite::connect_async(req).await.expect("agent socket");
+    let mut req = format!("{ws_base}/api/v1/ws?tenant={tid}")
+        .into_client_request()
+        .expect("req");
+    req.headers_mut()
+        .insert("cookie", cookie.parse().expect("cookie"));
+    let (agent, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("agent socket");
 
     let mut senders = Vec::new();
     for v in 0..visitors {
-        let (mut ws, _) = tokio_tungstenite::connect_async(format!("{ws_base}/widget/ws?widget={widget}")).await.expect("visitor");
+        let (mut ws, _) =
+            tokio_tungstenite::connect_async(format!("{ws_base}/widget/ws?widget={widget}"))
+                .await
+                .expect("visitor");
         // Start each visitor's conversation before measuring.
-        ws.send(Message::Text(json!({"type": "message", "client_id": format!("warm-{v}"), "content": "hello"}).to_string().into()))
-            .await
-            .expect("warm up");
+        ws.send(Message::Text(
+            json!({"type": "message", "client_id": format!("warm-{v}"), "content": "hello"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .expect("warm up");
         let (sink, mut stream) = ws.split();
         tokio::spawn(async move { while let Some(Ok(_)) = stream.next().await {} });
         senders.push(Arc::new(tokio::sync::Mutex::new(sink)));
@@ -85,16 +100,24 @@ async fn switchboard_path(rate: u64, secs: u64, visitors: usize) {
         tokio::spawn(async move {
             while let Some(Ok(msg)) = agent_stream.next().await {
                 let Ok(text) = msg.to_text() else { continue };
-                let Ok(v) = serde_json::from_str::<Value>(text) else { continue };
+                let Ok(v) = serde_json::from_str::<Value>(text) else {
+                    continue;
+                };
                 if v["kind"] != "message" {
                     continue;
                 }
-                let Some(n) = v["payload"]["content"].as_str().and_then(|c| c.strip_prefix("bench:")).and_then(|n| n.parse::<u64>().ok())
+                let Some(n) = v["payload"]["content"]
+                    .as_str()
+                    .and_then(|c| c.strip_prefix("bench:"))
+                    .and_then(|n| n.parse::<u64>().ok())
                 else {
                     continue;
                 };
                 if let Some(t) = sent.lock().unwrap().remove(&n) {
-                    latencies.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push(t.elapsed().as_secs_f64() * 1000.0);
                 }
             }
         });
@@ -115,8 +138,16 @@ async fn switchboard_path(rate: u64, secs: u64, visitors: usize) {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let elapsed = started.elapsed().as_secs_f64() - 2.0;
     let samples = latencies.lock().unwrap().clone();
-    report("switchboard visitor → agent (persisted)", samples, total, elapsed);
-    println!("server RSS at the end: {:.1} MiB", server.rss() as f64 / 1048576.0);
+    report(
+        "switchboard visitor → agent (persisted)",
+        samples,
+        total,
+        elapsed,
+    );
+    println!(
+        "server RSS at the end: {:.1} MiB",
+        server.rss() as f64 / 1048576.0
+    );
 }
 
 async fn echo_ceiling(rate: u64, secs: u64) {
@@ -135,10 +166,14 @@ async fn echo_ceiling(rate: u64, secs: u64) {
             })
         }),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/echo")).await.expect("echo socket");
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/echo"))
+        .await
+        .expect("echo socket");
     let (sink, mut stream) = ws.split();
     let sink = Arc::new(tokio::sync::Mutex::new(sink));
     let sent: Sent = Arc::default();
@@ -148,11 +183,19 @@ async fn echo_ceiling(rate: u64, secs: u64) {
         let latencies = latencies.clone();
         tokio::spawn(async move {
             while let Some(Ok(msg)) = stream.next().await {
-                let Some(n) = msg.to_text().ok().and_then(|t| t.strip_prefix("bench:")).and_then(|n| n.parse::<u64>().ok()) else {
+                let Some(n) = msg
+                    .to_text()
+                    .ok()
+                    .and_then(|t| t.strip_prefix("bench:"))
+                    .and_then(|n| n.parse::<u64>().ok())
+                else {
                     continue;
                 };
                 if let Some(t) = sent.lock().unwrap().remove(&n) {
-                    latencies.lock().unwrap().push(t.elapsed().as_secs_f64() * 1000.0);
+                    latencies
+                        .lock()
+                        .unwrap()
+                        .push(t.elapsed().as_secs_f64() * 1000.0);
                 }
             }
         });
@@ -162,7 +205,11 @@ async fn echo_ceiling(rate: u64, secs: u64) {
     pace(rate, total, 1, &sent, |_, n| {
         let sink = sink.clone();
         async move {
-            let _ = sink.lock().await.send(Message::Text(format!("bench:{n}").into())).await;
+            let _ = sink
+                .lock()
+                .await
+                .send(Message::Text(format!("bench:{n}").into()))
+                .await;
         }
     })
     .await;
@@ -177,7 +224,9 @@ async fn main() {
     let rate = env_or("SB_BENCH_RATE", 1000);
     let secs = env_or("SB_BENCH_SECS", 10);
     let visitors = env_or("SB_BENCH_VISITORS", 50) as usize;
-    println!("delivery benchmark: {rate} messages/s for {secs} s from {visitors} visitors (goal p99 < 20 ms)");
+    println!(
+        "delivery benchmark: {rate} messages/s for {secs} s from {visitors} visitors (goal p99 < 20 ms)"
+    );
     echo_ceiling(rate, secs).await;
     switchboard_path(rate, secs, visitors).await;
 }

@@ -7,7 +7,7 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 pub const OPERATOR: (&str, &str) = ("bench@example.com", "bench-password-1");
 
@@ -40,12 +40,17 @@ impl Server {
             }
         }
         assert!(!base.is_empty(), "the server did not report its address");
-        Server { child, base, _dir: dir }
+        Server {
+            child,
+            base,
+            _dir: dir,
+        }
     }
 
     /// Resident memory of the server process, bytes.
     pub fn rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         status
             .lines()
             .find_map(|l| l.strip_prefix("VmRSS:"))
@@ -70,7 +75,10 @@ pub struct Api {
 
 impl Api {
     pub async fn login(base: &str, email: &str, password: &str) -> Api {
-        let http = reqwest::Client::builder().cookie_store(true).build().expect("client");
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .build()
+            .expect("client");
         let r: Value = http
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({"email": email, "password": password}))
@@ -80,7 +88,11 @@ impl Api {
             .json()
             .await
             .expect("json");
-        Api { base: base.to_owned(), http, csrf: r["csrf_token"].as_str().expect("csrf").to_owned() }
+        Api {
+            base: base.to_owned(),
+            http,
+            csrf: r["csrf_token"].as_str().expect("csrf").to_owned(),
+        }
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Value {
@@ -104,18 +116,31 @@ impl Api {
             .send()
             .await
             .expect("login");
-        let set = res.headers()["set-cookie"].to_str().expect("cookie").to_owned();
+        let set = res.headers()["set-cookie"]
+            .to_str()
+            .expect("cookie")
+            .to_owned();
         set.split(';').next().unwrap_or_default().to_owned()
     }
 }
 
 /// Creates a tenant with a queue and a widget; returns (tenant id, widget public id).
 pub async fn tenant_with_widget(api: &Api) -> (i64, String) {
-    let t = api.post("/api/v1/tenants", json!({"name": "Bench", "slug": "bench"})).await;
+    let t = api
+        .post("/api/v1/tenants", json!({"name": "Bench", "slug": "bench"}))
+        .await;
     let tid = t["id"].as_i64().expect("tenant");
-    let q = api.post(&format!("/api/v1/tenants/{tid}/queues"), json!({"name": "Web"})).await;
+    let q = api
+        .post(
+            &format!("/api/v1/tenants/{tid}/queues"),
+            json!({"name": "Web"}),
+        )
+        .await;
     let w = api
-        .post(&format!("/api/v1/tenants/{tid}/widgets"), json!({"name": "Bench", "queue_id": q["id"]}))
+        .post(
+            &format!("/api/v1/tenants/{tid}/widgets"),
+            json!({"name": "Bench", "queue_id": q["id"]}),
+        )
         .await;
     (tid, w["public_id"].as_str().expect("widget").to_owned())
 }

@@ -580,6 +580,21 @@ fn verify_visitor(key: &MasterKey, widget: &str, token: &str) -> Option<String> 
     Some(visitor.to_owned())
 }
 
+/// True when `hash` is hex(HMAC-SHA256(widget identity secret, user_id)).
+fn verify_user(key: &MasterKey, widget: &WidgetRecord, user_id: &str, hash: &str) -> bool {
+    let Ok(secret) = key.open(&widget.hmac_secret) else {
+        return false;
+    };
+    let Ok(expected) = hex::decode(hash.trim()) else {
+        return false;
+    };
+    let Ok(mut mac) = HmacSha256::new_from_slice(secret.as_bytes()) else {
+        return false;
+    };
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&expected).is_ok()
+}
+
 /// Which widget, which visitor, from where.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -643,6 +658,10 @@ enum VisitorFrame {
     Identify {
         name: Option<String>,
         email: Option<String>,
+        /// The site's own id for a signed-in user, with `user_hash` =
+        /// hex(HMAC-SHA256(identity secret, user_id)) computed by the site's server.
+        user_id: Option<String>,
+        user_hash: Option<String>,
     },
     Ping,
 }
@@ -806,8 +825,33 @@ async fn visitor_session(
                             state.chat.read(tenant, c.id, true, seq).await?;
                         }
                     }
-                    VisitorFrame::Identify { name, email } => {
-                        let c = store::contacts::find_or_create_by_identity(&state.store, tenant, "widget", &identity).await?;
+                    VisitorFrame::Identify { name, email, user_id, user_hash } => {
+                        let mut c = store::contacts::find_or_create_by_identity(&state.store, tenant, "widget", &identity).await?;
+                        if let (Some(uid), Some(hash)) = (user_id.as_deref(), user_hash.as_deref()) {
+                            if !verify_user(&state.master_key, &widget, uid, hash) {
+                                send(&mut sink, json!({"type": "error", "code": "identity_rejected", "message": "user_hash does not match user_id"})).await?;
+                                continue;
+                            }
+                            // A verified user is one contact across browsers and devices.
+                            let key = format!("{}:{uid}", widget.public_id);
+                            match store::contacts::find_by_identity(&state.store, tenant, "widget-user", &key).await? {
+                                Some(known) if known.id != c.id => {
+                                    store::contacts::add_identity(&state.store, tenant, known.id, "widget", &identity).await?;
+                                    c = known;
+                                    let open = store::conversations::find_open_conversation(&state.store, tenant, c.id, "widget").await?;
+                                    if open.as_ref().map(|o| o.id) != conversation.as_ref().map(|o| o.id) {
+                                        conversation = open;
+                                        last = 0;
+                                        if let Some(o) = &conversation {
+                                            send(&mut sink, json!({"type": "hello", "visitor_token": token, "conversation_id": o.id, "status": o.status, "last_seq": o.last_seq})).await?;
+                                            replay(&mut sink, &state, tenant, o.id, &mut last).await?;
+                                        }
+                                    }
+                                }
+                                Some(_) => {}
+                                None => store::contacts::add_identity(&state.store, tenant, c.id, "widget-user", &key).await?,
+                            }
+                        }
                         let name = name.map(|n| n.trim().chars().take(120).collect::<String>()).filter(|n| !n.is_empty());
                         let email = email.and_then(|e| crate::domain::Email::parse(&e).ok()).map(|e| e.to_string());
                         store::contacts::update_contact_details(&state.store, tenant, c.id, name.as_deref(), email.as_deref(), None).await?;

@@ -88,6 +88,30 @@ pub async fn find_by_identity(
     )
 }
 
+/// Records that `contact` is also known on `channel` as `external_id` (no-op when that
+/// identity already exists, whoever it points to).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, channel))]
+pub async fn add_identity(
+    store: &Store,
+    tenant: TenantId,
+    contact: i64,
+    channel: &str,
+    external_id: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "insert into contact_identities (tenant_id, contact_id, channel, external_id, created_at) \
+                       values ($1, $2, $3, $4, $5) on conflict (tenant_id, channel, external_id) do nothing";
+    on_pool!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(contact)
+        .bind(channel)
+        .bind(external_id)
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
 /// One contact.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn find_contact(

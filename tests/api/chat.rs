@@ -547,3 +547,79 @@ async fn another_tenants_agent_cannot_see_or_touch_a_conversation() {
         StatusCode::NOT_FOUND
     );
 }
+
+fn user_hash(secret: &str, user_id: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+#[tokio::test]
+async fn a_verified_user_is_one_customer_across_browsers_and_a_forged_hash_is_refused() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let created = s
+        .admin
+        .post(
+            &format!("/api/v1/tenants/{}/widgets", s.tid),
+            json!({"name": "Members", "queue_id": s.qid}),
+        )
+        .await;
+    let secret = created.body["identity_secret"].as_str().unwrap().to_owned();
+    let widget = created.body["public_id"].as_str().unwrap().to_owned();
+
+    // Laptop: signs in on the site, writes.
+    let mut laptop = visitor(&app, &widget, None, None, None).await.unwrap();
+    until(&mut laptop, "ready").await;
+    let identify = json!({"type": "identify", "name": "Dana", "email": "dana@example.com", "user_id": "u-42", "user_hash": user_hash(&secret, "u-42")});
+    laptop
+        .send(Message::Text(identify.to_string().into()))
+        .await
+        .unwrap();
+    say(&mut laptop, "l1", "from my laptop").await;
+    let (ack, _) = until(&mut laptop, "ack").await;
+    assert_eq!(ack["client_id"], "l1");
+
+    // Phone: another browser, same signed-in user: it joins the same conversation.
+    let mut phone = visitor(&app, &widget, None, None, None).await.unwrap();
+    let hello = frame(&mut phone).await;
+    assert!(
+        hello["conversation_id"].is_null(),
+        "an unknown browser starts anonymous"
+    );
+    until(&mut phone, "ready").await;
+    phone
+        .send(Message::Text(identify.to_string().into()))
+        .await
+        .unwrap();
+    let (joined, _) = until(&mut phone, "hello").await;
+    assert!(joined["conversation_id"].is_i64());
+    let (history, _) = until(&mut phone, "message").await;
+    assert_eq!(history["content"], "from my laptop");
+
+    let forged = json!({"type": "identify", "user_id": "u-42", "user_hash": user_hash("wrong secret", "u-42")});
+    let mut other = visitor(&app, &widget, None, None, None).await.unwrap();
+    until(&mut other, "ready").await;
+    other
+        .send(Message::Text(forged.to_string().into()))
+        .await
+        .unwrap();
+    assert_eq!(
+        until(&mut other, "error").await.0["code"],
+        "identity_rejected"
+    );
+
+    let list = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    let c = &list.body["items"][0];
+    assert_eq!(
+        (
+            c["contact"]["name"].as_str(),
+            c["contact"]["email"].as_str()
+        ),
+        (Some("Dana"), Some("dana@example.com"))
+    );
+}

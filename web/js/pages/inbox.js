@@ -151,7 +151,8 @@ export async function render(root, ctx) {
     renderPresence();
     try {
       const res = await api.put(`${base}/me/presence`, reason ? { state: next, reason } : { state: next });
-      if (res && res.presence) state.presence = res.presence;
+      if (res && res.presence) state.presence = { state: res.presence.state, reason: res.presence.reason || null };
+      rememberPresence();
       renderPresence();
       toast.success(next === 'available' ? 'You are available for new chats.' : next === 'away' ? `You are away (${reason}).` : 'You are offline.');
     } catch (err) {
@@ -161,17 +162,26 @@ export async function render(root, ctx) {
     }
   }
 
+  // The server has no "read my own presence" endpoint for agents (GET …/agents/{uid} is for
+  // supervisors and above), so agents start from what this browser last set; `presence`
+  // events from the stream correct it.
+  const PRESENCE_KEY = `switchboard.presence.${tid}.${myId}`;
+  function rememberPresence() {
+    if (state.presence) localStorage.setItem(PRESENCE_KEY, JSON.stringify(state.presence));
+  }
+
   async function loadPresence() {
-    // The agent's own presence: a dedicated endpoint if the server has it, else the agent
-    // profile (readable by supervisors and above).
-    for (const path of [`${base}/me/presence`, `${base}/agents/${seg(myId)}`]) {
+    try {
+      const hint = JSON.parse(localStorage.getItem(PRESENCE_KEY) || 'null');
+      if (hint && PRESENCE[hint.state]) state.presence = hint;
+    } catch {
+      /* ignore a bad hint */
+    }
+    if (['supervisor', 'admin', 'owner'].includes(ctx.role)) {
       try {
-        const res = await api.get(path, { signal });
-        const p = res && (res.presence || (res.state ? res : null));
-        if (p) {
-          state.presence = { state: p.state, reason: p.reason || null };
-          break;
-        }
+        const res = await api.get(`${base}/agents/${seg(myId)}`, { signal });
+        if (res && res.presence) state.presence = { state: res.presence.state, reason: res.presence.reason || null };
+        rememberPresence();
       } catch (err) {
         if (err.name === 'AbortError') return;
       }
@@ -798,6 +808,7 @@ export async function render(root, ctx) {
       case 'presence':
         if (p.user_id === myId) {
           state.presence = { state: p.state, reason: p.reason || null };
+          rememberPresence();
           renderPresence();
         }
         break;

