@@ -383,6 +383,66 @@ impl ChatService {
         self.publish_conversation(tenant, conversation).await
     }
 
+    /// Moves a conversation to another queue, keeping its place by its start time; the agent
+    /// who had it goes into wrap-up. The note stays with the agents as a private note.
+    pub async fn transfer(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        queue: i64,
+        by: i64,
+        note: Option<&str>,
+    ) -> Result<(), ChatError> {
+        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if c.status == "closed" {
+            return Err(ChatError::Closed);
+        }
+        let target = store::queues::find_queue(&self.0.store, tenant, queue)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        if let Some(rc) = c.routing_contact_id {
+            let r = if c.status == "agent" {
+                self.0.routing.end(tenant, rc).await
+            } else {
+                self.0.routing.withdraw(tenant, rc).await
+            };
+            match r {
+                Ok(()) | Err(RoutingError::Store(StoreError::NotFound)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        store::conversations::set_unassigned(&self.0.store, tenant, conversation).await?;
+        let by_name = self
+            .agent_name(Some(by))
+            .await
+            .unwrap_or_else(|| "an agent".into());
+        let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
+            Some(n) => format!("Transferred to {} by {by_name}: {n}", target.name),
+            None => format!("Transferred to {} by {by_name}.", target.name),
+        };
+        let new = NewMessage {
+            sender: "agent",
+            sender_id: Some(by),
+            content: &text,
+            private: true,
+            provider_message_id: None,
+        };
+        let (m, _) =
+            store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
+        self.publish_message(tenant, &m, Some(&by_name)).await?;
+        self.system_message(
+            tenant,
+            conversation,
+            "You are being transferred to a colleague who can help. Please stay with us.",
+        )
+        .await?;
+        self.push(conversation, json!({"type": "status", "status": "queued"}));
+        self.route(tenant, &c, queue).await?;
+        self.publish_conversation(tenant, conversation).await
+    }
+
     /// Reopens a closed conversation with the agent who had it (or back to its queue).
     pub async fn reopen(&self, tenant: TenantId, conversation: i64) -> Result<(), ChatError> {
         let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)

@@ -31,6 +31,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(accept))
         .routes(routes!(decline))
         .routes(routes!(resolve))
+        .routes(routes!(transfer))
+        .routes(routes!(get_contact))
         .routes(routes!(reopen))
 }
 
@@ -531,4 +533,118 @@ async fn reopen(
     Ok(AppJson(
         conversation_view(&state.store, scope.id(), c).await?,
     ))
+}
+
+/// Where to transfer a conversation.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransferRequest {
+    /// The queue that takes it over.
+    pub queue_id: i64,
+    /// A note for the next agent (kept private).
+    pub note: Option<String>,
+}
+
+/// Transfers a conversation to another queue with a note; it keeps its place by start time.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/transfer", tag = "inbox", request_body = TransferRequest,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn transfer(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<TransferRequest>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let by = me(&scope)?;
+    let c = load(&state, scope.id(), path.1).await?;
+    may_manage(&scope, &c)?;
+    if req
+        .note
+        .as_deref()
+        .is_some_and(|n| n.chars().count() > 1000)
+    {
+        return Err(ApiError::validation(
+            "note",
+            "must be at most 1000 characters",
+        ));
+    }
+    if store::queues::find_queue(&state.store, scope.id(), req.queue_id)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::validation(
+            "queue_id",
+            format!("no queue {} in this tenant", req.queue_id),
+        ));
+    }
+    state
+        .chat
+        .transfer(scope.id(), c.id, req.queue_id, by, req.note.as_deref())
+        .await?;
+    let c = load(&state, scope.id(), path.1).await?;
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
+}
+
+/// A channel a customer is known on.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdentityView {
+    /// Channel.
+    pub channel: String,
+    /// The customer's id there (widget visitors are opaque).
+    pub external_id: String,
+}
+
+/// A customer with their channels and past conversations.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ContactDetail {
+    /// The customer.
+    pub contact: ContactBrief,
+    /// Phone, when known.
+    pub phone: Option<String>,
+    /// First seen.
+    pub created_at: DateTime<Utc>,
+    /// Channels they reached us on.
+    pub identities: Vec<IdentityView>,
+    /// Their conversations, newest first (at most 50).
+    pub conversations: Vec<ConversationView>,
+}
+
+/// A customer's profile, channels and conversations (the inbox's context panel).
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/contacts/{kid}", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("kid" = i64, Path, description = "contact id")),
+    responses((status = 200, body = ContactDetail), (status = 404, body = ErrorBody)))]
+async fn get_contact(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<ContactDetail>> {
+    let c = store::contacts::find_contact(&state.store, scope.id(), path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contact"))?;
+    let identities = store::contacts::list_identities(&state.store, scope.id(), c.id)
+        .await?
+        .into_iter()
+        .map(|(channel, external_id)| IdentityView {
+            channel,
+            external_id,
+        })
+        .collect();
+    let mut conversations = Vec::new();
+    for conv in store::conversations::list_for_contact(&state.store, scope.id(), c.id, 50).await? {
+        conversations.push(conversation_view(&state.store, scope.id(), conv).await?);
+    }
+    Ok(AppJson(ContactDetail {
+        contact: ContactBrief {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+        },
+        phone: c.phone,
+        created_at: c.created_at,
+        identities,
+        conversations,
+    }))
 }

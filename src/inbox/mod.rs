@@ -3,6 +3,7 @@
 //! Every event is stored with its tenant's next sequence number before it is pushed, so a
 //! client that reconnects with the last number it saw receives exactly what it missed.
 
+mod canned;
 mod conversations;
 mod hub;
 mod ws;
@@ -10,5 +11,7 @@ mod ws;
 pub use hub::{EventHub, LiveEvent};
 /// The routes of this module: the event socket and the conversation API.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
-    ws::router().merge(conversations::router())
+    ws::router()
+        .merge(conversations::router())
+        .merge(canned::router())
 }

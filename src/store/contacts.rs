@@ -149,3 +149,16 @@ pub async fn update_contact_details(
         .map(|_| ()))?;
     Ok(())
 }
+
+/// The channels a contact is known on: (channel, external id).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_identities(
+    store: &Store,
+    tenant: TenantId,
+    contact: i64,
+) -> Result<Vec<(String, String)>, StoreError> {
+    const SQL: &str = "select channel, external_id from contact_identities where tenant_id = $1 and contact_id = $2 order by id";
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact).fetch_all(p).await)?,
+    )
+}

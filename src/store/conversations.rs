@@ -216,6 +216,24 @@ pub async fn list_conversations(
         .await)?)
 }
 
+/// A contact's conversations, newest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_for_contact(
+    store: &Store,
+    tenant: TenantId,
+    contact: i64,
+    limit: i64,
+) -> Result<Vec<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and contact_id = $2 order by id desc limit $3"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact).bind(limit).fetch_all(p).await)?,
+    )
+}
+
 /// Links a conversation to its routing contact and queue.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn set_routing(
@@ -243,6 +261,19 @@ pub async fn set_assigned(
                        where tenant_id = $1 and id = $2";
     on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
     Ok(())
+}
+
+/// Takes a conversation away from its agent and routing contact, back to waiting (a transfer).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_unassigned(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set status = 'queued', assigned_agent_id = null, routing_contact_id = null, \
+                       updated_at = $3 where tenant_id = $1 and id = $2";
+    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Closes (resolves) or reopens a conversation.

@@ -8,6 +8,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod audit;
+pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod events;

@@ -623,3 +623,185 @@ async fn a_verified_user_is_one_customer_across_browsers_and_a_forged_hash_is_re
         (Some("Dana"), Some("dana@example.com"))
     );
 }
+
+#[tokio::test]
+async fn canned_responses_fill_in_the_customer_and_agent() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let path = format!("/api/v1/tenants/{}/canned-responses", s.tid);
+    let r = s
+        .admin
+        .post(
+            &path,
+            json!({"shortcut": "hello", "content": "Hi {{contact.name}}, {{agent.name}} here."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let rid = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        s.admin
+            .post(&path, json!({"shortcut": "hello", "content": "x"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert!(
+        s.admin
+            .post(&path, json!({"shortcut": "Bad Name", "content": "x"}))
+            .await
+            .message()
+            .starts_with("shortcut")
+    );
+    assert_eq!(
+        s.agent
+            .post(&path, json!({"shortcut": "mine", "content": "x"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    ws.send(Message::Text(
+        json!({"type": "identify", "name": "Dana"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    say(&mut ws, "1", "hi").await;
+    until(&mut ws, "ack").await;
+    let cid = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let list = s.agent.get(&format!("{path}?conversation={cid}")).await;
+    assert_eq!(
+        list.body["items"][0]["rendered"],
+        "Hi Dana, Alex Agent here."
+    );
+    let r = s
+        .admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("{path}/{rid}"),
+            Some(json!({"shortcut": "hi", "content": "Hello!"})),
+        )
+        .await;
+    assert_eq!(r.body["shortcut"], "hi");
+    assert_eq!(
+        s.admin.delete(&format!("{path}/{rid}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    assert!(
+        s.agent.get(&path).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_transferred_conversation_goes_to_the_other_queue_with_a_private_note() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "I need billing").await;
+    until(&mut ws, "ack").await;
+    let cid = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    s.agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
+            json!({}),
+        )
+        .await;
+    let billing = s
+        .admin
+        .post(
+            &format!("/api/v1/tenants/{}/queues", s.tid),
+            json!({"name": "Billing"}),
+        )
+        .await
+        .body["id"]
+        .as_i64()
+        .unwrap();
+
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/transfer", s.tid),
+            json!({"queue_id": billing, "note": "refund over 100"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(
+        (
+            r.body["status"].as_str(),
+            r.body["queue_id"].as_i64(),
+            r.body["assigned_agent_id"].as_i64()
+        ),
+        (Some("queued"), Some(billing), None)
+    );
+    let (st, _) = until(&mut ws, "status").await;
+    let st = if st["status"] == "agent" {
+        until(&mut ws, "status").await.0
+    } else {
+        st
+    };
+    assert_eq!(st["status"], "queued");
+    let detail = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    let note = detail.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["private"] == true)
+        .unwrap()
+        .clone();
+    assert!(
+        note["content"]
+            .as_str()
+            .unwrap()
+            .contains("refund over 100")
+    );
+    let live = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/queues/{billing}/live", s.tid))
+        .await;
+    assert_eq!(live.body["stats"]["waiting"], 1);
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/transfer", s.tid),
+            json!({"queue_id": 999_999}),
+        )
+        .await;
+    assert_eq!(
+        r.status,
+        StatusCode::FORBIDDEN,
+        "no longer the agent's conversation"
+    );
+
+    // The customer's context: channels and conversations.
+    let contact = detail.body["contact"]["id"].as_i64().unwrap();
+    let ctx = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/contacts/{contact}", s.tid))
+        .await;
+    assert_eq!(ctx.status, StatusCode::OK, "{}", ctx.body);
+    assert_eq!(ctx.body["identities"][0]["channel"], "widget");
+    assert_eq!(ctx.body["conversations"][0]["id"], cid);
+}

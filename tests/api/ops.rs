@@ -150,6 +150,12 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("GET", "/api/v1/tenants/{tid}/widgets/{wid}"),
         ("PATCH", "/api/v1/tenants/{tid}/widgets/{wid}"),
         ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/transfer"),
+        ("GET", "/api/v1/tenants/{tid}/contacts/{kid}"),
+        ("GET", "/api/v1/tenants/{tid}/canned-responses"),
+        ("POST", "/api/v1/tenants/{tid}/canned-responses"),
+        ("PUT", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
+        ("DELETE", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
@@ -168,7 +174,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{id}", "1")
             .replace("{qid}", "1")
             .replace("{cid}", "1")
-            .replace("{wid}", "1");
+            .replace("{wid}", "1")
+            .replace("{rid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

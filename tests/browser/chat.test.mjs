@@ -203,7 +203,7 @@ test('visitor and agent chat in real time through the widget and the inbox', asy
     await w.typing.waitFor({ state: 'hidden' });
     await log.locator('.msg-agent').getByText('Let me check that for you, one moment.').waitFor();
     // The agent has read the visitor's message: the widget says "Seen".
-    // TEMP await w.messages.locator('.r.c .mt', { hasText: 'Seen' }).waitFor();
+    await w.messages.locator('.r.c .mt', { hasText: 'Seen' }).waitFor();
 
     // A private note stays in the inbox.
     await agent.page.locator('.composer-note').click();

@@ -473,11 +473,21 @@ export async function render(root, ctx) {
       const when = m.created_at || m.at;
       return h(
         'div',
-        { class: ['msg', `msg-${who}`, pending && 'is-pending'], dataset: { seq: String(m.seq ?? '') } },
+        { class: ['msg', `msg-${who}`, pending && 'is-pending'], dataset: { seq: String(m.seq ?? ''), author: `${who}:${m.sender_id ?? ''}`, at: String(new Date(when || Date.now()).getTime()) } },
         h('div', { class: 'msg-author' }, who === 'note' ? [icon('note', { size: 13 }), ' Private note · '] : null, author),
         h('div', { class: 'msg-bubble' }, m.content),
         h('div', { class: 'msg-meta' }, pending ? 'Sending…' : when ? h('time', { datetime: when, title: formatDateTime(when) }, new Date(when).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : null),
       );
+    }
+
+    // Consecutive messages from the same author within five minutes show the name once.
+    function regroup() {
+      let prev = null;
+      for (const el of log.children) {
+        const same = prev && prev.dataset.author && prev.dataset.author === el.dataset.author && Math.abs(Number(el.dataset.at) - Number(prev.dataset.at)) < 300_000;
+        el.classList.toggle('is-cont', Boolean(same));
+        prev = el;
+      }
     }
 
     function nearBottom() {
@@ -501,6 +511,7 @@ export async function render(root, ctx) {
         t.pending.map((p) => p.row),
       );
       updateSeen();
+      regroup();
       log.scrollTop = log.scrollHeight;
     }
 
@@ -534,6 +545,7 @@ export async function render(root, ctx) {
       if (stick) log.scrollTop = log.scrollHeight;
       if (fromEvent) markRead();
       updateSeen();
+      regroup();
       return true;
     }
 
@@ -575,6 +587,7 @@ export async function render(root, ctx) {
       const empty = log.querySelector('.thread-empty');
       if (empty) empty.remove();
       log.append(p.row);
+      regroup();
       log.scrollTop = log.scrollHeight;
       textarea.value = '';
       try {
@@ -592,6 +605,7 @@ export async function render(root, ctx) {
           }
         }
         updateSeen();
+        regroup();
       } catch (err) {
         const i = t.pending.indexOf(p);
         if (i >= 0) t.pending.splice(i, 1);

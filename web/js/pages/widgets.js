@@ -69,7 +69,7 @@ export async function render(root, ctx) {
       { class: 'table table-widgets' },
       h('caption', { class: 'sr-only' }, 'Chat widgets'),
       h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Name'), h('th', { scope: 'col' }, 'Queue'), h('th', { scope: 'col' }, 'Look'), h('th', { scope: 'col', class: 'col-created' }, 'Created'), h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
-      h('tbody', null, widgets.map(row)),
+      h('tbody', null, widgets.slice().sort((a, b) => b.id - a.id).map(row)),
     );
     mount(listSlot, h('div', { class: 'table-wrap' }, table));
   }
