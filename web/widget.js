@@ -37,7 +37,7 @@ button,input,textarea{font:inherit;color:inherit}button{cursor:pointer}
 .ty i{width:6px;height:6px;border-radius:50%;background:#a1a1aa;animation:bl 1.2s infinite}.ty i:nth-child(2){animation-delay:.2s}.ty i:nth-child(3){animation-delay:.4s}
 @keyframes bl{30%{opacity:1}0%,60%,100%{opacity:.3}}
 .f{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #ececf0}.f:focus-within{border-top-color:var(--a)}
-.f textarea{flex:1;resize:none;border:0;outline:0;max-height:120px;padding:7px 0;background:none}
+.f textarea:focus-visible{outline:0}.f textarea{flex:1;resize:none;border:0;max-height:120px;padding:7px 0;background:none}
 .sd,.go{border:0;border-radius:10px;background:var(--a);color:#fff}.sd{width:38px;height:38px;flex:none;display:grid;place-items:center}.sd:disabled{opacity:.4;cursor:default}
 .pc{padding:18px 16px;display:flex;flex-direction:column;gap:12px;border-top:1px solid #ececf0}.pc p{margin:0;color:#3f3f48}
 .pc label{display:flex;flex-direction:column;gap:4px;font-size:12.5px;font-weight:600;color:#3f3f48}
@@ -404,9 +404,10 @@ form.addEventListener('submit', (e) => {
 const prechatFields = () => ((cfg && cfg.prechat_fields) || []).filter((f) => f === 'name' || f === 'email');
 function showPrechat() {
   const on = prechatFields().length > 0 && !load('identity') && !lastSeq && !convId && !Object.keys(pending).length;
+  const shown = !pre.hidden;
   pre.hidden = !on;
   form.hidden = on;
-  if (!on) return;
+  if (!on || shown) return;
   pre.textContent = '';
   pre.append(el('p', null, 'Tell us who you are so we can follow up.'));
   const inputs = {};
@@ -464,9 +465,9 @@ closeBtn.addEventListener('click', () => {
   close();
   launcher.focus();
 });
-panel.addEventListener('keydown', (e) => {
-  if (e.key !== 'Escape') return;
-  e.stopPropagation();
+// Escape closes from anywhere in the widget (or when focus fell back to the page body).
+document.addEventListener('keydown', (e) => {
+  if (e.key !== 'Escape' || !isOpen || (document.activeElement !== host && document.activeElement !== document.body)) return;
   close();
   launcher.focus();
 });
@@ -521,5 +522,17 @@ fetch(ORIGIN + '/widget/config?widget=' + encodeURIComponent(WID), { credentials
 if (token || Object.keys(pending).length) connect();
 renderBadge();
 
-window.Switchboard = { version: 1, open, close, toggle: () => (isOpen ? close() : open()) };
+// Signed-in users of the site: Switchboard.identify({ user_id, user_hash, name, email }), or
+// data-user-id / data-user-hash on the script tag (user_hash = HMAC of user_id, made server-side).
+function identify(o) {
+  const who = {};
+  for (const k of ['name', 'email', 'user_id', 'user_hash']) if (o && o[k] != null && o[k] !== '') who[k] = String(o[k]);
+  if (!Object.keys(who).length) return;
+  save('identity', JSON.stringify(who));
+  if (ready) flush();
+  else if (token || isOpen) connect();
+}
+if (me.dataset.userId) identify({ user_id: me.dataset.userId, user_hash: me.dataset.userHash, name: me.dataset.name, email: me.dataset.email });
+
+window.Switchboard = { version: 1, open, close, toggle: () => (isOpen ? close() : open()), identify };
 })();

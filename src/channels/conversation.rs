@@ -42,6 +42,9 @@ pub enum ChatError {
 pub struct WidgetPush {
     /// The conversation.
     pub conversation_id: i64,
+    /// For one visitor only (`{widget}:{visitor}`): tells that visitor's sockets which
+    /// conversation they belong to when it was started elsewhere (an upload over HTTP).
+    pub visitor: Option<String>,
     /// The JSON frame.
     pub frame: Value,
 }
@@ -67,7 +70,31 @@ pub fn widget_message_frame(m: &MessageRecord, sender_name: Option<&str>) -> Val
         "content": m.content,
         "at": m.created_at,
         "client_id": if m.sender == "customer" { m.provider_message_id.clone() } else { None },
+        "kind": m.kind,
+        "attachment": m.media.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
     })
+}
+
+/// What a message carries: text, or a file with its name as the text.
+#[derive(Debug, Clone, Copy)]
+pub struct Body<'a> {
+    /// Text, or the file name.
+    pub content: &'a str,
+    /// `text`, `image` or `file`.
+    pub kind: &'a str,
+    /// Attachment details (JSON) for image and file messages.
+    pub media: Option<&'a str>,
+}
+
+impl<'a> Body<'a> {
+    /// A text message.
+    pub fn text(content: &'a str) -> Self {
+        Body {
+            content,
+            kind: "text",
+            media: None,
+        }
+    }
 }
 
 fn check_text(content: &str) -> Result<&str, ChatError> {
@@ -99,6 +126,17 @@ impl ChatService {
         // No widget connected is fine: the message is stored and replayed on connect.
         let _ = self.0.widgets.send(Arc::new(WidgetPush {
             conversation_id,
+            visitor: None,
+            frame,
+        }));
+    }
+
+    /// Points a visitor's open sockets at `conversation` (they replay it from the store).
+    pub fn point_visitor(&self, visitor: &str, conversation_id: i64) {
+        let frame = json!({"type": "conversation", "conversation_id": conversation_id});
+        let _ = self.0.widgets.send(Arc::new(WidgetPush {
+            conversation_id,
+            visitor: Some(visitor.to_owned()),
             frame,
         }));
     }
@@ -121,6 +159,7 @@ impl ChatService {
         let payload = json!({
             "conversation_id": m.conversation_id, "seq": m.seq, "sender": m.sender, "sender_id": m.sender_id,
             "sender_name": sender_name, "content": m.content, "private": m.private, "at": m.created_at,
+            "kind": m.kind, "attachment": m.media.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
         });
         self.0
             .events
@@ -159,6 +198,8 @@ impl ChatService {
             content: text,
             private: false,
             provider_message_id: None,
+            kind: "text",
+            media: None,
         };
         let (m, _) =
             store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
@@ -177,9 +218,9 @@ impl ChatService {
         channel: &str,
         widget: Option<(i64, Option<i64>)>,
         client_id: Option<&str>,
-        content: &str,
+        body: Body<'_>,
     ) -> Result<(ConversationRecord, MessageRecord, bool), ChatError> {
-        let text = check_text(content)?;
+        let text = check_text(body.content)?;
         let store = &self.0.store;
         let (conversation, is_new) =
             match store::conversations::find_open_conversation(store, tenant, contact_id, channel)
@@ -207,6 +248,8 @@ impl ChatService {
             content: text,
             private: false,
             provider_message_id: client_id,
+            kind: body.kind,
+            media: body.media,
         };
         let (m, duplicate) =
             store::conversations::append_message(store, tenant, conversation.id, new).await?;
@@ -272,11 +315,11 @@ impl ChatService {
         tenant: TenantId,
         conversation: i64,
         agent: i64,
-        content: &str,
+        body: Body<'_>,
         private: bool,
         client_id: Option<&str>,
     ) -> Result<MessageRecord, ChatError> {
-        let text = check_text(content)?;
+        let text = check_text(body.content)?;
         let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
             .await?
             .ok_or(StoreError::NotFound)?;
@@ -289,6 +332,8 @@ impl ChatService {
             content: text,
             private,
             provider_message_id: client_id,
+            kind: body.kind,
+            media: body.media,
         };
         let (m, duplicate) =
             store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
@@ -428,6 +473,8 @@ impl ChatService {
             content: &text,
             private: true,
             provider_message_id: None,
+            kind: "text",
+            media: None,
         };
         let (m, _) =
             store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;

@@ -26,7 +26,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::conversation::{ChatError, widget_message_frame};
+use super::conversation::{Body, ChatError, widget_message_frame};
 use crate::admin::audit;
 use crate::app::AppState;
 use crate::auth::{Admin, TenantScope};
@@ -567,7 +567,7 @@ fn new_visitor(key: &MasterKey, widget: &str) -> (String, String) {
 }
 
 /// The visitor id inside a token, if the signature is ours (constant-time comparison).
-fn verify_visitor(key: &MasterKey, widget: &str, token: &str) -> Option<String> {
+pub(crate) fn verify_visitor(key: &MasterKey, widget: &str, token: &str) -> Option<String> {
     let (visitor, sig) = token.split_once('.')?;
     let sig = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(sig)
@@ -798,7 +798,7 @@ async fn visitor_session(
                                 c
                             }
                         };
-                        match state.chat.customer_message(tenant, c.id, "widget", Some((widget.id, widget.queue_id)), client_id.as_deref(), &content).await {
+                        match state.chat.customer_message(tenant, c.id, "widget", Some((widget.id, widget.queue_id)), client_id.as_deref(), Body::text(&content)).await {
                             Ok((conv, m, _)) => {
                                 if conversation.as_ref().map(|c| c.id) != Some(conv.id) {
                                     // A new conversation: this socket follows it from now on.
@@ -861,6 +861,18 @@ async fn visitor_session(
             }
             push = pushes.recv() => match push {
                 Ok(p) => {
+                    if p.visitor.as_deref() == Some(identity.as_str()) {
+                        // This visitor's conversation started elsewhere (a file sent over HTTP).
+                        if conversation.as_ref().map(|c| c.id) != Some(p.conversation_id) {
+                            conversation = store::conversations::find_conversation(&state.store, tenant, p.conversation_id).await?;
+                            last = 0;
+                            contact = store::contacts::find_by_identity(&state.store, tenant, "widget", &identity).await?;
+                        }
+                        if let Some(c) = &conversation {
+                            replay(&mut sink, &state, tenant, c.id, &mut last).await?;
+                        }
+                        continue;
+                    }
                     let Some(c) = &conversation else { continue };
                     if p.conversation_id != c.id {
                         continue;

@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::routing::http::router())
         .merge(crate::inbox::router())
         .merge(crate::channels::widget::router())
+        .merge(crate::channels::attachments::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

@@ -13,6 +13,7 @@ use utoipa_axum::routes;
 
 use crate::app::AppState;
 use crate::auth::{AnyMember, TenantScope};
+use crate::channels::conversation::Body;
 use crate::domain::{Role, TenantId, UserId};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
@@ -64,6 +65,11 @@ pub struct MessageView {
     pub content: String,
     /// A private note.
     pub private: bool,
+    /// `text`, `image` or `file`.
+    pub kind: String,
+    /// For images and files: `url`, `filename`, `content_type`, `size_bytes`.
+    #[schema(value_type = Option<Object>)]
+    pub attachment: Option<serde_json::Value>,
     /// `sent`, `delivered`, `read` or `failed`.
     pub delivery_status: String,
     /// Read by the other side.
@@ -81,6 +87,11 @@ fn message_view(m: MessageRecord, names: &BTreeMap<i64, String>) -> MessageView 
         sender_id: m.sender_id,
         content: m.content,
         private: m.private,
+        kind: m.kind,
+        attachment: m
+            .media
+            .as_deref()
+            .and_then(|j| serde_json::from_str(j).ok()),
         delivery_status: m.delivery_status,
         read_at: m.read_at,
         created_at: m.created_at,
@@ -351,7 +362,7 @@ async fn post_message(
             scope.id(),
             c.id,
             agent,
-            &req.content,
+            Body::text(&req.content),
             req.private,
             req.client_id.as_deref(),
         )

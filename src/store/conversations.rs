@@ -68,6 +68,8 @@ pub struct MessageRecord {
     pub content: String,
     /// `text`, `image`, `file`, …
     pub kind: String,
+    /// Attachment details (JSON) for image and file messages.
+    pub media: Option<String>,
     /// A private note for agents only.
     pub private: bool,
     /// `sent`, `delivered`, `read` or `failed`.
@@ -82,7 +84,7 @@ pub struct MessageRecord {
 
 macro_rules! message_columns {
     () => {
-        "id, conversation_id, seq, sender, sender_id, content, kind, private, delivery_status, read_at, \
+        "id, conversation_id, seq, sender, sender_id, content, kind, media, private, delivery_status, read_at, \
          provider_message_id, created_at"
     };
 }
@@ -309,6 +311,25 @@ pub struct NewMessage<'a> {
     pub private: bool,
     /// Idempotency key.
     pub provider_message_id: Option<&'a str>,
+    /// `text`, `image`, `file`, …
+    pub kind: &'a str,
+    /// Attachment details (JSON), for image and file messages.
+    pub media: Option<&'a str>,
+}
+
+impl<'a> NewMessage<'a> {
+    /// A plain text message.
+    pub fn text(sender: &'a str, sender_id: Option<i64>, content: &'a str) -> Self {
+        NewMessage {
+            sender,
+            sender_id,
+            content,
+            private: false,
+            provider_message_id: None,
+            kind: "text",
+            media: None,
+        }
+    }
 }
 
 /// Appends a message with the conversation's next sequence number, in one transaction.
@@ -330,7 +351,7 @@ pub async fn append_message(
                         where tenant_id = $1 and id = $2 returning last_seq";
     const INSERT: &str = concat!(
         "insert into messages (tenant_id, conversation_id, seq, sender, sender_id, content, private, provider_message_id, \
-         metadata, created_at) values ($1, $2, $3, $4, $5, $6, $7, $8, '{}', $9) returning ",
+         metadata, created_at, kind, media) values ($1, $2, $3, $4, $5, $6, $7, $8, '{}', $9, $10, $11) returning ",
         message_columns!()
     );
     on_pool!(store, p => async {
@@ -361,6 +382,8 @@ pub async fn append_message(
             .bind(m.private)
             .bind(m.provider_message_id)
             .bind(now)
+            .bind(m.kind)
+            .bind(m.media)
             .fetch_one(&mut *tx)
             .await?;
         tx.commit().await?;

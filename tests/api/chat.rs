@@ -805,3 +805,139 @@ async fn a_transferred_conversation_goes_to_the_other_queue_with_a_private_note(
     assert_eq!(ctx.body["identities"][0]["channel"], "widget");
     assert_eq!(ctx.body["conversations"][0]["id"], cid);
 }
+
+#[tokio::test]
+async fn attachments_are_typed_by_their_bytes_capped_and_served_so_they_never_run() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    let token = frame(&mut ws).await["visitor_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    until(&mut ws, "ready").await;
+    let http = reqwest::Client::new();
+    let upload = |name: &str, ctype: &str, body: Vec<u8>| {
+        http.post(format!(
+            "{}/widget/attachments?widget={}&token={token}&filename={name}",
+            app.base, s.public_id
+        ))
+        .header("content-type", ctype.to_owned())
+        .body(body)
+        .send()
+    };
+    let png = [b"\x89PNG\r\n\x1a\n".as_slice(), &[0u8; 64]].concat();
+    let res = upload("cat.png", "application/octet-stream", png.clone())
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let a: Value = res.json().await.unwrap();
+    assert_eq!(
+        (a["content_type"].as_str(), a["filename"].as_str()),
+        (Some("image/png"), Some("cat.png"))
+    );
+
+    // The visitor's socket shows it; the agent's thread lists it.
+    let (m, _) = until(&mut ws, "message").await;
+    let m = if m["kind"] == "text" {
+        until(&mut ws, "message").await.0
+    } else {
+        m
+    };
+    assert_eq!(
+        (m["kind"].as_str(), m["attachment"]["url"].as_str()),
+        (Some("image"), a["url"].as_str())
+    );
+    let cid = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let thread = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    assert!(
+        thread.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["attachment"]["filename"] == "cat.png")
+    );
+
+    let got = http
+        .get(format!("{}{}", app.base, a["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "image/png");
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("inline")
+    );
+    assert!(
+        got.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("sandbox")
+    );
+    assert_eq!(got.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(got.bytes().await.unwrap().as_ref(), png.as_slice());
+
+    // HTML pretending to be an image is refused; a path in the name is dropped; size is capped.
+    let res = upload(
+        "x.png",
+        "image/png",
+        b"<html><script>alert(1)</script></html>".to_vec(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let res = upload("..%2F..%2Fnotes.txt", "text/plain", b"hello".to_vec())
+        .await
+        .unwrap();
+    let a2: Value = res.json().await.unwrap();
+    assert_eq!(a2["filename"], "notes.txt");
+    let got = http
+        .get(format!("{}{}", app.base, a2["url"].as_str().unwrap()))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        got.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
+    let res = upload(
+        "big.pdf",
+        "application/pdf",
+        [b"%PDF-".as_slice(), &vec![0u8; 11 * 1024 * 1024]].concat(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let res = http
+        .post(format!(
+            "{}/widget/attachments?widget={}&token=forged.x&filename=a.png",
+            app.base, s.public_id
+        ))
+        .body(png.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        http.get(format!("{}/media/attachments/nope", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}

@@ -156,6 +156,12 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("POST", "/api/v1/tenants/{tid}/canned-responses"),
         ("PUT", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
         ("DELETE", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
+        (
+            "POST",
+            "/api/v1/tenants/{tid}/conversations/{cid}/attachments",
+        ),
+        ("POST", "/widget/attachments"),
+        ("GET", "/media/attachments/{aid}"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
@@ -175,7 +181,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{qid}", "1")
             .replace("{cid}", "1")
             .replace("{wid}", "1")
-            .replace("{rid}", "1");
+            .replace("{rid}", "1")
+            .replace("{aid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

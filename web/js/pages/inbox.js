@@ -9,7 +9,7 @@ import { h, mount, avatar, timeEl, formatDateTime, formatRelative, titleCase } f
 import { icon } from '../icons.js';
 import { seg, ApiError } from '../api.js';
 import { connectEvents } from '../realtime.js';
-import { button, dropdown, setBusy, emptyState, errorState, skeletonRows, statusPill } from '../ui.js';
+import { button, dropdown, setBusy, emptyState, errorState, skeletonRows, statusPill, openDialog, field, formAlert, showApiError } from '../ui.js';
 
 const FILTERS = [
   { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
@@ -74,6 +74,7 @@ export async function render(root, ctx) {
     myOfferContacts: new Set(), // routing contact ids offered to me (from `offer` events)
     presence: null,
     listSeq: 0,
+    queues: null, // for transfers; null until loaded, [] when this role may not list them
   };
   let thread = null; // the open conversation (see openThread)
   let listTimer = 0;
@@ -308,10 +309,15 @@ export async function render(root, ctx) {
     const textarea = h('textarea', { class: 'composer-input', rows: 2, maxlength: 4000, placeholder: 'Reply to the customer…', 'aria-label': 'Message' });
     const noteToggle = h('input', { type: 'checkbox', role: 'switch', class: 'switch-input', id: `note-${id}` });
     const sendBtn = button('Send', { variant: 'primary', iconName: 'send', attrs: { 'data-testid': 'send' } });
-    const hint = h('span', { class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line');
+    const hint = h('span', { class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line · / for saved replies');
+    const cannedPop = h('div', { class: 'canned-pop', role: 'listbox', id: `canned-${id}`, 'aria-label': 'Saved replies', hidden: true });
+    textarea.setAttribute('aria-autocomplete', 'list');
+    textarea.setAttribute('aria-controls', cannedPop.id);
+    textarea.setAttribute('aria-expanded', 'false');
     const composer = h(
       'form',
       { class: 'composer' },
+      cannedPop,
       textarea,
       h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), sendBtn),
     );
@@ -329,13 +335,88 @@ export async function render(root, ctx) {
       updateComposer();
       textarea.focus();
     });
+    /* saved replies: "/" at the start of the reply box */
+    let canned = null; // loaded on first use, rendered for this conversation
+    let cannedItems = [];
+    let cannedIndex = 0;
+    async function showCanned() {
+      const m = /^\/(\S*)$/.exec(textarea.value);
+      if (!m) return hideCanned();
+      if (!canned) {
+        try {
+          const res = await api.get(`${base}/canned-responses`, { signal, query: { conversation: id } });
+          canned = (res && res.items) || [];
+        } catch {
+          canned = [];
+        }
+        if (t.disposed) return;
+      }
+      const q = m[1].toLowerCase();
+      cannedItems = canned.filter((c) => c.shortcut.toLowerCase().startsWith(q)).slice(0, 8);
+      if (!/^\/(\S*)$/.test(textarea.value)) return hideCanned();
+      cannedIndex = Math.min(cannedIndex, Math.max(0, cannedItems.length - 1));
+      mount(
+        cannedPop,
+        cannedItems.length
+          ? cannedItems.map((c, i) => {
+              const opt = h('div', { class: 'canned-opt', role: 'option', id: `canned-${id}-${i}`, 'aria-selected': String(i === cannedIndex) }, h('span', { class: 'canned-key' }, `/${c.shortcut}`), h('span', { class: 'canned-text' }, c.rendered || c.content));
+              opt.addEventListener('mousedown', (event) => {
+                event.preventDefault();
+                pickCanned(i);
+              });
+              return opt;
+            })
+          : h('div', { class: 'canned-empty' }, canned.length ? 'No saved reply starts with that.' : 'No saved replies yet.'),
+      );
+      cannedPop.hidden = false;
+      textarea.setAttribute('aria-expanded', 'true');
+      if (cannedItems.length) textarea.setAttribute('aria-activedescendant', `canned-${id}-${cannedIndex}`);
+    }
+    function hideCanned() {
+      cannedPop.hidden = true;
+      cannedIndex = 0;
+      textarea.setAttribute('aria-expanded', 'false');
+      textarea.removeAttribute('aria-activedescendant');
+    }
+    function pickCanned(i) {
+      const c = cannedItems[i];
+      if (!c) return;
+      textarea.value = c.rendered || c.content;
+      hideCanned();
+      textarea.focus();
+      textarea.setSelectionRange(textarea.value.length, textarea.value.length);
+    }
+    textarea.addEventListener('blur', () => setTimeout(hideCanned, 100));
+
     textarea.addEventListener('keydown', (event) => {
+      if (!cannedPop.hidden) {
+        if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+          event.preventDefault();
+          if (!cannedItems.length) return;
+          cannedIndex = (cannedIndex + (event.key === 'ArrowDown' ? 1 : cannedItems.length - 1)) % cannedItems.length;
+          showCanned();
+          return;
+        }
+        if ((event.key === 'Enter' || event.key === 'Tab') && cannedItems.length) {
+          event.preventDefault();
+          pickCanned(cannedIndex);
+          return;
+        }
+        if (event.key === 'Escape') {
+          event.preventDefault();
+          event.stopPropagation();
+          hideCanned();
+          return;
+        }
+      }
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         submit();
       }
     });
     textarea.addEventListener('input', () => {
+      if (textarea.value.startsWith('/')) showCanned();
+      else if (!cannedPop.hidden) hideCanned();
       if (noteToggle.checked || !textarea.value.trim()) {
         stopTyping();
         return;
@@ -380,12 +461,56 @@ export async function render(root, ctx) {
         reopen.addEventListener('click', () => act(reopen, 'reopen', 'Conversation reopened.'));
         acts.push(reopen);
       } else {
+        if (state.queues && state.queues.length && (c.assigned_agent_id === myId || ctx.role !== 'agent')) {
+          const transfer = button('Transfer', { variant: 'secondary', iconName: 'arrowRight', attrs: { 'data-testid': 'transfer' } });
+          transfer.addEventListener('click', () => openTransfer());
+          acts.push(transfer);
+        }
         const resolve = button('Resolve', { variant: 'primary', iconName: 'check', attrs: { 'data-testid': 'resolve' } });
         resolve.addEventListener('click', () => act(resolve, 'resolve', 'Conversation resolved.'));
         acts.push(resolve);
       }
       mount(actions, acts);
       updateComposer();
+    }
+
+    function openTransfer() {
+      const c = t.conversation;
+      const options = state.queues.map((q) => ({ value: String(q.id), label: q.id === c.queue_id ? `${q.name} (current)` : q.name }));
+      const other = state.queues.find((q) => q.id !== c.queue_id) || state.queues[0];
+      const queue = field({ name: 'queue_id', label: 'Queue', type: 'select', value: String(other.id), options, required: true });
+      const note = field({ name: 'note', label: 'Note for the next agent', type: 'textarea', hint: 'Kept as a private note: the customer never sees it.' });
+      note.input.rows = 3;
+      note.input.maxLength = 1000;
+      const alertBox = formAlert();
+      const submitBtn = button('Transfer', { variant: 'primary', type: 'submit' });
+      const cancel = button('Cancel');
+      const formId = `transfer-${id}`;
+      const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, queue.el, note.el);
+      submitBtn.setAttribute('form', formId);
+      const dlg = openDialog({ title: 'Transfer conversation', description: 'It leaves your inbox and waits in the queue you pick, keeping its place by start time.', body: form, footer: [cancel, submitBtn], initialFocus: () => queue.input });
+      cancel.addEventListener('click', () => dlg.close());
+      form.addEventListener('submit', async (event) => {
+        event.preventDefault();
+        alertBox.clear();
+        setBusy(submitBtn, true);
+        const body = { queue_id: Number(queue.input.value) };
+        if (note.input.value.trim()) body.note = note.input.value.trim();
+        try {
+          const res = await api.post(`${base}/conversations/${seg(id)}/transfer`, body);
+          if (res && res.id === id) {
+            t.conversation = { ...t.conversation, ...res };
+            patchItem(id, res);
+          }
+          dlg.close(true);
+          renderHead();
+          refreshListSoon();
+          toast.success('Conversation transferred.');
+        } catch (err) {
+          setBusy(submitBtn, false);
+          showApiError(err, { queue_id: queue, note }, alertBox, { fieldHints: { queue_id: ['queue'] } });
+        }
+      });
     }
 
     async function act(btn, action, done) {
@@ -427,22 +552,28 @@ export async function render(root, ctx) {
             c && c.started_at ? ctxDetail('Started', formatDateTime(c.started_at)) : null,
           ),
         ),
+        h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Channels'), h('div', { class: 'ctx-channels' }, h('span', { class: 'muted' }, 'Loading…'))),
         h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Other conversations'), h('div', { class: 'ctx-others' }, h('span', { class: 'muted' }, 'Loading…'))),
       );
-      loadOthers(contact.id);
+      loadContact(contact.id);
     }
 
-    async function loadOthers(contactId) {
+    // The customer's channels and past conversations (GET …/contacts/{id}).
+    async function loadContact(contactId) {
+      const channelsSlot = contextPane.querySelector('.ctx-channels');
       const slot = contextPane.querySelector('.ctx-others');
       if (contactId == null || !slot) return;
-      let others = [];
+      let detail = null;
       try {
-        const res = await api.get(`${base}/conversations`, { signal, query: { contact_id: contactId, limit: 20 } });
-        others = ((res && res.items) || []).filter((x) => x.contact && x.contact.id === contactId && x.id !== id);
-      } catch {
-        others = state.items.filter((x) => x.contact && x.contact.id === contactId && x.id !== id);
+        detail = await api.get(`${base}/contacts/${seg(contactId)}`, { signal });
+      } catch (err) {
+        if (err.name === 'AbortError') return;
       }
       if (t.disposed) return;
+      const identities = (detail && detail.identities) || [];
+      const channels = [...new Set(identities.map((i) => i.channel).concat(t.conversation ? [t.conversation.channel] : []))];
+      mount(channelsSlot, h('div', { class: 'chips' }, channels.map((ch) => h('span', { class: 'chip' }, channelLabel(ch)))));
+      const others = ((detail && detail.conversations) || state.items.filter((x) => x.contact && x.contact.id === contactId)).filter((x) => x.id !== id);
       if (!others.length) {
         mount(slot, h('p', { class: 'muted' }, 'None'));
         return;
@@ -454,7 +585,13 @@ export async function render(root, ctx) {
           { class: 'ctx-list' },
           others.map((o) => {
             const [label] = STATUS[o.status] || [o.status];
-            const a = h('a', { href: `#/inbox?c=${o.id}`, class: 'ctx-link' }, h('span', null, `#${o.id} · ${channelLabel(o.channel)}`), h('span', { class: 'muted' }, `${label} · ${formatRelative(o.last_message_at)}`));
+            const preview = o.last_message && !o.last_message.private ? o.last_message.content : '';
+            const a = h(
+              'a',
+              { href: `#/inbox?c=${o.id}`, class: 'ctx-link' },
+              h('span', { class: 'ctx-link-top' }, h('span', null, `#${o.id} · ${channelLabel(o.channel)}`), h('span', { class: 'muted' }, `${label} · ${formatRelative(o.last_message_at)}`)),
+              preview ? h('span', { class: 'ctx-link-preview' }, preview) : null,
+            );
             a.addEventListener('click', (event) => {
               event.preventDefault();
               selectConversation(o.id);
@@ -669,6 +806,9 @@ export async function render(root, ctx) {
       reload() {
         if (t.loaded) load();
       },
+      refreshHead() {
+        if (t.conversation) renderHead();
+      },
       dispose() {
         t.disposed = true;
         stopTyping();
@@ -861,7 +1001,21 @@ export async function render(root, ctx) {
   }, 30_000);
   cleanups.push(() => clearInterval(rel));
 
+  async function loadQueues() {
+    try {
+      const res = await api.get(`${base}/queues`, { signal });
+      state.queues = (res && res.items) || [];
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      state.queues = [];
+    }
+    if (thread) thread.refreshHead();
+  }
+
   loadPresence();
+  // Listing queues is for supervisors and above; agents transfer once the server lets them list.
+  if (ctx.role !== 'agent') loadQueues();
+  else state.queues = [];
   if (state.selectedId) openThread(state.selectedId);
   else renderNoThread();
   await loadList();
