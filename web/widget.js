@@ -38,7 +38,7 @@ button,input,textarea{font:inherit;color:inherit}button{cursor:pointer}
 @keyframes bl{30%{opacity:1}0%,60%,100%{opacity:.3}}
 .f{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #ececf0}.f:focus-within{border-top-color:var(--a)}
 .f textarea:focus-visible{outline:0}.f textarea{flex:1;resize:none;border:0;max-height:120px;padding:7px 0;background:none}
-.sd,.go{border:0;border-radius:10px;background:var(--a);color:#fff}.sd{width:38px;height:38px;flex:none;display:grid;place-items:center}.sd:disabled{opacity:.4;cursor:default}
+.sd,.go{border:0;border-radius:10px;background:var(--a);color:#fff}.sd{width:38px;height:38px;flex:none;display:grid;place-items:center}.at{background:none;color:#8a8a96}.at:hover{color:var(--a)}.b img{display:block;max-width:100%;max-height:220px;border-radius:10px}.b a{color:inherit}.sd:disabled{opacity:.4;cursor:default}
 .pc{padding:18px 16px;display:flex;flex-direction:column;gap:12px;border-top:1px solid #ececf0}.pc p{margin:0;color:#3f3f48}
 .pc label{display:flex;flex-direction:column;gap:4px;font-size:12.5px;font-weight:600;color:#3f3f48}
 .pc input{height:38px;padding:0 12px;border:1px solid #d4d4dc;border-radius:8px;font-weight:400}.pc input:focus{border-color:var(--a);outline:0}
@@ -100,7 +100,16 @@ const form = el('form', 'f');
 const input = el('textarea', null, null, { rows: 1, maxlength: 4000, placeholder: 'Write a message…', 'aria-label': 'Message' });
 const sendBtn = el('button', 'sd', null, { type: 'submit', 'aria-label': 'Send message' });
 sendBtn.append(svg('M4.5 12 20 4.5 15.5 20l-3-6.5zM12.5 13.5 20 4.5', 18));
-form.append(input, sendBtn);
+const fileIn = el('input', null, null, { type: 'file', hidden: '', accept: 'image/*,.pdf,.txt,.csv,.doc,.docx,.xls,.xlsx,.zip' });
+const attachBtn = el('button', 'sd at', null, { type: 'button', 'aria-label': 'Attach a file' });
+attachBtn.append(svg('M19 11.5 12 18.5a4.5 4.5 0 0 1-6.4-6.4l7.4-7.4a3 3 0 0 1 4.2 4.2l-7.4 7.4a1.5 1.5 0 0 1-2.1-2.1L14.5 7', 18));
+attachBtn.onclick = () => fileIn.click();
+fileIn.onchange = () => {
+  const f = fileIn.files[0];
+  fileIn.value = '';
+  if (f && token) upload(f);
+};
+form.append(fileIn, input, attachBtn, sendBtn);
 const pre = el('form', 'pc');
 panel.append(head, list, queueEl, awayEl, pre, form, el('div', 'pw', 'Powered by Switchboard'));
 w.append(panel, launcher);
@@ -144,12 +153,38 @@ function addRow(m, pend) {
   const key = who + '|' + (m.sender_name || '');
   if (who === 'a' && m.sender_name && key !== lastKey) row.append(el('div', 'nm', m.sender_name));
   lastKey = key;
-  row.append(el('div', 'b', m.content));
+  row.append(fileEl(m) || el('div', 'b', m.content));
   if (who !== 'y') row.append(el('div', 'mt', pend ? 'Sending…' : time(m.at)));
   list.insertBefore(row, typingEl);
   if (stick || who === 'c') scrollDown();
   return row;
 }
+// A file in a message: an image inline, anything else as a download link. Only our own
+// /media/attachments/ paths are used, so a message can never carry a javascript: link.
+function fileEl(m) {
+  const a = m.attachment;
+  if (!a || !/^\/media\/attachments\/[\w-]+$/.test(a.url)) return null;
+  const b = el('div', 'b');
+  const link = el('a', null, null, { href: ORIGIN + a.url, target: '_blank', rel: 'noopener' });
+  if (/^image\//.test(a.content_type)) link.append(el('img', null, null, { src: ORIGIN + a.url, alt: a.filename || 'image' }));
+  else link.textContent = '📎 ' + (a.filename || m.content);
+  b.append(link);
+  return b;
+}
+function upload(file) {
+  if (file.size > 10485760) return addRow({ sender: 'system', content: 'Files can be up to 10 MB.' });
+  const row = addRow({ sender: 'customer', content: '📎 ' + file.name }, true);
+  const q = `?widget=${encodeURIComponent(WID)}&token=${encodeURIComponent(token || '')}&filename=${encodeURIComponent(file.name || 'file')}`;
+  // An untyped body keeps this a simple cross-origin request (no preflight); the message
+  // itself arrives over the socket like any other.
+  fetch(ORIGIN + '/widget/attachments' + q, { method: 'POST', body: file.slice(0, file.size, ''), credentials: 'omit' })
+    .then((r) => {
+      row.remove();
+      if (!r.ok) addRow({ sender: 'system', content: r.status === 415 ? "This type of file can't be sent." : r.status === 413 ? 'Files can be up to 10 MB.' : 'The file was not sent.' });
+    })
+    .catch(() => row.remove());
+}
+
 function settle(row, seq, at) {
   row.classList.remove('pend');
   const mt = row.querySelector('.mt');

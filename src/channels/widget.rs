@@ -812,7 +812,12 @@ async fn visitor_session(
                             Err(ChatError::BadMessage) => {
                                 send(&mut sink, json!({"type": "error", "code": "bad_message", "message": ChatError::BadMessage.to_string(), "client_id": client_id})).await?;
                             }
-                            Err(e) => return Err(e.into()),
+                            Err(e) => {
+                                // Not stored: say so and keep the socket; the widget re-sends with the
+                                // same client id, which the store de-duplicates.
+                                tracing::error!(tenant.id = %tenant, error = %e, "storing a visitor message failed");
+                                send(&mut sink, json!({"type": "error", "code": "not_saved", "message": "your message could not be saved; it will be retried", "client_id": client_id})).await?;
+                            }
                         }
                     }
                     VisitorFrame::Typing { on } => {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool};
 use crate::domain::{TenantId, UserId};
 
 /// An agent's routing profile within a tenant (defaults when never set).
@@ -162,7 +162,7 @@ pub async fn save_routing_settings(
     const ADD: &str =
         "insert into agent_skills (tenant_id, user_id, skill, level) values ($1, $2, $3, $4)";
     on_pool!(store, p => async {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         sqlx::query(UPSERT)
             .bind(tenant.get())
             .bind(user.get())

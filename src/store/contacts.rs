@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool};
 use crate::domain::TenantId;
 
 /// A customer.
@@ -42,7 +42,7 @@ pub async fn find_or_create_by_identity(
         return Ok(c);
     }
     let created: Result<ContactRecord, sqlx::Error> = on_pool!(store, p => async {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let c: ContactRecord = sqlx::query_as(NEW_CONTACT).bind(tenant.get()).bind(Utc::now()).fetch_one(&mut *tx).await?;
         sqlx::query(NEW_IDENTITY)
             .bind(tenant.get())

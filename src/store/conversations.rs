@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool};
 use crate::domain::TenantId;
 
 /// A stored conversation.
@@ -355,7 +355,7 @@ pub async fn append_message(
         message_columns!()
     );
     on_pool!(store, p => async {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         if let Some(key) = m.provider_message_id {
             let found: Option<MessageRecord> =
                 sqlx::query_as(EXISTING).bind(tenant.get()).bind(conversation).bind(key).fetch_optional(&mut *tx).await?;

@@ -64,6 +64,28 @@ pub enum StoreError {
     Corrupt(String),
 }
 
+/// Starts a transaction that will write. On SQLite it takes the write lock up front
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes cannot wait for a
+/// concurrent writer and fails with "database is locked" instead. PostgreSQL needs nothing.
+pub(crate) trait BeginWrite {
+    type Db: sqlx::Database;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+}
+
+impl BeginWrite for SqlitePool {
+    type Db = sqlx::Sqlite;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+        self.begin_with("BEGIN IMMEDIATE")
+    }
+}
+
+impl BeginWrite for PgPool {
+    type Db = sqlx::Postgres;
+    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+        self.begin()
+    }
+}
+
 /// Turns a unique-key violation into `StoreError::Conflict` naming `what`.
 pub(crate) trait ResultExt<T> {
     fn on_unique(self, what: &str) -> Result<T, StoreError>;

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ResultExt, Store, StoreError, on_pool};
+use super::{BeginWrite, ResultExt, Store, StoreError, on_pool};
 use crate::domain::{TenantId, UserId};
 
 /// A stored queue.
@@ -189,7 +189,7 @@ pub async fn replace_members(
     const ADD: &str = "insert into queue_members (queue_id, tenant_id, user_id, position, penalty, wrapup_secs) \
                        values ($1, $2, $3, $4, $5, $6)";
     on_pool!(store, p => async {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_write().await?;
         let n: i64 = sqlx::query_scalar(EXISTS).bind(tenant.get()).bind(queue).fetch_one(&mut *tx).await?;
         if n == 0 {
             return Err(StoreError::NotFound);

@@ -65,7 +65,9 @@ before(async () => {
   assert.equal(w.status(), 201, await w.text());
   const widget = await w.json();
   assert.ok(widget.public_id && widget.identity_secret, 'public id and identity secret on create');
-  setup = { tid, queueId: queue.id, widget, agentId: agent.id };
+  const canned = await adminCtx.request.post(`/api/v1/tenants/${tid}/canned-responses`, { headers, data: { shortcut: `eta-${suffix}`, content: 'Hi {{contact.name}}, your order ships within 24 hours.' } });
+  assert.equal(canned.status(), 201, await canned.text());
+  setup = { tid, queueId: queue.id, widget, agentId: agent.id, shortcut: `eta-${suffix}` };
 
   site = http.createServer((req, res) => {
     if (req.url === '/site.css') {
@@ -228,6 +230,15 @@ test('visitor and agent chat in real time through the widget and the inbox', asy
     await composer.press('Enter');
     await log.locator('.msg-note').getByText('Customer seems worried about delivery date.').waitFor();
     await agent.page.locator('.composer-note').click();
+
+    // Saved replies: "/" plus the shortcut, Enter puts the text (variables filled) in the box.
+    await composer.fill(`/${setup.shortcut.slice(0, 6)}`);
+    await composer.pressSequentially(setup.shortcut.slice(6), { delay: 10 });
+    const option = agent.page.getByRole('option', { name: new RegExp(setup.shortcut) });
+    await option.waitFor();
+    await composer.press('Enter');
+    assert.equal(await composer.inputValue(), `Hi ${visitorName}, your order ships within 24 hours.`);
+    await composer.fill('');
 
     // Reload the visitor page mid-conversation: the history is intact.
     await visitor.page.reload();

@@ -65,10 +65,11 @@ function parseRetryAfter(value) {
  * Perform a request. Resolves to the parsed JSON body (or null for 204 / empty body).
  * Throws ApiError for HTTP errors and for network failures (status 0, code "network").
  */
-export async function request(method, path, { body, query, signal, retried = false } = {}) {
+export async function request(method, path, { body, raw, query, signal, retried = false } = {}) {
   const upper = method.toUpperCase();
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (raw !== undefined) headers['Content-Type'] = 'application/octet-stream';
   if (UNSAFE.has(upper) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
 
   let response;
@@ -76,7 +77,7 @@ export async function request(method, path, { body, query, signal, retried = fal
     response = await fetch(buildUrl(path, query), {
       method: upper,
       headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: raw !== undefined ? raw : body === undefined ? undefined : JSON.stringify(body),
       credentials: 'same-origin',
       signal,
     });
@@ -113,7 +114,7 @@ export async function request(method, path, { body, query, signal, retried = fal
       const me = await request('GET', '/me', { signal });
       if (me && me.csrf_token) {
         setCsrfToken(me.csrf_token);
-        return request(method, path, { body, query, signal, retried: true });
+        return request(method, path, { body, raw, query, signal, retried: true });
       }
     } catch {
       /* fall through to the original error */
@@ -134,6 +135,8 @@ export const api = {
   put: (path, body, opts) => request('PUT', path, { ...opts, body }),
   patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
   del: (path, opts) => request('DELETE', path, opts),
+  /** POST a file's raw bytes (uploads). */
+  upload: (path, file, opts) => request('POST', path, { ...opts, raw: file }),
   listAll,
   setCsrfToken,
 };

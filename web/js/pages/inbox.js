@@ -53,6 +53,15 @@ function contactName(c) {
   return (contact.name || '').trim() || (contact.email || '').trim() || `Visitor #${contact.id ?? c.id}`;
 }
 
+function formatSize(bytes) {
+  const n = Number(bytes) || 0;
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+  return `${(n / 1024 / 1024).toFixed(1)} MB`;
+}
+
+const MAX_UPLOAD = 10 * 1024 * 1024;
+
 function channelLabel(ch) {
   return CHANNEL_LABEL[ch] || titleCase(ch || 'chat');
 }
@@ -309,6 +318,14 @@ export async function render(root, ctx) {
     const textarea = h('textarea', { class: 'composer-input', rows: 2, maxlength: 4000, placeholder: 'Reply to the customer…', 'aria-label': 'Message' });
     const noteToggle = h('input', { type: 'checkbox', role: 'switch', class: 'switch-input', id: `note-${id}` });
     const sendBtn = button('Send', { variant: 'primary', iconName: 'send', attrs: { 'data-testid': 'send' } });
+    const fileInput = h('input', { type: 'file', class: 'sr-only', tabindex: '-1', 'aria-hidden': 'true' });
+    const attachBtn = h('button', { type: 'button', class: 'icon-btn', 'aria-label': 'Attach a file', title: 'Attach a file (up to 10 MB)' }, icon('clip', { size: 18 }));
+    attachBtn.addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => {
+      const file = fileInput.files && fileInput.files[0];
+      fileInput.value = '';
+      if (file) uploadFile(file);
+    });
     const hint = h('span', { class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line · / for saved replies');
     const cannedPop = h('div', { class: 'canned-pop', role: 'listbox', id: `canned-${id}`, 'aria-label': 'Saved replies', hidden: true });
     textarea.setAttribute('aria-autocomplete', 'list');
@@ -319,7 +336,7 @@ export async function render(root, ctx) {
       { class: 'composer' },
       cannedPop,
       textarea,
-      h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), sendBtn),
+      h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), fileInput, attachBtn, sendBtn),
     );
     const closedBar = h('div', { class: 'thread-closed', hidden: true }, icon('check', { size: 16 }), h('span', null, 'This conversation is resolved. Reopen it to reply; private notes can still be added.'));
 
@@ -612,7 +629,7 @@ export async function render(root, ctx) {
         'div',
         { class: ['msg', `msg-${who}`, pending && 'is-pending'], dataset: { seq: String(m.seq ?? ''), author: `${who}:${m.sender_id ?? ''}`, at: String(new Date(when || Date.now()).getTime()) } },
         h('div', { class: 'msg-author' }, who === 'note' ? [icon('note', { size: 13 }), ' Private note · '] : null, author),
-        h('div', { class: 'msg-bubble' }, m.content),
+        h('div', { class: 'msg-bubble' }, attachmentEl(m) || m.content),
         h('div', { class: 'msg-meta' }, pending ? 'Sending…' : when ? h('time', { datetime: when, title: formatDateTime(when) }, new Date(when).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : null),
       );
     }
@@ -761,6 +778,24 @@ export async function render(root, ctx) {
       }
     }
 
+    async function uploadFile(file) {
+      if (file.size > MAX_UPLOAD) {
+        toast.error(`${file.name} is larger than 10 MB.`);
+        return;
+      }
+      if (textarea.disabled) return;
+      const isNote = noteToggle.checked;
+      attachBtn.disabled = true;
+      try {
+        await api.upload(`${base}/conversations/${seg(id)}/attachments`, file, { query: { filename: file.name || 'file', private: isNote ? 'true' : undefined } });
+        // The message itself arrives on the event stream.
+      } catch (err) {
+        toast.error(err.status === 415 ? `${file.name}: this type of file can't be sent.` : `${file.name} was not sent: ${err.message}`);
+      } finally {
+        attachBtn.disabled = false;
+      }
+    }
+
     async function load() {
       try {
         const res = await api.get(`${base}/conversations/${seg(id)}`, { signal });
@@ -816,6 +851,18 @@ export async function render(root, ctx) {
         document.removeEventListener('visibilitychange', onVisible);
       },
     };
+  }
+
+  // A file sent in a message: images inline, other files as a download link. Only our own
+  // /media/attachments/ paths are ever used as a link target.
+  function attachmentEl(m) {
+    const a = m.attachment;
+    if (!a || typeof a.url !== 'string' || !/^\/media\/attachments\/[A-Za-z0-9_-]+$/.test(a.url)) return null;
+    const name = a.filename || m.content || 'file';
+    if (String(a.content_type || '').startsWith('image/')) {
+      return h('a', { class: 'msg-image', href: a.url, target: '_blank', rel: 'noopener' }, h('img', { src: a.url, alt: name, loading: 'lazy' }));
+    }
+    return h('a', { class: 'msg-file', href: a.url, download: name, rel: 'noopener' }, icon('note', { size: 16 }), h('span', { class: 'msg-file-name' }, name), h('span', { class: 'msg-file-size' }, formatSize(a.size_bytes)));
   }
 
   function ctxDetail(term, value) {
