@@ -29,7 +29,11 @@ impl Server {
             .env("SWITCHBOARD_LOG__FILTER", "warn")
             .stdout(Stdio::piped())
             // SB_BENCH_SERVER_LOG=1 shows the server's warnings and errors.
-            .stderr(if std::env::var_os("SB_BENCH_SERVER_LOG").is_some() { Stdio::inherit() } else { Stdio::null() })
+            .stderr(if std::env::var_os("SB_BENCH_SERVER_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("server starts");
         let mut base = String::new();

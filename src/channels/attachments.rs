@@ -197,7 +197,7 @@ async fn visitor_upload(
         Err(e) => return ApiError::from(e).into_response(),
     };
     let Some(visitor) =
-        super::widget::verify_visitor(&state.master_key, &widget.public_id, &q.token)
+        super::widget::public::verify_visitor(&state.master_key, &widget.public_id, &q.token)
     else {
         return envelope(
             StatusCode::FORBIDDEN,

@@ -69,19 +69,28 @@ pub enum StoreError {
 /// concurrent writer and fails with "database is locked" instead. PostgreSQL needs nothing.
 pub(crate) trait BeginWrite {
     type Db: sqlx::Database;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send;
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send;
 }
 
 impl BeginWrite for SqlitePool {
     type Db = sqlx::Sqlite;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
         self.begin_with("BEGIN IMMEDIATE")
     }
 }
 
 impl BeginWrite for PgPool {
     type Db = sqlx::Postgres;
-    fn begin_write(&self) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>> + Send {
+    fn begin_write(
+        &self,
+    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
+    + Send {
         self.begin()
     }
 }

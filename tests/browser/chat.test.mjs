@@ -79,7 +79,7 @@ before(async () => {
     res.writeHead(200, {
       'Content-Type': 'text/html; charset=utf-8',
       // A strict host page: no inline anything; scripts and connections only to Switchboard.
-      'Content-Security-Policy': `default-src 'self'; script-src ${sb.origin}; connect-src ${sb.origin} ws://${sb.host} wss://${sb.host}; style-src 'self'; img-src 'self'`,
+      'Content-Security-Policy': `default-src 'self'; script-src ${sb.origin}; connect-src ${sb.origin} ws://${sb.host} wss://${sb.host}; style-src 'self'; img-src 'self' ${sb.origin}`,
     });
     res.end(sitePage(new URL(req.url, 'http://x').searchParams.get('w') || widget.public_id));
   });
@@ -222,7 +222,7 @@ test('visitor and agent chat in real time through the widget and the inbox', asy
     await w.typing.waitFor({ state: 'hidden' });
     await log.locator('.msg-agent').getByText('Let me check that for you, one moment.').waitFor();
     // The agent has read the visitor's message: the widget says "Seen".
-    // TEMP await w.messages.locator('.r.c .mt', { hasText: 'Seen' }).waitFor();
+    await w.messages.locator('.r.c .mt', { hasText: 'Seen' }).waitFor();
 
     // A private note stays in the inbox.
     await agent.page.locator('.composer-note').click();
@@ -272,6 +272,17 @@ test('visitor and agent chat in real time through the widget and the inbox', asy
     await agent.page.waitForTimeout(300);
     assert.deepEqual(agentDialogs, [], 'no dialog in the inbox');
     assert.deepEqual(visitor.dialogs, [], 'no dialog on the visitor page');
+
+    // Files both ways: an image from the visitor, a PDF from the agent (typed by their bytes).
+    const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+    await w.host.locator('input[type=file]').setInputFiles({ name: 'receipt.png', mimeType: 'image/png', buffer: png });
+    await log.locator('.msg-customer img[alt="receipt.png"]').waitFor();
+    await w.messages.locator('.r.c img[alt="receipt.png"]').waitFor();
+    await agent.page.locator('.composer input[type=file]').setInputFiles({ name: 'invoice.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n') });
+    await log.locator('.msg-agent .msg-file', { hasText: 'invoice.pdf' }).waitFor();
+    const fileLink = w.messages.locator('.r.a a', { hasText: 'invoice.pdf' });
+    await fileLink.waitFor();
+    assert.match(await fileLink.getAttribute('href'), /^http:\/\/[^/]+\/media\/attachments\/[\w-]+$/);
 
     // The visitor's socket drops while the agent answers: the reply arrives on reconnect, once.
     await cut(visitor.page);
@@ -363,6 +374,32 @@ test('with nobody available the widget says so, takes the message and shows the 
   }
 });
 
+test('two tabs of one visitor share the conversation', async () => {
+  const headers = { 'X-CSRF-Token': (await (await adminCtx.request.get('/api/v1/me')).json()).csrf_token };
+  const created = await adminCtx.request.post(`/api/v1/tenants/${setup.tid}/widgets`, { headers, data: { name: `Tabs ${unique()}`, settings: { title: 'Tabs' } } });
+  assert.equal(created.status(), 201);
+  const publicId = (await created.json()).public_id;
+  const visitor = await visitorPage();
+  try {
+    const a = visitor.page;
+    await a.goto(`${siteUrl}?w=${publicId}`);
+    const wa = widget(a);
+    await wa.launcher.click();
+    await visitorSend(a, 'First, from tab A');
+    const b = await visitor.context.newPage();
+    await b.goto(`${siteUrl}?w=${publicId}`);
+    const wb = widget(b);
+    await wb.launcher.click();
+    await wb.messages.getByText('First, from tab A').waitFor();
+    await visitorSend(a, 'Second, from tab A');
+    await wb.messages.getByText('Second, from tab A').waitFor();
+    assert.equal(await wb.messages.locator('.r.c').count(), 2);
+    assert.deepEqual(visitor.problems, []);
+  } finally {
+    await visitor.context.close();
+  }
+});
+
 test('the widget on a phone: full screen, opened from the keyboard, Escape closes', async () => {
   const visitor = await visitorPage({ width: 390, height: 844 });
   try {
@@ -428,6 +465,20 @@ test('admins manage widgets and copy the embed snippet; supervisors see live que
     await page.getByRole('menuitem', { name: 'Delete widget' }).click();
     await page.getByRole('dialog', { name: `Delete ${name}?` }).getByRole('button', { name: 'Delete widget' }).click();
     await row.waitFor({ state: 'detached' });
+
+    // Saved replies: create one, it is listed.
+    await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Saved replies' }).click();
+    await page.getByRole('heading', { level: 1, name: 'Saved replies' }).waitFor();
+    const shortcut = `hours-${unique()}`;
+    await page.getByTestId('new-canned').click();
+    const cannedDialog = page.getByRole('dialog', { name: 'New saved reply' });
+    await cannedDialog.getByLabel('Shortcut').fill('Not Valid');
+    await cannedDialog.getByLabel('Reply').fill('Hi {{contact.name}}, we are open 9:00 to 18:00.');
+    await cannedDialog.getByRole('button', { name: 'Save reply' }).click();
+    await cannedDialog.getByText('Use 1–40 lowercase letters').waitFor();
+    await cannedDialog.getByLabel('Shortcut').fill(shortcut);
+    await cannedDialog.getByRole('button', { name: 'Save reply' }).click();
+    await page.locator(`tr[data-shortcut="${shortcut}"]`).waitFor();
 
     // Live queues.
     await page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name: 'Live queues' }).click();

@@ -326,7 +326,7 @@ export async function render(root, ctx) {
       fileInput.value = '';
       if (file) uploadFile(file);
     });
-    const hint = h('span', { class: 'composer-hint' }, 'Enter to send · Shift+Enter for a new line · / for saved replies');
+    const hint = h('span', { class: 'composer-hint' }, 'Enter sends · Shift+Enter new line · / saved replies');
     const cannedPop = h('div', { class: 'canned-pop', role: 'listbox', id: `canned-${id}`, 'aria-label': 'Saved replies', hidden: true });
     textarea.setAttribute('aria-autocomplete', 'list');
     textarea.setAttribute('aria-controls', cannedPop.id);
