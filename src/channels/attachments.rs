@@ -196,6 +196,16 @@ async fn visitor_upload(
         Ok(None) => return envelope(StatusCode::NOT_FOUND, "not_found", "widget not found"),
         Err(e) => return ApiError::from(e).into_response(),
     };
+    // The embedding site reads the answer, so it gets the same origin check and CORS header
+    // as the widget's configuration.
+    let origin = super::widget::public::origin(&headers).map(str::to_owned);
+    if !super::widget::settings::settings_of(&widget).allows(origin.as_deref()) {
+        return envelope(
+            StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            "this site may not embed the widget",
+        );
+    }
     let Some(visitor) =
         super::widget::public::verify_visitor(&state.master_key, &widget.public_id, &q.token)
     else {
@@ -268,10 +278,17 @@ async fn visitor_upload(
         Ok(view(&a, m.seq))
     }
     .await;
-    match result {
+    let mut res = match result {
         Ok(v) => (StatusCode::CREATED, AppJson(v)).into_response(),
         Err(e) => e.into_response(),
+    };
+    if let Some(o) = origin.and_then(|o| HeaderValue::from_str(&o).ok()) {
+        res.headers_mut()
+            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, o);
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static("Origin"));
     }
+    res
 }
 
 /// The file's name.

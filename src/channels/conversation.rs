@@ -560,7 +560,7 @@ impl ChatService {
                 .map(|m| m.content.chars().take(200).collect::<String>());
                 let deadline = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(deadline.0);
                 for a in agents {
-                    let payload = json!({"conversation_id": c.id, "contact_id": contact.0, "deadline": deadline, "preview": preview, "channel": c.channel});
+                    let payload = json!({"conversation_id": c.id, "contact_id": contact.0, "agent_id": a.0, "deadline": deadline, "preview": preview, "channel": c.channel});
                     self.0
                         .events
                         .publish(tenant, "conversation_offer", Some(a.0 as i64), payload)

@@ -107,6 +107,8 @@ pub fn router(state: AppState) -> Router {
     .fallback(assets::fallback)
     .layer(DefaultBodyLimit::max(cfg.body_limit_bytes))
     .layer(middleware::from_fn(ensure_envelope))
+    // The widget script, the UI and large JSON lists go out gzipped when the client accepts it.
+    .layer(tower_http::compression::CompressionLayer::new().gzip(true))
     .layer(middleware::from_fn(metrics::track))
     .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(cfg.request_timeout_secs)))
     .layer(CatchPanicLayer::custom(|_| {

@@ -153,6 +153,25 @@ pub async fn find_open_conversation(
     )
 }
 
+/// The customer's open conversation on a channel, or else their latest closed one.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_latest_conversation(
+    store: &Store,
+    tenant: TenantId,
+    contact_id: i64,
+    channel: &str,
+) -> Result<Option<ConversationRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        conversation_columns!(),
+        " from conversations where tenant_id = $1 and contact_id = $2 and channel = $3 \
+         order by case when status = 'closed' then 1 else 0 end, id desc limit 1"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact_id).bind(channel).fetch_optional(p).await)?,
+    )
+}
+
 /// The conversation behind a routing contact.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn find_by_routing_contact(

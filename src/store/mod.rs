@@ -18,6 +18,7 @@ pub mod queues;
 pub mod routed_contacts;
 pub mod sessions;
 pub mod tenants;
+pub mod tickets;
 pub mod users;
 pub mod widgets;
 

@@ -25,7 +25,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("POST", "/api/v1/tenants/{tid}/api-keys", "admin"),
     ("DELETE", "/api/v1/tenants/{tid}/api-keys/{kid}", "admin"),
     ("GET", "/api/v1/tenants/{tid}/audit-log", "admin"),
-    ("GET", "/api/v1/tenants/{tid}/queues", "supervisor"),
+    ("GET", "/api/v1/tenants/{tid}/queues", "agent"),
     ("POST", "/api/v1/tenants/{tid}/queues", "admin"),
     ("GET", "/api/v1/tenants/{tid}/queues/{qid}", "supervisor"),
     ("PATCH", "/api/v1/tenants/{tid}/queues/{qid}", "admin"),
@@ -45,6 +45,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "supervisor",
     ),
     ("PUT", "/api/v1/tenants/{tid}/me/presence", "person"),
+    ("GET", "/api/v1/tenants/{tid}/me/presence", "person"),
     ("POST", "/api/v1/tenants/{tid}/routing/contacts", "admin"),
     (
         "GET",

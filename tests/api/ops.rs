@@ -123,6 +123,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("PATCH", "/api/v1/tenants/{tid}/agents/{uid}"),
         ("PUT", "/api/v1/tenants/{tid}/agents/{uid}/presence"),
         ("PUT", "/api/v1/tenants/{tid}/me/presence"),
+        ("GET", "/api/v1/tenants/{tid}/me/presence"),
         ("POST", "/api/v1/tenants/{tid}/routing/contacts"),
         ("GET", "/api/v1/tenants/{tid}/routing/contacts/{cid}"),
         ("DELETE", "/api/v1/tenants/{tid}/routing/contacts/{cid}"),

@@ -9,7 +9,7 @@
 
 mod admin;
 pub(crate) mod public;
-mod settings;
+pub(crate) mod settings;
 
 use std::collections::BTreeMap;
 

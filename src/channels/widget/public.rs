@@ -35,7 +35,7 @@ pub struct PublicConfig {
     pub online: bool,
 }
 
-pub(super) fn origin(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn origin(headers: &HeaderMap) -> Option<&str> {
     headers.get(header::ORIGIN).and_then(|v| v.to_str().ok())
 }
 
@@ -312,11 +312,19 @@ pub(super) async fn visitor_session(
     let mut pushes = state.chat.subscribe_widgets();
     let mut contact =
         store::contacts::find_by_identity(&state.store, tenant, "widget", &identity).await?;
+    // The open conversation, or else the latest closed one so a returning visitor sees the
+    // history (their next message starts a new conversation).
     let mut conversation = match &contact {
         Some(c) => {
-            store::conversations::find_open_conversation(&state.store, tenant, c.id, "widget")
+            store::conversations::find_latest_conversation(&state.store, tenant, c.id, "widget")
                 .await?
         }
+        None => None,
+    };
+    let agent_name = match conversation.as_ref().and_then(|c| c.assigned_agent_id) {
+        Some(a) => store::users::find_user(&state.store, UserId(a))
+            .await?
+            .map(|u| u.name),
         None => None,
     };
     send(
@@ -325,6 +333,7 @@ pub(super) async fn visitor_session(
             "type": "hello", "visitor_token": token,
             "conversation_id": conversation.as_ref().map(|c| c.id),
             "status": conversation.as_ref().map(|c| c.status.clone()),
+            "agent_name": agent_name,
             "last_seq": conversation.as_ref().map_or(0, |c| c.last_seq),
         }),
     )
@@ -455,7 +464,9 @@ pub(super) async fn visitor_session(
                     if p.conversation_id != c.id {
                         continue;
                     }
-                    match p.frame["seq"].as_i64() {
+                    // Only messages are numbered; receipts, typing and status frames pass straight on.
+                    let seq = if p.frame["type"] == "message" { p.frame["seq"].as_i64() } else { None };
+                    match seq {
                         // Messages come in sequence; anything out of order is read from the store.
                         Some(seq) if seq <= last => {}
                         Some(seq) if seq == last + 1 => {

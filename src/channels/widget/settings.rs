@@ -90,7 +90,7 @@ impl WidgetSettings {
         Ok(())
     }
 
-    pub(super) fn allows(&self, origin: Option<&str>) -> bool {
+    pub(crate) fn allows(&self, origin: Option<&str>) -> bool {
         match origin {
             _ if self.allowed_origins.is_empty() => true,
             None => true,
@@ -102,6 +102,6 @@ impl WidgetSettings {
     }
 }
 
-pub(super) fn settings_of(w: &WidgetRecord) -> WidgetSettings {
+pub(crate) fn settings_of(w: &WidgetRecord) -> WidgetSettings {
     serde_json::from_str(&w.settings).unwrap_or_default()
 }

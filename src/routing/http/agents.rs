@@ -7,7 +7,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_agents))
         .routes(routes!(get_agent, update_agent))
         .routes(routes!(set_agent_presence))
-        .routes(routes!(set_my_presence))
+        .routes(routes!(get_my_presence, set_my_presence))
 }
 
 /// Contacts an agent can hold at once.
@@ -291,4 +291,19 @@ pub(super) async fn set_my_presence(
     Ok(AppJson(
         change_presence(&state, scope.id(), uid.get(), &req).await?,
     ))
+}
+
+/// The caller's own routing profile and presence.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/me/presence", tag = "agents",
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 200, body = AgentView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(super) async fn get_my_presence(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+) -> ApiResult<AppJson<AgentView>> {
+    let uid = scope
+        .principal
+        .user_id()
+        .ok_or_else(|| ApiError::forbidden("API keys have no presence"))?;
+    Ok(AppJson(load_agent(&state, scope.id(), uid.get()).await?))
 }

@@ -237,13 +237,13 @@ pub(super) async fn save_members(
         })
 }
 
-/// Lists the tenant's queues.
+/// Lists the tenant's queues (every member: agents pick transfer targets from it).
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/queues", tag = "queues",
     params(("tid" = i64, Path, description = "tenant id")),
     responses((status = 200, body = QueueList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn list_queues(
     State(state): State<AppState>,
-    scope: TenantScope<Supervisor>,
+    scope: TenantScope<AnyMember>,
 ) -> ApiResult<AppJson<QueueList>> {
     let items = store::queues::list_queues(&state.store, scope.id())
         .await?
