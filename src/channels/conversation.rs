@@ -265,9 +265,12 @@ impl ChatService {
         if is_new && let Some(queue) = conversation.queue_id {
             self.route(tenant, &conversation, queue).await?;
         }
-        let conversation = store::conversations::find_conversation(store, tenant, conversation.id)
-            .await?
-            .unwrap_or(conversation);
+        // A new conversation changed on the way (queued, maybe assigned at once): read it back.
+        let conversation = if is_new {
+            store::conversations::find_conversation(store, tenant, conversation.id).await?.unwrap_or(conversation)
+        } else {
+            conversation
+        };
         Ok((conversation, m, false))
     }
 

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool, on_write};
 use crate::domain::{TenantId, UserId};
 
 /// An agent's routing profile within a tenant (defaults when never set).
@@ -161,7 +161,7 @@ pub async fn save_routing_settings(
     const CLEAR: &str = "delete from agent_skills where tenant_id = $1 and user_id = $2";
     const ADD: &str =
         "insert into agent_skills (tenant_id, user_id, skill, level) values ($1, $2, $3, $4)";
-    on_pool!(store, p => async {
+    on_write!(store, p => async {
         let mut tx = p.begin_write().await?;
         sqlx::query(UPSERT)
             .bind(tenant.get())
@@ -196,7 +196,7 @@ pub async fn set_presence(
                           values ($1, $2, $3, $4, $5) \
                           on conflict (tenant_id, user_id) do update set presence = excluded.presence, \
                           away_reason = excluded.away_reason, presence_changed_at = excluded.presence_changed_at";
-    on_pool!(store, p => sqlx::query(UPSERT)
+    on_write!(store, p => sqlx::query(UPSERT)
         .bind(tenant.get())
         .bind(user.get())
         .bind(presence)

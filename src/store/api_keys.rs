@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::{ApiKeyId, ApiKeyRole, TenantId, UserId};
 
 /// An API key as listed (never the secret).
@@ -80,7 +80,7 @@ pub async fn insert_api_key(
          values ($1, $2, $3, $4, $5, $6, $7) returning ",
         columns!()
     );
-    let row: ApiKeyRow = on_pool!(store, p => sqlx::query_as(sql)
+    let row: ApiKeyRow = on_write!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(name)
         .bind(role.as_str())
@@ -123,7 +123,7 @@ pub async fn find_live_api_key(
 /// Records that a key was used.
 pub async fn touch_api_key(store: &Store, key: ApiKeyId) -> Result<(), StoreError> {
     const SQL: &str = "update api_keys set last_used_at = $2 where id = $1";
-    on_pool!(store, p => sqlx::query(SQL).bind(key.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(key.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -138,7 +138,7 @@ pub async fn revoke_api_key(
         "update api_keys set revoked_at = $3 where tenant_id = $1 and id = $2 and revoked_at is null returning ",
         columns!()
     );
-    let row: Option<ApiKeyRow> = on_pool!(store, p => sqlx::query_as(sql)
+    let row: Option<ApiKeyRow> = on_write!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(key.get())
         .bind(Utc::now())

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A stored attachment.
@@ -55,7 +55,7 @@ pub async fn insert_attachment(
     const SQL: &str = "insert into attachments (tenant_id, conversation_id, public_id, filename, content_type, size_bytes, sha256, created_at) \
                        values ($1, $2, $3, $4, $5, $6, $7, $8) returning id, tenant_id, conversation_id, public_id, filename, \
                        content_type, size_bytes, sha256, created_at";
-    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+    Ok(on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(a.conversation_id)
         .bind(a.public_id)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::{TenantId, UserId};
 
 /// One recorded change.
@@ -72,7 +72,7 @@ pub struct AuditRecord<'a> {
 pub async fn insert_audit(store: &Store, r: AuditRecord<'_>) -> Result<(), StoreError> {
     const SQL: &str = "insert into audit_log (tenant_id, actor_user_id, actor_label, action, target_type, target_id, details, created_at) \
                        values ($1, $2, $3, $4, $5, $6, $7, $8)";
-    on_pool!(store, p => sqlx::query(SQL)
+    on_write!(store, p => sqlx::query(SQL)
         .bind(r.tenant.get())
         .bind(r.actor.user.map(UserId::get))
         .bind(&r.actor.label)

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ResultExt, Store, StoreError, on_pool};
+use super::{ResultExt, Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A saved reply.
@@ -38,7 +38,7 @@ pub async fn insert_canned(
 ) -> Result<CannedResponse, StoreError> {
     const SQL: &str = "insert into canned_responses (tenant_id, shortcut, content, created_at) values ($1, $2, $3, $4) \
                        returning id, shortcut, content, created_at";
-    on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(shortcut).bind(content).bind(Utc::now()).fetch_one(p).await)
+    on_write!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(shortcut).bind(content).bind(Utc::now()).fetch_one(p).await)
         .on_unique("a canned response with this shortcut")
 }
 
@@ -53,7 +53,7 @@ pub async fn update_canned(
 ) -> Result<CannedResponse, StoreError> {
     const SQL: &str = "update canned_responses set shortcut = $3, content = $4 where tenant_id = $1 and id = $2 \
                        returning id, shortcut, content, created_at";
-    on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).bind(shortcut).bind(content).fetch_optional(p).await)
+    on_write!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).bind(shortcut).bind(content).fetch_optional(p).await)
         .on_unique("a canned response with this shortcut")?
         .ok_or(StoreError::NotFound)
 }
@@ -62,7 +62,7 @@ pub async fn update_canned(
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn delete_canned(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from canned_responses where tenant_id = $1 and id = $2";
-    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         Err(StoreError::NotFound)
     } else {

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A customer.
@@ -37,11 +37,11 @@ pub async fn find_or_create_by_identity(
                                returning id, name, email, phone, metadata, created_at";
     const NEW_IDENTITY: &str = "insert into contact_identities (tenant_id, contact_id, channel, external_id, created_at) \
                                 values ($1, $2, $3, $4, $5)";
-    if let Some(c) = on_pool!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?
+    if let Some(c) = on_write!(store, p => sqlx::query_as(FIND).bind(tenant.get()).bind(channel).bind(external_id).fetch_optional(p).await)?
     {
         return Ok(c);
     }
-    let created: Result<ContactRecord, sqlx::Error> = on_pool!(store, p => async {
+    let created: Result<ContactRecord, sqlx::Error> = on_write!(store, p => async {
         let mut tx = p.begin_write().await?;
         let c: ContactRecord = sqlx::query_as(NEW_CONTACT).bind(tenant.get()).bind(Utc::now()).fetch_one(&mut *tx).await?;
         sqlx::query(NEW_IDENTITY)
@@ -60,7 +60,7 @@ pub async fn find_or_create_by_identity(
         Ok(c) => Ok(c),
         // Two first messages raced: the other one created it.
         Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-            on_pool!(store, p => sqlx::query_as(FIND)
+            on_write!(store, p => sqlx::query_as(FIND)
             .bind(tenant.get())
             .bind(channel)
             .bind(external_id)
@@ -100,7 +100,7 @@ pub async fn add_identity(
 ) -> Result<(), StoreError> {
     const SQL: &str = "insert into contact_identities (tenant_id, contact_id, channel, external_id, created_at) \
                        values ($1, $2, $3, $4, $5) on conflict (tenant_id, channel, external_id) do nothing";
-    on_pool!(store, p => sqlx::query(SQL)
+    on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(contact)
         .bind(channel)
@@ -137,7 +137,7 @@ pub async fn update_contact_details(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update contacts set name = coalesce($3, name), email = coalesce($4, email), \
                        metadata = coalesce($5, metadata), updated_at = $6 where tenant_id = $1 and id = $2";
-    on_pool!(store, p => sqlx::query(SQL)
+    on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(id)
         .bind(name)

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, Store, StoreError, on_pool};
+use super::{BeginWrite, Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A stored conversation.
@@ -105,7 +105,7 @@ pub async fn insert_conversation(
          last_message_at, metadata, updated_at) values ($1, $2, $3, $4, $5, $6, $7, $7, '{}', $7) returning ",
         conversation_columns!()
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+    Ok(on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(contact_id)
         .bind(channel)
@@ -266,7 +266,7 @@ pub async fn set_routing(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set routing_contact_id = $3, queue_id = $4, status = 'queued', updated_at = $5 \
                        where tenant_id = $1 and id = $2";
-    on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(routing_contact_id).bind(queue_id).bind(Utc::now()).execute(p).await.map(|_| ()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(routing_contact_id).bind(queue_id).bind(Utc::now()).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 
@@ -280,7 +280,7 @@ pub async fn set_assigned(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set status = 'agent', assigned_agent_id = $3, assigned_at = $4, updated_at = $4 \
                        where tenant_id = $1 and id = $2";
-    on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 
@@ -289,7 +289,7 @@ pub async fn set_assigned(
 pub async fn set_unassigned(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "update conversations set status = 'queued', assigned_agent_id = null, routing_contact_id = null, \
                        updated_at = $3 where tenant_id = $1 and id = $2";
-    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -309,7 +309,7 @@ pub async fn set_status(
                        closed_at = case when $3 = 'closed' then $4 else null end, \
                        routing_contact_id = case when $3 = 'closed' then null else routing_contact_id end, \
                        updated_at = $4 where tenant_id = $1 and id = $2";
-    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(status).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(status).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         Err(StoreError::NotFound)
     } else {
@@ -373,7 +373,7 @@ pub async fn append_message(
          metadata, created_at, kind, media) values ($1, $2, $3, $4, $5, $6, $7, $8, '{}', $9, $10, $11) returning ",
         message_columns!()
     );
-    on_pool!(store, p => async {
+    on_write!(store, p => async {
         let mut tx = p.begin_write().await?;
         if let Some(key) = m.provider_message_id {
             let found: Option<MessageRecord> =
@@ -450,7 +450,7 @@ pub async fn mark_read(
     const SQL: &str = "update messages set delivery_status = 'read', read_at = $5 where tenant_id = $1 and conversation_id = $2 \
                        and seq <= $3 and delivery_status <> 'read' and private = false \
                        and ((($4 = 'customer') and sender <> 'customer') or (($4 <> 'customer') and sender = 'customer'))";
-    Ok(on_pool!(store, p => sqlx::query(SQL)
+    Ok(on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(conversation)
         .bind(seq)

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// One stored event.
@@ -38,7 +38,7 @@ pub async fn append_event(
     let text = payload.to_string();
     let mut attempts = 0;
     loop {
-        let res: Result<EventRecord, sqlx::Error> = on_pool!(store, p => sqlx::query_as(SQL)
+        let res: Result<EventRecord, sqlx::Error> = on_write!(store, p => sqlx::query_as(SQL)
             .bind(tenant.get())
             .bind(kind)
             .bind(user_id)

@@ -35,12 +35,25 @@ use sqlx::sqlite::{
 macro_rules! on_pool {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
-            $crate::store::Pool::Sqlite($pool) => $body,
+            $crate::store::Pool::Sqlite { read: $pool, .. } => $body,
             $crate::store::Pool::Postgres($pool) => $body,
         }
     };
 }
 pub(crate) use on_pool;
+
+/// Like `on_pool!`, for statements that write. SQLite allows one writer at a time: all writes
+/// go through one dedicated connection, queued fairly in-process, instead of many connections
+/// meeting the file lock and sleeping in SQLite's busy handler (which made latency spiky).
+macro_rules! on_write {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match &$store.pool {
+            $crate::store::Pool::Sqlite { write: $pool, .. } => $body,
+            $crate::store::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+pub(crate) use on_write;
 
 /// What can go wrong talking to the database, in the store's own terms.
 #[derive(Debug, thiserror::Error)]
@@ -116,7 +129,12 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
 #[derive(Debug, Clone)]
 pub enum Pool {
     /// Embedded default, one node.
-    Sqlite(SqlitePool),
+    Sqlite {
+        /// Readers (WAL lets them run beside the writer).
+        read: SqlitePool,
+        /// The one writer connection.
+        write: SqlitePool,
+    },
     /// Required for more than one instance.
     Postgres(PgPool),
 }
@@ -185,13 +203,18 @@ impl Store {
                 {
                     std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
-                Pool::Sqlite(
-                    SqlitePoolOptions::new()
-                        .max_connections(max_connections)
-                        .acquire_timeout(Duration::from_secs(10))
-                        .connect_with(opts)
-                        .await?,
-                )
+                // The writer first: it creates the file and sets WAL before readers open it.
+                let write = SqlitePoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_with(opts.clone())
+                    .await?;
+                let read = SqlitePoolOptions::new()
+                    .max_connections(max_connections)
+                    .acquire_timeout(Duration::from_secs(10))
+                    .connect_with(opts)
+                    .await?;
+                Pool::Sqlite { read, write }
             }
             Backend::Postgres => Pool::Postgres(
                 PgPoolOptions::new()
@@ -207,7 +230,7 @@ impl Store {
     /// Which backend this store talks to.
     pub fn backend(&self) -> Backend {
         match self.pool {
-            Pool::Sqlite(_) => Backend::Sqlite,
+            Pool::Sqlite { .. } => Backend::Sqlite,
             Pool::Postgres(_) => Backend::Postgres,
         }
     }
@@ -215,7 +238,7 @@ impl Store {
     /// Applies pending migrations of this backend's tree.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite(p) => migrations::SQLITE.run(p).await?,
+            Pool::Sqlite { write, .. } => migrations::SQLITE.run(write).await?,
             Pool::Postgres(p) => migrations::POSTGRES.run(p).await?,
         }
         Ok(())
@@ -230,9 +253,9 @@ impl Store {
     /// Current pool occupancy.
     pub fn pool_stats(&self) -> PoolStats {
         match &self.pool {
-            Pool::Sqlite(p) => PoolStats {
-                size: p.size(),
-                idle: p.num_idle() as u32,
+            Pool::Sqlite { read, write } => PoolStats {
+                size: read.size() + write.size(),
+                idle: (read.num_idle() + write.num_idle()) as u32,
             },
             Pool::Postgres(p) => PoolStats {
                 size: p.size(),
@@ -244,7 +267,10 @@ impl Store {
     /// Closes every connection (graceful shutdown).
     pub async fn close(&self) {
         match &self.pool {
-            Pool::Sqlite(p) => p.close().await,
+            Pool::Sqlite { read, write } => {
+                read.close().await;
+                write.close().await;
+            }
             Pool::Postgres(p) => p.close().await,
         }
     }

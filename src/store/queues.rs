@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{BeginWrite, ResultExt, Store, StoreError, on_pool};
+use super::{BeginWrite, ResultExt, Store, StoreError, on_pool, on_write};
 use crate::domain::{TenantId, UserId};
 
 /// A stored queue.
@@ -71,7 +71,7 @@ pub async fn insert_queue(
 ) -> Result<QueueRecord, StoreError> {
     const SQL: &str = "insert into queues (tenant_id, name, settings, created_at, updated_at) values ($1, $2, $3, $4, $4) \
                        returning id, tenant_id, name, settings, created_at, updated_at";
-    let row: QueueRow = on_pool!(store, p => sqlx::query_as(SQL)
+    let row: QueueRow = on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(name)
         .bind(settings.to_string())
@@ -89,7 +89,7 @@ async fn members_of(
 ) -> Result<Vec<QueueMemberRecord>, StoreError> {
     const SQL: &str = "select user_id, penalty, wrapup_secs from queue_members \
                        where tenant_id = $1 and queue_id = $2 order by position";
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(queue).fetch_all(p).await)?)
+    Ok(on_write!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(queue).fetch_all(p).await)?)
 }
 
 /// One queue with its members.
@@ -159,7 +159,7 @@ pub async fn update_queue(
     settings: &serde_json::Value,
 ) -> Result<(), StoreError> {
     const SQL: &str = "update queues set name = $3, settings = $4, updated_at = $5 where tenant_id = $1 and id = $2";
-    let done = on_pool!(store, p => sqlx::query(SQL)
+    let done = on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(queue)
         .bind(name)
@@ -188,7 +188,7 @@ pub async fn replace_members(
     const CLEAR: &str = "delete from queue_members where tenant_id = $1 and queue_id = $2";
     const ADD: &str = "insert into queue_members (queue_id, tenant_id, user_id, position, penalty, wrapup_secs) \
                        values ($1, $2, $3, $4, $5, $6)";
-    on_pool!(store, p => async {
+    on_write!(store, p => async {
         let mut tx = p.begin_write().await?;
         let n: i64 = sqlx::query_scalar(EXISTS).bind(tenant.get()).bind(queue).fetch_one(&mut *tx).await?;
         if n == 0 {
@@ -223,7 +223,7 @@ pub async fn replace_members(
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, queue.id = queue))]
 pub async fn delete_queue(store: &Store, tenant: TenantId, queue: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from queues where tenant_id = $1 and id = $2";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(queue).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(queue).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }

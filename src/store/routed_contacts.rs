@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A contact the engine holds, as stored.
@@ -76,7 +76,7 @@ pub async fn insert_routed_contact(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning ",
         columns!()
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+    Ok(on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(c.queue_id)
         .bind(c.medium)
@@ -101,7 +101,7 @@ pub async fn mark_connected(
     const SQL: &str = "update routing_contacts set status = 'connected', agent_id = $3, outcome = 'answered', updated_at = $4 \
                        where tenant_id = $1 and id = $2";
     affected(
-        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
     )
 }
 
@@ -116,7 +116,7 @@ pub async fn mark_moved(
     const SQL: &str = "update routing_contacts set queue_id = $3, joined_at = $4, updated_at = $4 \
                        where tenant_id = $1 and id = $2 and status = 'waiting'";
     affected(
-        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(queue).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(queue).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
     )
 }
 
@@ -132,7 +132,7 @@ pub async fn mark_ended(
     const SQL: &str = "update routing_contacts set status = 'ended', outcome = coalesce(outcome, $3), updated_at = $4 \
                        where tenant_id = $1 and id = $2 and status <> 'ended'";
     affected(
-        on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(outcome).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(outcome).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
     )
 }
 

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::UserId;
 
 /// A session as its owner sees it in the session list.
@@ -69,7 +69,7 @@ pub struct NewSession<'a> {
 pub async fn insert_session(store: &Store, s: NewSession<'_>) -> Result<i64, StoreError> {
     const SQL: &str = "insert into sessions (token_hash, user_id, csrf_token, created_at, expires_at, last_seen_at, ip, user_agent) \
                        values ($1, $2, $3, $4, $5, $4, $6, $7) returning id";
-    Ok(on_pool!(store, p => sqlx::query_scalar(SQL)
+    Ok(on_write!(store, p => sqlx::query_scalar(SQL)
         .bind(s.token_hash)
         .bind(s.user.get())
         .bind(s.csrf_token)
@@ -96,7 +96,7 @@ pub async fn find_session(
 /// Records activity on a session.
 pub async fn touch_session(store: &Store, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "update sessions set last_seen_at = $2 where id = $1";
-    on_pool!(store, p => sqlx::query(SQL).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -116,7 +116,7 @@ pub async fn list_sessions(store: &Store, user: UserId) -> Result<Vec<SessionInf
 pub async fn revoke_session(store: &Store, user: UserId, id: i64) -> Result<(), StoreError> {
     const SQL: &str =
         "update sessions set revoked_at = $3 where id = $1 and user_id = $2 and revoked_at is null";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(id).bind(user.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(id).bind(user.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -131,7 +131,7 @@ pub async fn revoke_user_sessions(
     keep: Option<i64>,
 ) -> Result<u64, StoreError> {
     const SQL: &str = "update sessions set revoked_at = $2 where user_id = $1 and revoked_at is null and id <> $3";
-    let done = on_pool!(store, p => sqlx::query(SQL)
+    let done = on_write!(store, p => sqlx::query(SQL)
         .bind(user.get())
         .bind(Utc::now())
         .bind(keep.unwrap_or(-1))

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ResultExt, Store, StoreError, on_pool};
+use super::{ResultExt, Store, StoreError, on_pool, on_write};
 use crate::domain::{Slug, TenantId};
 
 /// Resource limits of a tenant; 0 means unlimited.
@@ -123,7 +123,7 @@ pub async fn insert_tenant(
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) returning ",
         columns!()
     );
-    let row: TenantRow = on_pool!(store, p => sqlx::query_as(sql)
+    let row: TenantRow = on_write!(store, p => sqlx::query_as(sql)
         .bind(name)
         .bind(slug.as_str())
         .bind(limits.max_agents)
@@ -217,7 +217,7 @@ pub async fn update_tenant(
          where id = $1 and deleted_at is null returning ",
         columns!()
     );
-    let row: Option<TenantRow> = on_pool!(store, p => sqlx::query_as(sql)
+    let row: Option<TenantRow> = on_write!(store, p => sqlx::query_as(sql)
         .bind(tenant.get())
         .bind(&name)
         .bind(l.max_agents)
@@ -252,7 +252,7 @@ pub async fn tenant_has_data(store: &Store, tenant: TenantId) -> Result<bool, St
 pub async fn soft_delete_tenant(store: &Store, tenant: TenantId) -> Result<(), StoreError> {
     const SQL: &str = "update tenants set deleted_at = $2, slug = slug || '~deleted-' || cast(id as text) \
                        where id = $1 and deleted_at is null";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }

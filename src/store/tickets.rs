@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Store, StoreError, on_pool};
+use super::{Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A stored ticket.
@@ -67,7 +67,7 @@ pub async fn insert_ticket(
          created_at, updated_at) values ($1, $2, $3, $4, $5, $6, 'open', $7, $8, $8) returning ",
         columns!()
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+    Ok(on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(t.conversation_id)
         .bind(t.contact_id)
@@ -135,7 +135,7 @@ pub async fn update_ticket(
          where tenant_id = $1 and id = $2 returning ",
         columns!()
     );
-    on_pool!(store, p => sqlx::query_as(SQL)
+    on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(t.id)
         .bind(&t.title)

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::{ResultExt, Store, StoreError, on_pool};
+use super::{ResultExt, Store, StoreError, on_pool, on_write};
 use crate::domain::{Email, Role, TenantId, UserId};
 
 /// A person's account, without secrets.
@@ -157,7 +157,7 @@ pub async fn insert_user(
          values ($1, $2, $3, $4, true, $5, $5) returning ",
         user_columns!()
     );
-    let row: UserRow = on_pool!(store, p => sqlx::query_as(sql)
+    let row: UserRow = on_write!(store, p => sqlx::query_as(sql)
         .bind(email.as_str())
         .bind(name)
         .bind(password_hash)
@@ -235,7 +235,7 @@ pub async fn count_operators(store: &Store) -> Result<i64, StoreError> {
 #[tracing::instrument(skip_all, fields(user.id = %user))]
 pub async fn set_password_hash(store: &Store, user: UserId, hash: &str) -> Result<(), StoreError> {
     const SQL: &str = "update users set password_hash = $2, updated_at = $3 where id = $1";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(user.get()).bind(hash).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(user.get()).bind(hash).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -245,7 +245,7 @@ pub async fn set_password_hash(store: &Store, user: UserId, hash: &str) -> Resul
 /// Records a successful login.
 pub async fn touch_last_login(store: &Store, user: UserId) -> Result<(), StoreError> {
     const SQL: &str = "update users set last_login_at = $2 where id = $1";
-    on_pool!(store, p => sqlx::query(SQL).bind(user.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(user.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -253,7 +253,7 @@ pub async fn touch_last_login(store: &Store, user: UserId) -> Result<(), StoreEr
 #[tracing::instrument(skip_all, fields(user.id = %user))]
 pub async fn update_user_name(store: &Store, user: UserId, name: &str) -> Result<(), StoreError> {
     const SQL: &str = "update users set name = $2, updated_at = $3 where id = $1";
-    on_pool!(store, p => sqlx::query(SQL).bind(user.get()).bind(name).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(user.get()).bind(name).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -261,7 +261,7 @@ pub async fn update_user_name(store: &Store, user: UserId, name: &str) -> Result
 #[tracing::instrument(skip_all, fields(user.id = %user))]
 pub async fn set_user_active(store: &Store, user: UserId, active: bool) -> Result<(), StoreError> {
     const SQL: &str = "update users set active = $2, updated_at = $3 where id = $1";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(user.get()).bind(active).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(user.get()).bind(active).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -297,7 +297,7 @@ pub async fn insert_membership(
     role: Role,
 ) -> Result<(), StoreError> {
     const SQL: &str = "insert into memberships (tenant_id, user_id, role, active, created_at) values ($1, $2, $3, true, $4)";
-    on_pool!(store, p => sqlx::query(SQL)
+    on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(user.get())
         .bind(role.as_str())
@@ -365,7 +365,7 @@ pub async fn update_membership(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update memberships set role = coalesce($3, role), active = coalesce($4, active) \
                        where tenant_id = $1 and user_id = $2";
-    let done = on_pool!(store, p => sqlx::query(SQL)
+    let done = on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(user.get())
         .bind(role.map(Role::as_str))
@@ -385,7 +385,7 @@ pub async fn delete_membership(
     user: UserId,
 ) -> Result<(), StoreError> {
     const SQL: &str = "delete from memberships where tenant_id = $1 and user_id = $2";
-    let done = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(user.get()).execute(p).await.map(|r| r.rows_affected()))?;
+    let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(user.get()).execute(p).await.map(|r| r.rows_affected()))?;
     if done == 0 {
         return Err(StoreError::NotFound);
     }

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{ResultExt, Store, StoreError, on_pool};
+use super::{ResultExt, Store, StoreError, on_pool, on_write};
 use crate::domain::TenantId;
 
 /// A stored widget.
@@ -51,7 +51,7 @@ pub async fn insert_widget(
          values ($1, $2, $3, $4, $5, $6, $7, $7) returning ",
         columns!()
     );
-    on_pool!(store, p => sqlx::query_as(SQL)
+    on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(public_id)
         .bind(name)
@@ -121,7 +121,7 @@ pub async fn update_widget(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update widgets set name = $3, settings = $4, queue_id = $5, updated_at = $6 \
                        where tenant_id = $1 and id = $2";
-    let n = on_pool!(store, p => sqlx::query(SQL)
+    let n = on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(id)
         .bind(name)
@@ -142,7 +142,7 @@ pub async fn update_widget(
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn delete_widget(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from widgets where tenant_id = $1 and id = $2";
-    let n = on_pool!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    let n = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
     if n == 0 {
         Err(StoreError::NotFound)
     } else {

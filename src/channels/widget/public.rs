@@ -387,8 +387,14 @@ pub(super) async fn visitor_session(
                                     last = 0;
                                 }
                                 conversation = Some(conv.clone());
-                                // Catch up (the message itself included) in order, then acknowledge.
-                                replay(&mut sink, &state, tenant, conv.id, &mut last).await?;
+                                // Catch up (the message itself included) in order, then acknowledge;
+                                // the usual case is just this message, sent without a read.
+                                if m.seq == last + 1 {
+                                    last = m.seq;
+                                    send(&mut sink, widget_message_frame(&m, None)).await?;
+                                } else {
+                                    replay(&mut sink, &state, tenant, conv.id, &mut last).await?;
+                                }
                                 send(&mut sink, json!({"type": "ack", "client_id": client_id, "seq": m.seq})).await?;
                             }
                             Err(ChatError::BadMessage) => {
