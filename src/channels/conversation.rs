@@ -267,7 +267,9 @@ impl ChatService {
         }
         // A new conversation changed on the way (queued, maybe assigned at once): read it back.
         let conversation = if is_new {
-            store::conversations::find_conversation(store, tenant, conversation.id).await?.unwrap_or(conversation)
+            store::conversations::find_conversation(store, tenant, conversation.id)
+                .await?
+                .unwrap_or(conversation)
         } else {
             conversation
         };

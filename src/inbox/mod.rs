@@ -6,6 +6,7 @@
 mod canned;
 mod conversations;
 mod hub;
+mod tickets;
 mod ws;
 
 pub use hub::{EventHub, LiveEvent};
@@ -14,4 +15,5 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
     ws::router()
         .merge(conversations::router())
         .merge(canned::router())
+        .merge(tickets::router())
 }

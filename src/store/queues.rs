@@ -89,7 +89,7 @@ async fn members_of(
 ) -> Result<Vec<QueueMemberRecord>, StoreError> {
     const SQL: &str = "select user_id, penalty, wrapup_secs from queue_members \
                        where tenant_id = $1 and queue_id = $2 order by position";
-    Ok(on_write!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(queue).fetch_all(p).await)?)
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(queue).fetch_all(p).await)?)
 }
 
 /// One queue with its members.

@@ -941,3 +941,100 @@ async fn attachments_are_typed_by_their_bytes_capped_and_served_so_they_never_ru
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn tickets_are_opened_from_a_conversation_and_worked_on() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "My parcel arrived broken").await;
+    until(&mut ws, "ack").await;
+    let cid = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    s.agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
+            json!({}),
+        )
+        .await;
+
+    let path = format!("/api/v1/tenants/{}/tickets", s.tid);
+    let r = s.agent.post(&path, json!({"title": "Replace broken parcel", "description": "Order 1234", "priority": "high", "conversation_id": cid})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let tid = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["created_by"].as_i64()),
+        (Some("open"), Some(s.agent_id))
+    );
+    let thread = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    assert!(thread.body["messages"].as_array().unwrap().iter().any(|m| {
+        m["private"] == true
+            && m["content"]
+                .as_str()
+                .unwrap()
+                .contains("Replace broken parcel")
+    }));
+    assert!(
+        s.agent
+            .post(&path, json!({"title": "x", "priority": "whenever"}))
+            .await
+            .message()
+            .starts_with("priority")
+    );
+    assert!(
+        s.agent
+            .post(&path, json!({"title": " "}))
+            .await
+            .message()
+            .starts_with("title")
+    );
+    assert!(
+        s.agent
+            .post(&path, json!({"title": "x", "conversation_id": 999_999}))
+            .await
+            .message()
+            .starts_with("conversation_id")
+    );
+
+    let r = s
+        .agent
+        .patch(
+            &format!("{path}/{tid}"),
+            json!({"status": "solved", "assignee_id": s.agent_id}),
+        )
+        .await;
+    assert_eq!(
+        (r.body["status"].as_str(), r.body["assignee_id"].as_i64()),
+        (Some("solved"), Some(s.agent_id))
+    );
+    assert_eq!(
+        s.agent.get(&format!("{path}?status=solved")).await.body["items"][0]["id"],
+        tid
+    );
+    assert!(
+        s.agent.get(&format!("{path}?status=open")).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.agent
+            .get(&format!("{path}?conversation={cid}"))
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}

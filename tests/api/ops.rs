@@ -163,6 +163,10 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ),
         ("POST", "/widget/attachments"),
         ("GET", "/media/attachments/{aid}"),
+        ("GET", "/api/v1/tenants/{tid}/tickets"),
+        ("POST", "/api/v1/tenants/{tid}/tickets"),
+        ("GET", "/api/v1/tenants/{tid}/tickets/{ticket}"),
+        ("PATCH", "/api/v1/tenants/{tid}/tickets/{ticket}"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
@@ -183,7 +187,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{cid}", "1")
             .replace("{wid}", "1")
             .replace("{rid}", "1")
-            .replace("{aid}", "1");
+            .replace("{aid}", "1")
+            .replace("{ticket}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),
