@@ -161,10 +161,32 @@ impl ChatService {
             "sender_name": sender_name, "content": m.content, "private": m.private, "at": m.created_at,
             "kind": m.kind, "attachment": m.media.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
         });
-        self.0
-            .events
-            .publish(tenant, "message", None, payload)
-            .await?;
+        self.publish_about(tenant, m.conversation_id, "message", payload)
+            .await
+    }
+
+    /// Publishes an event about a conversation, tagged with its queue and agent so each agent's
+    /// socket shows only the conversations that agent may see.
+    async fn publish_about(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        kind: &str,
+        mut payload: Value,
+    ) -> Result<(), ChatError> {
+        let c =
+            store::conversations::find_conversation(&self.0.store, tenant, conversation).await?;
+        if let Some(o) = payload.as_object_mut() {
+            o.insert(
+                "queue_id".into(),
+                json!(c.as_ref().and_then(|c| c.queue_id)),
+            );
+            o.insert(
+                "assigned_agent_id".into(),
+                json!(c.as_ref().and_then(|c| c.assigned_agent_id)),
+            );
+        }
+        self.0.events.publish(tenant, kind, None, payload).await?;
         Ok(())
     }
 
@@ -362,15 +384,13 @@ impl ChatService {
         on: bool,
     ) -> Result<(), ChatError> {
         if by_customer {
-            self.0
-                .events
-                .publish(
-                    tenant,
-                    "typing",
-                    None,
-                    json!({"conversation_id": conversation, "on": on}),
-                )
-                .await?;
+            self.publish_about(
+                tenant,
+                conversation,
+                "typing",
+                json!({"conversation_id": conversation, "on": on}),
+            )
+            .await?;
         } else {
             self.push(conversation, json!({"type": "typing", "on": on}));
         }
@@ -391,15 +411,13 @@ impl ChatService {
                 .await?;
         if changed > 0 {
             if by_customer {
-                self.0
-                    .events
-                    .publish(
-                        tenant,
-                        "read",
-                        None,
-                        json!({"conversation_id": conversation, "seq": seq}),
-                    )
-                    .await?;
+                self.publish_about(
+                    tenant,
+                    conversation,
+                    "read",
+                    json!({"conversation_id": conversation, "seq": seq}),
+                )
+                .await?;
             } else {
                 self.push(conversation, json!({"type": "read", "seq": seq}));
             }

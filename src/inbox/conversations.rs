@@ -233,6 +233,7 @@ async fn list_conversations(
         unassigned: q.unassigned,
         queue_id: q.queue,
         channel: q.channel,
+        visible_to: agent_scope(&scope),
     };
     let limit = clamp_limit(q.limit);
     let rows = store::conversations::list_conversations(
@@ -266,6 +267,41 @@ pub struct ConversationDetail {
     pub messages: Vec<MessageView>,
 }
 
+/// The agent whose view limits what is shown (supervisors and API keys see everything).
+fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
+    if scope.role >= Role::Supervisor {
+        None
+    } else {
+        scope.principal.user_id().map(UserId::get)
+    }
+}
+
+/// A conversation the caller may see (DESIGN §7: agents see their own and their queues'),
+/// else 404 as if it did not exist.
+async fn load_visible(
+    state: &AppState,
+    scope: &TenantScope<AnyMember>,
+    id: i64,
+) -> ApiResult<ConversationRecord> {
+    let c = load(state, scope.id(), id).await?;
+    let Some(agent) = agent_scope(scope) else {
+        return Ok(c);
+    };
+    let visible = c.assigned_agent_id == Some(agent)
+        || (c.assigned_agent_id.is_none() && c.queue_id.is_none())
+        || match c.queue_id {
+            Some(q) => store::queues::queues_of_member(&state.store, scope.id(), UserId(agent))
+                .await?
+                .contains(&q),
+            None => false,
+        };
+    if visible {
+        Ok(c)
+    } else {
+        Err(ApiError::not_found("conversation"))
+    }
+}
+
 async fn load(state: &AppState, tenant: TenantId, id: i64) -> ApiResult<ConversationRecord> {
     store::conversations::find_conversation(&state.store, tenant, id)
         .await?
@@ -289,7 +325,7 @@ async fn get_conversation(
     scope: TenantScope<AnyMember>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<ConversationDetail>> {
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     let names = names(&state.store, scope.id()).await?;
     let mut messages = Vec::new();
     let mut after = 0;
@@ -349,7 +385,7 @@ async fn post_message(
     AppJson(req): AppJson<NewReply>,
 ) -> ApiResult<(StatusCode, AppJson<MessageView>)> {
     let agent = me(&scope)?;
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     // An agent replies to conversations assigned to them; supervisors may step into any.
     if !req.private && c.assigned_agent_id != Some(agent) && scope.role < Role::Supervisor {
         return Err(ApiError::forbidden(
@@ -389,7 +425,7 @@ async fn post_typing(
     AppPath(path): AppPath<(i64, i64)>,
     AppJson(req): AppJson<TypingState>,
 ) -> ApiResult<StatusCode> {
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     state.chat.typing(scope.id(), c.id, false, req.on).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -412,7 +448,7 @@ async fn post_read(
     AppPath(path): AppPath<(i64, i64)>,
     AppJson(req): AppJson<ReadUpTo>,
 ) -> ApiResult<StatusCode> {
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     state.chat.read(scope.id(), c.id, false, req.seq).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -423,7 +459,7 @@ async fn offered_contact(
     cid: i64,
 ) -> ApiResult<(i64, i64)> {
     let agent = me(scope)?;
-    let c = load(state, scope.id(), cid).await?;
+    let c = load_visible(state, scope, cid).await?;
     let rc = c.routing_contact_id.ok_or_else(|| ApiError::Conflict {
         code: "no_offer",
         message: "this conversation is not being offered".into(),
@@ -519,7 +555,7 @@ async fn resolve(
     scope: TenantScope<AnyMember>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<ConversationView>> {
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     may_manage(&scope, &c)?;
     state.chat.resolve(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
@@ -537,7 +573,7 @@ async fn reopen(
     scope: TenantScope<AnyMember>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<ConversationView>> {
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     may_manage(&scope, &c)?;
     state.chat.reopen(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
@@ -568,7 +604,7 @@ async fn transfer(
     AppJson(req): AppJson<TransferRequest>,
 ) -> ApiResult<AppJson<ConversationView>> {
     let by = me(&scope)?;
-    let c = load(&state, scope.id(), path.1).await?;
+    let c = load_visible(&state, &scope, path.1).await?;
     may_manage(&scope, &c)?;
     if req
         .note
@@ -643,8 +679,23 @@ async fn get_contact(
             external_id,
         })
         .collect();
+    let mine = match agent_scope(&scope) {
+        Some(a) => Some((
+            a,
+            store::queues::queues_of_member(&state.store, scope.id(), UserId(a)).await?,
+        )),
+        None => None,
+    };
     let mut conversations = Vec::new();
     for conv in store::conversations::list_for_contact(&state.store, scope.id(), c.id, 50).await? {
+        if let Some((agent, queues)) = &mine {
+            let visible = conv.assigned_agent_id == Some(*agent)
+                || (conv.assigned_agent_id.is_none() && conv.queue_id.is_none())
+                || conv.queue_id.is_some_and(|q| queues.contains(&q));
+            if !visible {
+                continue;
+            }
+        }
         conversations.push(conversation_view(&state.store, scope.id(), conv).await?);
     }
     Ok(AppJson(ContactDetail {

@@ -58,9 +58,18 @@ async fn socket(
     check_origin(&headers)?;
     let tenant = TenantId(params.tenant);
     let (_, role) = enter_tenant(&state, &principal, tenant).await?;
+    let user = principal.user_id();
+    let queues = match user {
+        Some(u) if role < Role::Supervisor => {
+            store::queues::queues_of_member(&state.store, tenant, u).await?
+        }
+        _ => Vec::new(),
+    };
     let viewer = Viewer {
-        user: principal.user_id().map(|u| u.get()),
-        sees_all: role >= Role::Supervisor,
+        user: user.map(|u| u.get()),
+        // API keys act for integrations, which follow everything they are allowed into.
+        sees_all: role >= Role::Supervisor || user.is_none(),
+        queues,
     };
     let since = match params.since {
         Some(s) => s.max(0),
@@ -68,7 +77,7 @@ async fn socket(
     };
     let hub = state.events.clone();
     Ok(upgrade.on_upgrade(move |ws| async move {
-        if let Err(e) = serve(ws, hub, tenant, viewer, since).await {
+        if let Err(e) = serve(ws, hub, tenant, &viewer, since).await {
             tracing::debug!(tenant.id = %tenant, error = %e, "event socket closed");
         }
     }))
@@ -91,15 +100,33 @@ fn check_origin(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Viewer {
     user: Option<i64>,
     sees_all: bool,
+    /// The queues an agent serves (read at connect; a reconnect picks up changes).
+    queues: Vec<i64>,
 }
 
 impl Viewer {
+    /// Supervisors and above see everything. Agents see what is addressed to them, and events
+    /// about a conversation only when it is theirs, in one of their queues, or in no queue and
+    /// unassigned (so someone can pick it up).
     fn may_see(&self, e: &LiveEvent) -> bool {
-        self.sees_all || e.user_id.is_none() || e.user_id == self.user
+        if self.sees_all || e.user_id.is_some_and(|u| Some(u) == self.user) {
+            return true;
+        }
+        if e.user_id.is_some() {
+            return false;
+        }
+        if e.payload.get("conversation_id").is_none() {
+            return true;
+        }
+        let assigned = e.payload["assigned_agent_id"].as_i64();
+        let queue = e.payload["queue_id"].as_i64();
+        (assigned.is_some() && assigned == self.user)
+            || queue.is_some_and(|q| self.queues.contains(&q))
+            || (assigned.is_none() && queue.is_none())
     }
 }
 
@@ -130,7 +157,7 @@ async fn replay(
     sink: &mut futures::stream::SplitSink<WebSocket, Message>,
     hub: &EventHub,
     tenant: TenantId,
-    viewer: Viewer,
+    viewer: &Viewer,
     last: &mut i64,
 ) -> Result<(), SocketError> {
     loop {
@@ -153,7 +180,7 @@ async fn serve(
     ws: WebSocket,
     hub: EventHub,
     tenant: TenantId,
-    viewer: Viewer,
+    viewer: &Viewer,
     since: i64,
 ) -> Result<(), SocketError> {
     let (mut sink, mut stream) = ws.split();
@@ -222,15 +249,42 @@ mod tests {
         let agent = Viewer {
             user: Some(7),
             sees_all: false,
+            queues: vec![3],
         };
         let sup = Viewer {
             user: Some(8),
             sees_all: true,
+            queues: vec![],
         };
         assert!(agent.may_see(&event(None)));
         assert!(agent.may_see(&event(Some(7))));
         assert!(!agent.may_see(&event(Some(9))));
         assert!(sup.may_see(&event(Some(9))));
+    }
+
+    #[test]
+    fn agents_see_conversation_events_of_their_queues_their_own_and_unrouted_ones() {
+        let agent = Viewer {
+            user: Some(7),
+            sees_all: false,
+            queues: vec![3],
+        };
+        let about = |queue: Option<i64>, assigned: Option<i64>| LiveEvent {
+            payload: serde_json::json!({"conversation_id": 1, "queue_id": queue, "assigned_agent_id": assigned}),
+            ..event(None)
+        };
+        assert!(agent.may_see(&about(Some(3), None)), "waiting in my queue");
+        assert!(agent.may_see(&about(Some(9), Some(7))), "assigned to me");
+        assert!(agent.may_see(&about(None, None)), "nobody's yet");
+        assert!(!agent.may_see(&about(Some(9), None)), "another queue");
+        assert!(
+            agent.may_see(&about(Some(3), Some(8))),
+            "a colleague's, in my queue"
+        );
+        assert!(
+            !agent.may_see(&about(Some(9), Some(8))),
+            "a colleague's, elsewhere"
+        );
     }
 
     #[test]

@@ -202,6 +202,8 @@ pub struct ConversationFilter {
     pub queue_id: Option<i64>,
     /// Only this channel.
     pub channel: Option<String>,
+    /// Only what this agent may see: theirs, their queues', and unrouted unassigned ones.
+    pub visible_to: Option<i64>,
 }
 
 /// Conversations, most recently active first; `before` is the id cursor of the previous page.
@@ -222,6 +224,9 @@ pub async fn list_conversations(
          and ($5 = false or assigned_agent_id is null) \
          and ($6 is null or queue_id = $6) \
          and ($7 is null or channel = $7) \
+         and ($9 is null or assigned_agent_id = $9 \
+              or queue_id in (select queue_id from queue_members where tenant_id = $1 and user_id = $9) \
+              or (assigned_agent_id is null and queue_id is null)) \
          order by id desc limit $8"
     );
     Ok(on_pool!(store, p => sqlx::query_as(SQL)
@@ -233,6 +238,7 @@ pub async fn list_conversations(
         .bind(f.queue_id)
         .bind(f.channel.as_deref())
         .bind(limit)
+        .bind(f.visible_to)
         .fetch_all(p)
         .await)?)
 }

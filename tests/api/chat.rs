@@ -760,8 +760,16 @@ async fn a_transferred_conversation_goes_to_the_other_queue_with_a_private_note(
         st
     };
     assert_eq!(st["status"], "queued");
+    // Transferred away to a queue the agent is not in: it leaves their view (DESIGN §7).
+    assert_eq!(
+        s.agent
+            .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
     let detail = s
-        .agent
+        .admin
         .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
         .await;
     let note = detail.body["messages"]
@@ -791,19 +799,30 @@ async fn a_transferred_conversation_goes_to_the_other_queue_with_a_private_note(
         .await;
     assert_eq!(
         r.status,
-        StatusCode::FORBIDDEN,
+        StatusCode::NOT_FOUND,
         "no longer the agent's conversation"
     );
 
     // The customer's context: channels and conversations.
     let contact = detail.body["contact"]["id"].as_i64().unwrap();
     let ctx = s
-        .agent
+        .admin
         .get(&format!("/api/v1/tenants/{}/contacts/{contact}", s.tid))
         .await;
     assert_eq!(ctx.status, StatusCode::OK, "{}", ctx.body);
     assert_eq!(ctx.body["identities"][0]["channel"], "widget");
     assert_eq!(ctx.body["conversations"][0]["id"], cid);
+    let agents_view = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/contacts/{contact}", s.tid))
+        .await;
+    assert!(
+        agents_view.body["conversations"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the agent no longer sees it"
+    );
 }
 
 #[tokio::test]
@@ -1036,5 +1055,77 @@ async fn tickets_are_opened_from_a_conversation_and_worked_on() {
             .unwrap()
             .len(),
         1
+    );
+}
+
+#[tokio::test]
+async fn agents_see_only_their_queues_conversations_and_supervisors_see_all() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "hello web team").await;
+    until(&mut ws, "ack").await;
+    let cid = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await
+        .body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+
+    // An agent outside the widget's queue.
+    let email = unique_email("outsider");
+    s.admin
+        .post(
+            &format!("/api/v1/tenants/{}/users", s.tid),
+            json!({"email": email, "name": "Out Sider", "role": "agent", "password": PASSWORD}),
+        )
+        .await;
+    let outsider = app.login(&email, PASSWORD).await;
+    let list = outsider
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    assert!(
+        list.body["items"].as_array().unwrap().is_empty(),
+        "{}",
+        list.body
+    );
+    assert_eq!(
+        outsider
+            .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+    let r = outsider
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/messages", s.tid),
+            json!({"content": "x", "private": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    // The queue's agent sees it; so does a supervisor.
+    assert_eq!(
+        s.agent
+            .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+            .await
+            .body["items"][0]["id"],
+        cid
+    );
+    let email = unique_email("sup");
+    s.admin
+        .post(
+            &format!("/api/v1/tenants/{}/users", s.tid),
+            json!({"email": email, "name": "Sue", "role": "supervisor", "password": PASSWORD}),
+        )
+        .await;
+    let sup = app.login(&email, PASSWORD).await;
+    assert_eq!(
+        sup.get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+            .await
+            .status,
+        StatusCode::OK
     );
 }
