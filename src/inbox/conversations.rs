@@ -34,6 +34,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
         .routes(routes!(transfer))
         .routes(routes!(get_contact))
+        .routes(routes!(set_labels))
+        .routes(routes!(snooze))
+        .routes(routes!(list_labels, create_label))
+        .routes(routes!(delete_label))
         .routes(routes!(reopen))
 }
 
@@ -136,6 +140,21 @@ pub struct ConversationView {
     pub last_message_at: DateTime<Utc>,
     /// The latest message.
     pub last_message: Option<LastMessage>,
+    /// Labels.
+    pub labels: Vec<LabelView>,
+    /// Snoozed until (hidden from the open list until then or until the customer writes).
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// A label.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelView {
+    /// Label id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// `#rrggbb`.
+    pub colour: String,
 }
 
 async fn conversation_view(
@@ -163,6 +182,16 @@ async fn conversation_view(
         first_response_at: c.first_response_at,
         closed_at: c.closed_at,
         last_message_at: c.last_message_at,
+        labels: store::labels::labels_of(store, tenant, c.id)
+            .await?
+            .into_iter()
+            .map(|l| LabelView {
+                id: l.id,
+                name: l.name,
+                colour: l.colour,
+            })
+            .collect(),
+        snoozed_until: c.snoozed_until,
         last_message: last.map(|m| LastMessage {
             seq: m.seq,
             sender: m.sender,
@@ -197,6 +226,10 @@ pub struct ListParams {
     pub queue: Option<i64>,
     /// Only this channel.
     pub channel: Option<String>,
+    /// Only conversations with this label.
+    pub label: Option<i64>,
+    /// Search the customer's name and email and the messages (case-insensitive).
+    pub q: Option<String>,
     /// Page size (1–200).
     pub limit: Option<i64>,
     /// Cursor from the previous page.
@@ -215,7 +248,7 @@ async fn list_conversations(
     let status = match q.status.as_deref() {
         None | Some("open") => Some("open".to_owned()),
         Some("all") => None,
-        Some(s @ ("queued" | "agent" | "closed" | "bot")) => Some(s.to_owned()),
+        Some(s @ ("queued" | "agent" | "closed" | "bot" | "snoozed")) => Some(s.to_owned()),
         Some(other) => {
             return Err(ApiError::validation(
                 "status",
@@ -234,6 +267,8 @@ async fn list_conversations(
         queue_id: q.queue,
         channel: q.channel,
         visible_to: agent_scope(&scope),
+        label_id: q.label,
+        search: q.q.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
     };
     let limit = clamp_limit(q.limit);
     let rows = store::conversations::list_conversations(
@@ -709,4 +744,165 @@ async fn get_contact(
         identities,
         conversations,
     }))
+}
+
+/// Replaces a conversation's labels.
+#[utoipa::path(put, path = "/api/v1/tenants/{tid}/conversations/{cid}/labels", tag = "inbox", request_body = Vec<i64>,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn set_labels(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(labels): AppJson<Vec<i64>>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let c = load_visible(&state, &scope, path.1).await?;
+    store::labels::set_conversation_labels(&state.store, scope.id(), c.id, &labels)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => {
+                ApiError::validation("labels", "every label must be one of this tenant's")
+            }
+            other => other.into(),
+        })?;
+    let c = load(&state, scope.id(), c.id).await?;
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
+}
+
+/// Until when to snooze (null wakes it now).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SnoozeRequest {
+    /// A future time, or null to wake the conversation.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Snoozes a conversation until a time (the customer writing wakes it sooner), or wakes it.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/snooze", tag = "inbox", request_body = SnoozeRequest,
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn snooze(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<SnoozeRequest>,
+) -> ApiResult<AppJson<ConversationView>> {
+    let c = load_visible(&state, &scope, path.1).await?;
+    may_manage(&scope, &c)?;
+    if req.until.is_some_and(|u| u <= Utc::now()) {
+        return Err(ApiError::validation("until", "must be in the future"));
+    }
+    store::conversations::set_snoozed(&state.store, scope.id(), c.id, req.until).await?;
+    let c = load(&state, scope.id(), c.id).await?;
+    Ok(AppJson(
+        conversation_view(&state.store, scope.id(), c).await?,
+    ))
+}
+
+/// The tenant's labels.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LabelList {
+    /// By name.
+    pub items: Vec<LabelView>,
+}
+
+/// Lists labels.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/labels", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 200, body = LabelList)))]
+async fn list_labels(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+) -> ApiResult<AppJson<LabelList>> {
+    let items = store::labels::list_labels(&state.store, scope.id())
+        .await?
+        .into_iter()
+        .map(|l| LabelView {
+            id: l.id,
+            name: l.name,
+            colour: l.colour,
+        })
+        .collect();
+    Ok(AppJson(LabelList { items }))
+}
+
+/// A label to create.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewLabel {
+    /// 1–40 characters.
+    pub name: String,
+    /// `#rrggbb` (default `#64748b`).
+    pub colour: Option<String>,
+}
+
+/// Creates a label (admins).
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/labels", tag = "inbox", request_body = NewLabel,
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 201, body = LabelView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_label(
+    State(state): State<AppState>,
+    scope: TenantScope<crate::auth::Admin>,
+    AppJson(req): AppJson<NewLabel>,
+) -> ApiResult<(StatusCode, AppJson<LabelView>)> {
+    let name = req.name.trim();
+    if name.is_empty() || name.chars().count() > 40 {
+        return Err(ApiError::validation("name", "must be 1–40 characters"));
+    }
+    let colour = req.colour.unwrap_or_else(|| "#64748b".into());
+    let hex = colour.len() == 7
+        && colour.starts_with('#')
+        && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
+    if !hex {
+        return Err(ApiError::validation("colour", "must be #rrggbb"));
+    }
+    let l = store::labels::insert_label(&state.store, scope.id(), name, &colour).await?;
+    crate::admin::audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "label.create",
+        "label",
+        l.id,
+        serde_json::json!({"name": l.name}),
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        AppJson(LabelView {
+            id: l.id,
+            name: l.name,
+            colour: l.colour,
+        }),
+    ))
+}
+
+/// Deletes a label (admins); it comes off every conversation.
+#[utoipa::path(delete, path = "/api/v1/tenants/{tid}/labels/{lid}", tag = "inbox",
+    params(("tid" = i64, Path, description = "tenant id"), ("lid" = i64, Path, description = "label id")),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+async fn delete_label(
+    State(state): State<AppState>,
+    scope: TenantScope<crate::auth::Admin>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<StatusCode> {
+    store::labels::delete_label(&state.store, scope.id(), path.1)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ApiError::not_found("label"),
+            other => other.into(),
+        })?;
+    crate::admin::audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "label.delete",
+        "label",
+        path.1,
+        serde_json::json!({}),
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -42,12 +42,14 @@ pub struct ConversationRecord {
     pub last_message_at: DateTime<Utc>,
     /// Highest message sequence number.
     pub last_seq: i64,
+    /// Hidden from the open list until then.
+    pub snoozed_until: Option<DateTime<Utc>>,
 }
 
 macro_rules! conversation_columns {
     () => {
         "id, tenant_id, contact_id, channel, widget_id, status, priority, assigned_agent_id, queue_id, \
-         routing_contact_id, started_at, assigned_at, first_response_at, closed_at, last_message_at, last_seq"
+         routing_contact_id, started_at, assigned_at, first_response_at, closed_at, last_message_at, last_seq, snoozed_until"
     };
 }
 
@@ -204,6 +206,10 @@ pub struct ConversationFilter {
     pub channel: Option<String>,
     /// Only what this agent may see: theirs, their queues', and unrouted unassigned ones.
     pub visible_to: Option<i64>,
+    /// Only conversations with this label.
+    pub label_id: Option<i64>,
+    /// Only conversations whose customer or messages contain this text (case-insensitive).
+    pub search: Option<String>,
 }
 
 /// Conversations, most recently active first; `before` is the id cursor of the previous page.
@@ -219,7 +225,13 @@ pub async fn list_conversations(
         "select ",
         conversation_columns!(),
         " from conversations where tenant_id = $1 and id < $2 \
-         and ($3 is null or ($3 = 'open' and status <> 'closed') or status = $3) \
+         and ($3 is null or ($3 = 'open' and status <> 'closed' and (snoozed_until is null or snoozed_until <= $10)) \
+              or ($3 = 'snoozed' and status <> 'closed' and snoozed_until > $10) or status = $3) \
+         and ($11 is null or id in (select conversation_id from conversation_labels where label_id = $11)) \
+         and ($12 is null or exists (select 1 from messages m where m.conversation_id = conversations.id \
+                                     and m.private = false and lower(m.content) like $12) \
+              or contact_id in (select c.id from contacts c where c.tenant_id = $1 \
+                                and (lower(coalesce(c.name, '')) like $12 or lower(coalesce(c.email, '')) like $12))) \
          and ($4 is null or assigned_agent_id = $4) \
          and ($5 = false or assigned_agent_id is null) \
          and ($6 is null or queue_id = $6) \
@@ -239,6 +251,9 @@ pub async fn list_conversations(
         .bind(f.channel.as_deref())
         .bind(limit)
         .bind(f.visible_to)
+        .bind(Utc::now())
+        .bind(f.label_id)
+        .bind(f.search.as_deref().map(|q| format!("%{}%", q.to_lowercase().replace(['%', '_'], ""))))
         .fetch_all(p)
         .await)?)
 }
@@ -288,6 +303,23 @@ pub async fn set_assigned(
                        where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|_| ()))?;
     Ok(())
+}
+
+/// Hides a conversation from the open list until `until` (or until the customer writes).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_snoozed(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    until: Option<DateTime<Utc>>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set snoozed_until = $3, updated_at = $4 where tenant_id = $1 and id = $2";
+    let n = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(until).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    if n == 0 {
+        Err(StoreError::NotFound)
+    } else {
+        Ok(())
+    }
 }
 
 /// Takes a conversation away from its agent and routing contact, back to waiting (a transfer).
@@ -372,7 +404,8 @@ pub async fn append_message(
         " from messages where tenant_id = $1 and conversation_id = $2 and provider_message_id = $3"
     );
     const BUMP: &str = "update conversations set last_seq = last_seq + 1, last_message_at = $3, updated_at = $3, \
-                        first_response_at = case when $4 = 'agent' and first_response_at is null then $3 else first_response_at end \
+                        first_response_at = case when $4 = 'agent' and first_response_at is null then $3 else first_response_at end, \
+                        snoozed_until = case when $4 = 'customer' then null else snoozed_until end \
                         where tenant_id = $1 and id = $2 returning last_seq";
     const INSERT: &str = concat!(
         "insert into messages (tenant_id, conversation_id, seq, sender, sender_id, content, private, provider_message_id, \

@@ -13,6 +13,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod labels;
 pub mod migrations;
 pub mod queues;
 pub mod routed_contacts;

@@ -1129,3 +1129,150 @@ async fn agents_see_only_their_queues_conversations_and_supervisors_see_all() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn conversations_are_labelled_searched_and_snoozed() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    ws.send(Message::Text(
+        json!({"type": "identify", "name": "Zoe Quartz"})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    say(&mut ws, "1", "My invoice number is INV-7781").await;
+    until(&mut ws, "ack").await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let cid = s.agent.get(&format!("{base}/conversations")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    s.agent
+        .post(&format!("{base}/conversations/{cid}/accept"), json!({}))
+        .await;
+
+    // Labels: admins define them, agents put them on conversations, the list filters by them.
+    let vip = s
+        .admin
+        .post(
+            &format!("{base}/labels"),
+            json!({"name": "vip", "colour": "#f59e0b"}),
+        )
+        .await;
+    assert_eq!(vip.status, StatusCode::CREATED, "{}", vip.body);
+    let vip = vip.body["id"].as_i64().unwrap();
+    assert_eq!(
+        s.admin
+            .post(&format!("{base}/labels"), json!({"name": "vip"}))
+            .await
+            .status,
+        StatusCode::CONFLICT
+    );
+    assert!(
+        s.admin
+            .post(
+                &format!("{base}/labels"),
+                json!({"name": "x", "colour": "gold"})
+            )
+            .await
+            .message()
+            .starts_with("colour")
+    );
+    assert_eq!(
+        s.agent
+            .post(&format!("{base}/labels"), json!({"name": "mine"}))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let r = s
+        .agent
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/conversations/{cid}/labels"),
+            Some(json!([vip])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["labels"][0]["name"], "vip");
+    assert_eq!(
+        s.agent
+            .get(&format!("{base}/conversations?label={vip}"))
+            .await
+            .body["items"][0]["id"],
+        cid
+    );
+    let r = s
+        .agent
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/conversations/{cid}/labels"),
+            Some(json!([999_999])),
+        )
+        .await;
+    assert!(r.message().starts_with("labels"), "{}", r.message());
+
+    // Search: by the customer's name and by message text, case-insensitive.
+    for q in ["zoe", "inv-7781", "QUARTZ"] {
+        let found = s.agent.get(&format!("{base}/conversations?q={q}")).await;
+        assert_eq!(found.body["items"][0]["id"], cid, "{q}");
+    }
+    assert!(
+        s.agent
+            .get(&format!("{base}/conversations?q=nothing-like-this"))
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // Snooze hides it from the open list until the customer writes.
+    let wake_at = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let r = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/snooze"),
+            json!({"until": wake_at}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(
+        s.agent.get(&format!("{base}/conversations")).await.body["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.agent
+            .get(&format!("{base}/conversations?status=snoozed"))
+            .await
+            .body["items"][0]["id"],
+        cid
+    );
+    let past = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    assert!(
+        s.agent
+            .post(
+                &format!("{base}/conversations/{cid}/snooze"),
+                json!({"until": past})
+            )
+            .await
+            .message()
+            .starts_with("until")
+    );
+    say(&mut ws, "2", "any news?").await;
+    until(&mut ws, "ack").await;
+    assert_eq!(
+        s.agent.get(&format!("{base}/conversations")).await.body["items"][0]["id"],
+        cid,
+        "the customer's message wakes it"
+    );
+    assert_eq!(
+        s.admin.delete(&format!("{base}/labels/{vip}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+}

@@ -167,6 +167,11 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("POST", "/api/v1/tenants/{tid}/tickets"),
         ("GET", "/api/v1/tenants/{tid}/tickets/{ticket}"),
         ("PATCH", "/api/v1/tenants/{tid}/tickets/{ticket}"),
+        ("PUT", "/api/v1/tenants/{tid}/conversations/{cid}/labels"),
+        ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/snooze"),
+        ("GET", "/api/v1/tenants/{tid}/labels"),
+        ("POST", "/api/v1/tenants/{tid}/labels"),
+        ("DELETE", "/api/v1/tenants/{tid}/labels/{lid}"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
@@ -188,7 +193,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{wid}", "1")
             .replace("{rid}", "1")
             .replace("{aid}", "1")
-            .replace("{ticket}", "1");
+            .replace("{ticket}", "1")
+            .replace("{lid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),
