@@ -476,6 +476,27 @@ pub async fn list_messages(
         .await)?)
 }
 
+/// Marks agent and bot messages up to `seq` as delivered to the customer (a widget showed them).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn mark_delivered(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    seq: i64,
+) -> Result<u64, StoreError> {
+    const SQL: &str = "update messages set delivery_status = 'delivered', delivered_at = $4 where tenant_id = $1 \
+                       and conversation_id = $2 and seq <= $3 and delivery_status = 'sent' and sender <> 'customer' \
+                       and private = false";
+    Ok(on_write!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(conversation)
+        .bind(seq)
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?)
+}
+
 /// Marks the other side's messages up to `seq` as read; returns how many changed.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
 pub async fn mark_read(

@@ -322,6 +322,21 @@ async fn a_visitor_and_an_agent_talk_in_real_time_through_the_queue() {
             Some("Sorry! Let me check.")
         )
     );
+    let before_read = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
+        .await;
+    let shown = before_read.body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["content"] == "Sorry! Let me check.")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        shown["delivery_status"], "delivered",
+        "the widget showed it"
+    );
     let note = s
         .agent
         .post(

@@ -275,6 +275,14 @@ pub(super) async fn replay(
         )
         .await?;
         let full = page.len() == 200;
+        if let Some(top) = page
+            .iter()
+            .filter(|m| m.sender != "customer" && m.delivery_status == "sent")
+            .map(|m| m.seq)
+            .max()
+        {
+            store::conversations::mark_delivered(&state.store, tenant, conversation, top).await?;
+        }
         for m in page {
             let name = match m.sender_id {
                 Some(id) => match names.get(&id) {
@@ -477,6 +485,11 @@ pub(super) async fn visitor_session(
                         Some(seq) if seq <= last => {}
                         Some(seq) if seq == last + 1 => {
                             last = seq;
+                            if p.frame["sender"] != "customer" {
+                                // Handed to the visitor's socket: delivered (read comes from the widget).
+                                // Recorded first, so whoever sees the message also sees the status.
+                                store::conversations::mark_delivered(&state.store, tenant, c.id, seq).await?;
+                            }
                             send(&mut sink, p.frame.clone()).await?;
                         }
                         Some(_) => replay(&mut sink, &state, tenant, c.id, &mut last).await?,
