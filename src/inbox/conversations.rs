@@ -34,6 +34,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(resolve))
         .routes(routes!(transfer))
         .routes(routes!(get_contact))
+        .routes(routes!(merge_contact))
         .routes(routes!(set_labels))
         .routes(routes!(snooze))
         .routes(routes!(list_labels, create_label))
@@ -144,6 +145,8 @@ pub struct ConversationView {
     pub labels: Vec<LabelView>,
     /// Snoozed until (hidden from the open list until then or until the customer writes).
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// Customer messages the signed-in agent has not read yet.
+    pub unread: Option<i64>,
 }
 
 /// A label.
@@ -161,6 +164,7 @@ async fn conversation_view(
     store: &Store,
     tenant: TenantId,
     c: ConversationRecord,
+    viewer: Option<UserId>,
 ) -> ApiResult<ConversationView> {
     let contact = store::contacts::find_contact(store, tenant, c.contact_id).await?;
     let last =
@@ -192,6 +196,12 @@ async fn conversation_view(
             })
             .collect(),
         snoozed_until: c.snoozed_until,
+        unread: match viewer {
+            Some(u) => {
+                Some(store::conversations::unread_count(store, tenant, c.id, u.get()).await?)
+            }
+            None => None,
+        },
         last_message: last.map(|m| LastMessage {
             seq: m.seq,
             sender: m.sender,
@@ -286,7 +296,8 @@ async fn list_conversations(
     };
     let mut items = Vec::with_capacity(rows.len());
     for c in rows {
-        items.push(conversation_view(&state.store, scope.id(), c).await?);
+        items
+            .push(conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?);
     }
     Ok(AppJson(ConversationList { items, next_cursor }))
 }
@@ -375,7 +386,8 @@ async fn get_conversation(
             break;
         }
     }
-    let conversation = conversation_view(&state.store, scope.id(), c).await?;
+    let conversation =
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?;
     let contact = ContactBrief {
         id: conversation.contact.id,
         name: conversation.contact.name.clone(),
@@ -399,6 +411,9 @@ pub struct NewReply {
     pub private: bool,
     /// Idempotency key: a retried request with the same key is stored once.
     pub client_id: Option<String>,
+    /// Members to notify (private notes only).
+    #[serde(default)]
+    pub mentions: Vec<i64>,
 }
 
 fn me(scope: &TenantScope<AnyMember>) -> ApiResult<i64> {
@@ -427,6 +442,23 @@ async fn post_message(
             "only the assigned agent (or a supervisor) may reply; add a private note instead",
         ));
     }
+    if !req.mentions.is_empty() && !req.private {
+        return Err(ApiError::validation(
+            "mentions",
+            "only private notes mention colleagues",
+        ));
+    }
+    for (i, uid) in req.mentions.iter().enumerate() {
+        if store::users::find_member(&state.store, scope.id(), UserId(*uid))
+            .await?
+            .is_none()
+        {
+            return Err(ApiError::validation(
+                &format!("mentions[{i}]"),
+                format!("user {uid} is not a member of this tenant"),
+            ));
+        }
+    }
     let m = state
         .chat
         .agent_message(
@@ -439,6 +471,14 @@ async fn post_message(
         )
         .await?;
     let names = names(&state.store, scope.id()).await?;
+    let excerpt: String = m.content.chars().take(140).collect();
+    for uid in &req.mentions {
+        let payload = serde_json::json!({"conversation_id": c.id, "by": agent, "by_name": names.get(&agent), "excerpt": excerpt, "seq": m.seq});
+        state
+            .events
+            .publish(scope.id(), "mention", Some(*uid), payload)
+            .await?;
+    }
     Ok((StatusCode::CREATED, AppJson(message_view(m, &names))))
 }
 
@@ -485,6 +525,10 @@ async fn post_read(
 ) -> ApiResult<StatusCode> {
     let c = load_visible(&state, &scope, path.1).await?;
     state.chat.read(scope.id(), c.id, false, req.seq).await?;
+    if let Some(u) = scope.principal.user_id() {
+        store::conversations::set_read_marker(&state.store, scope.id(), c.id, u.get(), req.seq)
+            .await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -542,7 +586,7 @@ async fn accept(
     store::conversations::set_assigned(&state.store, scope.id(), path.1, agent).await?;
     let c = load(&state, scope.id(), path.1).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -595,7 +639,7 @@ async fn resolve(
     state.chat.resolve(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -613,7 +657,7 @@ async fn reopen(
     state.chat.reopen(scope.id(), c.id).await?;
     let c = load(&state, scope.id(), path.1).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -666,7 +710,7 @@ async fn transfer(
         .await?;
     let c = load(&state, scope.id(), path.1).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -731,7 +775,9 @@ async fn get_contact(
                 continue;
             }
         }
-        conversations.push(conversation_view(&state.store, scope.id(), conv).await?);
+        conversations.push(
+            conversation_view(&state.store, scope.id(), conv, scope.principal.user_id()).await?,
+        );
     }
     Ok(AppJson(ContactDetail {
         contact: ContactBrief {
@@ -767,7 +813,7 @@ async fn set_labels(
         })?;
     let c = load(&state, scope.id(), c.id).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -797,7 +843,7 @@ async fn snooze(
     store::conversations::set_snoozed(&state.store, scope.id(), c.id, req.until).await?;
     let c = load(&state, scope.id(), c.id).await?;
     Ok(AppJson(
-        conversation_view(&state.store, scope.id(), c).await?,
+        conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
 }
 
@@ -905,4 +951,75 @@ async fn delete_label(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Which contact to merge into.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The contact that stays.
+    pub into: i64,
+}
+
+/// Merges this contact into another (the same person reached us twice): channels,
+/// conversations and tickets move over (supervisors).
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/contacts/{kid}/merge", tag = "inbox", request_body = MergeRequest,
+    params(("tid" = i64, Path, description = "tenant id"), ("kid" = i64, Path, description = "contact id")),
+    responses((status = 200, body = ContactDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn merge_contact(
+    State(state): State<AppState>,
+    scope: TenantScope<crate::auth::Supervisor>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(req): AppJson<MergeRequest>,
+) -> ApiResult<AppJson<ContactDetail>> {
+    if req.into == path.1 {
+        return Err(ApiError::validation(
+            "into",
+            "a contact cannot be merged into itself",
+        ));
+    }
+    store::contacts::merge_contacts(&state.store, scope.id(), path.1, req.into)
+        .await
+        .map_err(|e| match e {
+            store::StoreError::NotFound => ApiError::not_found("contact"),
+            other => other.into(),
+        })?;
+    crate::admin::audit(
+        &state.store,
+        scope.id(),
+        &scope.actor(),
+        "contact.merge",
+        "contact",
+        path.1,
+        serde_json::json!({"into": req.into}),
+    )
+    .await?;
+    let c = store::contacts::find_contact(&state.store, scope.id(), req.into)
+        .await?
+        .ok_or_else(|| ApiError::not_found("contact"))?;
+    let identities = store::contacts::list_identities(&state.store, scope.id(), c.id)
+        .await?
+        .into_iter()
+        .map(|(channel, external_id)| IdentityView {
+            channel,
+            external_id,
+        })
+        .collect();
+    let mut conversations = Vec::new();
+    for conv in store::conversations::list_for_contact(&state.store, scope.id(), c.id, 50).await? {
+        conversations.push(
+            conversation_view(&state.store, scope.id(), conv, scope.principal.user_id()).await?,
+        );
+    }
+    Ok(AppJson(ContactDetail {
+        contact: ContactBrief {
+            id: c.id,
+            name: c.name,
+            email: c.email,
+        },
+        phone: c.phone,
+        created_at: c.created_at,
+        identities,
+        conversations,
+    }))
 }

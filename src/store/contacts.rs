@@ -162,3 +162,44 @@ pub async fn list_identities(
         on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact).fetch_all(p).await)?,
     )
 }
+
+/// Merges contact `from` into `into`: identities, conversations and tickets move over, the
+/// missing name and email are filled in, and `from` is left pointing at `into`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn merge_contacts(
+    store: &Store,
+    tenant: TenantId,
+    from: i64,
+    into: i64,
+) -> Result<(), StoreError> {
+    const BOTH: &str = "select count(*) from contacts where tenant_id = $1 and id in ($2, $3) and merged_into is null";
+    const IDS: &str =
+        "update contact_identities set contact_id = $3 where tenant_id = $1 and contact_id = $2";
+    const CONVS: &str =
+        "update conversations set contact_id = $3 where tenant_id = $1 and contact_id = $2";
+    const TICKETS: &str =
+        "update tickets set contact_id = $3 where tenant_id = $1 and contact_id = $2";
+    const FILL: &str = "update contacts set name = coalesce(name, (select name from contacts where id = $2)), \
+                        email = coalesce(email, (select email from contacts where id = $2)), \
+                        phone = coalesce(phone, (select phone from contacts where id = $2)), updated_at = $4 \
+                        where tenant_id = $1 and id = $3";
+    const MARK: &str =
+        "update contacts set merged_into = $3, updated_at = $4 where tenant_id = $1 and id = $2";
+    on_write!(store, p => async {
+        let mut tx = p.begin_write().await?;
+        let n: i64 = sqlx::query_scalar(BOTH).bind(tenant.get()).bind(from).bind(into).fetch_one(&mut *tx).await?;
+        if n != 2 {
+            return Err(StoreError::NotFound);
+        }
+        let now = Utc::now();
+        for sql in [IDS, CONVS, TICKETS] {
+            sqlx::query(sql).bind(tenant.get()).bind(from).bind(into).execute(&mut *tx).await?;
+        }
+        for sql in [FILL, MARK] {
+            sqlx::query(sql).bind(tenant.get()).bind(from).bind(into).bind(now).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+    .await)
+}

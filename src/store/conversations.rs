@@ -476,6 +476,38 @@ pub async fn list_messages(
         .await)?)
 }
 
+/// Remembers how far an agent has read a conversation (never moves backwards).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn set_read_marker(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    user: i64,
+    seq: i64,
+) -> Result<(), StoreError> {
+    const SQL: &str = "insert into conversation_reads (tenant_id, conversation_id, user_id, last_seq) values ($1, $2, $3, $4) \
+                       on conflict (conversation_id, user_id) do update set last_seq = \
+                       case when excluded.last_seq > conversation_reads.last_seq then excluded.last_seq else conversation_reads.last_seq end";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(conversation).bind(user).bind(seq).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Customer messages an agent has not read yet in a conversation.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn unread_count(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    user: i64,
+) -> Result<i64, StoreError> {
+    const SQL: &str = "select count(*) from messages m where m.tenant_id = $1 and m.conversation_id = $2 \
+                       and m.sender = 'customer' and m.seq > coalesce((select last_seq from conversation_reads r \
+                       where r.conversation_id = $2 and r.user_id = $3), 0)";
+    Ok(
+        on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).bind(conversation).bind(user).fetch_one(p).await)?,
+    )
+}
+
 /// Marks agent and bot messages up to `seq` as delivered to the customer (a widget showed them).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
 pub async fn mark_delivered(

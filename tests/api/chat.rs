@@ -1291,3 +1291,143 @@ async fn conversations_are_labelled_searched_and_snoozed() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn unread_counts_mentions_and_contact_merges() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "first").await;
+    until(&mut ws, "ack").await;
+    say(&mut ws, "2", "second").await;
+    until(&mut ws, "ack").await;
+    let item = s.agent.get(&format!("{base}/conversations")).await.body["items"][0].clone();
+    let cid = item["id"].as_i64().unwrap();
+    assert_eq!(item["unread"], 2);
+    let last = item["last_message"]["seq"].as_i64().unwrap();
+    s.agent
+        .post(
+            &format!("{base}/conversations/{cid}/read"),
+            json!({"seq": last}),
+        )
+        .await;
+    assert_eq!(
+        s.agent.get(&format!("{base}/conversations")).await.body["items"][0]["unread"],
+        0
+    );
+
+    s.agent
+        .post(&format!("{base}/conversations/{cid}/accept"), json!({}))
+        .await;
+    // A private note mentioning a colleague reaches only that colleague's stream.
+    let sup_email = unique_email("sup");
+    let r = s.admin.post(&format!("{base}/users"), json!({"email": sup_email, "name": "Sue Sup", "role": "supervisor", "password": PASSWORD})).await;
+    let sup_id = r.body["user"]["id"].as_i64().unwrap();
+    let r = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/messages"),
+            json!({"content": "please check", "private": true, "mentions": [sup_id]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/messages"),
+            json!({"content": "x", "mentions": [sup_id]}),
+        )
+        .await;
+    assert!(r.message().starts_with("mentions"), "{}", r.message());
+    let r = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/messages"),
+            json!({"content": "x", "private": true, "mentions": [999_999]}),
+        )
+        .await;
+    assert!(r.message().starts_with("mentions[0]"), "{}", r.message());
+    let events = switchboard::store::events::list_events_since(
+        &app.store,
+        switchboard::domain::TenantId(s.tid),
+        0,
+        500,
+    )
+    .await
+    .unwrap();
+    let mention = events
+        .iter()
+        .find(|e| e.kind == "mention")
+        .expect("a mention event");
+    assert_eq!(mention.user_id, Some(sup_id));
+    assert!(mention.payload.contains("please check"));
+
+    // Merge: the same person wrote from a second browser; the supervisor merges the contacts.
+    let mut other = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut other, "ready").await;
+    other
+        .send(Message::Text(
+            json!({"type": "identify", "name": "Dana", "email": "dana@example.com"})
+                .to_string()
+                .into(),
+        ))
+        .await
+        .unwrap();
+    say(&mut other, "o", "me again").await;
+    until(&mut other, "ack").await;
+    let first_contact = s
+        .admin
+        .get(&format!("{base}/conversations/{cid}"))
+        .await
+        .body["contact"]["id"]
+        .as_i64()
+        .unwrap();
+    let second = s.admin.get(&format!("{base}/conversations")).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] != cid)
+        .unwrap()
+        .clone();
+    let second_contact = second["contact"]["id"].as_i64().unwrap();
+    let sup = app.login(&sup_email, PASSWORD).await;
+    assert_eq!(
+        s.agent
+            .post(
+                &format!("{base}/contacts/{second_contact}/merge"),
+                json!({"into": first_contact})
+            )
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    let merged = sup
+        .post(
+            &format!("{base}/contacts/{second_contact}/merge"),
+            json!({"into": first_contact}),
+        )
+        .await;
+    assert_eq!(merged.status, StatusCode::OK, "{}", merged.body);
+    assert_eq!(
+        merged.body["contact"]["email"], "dana@example.com",
+        "details filled in from the merged contact"
+    );
+    assert_eq!(merged.body["identities"].as_array().unwrap().len(), 2);
+    assert_eq!(merged.body["conversations"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        sup.post(
+            &format!("{base}/contacts/{second_contact}/merge"),
+            json!({"into": first_contact})
+        )
+        .await
+        .status,
+        StatusCode::NOT_FOUND,
+        "already merged"
+    );
+    // The second browser keeps writing into the merged contact's conversation.
+    say(&mut other, "o2", "still me").await;
+    until(&mut other, "ack").await;
+}

@@ -172,6 +172,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("GET", "/api/v1/tenants/{tid}/labels"),
         ("POST", "/api/v1/tenants/{tid}/labels"),
         ("DELETE", "/api/v1/tenants/{tid}/labels/{lid}"),
+        ("POST", "/api/v1/tenants/{tid}/contacts/{kid}/merge"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];

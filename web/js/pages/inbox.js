@@ -15,6 +15,7 @@ const FILTERS = [
   { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
   { id: 'unassigned', label: 'Unassigned', query: { status: 'open', unassigned: 'true' } },
   { id: 'open', label: 'All open', query: { status: 'open' } },
+  { id: 'snoozed', label: 'Snoozed', query: { status: 'snoozed' } },
   { id: 'closed', label: 'Closed', query: { status: 'closed' } },
 ];
 
@@ -62,6 +63,37 @@ function formatSize(bytes) {
 
 const MAX_UPLOAD = 10 * 1024 * 1024;
 
+// A label's colour comes from the server as #rrggbb; anything else falls back to grey.
+function labelColour(l) {
+  return /^#[0-9a-fA-F]{6}$/.test(String(l && l.colour)) ? l.colour : '#8a8f98';
+}
+
+function labelChips(labels) {
+  if (!Array.isArray(labels) || !labels.length) return null;
+  return h(
+    'span',
+    { class: 'label-chips' },
+    labels.map((l) => {
+      const chip = h('span', { class: 'label-chip', dataset: { labelId: String(l.id) } }, h('span', { class: 'label-dot', 'aria-hidden': 'true' }), l.name);
+      chip.style.setProperty('--label', labelColour(l));
+      return chip;
+    }),
+  );
+}
+
+// Snooze choices, in local time.
+function snoozeChoices(now = new Date()) {
+  const hour = new Date(now.getTime() + 60 * 60 * 1000);
+  const tomorrow = new Date(now.getFullYear(), now.getMonth(), now.getDate() + 1, 9, 0, 0);
+  const daysToMonday = ((8 - now.getDay()) % 7) || 7;
+  const nextWeek = new Date(now.getFullYear(), now.getMonth(), now.getDate() + daysToMonday, 9, 0, 0);
+  return [
+    { id: 'hour', label: 'For 1 hour', until: hour },
+    { id: 'tomorrow', label: 'Until tomorrow, 9:00', until: tomorrow },
+    { id: 'week', label: 'Until next week', hint: 'Monday, 9:00', until: nextWeek },
+  ];
+}
+
 function channelLabel(ch) {
   return CHANNEL_LABEL[ch] || titleCase(ch || 'chat');
 }
@@ -84,7 +116,12 @@ export async function render(root, ctx) {
     presence: null,
     listSeq: 0,
     queues: null, // for transfers; null until loaded, [] when this role may not list them
+    q: '', // search text (customer name/email, message text)
+    label: '', // label id to filter by
+    labels: [], // the tenant's labels: [{ id, name, colour }]
+    members: null, // [{ id, name }] for @mentions; null when this user cannot list them
   };
+  const isAdmin = ['admin', 'owner'].includes(ctx.role);
   let thread = null; // the open conversation (see openThread)
   let listTimer = 0;
   const cleanups = [];
@@ -108,9 +145,33 @@ export async function render(root, ctx) {
     state.channel = channelSelect.value;
     loadList();
   });
+  const searchInput = h('input', { type: 'search', class: 'input inbox-search', placeholder: 'Search name, email or message…', 'aria-label': 'Search conversations', maxlength: 200, dataset: { testid: 'inbox-search' } });
+  let searchTimer = 0;
+  searchInput.addEventListener('input', () => {
+    clearTimeout(searchTimer);
+    searchTimer = setTimeout(() => {
+      const q = searchInput.value.trim();
+      if (q === state.q) return;
+      state.q = q;
+      loadList();
+    }, 300);
+  });
+  cleanups.push(() => clearTimeout(searchTimer));
+  const labelSelect = h('select', { class: 'input select select-compact inbox-label', 'aria-label': 'Label', dataset: { testid: 'label-filter' } }, h('option', { value: '' }, 'All labels'));
+  labelSelect.addEventListener('change', () => {
+    state.label = labelSelect.value;
+    loadList();
+  });
+  function renderLabelOptions() {
+    mount(labelSelect, h('option', { value: '' }, 'All labels'), state.labels.map((l) => h('option', { value: String(l.id) }, l.name)));
+    if (state.label && !state.labels.some((l) => String(l.id) === state.label)) state.label = '';
+    labelSelect.value = state.label;
+    labelSelect.hidden = !state.labels.length && !state.label;
+  }
+  renderLabelOptions();
   const listEl = h('ul', { class: 'conv-list', 'aria-label': 'Conversations' });
   const listSlot = h('div', { class: 'conv-scroll' });
-  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Conversation list' }, h('div', { class: 'inbox-filters' }, tabs, channelSelect), listSlot);
+  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Conversation list' }, h('div', { class: 'inbox-filters' }, searchInput, tabs, h('div', { class: 'inbox-selects' }, channelSelect, labelSelect)), listSlot);
 
   const threadPane = h('section', { class: 'inbox-thread', 'aria-label': 'Conversation' });
   const contextPane = h('aside', { class: 'inbox-context', 'aria-label': 'Customer' });
@@ -207,7 +268,7 @@ export async function render(root, ctx) {
     if (!quiet) mount(listSlot, skeletonRows(5));
     const f = FILTERS.find((x) => x.id === state.filter) || FILTERS[0];
     try {
-      const res = await api.get(`${base}/conversations`, { signal, query: { ...f.query, channel: state.channel, limit: 50 } });
+      const res = await api.get(`${base}/conversations`, { signal, query: { ...f.query, channel: state.channel, q: state.q, label: state.label, limit: 50 } });
       if (seq !== state.listSeq) return;
       state.items = (res && res.items) || [];
       state.nextCursor = res && res.next_cursor;
@@ -224,13 +285,18 @@ export async function render(root, ctx) {
   }
 
   function renderList() {
+    if (!state.items.length && (state.q || state.label)) {
+      mount(listSlot, emptyState({ iconName: 'inbox', title: 'No matching conversations', message: state.q ? `Nothing matches “${state.q}” here. Try another tab or fewer words.` : 'No conversation here has this label.' }));
+      return;
+    }
     if (!state.items.length) {
       const messages = {
         mine: ['No conversations assigned to you', 'Set yourself Available to be offered new chats.'],
         unassigned: ['Nothing waiting', 'Every open conversation has an agent.'],
         open: ['No open conversations', 'New chats from your website appear here.'],
         closed: ['No resolved conversations', 'Resolved conversations are kept here.'],
-      }[state.filter];
+        snoozed: ['Nothing snoozed', 'Snoozed conversations come back at their time, or when the customer writes.'],
+      }[state.filter] || ['No conversations', ''];
       mount(listSlot, emptyState({ iconName: 'inbox', title: messages[0], message: messages[1] }));
       return;
     }
@@ -242,7 +308,7 @@ export async function render(root, ctx) {
   function listRow(c) {
     const name = contactName(c);
     const last = c.last_message;
-    const unread = state.unread.get(c.id) || 0;
+    const unread = unreadOf(c);
     const [statusLabel, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
     const preview = last ? [last.private ? h('span', { class: 'conv-note-tag' }, 'Note: ') : last.sender === 'agent' ? h('span', { class: 'conv-you' }, 'Agent: ') : null, last.content] : h('span', { class: 'muted' }, 'No messages yet');
     const link = h(
@@ -254,7 +320,7 @@ export async function render(root, ctx) {
         { class: 'conv-main' },
         h('span', { class: 'conv-top' }, h('span', { class: 'conv-name' }, name), h('span', { class: 'conv-time' }, c.last_message_at ? formatRelative(c.last_message_at) : '')),
         h('span', { class: 'conv-preview' }, preview),
-        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(statusLabel, kind), unread ? h('span', { class: 'conv-unread', 'aria-label': `${unread} unread` }, String(unread)) : null),
+        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(statusLabel, kind), labelChips(c.labels), unread ? h('span', { class: 'conv-unread', 'aria-label': `${unread} unread`, dataset: { testid: 'unread' } }, String(unread)) : null),
       ),
     );
     link.addEventListener('click', (event) => {
@@ -263,6 +329,13 @@ export async function render(root, ctx) {
       selectConversation(c.id);
     });
     return h('li', null, link);
+  }
+
+  // Unread customer messages: the server's count when it sends one, plus what arrived here since.
+  function unreadOf(c) {
+    if (state.unread.has(c.id)) return state.unread.get(c.id);
+    const n = Number(c.unread);
+    return Number.isFinite(n) && n > 0 ? n : 0;
   }
 
   function patchItem(id, patch) {
@@ -275,6 +348,7 @@ export async function render(root, ctx) {
     state.selectedId = id;
     window.history.replaceState(null, '', `#/inbox?c=${id}`);
     state.unread.delete(id);
+    patchItem(id, { unread: 0 });
     layout.dataset.thread = 'open';
     renderList();
     openThread(id);
@@ -296,6 +370,7 @@ export async function render(root, ctx) {
       rows: new Map(), // seq -> element
       pending: [], // optimistic sends: { content, private, row }
       customerRead: 0,
+      customerDelivered: 0,
       readSent: 0,
       loaded: false,
       disposed: false,
@@ -313,6 +388,7 @@ export async function render(root, ctx) {
     const titleEl = h('h2', { class: 'thread-title' });
     const subEl = h('div', { class: 'thread-sub' });
     const actions = h('div', { class: 'thread-actions' });
+    const labelsEl = h('div', { class: 'thread-labels' });
     const log = h('div', { class: 'thread-log', role: 'log', 'aria-live': 'polite', 'aria-label': 'Messages', tabindex: '0' });
     const typingEl = h('div', { class: 'thread-typing', hidden: true, dataset: { testid: 'customer-typing' } }, h('span', { class: 'typing-dots', 'aria-hidden': 'true' }, h('i'), h('i'), h('i')), h('span', null, 'Customer is typing…'));
     const textarea = h('textarea', { class: 'composer-input', rows: 2, maxlength: 4000, placeholder: 'Reply to the customer…', 'aria-label': 'Message' });
@@ -340,7 +416,7 @@ export async function render(root, ctx) {
     );
     const closedBar = h('div', { class: 'thread-closed', hidden: true }, icon('check', { size: 16 }), h('span', null, 'This conversation is resolved. Reopen it to reply; private notes can still be added.'));
 
-    mount(threadPane, h('header', { class: 'thread-head' }, back, h('div', { class: 'thread-heading' }, titleEl, subEl), actions), log, typingEl, closedBar, composer);
+    mount(threadPane, h('header', { class: 'thread-head' }, back, h('div', { class: 'thread-heading' }, titleEl, subEl, labelsEl), actions), log, typingEl, closedBar, composer);
     mount(log, skeletonRows(3));
     mount(contextPane);
 
@@ -471,7 +547,17 @@ export async function render(root, ctx) {
       const name = contactName({ ...c, contact: t.contact || c.contact });
       titleEl.textContent = name;
       const [label, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
-      mount(subEl, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(label, kind), c.assigned_agent_id === myId ? h('span', { class: 'muted' }, 'Assigned to you') : c.assigned_agent_id ? h('span', { class: 'muted' }, 'Assigned to a teammate') : h('span', { class: 'muted' }, 'Unassigned'));
+      const snoozed = c.snoozed_until && new Date(c.snoozed_until).getTime() > Date.now();
+      mount(
+        subEl,
+        h('span', { class: 'chip' }, channelLabel(c.channel)),
+        statusPill(label, kind),
+        c.assigned_agent_id === myId ? h('span', { class: 'muted' }, 'Assigned to you') : c.assigned_agent_id ? h('span', { class: 'muted' }, 'Assigned to a teammate') : h('span', { class: 'muted' }, 'Unassigned'),
+        snoozed ? h('span', { class: 'thread-snoozed', dataset: { testid: 'snoozed-until' } }, icon('clock', { size: 13 }), ` Snoozed until ${formatDateTime(c.snoozed_until)}`) : null,
+      );
+      const labelsBtn = h('button', { type: 'button', class: 'label-edit', 'aria-label': 'Edit labels', dataset: { testid: 'edit-labels' } }, labelChips(c.labels) || h('span', { class: 'muted' }, 'Add label'), h('span', { class: 'label-edit-plus', 'aria-hidden': 'true' }, '+'));
+      labelsBtn.addEventListener('click', () => openLabels(labelsBtn));
+      mount(labelsEl, labelsBtn);
       const acts = [];
       if (c.status === 'closed') {
         const reopen = button('Reopen', { variant: 'secondary', iconName: 'refresh', attrs: { 'data-testid': 'reopen' } });
@@ -483,12 +569,124 @@ export async function render(root, ctx) {
           transfer.addEventListener('click', () => openTransfer());
           acts.push(transfer);
         }
+        const snoozeBtn = button(snoozed ? 'Snoozed' : 'Snooze', { variant: 'secondary', iconName: 'clock', attrs: { 'data-testid': 'snooze' } });
+        dropdown(
+          snoozeBtn,
+          () => [
+            { heading: 'Snooze', sub: 'Back in the inbox at that time, or when the customer writes' },
+            ...snoozeChoices().map((ch) => ({ label: ch.label, hint: ch.hint || ch.until.toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' }), testid: `snooze-${ch.id}`, onSelect: () => snooze(ch.until) })),
+            snoozed ? 'separator' : null,
+            snoozed ? { label: 'Wake up now', testid: 'snooze-wake', onSelect: () => snooze(null) } : null,
+          ],
+          { align: 'end', className: 'menu-snooze' },
+        );
+        acts.push(snoozeBtn);
         const resolve = button('Resolve', { variant: 'primary', iconName: 'check', attrs: { 'data-testid': 'resolve' } });
         resolve.addEventListener('click', () => act(resolve, 'resolve', 'Conversation resolved.'));
         acts.push(resolve);
       }
       mount(actions, acts);
       updateComposer();
+    }
+
+    function applyView(view) {
+      if (!view || view.id !== id) return;
+      t.conversation = { ...t.conversation, ...view };
+      patchItem(id, view);
+      renderHead();
+      renderList();
+    }
+
+    async function snooze(until) {
+      try {
+        const res = await api.post(`${base}/conversations/${seg(id)}/snooze`, { until: until ? until.toISOString() : null });
+        applyView(res && (res.conversation || res));
+        if (!res || res.id !== id) t.conversation.snoozed_until = until ? until.toISOString() : null;
+        renderHead();
+        refreshListSoon();
+        toast.success(until ? `Snoozed until ${formatDateTime(until.toISOString())}.` : 'Conversation is back in the inbox.');
+      } catch (err) {
+        toast.error(`Couldn't snooze: ${err.message}`);
+      }
+    }
+
+    // Labels: a popover of checkboxes; admins can also add a label there.
+    let labelPop = null;
+    function closeLabels() {
+      if (!labelPop) return;
+      labelPop.remove();
+      labelPop = null;
+      document.removeEventListener('mousedown', onLabelsOutside, true);
+    }
+    function onLabelsOutside(event) {
+      if (labelPop && !labelPop.contains(event.target) && !labelsEl.contains(event.target)) closeLabels();
+    }
+    async function openLabels(anchor) {
+      if (labelPop) return closeLabels();
+      await loadLabels();
+      if (t.disposed) return;
+      const current = new Set(((t.conversation && t.conversation.labels) || []).map((l) => l.id));
+      const list = h('div', { class: 'label-pop-list' });
+      const boxes = [];
+      function addBox(l, checked) {
+        const cb = h('input', { type: 'checkbox', value: String(l.id), checked });
+        boxes.push(cb);
+        const dot = h('span', { class: 'label-dot', 'aria-hidden': 'true' });
+        dot.style.setProperty('--label', labelColour(l));
+        list.append(h('label', { class: 'label-pop-opt' }, cb, dot, h('span', null, l.name)));
+        cb.addEventListener('change', save);
+      }
+      for (const l of state.labels) addBox(l, current.has(l.id));
+      if (!state.labels.length) list.append(h('p', { class: 'muted label-pop-empty' }, isAdmin ? 'No labels yet. Add the first one below.' : 'No labels yet. An admin can add them.'));
+      let saving = Promise.resolve();
+      function save() {
+        const ids = boxes.filter((b) => b.checked).map((b) => Number(b.value));
+        saving = saving.then(async () => {
+          try {
+            const res = await api.put(`${base}/conversations/${seg(id)}/labels`, ids);
+            applyView(res && (res.conversation || res));
+          } catch (err) {
+            toast.error(`Couldn't change labels: ${err.message}`);
+          }
+        });
+      }
+      let adder = null;
+      if (isAdmin) {
+        const nameIn = h('input', { type: 'text', class: 'input', placeholder: 'New label', 'aria-label': 'New label name', maxlength: 40 });
+        const colourIn = h('input', { type: 'color', class: 'label-colour', value: '#0f766e', 'aria-label': 'New label colour' });
+        const add = h('button', { type: 'submit', class: 'btn btn-secondary btn-sm' }, 'Add');
+        adder = h('form', { class: 'label-pop-add' }, nameIn, colourIn, add);
+        adder.addEventListener('submit', async (event) => {
+          event.preventDefault();
+          const name = nameIn.value.trim();
+          if (!name) return;
+          try {
+            const l = await api.post(`${base}/labels`, { name, colour: colourIn.value });
+            state.labels.push(l);
+            renderLabelOptions();
+            list.querySelector('.label-pop-empty')?.remove();
+            addBox(l, true);
+            nameIn.value = '';
+            save();
+          } catch (err) {
+            toast.error(`Couldn't add the label: ${err.message}`);
+          }
+        });
+      }
+      labelPop = h('div', { class: 'label-pop', role: 'dialog', 'aria-label': 'Labels', dataset: { testid: 'labels-popover' } }, h('div', { class: 'menu-heading' }, 'Labels'), list, adder);
+      labelPop.addEventListener('keydown', (event) => {
+        if (event.key === 'Escape') {
+          event.stopPropagation();
+          closeLabels();
+          anchor.focus();
+        }
+      });
+      document.body.append(labelPop);
+      const r = anchor.getBoundingClientRect();
+      labelPop.style.top = `${Math.round(Math.min(r.bottom + 6, window.innerHeight - labelPop.offsetHeight - 8))}px`;
+      labelPop.style.left = `${Math.round(Math.max(8, Math.min(r.left, window.innerWidth - labelPop.offsetWidth - 8)))}px`;
+      document.addEventListener('mousedown', onLabelsOutside, true);
+      (labelPop.querySelector('input') || labelPop).focus();
     }
 
     function openTransfer() {
@@ -703,17 +901,18 @@ export async function render(root, ctx) {
       return true;
     }
 
+    // Under the agent's last message to the customer: "Seen" once the customer read it,
+    // "Delivered" once their widget showed it.
     function updateSeen() {
       for (const el of log.querySelectorAll('.msg-seen')) el.remove();
-      let best = null;
-      for (const [seq, m] of t.messages) {
-        if (m.sender === 'agent' && !m.private && (seq <= t.customerRead || m.read_at) && (!best || seq > best)) best = seq;
-      }
-      if (best == null) return;
-      const lastAgent = Math.max(...[...t.messages.values()].filter((m) => m.sender === 'agent' && !m.private).map((m) => m.seq));
-      if (lastAgent !== best) return;
-      const row = t.rows.get(best);
-      if (row) row.append(h('div', { class: 'msg-seen' }, 'Seen'));
+      let last = null;
+      for (const [seq, m] of t.messages) if (m.sender === 'agent' && !m.private && (!last || seq > last.seq)) last = m;
+      if (!last) return;
+      const row = t.rows.get(last.seq);
+      if (!row) return;
+      const seen = last.seq <= t.customerRead || last.read_at || last.delivery_status === 'read';
+      const delivered = seen || last.delivery_status === 'delivered' || last.seq <= t.customerDelivered;
+      if (seen || delivered) row.append(h('div', { class: ['msg-seen', !seen && 'is-delivered'], dataset: { testid: 'delivery' } }, seen ? 'Seen' : 'Delivered'));
     }
 
     function markRead() {
@@ -838,6 +1037,10 @@ export async function render(root, ctx) {
         t.customerRead = Math.max(t.customerRead, seq);
         updateSeen();
       },
+      onDelivered(seq) {
+        t.customerDelivered = Math.max(t.customerDelivered, seq);
+        updateSeen();
+      },
       reload() {
         if (t.loaded) load();
       },
@@ -846,6 +1049,7 @@ export async function render(root, ctx) {
       },
       dispose() {
         t.disposed = true;
+        closeLabels();
         stopTyping();
         clearTimeout(t.customerTypingTimer);
         document.removeEventListener('visibilitychange', onVisible);
@@ -995,7 +1199,8 @@ export async function render(root, ctx) {
         const item = patchItem(cid, { last_message_at: p.at, last_message: { seq: p.seq, sender: p.sender, content: p.content, private: p.private } });
         const isOpen = thread && thread.id === cid;
         if (isOpen) thread.addMessage({ ...p, created_at: p.at }, { fromEvent: true });
-        if (p.sender === 'customer' && !(isOpen && document.visibilityState === 'visible')) state.unread.set(cid, (state.unread.get(cid) || 0) + 1);
+        if (p.sender === 'customer' && !(isOpen && document.visibilityState === 'visible')) state.unread.set(cid, (item ? unreadOf(item) : state.unread.get(cid) || 0) + 1);
+        if (p.sender === 'customer' && item && item.snoozed_until) item.snoozed_until = null;
         if (item) renderList();
         else refreshListSoon();
         break;
@@ -1005,6 +1210,9 @@ export async function render(root, ctx) {
         break;
       case 'read':
         if (thread && thread.id === p.conversation_id) thread.onRead(Number(p.seq) || 0);
+        break;
+      case 'delivered':
+        if (thread && thread.id === p.conversation_id) thread.onDelivered(Number(p.seq) || 0);
         break;
       case 'presence':
         if (p.user_id === myId) {
@@ -1048,6 +1256,21 @@ export async function render(root, ctx) {
   }, 30_000);
   cleanups.push(() => clearInterval(rel));
 
+  let labelsLoaded = null;
+  function loadLabels({ force = false } = {}) {
+    if (labelsLoaded && !force) return labelsLoaded;
+    labelsLoaded = api
+      .get(`${base}/labels`, { signal })
+      .then((res) => {
+        state.labels = (res && res.items) || [];
+        renderLabelOptions();
+      })
+      .catch(() => {
+        labelsLoaded = null;
+      });
+    return labelsLoaded;
+  }
+
   async function loadQueues() {
     try {
       const res = await api.get(`${base}/queues`, { signal });
@@ -1060,6 +1283,7 @@ export async function render(root, ctx) {
   }
 
   loadPresence();
+  loadLabels();
   // Listing queues is for supervisors and above; agents transfer once the server lets them list.
   if (ctx.role !== 'agent') loadQueues();
   else state.queues = [];
