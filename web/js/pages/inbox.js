@@ -553,7 +553,7 @@ export async function render(root, ctx) {
         h('span', { class: 'chip' }, channelLabel(c.channel)),
         statusPill(label, kind),
         c.assigned_agent_id === myId ? h('span', { class: 'muted' }, 'Assigned to you') : c.assigned_agent_id ? h('span', { class: 'muted' }, 'Assigned to a teammate') : h('span', { class: 'muted' }, 'Unassigned'),
-        snoozed ? h('span', { class: 'thread-snoozed', dataset: { testid: 'snoozed-until' } }, icon('clock', { size: 13 }), ` Snoozed until ${formatDateTime(c.snoozed_until)}`) : null,
+        snoozed ? h('span', { class: 'thread-snoozed', dataset: { testid: 'snoozed-until' } }, icon('clock', { size: 13 }), ` Snoozed until ${new Date(c.snoozed_until).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })}`) : null,
       );
       const labelsBtn = h('button', { type: 'button', class: 'label-edit', 'aria-label': 'Edit labels', dataset: { testid: 'edit-labels' } }, labelChips(c.labels) || h('span', { class: 'muted' }, 'Add label'), h('span', { class: 'label-edit-plus', 'aria-hidden': 'true' }, '+'));
       labelsBtn.addEventListener('click', () => openLabels(labelsBtn));
@@ -604,7 +604,7 @@ export async function render(root, ctx) {
         if (!res || res.id !== id) t.conversation.snoozed_until = until ? until.toISOString() : null;
         renderHead();
         refreshListSoon();
-        toast.success(until ? `Snoozed until ${formatDateTime(until.toISOString())}.` : 'Conversation is back in the inbox.');
+        toast.success(until ? `Snoozed until ${until.toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })}.` : 'Conversation is back in the inbox.');
       } catch (err) {
         toast.error(`Couldn't snooze: ${err.message}`);
       }

@@ -1,0 +1,133 @@
+// Inbox extras: search by message text, labels (apply one, filter by it), snooze (hidden from
+// the open list, shown under "Snoozed"). A visitor starts the chat through the widget on a
+// small host page; the demo admin works the inbox.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { launch, newPage, loginAndWait, env, DEMO, unique, screenshot } from './helpers.mjs';
+
+let browser;
+let site;
+let siteUrl;
+let adminCtx;
+let setup; // { tid, headers, label }
+
+before(async () => {
+  browser = await launch();
+  adminCtx = await browser.newContext({ baseURL: env.url });
+  const login = await adminCtx.request.post('/api/v1/auth/login', { data: { email: DEMO.admin, password: env.demoPassword } });
+  assert.equal(login.status(), 200);
+  const me = await login.json();
+  const tid = me.memberships.find((m) => m.tenant_slug === 'demo').tenant_id;
+  const headers = { 'X-CSRF-Token': me.csrf_token };
+  const suffix = unique();
+  // A queue nobody works, so the visitor's chat waits there (open, unassigned).
+  const q = await adminCtx.request.post(`/api/v1/tenants/${tid}/queues`, { headers, data: { name: `Extras ${suffix}`, members: [] } });
+  assert.equal(q.status(), 201, await q.text());
+  const queue = await q.json();
+  const w = await adminCtx.request.post(`/api/v1/tenants/${tid}/widgets`, { headers, data: { name: `Extras ${suffix}`, queue_id: queue.id, settings: { title: 'Extras' } } });
+  assert.equal(w.status(), 201, await w.text());
+  const widget = await w.json();
+  const l = await adminCtx.request.post(`/api/v1/tenants/${tid}/labels`, { headers, data: { name: `VIP ${suffix}`, colour: '#b45309' } });
+  assert.equal(l.status(), 201, await l.text());
+  setup = { tid, headers, label: await l.json() };
+
+  site = http.createServer((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title></head><body><h1>Shop</h1><script src="${env.url}/widget.js" data-widget="${widget.public_id}" async></script></body></html>`);
+  });
+  await new Promise((resolve) => site.listen(0, '127.0.0.1', resolve));
+  siteUrl = `http://127.0.0.1:${site.address().port}/`;
+});
+
+after(async () => {
+  await adminCtx?.close();
+  await browser?.close();
+  await new Promise((resolve) => (site ? site.close(resolve) : resolve()));
+});
+
+test('search by message text, label a conversation and filter by it, snooze it', async () => {
+  const visitorCtx = await browser.newContext({ reducedMotion: 'reduce' });
+  visitorCtx.setDefaultTimeout(10_000);
+  const admin = await newPage(browser);
+  const { page } = admin;
+  try {
+    // The visitor writes something distinctive.
+    const word = `kayak${unique()}`;
+    const visitor = await visitorCtx.newPage();
+    await visitor.goto(siteUrl);
+    const host = visitor.locator('switchboard-widget');
+    await host.locator('button.l').click();
+    const input = host.getByRole('textbox', { name: 'Message' });
+    await input.fill(`Does the ${word.toUpperCase()} paddle float?`);
+    await input.press('Enter');
+    await visitor.waitForFunction(() => {
+      const root = document.querySelector('switchboard-widget').shadowRoot;
+      const rows = [...root.querySelectorAll('.r.c')];
+      return rows.length === 1 && !rows[0].classList.contains('pend');
+    });
+
+    await loginAndWait(page, DEMO.admin, env.demoPassword);
+    await page.goto('/#/inbox');
+    await page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    await page.getByRole('tab', { name: 'All open' }).click();
+
+    // Search (case-insensitive, over message text): exactly this conversation.
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill(word);
+    const rows = page.locator('.conv-row');
+    const row = rows.filter({ hasText: word.toUpperCase() });
+    await row.waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.conv-row').length === 1);
+    const cid = Number(await row.getAttribute('data-conversation-id'));
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill(`${word}-nothing-like-this`);
+    await page.getByText('No matching conversations').waitFor();
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill(word);
+    await row.waitFor();
+
+    // Apply the label from the thread header: the chip shows there and on the row.
+    await row.click();
+    await page.locator('.thread-log').getByText(word.toUpperCase(), { exact: false }).waitFor();
+    await page.getByTestId('edit-labels').click();
+    const pop = page.getByTestId('labels-popover');
+    await pop.getByLabel(setup.label.name).check();
+    await page.locator('.thread-labels .label-chip', { hasText: setup.label.name }).waitFor();
+    await row.locator('.label-chip', { hasText: setup.label.name }).waitFor();
+    await page.keyboard.press('Escape');
+    await pop.waitFor({ state: 'detached' });
+    const view = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/conversations/${cid}`)).json();
+    assert.deepEqual(view.conversation.labels.map((l) => l.id), [setup.label.id]);
+
+    // Filter by the label (no search): the conversation is there, and only labelled ones are.
+    await page.getByRole('searchbox', { name: 'Search conversations' }).fill('');
+    await page.getByLabel('Label', { exact: true }).selectOption(String(setup.label.id));
+    await page.locator(`.conv-row[data-conversation-id="${cid}"]`).waitFor();
+    await page.waitForFunction(() => document.querySelectorAll('.conv-row').length === 1);
+    await screenshot(page, 'inbox-labels');
+    await page.getByLabel('Label', { exact: true }).selectOption('');
+
+    // Snooze for an hour: gone from All open, listed under Snoozed with the time in the header.
+    await page.getByTestId('snooze').click();
+    await page.getByTestId('snooze-hour').click();
+    await page.getByTestId('snoozed-until').waitFor();
+    await page.locator(`.conv-row[data-conversation-id="${cid}"]`).waitFor({ state: 'detached' });
+    const open = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/conversations?status=open&limit=200`)).json();
+    assert.ok(!open.items.some((c) => c.id === cid), 'not in the open list');
+    await page.getByRole('tab', { name: 'Snoozed' }).click();
+    await page.locator(`.conv-row[data-conversation-id="${cid}"]`).waitFor();
+    await screenshot(page, 'inbox-snoozed');
+
+    // Wake it up again.
+    await page.getByTestId('snooze').click();
+    await page.getByTestId('snooze-wake').click();
+    await page.getByTestId('snoozed-until').waitFor({ state: 'detached' });
+    await page.locator(`.conv-row[data-conversation-id="${cid}"]`).waitFor({ state: 'detached' });
+    await page.getByRole('tab', { name: 'All open' }).click();
+    await page.locator(`.conv-row[data-conversation-id="${cid}"]`).waitFor();
+    admin.assertClean();
+  } finally {
+    await page.evaluate(() => localStorage.removeItem('switchboard.inbox.filter')).catch(() => {});
+    await admin.context.close();
+    await visitorCtx.close();
+  }
+});
