@@ -38,7 +38,7 @@ button,input,textarea{font:inherit;color:inherit}button{cursor:pointer}
 @keyframes bl{30%{opacity:1}0%,60%,100%{opacity:.3}}
 .f{display:flex;align-items:flex-end;gap:8px;padding:10px 10px 10px 14px;border-top:1px solid #ececf0}.f:focus-within{border-top-color:var(--a)}
 .f textarea:focus-visible{outline:0}.f textarea{flex:1;resize:none;border:0;max-height:120px;padding:7px 0;background:none}
-.sd,.go{border:0;border-radius:10px;background:var(--a);color:#fff}.sd{width:38px;height:38px;flex:none;display:grid;place-items:center}.at{background:none;color:#8a8a96}.at:hover{color:var(--a)}.b img{display:block;max-width:100%;max-height:220px;border-radius:10px}.b a{color:inherit}.sd:disabled{opacity:.4;cursor:default}
+.sd,.go{border:0;border-radius:10px;background:var(--a);color:#fff}.sd{width:38px;height:38px;flex:none;display:grid;place-items:center}.at{background:none;color:#8a8a96}.at:hover{color:var(--a)}.b img{display:block;min-width:72px;min-height:72px;max-width:100%;max-height:220px;object-fit:contain;background:#f1f1f4;border-radius:10px}.b .fi{display:inline-flex;align-items:center;gap:6px}.fi svg{flex:none}.b a{color:inherit}.sd:disabled{opacity:.4;cursor:default}
 .pc{padding:18px 16px;display:flex;flex-direction:column;gap:12px;border-top:1px solid #ececf0}.pc p{margin:0;color:#3f3f48}
 .pc label{display:flex;flex-direction:column;gap:4px;font-size:12.5px;font-weight:600;color:#3f3f48}
 .pc input{height:38px;padding:0 12px;border:1px solid #d4d4dc;border-radius:8px;font-weight:400}.pc input:focus{border-color:var(--a);outline:0}
@@ -64,6 +64,7 @@ const svg = (d, size) => {
 };
 const I_CHAT = 'M5 5.5h14a1.5 1.5 0 0 1 1.5 1.5v8.5A1.5 1.5 0 0 1 19 17h-7l-4.5 3.5V17H5a1.5 1.5 0 0 1-1.5-1.5V7A1.5 1.5 0 0 1 5 5.5z';
 const I_X = 'M6 6l12 12M18 6 6 18';
+const I_FILE = 'M14 3.5H7A1.5 1.5 0 0 0 5.5 5v14A1.5 1.5 0 0 0 7 20.5h10a1.5 1.5 0 0 0 1.5-1.5V8zM14 3.5V8h4.5M9 13h6M9 16.5h4';
 
 /* ------------------------------------------------------------------ DOM */
 const host = document.createElement('switchboard-widget');
@@ -167,13 +168,20 @@ function fileEl(m) {
   const b = el('div', 'b');
   const link = el('a', null, null, { href: ORIGIN + a.url, target: '_blank', rel: 'noopener' });
   if (/^image\//.test(a.content_type)) link.append(el('img', null, null, { src: ORIGIN + a.url, alt: a.filename || 'image' }));
-  else link.textContent = '📎 ' + (a.filename || m.content);
+  else fileName(link, a.filename || m.content);
   b.append(link);
   return b;
 }
+// A document icon (drawn, not a font glyph) before a file's name.
+function fileName(e, name) {
+  e.classList.add('fi');
+  e.append(svg(I_FILE, 16), el('span', null, name));
+  return e;
+}
 function upload(file) {
   if (file.size > 10485760) return addRow({ sender: 'system', content: 'Files can be up to 10 MB.' });
-  const row = addRow({ sender: 'customer', content: '📎 ' + file.name }, true);
+  const row = addRow({ sender: 'customer', content: '' }, true);
+  row.querySelector('.b').replaceWith(fileName(el('div', 'b'), file.name));
   const q = `?widget=${encodeURIComponent(WID)}&token=${encodeURIComponent(token || '')}&filename=${encodeURIComponent(file.name || 'file')}`;
   // An untyped body keeps this a simple cross-origin request (no preflight); the message
   // itself arrives over the socket like any other.

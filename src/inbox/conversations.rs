@@ -33,12 +33,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(decline))
         .routes(routes!(resolve))
         .routes(routes!(transfer))
-        .routes(routes!(get_contact))
-        .routes(routes!(merge_contact))
         .routes(routes!(set_labels))
         .routes(routes!(snooze))
-        .routes(routes!(list_labels, create_label))
-        .routes(routes!(delete_label))
         .routes(routes!(reopen))
 }
 
@@ -160,7 +156,7 @@ pub struct LabelView {
     pub colour: String,
 }
 
-async fn conversation_view(
+pub(super) async fn conversation_view(
     store: &Store,
     tenant: TenantId,
     c: ConversationRecord,
@@ -314,7 +310,7 @@ pub struct ConversationDetail {
 }
 
 /// The agent whose view limits what is shown (supervisors and API keys see everything).
-fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
+pub(super) fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
     if scope.role >= Role::Supervisor {
         None
     } else {
@@ -324,7 +320,7 @@ fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
 
 /// A conversation the caller may see (DESIGN §7: agents see their own and their queues'),
 /// else 404 as if it did not exist.
-async fn load_visible(
+pub(super) async fn load_visible(
     state: &AppState,
     scope: &TenantScope<AnyMember>,
     id: i64,
@@ -348,13 +344,17 @@ async fn load_visible(
     }
 }
 
-async fn load(state: &AppState, tenant: TenantId, id: i64) -> ApiResult<ConversationRecord> {
+pub(super) async fn load(
+    state: &AppState,
+    tenant: TenantId,
+    id: i64,
+) -> ApiResult<ConversationRecord> {
     store::conversations::find_conversation(&state.store, tenant, id)
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))
 }
 
-async fn names(store: &Store, tenant: TenantId) -> ApiResult<BTreeMap<i64, String>> {
+pub(super) async fn names(store: &Store, tenant: TenantId) -> ApiResult<BTreeMap<i64, String>> {
     Ok(store::users::list_members(store, tenant, None, i64::MAX)
         .await?
         .into_iter()
@@ -714,84 +714,6 @@ async fn transfer(
     ))
 }
 
-/// A channel a customer is known on.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct IdentityView {
-    /// Channel.
-    pub channel: String,
-    /// The customer's id there (widget visitors are opaque).
-    pub external_id: String,
-}
-
-/// A customer with their channels and past conversations.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ContactDetail {
-    /// The customer.
-    pub contact: ContactBrief,
-    /// Phone, when known.
-    pub phone: Option<String>,
-    /// First seen.
-    pub created_at: DateTime<Utc>,
-    /// Channels they reached us on.
-    pub identities: Vec<IdentityView>,
-    /// Their conversations, newest first (at most 50).
-    pub conversations: Vec<ConversationView>,
-}
-
-/// A customer's profile, channels and conversations (the inbox's context panel).
-#[utoipa::path(get, path = "/api/v1/tenants/{tid}/contacts/{kid}", tag = "inbox",
-    params(("tid" = i64, Path, description = "tenant id"), ("kid" = i64, Path, description = "contact id")),
-    responses((status = 200, body = ContactDetail), (status = 404, body = ErrorBody)))]
-async fn get_contact(
-    State(state): State<AppState>,
-    scope: TenantScope<AnyMember>,
-    AppPath(path): AppPath<(i64, i64)>,
-) -> ApiResult<AppJson<ContactDetail>> {
-    let c = store::contacts::find_contact(&state.store, scope.id(), path.1)
-        .await?
-        .ok_or_else(|| ApiError::not_found("contact"))?;
-    let identities = store::contacts::list_identities(&state.store, scope.id(), c.id)
-        .await?
-        .into_iter()
-        .map(|(channel, external_id)| IdentityView {
-            channel,
-            external_id,
-        })
-        .collect();
-    let mine = match agent_scope(&scope) {
-        Some(a) => Some((
-            a,
-            store::queues::queues_of_member(&state.store, scope.id(), UserId(a)).await?,
-        )),
-        None => None,
-    };
-    let mut conversations = Vec::new();
-    for conv in store::conversations::list_for_contact(&state.store, scope.id(), c.id, 50).await? {
-        if let Some((agent, queues)) = &mine {
-            let visible = conv.assigned_agent_id == Some(*agent)
-                || (conv.assigned_agent_id.is_none() && conv.queue_id.is_none())
-                || conv.queue_id.is_some_and(|q| queues.contains(&q));
-            if !visible {
-                continue;
-            }
-        }
-        conversations.push(
-            conversation_view(&state.store, scope.id(), conv, scope.principal.user_id()).await?,
-        );
-    }
-    Ok(AppJson(ContactDetail {
-        contact: ContactBrief {
-            id: c.id,
-            name: c.name,
-            email: c.email,
-        },
-        phone: c.phone,
-        created_at: c.created_at,
-        identities,
-        conversations,
-    }))
-}
-
 /// Replaces a conversation's labels.
 #[utoipa::path(put, path = "/api/v1/tenants/{tid}/conversations/{cid}/labels", tag = "inbox", request_body = Vec<i64>,
     params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
@@ -845,181 +767,4 @@ async fn snooze(
     Ok(AppJson(
         conversation_view(&state.store, scope.id(), c, scope.principal.user_id()).await?,
     ))
-}
-
-/// The tenant's labels.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct LabelList {
-    /// By name.
-    pub items: Vec<LabelView>,
-}
-
-/// Lists labels.
-#[utoipa::path(get, path = "/api/v1/tenants/{tid}/labels", tag = "inbox",
-    params(("tid" = i64, Path, description = "tenant id")),
-    responses((status = 200, body = LabelList)))]
-async fn list_labels(
-    State(state): State<AppState>,
-    scope: TenantScope<AnyMember>,
-) -> ApiResult<AppJson<LabelList>> {
-    let items = store::labels::list_labels(&state.store, scope.id())
-        .await?
-        .into_iter()
-        .map(|l| LabelView {
-            id: l.id,
-            name: l.name,
-            colour: l.colour,
-        })
-        .collect();
-    Ok(AppJson(LabelList { items }))
-}
-
-/// A label to create.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct NewLabel {
-    /// 1–40 characters.
-    pub name: String,
-    /// `#rrggbb` (default `#64748b`).
-    pub colour: Option<String>,
-}
-
-/// Creates a label (admins).
-#[utoipa::path(post, path = "/api/v1/tenants/{tid}/labels", tag = "inbox", request_body = NewLabel,
-    params(("tid" = i64, Path, description = "tenant id")),
-    responses((status = 201, body = LabelView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn create_label(
-    State(state): State<AppState>,
-    scope: TenantScope<crate::auth::Admin>,
-    AppJson(req): AppJson<NewLabel>,
-) -> ApiResult<(StatusCode, AppJson<LabelView>)> {
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > 40 {
-        return Err(ApiError::validation("name", "must be 1–40 characters"));
-    }
-    let colour = req.colour.unwrap_or_else(|| "#64748b".into());
-    let hex = colour.len() == 7
-        && colour.starts_with('#')
-        && colour[1..].chars().all(|c| c.is_ascii_hexdigit());
-    if !hex {
-        return Err(ApiError::validation("colour", "must be #rrggbb"));
-    }
-    let l = store::labels::insert_label(&state.store, scope.id(), name, &colour).await?;
-    crate::admin::audit(
-        &state.store,
-        scope.id(),
-        &scope.actor(),
-        "label.create",
-        "label",
-        l.id,
-        serde_json::json!({"name": l.name}),
-    )
-    .await?;
-    Ok((
-        StatusCode::CREATED,
-        AppJson(LabelView {
-            id: l.id,
-            name: l.name,
-            colour: l.colour,
-        }),
-    ))
-}
-
-/// Deletes a label (admins); it comes off every conversation.
-#[utoipa::path(delete, path = "/api/v1/tenants/{tid}/labels/{lid}", tag = "inbox",
-    params(("tid" = i64, Path, description = "tenant id"), ("lid" = i64, Path, description = "label id")),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
-async fn delete_label(
-    State(state): State<AppState>,
-    scope: TenantScope<crate::auth::Admin>,
-    AppPath(path): AppPath<(i64, i64)>,
-) -> ApiResult<StatusCode> {
-    store::labels::delete_label(&state.store, scope.id(), path.1)
-        .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => ApiError::not_found("label"),
-            other => other.into(),
-        })?;
-    crate::admin::audit(
-        &state.store,
-        scope.id(),
-        &scope.actor(),
-        "label.delete",
-        "label",
-        path.1,
-        serde_json::json!({}),
-    )
-    .await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-/// Which contact to merge into.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct MergeRequest {
-    /// The contact that stays.
-    pub into: i64,
-}
-
-/// Merges this contact into another (the same person reached us twice): channels,
-/// conversations and tickets move over (supervisors).
-#[utoipa::path(post, path = "/api/v1/tenants/{tid}/contacts/{kid}/merge", tag = "inbox", request_body = MergeRequest,
-    params(("tid" = i64, Path, description = "tenant id"), ("kid" = i64, Path, description = "contact id")),
-    responses((status = 200, body = ContactDetail), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn merge_contact(
-    State(state): State<AppState>,
-    scope: TenantScope<crate::auth::Supervisor>,
-    AppPath(path): AppPath<(i64, i64)>,
-    AppJson(req): AppJson<MergeRequest>,
-) -> ApiResult<AppJson<ContactDetail>> {
-    if req.into == path.1 {
-        return Err(ApiError::validation(
-            "into",
-            "a contact cannot be merged into itself",
-        ));
-    }
-    store::contacts::merge_contacts(&state.store, scope.id(), path.1, req.into)
-        .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => ApiError::not_found("contact"),
-            other => other.into(),
-        })?;
-    crate::admin::audit(
-        &state.store,
-        scope.id(),
-        &scope.actor(),
-        "contact.merge",
-        "contact",
-        path.1,
-        serde_json::json!({"into": req.into}),
-    )
-    .await?;
-    let c = store::contacts::find_contact(&state.store, scope.id(), req.into)
-        .await?
-        .ok_or_else(|| ApiError::not_found("contact"))?;
-    let identities = store::contacts::list_identities(&state.store, scope.id(), c.id)
-        .await?
-        .into_iter()
-        .map(|(channel, external_id)| IdentityView {
-            channel,
-            external_id,
-        })
-        .collect();
-    let mut conversations = Vec::new();
-    for conv in store::conversations::list_for_contact(&state.store, scope.id(), c.id, 50).await? {
-        conversations.push(
-            conversation_view(&state.store, scope.id(), conv, scope.principal.user_id()).await?,
-        );
-    }
-    Ok(AppJson(ContactDetail {
-        contact: ContactBrief {
-            id: c.id,
-            name: c.name,
-            email: c.email,
-        },
-        phone: c.phone,
-        created_at: c.created_at,
-        identities,
-        conversations,
-    }))
 }

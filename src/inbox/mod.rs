@@ -4,8 +4,10 @@
 //! client that reconnects with the last number it saw receives exactly what it missed.
 
 mod canned;
+mod contacts;
 mod conversations;
 mod hub;
+mod labels;
 mod tickets;
 mod ws;
 
@@ -16,4 +18,6 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
         .merge(conversations::router())
         .merge(canned::router())
         .merge(tickets::router())
+        .merge(contacts::router())
+        .merge(labels::router())
 }

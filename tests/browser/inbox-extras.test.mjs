@@ -12,6 +12,7 @@ let site;
 let siteUrl;
 let adminCtx;
 let setup; // { tid, headers, label }
+let conversationId; // the visitor's conversation, from the first test
 
 before(async () => {
   browser = await launch();
@@ -80,6 +81,7 @@ test('search by message text, label a conversation and filter by it, snooze it',
     await row.waitFor();
     await page.waitForFunction(() => document.querySelectorAll('.conv-row').length === 1);
     const cid = Number(await row.getAttribute('data-conversation-id'));
+    conversationId = cid;
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill(`${word}-nothing-like-this`);
     await page.getByText('No matching conversations').waitFor();
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill(word);
@@ -129,5 +131,49 @@ test('search by message text, label a conversation and filter by it, snooze it',
     await page.evaluate(() => localStorage.removeItem('switchboard.inbox.filter')).catch(() => {});
     await admin.context.close();
     await visitorCtx.close();
+  }
+});
+
+test('an @mention in a private note notifies the teammate', async () => {
+  assert.ok(conversationId, 'the first test made a conversation');
+  const admin = await newPage(browser);
+  const agent = await newPage(browser);
+  try {
+    // agent2 has the inbox open.
+    await loginAndWait(agent.page, DEMO.agent2, env.demoPassword);
+    await agent.page.goto('/#/inbox');
+    await agent.page.getByRole('heading', { level: 1, name: 'Inbox' }).waitFor();
+    await agent.page.locator('.conn-live').waitFor({ state: 'attached' });
+
+    await loginAndWait(admin.page, DEMO.admin, env.demoPassword);
+    await admin.page.goto(`/#/inbox?c=${conversationId}`);
+    await admin.page.locator('.thread-log .msg-customer').first().waitFor();
+    await admin.page.locator('.composer-note').click();
+    const composer = admin.page.getByRole('textbox', { name: 'Message' });
+    const users = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/users?limit=200`)).json();
+    const agent2 = users.items.find((u) => u.email === DEMO.agent2);
+    await composer.pressSequentially(`Can you check this, @${agent2.name.slice(0, 3)}`, { delay: 10 });
+    const option = admin.page.getByTestId('mention-pop').getByRole('option', { name: agent2.name });
+    await option.waitFor();
+    await composer.press('Enter');
+    assert.equal(await composer.inputValue(), `Can you check this, @${agent2.name} `);
+    await composer.pressSequentially('please?', { delay: 10 });
+    const sent = admin.page.waitForRequest((r) => r.url().endsWith(`/conversations/${conversationId}/messages`) && r.method() === 'POST');
+    await composer.press('Enter');
+    const body = JSON.parse((await sent).postData());
+    assert.deepEqual(body, { content: `Can you check this, @${agent2.name} please?`, private: true, mentions: [agent2.id] });
+    await admin.page.locator('.msg-note', { hasText: 'please?' }).waitFor();
+
+    // agent2 is told, with a link to the conversation.
+    const toastEl = agent.page.getByTestId('mention-toast');
+    await toastEl.waitFor();
+    assert.match(await toastEl.innerText(), new RegExp(`mentioned you in conversation #${conversationId}`));
+    await toastEl.getByRole('link', { name: 'Open' }).click();
+    await agent.page.locator('.thread-log .msg-note', { hasText: 'please?' }).waitFor();
+    admin.assertClean();
+    agent.assertClean();
+  } finally {
+    await admin.context.close();
+    await agent.context.close();
   }
 });

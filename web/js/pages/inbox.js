@@ -407,10 +407,12 @@ export async function render(root, ctx) {
     textarea.setAttribute('aria-autocomplete', 'list');
     textarea.setAttribute('aria-controls', cannedPop.id);
     textarea.setAttribute('aria-expanded', 'false');
+    const mentionPop = h('div', { class: 'mention-pop', role: 'listbox', id: `mention-${id}`, 'aria-label': 'Mention a teammate', hidden: true, dataset: { testid: 'mention-pop' } });
     const composer = h(
       'form',
       { class: 'composer' },
       cannedPop,
+      mentionPop,
       textarea,
       h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), fileInput, attachBtn, sendBtn),
     );
@@ -425,6 +427,7 @@ export async function render(root, ctx) {
       textarea.placeholder = noteToggle.checked ? 'Write a private note (only your team sees it)…' : 'Reply to the customer…';
       sendBtn.querySelector('.btn-label').textContent = noteToggle.checked ? 'Add note' : 'Send';
       if (noteToggle.checked) stopTyping();
+      else hideMentions();
       updateComposer();
       textarea.focus();
     });
@@ -481,7 +484,86 @@ export async function render(root, ctx) {
     }
     textarea.addEventListener('blur', () => setTimeout(hideCanned, 100));
 
+    /* @mentions: in private notes, "@" opens the teammates list (when this user may list them) */
+    const mentioned = new Map(); // inserted "@Name" -> user id
+    let mentionItems = [];
+    let mentionIndex = 0;
+    let mentionStart = -1;
+    async function showMentions() {
+      const caret = textarea.selectionStart;
+      const m = noteToggle.checked ? /(^|\s)@([^\s@]{0,30})$/.exec(textarea.value.slice(0, caret)) : null;
+      if (!m) return hideMentions();
+      const members = await loadMembers();
+      if (t.disposed || !members || !members.length) return hideMentions();
+      mentionStart = caret - m[2].length - 1;
+      const q = m[2].toLowerCase();
+      mentionItems = members.filter((u) => u.name.toLowerCase().split(/\s+/).some((w) => w.startsWith(q)) || u.name.toLowerCase().startsWith(q)).slice(0, 6);
+      if (!mentionItems.length) return hideMentions();
+      mentionIndex = Math.min(mentionIndex, mentionItems.length - 1);
+      mount(
+        mentionPop,
+        mentionItems.map((u, i) => {
+          const opt = h('div', { class: 'mention-opt', role: 'option', id: `mention-${id}-${i}`, 'aria-selected': String(i === mentionIndex) }, avatar(u.name, String(u.id), 'sm'), h('span', null, u.name));
+          opt.addEventListener('mousedown', (event) => {
+            event.preventDefault();
+            pickMention(i);
+          });
+          return opt;
+        }),
+      );
+      mentionPop.hidden = false;
+      textarea.setAttribute('aria-controls', mentionPop.id);
+      textarea.setAttribute('aria-expanded', 'true');
+      textarea.setAttribute('aria-activedescendant', `mention-${id}-${mentionIndex}`);
+    }
+    function hideMentions() {
+      if (mentionPop.hidden) return;
+      mentionPop.hidden = true;
+      mentionIndex = 0;
+      textarea.setAttribute('aria-controls', cannedPop.id);
+      textarea.setAttribute('aria-expanded', 'false');
+      textarea.removeAttribute('aria-activedescendant');
+    }
+    function pickMention(i) {
+      const u = mentionItems[i];
+      if (!u || mentionStart < 0) return;
+      const caret = textarea.selectionStart;
+      const insert = `@${u.name} `;
+      textarea.value = textarea.value.slice(0, mentionStart) + insert + textarea.value.slice(caret);
+      const at = mentionStart + insert.length;
+      textarea.setSelectionRange(at, at);
+      mentioned.set(`@${u.name}`, u.id);
+      hideMentions();
+      textarea.focus();
+    }
+    // The ids of the teammates still mentioned in the text.
+    function mentionIds(content) {
+      const ids = new Set();
+      for (const [tag, uid] of mentioned) if (content.includes(tag)) ids.add(uid);
+      return [...ids];
+    }
+    textarea.addEventListener('blur', () => setTimeout(hideMentions, 100));
+
     textarea.addEventListener('keydown', (event) => {
+      if (!mentionPop.hidden && mentionItems.length) {
+        if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+          event.preventDefault();
+          mentionIndex = (mentionIndex + (event.key === 'ArrowDown' ? 1 : mentionItems.length - 1)) % mentionItems.length;
+          showMentions();
+          return;
+        }
+        if (event.key === 'Enter' || event.key === 'Tab') {
+          event.preventDefault();
+          pickMention(mentionIndex);
+          return;
+        }
+        if (event.key === 'Escape') {
+          event.preventDefault();
+          event.stopPropagation();
+          hideMentions();
+          return;
+        }
+      }
       if (!cannedPop.hidden) {
         if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
           event.preventDefault();
@@ -510,6 +592,8 @@ export async function render(root, ctx) {
     textarea.addEventListener('input', () => {
       if (textarea.value.startsWith('/')) showCanned();
       else if (!cannedPop.hidden) hideCanned();
+      if (noteToggle.checked && textarea.value.includes('@')) showMentions();
+      else hideMentions();
       if (noteToggle.checked || !textarea.value.trim()) {
         stopTyping();
         return;
@@ -944,7 +1028,9 @@ export async function render(root, ctx) {
       log.scrollTop = log.scrollHeight;
       textarea.value = '';
       try {
-        const m = await api.post(`${base}/conversations/${seg(id)}/messages`, isNote ? { content, private: true } : { content });
+        const mentions = isNote ? mentionIds(content) : [];
+        const m = await api.post(`${base}/conversations/${seg(id)}/messages`, isNote ? (mentions.length ? { content, private: true, mentions } : { content, private: true }) : { content });
+        if (isNote) mentioned.clear();
         const i = t.pending.indexOf(p);
         if (i >= 0) {
           t.pending.splice(i, 1);
@@ -1166,7 +1252,7 @@ export async function render(root, ctx) {
 
   /* --------------------------------------------------------- realtime */
 
-  function onEvent({ kind, payload: p }) {
+  function onEvent({ kind, payload: p, user_id: target }) {
     if (!p || typeof p !== 'object') return;
     switch (kind) {
       case 'offer':
@@ -1214,6 +1300,10 @@ export async function render(root, ctx) {
       case 'delivered':
         if (thread && thread.id === p.conversation_id) thread.onDelivered(Number(p.seq) || 0);
         break;
+      case 'mention':
+        // Addressed to one user; supervisors' streams carry everyone's, so check the target.
+        if ((target === myId || (target === undefined && ctx.role === 'agent')) && p.by !== myId) showMention(p);
+        break;
       case 'presence':
         if (p.user_id === myId) {
           state.presence = { state: p.state, reason: p.reason || null };
@@ -1224,6 +1314,46 @@ export async function render(root, ctx) {
       default:
         break;
     }
+  }
+
+  function showMention(p) {
+    const cid = Number(p.conversation_id);
+    if (!Number.isFinite(cid)) return;
+    const byMember = state.members && state.members.find((m) => m.id === p.by);
+    const by = (typeof p.by_name === 'string' && p.by_name) || (byMember && byMember.name) || 'A teammate';
+    const link = h('a', { href: `#/inbox?c=${cid}`, class: 'toast-link' }, 'Open');
+    link.addEventListener('click', (event) => {
+      event.preventDefault();
+      selectConversation(cid);
+    });
+    const excerpt = typeof p.excerpt === 'string' && p.excerpt ? h('span', { class: 'toast-excerpt' }, ` “${p.excerpt.length > 80 ? `${p.excerpt.slice(0, 80)}…` : p.excerpt}”`) : null;
+    toast.info(h('span', { dataset: { testid: 'mention-toast' } }, `${by} mentioned you in conversation #${cid}`, excerpt, link), { timeout: 10_000 });
+  }
+
+  // Colleagues to @mention in private notes: whoever this role may list (admins: users;
+  // supervisors: agents). Agents can't list members, so they get no autocomplete.
+  let membersLoaded = null;
+  function loadMembers() {
+    if (membersLoaded) return membersLoaded;
+    const path = isAdmin ? `${base}/users` : ctx.role === 'supervisor' ? `${base}/agents` : null;
+    if (!path) {
+      membersLoaded = Promise.resolve(null);
+      return membersLoaded;
+    }
+    membersLoaded = api
+      .get(path, { signal, query: { limit: 200 } })
+      .then((res) => {
+        const items = (res && res.items) || [];
+        state.members = items
+          .map((u) => ({ id: Number(u.user_id ?? u.id), name: String(u.name || u.email || '').trim() }))
+          .filter((u) => Number.isFinite(u.id) && u.name && u.id !== myId);
+        return state.members;
+      })
+      .catch(() => {
+        state.members = null;
+        return null;
+      });
+    return membersLoaded;
   }
 
   function setConn(s) {
