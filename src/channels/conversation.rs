@@ -606,6 +606,9 @@ impl ChatService {
                     json!({"type": "status", "status": "agent", "agent_name": name}),
                 );
                 self.publish_conversation(tenant, c.id).await?;
+                if let Some(queue) = c.queue_id {
+                    self.refresh_positions(tenant, queue).await?;
+                }
             }
             Command::AnnouncePosition {
                 contact,
@@ -652,6 +655,27 @@ impl ChatService {
                 }
             }
             Command::WithdrawOffers { .. } | Command::AgentAutoPaused { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// Everyone still waiting in `queue` moved up: tell their widgets the new place in line.
+    async fn refresh_positions(&self, tenant: TenantId, queue: i64) -> Result<(), ChatError> {
+        let Some((_, waiting)) = self.0.routing.live(tenant, queue).await? else {
+            return Ok(());
+        };
+        for w in waiting {
+            let (Some(position), Some(ewt)) = (w.position, w.ewt_secs) else {
+                continue;
+            };
+            if let Some(c) =
+                store::conversations::find_by_routing_contact(&self.0.store, tenant, w.id).await?
+            {
+                self.push(
+                    c.id,
+                    json!({"type": "queue", "position": position, "ewt_secs": ewt}),
+                );
+            }
         }
         Ok(())
     }

@@ -1431,3 +1431,41 @@ async fn unread_counts_mentions_and_contact_merges() {
     say(&mut other, "o2", "still me").await;
     until(&mut other, "ack").await;
 }
+
+#[tokio::test]
+async fn waiting_visitors_learn_when_they_move_up_the_line() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let mut first = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut first, "ready").await;
+    say(&mut first, "1", "first in line").await;
+    assert_eq!(until(&mut first, "queue").await.0["position"], 1);
+    let mut second = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut second, "ready").await;
+    say(&mut second, "2", "second in line").await;
+    assert_eq!(until(&mut second, "queue").await.0["position"], 2);
+
+    // The agent comes online and takes the first: the second is told they are next.
+    available(&s).await;
+    let list = s
+        .agent
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    let oldest = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{oldest}/accept", s.tid),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let (q, _) = until(&mut second, "queue").await;
+    assert_eq!(q["position"], 1);
+}

@@ -134,8 +134,18 @@ test('search by message text, label a conversation and filter by it, snooze it',
   }
 });
 
-test('an @mention in a private note notifies the teammate', async () => {
+// Mentions need a server that knows them (NewReply.mentions in its OpenAPI document).
+async function serverHasMentions() {
+  const spec = await (await adminCtx.request.get('/api/v1/openapi.json')).json();
+  return Boolean(spec?.components?.schemas?.NewReply?.properties?.mentions);
+}
+
+test('an @mention in a private note notifies the teammate', async (t) => {
   assert.ok(conversationId, 'the first test made a conversation');
+  if (!(await serverHasMentions())) {
+    t.skip('this server does not support mentions yet');
+    return;
+  }
   const admin = await newPage(browser);
   const agent = await newPage(browser);
   try {

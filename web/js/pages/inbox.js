@@ -1029,7 +1029,16 @@ export async function render(root, ctx) {
       textarea.value = '';
       try {
         const mentions = isNote ? mentionIds(content) : [];
-        const m = await api.post(`${base}/conversations/${seg(id)}/messages`, isNote ? (mentions.length ? { content, private: true, mentions } : { content, private: true }) : { content });
+        const path = `${base}/conversations/${seg(id)}/messages`;
+        let m;
+        try {
+          m = await api.post(path, isNote ? (mentions.length ? { content, private: true, mentions } : { content, private: true }) : { content });
+        } catch (err) {
+          // A server without mentions rejects the field: keep the note, drop the notifications.
+          if (!(mentions.length && err instanceof ApiError && (err.status === 400 || err.status === 422) && !/^mentions\[/.test(String(err.field || '')))) throw err;
+          m = await api.post(path, { content, private: true });
+          toast.info(`Note added, but nobody was notified: ${err.message}`);
+        }
         if (isNote) mentioned.clear();
         const i = t.pending.indexOf(p);
         if (i >= 0) {
@@ -1301,8 +1310,7 @@ export async function render(root, ctx) {
         if (thread && thread.id === p.conversation_id) thread.onDelivered(Number(p.seq) || 0);
         break;
       case 'mention':
-        // Addressed to one user; supervisors' streams carry everyone's, so check the target.
-        if ((target === myId || (target === undefined && ctx.role === 'agent')) && p.by !== myId) showMention(p);
+        if (p.by !== myId && mentionIsForMe(p, target)) showMention(p);
         break;
       case 'presence':
         if (p.user_id === myId) {
@@ -1314,6 +1322,16 @@ export async function render(root, ctx) {
       default:
         break;
     }
+  }
+
+  // A mention is addressed to one user. Agents only receive their own; supervisors' streams
+  // carry everyone's, so unless the event names its target, look for "@Me" in the excerpt.
+  function mentionIsForMe(p, target) {
+    const to = target ?? p.user_id ?? p.mentioned_user_id;
+    if (to != null) return Number(to) === myId;
+    if (ctx.role === 'agent') return true;
+    const myName = String(me.user.name || '').trim();
+    return Boolean(myName) && typeof p.excerpt === 'string' && p.excerpt.toLowerCase().includes(`@${myName.toLowerCase()}`);
   }
 
   function showMention(p) {
