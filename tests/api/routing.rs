@@ -345,6 +345,17 @@ async fn a_contact_is_offered_accepted_connected_and_ended_into_wrap_up() {
             .as_i64()
             .is_some_and(|s| s > 50)
     );
+    let me = agent
+        .get(&format!("/api/v1/tenants/{}/me/presence", s.tid))
+        .await;
+    assert_eq!(
+        (
+            me.body["routing_state"].as_str(),
+            me.body["presence"]["state"].as_str()
+        ),
+        (Some("wrapup"), Some("available")),
+        "the agent sees their own wrap-up"
+    );
 
     // A second contact waits while the only agent wraps up.
     let c2 = enqueue(&s, qid, json!({})).await;

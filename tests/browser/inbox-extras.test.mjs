@@ -23,8 +23,11 @@ before(async () => {
   const tid = me.memberships.find((m) => m.tenant_slug === 'demo').tenant_id;
   const headers = { 'X-CSRF-Token': me.csrf_token };
   const suffix = unique();
-  // A queue nobody works, so the visitor's chat waits there (open, unassigned).
-  const q = await adminCtx.request.post(`/api/v1/tenants/${tid}/queues`, { headers, data: { name: `Extras ${suffix}`, members: [] } });
+  // A queue of agent2's (who stays offline), so the visitor's chat waits there, open and
+  // unassigned, and agent2 may read it when mentioned.
+  const users = await (await adminCtx.request.get(`/api/v1/tenants/${tid}/users?limit=200`)).json();
+  const agent2 = users.items.find((u) => u.email === DEMO.agent2);
+  const q = await adminCtx.request.post(`/api/v1/tenants/${tid}/queues`, { headers, data: { name: `Extras ${suffix}`, members: [{ user_id: agent2.id }] } });
   assert.equal(q.status(), 201, await q.text());
   const queue = await q.json();
   const w = await adminCtx.request.post(`/api/v1/tenants/${tid}/widgets`, { headers, data: { name: `Extras ${suffix}`, queue_id: queue.id, settings: { title: 'Extras' } } });
@@ -87,8 +90,12 @@ test('search by message text, label a conversation and filter by it, snooze it',
     await page.getByRole('searchbox', { name: 'Search conversations' }).fill(word);
     await row.waitFor();
 
+    // One customer message the admin has not read: a badge, gone once the thread is open.
+    await row.getByTestId('unread').filter({ hasText: '1' }).waitFor();
+
     // Apply the label from the thread header: the chip shows there and on the row.
     await row.click();
+    await row.getByTestId('unread').waitFor({ state: 'detached' });
     await page.locator('.thread-log').getByText(word.toUpperCase(), { exact: false }).waitFor();
     await page.getByTestId('edit-labels').click();
     const pop = page.getByTestId('labels-popover');

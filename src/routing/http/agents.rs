@@ -57,11 +57,20 @@ pub struct AgentView {
     pub presence_changed_at: Option<DateTime<Utc>>,
     /// Queues the agent serves.
     pub queues: Vec<i64>,
+    /// What the routing engine sees now: available, ringing, busy, wrapup, away or offline
+    /// (only on the agent's own `GET …/me/presence`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub routing_state: Option<String>,
+    /// Seconds of wrap-up left (with `routing_state`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wrapup_secs_left: Option<u32>,
 }
 
 pub(super) fn agent_view(a: AgentProfile, queues: &[QueueRecord]) -> AgentView {
     let uid = a.user_id.get();
     AgentView {
+        routing_state: None,
+        wrapup_secs_left: None,
         user_id: uid,
         queues: queues
             .iter()
@@ -305,5 +314,15 @@ pub(super) async fn get_my_presence(
         .principal
         .user_id()
         .ok_or_else(|| ApiError::forbidden("API keys have no presence"))?;
-    Ok(AppJson(load_agent(&state, scope.id(), uid.get()).await?))
+    let mut view = load_agent(&state, scope.id(), uid.get()).await?;
+    if let Some((_, st)) = state
+        .routing
+        .agent_states(scope.id(), &[uid.get()])
+        .await?
+        .pop()
+    {
+        view.routing_state = Some(st.state.to_owned());
+        view.wrapup_secs_left = Some(st.wrapup_secs_left);
+    }
+    Ok(AppJson(view))
 }

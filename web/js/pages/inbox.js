@@ -1005,7 +1005,16 @@ export async function render(root, ctx) {
       for (const [seq, m] of t.messages) if (m.sender === 'customer' && seq > last) last = seq;
       if (last > t.readSent) {
         t.readSent = last;
-        api.post(`${base}/conversations/${seg(id)}/read`, { seq: last }).catch(() => {});
+        api
+          .post(`${base}/conversations/${seg(id)}/read`, { seq: last })
+          .then(() => {
+            const item = state.items.find((c) => c.id === id);
+            if (t.disposed || !item || (!item.unread && !state.unread.has(id))) return;
+            state.unread.delete(id);
+            item.unread = 0;
+            renderList();
+          })
+          .catch(() => {});
       }
     }
 
