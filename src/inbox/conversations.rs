@@ -473,7 +473,7 @@ async fn post_message(
     let names = names(&state.store, scope.id()).await?;
     let excerpt: String = m.content.chars().take(140).collect();
     for uid in &req.mentions {
-        let payload = serde_json::json!({"conversation_id": c.id, "by": agent, "by_name": names.get(&agent), "excerpt": excerpt, "seq": m.seq});
+        let payload = serde_json::json!({"conversation_id": c.id, "user_id": uid, "by": agent, "by_name": names.get(&agent), "excerpt": excerpt, "seq": m.seq});
         state
             .events
             .publish(scope.id(), "mention", Some(*uid), payload)

@@ -102,6 +102,7 @@ test('search by message text, label a conversation and filter by it, snooze it',
     await pop.getByLabel(setup.label.name).check();
     await page.locator('.thread-labels .label-chip', { hasText: setup.label.name }).waitFor();
     await row.locator('.label-chip', { hasText: setup.label.name }).waitFor();
+    await screenshot(page, 'inbox-label-popover');
     await page.keyboard.press('Escape');
     await pop.waitFor({ state: 'detached' });
     const view = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/conversations/${cid}`)).json();
@@ -172,6 +173,7 @@ test('an @mention in a private note notifies the teammate', async (t) => {
     await composer.pressSequentially(`Can you check this, @${agent2.name.slice(0, 3)}`, { delay: 10 });
     const option = admin.page.getByTestId('mention-pop').getByRole('option', { name: agent2.name });
     await option.waitFor();
+    await screenshot(admin.page, 'inbox-mention');
     await composer.press('Enter');
     assert.equal(await composer.inputValue(), `Can you check this, @${agent2.name} `);
     await composer.pressSequentially('please?', { delay: 10 });

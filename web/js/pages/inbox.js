@@ -1130,6 +1130,8 @@ export async function render(root, ctx) {
       onConversation(p) {
         if (!t.conversation) return;
         t.conversation = { ...t.conversation, status: p.status ?? t.conversation.status, assigned_agent_id: p.assigned_agent_id !== undefined ? p.assigned_agent_id : t.conversation.assigned_agent_id, queue_id: p.queue_id ?? t.conversation.queue_id };
+        if (p.snoozed_until !== undefined) t.conversation.snoozed_until = p.snoozed_until;
+        if (Array.isArray(p.labels)) t.conversation.labels = p.labels;
         renderHead();
       },
       onTyping(on) {
@@ -1294,7 +1296,7 @@ export async function render(root, ctx) {
         if (p.status && p.status !== 'queued') {
           if (state.offers.delete(p.conversation_id)) renderOffers();
         }
-        patchItem(p.conversation_id, { status: p.status, assigned_agent_id: p.assigned_agent_id });
+        patchItem(p.conversation_id, { status: p.status, assigned_agent_id: p.assigned_agent_id, ...(p.snoozed_until !== undefined ? { snoozed_until: p.snoozed_until } : {}), ...(Array.isArray(p.labels) ? { labels: p.labels } : {}) });
         if (thread && thread.id === p.conversation_id) thread.onConversation(p);
         refreshListSoon();
         break;
