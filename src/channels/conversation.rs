@@ -397,6 +397,27 @@ impl ChatService {
         Ok(())
     }
 
+    /// A widget showed the agent's messages up to `seq`: mark them delivered and tell the inbox.
+    pub async fn delivered(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        seq: i64,
+    ) -> Result<(), ChatError> {
+        let changed =
+            store::conversations::mark_delivered(&self.0.store, tenant, conversation, seq).await?;
+        if changed > 0 {
+            self.publish_about(
+                tenant,
+                conversation,
+                "delivered",
+                json!({"conversation_id": conversation, "seq": seq}),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// One side read the other's messages up to `seq`.
     pub async fn read(
         &self,

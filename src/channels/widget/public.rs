@@ -281,7 +281,7 @@ pub(super) async fn replay(
             .map(|m| m.seq)
             .max()
         {
-            store::conversations::mark_delivered(&state.store, tenant, conversation, top).await?;
+            state.chat.delivered(tenant, conversation, top).await?;
         }
         for m in page {
             let name = match m.sender_id {
@@ -488,7 +488,7 @@ pub(super) async fn visitor_session(
                             if p.frame["sender"] != "customer" {
                                 // Handed to the visitor's socket: delivered (read comes from the widget).
                                 // Recorded first, so whoever sees the message also sees the status.
-                                store::conversations::mark_delivered(&state.store, tenant, c.id, seq).await?;
+                                state.chat.delivered(tenant, c.id, seq).await?;
                             }
                             send(&mut sink, p.frame.clone()).await?;
                         }
