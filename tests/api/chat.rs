@@ -337,6 +337,18 @@ async fn a_visitor_and_an_agent_talk_in_real_time_through_the_queue() {
         shown["delivery_status"], "delivered",
         "the widget showed it"
     );
+    let events = switchboard::store::events::list_events_since(
+        &app.store,
+        switchboard::domain::TenantId(s.tid),
+        0,
+        500,
+    )
+    .await
+    .unwrap();
+    assert!(
+        events.iter().any(|e| e.kind == "delivered"),
+        "the inbox is told"
+    );
     let note = s
         .agent
         .post(
