@@ -132,6 +132,28 @@ async fn available(s: &Shop) {
     assert_eq!(r.status, StatusCode::OK);
 }
 
+/// The id of the newest conversation `who` can see.
+async fn newest_conversation(who: &Client, s: &Shop) -> i64 {
+    let list = who
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    list.body["items"][0]["id"]
+        .as_i64()
+        .expect("a conversation")
+}
+
+/// The shop's agent takes the offered conversation.
+async fn accept(s: &Shop, cid: i64) {
+    let r = s
+        .agent
+        .post(
+            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+}
+
 #[tokio::test]
 async fn widgets_are_managed_with_validated_settings_and_a_snippet() {
     let app = spawn_app().await;
@@ -547,13 +569,7 @@ async fn another_tenants_agent_cannot_see_or_touch_a_conversation() {
     until(&mut ws, "ready").await;
     say(&mut ws, "1", "hi").await;
     until(&mut ws, "ack").await;
-    let cid = s
-        .admin
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let cid = newest_conversation(&s.admin, &s).await;
     let op = app.operator().await;
     let other = app.create_tenant(&op, "rival").await;
     let (_, rival) = app.member(&op, other, "admin").await;
@@ -698,13 +714,7 @@ async fn canned_responses_fill_in_the_customer_and_agent() {
     .unwrap();
     say(&mut ws, "1", "hi").await;
     until(&mut ws, "ack").await;
-    let cid = s
-        .agent
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let cid = newest_conversation(&s.agent, &s).await;
     let list = s.agent.get(&format!("{path}?conversation={cid}")).await;
     assert_eq!(
         list.body["items"][0]["rendered"],
@@ -740,19 +750,8 @@ async fn a_transferred_conversation_goes_to_the_other_queue_with_a_private_note(
     until(&mut ws, "ready").await;
     say(&mut ws, "1", "I need billing").await;
     until(&mut ws, "ack").await;
-    let cid = s
-        .agent
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    s.agent
-        .post(
-            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
-            json!({}),
-        )
-        .await;
+    let cid = newest_conversation(&s.agent, &s).await;
+    accept(&s, cid).await;
     let billing = s
         .admin
         .post(
@@ -894,13 +893,7 @@ async fn attachments_are_typed_by_their_bytes_capped_and_served_so_they_never_ru
         (m["kind"].as_str(), m["attachment"]["url"].as_str()),
         (Some("image"), a["url"].as_str())
     );
-    let cid = s
-        .admin
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let cid = newest_conversation(&s.admin, &s).await;
     let thread = s
         .admin
         .get(&format!("/api/v1/tenants/{}/conversations/{cid}", s.tid))
@@ -997,19 +990,8 @@ async fn tickets_are_opened_from_a_conversation_and_worked_on() {
     until(&mut ws, "ready").await;
     say(&mut ws, "1", "My parcel arrived broken").await;
     until(&mut ws, "ack").await;
-    let cid = s
-        .agent
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
-    s.agent
-        .post(
-            &format!("/api/v1/tenants/{}/conversations/{cid}/accept", s.tid),
-            json!({}),
-        )
-        .await;
+    let cid = newest_conversation(&s.agent, &s).await;
+    accept(&s, cid).await;
 
     let path = format!("/api/v1/tenants/{}/tickets", s.tid);
     let r = s.agent.post(&path, json!({"title": "Replace broken parcel", "description": "Order 1234", "priority": "high", "conversation_id": cid})).await;
@@ -1093,13 +1075,7 @@ async fn agents_see_only_their_queues_conversations_and_supervisors_see_all() {
     until(&mut ws, "ready").await;
     say(&mut ws, "1", "hello web team").await;
     until(&mut ws, "ack").await;
-    let cid = s
-        .admin
-        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
-        .await
-        .body["items"][0]["id"]
-        .as_i64()
-        .unwrap();
+    let cid = newest_conversation(&s.admin, &s).await;
 
     // An agent outside the widget's queue.
     let email = unique_email("outsider");
