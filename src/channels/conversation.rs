@@ -507,9 +507,21 @@ impl ChatService {
             .agent_name(Some(by))
             .await
             .unwrap_or_else(|| "an agent".into());
+        // An agent queue is named after its agent's id: show the person instead.
+        let target_name = match target
+            .name
+            .strip_prefix("agent:")
+            .and_then(|id| id.parse::<i64>().ok())
+        {
+            Some(agent) => self
+                .agent_name(Some(agent))
+                .await
+                .unwrap_or_else(|| target.name.clone()),
+            None => target.name.clone(),
+        };
         let text = match note.map(str::trim).filter(|n| !n.is_empty()) {
-            Some(n) => format!("Transferred to {} by {by_name}: {n}", target.name),
-            None => format!("Transferred to {} by {by_name}.", target.name),
+            Some(n) => format!("Transferred to {target_name} by {by_name}: {n}"),
+            None => format!("Transferred to {target_name} by {by_name}."),
         };
         let new = NewMessage {
             sender: "agent",

@@ -661,17 +661,47 @@ async fn reopen(
     ))
 }
 
-/// Where to transfer a conversation.
+/// Where to transfer a conversation: a queue, or one agent.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferRequest {
     /// The queue that takes it over.
-    pub queue_id: i64,
+    pub queue_id: Option<i64>,
+    /// Or the agent who takes it over (offered through that agent's own queue).
+    pub agent_id: Option<i64>,
     /// A note for the next agent (kept private).
     pub note: Option<String>,
 }
 
-/// Transfers a conversation to another queue with a note; it keeps its place by start time.
+/// Name of the queue through which conversations are transferred to one agent (Amazon
+/// Connect calls these agent queues): it routes with the engine's usual rules, so the agent's
+/// capacity, presence and offer timeout all apply.
+pub const AGENT_QUEUE_PREFIX: &str = "agent:";
+
+async fn agent_queue(state: &AppState, tenant: TenantId, agent: i64) -> ApiResult<i64> {
+    let name = format!("{AGENT_QUEUE_PREFIX}{agent}");
+    if let Some(q) = store::queues::list_queues(&state.store, tenant)
+        .await?
+        .into_iter()
+        .find(|q| q.name == name)
+    {
+        return Ok(q.id);
+    }
+    let settings =
+        serde_json::json!({"strategy": "ring_all", "offer_timeout_secs": 30, "retry_secs": 0});
+    let q = store::queues::insert_queue(&state.store, tenant, &name, &settings).await?;
+    let member = store::queues::QueueMemberRecord {
+        user_id: agent,
+        penalty: 0,
+        wrapup_secs: None,
+    };
+    store::queues::replace_members(&state.store, tenant, q.id, &[member]).await?;
+    state.routing.queue_changed(tenant, q.id).await?;
+    Ok(q.id)
+}
+
+/// Transfers a conversation to another queue or to one agent, with a note; it keeps its place
+/// by start time.
 #[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/transfer", tag = "inbox", request_body = TransferRequest,
     params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
     responses((status = 200, body = ConversationView), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
@@ -695,18 +725,41 @@ async fn transfer(
             "must be at most 1000 characters",
         ));
     }
-    if store::queues::find_queue(&state.store, scope.id(), req.queue_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::validation(
-            "queue_id",
-            format!("no queue {} in this tenant", req.queue_id),
-        ));
-    }
+    let queue = match (req.queue_id, req.agent_id) {
+        (Some(q), None) => {
+            if store::queues::find_queue(&state.store, scope.id(), q)
+                .await?
+                .is_none()
+            {
+                return Err(ApiError::validation(
+                    "queue_id",
+                    format!("no queue {q} in this tenant"),
+                ));
+            }
+            q
+        }
+        (None, Some(a)) => {
+            if store::users::find_member(&state.store, scope.id(), UserId(a))
+                .await?
+                .is_none_or(|m| !m.active)
+            {
+                return Err(ApiError::validation(
+                    "agent_id",
+                    format!("user {a} is not an active member of this tenant"),
+                ));
+            }
+            agent_queue(&state, scope.id(), a).await?
+        }
+        _ => {
+            return Err(ApiError::validation(
+                "queue_id",
+                "give either queue_id or agent_id",
+            ));
+        }
+    };
     state
         .chat
-        .transfer(scope.id(), c.id, req.queue_id, by, req.note.as_deref())
+        .transfer(scope.id(), c.id, queue, by, req.note.as_deref())
         .await?;
     let c = load(&state, scope.id(), path.1).await?;
     Ok(AppJson(

@@ -1457,3 +1457,85 @@ async fn waiting_visitors_learn_when_they_move_up_the_line() {
     let (q, _) = until(&mut second, "queue").await;
     assert_eq!(q["position"], 1);
 }
+
+#[tokio::test]
+async fn a_conversation_is_transferred_to_one_agent_through_their_agent_queue() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "I'd like Sam, please").await;
+    until(&mut ws, "ack").await;
+    let cid = newest_conversation(&s.agent, &s).await;
+    accept(&s, cid).await;
+
+    let email = unique_email("sam");
+    let r = s.admin.post(&format!("/api/v1/tenants/{}/users", s.tid), json!({"email": email, "name": "Sam Specialist", "role": "agent", "password": PASSWORD})).await;
+    let sam_id = r.body["user"]["id"].as_i64().unwrap();
+    let sam = app.login(&email, PASSWORD).await;
+    sam.request(
+        reqwest::Method::PUT,
+        &format!("/api/v1/tenants/{}/me/presence", s.tid),
+        Some(json!({"state": "available"})),
+    )
+    .await;
+
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let bad = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/transfer"),
+            json!({"queue_id": 1, "agent_id": sam_id}),
+        )
+        .await;
+    assert!(bad.message().starts_with("queue_id"), "{}", bad.message());
+    let bad = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/transfer"),
+            json!({"agent_id": 999_999}),
+        )
+        .await;
+    assert!(bad.message().starts_with("agent_id"), "{}", bad.message());
+    let r = s
+        .agent
+        .post(
+            &format!("{base}/conversations/{cid}/transfer"),
+            json!({"agent_id": sam_id, "note": "asked for you"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Sam is offered it (capacity and presence apply as for any queue), accepts, and has it.
+    let r = sam
+        .post(&format!("{base}/conversations/{cid}/accept"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["assigned_agent_id"], sam_id);
+    let thread = sam.get(&format!("{base}/conversations/{cid}")).await;
+    assert!(thread.body["messages"].as_array().unwrap().iter().any(|m| {
+        m["content"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Transferred to Sam Specialist")
+    }));
+    // Agent queues stay out of the ordinary queue list.
+    let names: Vec<String> = s.admin.get(&format!("{base}/queues")).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with("agent:")), "{names:?}");
+    assert!(
+        s.admin
+            .get(&format!("{base}/queues?include_agent_queues=true"))
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .len()
+            > names.len()
+    );
+}

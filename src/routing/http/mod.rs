@@ -23,7 +23,7 @@ use crate::app::AppState;
 use crate::auth::{Admin, AnyMember, Supervisor, TenantScope};
 use crate::domain::{Role, TenantId, UserId};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
-use crate::http::extract::{AppJson, AppPath};
+use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::store::agents::{AgentProfile, RoutingSettings};
 use crate::store::queues::{QueueMemberRecord, QueueRecord};
 use crate::store::routed_contacts::NewRoutedContact;

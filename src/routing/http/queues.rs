@@ -239,18 +239,30 @@ pub(super) async fn save_members(
 
 /// Lists the tenant's queues (every member: agents pick transfer targets from it).
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/queues", tag = "queues",
-    params(("tid" = i64, Path, description = "tenant id")),
+    params(("tid" = i64, Path, description = "tenant id"), QueueListParams),
     responses((status = 200, body = QueueList), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(super) async fn list_queues(
     State(state): State<AppState>,
     scope: TenantScope<AnyMember>,
+    AppQuery(q): AppQuery<QueueListParams>,
 ) -> ApiResult<AppJson<QueueList>> {
     let items = store::queues::list_queues(&state.store, scope.id())
         .await?
         .into_iter()
+        // Agent queues (transfers to one agent) are plumbing; listed only on request.
+        .filter(|queue| q.include_agent_queues || !queue.name.starts_with("agent:"))
         .map(Into::into)
         .collect();
     Ok(AppJson(QueueList { items }))
+}
+
+/// Options of the queue list.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueListParams {
+    /// Also list the per-agent queues used for transfers to one agent.
+    #[serde(default)]
+    pub include_agent_queues: bool,
 }
 
 /// Creates a queue.
