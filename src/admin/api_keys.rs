@@ -16,7 +16,7 @@ use crate::domain::{ApiKeyId, ApiKeyRole, Role};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath};
 use crate::store::api_keys::ApiKey;
-use crate::store::{self, StoreError};
+use crate::store::{self};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -120,10 +120,7 @@ async fn revoke_key(
 ) -> ApiResult<StatusCode> {
     let key = store::api_keys::revoke_api_key(&state.store, scope.id(), ApiKeyId(path.1))
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("API key"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("API key"))?;
     audit(
         &state.store,
         scope.id(),

@@ -275,9 +275,6 @@ async fn revoke_session(
 ) -> ApiResult<StatusCode> {
     store::sessions::revoke_session(&state.store, me.id, id)
         .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => ApiError::not_found("session"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("session"))?;
     Ok(StatusCode::NO_CONTENT)
 }

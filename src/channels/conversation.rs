@@ -150,9 +150,12 @@ impl ChatService {
             .map(|u| u.name)
     }
 
+    /// `known` is the conversation when the caller already holds it current (saves a read on
+    /// the message path).
     async fn publish_message(
         &self,
         tenant: TenantId,
+        known: Option<&ConversationRecord>,
         m: &MessageRecord,
         sender_name: Option<&str>,
     ) -> Result<(), ChatError> {
@@ -161,7 +164,7 @@ impl ChatService {
             "sender_name": sender_name, "content": m.content, "private": m.private, "at": m.created_at,
             "kind": m.kind, "attachment": m.media.as_deref().and_then(|j| serde_json::from_str::<Value>(j).ok()),
         });
-        self.publish_about(tenant, m.conversation_id, "message", payload)
+        self.publish_about(tenant, m.conversation_id, known, "message", payload)
             .await
     }
 
@@ -171,11 +174,16 @@ impl ChatService {
         &self,
         tenant: TenantId,
         conversation: i64,
+        known: Option<&ConversationRecord>,
         kind: &str,
         mut payload: Value,
     ) -> Result<(), ChatError> {
-        let c =
-            store::conversations::find_conversation(&self.0.store, tenant, conversation).await?;
+        let c = match known {
+            Some(c) => Some(c.clone()),
+            None => {
+                store::conversations::find_conversation(&self.0.store, tenant, conversation).await?
+            }
+        };
         if let Some(o) = payload.as_object_mut() {
             o.insert(
                 "queue_id".into(),
@@ -225,7 +233,7 @@ impl ChatService {
         };
         let (m, _) =
             store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
-        self.publish_message(tenant, &m, None).await?;
+        self.publish_message(tenant, None, &m, None).await?;
         self.push(conversation, widget_message_frame(&m, None));
         Ok(())
     }
@@ -281,7 +289,8 @@ impl ChatService {
         if is_new {
             self.publish_conversation(tenant, conversation.id).await?;
         }
-        self.publish_message(tenant, &m, None).await?;
+        self.publish_message(tenant, Some(&conversation), &m, None)
+            .await?;
         // Other tabs of the same visitor show it too.
         self.push(conversation.id, widget_message_frame(&m, None));
         if is_new && let Some(queue) = conversation.queue_id {
@@ -368,7 +377,8 @@ impl ChatService {
             return Ok(m);
         }
         let name = self.agent_name(Some(agent)).await;
-        self.publish_message(tenant, &m, name.as_deref()).await?;
+        self.publish_message(tenant, Some(&c), &m, name.as_deref())
+            .await?;
         if !private {
             self.push(conversation, widget_message_frame(&m, name.as_deref()));
         }
@@ -387,6 +397,7 @@ impl ChatService {
             self.publish_about(
                 tenant,
                 conversation,
+                None,
                 "typing",
                 json!({"conversation_id": conversation, "on": on}),
             )
@@ -410,6 +421,7 @@ impl ChatService {
             self.publish_about(
                 tenant,
                 conversation,
+                None,
                 "delivered",
                 json!({"conversation_id": conversation, "seq": seq}),
             )
@@ -435,6 +447,7 @@ impl ChatService {
                 self.publish_about(
                     tenant,
                     conversation,
+                    None,
                     "read",
                     json!({"conversation_id": conversation, "seq": seq}),
                 )
@@ -534,7 +547,8 @@ impl ChatService {
         };
         let (m, _) =
             store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
-        self.publish_message(tenant, &m, Some(&by_name)).await?;
+        self.publish_message(tenant, None, &m, Some(&by_name))
+            .await?;
         self.system_message(
             tenant,
             conversation,

@@ -91,6 +91,14 @@ impl ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
+    /// For `map_err`: a store's `NotFound` becomes a 404 naming `what`; other errors convert as usual.
+    pub fn missing(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
+        move |e| match e {
+            StoreError::NotFound => ApiError::not_found(what),
+            other => other.into(),
+        }
+    }
+
     /// 403 with a reason.
     pub fn forbidden(why: impl Into<String>) -> Self {
         ApiError::Forbidden(why.into())

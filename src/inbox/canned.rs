@@ -14,7 +14,7 @@ use crate::auth::{Admin, AnyMember, TenantScope};
 use crate::domain::UserId;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
-use crate::store::{self, StoreError};
+use crate::store::{self};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -192,10 +192,7 @@ async fn update_canned(
         req.content.trim(),
     )
     .await
-    .map_err(|e| match e {
-        StoreError::NotFound => ApiError::not_found("canned response"),
-        other => other.into(),
-    })?;
+    .map_err(ApiError::missing("canned response"))?;
     audit(
         &state.store,
         scope.id(),
@@ -225,10 +222,7 @@ async fn delete_canned(
 ) -> ApiResult<StatusCode> {
     store::canned::delete_canned(&state.store, scope.id(), path.1)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("canned response"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("canned response"))?;
     audit(
         &state.store,
         scope.id(),

@@ -128,10 +128,7 @@ async fn merge_contact(
     }
     store::contacts::merge_contacts(&state.store, scope.id(), path.1, req.into)
         .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => ApiError::not_found("contact"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("contact"))?;
     crate::admin::audit(
         &state.store,
         scope.id(),

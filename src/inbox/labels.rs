@@ -110,10 +110,7 @@ async fn delete_label(
 ) -> ApiResult<StatusCode> {
     store::labels::delete_label(&state.store, scope.id(), path.1)
         .await
-        .map_err(|e| match e {
-            store::StoreError::NotFound => ApiError::not_found("label"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("label"))?;
     crate::admin::audit(
         &state.store,
         scope.id(),

@@ -269,10 +269,7 @@ pub(super) async fn delete_widget(
 ) -> ApiResult<StatusCode> {
     store::widgets::delete_widget(&state.store, scope.id(), path.1)
         .await
-        .map_err(|e| match e {
-            StoreError::NotFound => ApiError::not_found("widget"),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::missing("widget"))?;
     audit(
         &state.store,
         scope.id(),

@@ -209,7 +209,7 @@ pub(super) async fn update_agent(
     let uid = UserId(path.1);
     store::agents::save_routing_settings(&state.store, scope.id(), uid, &settings)
         .await
-        .map_err(not_found("agent"))?;
+        .map_err(ApiError::missing("agent"))?;
     state.routing.agent_changed(scope.id(), uid).await?;
     audit(
         &state.store,
@@ -254,7 +254,7 @@ pub(super) async fn change_presence(
     }
     store::agents::set_presence(&state.store, tenant, UserId(uid), &p.state, reason)
         .await
-        .map_err(not_found("agent"))?;
+        .map_err(ApiError::missing("agent"))?;
     let payload = json!({"user_id": uid, "state": p.state, "reason": reason});
     state
         .events

@@ -105,10 +105,7 @@ pub(super) async fn get_contact(
             .routing
             .contact_state(scope.id(), path.1)
             .await
-            .map_err(|e| match e {
-                RoutingError::Store(StoreError::NotFound) => ApiError::not_found("contact"),
-                other => other.into(),
-            })?,
+            .map_err(contact_missing)?,
     ))
 }
 
@@ -125,10 +122,7 @@ pub(super) async fn withdraw_contact(
         .routing
         .withdraw(scope.id(), path.1)
         .await
-        .map_err(|e| match e {
-            RoutingError::Store(StoreError::NotFound) => ApiError::not_found("contact"),
-            other => other.into(),
-        })?;
+        .map_err(contact_missing)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -142,10 +136,7 @@ pub(super) async fn offered_to_me(
         .routing
         .contact_state(scope.id(), cid)
         .await
-        .map_err(|e| match e {
-            RoutingError::Store(StoreError::NotFound) => ApiError::not_found("contact"),
-            other => other.into(),
-        })?;
+        .map_err(contact_missing)?;
     let me = scope
         .principal
         .user_id()
@@ -227,10 +218,7 @@ pub(super) async fn end_contact(
         .routing
         .contact_state(scope.id(), path.1)
         .await
-        .map_err(|e| match e {
-            RoutingError::Store(StoreError::NotFound) => ApiError::not_found("contact"),
-            other => other.into(),
-        })?;
+        .map_err(contact_missing)?;
     let mine = current.agent_id.is_some()
         && current.agent_id == scope.principal.user_id().map(UserId::get);
     if !mine && scope.role < Role::Supervisor {
@@ -250,4 +238,12 @@ pub(super) async fn end_contact(
             other => other.into(),
         })?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// A routing contact that is not (or no longer) known in this tenant is a 404.
+fn contact_missing(e: RoutingError) -> ApiError {
+    match e {
+        RoutingError::Store(StoreError::NotFound) => ApiError::not_found("contact"),
+        other => other.into(),
+    }
 }

@@ -38,13 +38,6 @@ impl From<RoutingError> for ApiError {
     }
 }
 
-fn not_found(what: &str) -> impl Fn(StoreError) -> ApiError + '_ {
-    move |e| match e {
-        StoreError::NotFound => ApiError::not_found(what),
-        other => other.into(),
-    }
-}
-
 use agents::*;
 
 /// The routes of this module.

@@ -310,7 +310,7 @@ pub(super) async fn get_queue(
 ) -> ApiResult<AppJson<QueueView>> {
     let q = store::queues::get_queue(&state.store, scope.id(), path.1)
         .await
-        .map_err(not_found("queue"))?;
+        .map_err(ApiError::missing("queue"))?;
     Ok(AppJson(q.into()))
 }
 
@@ -326,7 +326,7 @@ pub(super) async fn update_queue(
 ) -> ApiResult<AppJson<QueueView>> {
     let q = store::queues::get_queue(&state.store, scope.id(), path.1)
         .await
-        .map_err(not_found("queue"))?;
+        .map_err(ApiError::missing("queue"))?;
     let name = match &req.name {
         Some(n) => check_queue_name(n)?,
         None => q.name.clone(),
@@ -369,7 +369,7 @@ pub(super) async fn delete_queue(
 ) -> ApiResult<StatusCode> {
     let q = store::queues::get_queue(&state.store, scope.id(), path.1)
         .await
-        .map_err(not_found("queue"))?;
+        .map_err(ApiError::missing("queue"))?;
     store::queues::delete_queue(&state.store, scope.id(), q.id).await?;
     state.routing.queue_changed(scope.id(), q.id).await?;
     audit(
@@ -397,7 +397,7 @@ pub(super) async fn set_members(
 ) -> ApiResult<AppJson<QueueView>> {
     let q = store::queues::get_queue(&state.store, scope.id(), path.1)
         .await
-        .map_err(not_found("queue"))?;
+        .map_err(ApiError::missing("queue"))?;
     save_members(&state, scope.id(), q.id, &members).await?;
     state.routing.queue_changed(scope.id(), q.id).await?;
     audit(
@@ -468,7 +468,7 @@ pub(super) async fn live_queue(
 ) -> ApiResult<AppJson<LiveQueue>> {
     let q = store::queues::get_queue(&state.store, scope.id(), path.1)
         .await
-        .map_err(not_found("queue"))?;
+        .map_err(ApiError::missing("queue"))?;
     let (stats, waiting) = state
         .routing
         .live(scope.id(), q.id)
