@@ -318,8 +318,8 @@ pub(super) fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
     }
 }
 
-/// A conversation the caller may see (DESIGN §7: agents see their own and their queues'),
-/// else 404 as if it did not exist.
+/// A conversation the caller may see (DESIGN §7: agents see their own and their queues', plus
+/// those a colleague @mentioned them in), else 404 as if it did not exist.
 pub(super) async fn load_visible(
     state: &AppState,
     scope: &TenantScope<AnyMember>,
@@ -336,7 +336,8 @@ pub(super) async fn load_visible(
                 .await?
                 .contains(&q),
             None => false,
-        };
+        }
+        || store::conversations::is_participant(&state.store, scope.id(), c.id, agent).await?;
     if visible {
         Ok(c)
     } else {
@@ -473,6 +474,8 @@ async fn post_message(
     let names = names(&state.store, scope.id()).await?;
     let excerpt: String = m.content.chars().take(140).collect();
     for uid in &req.mentions {
+        store::conversations::add_participant(&state.store, scope.id(), c.id, *uid, Some(agent))
+            .await?;
         let payload = serde_json::json!({"conversation_id": c.id, "user_id": uid, "by": agent, "by_name": names.get(&agent), "excerpt": excerpt, "seq": m.seq});
         state
             .events

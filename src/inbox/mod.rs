@@ -6,6 +6,7 @@
 mod canned;
 mod contacts;
 mod conversations;
+mod directory;
 mod hub;
 mod labels;
 mod tickets;
@@ -20,4 +21,5 @@ pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
         .merge(tickets::router())
         .merge(contacts::router())
         .merge(labels::router())
+        .merge(directory::router())
 }

@@ -65,11 +65,18 @@ async fn socket(
         }
         _ => Vec::new(),
     };
-    let viewer = Viewer {
+    let participating = match user {
+        Some(u) if role < Role::Supervisor => {
+            store::conversations::participating_in(&state.store, tenant, u.get()).await?
+        }
+        _ => Vec::new(),
+    };
+    let mut viewer = Viewer {
         user: user.map(|u| u.get()),
         // API keys act for integrations, which follow everything they are allowed into.
         sees_all: role >= Role::Supervisor || user.is_none(),
         queues,
+        participating,
     };
     let since = match params.since {
         Some(s) => s.max(0),
@@ -77,7 +84,7 @@ async fn socket(
     };
     let hub = state.events.clone();
     Ok(upgrade.on_upgrade(move |ws| async move {
-        if let Err(e) = serve(ws, hub, tenant, &viewer, since).await {
+        if let Err(e) = serve(ws, hub, tenant, &mut viewer, since).await {
             tracing::debug!(tenant.id = %tenant, error = %e, "event socket closed");
         }
     }))
@@ -106,14 +113,25 @@ struct Viewer {
     sees_all: bool,
     /// The queues an agent serves (read at connect; a reconnect picks up changes).
     queues: Vec<i64>,
+    /// Conversations a colleague @mentioned this agent in; grows as mentions arrive.
+    participating: Vec<i64>,
 }
 
 impl Viewer {
     /// Supervisors and above see everything. Agents see what is addressed to them, and events
     /// about a conversation only when it is theirs, in one of their queues, or in no queue and
     /// unassigned (so someone can pick it up).
-    fn may_see(&self, e: &LiveEvent) -> bool {
-        if self.sees_all || e.user_id.is_some_and(|u| Some(u) == self.user) {
+    fn may_see(&mut self, e: &LiveEvent) -> bool {
+        if self.sees_all {
+            return true;
+        }
+        if e.user_id.is_some_and(|u| Some(u) == self.user) {
+            if e.kind == "mention"
+                && let Some(c) = e.payload["conversation_id"].as_i64()
+                && !self.participating.contains(&c)
+            {
+                self.participating.push(c);
+            }
             return true;
         }
         if e.user_id.is_some() {
@@ -127,6 +145,9 @@ impl Viewer {
         (assigned.is_some() && assigned == self.user)
             || queue.is_some_and(|q| self.queues.contains(&q))
             || (assigned.is_none() && queue.is_none())
+            || e.payload["conversation_id"]
+                .as_i64()
+                .is_some_and(|c| self.participating.contains(&c))
     }
 }
 
@@ -157,7 +178,7 @@ async fn replay(
     sink: &mut futures::stream::SplitSink<WebSocket, Message>,
     hub: &EventHub,
     tenant: TenantId,
-    viewer: &Viewer,
+    viewer: &mut Viewer,
     last: &mut i64,
 ) -> Result<(), SocketError> {
     loop {
@@ -180,7 +201,7 @@ async fn serve(
     ws: WebSocket,
     hub: EventHub,
     tenant: TenantId,
-    viewer: &Viewer,
+    viewer: &mut Viewer,
     since: i64,
 ) -> Result<(), SocketError> {
     let (mut sink, mut stream) = ws.split();
@@ -246,15 +267,17 @@ mod tests {
 
     #[test]
     fn agents_see_broadcasts_and_their_own_events_supervisors_see_all() {
-        let agent = Viewer {
+        let mut agent = Viewer {
             user: Some(7),
             sees_all: false,
             queues: vec![3],
+            participating: vec![],
         };
-        let sup = Viewer {
+        let mut sup = Viewer {
             user: Some(8),
             sees_all: true,
             queues: vec![],
+            participating: vec![],
         };
         assert!(agent.may_see(&event(None)));
         assert!(agent.may_see(&event(Some(7))));
@@ -264,10 +287,11 @@ mod tests {
 
     #[test]
     fn agents_see_conversation_events_of_their_queues_their_own_and_unrouted_ones() {
-        let agent = Viewer {
+        let mut agent = Viewer {
             user: Some(7),
             sees_all: false,
             queues: vec![3],
+            participating: vec![],
         };
         let about = |queue: Option<i64>, assigned: Option<i64>| LiveEvent {
             payload: serde_json::json!({"conversation_id": 1, "queue_id": queue, "assigned_agent_id": assigned}),
@@ -296,5 +320,28 @@ mod tests {
         assert!(check_origin(&h).is_ok());
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
         assert!(check_origin(&h).is_err());
+    }
+
+    #[test]
+    fn a_mention_lets_an_agent_follow_a_conversation_outside_their_queues() {
+        let mut agent = Viewer {
+            user: Some(7),
+            sees_all: false,
+            queues: vec![3],
+            participating: vec![],
+        };
+        let message = LiveEvent {
+            kind: "message".into(),
+            payload: serde_json::json!({"conversation_id": 5, "queue_id": 9, "assigned_agent_id": 8}),
+            ..event(None)
+        };
+        assert!(!agent.may_see(&message), "a colleague's, elsewhere");
+        let mention = LiveEvent {
+            kind: "mention".into(),
+            payload: serde_json::json!({"conversation_id": 5, "user_id": 7}),
+            ..event(Some(7))
+        };
+        assert!(agent.may_see(&mention));
+        assert!(agent.may_see(&message), "followed since the mention");
     }
 }

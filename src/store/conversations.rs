@@ -204,7 +204,8 @@ pub struct ConversationFilter {
     pub queue_id: Option<i64>,
     /// Only this channel.
     pub channel: Option<String>,
-    /// Only what this agent may see: theirs, their queues', and unrouted unassigned ones.
+    /// Only what this agent may see: theirs, their queues', unrouted unassigned ones, and those
+    /// they were @mentioned in.
     pub visible_to: Option<i64>,
     /// Only conversations with this label.
     pub label_id: Option<i64>,
@@ -238,7 +239,8 @@ pub async fn list_conversations(
          and ($7 is null or channel = $7) \
          and ($9 is null or assigned_agent_id = $9 \
               or queue_id in (select queue_id from queue_members where tenant_id = $1 and user_id = $9) \
-              or (assigned_agent_id is null and queue_id is null)) \
+              or (assigned_agent_id is null and queue_id is null) \
+              or id in (select conversation_id from conversation_participants where tenant_id = $1 and user_id = $9)) \
          order by id desc limit $8"
     );
     Ok(on_pool!(store, p => sqlx::query_as(SQL)
@@ -551,4 +553,56 @@ pub async fn mark_read(
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?)
+}
+
+/// Brings a colleague into a conversation (an @mention): they may open and follow it even
+/// outside their queues. Adding someone twice is a no-op.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn add_participant(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    user: i64,
+    added_by: Option<i64>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "insert into conversation_participants (tenant_id, conversation_id, user_id, added_by, added_at) \
+                       values ($1, $2, $3, $4, $5) on conflict (conversation_id, user_id) do nothing";
+    on_write!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(conversation)
+        .bind(user)
+        .bind(added_by)
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// The conversations a colleague was brought into by an @mention.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn participating_in(
+    store: &Store,
+    tenant: TenantId,
+    user: i64,
+) -> Result<Vec<i64>, StoreError> {
+    const SQL: &str = "select conversation_id from conversation_participants where tenant_id = $1 and user_id = $2 \
+                       order by conversation_id";
+    Ok(
+        on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).bind(user).fetch_all(p).await)?,
+    )
+}
+
+/// Whether a colleague was brought into this conversation by an @mention.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn is_participant(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    user: i64,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "select count(*) from conversation_participants where tenant_id = $1 and conversation_id = $2 \
+                       and user_id = $3";
+    let n: i64 = on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).bind(conversation).bind(user).fetch_one(p).await)?;
+    Ok(n > 0)
 }

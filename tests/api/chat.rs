@@ -1539,3 +1539,82 @@ async fn a_conversation_is_transferred_to_one_agent_through_their_agent_queue() 
             > names.len()
     );
 }
+
+#[tokio::test]
+async fn a_mentioned_colleague_outside_the_queue_may_open_the_conversation() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let op = app.operator().await;
+    let (other_id, other) = app.member(&op, s.tid, "agent").await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "my parcel is lost").await;
+    until(&mut ws, "ack").await;
+    let cid = s.agent.get(&format!("{base}/conversations")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    s.agent
+        .post(&format!("{base}/conversations/{cid}/accept"), json!({}))
+        .await;
+
+    // Everyone may read the directory: queues (not agents' own transfer queues) and colleagues.
+    let dir = other.get(&format!("{base}/directory")).await;
+    assert_eq!(dir.status, StatusCode::OK, "{}", dir.body);
+    let queues: Vec<&str> = dir.body["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| q["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(queues, ["Web"]);
+    assert!(
+        dir.body["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["user_id"] == s.agent_id && m["name"] == "Alex Agent")
+    );
+
+    let path = format!("{base}/conversations/{cid}");
+    assert_eq!(
+        other.get(&path).await.status,
+        StatusCode::NOT_FOUND,
+        "not in their queue"
+    );
+    let r = s
+        .agent
+        .post(
+            &format!("{path}/messages"),
+            json!({"content": "can you look at this?", "private": true, "mentions": [other_id]}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let opened = other.get(&path).await;
+    assert_eq!(opened.status, StatusCode::OK, "{}", opened.body);
+    assert!(
+        opened.body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["content"] == "my parcel is lost")
+    );
+    let listed = other.get(&format!("{base}/conversations")).await;
+    assert_eq!(listed.body["items"][0]["id"], cid, "in their list too");
+    // A participant adds notes but does not take over the customer.
+    let r = other
+        .post(
+            &format!("{path}/messages"),
+            json!({"content": "tracking says depot"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    let r = other
+        .post(
+            &format!("{path}/messages"),
+            json!({"content": "tracking says depot", "private": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+}

@@ -78,6 +78,7 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("PATCH", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
     ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
     ("GET", "/api/v1/tenants/{tid}/conversations", "agent"),
+    ("GET", "/api/v1/tenants/{tid}/directory", "agent"),
     ("GET", "/api/v1/tenants", "operator"),
     ("POST", "/api/v1/tenants", "operator"),
 ];

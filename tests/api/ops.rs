@@ -170,6 +170,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("PUT", "/api/v1/tenants/{tid}/conversations/{cid}/labels"),
         ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/snooze"),
         ("GET", "/api/v1/tenants/{tid}/labels"),
+        ("GET", "/api/v1/tenants/{tid}/directory"),
         ("POST", "/api/v1/tenants/{tid}/labels"),
         ("DELETE", "/api/v1/tenants/{tid}/labels/{lid}"),
         ("POST", "/api/v1/tenants/{tid}/contacts/{kid}/merge"),

@@ -196,3 +196,36 @@ test('an @mention in a private note notifies the teammate', async (t) => {
     await agent.context.close();
   }
 });
+
+test('the transfer dialog hands a conversation to one colleague', async () => {
+  assert.ok(conversationId, 'the first test made a conversation');
+  const admin = await newPage(browser);
+  try {
+    await loginAndWait(admin.page, DEMO.admin, env.demoPassword);
+    await admin.page.goto(`/#/inbox?c=${conversationId}`);
+    await admin.page.locator('.thread-log .msg-customer').first().waitFor();
+    await admin.page.getByTestId('transfer').click();
+    const dialog = admin.page.getByRole('dialog', { name: 'Transfer conversation' });
+    await dialog.waitFor();
+    const select = dialog.getByLabel('Transfer to');
+    const dir = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/directory`)).json();
+    const users = await (await adminCtx.request.get(`/api/v1/tenants/${setup.tid}/users?limit=200`)).json();
+    const agent2Id = users.items.find((u) => u.email === DEMO.agent2).id;
+    const agent2 = dir.members.find((m) => m.user_id === agent2Id);
+    assert.ok(agent2, 'the directory lists an agent');
+    const labels = await select.locator('option').allInnerTexts();
+    assert.ok(labels.some((l) => l.startsWith('Queue: ')), labels.join(', '));
+    assert.ok(labels.some((l) => l.startsWith(`Agent: ${agent2.name}`)), labels.join(', '));
+    await select.selectOption(`agent:${agent2.user_id}`);
+    await dialog.getByLabel('Note for the next agent').fill('VIP, knows the order number');
+    await screenshot(admin.page, 'inbox-transfer');
+    const sent = admin.page.waitForRequest((r) => r.url().endsWith(`/conversations/${conversationId}/transfer`) && r.method() === 'POST');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    assert.deepEqual(JSON.parse((await sent).postData()), { agent_id: agent2.user_id, note: 'VIP, knows the order number' });
+    await admin.page.getByText(`Conversation transferred to ${agent2.name}`).waitFor();
+    await admin.page.locator('.msg-note', { hasText: 'VIP, knows the order number' }).waitFor();
+    admin.assertClean();
+  } finally {
+    await admin.context.close();
+  }
+});

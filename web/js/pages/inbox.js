@@ -115,11 +115,11 @@ export async function render(root, ctx) {
     myOfferContacts: new Set(), // routing contact ids offered to me (from `offer` events)
     presence: null,
     listSeq: 0,
-    queues: null, // for transfers; null until loaded, [] when this role may not list them
+    queues: null, // for transfers, from the directory; null until loaded
     q: '', // search text (customer name/email, message text)
     label: '', // label id to filter by
     labels: [], // the tenant's labels: [{ id, name, colour }]
-    members: null, // [{ id, name }] for @mentions; null when this user cannot list them
+    members: null, // colleagues [{ id, name, presence }] for @mentions and transfers, from the directory
   };
   const isAdmin = ['admin', 'owner'].includes(ctx.role);
   let thread = null; // the open conversation (see openThread)
@@ -493,7 +493,7 @@ export async function render(root, ctx) {
       const caret = textarea.selectionStart;
       const m = noteToggle.checked ? /(^|\s)@([^\s@]{0,30})$/.exec(textarea.value.slice(0, caret)) : null;
       if (!m) return hideMentions();
-      const members = await loadMembers();
+      const members = await loadDirectory();
       if (t.disposed || !members || !members.length) return hideMentions();
       mentionStart = caret - m[2].length - 1;
       const q = m[2].toLowerCase();
@@ -648,7 +648,7 @@ export async function render(root, ctx) {
         reopen.addEventListener('click', () => act(reopen, 'reopen', 'Conversation reopened.'));
         acts.push(reopen);
       } else {
-        if (state.queues && state.queues.length && (c.assigned_agent_id === myId || ctx.role !== 'agent')) {
+        if (((state.queues && state.queues.length) || (state.members && state.members.length)) && (c.assigned_agent_id === myId || ctx.role !== 'agent')) {
           const transfer = button('Transfer', { variant: 'secondary', iconName: 'arrowRight', attrs: { 'data-testid': 'transfer' } });
           transfer.addEventListener('click', () => openTransfer());
           acts.push(transfer);
@@ -775,9 +775,17 @@ export async function render(root, ctx) {
 
     function openTransfer() {
       const c = t.conversation;
-      const options = state.queues.map((q) => ({ value: String(q.id), label: q.id === c.queue_id ? `${q.name} (current)` : q.name }));
-      const other = state.queues.find((q) => q.id !== c.queue_id) || state.queues[0];
-      const queue = field({ name: 'queue_id', label: 'Queue', type: 'select', value: String(other.id), options, required: true });
+      const queues = state.queues || [];
+      const members = (state.members || []).filter((m) => m.id !== c.assigned_agent_id);
+      // A conversation goes to a queue (whoever is free next) or to one colleague, who is
+      // offered it like any other contact: their capacity and presence still apply.
+      const targetOptions = [
+        ...queues.map((q) => ({ value: `queue:${q.id}`, label: q.id === c.queue_id ? `Queue: ${q.name} (current)` : `Queue: ${q.name}` })),
+        ...members.map((m) => ({ value: `agent:${m.id}`, label: `Agent: ${m.name}${m.presence && m.presence !== 'available' ? ` (${m.presence})` : ''}` })),
+      ];
+      const firstOther = queues.find((q) => q.id !== c.queue_id);
+      const initial = firstOther ? `queue:${firstOther.id}` : targetOptions[0] ? targetOptions[0].value : '';
+      const target = field({ name: 'target', label: 'Transfer to', type: 'select', value: initial, options: targetOptions, required: true, hint: 'A queue, or one colleague (offered to them when they are available).' });
       const note = field({ name: 'note', label: 'Note for the next agent', type: 'textarea', hint: 'Kept as a private note: the customer never sees it.' });
       note.input.rows = 3;
       note.input.maxLength = 1000;
@@ -785,16 +793,17 @@ export async function render(root, ctx) {
       const submitBtn = button('Transfer', { variant: 'primary', type: 'submit' });
       const cancel = button('Cancel');
       const formId = `transfer-${id}`;
-      const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, queue.el, note.el);
+      const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, target.el, note.el);
       submitBtn.setAttribute('form', formId);
-      const dlg = openDialog({ title: 'Transfer conversation', description: 'It leaves your inbox and waits in the queue you pick, keeping its place by start time.', body: form, footer: [cancel, submitBtn], initialFocus: () => queue.input });
+      const dlg = openDialog({ title: 'Transfer conversation', description: 'It leaves your inbox and waits for the queue or colleague you pick, keeping its place by start time.', body: form, footer: [cancel, submitBtn], initialFocus: () => target.input });
       cancel.addEventListener('click', () => dlg.close());
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
         alertBox.clear();
-        setBusy(submitBtn, true);
-        const body = { queue_id: Number(queue.input.value) };
+        const [kind, rawId] = target.input.value.split(':');
+        const body = kind === 'agent' ? { agent_id: Number(rawId) } : { queue_id: Number(rawId) };
         if (note.input.value.trim()) body.note = note.input.value.trim();
+        setBusy(submitBtn, true);
         try {
           const res = await api.post(`${base}/conversations/${seg(id)}/transfer`, body);
           if (res && res.id === id) {
@@ -804,10 +813,11 @@ export async function render(root, ctx) {
           dlg.close(true);
           renderHead();
           refreshListSoon();
-          toast.success('Conversation transferred.');
+          const picked = targetOptions.find((o) => o.value === target.input.value);
+          toast.success(`Conversation transferred${picked ? ` to ${picked.label.replace(/^(Queue|Agent): /, '')}` : ''}.`);
         } catch (err) {
           setBusy(submitBtn, false);
-          showApiError(err, { queue_id: queue, note }, alertBox, { fieldHints: { queue_id: ['queue'] } });
+          showApiError(err, { queue_id: target, agent_id: target, note }, alertBox, { fieldHints: { queue_id: ['queue'], agent_id: ['agent'] } });
         }
       });
     }
@@ -1359,30 +1369,26 @@ export async function render(root, ctx) {
     toast.info(h('span', { dataset: { testid: 'mention-toast' } }, `${by} mentioned you in conversation #${cid}`, excerpt, link), { timeout: 10_000 });
   }
 
-  // Colleagues to @mention in private notes: whoever this role may list (admins: users;
-  // supervisors: agents). Agents can't list members, so they get no autocomplete.
-  let membersLoaded = null;
-  function loadMembers() {
-    if (membersLoaded) return membersLoaded;
-    const path = isAdmin ? `${base}/users` : ctx.role === 'supervisor' ? `${base}/agents` : null;
-    if (!path) {
-      membersLoaded = Promise.resolve(null);
-      return membersLoaded;
-    }
-    membersLoaded = api
-      .get(path, { signal, query: { limit: 200 } })
+  // Colleagues to @mention and queues to transfer to: the directory every member may read.
+  let directoryLoaded = null;
+  function loadDirectory() {
+    if (directoryLoaded) return directoryLoaded;
+    directoryLoaded = api
+      .get(`${base}/directory`, { signal })
       .then((res) => {
-        const items = (res && res.items) || [];
-        state.members = items
-          .map((u) => ({ id: Number(u.user_id ?? u.id), name: String(u.name || u.email || '').trim() }))
+        state.queues = (res && res.queues) || [];
+        state.members = ((res && res.members) || [])
+          .map((u) => ({ id: Number(u.user_id), name: String(u.name || '').trim(), presence: u.presence }))
           .filter((u) => Number.isFinite(u.id) && u.name && u.id !== myId);
+        if (thread) thread.refreshHead();
         return state.members;
       })
-      .catch(() => {
-        state.members = null;
+      .catch((err) => {
+        if (err.name !== 'AbortError') directoryLoaded = null;
+        state.queues = state.queues || [];
         return null;
       });
-    return membersLoaded;
+    return directoryLoaded;
   }
 
   function setConn(s) {
@@ -1430,22 +1436,9 @@ export async function render(root, ctx) {
     return labelsLoaded;
   }
 
-  async function loadQueues() {
-    try {
-      const res = await api.get(`${base}/queues`, { signal });
-      state.queues = (res && res.items) || [];
-    } catch (err) {
-      if (err.name === 'AbortError') return;
-      state.queues = [];
-    }
-    if (thread) thread.refreshHead();
-  }
-
   loadPresence();
   loadLabels();
-  // Listing queues is for supervisors and above; agents transfer once the server lets them list.
-  if (ctx.role !== 'agent') loadQueues();
-  else state.queues = [];
+  loadDirectory();
   if (state.selectedId) openThread(state.selectedId);
   else renderNoThread();
   await loadList();
