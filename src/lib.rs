@@ -14,6 +14,7 @@
 //! - [`admin`]: tenants, users and roles, API keys, audit log over HTTP.
 //! - [`inbox`]: the real-time event stream (per-tenant sequence numbers) and its WebSocket.
 //! - [`routing`]: the pure routing engine for calls and chats, its simulator, and its adapter.
+//! - [`schedule`]: business hours (time zones, weekly windows, holidays, overrides), pure.
 //! - [`secrets`]: master key and sealing of secrets at rest.
 //! - [`http`]: the web edge: routers merged, layers, errors, OpenAPI, metrics, embedded UI.
 //!
@@ -32,6 +33,7 @@ pub mod domain;
 pub mod http;
 pub mod inbox;
 pub mod routing;
+pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

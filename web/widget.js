@@ -215,11 +215,21 @@ function renderBadge() {
   launcher.setAttribute('aria-label', isOpen ? 'Close chat' : n ? `Open chat, ${n} unread message${n > 1 ? 's' : ''}` : 'Open chat');
 }
 function setHeader() {
-  const online = !cfg || cfg.online !== false || status === 'agent';
+  const chatting = status === 'agent';
+  const closed = !chatting && cfg && cfg.open === false;
+  const online = !closed && (!cfg || cfg.online !== false || chatting);
   w.classList.toggle('off', !online);
-  subText.textContent = !ready && attempt > 1 ? 'Reconnecting…' : status === 'agent' && agentName ? 'Chatting with ' + agentName : online ? 'Online' : 'Away';
-  awayEl.textContent = (cfg && cfg.away_message) || '';
+  subText.textContent = !ready && attempt > 1 ? 'Reconnecting…' : chatting && agentName ? 'Chatting with ' + agentName : closed ? 'Closed' : online ? 'Online' : 'Away';
+  awayEl.textContent = closed ? [cfg.closed_message, backAt(cfg.opens_at)].filter(Boolean).join(' ') : (cfg && cfg.away_message) || '';
   awayEl.hidden = online || !awayEl.textContent;
+}
+// "We're back at 08:00" today, else with the weekday, in the visitor's own time zone.
+function backAt(iso) {
+  const t = iso && new Date(iso);
+  if (!t || isNaN(t)) return '';
+  const opt = { hour: 'numeric', minute: '2-digit' };
+  if (t.toDateString() !== new Date().toDateString()) opt.weekday = 'long';
+  return "We're back " + (opt.weekday ? 'on ' : 'at ') + t.toLocaleString([], opt) + '.';
 }
 
 function beep() {
@@ -549,7 +559,8 @@ function applyConfig(c) {
   if (document.body) document.body.appendChild(host);
   else setTimeout(mount, 20);
 })();
-fetch(ORIGIN + '/widget/config?widget=' + encodeURIComponent(WID), { credentials: 'omit' })
+let cfgTimer = 0;
+const loadConfig = () => fetch(ORIGIN + '/widget/config?widget=' + encodeURIComponent(WID), { credentials: 'omit' })
   .then((r) => {
     // An unknown widget, or a site it may not run on: stay out of the page entirely.
     if (r.status === 403 || r.status === 404) {
@@ -558,9 +569,20 @@ fetch(ORIGIN + '/widget/config?widget=' + encodeURIComponent(WID), { credentials
       return host.remove();
     }
     if (!r.ok) throw new Error('config ' + r.status);
-    return r.json().then(applyConfig);
+    return r.json().then((c) => {
+      if (cfg) {
+        // A refresh (opening time reached): keep the page as it is, update the state only.
+        cfg = c;
+        setHeader();
+      } else applyConfig(c);
+      // Ask again when the widget opens (or every hour, as hours and the switch change).
+      const wait = c.opens_at ? Date.parse(c.opens_at) - Date.now() + 1000 : 36e5;
+      clearTimeout(cfgTimer);
+      cfgTimer = setTimeout(loadConfig, Math.min(Math.max(wait, 5000), 36e5));
+    });
   })
-  .catch(() => applyConfig({}));
+  .catch(() => cfg || applyConfig({}));
+loadConfig();
 // A returning visitor reconnects at once (history, unread badge); a new one on first open.
 if (token || Object.keys(pending).length) connect();
 renderBadge();

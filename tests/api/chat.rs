@@ -1618,3 +1618,107 @@ async fn a_mentioned_colleague_outside_the_queue_may_open_the_conversation() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
 }
+
+#[tokio::test]
+async fn outside_business_hours_the_widget_says_closed_and_when_it_opens() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    available(&s).await;
+    let path = format!("/api/v1/tenants/{}/widgets", s.tid);
+    let wid = s.admin.get(&path).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let config = || async {
+        app.anonymous()
+            .get(&format!("/widget/config?widget={}", s.public_id))
+            .await
+            .body
+    };
+    assert_eq!(config().await["open"], true, "no hours: always open");
+
+    // Open around the clock except today and tomorrow (UTC), which are closed by overrides.
+    let (cfg, today) = loop {
+        let today = chrono::Utc::now().date_naive();
+        let hours = json!({
+            "timezone": "UTC",
+            "weekly": {"mon-sun": ["00:00-24:00"]},
+            "overrides": [
+                {"date": today.to_string(), "closed": true},
+                {"date": today.succ_opt().unwrap().to_string(), "closed": true},
+            ],
+        });
+        let r = s
+            .admin
+            .patch(
+                &format!("{path}/{wid}"),
+                json!({"settings": {"business_hours": hours, "closed_message": "Closed for stocktaking."}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let cfg = config().await;
+        if chrono::Utc::now().date_naive() == today {
+            break (cfg, today);
+        }
+    };
+    assert_eq!(cfg["open"], false);
+    assert_eq!(cfg["closed_message"], "Closed for stocktaking.");
+    let reopens = today.succ_opt().unwrap().succ_opt().unwrap();
+    assert_eq!(
+        cfg["opens_at"]
+            .as_str()
+            .map(|t| t.parse::<chrono::DateTime<chrono::Utc>>().unwrap()),
+        Some(reopens.and_hms_opt(0, 0, 0).unwrap().and_utc()),
+    );
+    assert_eq!(
+        cfg["online"], true,
+        "agents are there, the hours still say closed"
+    );
+
+    // The emergency switch beats the hours both ways.
+    for (force, open) in [("open", true), ("closed", false)] {
+        let r = s
+            .admin
+            .patch(
+                &format!("{path}/{wid}"),
+                json!({"settings": {"force": force}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        let cfg = config().await;
+        assert_eq!(
+            (cfg["open"].as_bool(), cfg["opens_at"].is_null()),
+            (Some(open), true),
+            "{force}"
+        );
+    }
+
+    // Bad hours are refused with the field and a suggestion.
+    let r = s
+        .admin
+        .patch(
+            &format!("{path}/{wid}"),
+            json!({"settings": {"business_hours": {"timezone": "Europe/Berln", "weekly": {"mon": ["09:00-17:00"]}}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.message().starts_with("settings.business_hours.timezone:")
+            && r.message().contains("Europe/Berlin"),
+        "{}",
+        r.message()
+    );
+    let r = s
+        .admin
+        .patch(
+            &format!("{path}/{wid}"),
+            json!({"settings": {"business_hours": {"timezone": "UTC", "weekly": {"mon": ["17:00-09:00"]}}}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        r.message()
+            .starts_with("settings.business_hours.weekly.mon:"),
+        "{}",
+        r.message()
+    );
+}

@@ -494,3 +494,49 @@ test('admins manage widgets and copy the embed snippet; supervisors see live que
     await context.close();
   }
 });
+
+test('business hours set in the admin dialog close the widget, which says when it opens', async () => {
+  const headers = { 'X-CSRF-Token': (await (await adminCtx.request.get('/api/v1/me')).json()).csrf_token };
+  const name = `Hours ${unique()}`;
+  const created = await adminCtx.request.post(`/api/v1/tenants/${setup.tid}/widgets`, { headers, data: { name, queue_id: setup.queueId, settings: { title: 'Hours desk' } } });
+  assert.equal(created.status(), 201);
+  const publicId = (await created.json()).public_id;
+  const { page, context, assertClean } = await newPage(browser);
+  const visitor = await visitorPage();
+  try {
+    await loginAndWait(page, DEMO.admin, env.demoPassword);
+    await page.goto('/#/widgets');
+    const row = page.locator('tr', { hasText: name });
+    await row.getByRole('button', { name, exact: true }).click();
+    const edit = page.getByRole('dialog', { name: 'Edit widget' });
+    await edit.getByText('Only open at set hours').click();
+    await edit.getByLabel('Time zone').fill('UTC');
+    await edit.getByLabel('Monday').fill('17:00-09:00');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    // The server's check lands on the Monday field.
+    await edit.getByText(/does not end after it starts/).waitFor();
+    // Open around the clock, but today and tomorrow (UTC) are holidays.
+    for (const day of ['Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday', 'Sunday']) await edit.getByLabel(day).fill('00:00-24:00');
+    const today = new Date();
+    const tomorrow = new Date(Date.now() + 86_400_000);
+    await edit.getByLabel('Holidays').fill(`${today.toISOString().slice(0, 10)} Stocktaking\n${tomorrow.toISOString().slice(0, 10)} Stocktaking`);
+    await edit.getByLabel('Closed message').fill('We are closed for stocktaking.');
+    await screenshot(page, 'widget-hours');
+    await edit.getByRole('button', { name: 'Save changes' }).click();
+    await edit.waitFor({ state: 'detached' });
+
+    await visitor.page.goto(`${siteUrl}?w=${publicId}`);
+    const w = widget(visitor.page);
+    await w.launcher.click();
+    await w.host.locator('.s', { hasText: 'Closed' }).waitFor();
+    const note = w.host.getByText(/We are closed for stocktaking\. We're back on \w+day/);
+    await note.waitFor();
+    await visitorSend(visitor.page, 'Leaving a message while you are closed');
+    await screenshot(visitor.page, 'widget-closed');
+    assert.deepEqual(visitor.problems, []);
+    assertClean();
+  } finally {
+    await context.close();
+    await visitor.context.close();
+  }
+});

@@ -33,6 +33,12 @@ pub struct PublicConfig {
     pub prechat_fields: Vec<String>,
     /// At least one member of the widget's queue is available.
     pub online: bool,
+    /// Within business hours (always true without hours).
+    pub open: bool,
+    /// Outside business hours: when the widget opens again (UTC), if within two weeks.
+    pub opens_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Shown outside business hours.
+    pub closed_message: String,
 }
 
 pub(crate) fn origin(headers: &HeaderMap) -> Option<&str> {
@@ -95,6 +101,7 @@ pub(super) async fn widget_config(
             }),
         None => false,
     };
+    let (open, opens_at) = s.open_now(chrono::Utc::now());
     let body = PublicConfig {
         title: s.title,
         colour: s.colour,
@@ -103,6 +110,9 @@ pub(super) async fn widget_config(
         away_message: s.away_message,
         prechat_fields: s.prechat_fields,
         online,
+        open,
+        opens_at,
+        closed_message: s.closed_message,
     };
     let mut res = AppJson(body).into_response();
     if let Some(o) = origin(&headers).and_then(|o| HeaderValue::from_str(o).ok()) {

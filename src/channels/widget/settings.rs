@@ -1,6 +1,11 @@
 //! What a widget looks like and which sites may embed it.
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
 use super::*;
+use crate::schedule::{CompiledSchedule, Force, Schedule, compile_schedule};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -24,6 +29,17 @@ pub struct WidgetSettings {
     pub prechat_fields: Vec<String>,
     /// Pages allowed to embed the widget (`https://shop.example`); empty = any.
     pub allowed_origins: Vec<String>,
+    /// Opening hours in the `schedules.yaml` shape (time zone, weekly windows, holidays,
+    /// overrides). Outside them the widget shows `closed_message` and still takes messages.
+    /// None: always open.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<Schedule>,
+    /// Shown outside business hours; the widget adds when it opens again.
+    pub closed_message: String,
+    /// Emergency switch, like FreePBX's day/night toggle: `none` follows the hours, `open` or
+    /// `closed` overrides them.
+    #[schema(value_type = String)]
+    pub force: Force,
 }
 
 impl Default for WidgetSettings {
@@ -36,6 +52,10 @@ impl Default for WidgetSettings {
             away_message: "We're away right now. Leave a message and we'll reply here.".into(),
             prechat_fields: Vec::new(),
             allowed_origins: Vec::new(),
+            business_hours: None,
+            closed_message:
+                "We're closed right now. Leave a message and we'll reply when we're back.".into(),
+            force: Force::None,
         }
     }
 }
@@ -58,6 +78,7 @@ impl WidgetSettings {
             ("settings.title", &self.title, 60),
             ("settings.welcome_message", &self.welcome_message, 500),
             ("settings.away_message", &self.away_message, 500),
+            ("settings.closed_message", &self.closed_message, 500),
         ] {
             if text.chars().count() > max {
                 return Err(ApiError::validation(
@@ -87,7 +108,54 @@ impl WidgetSettings {
                 ));
             }
         }
+        self.opening_hours(Utc::now())?;
         Ok(())
+    }
+
+    /// The compiled business hours (None: always open); 422 naming the first error.
+    pub(crate) fn opening_hours(&self, now: DateTime<Utc>) -> ApiResult<Option<CompiledSchedule>> {
+        let Some(hours) = &self.business_hours else {
+            return Ok(None);
+        };
+        let (compiled, problems) = compile_schedule("business_hours", hours, &BTreeMap::new(), now);
+        if let Some(p) = problems.iter().find(|p| p.is_error()) {
+            // Without list indices, so the admin page can find the field ("weekly.mon").
+            let mut path = String::new();
+            let mut depth = 0;
+            for ch in p.path.trim_start_matches('.').chars() {
+                match ch {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    '"' => {}
+                    _ if depth == 0 => path.push(ch),
+                    _ => {}
+                }
+            }
+            let field = if path.is_empty() {
+                "settings.business_hours".to_owned()
+            } else {
+                format!("settings.business_hours.{path}")
+            };
+            let message = match &p.hint {
+                Some(h) => format!("{} ({h})", p.message),
+                None => p.message.clone(),
+            };
+            return Err(ApiError::validation(&field, message));
+        }
+        Ok(compiled)
+    }
+
+    /// Whether the widget is within its business hours now, and if not, when it opens.
+    pub(crate) fn open_now(&self, now: DateTime<Utc>) -> (bool, Option<DateTime<Utc>>) {
+        let Ok(Some(hours)) = self.opening_hours(now) else {
+            return (self.force != Force::Closed, None);
+        };
+        let open = hours.status_with(now, self.force).is_open();
+        let opens_at = match (open, self.force) {
+            (false, Force::None) => hours.next_open(now),
+            _ => None,
+        };
+        (open, opens_at)
     }
 
     pub(crate) fn allows(&self, origin: Option<&str>) -> bool {
