@@ -66,6 +66,8 @@ pub struct Inner {
     pub events: crate::inbox::EventHub,
     /// Conversations across channels.
     pub chat: crate::channels::conversation::ChatService,
+    /// The AI agent: settings, knowledge base, bot.
+    pub ai: crate::ai::service::AiService,
 }
 
 impl Deref for AppState {
@@ -124,7 +126,9 @@ impl App {
         );
         // Subscribed now, so no routing decision made after start-up is missed.
         tokio::spawn(chat.clone().follow_routing(routing.subscribe()));
+        let ai = crate::ai::service::AiService::new(store.clone(), master_key.clone());
         let state = AppState(Arc::new(Inner {
+            ai,
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
             routing,

@@ -3,6 +3,7 @@
 //! agent, and routes calls and chats through one queue model to agents in one inbox.
 //!
 //! # Layout
+//! - [`ai`]: the AI agent: knowledge base, the offline bot, LLM providers, signals, handoff.
 //! - [`app`]: building and running the service, shared state, bootstrap, shutdown.
 //! - [`cli`]: the `switchboard` command line.
 //! - [`channels`]: customers' channels (the website widget) and the conversation service.
@@ -24,6 +25,7 @@
 //! never the reverse, except through each module's `router()`.
 
 pub mod admin;
+pub mod ai;
 pub mod app;
 pub mod auth;
 pub mod channels;

@@ -90,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::admin::router())
         .merge(crate::routing::http::router())
         .merge(crate::inbox::router())
+        .merge(crate::ai::http::router())
         .merge(crate::channels::widget::router())
         .merge(crate::channels::attachments::router())
         .split_for_parts();

@@ -44,12 +44,23 @@ pub struct ConversationRecord {
     pub last_seq: i64,
     /// Hidden from the open list until then.
     pub snoozed_until: Option<DateTime<Utc>>,
+    /// The customer's language, when known (`en`, `es`, …).
+    pub language: Option<String>,
+    /// The bot's confidence in its last answer (0–1).
+    pub bot_confidence: Option<f64>,
+    /// Why the bot handed over (`explicit_request`, `negative_sentiment`, …).
+    pub handoff_reason: Option<String>,
+    /// The typed handoff record shown first to the agent (JSON).
+    pub handoff: Option<String>,
+    /// Replies the bot has given in this conversation.
+    pub bot_turns: i64,
 }
 
 macro_rules! conversation_columns {
     () => {
         "id, tenant_id, contact_id, channel, widget_id, status, priority, assigned_agent_id, queue_id, \
-         routing_contact_id, started_at, assigned_at, first_response_at, closed_at, last_message_at, last_seq, snoozed_until"
+         routing_contact_id, started_at, assigned_at, first_response_at, closed_at, last_message_at, last_seq, snoozed_until, \
+         language, bot_confidence, handoff_reason, handoff, bot_turns"
     };
 }
 
@@ -82,12 +93,16 @@ pub struct MessageRecord {
     pub provider_message_id: Option<String>,
     /// Written (UTC).
     pub created_at: DateTime<Utc>,
+    /// What the customer wants (a knowledge-base category or a rule label).
+    pub intent: Option<String>,
+    /// Sentiment of a customer message, -1 (negative) to 1 (positive).
+    pub sentiment: Option<f64>,
 }
 
 macro_rules! message_columns {
     () => {
         "id, conversation_id, seq, sender, sender_id, content, kind, media, private, delivery_status, read_at, \
-         provider_message_id, created_at"
+         provider_message_id, created_at, intent, sentiment"
     };
 }
 
@@ -604,5 +619,65 @@ pub async fn is_participant(
     const SQL: &str = "select count(*) from conversation_participants where tenant_id = $1 and conversation_id = $2 \
                        and user_id = $3";
     let n: i64 = on_pool!(store, p => sqlx::query_scalar(SQL).bind(tenant.get()).bind(conversation).bind(user).fetch_one(p).await)?;
+    Ok(n > 0)
+}
+
+/// Stores the intent and sentiment worked out for a customer message.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn set_message_signals(
+    store: &Store,
+    tenant: TenantId,
+    message: i64,
+    intent: Option<&str>,
+    sentiment: Option<f64>,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "update messages set intent = $3, sentiment = $4 where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(message).bind(intent).bind(sentiment).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Counts a bot reply and keeps its confidence and the customer's language.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn record_bot_turn(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    confidence: Option<f64>,
+    language: Option<&str>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update conversations set bot_turns = bot_turns + 1, bot_confidence = coalesce($3, bot_confidence), \
+                       language = coalesce($4, language), updated_at = $5 where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(conversation).bind(confidence).bind(language).bind(Utc::now()).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Hands a bot conversation to people: status `queued`, with the reason and the record the
+/// agent sees first. Only a conversation still with the bot changes (`false` otherwise), so
+/// two handoffs racing each other queue it once.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, conversation.id = conversation))]
+pub async fn set_handoff(
+    store: &Store,
+    tenant: TenantId,
+    conversation: i64,
+    reason: &str,
+    record: &str,
+    queue: Option<i64>,
+    priority: Option<i64>,
+) -> Result<bool, StoreError> {
+    const SQL: &str = "update conversations set status = 'queued', handoff_reason = $3, handoff = $4, \
+                       queue_id = coalesce($5, queue_id), priority = coalesce($6, priority), updated_at = $7 \
+                       where tenant_id = $1 and id = $2 and status = 'bot'";
+    let n = on_write!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(conversation)
+        .bind(reason)
+        .bind(record)
+        .bind(queue)
+        .bind(priority)
+        .bind(Utc::now())
+        .execute(p)
+        .await
+        .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }

@@ -6,6 +6,7 @@
 //! the `TenantId` and filters by it.
 
 pub mod agents;
+pub mod ai;
 pub mod api_keys;
 pub mod attachments;
 pub mod audit;

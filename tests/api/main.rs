@@ -10,6 +10,8 @@ mod chat;
 mod cli;
 mod errors;
 mod isolation;
+mod llm;
+mod llm_standin;
 mod ops;
 mod realtime;
 mod routing;

@@ -1,0 +1,351 @@
+//! A tenant's AI agent settings: which provider answers, how it behaves, where it serves, and
+//! what it may spend. The provider's API key is stored sealed beside them and never returned.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::local::LocalSettings;
+
+/// Who writes the bot's replies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// The embedded bot: knowledge-base answers, no network.
+    #[default]
+    Local,
+    /// An OpenAI-compatible server (OpenAI, Azure OpenAI, Ollama, vLLM, llama.cpp server).
+    Openai,
+    /// Anthropic's Messages API.
+    Anthropic,
+    /// Simple questions to the local bot or a small model, complex ones to a large model.
+    Hybrid,
+}
+
+/// The bot's tone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Personality {
+    /// Warm and informal.
+    #[default]
+    Friendly,
+    /// Courteous and precise.
+    Professional,
+    /// Relaxed and brief.
+    Casual,
+}
+
+/// Azure OpenAI addressing (deployment instead of model name).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AzureSettings {
+    /// Deployment name.
+    pub deployment: String,
+    /// API version, e.g. `2024-10-21`.
+    pub api_version: String,
+}
+
+/// The tenant's order-status lookup used by the `check_order_status` tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OrderLookup {
+    /// URL with `{order_number}`, e.g. `https://shop.example/api/orders/{order_number}`.
+    pub url: String,
+    /// Hosts the lookup may call (the URL's host must be one of them).
+    pub allowed_hosts: Vec<String>,
+    /// Give up after this long (at most 10 000 ms).
+    #[serde(default = "default_lookup_timeout")]
+    pub timeout_ms: u64,
+}
+
+fn default_lookup_timeout() -> u64 {
+    3000
+}
+
+/// A tenant's AI agent settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AiSettings {
+    /// The bot answers new conversations on its channels.
+    pub enabled: bool,
+    /// Who writes the replies.
+    pub provider: ProviderKind,
+    /// OpenAI-compatible base URL (`https://api.openai.com/v1`, `http://localhost:11434/v1`), or
+    /// Anthropic's (`https://api.anthropic.com`).
+    pub base_url: Option<String>,
+    /// Azure OpenAI deployment, when the base URL is an Azure resource.
+    pub azure: Option<AzureSettings>,
+    /// Model name (the large model for `hybrid`).
+    pub model: String,
+    /// The small model for `hybrid` (None: simple turns go to the local bot).
+    pub small_model: Option<String>,
+    /// Embeddings model of the OpenAI-compatible server, combined with BM25 when set.
+    pub embeddings_model: Option<String>,
+    /// The tenant's instructions (tone, scope, facts), added under the fixed system prompt.
+    pub instructions: String,
+    /// Tone.
+    pub personality: Personality,
+    /// Below this confidence the bot hands over instead of answering (0–1).
+    pub handoff_confidence: f64,
+    /// After this many bot replies the conversation goes to people.
+    pub max_bot_replies: u32,
+    /// Typing shown before a reply, so it does not feel instant and robotic (ms).
+    pub response_delay_ms: u64,
+    /// Tool rounds allowed per turn.
+    pub max_tool_rounds: u32,
+    /// Said when the bot cannot help and hands over.
+    pub fallback_message: String,
+    /// Said on handing over while agents are available; `{{position}}` and `{{wait}}` work.
+    pub handoff_message: String,
+    /// Said on handing over when nobody is available.
+    pub offline_message: String,
+    /// Channels the bot serves (`widget`, `whatsapp`, …).
+    pub channels: Vec<String>,
+    /// Languages the bot answers in; others go straight to people.
+    pub languages: Vec<String>,
+    /// Language assumed when a message does not say.
+    pub default_language: String,
+    /// Tokens per calendar month (UTC); None: no limit.
+    pub monthly_token_budget: Option<u64>,
+    /// The order-status lookup for `check_order_status`.
+    pub order_lookup: Option<OrderLookup>,
+    /// The embedded bot's thresholds.
+    pub local: LocalSettings,
+    /// A resolved conversation the customer reopens goes back to the bot (otherwise to people).
+    pub reopen_to_bot: bool,
+}
+
+impl Default for AiSettings {
+    fn default() -> Self {
+        AiSettings {
+            enabled: false,
+            provider: ProviderKind::Local,
+            base_url: None,
+            azure: None,
+            model: String::new(),
+            small_model: None,
+            embeddings_model: None,
+            instructions: String::new(),
+            personality: Personality::Friendly,
+            handoff_confidence: 0.45,
+            max_bot_replies: 8,
+            response_delay_ms: 600,
+            max_tool_rounds: 3,
+            fallback_message: "I'm not sure I can help with that, so I'm passing you to a member of our team.".into(),
+            handoff_message: "I'm connecting you with a member of our team. You're number {{position}} in line (about {{wait}}).".into(),
+            offline_message: "Our team isn't available right now. Leave your message here and we'll reply as soon as we're back.".into(),
+            channels: vec!["widget".into()],
+            languages: vec!["en".into()],
+            default_language: "en".into(),
+            monthly_token_budget: None,
+            order_lookup: None,
+            local: LocalSettings::default(),
+            reopen_to_bot: false,
+        }
+    }
+}
+
+/// A setting that is wrong, with the field to blame.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct SettingsError {
+    /// Dotted path of the field.
+    pub field: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+fn bad(field: &str, message: impl Into<String>) -> SettingsError {
+    SettingsError {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+impl AiSettings {
+    /// Checks the settings as a whole; `has_key` says whether an API key is stored or given.
+    pub fn check(&self, has_key: bool) -> Result<(), SettingsError> {
+        let needs_model = matches!(
+            self.provider,
+            ProviderKind::Openai | ProviderKind::Anthropic | ProviderKind::Hybrid
+        );
+        if needs_model && self.model.trim().is_empty() && self.azure.is_none() {
+            return Err(bad("model", "name the model (or the Azure deployment)"));
+        }
+        if let Some(u) = &self.base_url {
+            let ok = url::Url::parse(u)
+                .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+            if !ok {
+                return Err(bad("base_url", format!("`{u}` is not an http(s) URL")));
+            }
+        }
+        if self.provider == ProviderKind::Anthropic && !has_key {
+            return Err(bad("api_key", "Anthropic needs an API key"));
+        }
+        if self.provider == ProviderKind::Openai && self.base_url.is_none() && !has_key {
+            return Err(bad(
+                "api_key",
+                "OpenAI needs an API key (or set base_url to a local server such as Ollama)",
+            ));
+        }
+        for (field, v) in [
+            ("handoff_confidence", self.handoff_confidence),
+            ("local.answer_threshold", self.local.answer_threshold),
+            ("local.clarify_margin", self.local.clarify_margin),
+        ] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(bad(field, "must be between 0 and 1"));
+            }
+        }
+        if self.max_bot_replies == 0 || self.max_bot_replies > 100 {
+            return Err(bad("max_bot_replies", "must be 1–100"));
+        }
+        if self.max_tool_rounds > 10 {
+            return Err(bad("max_tool_rounds", "must be at most 10"));
+        }
+        if self.response_delay_ms > 10_000 {
+            return Err(bad("response_delay_ms", "must be at most 10000"));
+        }
+        for (field, text, max) in [
+            ("instructions", &self.instructions, 4000),
+            ("fallback_message", &self.fallback_message, 500),
+            ("handoff_message", &self.handoff_message, 500),
+            ("offline_message", &self.offline_message, 500),
+        ] {
+            if text.chars().count() > max {
+                return Err(bad(field, format!("must be at most {max} characters")));
+            }
+        }
+        if self.languages.is_empty() {
+            return Err(bad("languages", "name at least one language"));
+        }
+        if let Some(l) = &self.order_lookup {
+            let url = url::Url::parse(&l.url.replace("{order_number}", "1"))
+                .map_err(|_| bad("order_lookup.url", "not a URL"))?;
+            if url.scheme() != "https" {
+                return Err(bad("order_lookup.url", "must be https"));
+            }
+            let host = url.host_str().unwrap_or_default();
+            if !l.allowed_hosts.iter().any(|h| h.eq_ignore_ascii_case(host)) {
+                return Err(bad(
+                    "order_lookup.allowed_hosts",
+                    format!("must include the URL's host `{host}`"),
+                ));
+            }
+            if !l.url.contains("{order_number}") {
+                return Err(bad("order_lookup.url", "must contain {order_number}"));
+            }
+            if l.timeout_ms == 0 || l.timeout_ms > 10_000 {
+                return Err(bad("order_lookup.timeout_ms", "must be 1–10000"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the bot takes new conversations on `channel`.
+    pub fn serves(&self, channel: &str) -> bool {
+        self.enabled && self.channels.iter().any(|c| c == channel)
+    }
+
+    /// Whether the bot answers in `language` (by base tag: `es-MX` counts as `es`).
+    pub fn speaks(&self, language: &str) -> bool {
+        let base = super::kb::base_language(language);
+        self.languages
+            .iter()
+            .any(|l| super::kb::base_language(l) == base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_local() {
+        let s = AiSettings::default();
+        assert!(s.check(false).is_ok());
+        assert!(!s.serves("widget"), "off until an admin turns it on");
+        assert!(
+            AiSettings {
+                enabled: true,
+                ..s.clone()
+            }
+            .serves("widget")
+        );
+        assert!(s.speaks("en-GB") && !s.speaks("es"));
+    }
+
+    #[test]
+    fn bad_settings_name_the_field() {
+        let field = |s: AiSettings, key: bool| s.check(key).unwrap_err().field;
+        let base = AiSettings::default();
+        assert_eq!(
+            field(
+                AiSettings {
+                    provider: ProviderKind::Openai,
+                    ..base.clone()
+                },
+                true
+            ),
+            "model"
+        );
+        assert_eq!(
+            field(
+                AiSettings {
+                    provider: ProviderKind::Openai,
+                    model: "gpt-4o-mini".into(),
+                    ..base.clone()
+                },
+                false
+            ),
+            "api_key"
+        );
+        assert!(
+            AiSettings {
+                provider: ProviderKind::Openai,
+                model: "llama3.1".into(),
+                base_url: Some("http://localhost:11434/v1".into()),
+                ..base.clone()
+            }
+            .check(false)
+            .is_ok(),
+            "Ollama needs no key"
+        );
+        assert_eq!(
+            field(
+                AiSettings {
+                    handoff_confidence: 1.5,
+                    ..base.clone()
+                },
+                false
+            ),
+            "handoff_confidence"
+        );
+        let lookup = |url: &str, hosts: &[&str]| AiSettings {
+            order_lookup: Some(OrderLookup {
+                url: url.into(),
+                allowed_hosts: hosts.iter().map(|h| (*h).to_owned()).collect(),
+                timeout_ms: 2000,
+            }),
+            ..base.clone()
+        };
+        assert_eq!(
+            field(
+                lookup("http://shop.example/o/{order_number}", &["shop.example"]),
+                false
+            ),
+            "order_lookup.url"
+        );
+        assert_eq!(
+            field(
+                lookup("https://shop.example/o/{order_number}", &["other.example"]),
+                false
+            ),
+            "order_lookup.allowed_hosts"
+        );
+        assert!(
+            lookup("https://shop.example/o/{order_number}", &["shop.example"])
+                .check(false)
+                .is_ok()
+        );
+    }
+}

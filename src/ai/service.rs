@@ -1,0 +1,76 @@
+//! The AI agent's adapter: tenant settings from the store, the knowledge base's indexes, and
+//! (in `bot.rs`) the worker that answers customers.
+
+use chrono::Utc;
+
+use super::config::AiSettings;
+use super::kb::KnowledgeBase;
+use crate::domain::TenantId;
+use crate::secrets::MasterKey;
+use crate::store::{self, Store, StoreError};
+
+/// Shared AI state.
+#[derive(Clone, Debug)]
+pub struct AiService {
+    /// Database.
+    pub store: Store,
+    /// Knowledge-base indexes.
+    pub kb: KnowledgeBase,
+    key: MasterKey,
+}
+
+/// A tenant's settings and, when stored, the provider's API key in clear.
+#[derive(Debug, Clone)]
+pub struct TenantAi {
+    /// Settings (defaults when never saved).
+    pub settings: AiSettings,
+    /// The API key (never logged or returned).
+    pub api_key: Option<secrecy::SecretString>,
+}
+
+impl AiService {
+    /// A service over the store; `key` opens sealed API keys.
+    pub fn new(store: Store, key: MasterKey) -> Self {
+        AiService {
+            store,
+            kb: KnowledgeBase::default(),
+            key,
+        }
+    }
+
+    /// The master key (sealing API keys).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.key
+    }
+
+    /// The tenant's settings (defaults when never saved; unreadable stored settings, which the
+    /// API never writes, also fall back to defaults rather than stopping the bot).
+    pub async fn tenant(&self, tenant: TenantId) -> Result<TenantAi, StoreError> {
+        let Some(r) = store::ai::find_ai_config(&self.store, tenant).await? else {
+            return Ok(TenantAi {
+                settings: AiSettings::default(),
+                api_key: None,
+            });
+        };
+        let settings = serde_json::from_str(&r.settings).unwrap_or_else(|e| {
+            tracing::warn!(tenant.id = %tenant, error = %e, "stored AI settings unreadable; using defaults");
+            AiSettings::default()
+        });
+        let api_key = r
+            .api_key
+            .as_deref()
+            .and_then(|sealed| self.key.open(sealed).ok())
+            .map(secrecy::SecretString::from);
+        Ok(TenantAi { settings, api_key })
+    }
+
+    /// Tokens used this month (UTC) across models.
+    pub async fn tokens_this_month(&self, tenant: TenantId) -> Result<u64, StoreError> {
+        let month = Utc::now().format("%Y-%m").to_string();
+        Ok(store::ai::month_usage(&self.store, tenant, &month)
+            .await?
+            .iter()
+            .map(|u| (u.input_tokens + u.output_tokens).max(0) as u64)
+            .sum())
+    }
+}
