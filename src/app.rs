@@ -127,6 +127,7 @@ impl App {
         // Subscribed now, so no routing decision made after start-up is missed.
         tokio::spawn(chat.clone().follow_routing(routing.subscribe()));
         let ai = crate::ai::service::AiService::new(store.clone(), master_key.clone());
+        chat.attach_bot(crate::ai::bot::spawn(ai.clone(), chat.clone()));
         let state = AppState(Arc::new(Inner {
             ai,
             throttle: LoginThrottle::new(&config.auth),

@@ -1,6 +1,7 @@
 //! The AI agent: knowledge base, the offline bot, LLM providers with tools, per-message signals
 //! (sentiment, intent), handoff rules, and agent assist.
 
+pub mod bot;
 pub mod config;
 pub mod eval;
 pub mod handoff;
@@ -10,3 +11,4 @@ pub mod llm;
 pub mod local;
 pub mod service;
 pub mod signals;
+pub mod turn;

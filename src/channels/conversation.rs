@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde_json::{Value, json};
 use tokio::sync::broadcast;
 
+use crate::ai::bot::{BotError, BotJob, BotLink, ConversationPort, Handoff};
 use crate::domain::{TenantId, UserId};
 use crate::inbox::EventHub;
 use crate::routing::model::{Command, OverflowTarget};
@@ -54,7 +55,13 @@ struct Inner {
     events: EventHub,
     routing: RoutingService,
     widgets: broadcast::Sender<Arc<WidgetPush>>,
+    /// The AI agent's worker, once started: it takes new conversations on its channels and
+    /// sees every customer message.
+    bot: std::sync::OnceLock<BotLink>,
 }
+
+/// The name customers see on bot messages.
+pub const BOT_NAME: &str = "Assistant";
 
 /// Handle to the conversation service; cheap to clone.
 #[derive(Clone)]
@@ -114,7 +121,15 @@ impl ChatService {
             events,
             routing,
             widgets,
+            bot: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Connects the AI agent's worker (once, at start-up).
+    pub fn attach_bot(&self, link: BotLink) {
+        if self.0.bot.set(link).is_err() {
+            tracing::warn!("the bot was already attached");
+        }
     }
 
     /// Frames for widget sockets (filter by conversation).
@@ -259,13 +274,17 @@ impl ChatService {
                 Some(c) => (c, false),
                 None => {
                     let (widget_id, queue_id) = widget.unzip();
+                    let status = match self.0.bot.get() {
+                        Some(bot) if bot.takes(tenant, channel).await => "bot",
+                        _ => "queued",
+                    };
                     let c = store::conversations::insert_conversation(
                         store,
                         tenant,
                         contact_id,
                         channel,
                         widget_id,
-                        "queued",
+                        status,
                         queue_id.flatten(),
                     )
                     .await?;
@@ -293,8 +312,19 @@ impl ChatService {
             .await?;
         // Other tabs of the same visitor show it too.
         self.push(conversation.id, widget_message_frame(&m, None));
-        if is_new && let Some(queue) = conversation.queue_id {
+        if is_new
+            && conversation.status == "queued"
+            && let Some(queue) = conversation.queue_id
+        {
             self.route(tenant, &conversation, queue).await?;
+        }
+        if let Some(bot) = self.0.bot.get() {
+            bot.customer_message(BotJob {
+                tenant,
+                conversation: conversation.id,
+                message: m.id,
+                text: m.content.clone(),
+            });
         }
         // A new conversation changed on the way (queued, maybe assigned at once): read it back.
         let conversation = if is_new {
@@ -737,5 +767,107 @@ impl ChatService {
         )
         .await?;
         self.publish_conversation(tenant, conversation).await
+    }
+}
+
+impl ConversationPort for ChatService {
+    async fn bot_reply(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        text: &str,
+    ) -> Result<(), BotError> {
+        let text = check_text(text).map_err(|e| BotError::Conversation(e.to_string()))?;
+        let new = NewMessage::text("bot", None, text);
+        let (m, _) =
+            store::conversations::append_message(&self.0.store, tenant, conversation, new).await?;
+        self.publish_message(tenant, None, &m, Some(BOT_NAME))
+            .await
+            .map_err(|e| BotError::Conversation(e.to_string()))?;
+        self.push(conversation, widget_message_frame(&m, Some(BOT_NAME)));
+        Ok(())
+    }
+
+    async fn bot_typing(&self, _tenant: TenantId, conversation: i64, on: bool) {
+        self.push(conversation, json!({"type": "typing", "on": on}));
+    }
+
+    async fn hand_off(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        handoff: Handoff,
+    ) -> Result<(), BotError> {
+        let record = crate::ai::bot::record_json(&handoff.record);
+        let moved = store::conversations::set_handoff(
+            &self.0.store,
+            tenant,
+            conversation,
+            handoff.record.reason.code(),
+            &record,
+            handoff.queue_id,
+            handoff.route_priority,
+        )
+        .await?;
+        if !moved {
+            // Someone (an agent, another turn) took it already.
+            return Ok(());
+        }
+        let c = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        self.push(conversation, json!({"type": "status", "status": "queued"}));
+        let mut place = None;
+        let mut staffed = false;
+        if let Some(queue) = c.queue_id {
+            self.route(tenant, &c, queue)
+                .await
+                .map_err(|e| BotError::Conversation(e.to_string()))?;
+            if let Some(rc) =
+                store::conversations::find_conversation(&self.0.store, tenant, conversation)
+                    .await?
+                    .and_then(|c| c.routing_contact_id)
+                && let Ok(state) = self.0.routing.contact_state(tenant, rc).await
+            {
+                place = Some((state.position, state.ewt_secs));
+            }
+            staffed = self
+                .0
+                .routing
+                .live(tenant, queue)
+                .await
+                .ok()
+                .flatten()
+                .is_some_and(|(stats, _)| {
+                    stats.agents.available
+                        + stats.agents.busy
+                        + stats.agents.ringing
+                        + stats.agents.wrapup
+                        > 0
+                });
+        }
+        // Truthful about what happens next: a place in line only when someone is there.
+        let assigned = store::conversations::find_conversation(&self.0.store, tenant, conversation)
+            .await?
+            .is_some_and(|c| c.status == "agent");
+        let text = if assigned {
+            None
+        } else if staffed {
+            let (position, ewt) = place.unwrap_or((None, None));
+            Some(crate::ai::bot::handoff_text(
+                &handoff.message,
+                position,
+                ewt,
+            ))
+        } else {
+            Some(handoff.offline_message.clone())
+        };
+        if let Some(text) = text {
+            self.bot_reply(tenant, conversation, &text).await?;
+        }
+        self.publish_conversation(tenant, conversation)
+            .await
+            .map_err(|e| BotError::Conversation(e.to_string()))?;
+        Ok(())
     }
 }

@@ -77,6 +77,10 @@ pub struct MessageView {
     pub read_at: Option<DateTime<Utc>>,
     /// Written.
     pub created_at: DateTime<Utc>,
+    /// What the customer wants (customer messages): a knowledge-base category or `agent`.
+    pub intent: Option<String>,
+    /// Sentiment of a customer message, -1 to 1.
+    pub sentiment: Option<f64>,
 }
 
 fn message_view(m: MessageRecord, names: &BTreeMap<i64, String>) -> MessageView {
@@ -96,6 +100,8 @@ fn message_view(m: MessageRecord, names: &BTreeMap<i64, String>) -> MessageView 
         delivery_status: m.delivery_status,
         read_at: m.read_at,
         created_at: m.created_at,
+        intent: m.intent,
+        sentiment: m.sentiment,
     }
 }
 
@@ -143,6 +149,16 @@ pub struct ConversationView {
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Customer messages the signed-in agent has not read yet.
     pub unread: Option<i64>,
+    /// The customer's language, when known.
+    pub language: Option<String>,
+    /// Replies the bot gave.
+    pub bot_turns: i64,
+    /// Why the bot handed over, when it did.
+    pub handoff_reason: Option<String>,
+    /// The bot's handoff record (reason, summary, intent, sentiment trend, collected fields),
+    /// shown first to the agent.
+    #[schema(value_type = Option<Object>)]
+    pub handoff: Option<serde_json::Value>,
 }
 
 /// A label.
@@ -192,6 +208,13 @@ pub(super) async fn conversation_view(
             })
             .collect(),
         snoozed_until: c.snoozed_until,
+        language: c.language.clone(),
+        bot_turns: c.bot_turns,
+        handoff_reason: c.handoff_reason.clone(),
+        handoff: c
+            .handoff
+            .as_deref()
+            .and_then(|h| serde_json::from_str(h).ok()),
         unread: match viewer {
             Some(u) => {
                 Some(store::conversations::unread_count(store, tenant, c.id, u.get()).await?)

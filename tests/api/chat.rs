@@ -12,19 +12,19 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use crate::helpers::{Client, PASSWORD, TestApp, spawn_app, unique_email};
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-struct Shop {
-    tid: i64,
-    admin: Client,
-    agent_id: i64,
-    agent: Client,
-    qid: i64,
-    public_id: String,
+pub(crate) struct Shop {
+    pub tid: i64,
+    pub admin: Client,
+    pub agent_id: i64,
+    pub agent: Client,
+    pub qid: i64,
+    pub public_id: String,
 }
 
-async fn shop(app: &TestApp, settings: Value) -> Shop {
+pub(crate) async fn shop(app: &TestApp, settings: Value) -> Shop {
     let op = app.operator().await;
     let tid = app.create_tenant(&op, "shop").await;
     let (_, admin) = app.member(&op, tid, "admin").await;
@@ -61,7 +61,7 @@ async fn shop(app: &TestApp, settings: Value) -> Shop {
     }
 }
 
-async fn visitor(
+pub(crate) async fn visitor(
     app: &TestApp,
     widget: &str,
     token: Option<&str>,
@@ -89,7 +89,7 @@ async fn visitor(
     }
 }
 
-async fn frame(ws: &mut Socket) -> Value {
+pub(crate) async fn frame(ws: &mut Socket) -> Value {
     let msg = tokio::time::timeout(Duration::from_secs(5), ws.next())
         .await
         .expect("frame in time")
@@ -99,7 +99,7 @@ async fn frame(ws: &mut Socket) -> Value {
 }
 
 /// Frames until one of type `kind` (returning it and what came before).
-async fn until(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
+pub(crate) async fn until(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
     let mut before = Vec::new();
     loop {
         let f = frame(ws).await;
@@ -110,7 +110,7 @@ async fn until(ws: &mut Socket, kind: &str) -> (Value, Vec<Value>) {
     }
 }
 
-async fn say(ws: &mut Socket, client_id: &str, content: &str) {
+pub(crate) async fn say(ws: &mut Socket, client_id: &str, content: &str) {
     ws.send(Message::Text(
         json!({"type": "message", "client_id": client_id, "content": content})
             .to_string()
@@ -120,7 +120,7 @@ async fn say(ws: &mut Socket, client_id: &str, content: &str) {
     .unwrap();
 }
 
-async fn available(s: &Shop) {
+pub(crate) async fn available(s: &Shop) {
     let r = s
         .agent
         .request(
@@ -133,7 +133,7 @@ async fn available(s: &Shop) {
 }
 
 /// The id of the newest conversation `who` can see.
-async fn newest_conversation(who: &Client, s: &Shop) -> i64 {
+pub(crate) async fn newest_conversation(who: &Client, s: &Shop) -> i64 {
     let list = who
         .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
         .await;
@@ -143,7 +143,7 @@ async fn newest_conversation(who: &Client, s: &Shop) -> i64 {
 }
 
 /// The shop's agent takes the offered conversation.
-async fn accept(s: &Shop, cid: i64) {
+pub(crate) async fn accept(s: &Shop, cid: i64) {
     let r = s
         .agent
         .post(

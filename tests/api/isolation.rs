@@ -79,6 +79,33 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
     ("GET", "/api/v1/tenants/{tid}/conversations", "agent"),
     ("GET", "/api/v1/tenants/{tid}/directory", "agent"),
+    ("GET", "/api/v1/tenants/{tid}/ai", "admin"),
+    ("PUT", "/api/v1/tenants/{tid}/ai", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/ai/usage", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/knowledge-base", "agent"),
+    ("POST", "/api/v1/tenants/{tid}/knowledge-base", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/knowledge-base/{eid}", "agent"),
+    ("PUT", "/api/v1/tenants/{tid}/knowledge-base/{eid}", "admin"),
+    (
+        "DELETE",
+        "/api/v1/tenants/{tid}/knowledge-base/{eid}",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{tid}/knowledge-base/import",
+        "admin",
+    ),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/knowledge-base/export",
+        "admin",
+    ),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/knowledge-base/search?q=returns",
+        "agent",
+    ),
     ("GET", "/api/v1/tenants", "operator"),
     ("POST", "/api/v1/tenants", "operator"),
 ];
@@ -96,6 +123,7 @@ fn rank(role: &str) -> u8 {
 /// Ids substituted into a path (and used by bodies).
 #[derive(Default)]
 struct Ids {
+    eid: i64,
     wid: i64,
     uid: i64,
     kid: i64,
@@ -122,6 +150,11 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<Value> {
         ("PATCH", "/agents/{uid}") => Some(json!({"skills": {"renamed": 1}})),
         ("PUT", "/agents/{uid}/presence") | ("PUT", "/me/presence") => {
             Some(json!({"state": "away", "reason": "test"}))
+        }
+        ("PUT", "/ai") => Some(json!({"settings": {}})),
+        ("POST", "/knowledge-base/import") => Some(json!([])),
+        ("POST", "/knowledge-base") | ("PUT", "/knowledge-base/{eid}") => {
+            Some(json!({"category": "c", "question": "q?", "answer": "a"}))
         }
         ("POST", "/routing/contacts") => {
             Some(json!({"queue_id": ids.qid, "medium": "chat", "channel": "widget"}))
@@ -152,6 +185,17 @@ async fn fresh_widget(op: &Client, tid: i64) -> i64 {
         .post(
             &format!("/api/v1/tenants/{tid}/widgets"),
             json!({"name": "target"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_i64().unwrap()
+}
+
+async fn fresh_kb_entry(op: &Client, tid: i64) -> i64 {
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/knowledge-base"),
+            json!({"category": "c", "question": "target?", "answer": "a"}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -199,6 +243,9 @@ async fn call(
     if template.contains("{kid}") {
         ids.kid = fresh_key(op, ids_tid).await;
     }
+    if template.contains("{eid}") {
+        ids.eid = fresh_kb_entry(op, ids_tid).await;
+    }
     if template.contains("{qid}")
         || template.contains("{cid}")
         || template.ends_with("/routing/contacts")
@@ -222,7 +269,8 @@ async fn call(
         .replace("{kid}", &ids.kid.to_string())
         .replace("{wid}", &ids.wid.to_string())
         .replace("{qid}", &ids.qid.to_string())
-        .replace("{cid}", &ids.cid.to_string());
+        .replace("{cid}", &ids.cid.to_string())
+        .replace("{eid}", &ids.eid.to_string());
     who.request(
         Method::from_bytes(method.as_bytes()).unwrap(),
         &path,

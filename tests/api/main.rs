@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod ai;
 mod api_keys;
 mod audit;
 mod auth;

@@ -258,8 +258,8 @@ async fn create_entry(
 }
 
 /// One entry.
-#[utoipa::path(get, path = "/api/v1/tenants/{tid}/knowledge-base/{id}", tag = "ai",
-    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "entry id")),
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/knowledge-base/{eid}", tag = "ai",
+    params(("tid" = i64, Path, description = "tenant id"), ("eid" = i64, Path, description = "entry id")),
     responses((status = 200, body = KbEntryView), (status = 404, body = ErrorBody)))]
 async fn get_entry(
     State(state): State<AppState>,
@@ -273,8 +273,8 @@ async fn get_entry(
 }
 
 /// Replaces an entry.
-#[utoipa::path(put, path = "/api/v1/tenants/{tid}/knowledge-base/{id}", tag = "ai", request_body = KbEntryInput,
-    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "entry id")),
+#[utoipa::path(put, path = "/api/v1/tenants/{tid}/knowledge-base/{eid}", tag = "ai", request_body = KbEntryInput,
+    params(("tid" = i64, Path, description = "tenant id"), ("eid" = i64, Path, description = "entry id")),
     responses((status = 200, body = KbEntryView), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn update_entry(
     State(state): State<AppState>,
@@ -301,8 +301,8 @@ async fn update_entry(
 }
 
 /// Deletes an entry.
-#[utoipa::path(delete, path = "/api/v1/tenants/{tid}/knowledge-base/{id}", tag = "ai",
-    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "entry id")),
+#[utoipa::path(delete, path = "/api/v1/tenants/{tid}/knowledge-base/{eid}", tag = "ai",
+    params(("tid" = i64, Path, description = "tenant id"), ("eid" = i64, Path, description = "entry id")),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 async fn delete_entry(
     State(state): State<AppState>,

@@ -229,7 +229,18 @@ impl KbIndex {
     /// The best entries for `text`, best first.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
         let mut analyzer = self.analyzer.clone();
-        let query_terms = terms(&mut analyzer, text);
+        // Punctuation would hide phrase boundaries ("back?"): spaces around it first.
+        let spaced: String = text
+            .chars()
+            .map(|c| {
+                if c.is_alphanumeric() || c == '\'' {
+                    c
+                } else {
+                    ' '
+                }
+            })
+            .collect();
+        let query_terms = terms(&mut analyzer, &synonyms::rewrite(&self.language, &spaced));
         if query_terms.is_empty() || self.entries.is_empty() {
             return Ok(Vec::new());
         }

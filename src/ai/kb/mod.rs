@@ -74,8 +74,10 @@ pub enum KbError {
 /// entries change.
 #[derive(Clone, Default)]
 pub struct KnowledgeBase {
-    indexes: Arc<RwLock<HashMap<(TenantId, String), Arc<KbIndex>>>>,
+    indexes: Arc<RwLock<Indexes>>,
 }
+
+type Indexes = HashMap<(TenantId, String), Arc<KbIndex>>;
 
 impl std::fmt::Debug for KnowledgeBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -12,7 +12,14 @@ pub fn groups(language: &str) -> &'static [&'static [&'static str]] {
 }
 
 const EN: &[&[&str]] = &[
-    &["refund", "reimburse", "reimbursement", "repay", "credited"],
+    &[
+        "refund",
+        "reimburse",
+        "reimbursement",
+        "repay",
+        "credited",
+        "moneyback",
+    ],
     &["return", "exchange", "swap"],
     &[
         "ship", "shipping", "delivery", "deliver", "postage", "dispatch", "courier", "send", "sent",
@@ -227,3 +234,55 @@ const ES_FUNCTION: &[&str] = &[
     "saber", "ustedes", "usted", "yo", "lo", "la", "los", "las", "un", "una", "unos", "unas", "el",
     "de", "del", "al", "en", "y", "o", "con", "para", "se", "si", "ya", "pregunta",
 ];
+
+/// Phrases rewritten to one word before analysis, because their words alone mean something
+/// else ("back" in "send it back" is not "back in stock").
+pub fn phrases(language: &str) -> &'static [(&'static str, &'static str)] {
+    match language.split(['-', '_']).next().unwrap_or("en") {
+        "es" => ES_PHRASES,
+        _ => EN_PHRASES,
+    }
+}
+
+const EN_PHRASES: &[(&str, &str)] = &[
+    ("money back", "refund"),
+    ("my money", "refund"),
+    ("send it back", "return"),
+    ("send them back", "return"),
+    ("send back", "return"),
+    ("sending back", "return"),
+    ("ship it back", "return"),
+    ("ship back", "return"),
+    ("bring it back", "return"),
+    ("take it back", "return"),
+    ("mail it back", "return"),
+    ("give back", "return"),
+    ("back in stock", "restock"),
+    ("in stock", "stock"),
+    ("sign in", "login"),
+    ("log in", "login"),
+    ("call it off", "cancel"),
+    ("call off", "cancel"),
+    ("get here", "arrive"),
+    ("get to me", "arrive"),
+    ("show up", "arrive"),
+    ("went through", "charged"),
+    ("go through", "accepted"),
+];
+
+const ES_PHRASES: &[(&str, &str)] = &[
+    ("mi dinero", "reembolso"),
+    ("devolver el dinero", "reembolso"),
+];
+
+/// Rewrites known phrases in lower-cased text, on word boundaries.
+pub fn rewrite(language: &str, text: &str) -> String {
+    let mut out = format!(" {} ", text.to_lowercase());
+    for (phrase, word) in phrases(language) {
+        let needle = format!(" {phrase} ");
+        while let Some(i) = out.find(&needle) {
+            out.replace_range(i..i + needle.len(), &format!(" {word} "));
+        }
+    }
+    out.trim().to_owned()
+}

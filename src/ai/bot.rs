@@ -1,0 +1,776 @@
+//! The bot worker: every customer message gets its signals (sentiment, language, intent);
+//! messages in conversations the bot holds get a turn — handoff rules first, then the
+//! provider (local, LLM or hybrid) — and a reply or a handoff. The customer is never left
+//! without an answer: any failure ends in the fallback message and a handoff.
+//!
+//! The worker talks back to conversations through [`ConversationPort`], implemented by the
+//! chat service, so this module does not depend on the channels that carry the messages.
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::config::{AiSettings, ProviderKind};
+use super::handoff::{
+    self, HandoffDecision, HandoffReason, HandoffRecord, HandoffRule, TurnSignals,
+};
+use super::local::{LocalDecision, decide};
+use super::service::{AiService, TenantAi};
+use super::signals::{self, SmallTalk};
+use super::turn::{self, LlmTurn};
+use crate::domain::TenantId;
+use crate::store::{self, StoreError, conversations::MessageRecord};
+
+/// Longest customer text the bot reads (longer is cut, never rejected).
+const MAX_TEXT: usize = 2000;
+
+/// What the worker is asked to look at.
+#[derive(Debug, Clone)]
+pub struct BotJob {
+    /// Tenant.
+    pub tenant: TenantId,
+    /// Conversation.
+    pub conversation: i64,
+    /// The customer's message (already stored).
+    pub message: i64,
+    /// Its text.
+    pub text: String,
+}
+
+/// Handing a conversation to people.
+#[derive(Debug, Clone)]
+pub struct Handoff {
+    /// What the agent sees first.
+    pub record: HandoffRecord,
+    /// Queue (None: the conversation's own).
+    pub queue_id: Option<i64>,
+    /// Routing priority for the contact.
+    pub route_priority: Option<i64>,
+    /// What the customer is told while agents are available (`{{position}}`, `{{wait}}`).
+    pub message: String,
+    /// What the customer is told when nobody is.
+    pub offline_message: String,
+}
+
+/// What went wrong talking to a conversation.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The conversation could not take the message (closed, gone).
+    #[error("conversation: {0}")]
+    Conversation(String),
+}
+
+/// How the bot reaches a conversation (implemented by the chat service).
+pub trait ConversationPort: Clone + Send + Sync + 'static {
+    /// Stores and delivers a bot message.
+    fn bot_reply(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        text: &str,
+    ) -> impl Future<Output = Result<(), BotError>> + Send;
+    /// Shows or hides the bot typing.
+    fn bot_typing(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        on: bool,
+    ) -> impl Future<Output = ()> + Send;
+    /// Gives the conversation to people: queued with the record, the customer told.
+    fn hand_off(
+        &self,
+        tenant: TenantId,
+        conversation: i64,
+        handoff: Handoff,
+    ) -> impl Future<Output = Result<(), BotError>> + Send;
+}
+
+/// The sending side, held by the chat service.
+#[derive(Debug, Clone)]
+pub struct BotLink {
+    tx: mpsc::UnboundedSender<BotJob>,
+    ai: AiService,
+}
+
+impl BotLink {
+    /// Whether the bot takes a new conversation on `channel` now.
+    pub async fn takes(&self, tenant: TenantId, channel: &str) -> bool {
+        match self.ai.tenant(tenant).await {
+            Ok(t) => t.settings.serves(channel),
+            Err(e) => {
+                tracing::warn!(tenant.id = %tenant, error = %e, "AI settings unreadable; routing to people");
+                false
+            }
+        }
+    }
+
+    /// Queues a customer message for the worker.
+    pub fn customer_message(&self, job: BotJob) {
+        if self.tx.send(job).is_err() {
+            tracing::error!("bot worker stopped; customer message not analysed");
+        }
+    }
+}
+
+/// Starts the worker; conversations are answered one message at a time each, in order.
+pub fn spawn<P: ConversationPort>(ai: AiService, port: P) -> BotLink {
+    let (tx, mut rx) = mpsc::unbounded_channel::<BotJob>();
+    let link = BotLink { tx, ai: ai.clone() };
+    tokio::spawn(async move {
+        // One lane per conversation: turns of one conversation never overlap, different
+        // conversations proceed in parallel.
+        let lanes: Arc<Mutex<HashMap<i64, Arc<tokio::sync::Mutex<()>>>>> = Arc::default();
+        while let Some(job) = rx.recv().await {
+            let lane = {
+                let mut map = lanes.lock().unwrap_or_else(|e| e.into_inner());
+                map.entry(job.conversation).or_default().clone()
+            };
+            let (ai, port, lanes) = (ai.clone(), port.clone(), lanes.clone());
+            tokio::spawn(async move {
+                let _turn = lane.lock().await;
+                let conversation = job.conversation;
+                if let Err(e) = handle(&ai, &port, &job).await {
+                    tracing::warn!(tenant.id = %job.tenant, conversation.id = conversation, error = %e, "bot turn failed");
+                }
+                let mut map = lanes.lock().unwrap_or_else(|e| e.into_inner());
+                if map
+                    .get(&conversation)
+                    .is_some_and(|l| Arc::strong_count(l) <= 2)
+                {
+                    map.remove(&conversation);
+                }
+            });
+        }
+    });
+    link
+}
+
+/// The tenant's rules: its own when it has any, else the built-in ones.
+async fn rules(ai: &AiService, tenant: TenantId) -> Result<Vec<HandoffRule>, StoreError> {
+    let stored = store::ai::list_handoff_rules(&ai.store, tenant).await?;
+    if stored.is_empty() {
+        return Ok(handoff::default_rules());
+    }
+    Ok(stored
+        .into_iter()
+        .filter_map(|r| {
+            let condition = serde_json::from_str(&r.rule).ok()?;
+            Some(HandoffRule {
+                id: r.id,
+                name: r.name,
+                condition,
+                priority: r.priority as i32,
+                queue_id: r.queue_id,
+                route_priority: r.route_priority,
+                message: r.message,
+                active: r.active,
+            })
+        })
+        .collect())
+}
+
+/// The reply in the customer's language for small talk.
+fn small_talk_reply(kind: SmallTalk, language: &str) -> &'static str {
+    let es = language.starts_with("es");
+    match (kind, es) {
+        (SmallTalk::Greeting, false) => "Hi! What can I help you with today?",
+        (SmallTalk::Greeting, true) => "¡Hola! ¿En qué puedo ayudarte hoy?",
+        (SmallTalk::Thanks, false) => "You're welcome! Is there anything else I can help with?",
+        (SmallTalk::Thanks, true) => "¡De nada! ¿Hay algo más en lo que pueda ayudarte?",
+        (SmallTalk::Goodbye, false) => "Thanks for getting in touch. Have a great day!",
+        (SmallTalk::Goodbye, true) => "Gracias por escribirnos. ¡Que tengas un buen día!",
+    }
+}
+
+fn clarify_reply(a: &str, b: &str, language: &str) -> String {
+    if language.starts_with("es") {
+        format!("¿Te refieres a «{a}» o a «{b}»?")
+    } else {
+        format!("Just to be sure I answer the right question: do you mean \"{a}\" or \"{b}\"?")
+    }
+}
+
+/// What the embedded bot makes of a message.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LocalTurn {
+    /// A reply; `entry` when it came from the knowledge base.
+    Reply {
+        /// Text.
+        text: String,
+        /// Entry used.
+        entry: Option<i64>,
+        /// Confidence.
+        confidence: Option<f64>,
+        /// `answered`, `clarified`, `small_talk`.
+        outcome: &'static str,
+    },
+    /// Nothing fits: hand off.
+    NoAnswer {
+        /// Best confidence seen.
+        confidence: Option<f64>,
+    },
+}
+
+/// The embedded bot's answer to one message (no I/O beyond the index in memory).
+pub fn local_turn(
+    index: &super::kb::KbIndex,
+    entries: &HashMap<i64, (String, String)>,
+    text: &str,
+    language: &str,
+    settings: &AiSettings,
+) -> LocalTurn {
+    if let Some(kind) = signals::small_talk(text) {
+        return LocalTurn::Reply {
+            text: small_talk_reply(kind, language).to_owned(),
+            entry: None,
+            confidence: None,
+            outcome: "small_talk",
+        };
+    }
+    let hits = index.search(text, 5).unwrap_or_default();
+    match decide(&hits, &settings.local) {
+        LocalDecision::Answer { entry, confidence } => match entries.get(&entry) {
+            Some((_, answer)) => LocalTurn::Reply {
+                text: answer.clone(),
+                entry: Some(entry),
+                confidence: Some(confidence),
+                outcome: "answered",
+            },
+            None => LocalTurn::NoAnswer {
+                confidence: Some(confidence),
+            },
+        },
+        LocalDecision::Clarify {
+            first,
+            second,
+            confidence,
+        } => match (entries.get(&first), entries.get(&second)) {
+            (Some((a, _)), Some((b, _))) => LocalTurn::Reply {
+                text: clarify_reply(a, b, language),
+                entry: None,
+                confidence: Some(confidence),
+                outcome: "clarified",
+            },
+            _ => LocalTurn::NoAnswer {
+                confidence: Some(confidence),
+            },
+        },
+        LocalDecision::NoAnswer { best } => LocalTurn::NoAnswer {
+            confidence: best.map(|b| b.1),
+        },
+    }
+}
+
+async fn handle<P: ConversationPort>(
+    ai: &AiService,
+    port: &P,
+    job: &BotJob,
+) -> Result<(), BotError> {
+    let started = Instant::now();
+    let tenant = job.tenant;
+    let Some(conv) =
+        store::conversations::find_conversation(&ai.store, tenant, job.conversation).await?
+    else {
+        return Ok(());
+    };
+    let t = ai.tenant(tenant).await?;
+    let text = signals::clean_customer_text(&job.text, MAX_TEXT);
+    let language = conv
+        .language
+        .clone()
+        .or_else(|| signals::guess_language(&text).map(str::to_owned))
+        .unwrap_or_else(|| t.settings.default_language.clone());
+    // Signals for every customer message, with the bot or not.
+    let sentiment = signals::sentiment(&text, &language);
+    let index = ai
+        .kb
+        .index(&ai.store, tenant, &language)
+        .await
+        .map_err(|e| BotError::Conversation(e.to_string()))?;
+    let hits = index.search(&text, 5).unwrap_or_default();
+    let intent = match decide(&hits, &t.settings.local) {
+        LocalDecision::Answer { .. } | LocalDecision::Clarify { .. } => {
+            hits.first().map(|h| h.category.clone())
+        }
+        LocalDecision::NoAnswer { .. } => None,
+    };
+    let intent = intent.or_else(|| signals::asks_for_human(&text).then(|| "agent".to_owned()));
+    store::conversations::set_message_signals(
+        &ai.store,
+        tenant,
+        job.message,
+        intent.as_deref(),
+        sentiment,
+    )
+    .await?;
+    if conv.status != "bot" {
+        return Ok(());
+    }
+
+    let history =
+        store::conversations::list_messages(&ai.store, tenant, conv.id, 0, 500, false).await?;
+    let customer_turns: Vec<&MessageRecord> =
+        history.iter().filter(|m| m.sender == "customer").collect();
+    let sentiments: Vec<f64> = customer_turns
+        .iter()
+        .filter_map(|m| {
+            if m.id == job.message {
+                sentiment
+            } else {
+                m.sentiment
+            }
+        })
+        .collect();
+    let handoff_ctx = HandoffContext {
+        settings: &t.settings,
+        customer_turns: customer_turns.iter().map(|m| m.content.as_str()).collect(),
+        intent: intent.clone(),
+        sentiments: sentiments.clone(),
+        bot_turns: conv.bot_turns as u32,
+        language: language.clone(),
+    };
+
+    if !t.settings.enabled || !t.settings.speaks(&language) {
+        let reason = if t.settings.enabled {
+            HandoffReason::OutOfScope
+        } else {
+            HandoffReason::Manual
+        };
+        return hand_off(port, tenant, conv.id, &handoff_ctx, plain(reason), None).await;
+    }
+
+    let entries: HashMap<i64, (String, String)> = store::ai::all_kb_entries(&ai.store, tenant)
+        .await?
+        .into_iter()
+        .map(|e| (e.id, (e.question, e.answer)))
+        .collect();
+    let local = local_turn(&index, &entries, &text, &language, &t.settings);
+    let local_confidence = match &local {
+        LocalTurn::Reply { confidence, .. } | LocalTurn::NoAnswer { confidence } => *confidence,
+    };
+    let asks_for_human = signals::asks_for_human(&text);
+    let rules = rules(ai, tenant).await?;
+    let turn_signals = TurnSignals {
+        text: &text,
+        intent: intent.as_deref(),
+        sentiments: &sentiments,
+        bot_turns: conv.bot_turns as u32,
+        // Only the local bot's confidence is known before answering; an LLM judges its own.
+        confidence: (t.settings.provider == ProviderKind::Local)
+            .then_some(local_confidence)
+            .flatten(),
+        asks_for_human,
+    };
+    if let Some(decision) = handoff::evaluate(&rules, &turn_signals) {
+        return hand_off(port, tenant, conv.id, &handoff_ctx, decision, None).await;
+    }
+    if conv.bot_turns as u32 >= t.settings.max_bot_replies {
+        return hand_off(
+            port,
+            tenant,
+            conv.id,
+            &handoff_ctx,
+            plain(HandoffReason::MaxBotTurns),
+            None,
+        )
+        .await;
+    }
+
+    let use_llm = match t.settings.provider {
+        ProviderKind::Local => false,
+        ProviderKind::Openai | ProviderKind::Anthropic => true,
+        // Hybrid: the local bot keeps what it is sure of and what is small talk; complex,
+        // unhappy or unknown questions go to the model.
+        ProviderKind::Hybrid => {
+            let simple = matches!(
+                &local,
+                LocalTurn::Reply {
+                    outcome: "small_talk" | "answered",
+                    ..
+                }
+            ) && sentiment.is_none_or(|s| s > signals::NEGATIVE_THRESHOLD)
+                && text.matches('?').count() <= 1;
+            !simple
+        }
+    };
+
+    if !use_llm {
+        return match local {
+            LocalTurn::Reply {
+                text: reply,
+                entry,
+                confidence,
+                outcome,
+            } => {
+                if let Some(e) = entry {
+                    store::ai::bump_kb_usage(&ai.store, tenant, e).await?;
+                }
+                typing_pause(port, tenant, conv.id, &t.settings).await;
+                port.bot_reply(tenant, conv.id, &reply).await?;
+                store::conversations::record_bot_turn(
+                    &ai.store,
+                    tenant,
+                    conv.id,
+                    confidence,
+                    Some(&language),
+                )
+                .await?;
+                log_turn(
+                    ai,
+                    tenant,
+                    conv.id,
+                    "local",
+                    None,
+                    outcome,
+                    confidence,
+                    started,
+                    &turn::Spent::default(),
+                )
+                .await?;
+                store::ai::add_usage(&ai.store, tenant, &month(), "local", 0, 0, 0).await?;
+                Ok(())
+            }
+            LocalTurn::NoAnswer { confidence } => {
+                log_turn(
+                    ai,
+                    tenant,
+                    conv.id,
+                    "local",
+                    None,
+                    "handoff",
+                    confidence,
+                    started,
+                    &turn::Spent::default(),
+                )
+                .await?;
+                let reason = if confidence.is_some() {
+                    HandoffReason::LowConfidence
+                } else {
+                    HandoffReason::OutOfScope
+                };
+                hand_off(
+                    port,
+                    tenant,
+                    conv.id,
+                    &handoff_ctx,
+                    plain(reason),
+                    Some(&t.settings.fallback_message),
+                )
+                .await
+            }
+        };
+    }
+
+    // A model answers.
+    if let Some(budget) = t.settings.monthly_token_budget
+        && ai.tokens_this_month(tenant).await? >= budget
+    {
+        return hand_off(
+            port,
+            tenant,
+            conv.id,
+            &handoff_ctx,
+            plain(HandoffReason::BudgetExhausted),
+            Some(&t.settings.fallback_message),
+        )
+        .await;
+    }
+    let tier = if t.settings.provider == ProviderKind::Hybrid {
+        "large"
+    } else {
+        "model"
+    };
+    port.bot_typing(tenant, conv.id, true).await;
+    let result = turn::run(
+        ai,
+        &t,
+        &LlmTurn {
+            tenant,
+            conversation: &conv,
+            history: &history,
+            language: &language,
+            index: &index,
+            query: &text,
+        },
+    )
+    .await;
+    port.bot_typing(tenant, conv.id, false).await;
+    match result {
+        Ok(done) => {
+            let model = done.model.clone();
+            store::ai::add_usage(
+                &ai.store,
+                tenant,
+                &month(),
+                &model,
+                done.spent.input_tokens as i64,
+                done.spent.output_tokens as i64,
+                0,
+            )
+            .await?;
+            match done.outcome {
+                turn::Outcome::Reply(reply) => {
+                    port.bot_reply(tenant, conv.id, &reply).await?;
+                    store::conversations::record_bot_turn(
+                        &ai.store,
+                        tenant,
+                        conv.id,
+                        None,
+                        Some(&language),
+                    )
+                    .await?;
+                    log_turn(
+                        ai,
+                        tenant,
+                        conv.id,
+                        tier,
+                        Some(&model),
+                        "answered",
+                        None,
+                        started,
+                        &done.spent,
+                    )
+                    .await?;
+                    Ok(())
+                }
+                turn::Outcome::Handoff {
+                    reason,
+                    queue,
+                    summary,
+                    said,
+                } => {
+                    log_turn(
+                        ai,
+                        tenant,
+                        conv.id,
+                        tier,
+                        Some(&model),
+                        "handoff",
+                        None,
+                        started,
+                        &done.spent,
+                    )
+                    .await?;
+                    if let Some(said) = said {
+                        port.bot_reply(tenant, conv.id, &said).await?;
+                    }
+                    let mut ctx = handoff_ctx;
+                    let decision = HandoffDecision {
+                        queue_id: queue,
+                        ..plain(HandoffReason::ModelRequested)
+                    };
+                    ctx.intent = ctx.intent.or(Some(reason));
+                    hand_off_with_summary(port, tenant, conv.id, &ctx, decision, None, summary)
+                        .await
+                }
+            }
+        }
+        Err(e) => {
+            tracing::warn!(tenant.id = %tenant, conversation.id = conv.id, error = %e, "model turn failed; handing off");
+            log_turn(
+                ai,
+                tenant,
+                conv.id,
+                tier,
+                Some(&t.settings.model),
+                "failed",
+                None,
+                started,
+                &turn::Spent::default(),
+            )
+            .await?;
+            hand_off(
+                port,
+                tenant,
+                conv.id,
+                &handoff_ctx,
+                plain(HandoffReason::ProviderFailure),
+                Some(&t.settings.fallback_message),
+            )
+            .await
+        }
+    }
+}
+
+fn month() -> String {
+    Utc::now().format("%Y-%m").to_string()
+}
+
+fn plain(reason: HandoffReason) -> HandoffDecision {
+    HandoffDecision {
+        rule_id: None,
+        reason,
+        queue_id: None,
+        route_priority: None,
+        message: None,
+    }
+}
+
+async fn typing_pause<P: ConversationPort>(
+    port: &P,
+    tenant: TenantId,
+    conversation: i64,
+    settings: &AiSettings,
+) {
+    if settings.response_delay_ms == 0 {
+        return;
+    }
+    port.bot_typing(tenant, conversation, true).await;
+    tokio::time::sleep(Duration::from_millis(settings.response_delay_ms)).await;
+    port.bot_typing(tenant, conversation, false).await;
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn log_turn(
+    ai: &AiService,
+    tenant: TenantId,
+    conversation: i64,
+    tier: &str,
+    model: Option<&str>,
+    outcome: &str,
+    confidence: Option<f64>,
+    started: Instant,
+    spent: &turn::Spent,
+) -> Result<(), StoreError> {
+    let tools = serde_json::to_string(&spent.tools).unwrap_or_else(|_| "[]".into());
+    store::ai::insert_ai_turn(
+        &ai.store,
+        tenant,
+        conversation,
+        &store::ai::NewAiTurn {
+            tier,
+            model,
+            outcome,
+            confidence,
+            input_tokens: spent.input_tokens as i64,
+            output_tokens: spent.output_tokens as i64,
+            cost_micros: 0,
+            latency_ms: started.elapsed().as_millis() as i64,
+            tools: &tools,
+        },
+    )
+    .await
+}
+
+struct HandoffContext<'a> {
+    settings: &'a AiSettings,
+    customer_turns: Vec<&'a str>,
+    intent: Option<String>,
+    sentiments: Vec<f64>,
+    bot_turns: u32,
+    language: String,
+}
+
+async fn hand_off<P: ConversationPort>(
+    port: &P,
+    tenant: TenantId,
+    conversation: i64,
+    ctx: &HandoffContext<'_>,
+    decision: HandoffDecision,
+    first_say: Option<&str>,
+) -> Result<(), BotError> {
+    hand_off_with_summary(port, tenant, conversation, ctx, decision, first_say, None).await
+}
+
+async fn hand_off_with_summary<P: ConversationPort>(
+    port: &P,
+    tenant: TenantId,
+    conversation: i64,
+    ctx: &HandoffContext<'_>,
+    decision: HandoffDecision,
+    first_say: Option<&str>,
+    summary: Option<String>,
+) -> Result<(), BotError> {
+    let record = HandoffRecord {
+        reason: decision.reason.clone(),
+        rule_id: decision.rule_id,
+        summary: summary
+            .unwrap_or_else(|| handoff::summarise(&ctx.customer_turns, ctx.intent.as_deref(), 400)),
+        intent: ctx.intent.clone(),
+        sentiment_trend: ctx.sentiments.clone(),
+        fields: handoff::collect_fields(&ctx.customer_turns),
+        bot_turns: ctx.bot_turns,
+        language: Some(ctx.language.clone()),
+        at: Utc::now(),
+    };
+    // What the customer hears first depends on why: a request is acknowledged, a question
+    // the bot cannot answer is admitted.
+    if let Some(say) = first_say.filter(|s| !s.trim().is_empty())
+        && decision.reason != HandoffReason::ExplicitRequest
+    {
+        port.bot_reply(tenant, conversation, say).await?;
+    }
+    let message = decision
+        .message
+        .clone()
+        .unwrap_or_else(|| ctx.settings.handoff_message.clone());
+    port.hand_off(
+        tenant,
+        conversation,
+        Handoff {
+            record,
+            queue_id: decision.queue_id,
+            route_priority: decision.route_priority,
+            message,
+            offline_message: ctx.settings.offline_message.clone(),
+        },
+    )
+    .await
+}
+
+/// Renders the handoff message once routing knows the place in line.
+pub fn handoff_text(template: &str, position: Option<u32>, ewt_secs: Option<u32>) -> String {
+    let mut vars = BTreeMap::new();
+    vars.insert(
+        "position",
+        position
+            .map(|p| p.to_string())
+            .unwrap_or_else(|| "1".into()),
+    );
+    vars.insert("wait", wait_words(ewt_secs.unwrap_or(0)));
+    handoff::render_message(template, &vars)
+}
+
+fn wait_words(secs: u32) -> String {
+    match secs {
+        0..=59 => "less than a minute".into(),
+        60..=119 => "1 minute".into(),
+        s => format!("{} minutes", s.div_ceil(60)),
+    }
+}
+
+/// The record as JSON for the conversation row.
+pub fn record_json(record: &HandoffRecord) -> String {
+    serde_json::to_string(record).unwrap_or_else(|_| json!({}).to_string())
+}
+
+/// For callers that only have the tenant's settings.
+pub fn settings_of(t: &TenantAi) -> &AiSettings {
+    &t.settings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handoff_messages_say_the_place_and_wait() {
+        let t = "You're number {{position}} in line (about {{wait}}).";
+        assert_eq!(
+            handoff_text(t, Some(3), Some(150)),
+            "You're number 3 in line (about 3 minutes)."
+        );
+        assert_eq!(
+            handoff_text(t, Some(1), Some(20)),
+            "You're number 1 in line (about less than a minute)."
+        );
+    }
+}
