@@ -343,7 +343,7 @@ pub(super) fn agent_scope(scope: &TenantScope<AnyMember>) -> Option<i64> {
 
 /// A conversation the caller may see (DESIGN §7: agents see their own and their queues', plus
 /// those a colleague @mentioned them in), else 404 as if it did not exist.
-pub(super) async fn load_visible(
+pub(crate) async fn load_visible(
     state: &AppState,
     scope: &TenantScope<AnyMember>,
     id: i64,

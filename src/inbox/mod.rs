@@ -5,7 +5,7 @@
 
 mod canned;
 mod contacts;
-mod conversations;
+pub(crate) mod conversations;
 mod directory;
 mod hub;
 mod labels;

@@ -82,6 +82,14 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/tenants/{tid}/ai", "admin"),
     ("PUT", "/api/v1/tenants/{tid}/ai", "admin"),
     ("GET", "/api/v1/tenants/{tid}/ai/usage", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/handoff-rules", "supervisor"),
+    ("POST", "/api/v1/tenants/{tid}/handoff-rules", "admin"),
+    ("PUT", "/api/v1/tenants/{tid}/handoff-rules/{rid}", "admin"),
+    (
+        "DELETE",
+        "/api/v1/tenants/{tid}/handoff-rules/{rid}",
+        "admin",
+    ),
     ("GET", "/api/v1/tenants/{tid}/knowledge-base", "agent"),
     ("POST", "/api/v1/tenants/{tid}/knowledge-base", "admin"),
     ("GET", "/api/v1/tenants/{tid}/knowledge-base/{eid}", "agent"),
@@ -124,6 +132,7 @@ fn rank(role: &str) -> u8 {
 #[derive(Default)]
 struct Ids {
     eid: i64,
+    rid: i64,
     wid: i64,
     uid: i64,
     kid: i64,
@@ -153,6 +162,9 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<Value> {
         }
         ("PUT", "/ai") => Some(json!({"settings": {}})),
         ("POST", "/knowledge-base/import") => Some(json!([])),
+        ("POST", "/handoff-rules") | ("PUT", "/handoff-rules/{rid}") => Some(
+            json!({"name": format!("r{}", unique()), "condition": {"kind": "keyword", "words": ["refund"]}}),
+        ),
         ("POST", "/knowledge-base") | ("PUT", "/knowledge-base/{eid}") => {
             Some(json!({"category": "c", "question": "q?", "answer": "a"}))
         }
@@ -196,6 +208,17 @@ async fn fresh_kb_entry(op: &Client, tid: i64) -> i64 {
         .post(
             &format!("/api/v1/tenants/{tid}/knowledge-base"),
             json!({"category": "c", "question": "target?", "answer": "a"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_i64().unwrap()
+}
+
+async fn fresh_rule(op: &Client, tid: i64) -> i64 {
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/handoff-rules"),
+            json!({"name": format!("target {}", uuid::Uuid::new_v4().simple()), "condition": {"kind": "explicit_request"}}),
         )
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -246,6 +269,9 @@ async fn call(
     if template.contains("{eid}") {
         ids.eid = fresh_kb_entry(op, ids_tid).await;
     }
+    if template.contains("{rid}") {
+        ids.rid = fresh_rule(op, ids_tid).await;
+    }
     if template.contains("{qid}")
         || template.contains("{cid}")
         || template.ends_with("/routing/contacts")
@@ -270,7 +296,8 @@ async fn call(
         .replace("{wid}", &ids.wid.to_string())
         .replace("{qid}", &ids.qid.to_string())
         .replace("{cid}", &ids.cid.to_string())
-        .replace("{eid}", &ids.eid.to_string());
+        .replace("{eid}", &ids.eid.to_string())
+        .replace("{rid}", &ids.rid.to_string());
     who.request(
         Method::from_bytes(method.as_bytes()).unwrap(),
         &path,

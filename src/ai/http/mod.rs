@@ -1,7 +1,9 @@
 //! The AI agent's HTTP API: settings and usage, the knowledge base, handoff rules, and agent
 //! assist.
 
+mod assist;
 mod kb;
+mod rules;
 mod settings;
 
 use utoipa_axum::router::OpenApiRouter;
@@ -13,4 +15,6 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .merge(settings::router())
         .merge(kb::router())
+        .merge(rules::router())
+        .merge(assist::router())
 }
