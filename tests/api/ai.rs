@@ -389,10 +389,7 @@ async fn a_failing_model_never_strands_the_customer() {
     assert!(next.contains("in line"), "{next}");
     let requests = llm.requests();
     assert_eq!(requests.len(), 2, "one retry");
-    assert_eq!(
-        requests[0].header("x-api-key").as_deref(),
-        Some("sk-ant-test")
-    );
+    assert_eq!(requests[0].header("x-api-key"), Some("sk-ant-test"));
     assert!(
         requests[0].body["system"]
             .as_str()
