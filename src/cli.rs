@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `user …`, `tenant …`, `config check`.
+//! The command line: `serve`, `migrate`, `user …`, `tenant …`, `config check`, `simulate`,
+//! `kb import|export`, `ai eval`.
 //! Tools may use `anyhow`; the library's own errors stay typed.
 
 use std::path::PathBuf;
@@ -45,6 +46,12 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Manage a tenant's knowledge base from files.
+    #[command(subcommand)]
+    Kb(crate::ai::cli::KbCommand),
+    /// The AI agent's tools.
+    #[command(subcommand)]
+    Ai(crate::ai::cli::AiCommand),
     /// Run the real routing engine under a discrete-event simulation and print service
     /// level, ASA, abandonment and occupancy; `--agents-for 80/20` finds the smallest staffing.
     Simulate(SimulateArgs),
@@ -175,6 +182,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Simulate(args) = cli.command {
         return simulate(args);
     }
+    // An evaluation against a knowledge-base file needs no database either.
+    if let Command::Ai(crate::ai::cli::AiCommand::Eval(args)) = &cli.command
+        && args.kb.is_some()
+    {
+        return crate::ai::cli::eval(None, args).await;
+    }
     let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
     match cli.command {
         Command::Config(ConfigCommand::Check) => {
@@ -195,6 +208,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(cmd) => user(config, cmd).await,
         Command::Tenant(cmd) => tenant(config, cmd).await,
         Command::Simulate(args) => simulate(args),
+        Command::Kb(cmd) => crate::ai::cli::kb(&open(&config).await?, cmd).await,
+        Command::Ai(crate::ai::cli::AiCommand::Eval(args)) => {
+            crate::ai::cli::eval(Some(&open(&config).await?), &args).await
+        }
     }
 }
 

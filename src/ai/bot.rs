@@ -124,6 +124,7 @@ impl BotLink {
 pub fn spawn<P: ConversationPort>(ai: AiService, port: P) -> BotLink {
     let (tx, mut rx) = mpsc::unbounded_channel::<BotJob>();
     let link = BotLink { tx, ai: ai.clone() };
+    tokio::spawn(sweep_inactive(ai.clone(), port.clone()));
     tokio::spawn(async move {
         // One lane per conversation: turns of one conversation never overlap, different
         // conversations proceed in parallel.
@@ -151,6 +152,84 @@ pub fn spawn<P: ConversationPort>(ai: AiService, port: P) -> BotLink {
         }
     });
     link
+}
+
+/// How often quiet conversations are checked against inactivity rules.
+const SWEEP_EVERY: Duration = Duration::from_secs(15);
+
+/// Hands over conversations whose customer went quiet longer than an inactivity rule allows.
+async fn sweep_inactive<P: ConversationPort>(ai: AiService, port: P) {
+    let mut tick = tokio::time::interval(SWEEP_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = sweep_once(&ai, &port).await {
+            tracing::warn!(error = %e, "inactivity sweep failed");
+        }
+    }
+}
+
+/// One pass over every tenant whose bot is on and has an inactivity rule.
+pub async fn sweep_once<P: ConversationPort>(ai: &AiService, port: &P) -> Result<(), BotError> {
+    let mut after = None;
+    loop {
+        let page = store::tenants::list_tenants(&ai.store, after, 200).await?;
+        for tenant in &page {
+            let t = ai.tenant(tenant.id).await?;
+            if !t.settings.enabled {
+                continue;
+            }
+            let rules = rules(ai, tenant.id).await?;
+            let Some(shortest) = rules
+                .iter()
+                .filter(|r| r.active)
+                .filter_map(|r| match r.condition {
+                    handoff::Condition::Inactivity { secs } => Some(secs),
+                    _ => None,
+                })
+                .min()
+            else {
+                continue;
+            };
+            let now = Utc::now();
+            let before = now - chrono::Duration::seconds(shortest as i64);
+            for (conversation, last) in
+                store::conversations::idle_bot_conversations(&ai.store, tenant.id, before).await?
+            {
+                let idle = (now - last).num_seconds().max(0) as u64;
+                let Some(decision) = handoff::evaluate_inactivity(&rules, idle) else {
+                    continue;
+                };
+                let history = store::conversations::list_messages(
+                    &ai.store,
+                    tenant.id,
+                    conversation,
+                    0,
+                    500,
+                    false,
+                )
+                .await?;
+                let customer: Vec<&str> = history
+                    .iter()
+                    .filter(|m| m.sender == "customer")
+                    .map(|m| m.content.as_str())
+                    .collect();
+                let ctx = HandoffContext {
+                    settings: &t.settings,
+                    customer_turns: customer,
+                    intent: None,
+                    sentiments: history.iter().filter_map(|m| m.sentiment).collect(),
+                    bot_turns: history.iter().filter(|m| m.sender == "bot").count() as u32,
+                    language: t.settings.default_language.clone(),
+                };
+                hand_off(port, tenant.id, conversation, &ctx, decision, None).await?;
+            }
+        }
+        match page.last() {
+            Some(t) if page.len() == 200 => after = Some(t.id.get()),
+            _ => return Ok(()),
+        }
+    }
 }
 
 /// The tenant's rules: its own when it has any, else the built-in ones.

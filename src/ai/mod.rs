@@ -2,6 +2,7 @@
 //! (sentiment, intent), handoff rules, and agent assist.
 
 pub mod bot;
+pub mod cli;
 pub mod config;
 pub mod eval;
 pub mod handoff;

@@ -681,3 +681,19 @@ pub async fn set_handoff(
         .map(|r| r.rows_affected()))?;
     Ok(n > 0)
 }
+
+/// Conversations the bot holds whose last message is the bot's and older than `before`: the
+/// customer went quiet after the bot spoke.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn idle_bot_conversations(
+    store: &Store,
+    tenant: TenantId,
+    before: DateTime<Utc>,
+) -> Result<Vec<(i64, DateTime<Utc>)>, StoreError> {
+    const SQL: &str = "select c.id, c.last_message_at from conversations c where c.tenant_id = $1 and c.status = 'bot' \
+                       and c.last_message_at < $2 and (select m.sender from messages m where m.conversation_id = c.id \
+                       order by m.seq desc limit 1) = 'bot' order by c.id limit 500";
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(before).fetch_all(p).await)?,
+    )
+}

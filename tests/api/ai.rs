@@ -498,3 +498,38 @@ async fn handoff_rules_are_managed_and_route_with_their_queue_and_message() {
         StatusCode::NO_CONTENT
     );
 }
+
+#[tokio::test]
+async fn a_customer_who_goes_quiet_is_handed_over_by_an_inactivity_rule() {
+    let app = spawn_app().await;
+    let s = with_bot(&app, json!({})).await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let r = s
+        .admin
+        .post(
+            &format!("{base}/handoff-rules"),
+            json!({"name": "Quiet", "condition": {"kind": "inactivity", "secs": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "How many days do I have to return an item?").await;
+    bot_says(&mut ws).await;
+    switchboard::ai::bot::sweep_once(&app.state.ai, &app.state.chat)
+        .await
+        .unwrap();
+    let c = s.admin.get(&format!("{base}/conversations")).await;
+    assert_eq!(
+        c.body["items"][0]["status"], "bot",
+        "not quiet long enough yet"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    switchboard::ai::bot::sweep_once(&app.state.ai, &app.state.chat)
+        .await
+        .unwrap();
+    let c = s.admin.get(&format!("{base}/conversations")).await;
+    assert_eq!(c.body["items"][0]["handoff_reason"], "inactivity");
+    assert_ne!(c.body["items"][0]["status"], "bot");
+}

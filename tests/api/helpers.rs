@@ -82,6 +82,8 @@ impl Drop for TestDb {
 pub struct TestApp {
     pub base: String,
     pub store: Store,
+    /// The running service's shared state (its services, for driving timers in tests).
+    pub state: switchboard::app::AppState,
     config: Config,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
@@ -111,6 +113,7 @@ pub async fn spawn_app_with(customise: impl FnOnce(&mut Config)) -> TestApp {
     let mut test_app = TestApp {
         base: String::new(),
         store: app.state().store.clone(),
+        state: app.state().clone(),
         config,
         stop: None,
         server: None,
@@ -125,6 +128,7 @@ impl TestApp {
     fn launch(&mut self, app: App) {
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.store = app.state().store.clone();
+        self.state = app.state().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         self.stop = Some(tx);
         self.server = Some(tokio::spawn(app.run_until_stopped(async move {

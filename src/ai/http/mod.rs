@@ -3,6 +3,8 @@
 
 mod assist;
 mod kb;
+
+pub use kb::parse_file as parse_kb_file;
 mod rules;
 mod settings;
 
