@@ -168,6 +168,9 @@ fn every_subcommand_has_help() {
         vec!["tenant", "list", "--help"],
         vec!["config", "check", "--help"],
         vec!["simulate", "--help"],
+        vec!["kb", "import", "--help"],
+        vec!["kb", "export", "--help"],
+        vec!["ai", "eval", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -305,4 +308,86 @@ fn simulate_prints_service_level_and_finds_the_staffing_for_a_target() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown strategy `loudest`"));
     let out = run(&["--agents-for", "lots"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("PCT/SECS"));
+}
+
+#[test]
+fn kb_import_checks_every_row_then_imports_and_exports() {
+    let dir = tempfile::tempdir().unwrap();
+    let ok = |args: &[&str]| {
+        let out = switchboard(dir.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    ok(&["tenant", "create", "--slug", "acme", "--name", "Acme"]);
+    let bad = dir.path().join("bad.csv");
+    std::fs::write(
+        &bad,
+        "category,question,answer\nshipping,How much?,Free over $50.\nreturns,,Within 60 days.\n",
+    )
+    .unwrap();
+    let out = switchboard(dir.path())
+        .args(["kb", "import", bad.to_str().unwrap(), "--tenant", "acme"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("row 2 (question): must not be empty"), "{err}");
+    assert!(err.contains("nothing imported"), "{err}");
+
+    let kb = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/kb.json");
+    let text = ok(&["kb", "import", kb, "--tenant", "acme"]);
+    assert!(text.contains("48 entries imported"), "{text}");
+    let csv = ok(&["kb", "export", "--tenant", "acme", "--format", "csv"]);
+    assert_eq!(csv.lines().count(), 49);
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("shipping-times,shipping,"),
+        "{csv}"
+    );
+
+    // The evaluation runs against the tenant's entries (their ids are the file's).
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/cases.json");
+    let report = ok(&["ai", "eval", cases, "--tenant", "acme"]);
+    for line in [
+        "top-1 accuracy",
+        "out-of-scope recall",
+        "false handoff rate",
+        "reply latency",
+    ] {
+        assert!(report.contains(line), "{report}");
+    }
+}
+
+#[test]
+fn ai_eval_reports_the_local_bot_on_the_labelled_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let kb = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/kb.json");
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/cases.json");
+    let out = switchboard(dir.path())
+        .args(["ai", "eval", cases, "--kb", kb, "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(r["cases"], 210);
+    let share = |a: &str, b: &str| r[a].as_f64().unwrap() / r[b].as_f64().unwrap();
+    // Keyword retrieval alone (no model configured): a floor, so changes cannot quietly make
+    // the bot worse. The goals are met with the embedding model (README, issue note).
+    assert!(share("top1_correct", "answerable") >= 0.65, "{r}");
+    assert!(share("handed_off", "must_handoff") >= 0.70, "{r}");
+    assert!(share("small_talk_correct", "small_talk") >= 0.85, "{r}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "no database for a file evaluation"
+    );
 }
