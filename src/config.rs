@@ -79,6 +79,31 @@ pub struct Config {
     pub auth: AuthConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The AI agent.
+    pub ai: AiConfig,
+}
+
+/// `[ai]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct AiConfig {
+    /// A sentence-transformers model folder (`config.json`, `tokenizer.json`,
+    /// `model.safetensors`, e.g. all-MiniLM-L6-v2): the local bot then matches questions by
+    /// meaning as well as by words. Unset: keyword search (BM25) only.
+    pub local_model_dir: Option<PathBuf>,
+    /// Languages the model understands (all-MiniLM-L6-v2 is English-only; a multilingual
+    /// model such as paraphrase-multilingual-MiniLM-L12-v2 can list more). Other languages
+    /// are matched by words alone.
+    pub local_model_languages: Vec<String>,
+}
+
+impl Default for AiConfig {
+    fn default() -> Self {
+        AiConfig {
+            local_model_dir: None,
+            local_model_languages: vec!["en".into()],
+        }
+    }
 }
 
 /// `[database]`.
@@ -156,6 +181,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
+            ai: AiConfig::default(),
         }
     }
 }
@@ -216,7 +242,12 @@ fn ser_db_url<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S
 }
 
 // Variables that share the prefix but are not configuration (test harness knobs).
-const NOT_CONFIG: &[&str] = &["test_postgres_url", "test_backend", "test_log"];
+const NOT_CONFIG: &[&str] = &[
+    "test_postgres_url",
+    "test_backend",
+    "test_log",
+    "test_model_dir",
+];
 
 impl Config {
     /// Loads defaults, then the TOML file (`switchboard.toml` in the working directory

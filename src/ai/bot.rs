@@ -286,6 +286,8 @@ pub enum LocalTurn {
         text: String,
         /// Entry used.
         entry: Option<i64>,
+        /// The entries offered in a clarifying question.
+        options: Vec<i64>,
         /// Confidence.
         confidence: Option<f64>,
         /// `answered`, `clarified`, `small_talk`.
@@ -303,6 +305,7 @@ pub fn local_turn(
     index: &super::kb::KbIndex,
     entries: &HashMap<i64, (String, String)>,
     text: &str,
+    query_vector: Option<&[f32]>,
     language: &str,
     settings: &AiSettings,
 ) -> LocalTurn {
@@ -310,16 +313,23 @@ pub fn local_turn(
         return LocalTurn::Reply {
             text: small_talk_reply(kind, language).to_owned(),
             entry: None,
+            options: Vec::new(),
             confidence: None,
             outcome: "small_talk",
         };
     }
-    let hits = index.search(text, 5).unwrap_or_default();
-    match decide(&hits, &settings.local) {
+    let hits = index.search_with(text, 5, query_vector).unwrap_or_default();
+    let mut strictness = settings.local;
+    if signals::looks_like_injection(text) {
+        strictness.answer_threshold += super::local::INJECTION_MARGIN;
+        strictness.semantic_threshold += super::local::INJECTION_MARGIN;
+    }
+    match decide(&hits, &strictness) {
         LocalDecision::Answer { entry, confidence } => match entries.get(&entry) {
             Some((_, answer)) => LocalTurn::Reply {
                 text: answer.clone(),
                 entry: Some(entry),
+                options: Vec::new(),
                 confidence: Some(confidence),
                 outcome: "answered",
             },
@@ -335,6 +345,7 @@ pub fn local_turn(
             (Some((a, _)), Some((b, _))) => LocalTurn::Reply {
                 text: clarify_reply(a, b, language),
                 entry: None,
+                options: vec![first, second],
                 confidence: Some(confidence),
                 outcome: "clarified",
             },
@@ -374,7 +385,10 @@ async fn handle<P: ConversationPort>(
         .index(&ai.store, tenant, &language)
         .await
         .map_err(|e| BotError::Conversation(e.to_string()))?;
-    let hits = index.search(&text, 5).unwrap_or_default();
+    let query_vector = ai.embed_query(&text, &language).await;
+    let hits = index
+        .search_with(&text, 5, query_vector.as_deref())
+        .unwrap_or_default();
     let intent = match decide(&hits, &t.settings.local) {
         LocalDecision::Answer { .. } | LocalDecision::Clarify { .. } => {
             hits.first().map(|h| h.category.clone())
@@ -431,7 +445,14 @@ async fn handle<P: ConversationPort>(
         .into_iter()
         .map(|e| (e.id, (e.question, e.answer)))
         .collect();
-    let local = local_turn(&index, &entries, &text, &language, &t.settings);
+    let local = local_turn(
+        &index,
+        &entries,
+        &text,
+        query_vector.as_deref(),
+        &language,
+        &t.settings,
+    );
     let local_confidence = match &local {
         LocalTurn::Reply { confidence, .. } | LocalTurn::NoAnswer { confidence } => *confidence,
     };
@@ -488,6 +509,7 @@ async fn handle<P: ConversationPort>(
                 entry,
                 confidence,
                 outcome,
+                ..
             } => {
                 if let Some(e) = entry {
                     store::ai::bump_kb_usage(&ai.store, tenant, e).await?;

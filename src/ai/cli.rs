@@ -72,6 +72,13 @@ pub struct EvalArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// A sentence-transformers model folder for matching by meaning (default: the
+    /// configuration's `ai.local_model_dir`).
+    #[arg(long, env = "SWITCHBOARD_AI__LOCAL_MODEL_DIR")]
+    pub model: Option<PathBuf>,
+    /// Languages the model understands (others are matched by words alone).
+    #[arg(long, value_delimiter = ',', default_value = "en")]
+    pub model_languages: Vec<String>,
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -238,7 +245,20 @@ pub async fn eval(store: Option<&Store>, args: &EvalArgs) -> anyhow::Result<()> 
         }
         _ => bail!("give --tenant or --kb"),
     };
-    let report = run_eval(&entries, &settings, &cases)?;
+    let embedder = match &args.model {
+        Some(dir) => Some(
+            super::embed::Embedder::load(dir)
+                .with_context(|| format!("loading the model in {}", dir.display()))?,
+        ),
+        None => None,
+    };
+    let report = run_eval(
+        &entries,
+        &settings,
+        &cases,
+        embedder.as_ref(),
+        &args.model_languages,
+    )?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -253,7 +273,14 @@ pub fn run_eval(
     entries: &[KbEntry],
     settings: &AiSettings,
     cases: &[Case],
+    embedder: Option<&super::embed::Embedder>,
+    model_languages: &[String],
 ) -> anyhow::Result<Report> {
+    let understands = |l: &str| {
+        model_languages
+            .iter()
+            .any(|m| super::kb::base_language(m) == super::kb::base_language(l))
+    };
     let slugs: HashMap<i64, String> = entries
         .iter()
         .map(|e| (e.id, e.slug.clone().unwrap_or_else(|| e.id.to_string())))
@@ -270,7 +297,10 @@ pub fn run_eval(
     languages.dedup();
     let mut indexes = HashMap::new();
     for l in &languages {
-        indexes.insert(l.clone(), KbIndex::build(l, entries)?);
+        indexes.insert(
+            l.clone(),
+            super::kb::build_index(l, entries, embedder.filter(|_| understands(l)))?,
+        );
     }
     let empty = KbIndex::build("en", &[])?;
     let rules = handoff::default_rules();
@@ -279,7 +309,19 @@ pub fn run_eval(
         let language = super::kb::base_language(&c.language);
         let sentiments: Vec<f64> = signals::sentiment(&text, &language).into_iter().collect();
         let index = indexes.get(&language).unwrap_or(&empty);
-        let local = bot::local_turn(index, &answers, &text, &language, settings);
+        // The message is embedded inside the timed call: latency includes the model's share.
+        let vector = embedder
+            .filter(|_| understands(&language))
+            .and_then(|m| m.embed(&[text.as_str()]).ok())
+            .and_then(|mut v| v.pop());
+        let local = bot::local_turn(
+            index,
+            &answers,
+            &text,
+            vector.as_deref(),
+            &language,
+            settings,
+        );
         let confidence = match &local {
             bot::LocalTurn::Reply { confidence, .. } | bot::LocalTurn::NoAnswer { confidence } => {
                 *confidence
@@ -310,12 +352,11 @@ pub fn run_eval(
                 };
                 Outcome::SmallTalk(kind.into())
             }
-            bot::LocalTurn::Reply { .. } => {
-                // A clarifying question: name the two entries it offered.
-                let hits = index.search(&text, 2).unwrap_or_default();
+            bot::LocalTurn::Reply { options, .. } => {
                 let name = |i: usize| {
-                    hits.get(i)
-                        .map(|h| slugs[&h.id].clone())
+                    options
+                        .get(i)
+                        .map(|id| slugs[id].clone())
                         .unwrap_or_default()
                 };
                 Outcome::Clarify(name(0), name(1))

@@ -190,6 +190,7 @@ impl AiSettings {
         for (field, v) in [
             ("handoff_confidence", self.handoff_confidence),
             ("local.answer_threshold", self.local.answer_threshold),
+            ("local.semantic_threshold", self.local.semantic_threshold),
             ("local.clarify_margin", self.local.clarify_margin),
         ] {
             if !(0.0..=1.0).contains(&v) {

@@ -4,6 +4,7 @@
 pub mod bot;
 pub mod cli;
 pub mod config;
+pub mod embed;
 pub mod eval;
 pub mod handoff;
 pub mod http;

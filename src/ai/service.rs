@@ -1,7 +1,11 @@
 //! The AI agent's adapter: tenant settings from the store, the knowledge base's indexes, and
 //! (in `bot.rs`) the worker that answers customers.
 
+use std::sync::Arc;
+
 use chrono::Utc;
+
+use super::embed::Embedder;
 
 use super::config::AiSettings;
 use super::kb::KnowledgeBase;
@@ -29,12 +33,36 @@ pub struct TenantAi {
 }
 
 impl AiService {
-    /// A service over the store; `key` opens sealed API keys.
-    pub fn new(store: Store, key: MasterKey) -> Self {
+    /// A service over the store; `key` opens sealed API keys; `embedder` adds matching by
+    /// meaning to the knowledge base.
+    pub fn new(
+        store: Store,
+        key: MasterKey,
+        embedder: Option<Arc<Embedder>>,
+        model_languages: &[String],
+    ) -> Self {
         AiService {
             store,
-            kb: KnowledgeBase::default(),
+            kb: KnowledgeBase::new(embedder, model_languages),
             key,
+        }
+    }
+
+    /// The embedding of a customer's text (None without a model, or if it fails: the bot then
+    /// matches by words alone rather than not answering).
+    pub async fn embed_query(&self, text: &str, language: &str) -> Option<Vec<f32>> {
+        let model = self.kb.model_for(language)?;
+        let text = text.to_owned();
+        match tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await {
+            Ok(Ok(mut v)) => v.pop(),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "embedding a message failed");
+                None
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "embedding task failed");
+                None
+            }
         }
     }
 

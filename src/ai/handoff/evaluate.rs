@@ -109,6 +109,7 @@ fn sustained_at_most(sentiments: &[f64], at_most: f64, n: u32) -> bool {
 /// | −3 | 30 | one message scores ≤ −0.8 |
 /// | −4 | 31 | two messages in a row score ≤ −0.5 |
 /// | −5 | 90 | the bot has already replied 8 times |
+/// | −6 | 21 | fraud, account security, a double charge, a complaint or a policy exception |
 pub fn default_rules() -> Vec<HandoffRule> {
     let rule = |id, name: &str, priority, condition| HandoffRule {
         id,
@@ -141,11 +142,48 @@ pub fn default_rules() -> Vec<HandoffRule> {
                     "chargeback",
                     "dispute",
                     "cancel my account",
-                    "close my account",
                     "abogado",
                     "demanda",
                     "denuncia",
                     "cancelar mi cuenta",
+                ]
+                .map(str::to_owned)
+                .to_vec(),
+            },
+        ),
+        rule(
+            -6,
+            "Fraud, security, complaints and exceptions",
+            21,
+            Condition::Keyword {
+                words: [
+                    "stolen",
+                    "stole",
+                    "fraud",
+                    "fraudulent",
+                    "scam",
+                    "hacked",
+                    "unauthorized",
+                    "unauthorised",
+                    "identity theft",
+                    "didn't make",
+                    "did not make",
+                    "didn't place",
+                    "never placed",
+                    "never cancelled",
+                    "never canceled",
+                    "charged twice",
+                    "double charged",
+                    "small claims",
+                    "court",
+                    "complaint",
+                    "as an exception",
+                    "robado",
+                    "robaron",
+                    "fraude",
+                    "estafa",
+                    "queja",
+                    "reclamación",
                 ]
                 .map(str::to_owned)
                 .to_vec(),
@@ -450,6 +488,15 @@ mod tests {
         assert_eq!(
             reason(&rules, &text("hablaré con mi abogado")),
             Some(HandoffReason::Keyword("abogado".into()))
+        );
+        assert_eq!(
+            reason(&rules, &text("Someone placed orders I didn't make")),
+            Some(HandoffReason::Keyword("didn't make".into()))
+        );
+        assert_eq!(
+            reason(&rules, &text("How do I close my account?")),
+            None,
+            "self-service"
         );
         let furious = TurnSignals {
             sentiments: &[-0.85],

@@ -105,7 +105,10 @@ async fn assist(
     let hits = if latest.is_empty() {
         Vec::new()
     } else {
-        index.search(latest, 3).map_err(ApiError::internal)?
+        let vector = state.ai.embed_query(latest, &language).await;
+        index
+            .search_with(latest, 3, vector.as_deref())
+            .map_err(ApiError::internal)?
     };
     let mut entries = Vec::new();
     let mut suggestions = Vec::new();

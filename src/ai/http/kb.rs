@@ -524,7 +524,10 @@ async fn search(
         .index(&state.store, scope.id(), &language)
         .await
         .map_err(ApiError::internal)?;
-    let found = index.search(&q.q, 5).map_err(ApiError::internal)?;
+    let vector = state.ai.embed_query(&q.q, &language).await;
+    let found = index
+        .search_with(&q.q, 5, vector.as_deref())
+        .map_err(ApiError::internal)?;
     let (decision, confidence) = match decide(&found, &settings.local) {
         LocalDecision::Answer { confidence, .. } => ("answer", Some(confidence)),
         LocalDecision::Clarify { confidence, .. } => ("clarify", Some(confidence)),

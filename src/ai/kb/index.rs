@@ -43,6 +43,11 @@ pub struct Hit {
     pub coverage: f64,
     /// The entry's category.
     pub category: String,
+    /// Cosine similarity of meaning (question and keywords against the customer's words),
+    /// when the index has an embedding model's vectors.
+    pub similarity: Option<f64>,
+    /// Cosine similarity of the customer's words to the entry's answer.
+    pub answer_similarity: Option<f64>,
 }
 
 /// One language's analyzer: the same for documents and queries.
@@ -112,6 +117,11 @@ pub struct KbIndex {
     df: HashMap<String, usize>,
     /// Analysed term → the analysed terms of its synonym groups.
     synonyms: HashMap<String, Vec<String>>,
+    /// Entry id → embedding vectors of its question and of its keywords (empty without a
+    /// model).
+    vectors: HashMap<i64, Vec<Vec<f32>>>,
+    /// Entry id → embedding vector of its answer.
+    answer_vectors: HashMap<i64, Vec<f32>>,
 }
 
 impl std::fmt::Debug for KbIndex {
@@ -199,6 +209,8 @@ impl KbIndex {
             entries: map,
             df,
             synonyms,
+            vectors: HashMap::new(),
+            answer_vectors: HashMap::new(),
         })
     }
 
@@ -226,21 +238,115 @@ impl KbIndex {
         ((n + 1.0) / (df + 0.5)).ln().max(0.1)
     }
 
-    /// The best entries for `text`, best first.
+    /// Texts to embed for each entry (question, keywords, answer), to pass back to
+    /// [`attach_vectors`](Self::attach_vectors) in the same order.
+    pub fn texts_to_embed(&self, entries: &[KbEntry]) -> Vec<(i64, bool, String)> {
+        let mut out = Vec::new();
+        for e in entries.iter().filter(|e| self.entries.contains_key(&e.id)) {
+            out.push((e.id, false, e.question.clone()));
+            if !e.keywords.is_empty() {
+                out.push((
+                    e.id,
+                    false,
+                    format!("{} {}", e.category, e.keywords.join(", ")),
+                ));
+            }
+            out.push((e.id, true, e.answer.clone()));
+        }
+        out
+    }
+
+    /// Adds the embedding vectors of [`texts_to_embed`](Self::texts_to_embed).
+    pub fn attach_vectors(&mut self, texts: &[(i64, bool, String)], vectors: Vec<Vec<f32>>) {
+        for ((id, is_answer, _), v) in texts.iter().zip(vectors) {
+            if *is_answer {
+                self.answer_vectors.insert(*id, v);
+            } else {
+                self.vectors.entry(*id).or_default().push(v);
+            }
+        }
+    }
+
+    /// Whether the index has embedding vectors.
+    pub fn has_vectors(&self) -> bool {
+        !self.vectors.is_empty()
+    }
+
+    /// The best entries for `text`, best first by BM25.
     pub fn search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
-        let mut analyzer = self.analyzer.clone();
-        // Punctuation would hide phrase boundaries ("back?"): spaces around it first.
-        let spaced: String = text
-            .chars()
-            .map(|c| {
-                if c.is_alphanumeric() || c == '\'' {
-                    c
-                } else {
-                    ' '
-                }
-            })
+        self.search_with(text, limit, None)
+    }
+
+    /// Like [`search`](Self::search), with the customer text's embedding: entries close in
+    /// meaning join the candidates even when they share no words.
+    pub fn search_with(
+        &self,
+        text: &str,
+        limit: usize,
+        query_vector: Option<&[f32]>,
+    ) -> Result<Vec<Hit>, KbError> {
+        let mut hits = self.keyword_search(text, limit)?;
+        let Some(q) = query_vector.filter(|_| self.has_vectors()) else {
+            return Ok(hits);
+        };
+        let similarity = |id: i64| -> f64 {
+            self.vectors
+                .get(&id)
+                .map(|vs| {
+                    vs.iter()
+                        .map(|v| f64::from(crate::ai::embed::cosine(q, v)))
+                        .fold(f64::MIN, f64::max)
+                })
+                .unwrap_or(0.0)
+        };
+        let answer_similarity = |id: i64| -> Option<f64> {
+            self.answer_vectors
+                .get(&id)
+                .map(|v| f64::from(crate::ai::embed::cosine(q, v)))
+        };
+        for h in &mut hits {
+            h.similarity = Some(similarity(h.id));
+            h.answer_similarity = answer_similarity(h.id);
+        }
+        let mut by_meaning: Vec<(i64, f64)> = self
+            .vectors
+            .keys()
+            .map(|id| (*id, similarity(*id)))
             .collect();
-        let query_terms = terms(&mut analyzer, &synonyms::rewrite(&self.language, &spaced));
+        by_meaning.sort_by(|a, b| b.1.total_cmp(&a.1));
+        let query = self.expanded_query(text);
+        for (id, sim) in by_meaning.into_iter().take(limit) {
+            if hits.iter().any(|h| h.id == id) {
+                continue;
+            }
+            if let Some((category, entry)) = self.entries.get(&id) {
+                hits.push(Hit {
+                    id,
+                    score: 0.0,
+                    coverage: self.coverage(&query, entry),
+                    category: category.clone(),
+                    similarity: Some(sim),
+                    answer_similarity: answer_similarity(id),
+                });
+            }
+        }
+        Ok(hits)
+    }
+
+    fn expanded_query(&self, text: &str) -> Vec<(String, Vec<String>)> {
+        let mut analyzer = self.analyzer.clone();
+        terms(&mut analyzer, &synonyms::rewrite(&self.language, text))
+            .into_iter()
+            .map(|t| {
+                let alts = self.synonyms.get(&t).cloned().unwrap_or_default();
+                (t, alts)
+            })
+            .collect()
+    }
+
+    fn keyword_search(&self, text: &str, limit: usize) -> Result<Vec<Hit>, KbError> {
+        let mut analyzer = self.analyzer.clone();
+        let query_terms = terms(&mut analyzer, &synonyms::rewrite(&self.language, text));
         if query_terms.is_empty() || self.entries.is_empty() {
             return Ok(Vec::new());
         }
@@ -281,6 +387,8 @@ impl KbIndex {
                 score,
                 coverage: self.coverage(&expanded, entry),
                 category: category.clone(),
+                similarity: None,
+                answer_similarity: None,
             });
         }
         Ok(hits)

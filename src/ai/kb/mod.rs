@@ -68,6 +68,27 @@ pub enum KbError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The embedding model failed.
+    #[error("embeddings: {0}")]
+    Embed(String),
+}
+
+/// Builds an index and, with a model, its vectors (blocking).
+pub fn build_index(
+    language: &str,
+    entries: &[KbEntry],
+    embedder: Option<&crate::ai::embed::Embedder>,
+) -> Result<KbIndex, KbError> {
+    let mut index = KbIndex::build(language, entries)?;
+    if let Some(model) = embedder {
+        let texts = index.texts_to_embed(entries);
+        let refs: Vec<&str> = texts.iter().map(|(_, _, t)| t.as_str()).collect();
+        let vectors = model
+            .embed(&refs)
+            .map_err(|e| KbError::Embed(e.to_string()))?;
+        index.attach_vectors(&texts, vectors);
+    }
+    Ok(index)
 }
 
 /// Search indexes per tenant and language, built on first use and dropped when the tenant's
@@ -75,6 +96,9 @@ pub enum KbError {
 #[derive(Clone, Default)]
 pub struct KnowledgeBase {
     indexes: Arc<RwLock<Indexes>>,
+    embedder: Option<Arc<crate::ai::embed::Embedder>>,
+    /// Languages the model understands (base tags).
+    model_languages: Arc<Vec<String>>,
 }
 
 type Indexes = HashMap<(TenantId, String), Arc<KbIndex>>;
@@ -86,6 +110,36 @@ impl std::fmt::Debug for KnowledgeBase {
 }
 
 impl KnowledgeBase {
+    /// Indexes built with `embedder`'s vectors when given.
+    pub fn new(
+        embedder: Option<Arc<crate::ai::embed::Embedder>>,
+        model_languages: &[String],
+    ) -> Self {
+        KnowledgeBase {
+            indexes: Arc::default(),
+            embedder,
+            model_languages: Arc::new(model_languages.iter().map(|l| base_language(l)).collect()),
+        }
+    }
+
+    /// The model, when there is one and it understands `language`.
+    pub fn model_for(&self, language: &str) -> Option<Arc<crate::ai::embed::Embedder>> {
+        let base = base_language(language);
+        self.embedder
+            .clone()
+            .filter(|_| self.model_languages.contains(&base))
+    }
+
+    /// Builds an index, with vectors when there is a model (in a blocking task: embedding a
+    /// knowledge base takes a moment of CPU).
+    pub async fn build(&self, language: &str, entries: Vec<KbEntry>) -> Result<KbIndex, KbError> {
+        let embedder = self.model_for(language);
+        let language = language.to_owned();
+        tokio::task::spawn_blocking(move || build_index(&language, &entries, embedder.as_deref()))
+            .await
+            .map_err(|e| KbError::Embed(e.to_string()))?
+    }
+
     /// The tenant's index for `language`, built from the store when missing.
     pub async fn index(
         &self,
@@ -102,7 +156,7 @@ impl KnowledgeBase {
             .iter()
             .map(KbEntry::from_record)
             .collect();
-        let built = Arc::new(KbIndex::build(&key.1, &entries)?);
+        let built = Arc::new(self.build(&key.1, entries).await?);
         self.write().insert(key, built.clone());
         Ok(built)
     }

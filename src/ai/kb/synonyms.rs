@@ -103,11 +103,20 @@ const ES: &[&[&str]] = &[
     &[
         "envio", "entrega", "enviar", "envian", "mandar", "llega", "llegar", "tarda",
     ],
-    &["pedido", "orden", "paquete", "compra"],
+    &["pedido", "orden", "compra"],
     &["costo", "coste", "precio", "cuesta", "cobran", "tarifa"],
     &["cancelar", "anular", "cancelacion"],
     &["contrasena", "clave", "password", "acceso"],
-    &["telefono", "llamar", "numero", "contacto", "contactar"],
+    &[
+        "telefono",
+        "llamar",
+        "numero",
+        "contacto",
+        "contactar",
+        "correo",
+        "email",
+        "escribir",
+    ],
     &["tienda", "local", "sucursal"],
     &["dias", "tiempo", "cuanto", "cuando"],
 ];
@@ -275,9 +284,38 @@ const ES_PHRASES: &[(&str, &str)] = &[
     ("devolver el dinero", "reembolso"),
 ];
 
+/// Spanish verbs carry their object pronouns ("devolverlas" = return them): the stemmer does
+/// not take them off, so the verb would not match the entry's "devolver".
+fn strip_enclitics(text: &str) -> String {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    match RE.get_or_init(|| {
+        regex::Regex::new(r"\b(\w{2,}?(?:ar|er|ir))(?:selos|selas|melo|mela|telo|tela|me|te|se|lo|la|los|las|le|les|nos)\b").ok()
+    }) {
+        Some(re) => re.replace_all(text, "$1").into_owned(),
+        None => text.to_owned(),
+    }
+}
+
 /// Rewrites known phrases in lower-cased text, on word boundaries.
 pub fn rewrite(language: &str, text: &str) -> String {
-    let mut out = format!(" {} ", text.to_lowercase());
+    // Punctuation would hide phrase boundaries ("back?").
+    let lower: String = text
+        .to_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '\'' {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect();
+    let lower = if language.starts_with("es") {
+        strip_enclitics(&lower)
+    } else {
+        lower
+    };
+    let mut out = format!(" {lower} ");
     for (phrase, word) in phrases(language) {
         let needle = format!(" {phrase} ");
         while let Some(i) = out.find(&needle) {
@@ -285,4 +323,28 @@ pub fn rewrite(language: &str, text: &str) -> String {
         }
     }
     out.trim().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phrases_become_one_word_and_spanish_verbs_lose_their_pronouns() {
+        assert_eq!(rewrite("en", "How do I send them back?"), "how do i return");
+        assert_eq!(
+            rewrite("en", "when is it back in stock"),
+            "when is it restock"
+        );
+        assert_eq!(
+            rewrite("es", "¿estoy a tiempo de devolverlas?"),
+            "estoy a tiempo de devolver"
+        );
+        assert_eq!(rewrite("es", "quiero escribirles"), "quiero escribir");
+        assert_eq!(
+            rewrite("es", "el collar"),
+            "el collar",
+            "a noun ending like a verb stays"
+        );
+    }
 }

@@ -300,6 +300,7 @@ fn spanish() -> Vec<String> {
             r"\b(?:quiero|necesito|quisiera|prefiero|pido|solicito|exijo|dame|deme|denme|busco|requiero) (?:un|una|algun|alguna|otro|otra) {noun}{after}\b"
         ),
         r"\balguien con (?:quien|el que|la que) (?:pueda|puedo|podria) hablar\b".to_owned(),
+        format!(r"\b(?:me )?(?:puede|pueden|podria|podrian|quiero que me|necesito que me) atender(?:me)? (?:(?:un|una|algun|alguna) )?{noun}{after}\b"),
         r"\b(?:hay|existe) (?:un |una |algun |alguna )?(?:persona|humano|agente|asesor|operador|alguien)(?: real)?(?: disponible)?$".to_owned(),
         r"\b(?:persona real|personas reales|agente humano|asesor humano|operador humano|operadora humana|atencion humana|de carne y hueso)\b".to_owned(),
     ]

@@ -11,12 +11,14 @@
 //! - `language.rs`: [`guess_language`].
 
 mod human;
+mod injection;
 mod language;
 mod sentiment;
 mod small_talk;
 mod text;
 
 pub use human::asks_for_human;
+pub use injection::looks_like_injection;
 pub use language::guess_language;
 pub use sentiment::{NEGATIVE_THRESHOLD, POSITIVE_THRESHOLD, sentiment};
 pub use small_talk::{SmallTalk, small_talk};

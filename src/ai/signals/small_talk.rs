@@ -100,6 +100,12 @@ const THANKS: &[&str] = &[
     "appreciate it",
     "i appreciate it",
     "appreciated",
+    "that helped",
+    "that helped a lot",
+    "that was helpful",
+    "that was very helpful",
+    "very helpful",
+    "super helpful",
     // Spanish
     "gracias",
     "muchas gracias",
@@ -149,6 +155,8 @@ const GOODBYES: &[&str] = &[
     "that s it",
     "that is all",
     "that will be all",
+    "that s everything",
+    "that is everything",
     "nothing else",
     "i m done",
     // Spanish
