@@ -129,6 +129,7 @@ let convId = null, status = null, closedConv = false, agentName = null, isOpen =
 let ws = null, ready = false, live = false, attempt = 0, retryTimer = 0, lastFrame = 0, fatal = false;
 let typingOn = false, typingTimer = 0, agentTypingTimer = 0;
 let readSent = 0, agentRead = 0, seenEl = null, lastKey = null, audio = null;
+let draftRow = null; // the assistant's reply while it is being written (streamed)
 
 try {
   for (const p of JSON.parse(load('pending') || '[]')) if (p && p.id) pending[p.id] = { content: p.content };
@@ -343,6 +344,18 @@ function onFrame(f) {
       if (stick) scrollDown();
       agentTypingTimer = setTimeout(() => { typingEl.hidden = true; }, 8000);
     }
+  } else if (t === 'draft') {
+    // Text only, like every message; an empty draft means the reply turned into something else.
+    if (!f.text) {
+      if (draftRow) draftRow.remove();
+      draftRow = null;
+    } else {
+      if (!draftRow) draftRow = addRow({ sender: 'bot', sender_name: f.sender_name, content: '' }, true);
+      draftRow.querySelector('.b').textContent = f.text;
+      const meta = draftRow.querySelector('.mt');
+      if (meta) meta.textContent = '…';
+      typingEl.hidden = true;
+    }
   } else if (t === 'read') {
     agentRead = Math.max(agentRead, +f.seq || 0);
     updateSeen();
@@ -380,6 +393,10 @@ function onMessage(f) {
   if (p) {
     delete pending[f.client_id];
     savePending();
+  }
+  if (draftRow && f.sender === 'bot') {
+    draftRow.remove();
+    draftRow = null;
   }
   if (!row) row = addRow(f, false);
   settle(row, seq, f.at);

@@ -77,6 +77,8 @@ pub trait ConversationPort: Clone + Send + Sync + 'static {
         conversation: i64,
         text: &str,
     ) -> impl Future<Output = Result<(), BotError>> + Send;
+    /// Shows the bot's reply while a model writes it (empty: take it away).
+    fn bot_draft(&self, conversation: i64, text: &str);
     /// Shows or hides the bot typing.
     fn bot_typing(
         &self,
@@ -422,10 +424,21 @@ async fn handle<P: ConversationPort>(
             }
         })
         .collect();
+    // What the customer wanted: this message's intent, or when it only asks for a person,
+    // the last topic the conversation had.
+    let topic = match intent.as_deref() {
+        Some("agent") | None => customer_turns
+            .iter()
+            .rev()
+            .filter_map(|m| m.intent.clone())
+            .find(|i| i != "agent")
+            .or(intent.clone().filter(|i| i != "agent")),
+        Some(_) => intent.clone(),
+    };
     let handoff_ctx = HandoffContext {
         settings: &t.settings,
         customer_turns: customer_turns.iter().map(|m| m.content.as_str()).collect(),
-        intent: intent.clone(),
+        intent: topic,
         sentiments: sentiments.clone(),
         bot_turns: conv.bot_turns as u32,
         language: language.clone(),
@@ -590,6 +603,9 @@ async fn handle<P: ConversationPort>(
         "model"
     };
     port.bot_typing(tenant, conv.id, true).await;
+    let draft_port = port.clone();
+    let conversation_id = conv.id;
+    let on_draft = move |text: &str| draft_port.bot_draft(conversation_id, text);
     let result = turn::run(
         ai,
         &t,
@@ -601,6 +617,7 @@ async fn handle<P: ConversationPort>(
             index: &index,
             query: &text,
         },
+        &on_draft,
     )
     .await;
     port.bot_typing(tenant, conv.id, false).await;
@@ -675,6 +692,7 @@ async fn handle<P: ConversationPort>(
             }
         }
         Err(e) => {
+            port.bot_draft(conv.id, "");
             tracing::warn!(tenant.id = %tenant, conversation.id = conv.id, error = %e, "model turn failed; handing off");
             log_turn(
                 ai,

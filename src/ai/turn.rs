@@ -300,9 +300,25 @@ pub fn history_messages(history: &[MessageRecord]) -> Vec<Message> {
     out
 }
 
-async fn call(client: &LlmClient, req: &ChatRequest) -> Result<super::llm::ChatResponse, LlmError> {
-    match client.chat(req).await {
+/// One model call, streamed: the text so far goes to `on_draft` as it arrives (the widget
+/// shows it being written). Retried once where safe, with the draft cleared first.
+async fn call(
+    client: &LlmClient,
+    req: &ChatRequest,
+    on_draft: &(dyn Fn(&str) + Send + Sync),
+) -> Result<super::llm::ChatResponse, LlmError> {
+    let attempt = |req: &ChatRequest| {
+        let mut so_far = String::new();
+        let mut on_text = move |delta: &str| {
+            so_far.push_str(delta);
+            on_draft(&so_far);
+        };
+        let req = req.clone();
+        async move { client.chat_stream(&req, &mut on_text).await }
+    };
+    match attempt(req).await {
         Err(e) if e.is_retryable() => {
+            on_draft("");
             let wait = match &e {
                 LlmError::RateLimited {
                     retry_after: Some(d),
@@ -310,7 +326,7 @@ async fn call(client: &LlmClient, req: &ChatRequest) -> Result<super::llm::ChatR
                 _ => Duration::from_millis(300),
             };
             tokio::time::sleep(wait).await;
-            client.chat(req).await
+            attempt(req).await
         }
         other => other,
     }
@@ -342,7 +358,12 @@ fn regex_lite_strip(text: &str) -> String {
 }
 
 /// Runs a model turn.
-pub async fn run(ai: &AiService, t: &TenantAi, turn: &LlmTurn<'_>) -> Result<Done, TurnError> {
+pub async fn run(
+    ai: &AiService,
+    t: &TenantAi,
+    turn: &LlmTurn<'_>,
+    on_draft: &(dyn Fn(&str) + Send + Sync),
+) -> Result<Done, TurnError> {
     let s = &t.settings;
     let client = client(t)?;
     let model = s
@@ -378,11 +399,15 @@ pub async fn run(ai: &AiService, t: &TenantAi, turn: &LlmTurn<'_>) -> Result<Don
     let mut spent = Spent::default();
     let mut invalid_in_a_row = 0;
     for _round in 0..=s.max_tool_rounds {
-        let res = call(&client, &req).await?;
+        let res = call(&client, &req, on_draft).await?;
         spent.input_tokens += res.usage.input_tokens;
         spent.output_tokens += res.usage.output_tokens;
         let said = res.text();
         let uses: Vec<Block> = res.tool_uses().cloned().collect();
+        if !uses.is_empty() {
+            // The text so far was a preamble to tool calls, not the answer.
+            on_draft("");
+        }
         if uses.is_empty() {
             let reply = tidy_reply(&said);
             if reply.is_empty() {

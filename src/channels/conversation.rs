@@ -788,6 +788,13 @@ impl ConversationPort for ChatService {
         Ok(())
     }
 
+    fn bot_draft(&self, conversation: i64, text: &str) {
+        self.push(
+            conversation,
+            json!({"type": "draft", "text": text, "sender_name": BOT_NAME}),
+        );
+    }
+
     async fn bot_typing(&self, _tenant: TenantId, conversation: i64, on: bool) {
         self.push(conversation, json!({"type": "typing", "on": on}));
     }

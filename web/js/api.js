@@ -10,12 +10,15 @@ const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 /** An API failure: HTTP status, machine code from the envelope, human message. */
 export class ApiError extends Error {
-  constructor(status, code, message, { retryAfter = null } = {}) {
+  constructor(status, code, message, { retryAfter = null, body = null } = {}) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.retryAfter = retryAfter;
+    // The parsed response body, for endpoints whose errors carry more than the envelope
+    // (a knowledge-base import answers 422 with every bad row).
+    this.body = body;
   }
 }
 
@@ -65,11 +68,11 @@ function parseRetryAfter(value) {
  * Perform a request. Resolves to the parsed JSON body (or null for 204 / empty body).
  * Throws ApiError for HTTP errors and for network failures (status 0, code "network").
  */
-export async function request(method, path, { body, raw, query, signal, retried = false } = {}) {
+export async function request(method, path, { body, raw, contentType, query, signal, retried = false } = {}) {
   const upper = method.toUpperCase();
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (raw !== undefined) headers['Content-Type'] = 'application/octet-stream';
+  if (raw !== undefined) headers['Content-Type'] = contentType || 'application/octet-stream';
   if (UNSAFE.has(upper) && csrfToken) headers['X-CSRF-Token'] = csrfToken;
 
   let response;
@@ -105,6 +108,7 @@ export async function request(method, path, { body, raw, query, signal, retried 
   );
   const error = new ApiError(response.status, code, message, {
     retryAfter: parseRetryAfter(response.headers.get('Retry-After')),
+    body: data,
   });
 
   // A stale CSRF token (the user signed in again in another tab): fetch the
@@ -114,7 +118,7 @@ export async function request(method, path, { body, raw, query, signal, retried 
       const me = await request('GET', '/me', { signal });
       if (me && me.csrf_token) {
         setCsrfToken(me.csrf_token);
-        return request(method, path, { body, raw, query, signal, retried: true });
+        return request(method, path, { body, raw, contentType, query, signal, retried: true });
       }
     } catch {
       /* fall through to the original error */
@@ -135,7 +139,7 @@ export const api = {
   put: (path, body, opts) => request('PUT', path, { ...opts, body }),
   patch: (path, body, opts) => request('PATCH', path, { ...opts, body }),
   del: (path, opts) => request('DELETE', path, opts),
-  /** POST a file's raw bytes (uploads). */
+  /** POST a file's raw bytes (uploads); `opts.contentType` names the type (default octet-stream). */
   upload: (path, file, opts) => request('POST', path, { ...opts, raw: file }),
   listAll,
   setCsrfToken,

@@ -76,6 +76,8 @@ registerNav({ id: 'users', label: 'Users', icon: 'users', hash: '#/users', secti
 registerNav({ id: 'api-keys', label: 'API keys', icon: 'key', hash: '#/api-keys', section: 'admin', roles: ADMINS, tenant: true, order: 20, load: () => import('./pages/api-keys.js') });
 registerNav({ id: 'widgets', label: 'Chat widgets', icon: 'chat', hash: '#/widgets', section: 'admin', roles: ADMINS, tenant: true, order: 25, load: () => import('./pages/widgets.js') });
 registerNav({ id: 'canned', label: 'Saved replies', icon: 'note', hash: '#/canned', section: 'admin', roles: ADMINS, tenant: true, order: 27, load: () => import('./pages/canned.js') });
+registerNav({ id: 'ai', label: 'AI agent', icon: 'bot', hash: '#/ai', section: 'admin', roles: ADMINS, tenant: true, order: 28, load: () => import('./pages/ai.js') });
+registerNav({ id: 'knowledge-base', label: 'Knowledge base', icon: 'book', hash: '#/knowledge-base', section: 'admin', roles: ADMINS, tenant: true, order: 29, load: () => import('./pages/knowledge-base.js') });
 registerNav({ id: 'audit', label: 'Audit log', icon: 'scroll', hash: '#/audit', section: 'admin', roles: ADMINS, tenant: true, order: 30, load: () => import('./pages/audit.js') });
 registerNav({ id: 'tenants', label: 'Tenants', icon: 'building', hash: '#/tenants', section: 'platform', roles: ['operator'], order: 10, load: () => import('./pages/tenants.js') });
 registerNav({ id: 'account', label: 'Account', icon: 'user', hash: '#/account', section: 'personal', roles: ['*'], order: 10, load: () => import('./pages/account.js') });

@@ -505,10 +505,14 @@ export function showApiError(err, fields, alertBox, { fieldHints = {}, conflictF
     // "email: `bad` is not an email address" -> the email field, without the prefix.
     const prefixed = /^([a-z][a-z0-9_.]*):\s*(.+)$/i.exec((err && err.message) || '');
     if (prefixed) {
-      const key = prefixed[1].toLowerCase().split('.').pop();
-      const f = fields[key] || Object.entries(fields).find(([name]) => (fieldHints[name] || []).includes(key))?.[1];
+      // "settings.local.answer_threshold: …" -> the field named by the whole path, by the
+      // path without its leading parts ("local.answer_threshold"), or by its last part.
+      const parts = prefixed[1].toLowerCase().split('.');
+      const keys = parts.map((_, i) => parts.slice(i).join('.'));
+      const key = keys[keys.length - 1];
+      const f = keys.map((k) => fields[k]).find(Boolean) || Object.entries(fields).find(([name]) => (fieldHints[name] || []).includes(key))?.[1];
       if (f) {
-        f.setError(sentence(prefixed[2]));
+        f.setError(withoutPath(prefixed[2], prefixed[1]));
         f.input.focus();
         return;
       }
@@ -523,6 +527,15 @@ export function showApiError(err, fields, alertBox, { fieldHints = {}, conflictF
     }
   }
   alertBox.show(message);
+}
+
+// "condition.at_most: condition.at_most must be between -1 and 1" names the field twice;
+// under the field, "Must be between -1 and 1." says it once ("…words[2] must…" -> "Item 3 must…").
+function withoutPath(message, path) {
+  const escaped = path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const m = new RegExp(`^${escaped}(?:\\[(\\d+)\\])?\\s+(.+)$`, 'i').exec(message);
+  if (!m) return sentence(message);
+  return sentence(m[1] !== undefined ? `Item ${Number(m[1]) + 1} ${m[2]}` : m[2]);
 }
 
 /** The human part of "field: message" validation errors. */

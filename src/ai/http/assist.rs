@@ -11,6 +11,7 @@ use utoipa_axum::routes;
 use crate::ai::config::ProviderKind;
 use crate::ai::handoff;
 use crate::ai::llm::{ChatRequest, Message};
+use crate::ai::signals;
 use crate::ai::turn;
 use crate::app::AppState;
 use crate::auth::{AnyMember, TenantScope};
@@ -101,7 +102,14 @@ async fn assist(
         .index(&state.store, tenant, &language)
         .await
         .map_err(ApiError::internal)?;
-    let latest = customer.last().copied().unwrap_or_default();
+    // The question to look up: the latest message with substance (not "I want a person",
+    // not "thanks"), which right after a handover is usually an earlier one.
+    let latest = customer
+        .iter()
+        .rev()
+        .copied()
+        .find(|m| !signals::asks_for_human(m) && signals::small_talk(m).is_none())
+        .unwrap_or_default();
     let hits = if latest.is_empty() {
         Vec::new()
     } else {

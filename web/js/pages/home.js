@@ -18,6 +18,8 @@ const ENTRY_TEXT = {
   live: 'Follow every queue live: who is waiting, for how long, and what each agent is doing.',
   widgets: 'Create the chat widget for your website and copy its embed snippet.',
   canned: 'Save the answers agents send often; they insert them with / in the inbox.',
+  ai: 'Let the assistant answer first, choose its provider and decide when it hands over to your team.',
+  'knowledge-base': 'Write, import and test the answers the assistant gives.',
   users: 'Add people to the tenant, change roles, reset passwords and deactivate accounts.',
   'api-keys': 'Create API keys for integrations and revoke them when they are no longer used.',
   audit: 'See who changed what in the tenant, and when.',

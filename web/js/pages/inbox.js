@@ -15,6 +15,7 @@ const FILTERS = [
   { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
   { id: 'unassigned', label: 'Unassigned', query: { status: 'open', unassigned: 'true' } },
   { id: 'open', label: 'All open', query: { status: 'open' } },
+  { id: 'bot', label: 'Bot', query: { status: 'bot' } },
   { id: 'snoozed', label: 'Snoozed', query: { status: 'snoozed' } },
   { id: 'closed', label: 'Closed', query: { status: 'closed' } },
 ];
@@ -33,7 +34,7 @@ const CHANNELS = [
 const CHANNEL_LABEL = Object.fromEntries(CHANNELS.filter((c) => c.value).map((c) => [c.value, c.label]));
 
 const STATUS = {
-  bot: ['Bot', 'neutral'],
+  bot: ['Bot', 'bot'],
   queued: ['Waiting', 'warning'],
   agent: ['Open', 'success'],
   closed: ['Resolved', 'neutral'],
@@ -96,6 +97,99 @@ function snoozeChoices(now = new Date()) {
 
 function channelLabel(ch) {
   return CHANNEL_LABEL[ch] || titleCase(ch || 'chat');
+}
+
+// A conversation's status: the assistant's conversations get a "Bot" badge, the others a pill.
+function statusEl(status) {
+  if (status === 'bot') return h('span', { class: 'badge badge-bot', dataset: { testid: 'bot-badge' }, title: 'The assistant is answering' }, icon('bot', { size: 13 }), 'Bot');
+  const [label, kind] = STATUS[status] || [titleCase(status), 'neutral'];
+  return statusPill(label, kind);
+}
+
+// Why the assistant handed a conversation over, in words.
+function handoffReason(reason) {
+  const kind = reason && typeof reason === 'object' ? reason.kind : reason;
+  const detail = reason && typeof reason === 'object' && typeof reason.detail === 'string' ? reason.detail : '';
+  switch (kind) {
+    case 'explicit_request':
+      return 'the customer asked for a person';
+    case 'keyword':
+      return detail ? `the customer mentioned “${detail}”` : 'the customer used a word that goes to people';
+    case 'intent':
+      return detail ? `the customer wants help with ${detail.replace(/_/g, ' ')}` : 'the topic goes to people';
+    case 'negative_sentiment':
+      return 'the customer seems unhappy';
+    case 'inactivity':
+      return 'the customer went quiet';
+    case 'low_confidence':
+      return 'it was not sure of the answer';
+    case 'max_bot_turns':
+      return 'it reached its limit of replies';
+    case 'model_requested':
+      return 'it decided a person should take over';
+    case 'provider_failure':
+      return 'its AI provider did not answer';
+    case 'out_of_scope':
+      return 'the question is outside what it may answer';
+    case 'manual':
+      return 'a teammate took over';
+    case 'budget_exhausted':
+      return 'its budget ran out';
+    default:
+      return kind ? String(kind).replace(/_/g, ' ') : 'no reason given';
+  }
+}
+
+const FIELD_LABEL = { email: 'Email', phone: 'Phone', order_number: 'Order number' };
+
+function fieldLabel(key) {
+  return FIELD_LABEL[key] || titleCase(String(key).replace(/_/g, ' '));
+}
+
+function signed(x) {
+  const n = Number(x) || 0;
+  return `${n > 0 ? '+' : n < 0 ? '−' : ''}${Math.abs(n).toFixed(2)}`;
+}
+
+function mood(x) {
+  const n = Number(x) || 0;
+  if (n <= -0.5) return 'negative';
+  if (n <= -0.05) return 'a little negative';
+  if (n < 0.05) return 'neutral';
+  if (n < 0.5) return 'a little positive';
+  return 'positive';
+}
+
+// Sentiment of each customer message, oldest first, as small bars above (positive) or below
+// (negative) a middle line. Drawn with DOM calls, no markup strings.
+function sentimentSpark(values) {
+  const list = (Array.isArray(values) ? values : []).map(Number).filter(Number.isFinite).slice(-24);
+  if (!list.length) return null;
+  const NS = 'http://www.w3.org/2000/svg';
+  const w = list.length * 8;
+  const svg = document.createElementNS(NS, 'svg');
+  svg.setAttribute('viewBox', `0 0 ${w} 24`);
+  svg.setAttribute('width', String(w));
+  svg.setAttribute('height', '24');
+  svg.setAttribute('class', 'spark');
+  svg.setAttribute('role', 'img');
+  svg.setAttribute('aria-label', `Sentiment of the customer's messages, oldest first: ${list.map(signed).join(', ')}`);
+  const mid = document.createElementNS(NS, 'line');
+  for (const [k, v] of [['x1', 0], ['x2', w], ['y1', 12], ['y2', 12]]) mid.setAttribute(k, String(v));
+  mid.setAttribute('class', 'spark-mid');
+  svg.append(mid);
+  list.forEach((v, i) => {
+    const height = Math.max(2.5, Math.min(1, Math.abs(v)) * 11);
+    const rect = document.createElementNS(NS, 'rect');
+    rect.setAttribute('x', String(i * 8 + 1.5));
+    rect.setAttribute('width', '5');
+    rect.setAttribute('y', String(v >= 0 ? 12 - height : 12));
+    rect.setAttribute('height', String(height));
+    rect.setAttribute('rx', '1');
+    rect.setAttribute('class', v <= -0.05 ? 'spark-neg' : v >= 0.05 ? 'spark-pos' : 'spark-zero');
+    svg.append(rect);
+  });
+  return svg;
 }
 
 export async function render(root, ctx) {
@@ -295,6 +389,7 @@ export async function render(root, ctx) {
         unassigned: ['Nothing waiting', 'Every open conversation has an agent.'],
         open: ['No open conversations', 'New chats from your website appear here.'],
         closed: ['No resolved conversations', 'Resolved conversations are kept here.'],
+        bot: ['Nothing with the assistant', 'Conversations the assistant is answering show here until it hands them over.'],
         snoozed: ['Nothing snoozed', 'Snoozed conversations come back at their time, or when the customer writes.'],
       }[state.filter] || ['No conversations', ''];
       mount(listSlot, emptyState({ iconName: 'inbox', title: messages[0], message: messages[1] }));
@@ -309,8 +404,7 @@ export async function render(root, ctx) {
     const name = contactName(c);
     const last = c.last_message;
     const unread = unreadOf(c);
-    const [statusLabel, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
-    const preview = last ? [last.private ? h('span', { class: 'conv-note-tag' }, 'Note: ') : last.sender === 'agent' ? h('span', { class: 'conv-you' }, 'Agent: ') : null, last.content] : h('span', { class: 'muted' }, 'No messages yet');
+    const preview = last ? [last.private ? h('span', { class: 'conv-note-tag' }, 'Note: ') : last.sender === 'agent' ? h('span', { class: 'conv-you' }, 'Agent: ') : last.sender === 'bot' ? h('span', { class: 'conv-you' }, 'Assistant: ') : null, last.content] : h('span', { class: 'muted' }, 'No messages yet');
     const link = h(
       'a',
       { class: ['conv-row', c.id === state.selectedId && 'is-selected', unread && 'is-unread'], href: `#/inbox?c=${c.id}`, dataset: { conversationId: String(c.id) }, 'aria-current': c.id === state.selectedId ? 'true' : null },
@@ -320,7 +414,7 @@ export async function render(root, ctx) {
         { class: 'conv-main' },
         h('span', { class: 'conv-top' }, h('span', { class: 'conv-name' }, name), h('span', { class: 'conv-time' }, c.last_message_at ? formatRelative(c.last_message_at) : '')),
         h('span', { class: 'conv-preview' }, preview),
-        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, channelLabel(c.channel)), statusPill(statusLabel, kind), labelChips(c.labels), unread ? h('span', { class: 'conv-unread', 'aria-label': `${unread} unread`, dataset: { testid: 'unread' } }, String(unread)) : null),
+        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, channelLabel(c.channel)), statusEl(c.status), labelChips(c.labels), unread ? h('span', { class: 'conv-unread', 'aria-label': `${unread} unread`, dataset: { testid: 'unread' } }, String(unread)) : null),
       ),
     );
     link.addEventListener('click', (event) => {
@@ -377,6 +471,8 @@ export async function render(root, ctx) {
       typingOn: false,
       typingTimer: 0,
       customerTypingTimer: 0,
+      handoffKey: '', // the handoff record shown, to redraw its card only when it changes
+      assistSeq: 0,
     };
 
     const back = h('button', { type: 'button', class: 'icon-btn thread-back', 'aria-label': 'Back to conversations' }, icon('arrowRight', { size: 18, className: 'flip' }));
@@ -403,6 +499,28 @@ export async function render(root, ctx) {
       if (file) uploadFile(file);
     });
     const hint = h('span', { class: 'composer-hint' }, 'Enter sends · Shift+Enter new line · / saved replies');
+    const assistId = `assist-${id}`;
+    const assistBtn = button('Assist', { variant: 'ghost', size: 'sm', iconName: 'sparkle', className: 'assist-btn', attrs: { 'data-testid': 'assist', 'aria-expanded': 'false', 'aria-controls': assistId, title: 'Summary, suggested replies and knowledge-base entries' } });
+    const assistBody = h('div', { class: 'assist-body' });
+    const assistRefresh = h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Refresh suggestions', title: 'Refresh' }, icon('refresh', { size: 16 }));
+    const assistClose = h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Close assist' }, icon('x', { size: 16 }));
+    const assistPanel = h(
+      'section',
+      { class: 'assist-panel', id: assistId, hidden: true, 'aria-labelledby': `${assistId}-title`, dataset: { testid: 'assist-panel' } },
+      h('header', { class: 'assist-head' }, icon('sparkle', { size: 16, className: 'assist-icon' }), h('h3', { class: 'assist-title', id: `${assistId}-title` }, 'Assist'), h('div', { class: 'toolbar-spacer' }), assistRefresh, assistClose),
+      assistBody,
+    );
+    assistBtn.addEventListener('click', () => (assistPanel.hidden ? openAssist() : closeAssist()));
+    assistRefresh.addEventListener('click', () => loadAssist());
+    assistClose.addEventListener('click', () => closeAssist(true));
+    assistPanel.addEventListener('keydown', (event) => {
+      if (event.key === 'Escape') {
+        event.stopPropagation();
+        closeAssist(true);
+      }
+    });
+    const handoffSlot = h('div', { class: 'handoff-slot' });
+    const botBar = h('div', { class: 'thread-bot', hidden: true, dataset: { testid: 'bot-bar' } }, icon('bot', { size: 16 }), h('span', null, 'The assistant is answering this conversation. It hands over to your team when a rule says so.'));
     const cannedPop = h('div', { class: 'canned-pop', role: 'listbox', id: `canned-${id}`, 'aria-label': 'Saved replies', hidden: true });
     textarea.setAttribute('aria-autocomplete', 'list');
     textarea.setAttribute('aria-controls', cannedPop.id);
@@ -414,11 +532,11 @@ export async function render(root, ctx) {
       cannedPop,
       mentionPop,
       textarea,
-      h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), fileInput, attachBtn, sendBtn),
+      h('div', { class: 'composer-bar' }, h('label', { class: 'switch composer-note', for: `note-${id}` }, noteToggle, h('span', { class: 'switch-track', 'aria-hidden': 'true' }), h('span', null, 'Private note')), hint, h('div', { class: 'toolbar-spacer' }), assistBtn, fileInput, attachBtn, sendBtn),
     );
     const closedBar = h('div', { class: 'thread-closed', hidden: true }, icon('check', { size: 16 }), h('span', null, 'This conversation is resolved. Reopen it to reply; private notes can still be added.'));
 
-    mount(threadPane, h('header', { class: 'thread-head' }, back, h('div', { class: 'thread-heading' }, titleEl, subEl, labelsEl), actions), log, typingEl, closedBar, composer);
+    mount(threadPane, h('header', { class: 'thread-head' }, back, h('div', { class: 'thread-heading' }, titleEl, subEl, labelsEl), actions), handoffSlot, log, typingEl, botBar, closedBar, assistPanel, composer);
     mount(log, skeletonRows(3));
     mount(contextPane);
 
@@ -630,12 +748,11 @@ export async function render(root, ctx) {
       if (!c) return;
       const name = contactName({ ...c, contact: t.contact || c.contact });
       titleEl.textContent = name;
-      const [label, kind] = STATUS[c.status] || [titleCase(c.status), 'neutral'];
       const snoozed = c.snoozed_until && new Date(c.snoozed_until).getTime() > Date.now();
       mount(
         subEl,
         h('span', { class: 'chip' }, channelLabel(c.channel)),
-        statusPill(label, kind),
+        statusEl(c.status),
         c.assigned_agent_id === myId ? h('span', { class: 'muted' }, 'Assigned to you') : c.assigned_agent_id ? h('span', { class: 'muted' }, 'Assigned to a teammate') : h('span', { class: 'muted' }, 'Unassigned'),
         snoozed ? h('span', { class: 'thread-snoozed', dataset: { testid: 'snoozed-until' } }, icon('clock', { size: 13 }), ` Snoozed until ${new Date(c.snoozed_until).toLocaleString([], { weekday: 'short', hour: '2-digit', minute: '2-digit' })}`) : null,
       );
@@ -670,7 +787,145 @@ export async function render(root, ctx) {
         acts.push(resolve);
       }
       mount(actions, acts);
+      renderHandoff();
+      botBar.hidden = c.status !== 'bot';
       updateComposer();
+    }
+
+    // What the assistant handed over: why, its summary, the intent, the facts it collected and
+    // how the customer's mood went. Redrawn only when the record changes, so a card the agent
+    // folded stays folded.
+    function renderHandoff() {
+      const rec = t.conversation && t.conversation.handoff;
+      const key = rec ? JSON.stringify(rec) : '';
+      if (key === t.handoffKey) return;
+      t.handoffKey = key;
+      if (!rec || typeof rec !== 'object') {
+        mount(handoffSlot);
+        return;
+      }
+      const fields = rec.fields && typeof rec.fields === 'object' ? Object.entries(rec.fields).filter(([, v]) => typeof v === 'string' && v) : [];
+      const trend = Array.isArray(rec.sentiment_trend) ? rec.sentiment_trend : [];
+      const spark = sentimentSpark(trend);
+      const facts = [
+        rec.intent ? ctxDetail('Intent', h('span', { class: 'chip' }, String(rec.intent).replace(/_/g, ' '))) : null,
+        ...fields.map(([k, v]) => ctxDetail(fieldLabel(k), h('span', { class: 'handoff-field', dataset: { field: k } }, v))),
+        Number.isFinite(Number(rec.bot_turns)) ? ctxDetail('Bot replies', String(rec.bot_turns)) : null,
+        rec.language ? ctxDetail('Language', h('span', { class: 'chip chip-lang' }, String(rec.language))) : null,
+        spark ? ctxDetail('Sentiment', h('span', { class: 'handoff-spark' }, spark, h('span', { class: 'muted' }, `${mood(trend[trend.length - 1])} (${signed(trend[trend.length - 1])})`))) : null,
+      ].filter(Boolean);
+      mount(
+        handoffSlot,
+        h(
+          'details',
+          { class: 'handoff-card', open: true, dataset: { testid: 'handoff-card', reason: String((rec.reason && rec.reason.kind) || '') } },
+          h(
+            'summary',
+            { class: 'handoff-head' },
+            h('span', { class: 'handoff-icon' }, icon('bot', { size: 16 })),
+            h('span', { class: 'handoff-title' }, 'Handed over by the assistant: ', h('strong', null, handoffReason(rec.reason))),
+            rec.at ? h('span', { class: 'handoff-at' }, formatRelative(rec.at)) : null,
+            icon('chevronDown', { size: 16, className: 'handoff-caret' }),
+          ),
+          h('div', { class: 'handoff-body' }, rec.summary ? h('p', { class: 'handoff-summary', dataset: { testid: 'handoff-summary' } }, rec.summary) : null, facts.length ? h('dl', { class: 'handoff-facts' }, facts) : null),
+        ),
+      );
+    }
+
+    /* assist: summary, suggested replies and relevant entries for the agent */
+    function openAssist() {
+      // Assist repeats the summary: fold the handoff card to leave room for the messages.
+      const card = handoffSlot.querySelector('details');
+      if (card) card.open = false;
+      assistPanel.hidden = false;
+      assistBtn.setAttribute('aria-expanded', 'true');
+      assistBtn.classList.add('is-active');
+      loadAssist();
+    }
+    function closeAssist(focusButton = false) {
+      t.assistSeq += 1;
+      assistPanel.hidden = true;
+      assistBtn.setAttribute('aria-expanded', 'false');
+      assistBtn.classList.remove('is-active');
+      if (focusButton) assistBtn.focus();
+    }
+    async function loadAssist() {
+      const seq = ++t.assistSeq;
+      mount(assistBody, h('div', { class: 'assist-loading', role: 'status' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), 'Reading the conversation…'));
+      try {
+        const res = await api.post(`${base}/conversations/${seg(id)}/assist`, {});
+        if (t.disposed || seq !== t.assistSeq) return;
+        renderAssist(res || {});
+      } catch (err) {
+        if (err.name === 'AbortError' || t.disposed || seq !== t.assistSeq) return;
+        const retry = button('Try again', { variant: 'secondary', size: 'sm', iconName: 'refresh' });
+        retry.addEventListener('click', () => loadAssist());
+        mount(assistBody, h('div', { class: 'alert alert-error', role: 'alert' }, icon('alert', { size: 18 }), h('span', { class: 'alert-text' }, `Couldn't get suggestions: ${err.message}`)), retry);
+      }
+    }
+    function useSuggestion(text) {
+      if (textarea.disabled) {
+        toast.info('Reopen the conversation to reply.');
+        return;
+      }
+      if (noteToggle.checked) {
+        noteToggle.checked = false;
+        noteToggle.dispatchEvent(new Event('change'));
+      }
+      textarea.value = text;
+      hideCanned();
+      textarea.focus();
+      textarea.setSelectionRange(text.length, text.length);
+      textarea.scrollTop = textarea.scrollHeight;
+    }
+    function renderAssist(res) {
+      const suggestions = Array.isArray(res.suggestions) ? res.suggestions.filter((x) => x && typeof x.text === 'string' && x.text.trim()) : [];
+      const entries = Array.isArray(res.entries) ? res.entries : [];
+      const fields = res.fields && typeof res.fields === 'object' ? Object.entries(res.fields).filter(([, v]) => typeof v === 'string' && v) : [];
+      mount(
+        assistBody,
+        h('div', { class: 'assist-block' }, h('h4', { class: 'assist-label' }, 'Summary'), h('p', { class: 'assist-summary', dataset: { testid: 'assist-summary' } }, res.summary || 'Nothing to summarise yet.'), fields.length ? h('div', { class: 'chips assist-fields' }, fields.map(([k, v]) => h('span', { class: 'chip' }, `${fieldLabel(k)}: `, h('strong', null, v)))) : null),
+        res.model_error ? h('p', { class: 'callout callout-warning' }, icon('alert', { size: 16 }), h('span', null, `No AI draft this time: ${res.model_error}`)) : null,
+        h(
+          'div',
+          { class: 'assist-block' },
+          h('h4', { class: 'assist-label' }, 'Suggested replies'),
+          suggestions.length
+            ? h(
+                'ul',
+                { class: 'assist-suggestions' },
+                suggestions.map((sug, i) => {
+                  const use = button('Use', { variant: 'secondary', size: 'sm', attrs: { 'data-testid': 'assist-use', 'aria-describedby': `${assistId}-s${i}` } });
+                  use.addEventListener('click', () => useSuggestion(sug.text));
+                  return h(
+                    'li',
+                    { class: 'assist-suggestion', dataset: { source: String(sug.source || '') } },
+                    h('p', { class: 'assist-text', id: `${assistId}-s${i}` }, sug.text),
+                    h('div', { class: 'assist-actions' }, h('span', { class: 'assist-source' }, sug.source === 'model' ? [icon('sparkle', { size: 12 }), ' Drafted by AI'] : [icon('book', { size: 12 }), ' Knowledge base']), use),
+                  );
+                }),
+              )
+            : h('p', { class: 'muted' }, 'No suggestion for the latest message. Check the knowledge base below, or write your own reply.'),
+        ),
+        entries.length
+          ? h(
+              'div',
+              { class: 'assist-block' },
+              h('h4', { class: 'assist-label' }, 'Relevant entries'),
+              h(
+                'ul',
+                { class: 'assist-entries' },
+                entries.map((e) =>
+                  h(
+                    'li',
+                    null,
+                    h('details', { class: 'assist-entry' }, h('summary', null, h('span', { class: 'assist-entry-q' }, e.question), h('span', { class: 'assist-entry-meta' }, `${e.category} · ${Math.round((Number(e.coverage) || 0) * 100)}% match`)), h('p', { class: 'assist-entry-a' }, e.answer)),
+                  ),
+                ),
+              ),
+            )
+          : null,
+      );
     }
 
     function applyView(view) {
@@ -859,6 +1114,7 @@ export async function render(root, ctx) {
             ctxDetail('Channel', channelLabel(c && c.channel)),
             ctxDetail('Conversation', `#${id}`),
             c && c.started_at ? ctxDetail('Started', formatDateTime(c.started_at)) : null,
+            c && c.language ? ctxDetail('Language', c.language) : null,
           ),
         ),
         h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Channels'), h('div', { class: 'ctx-channels' }, h('span', { class: 'muted' }, 'Loading…'))),
@@ -915,12 +1171,12 @@ export async function render(root, ctx) {
     function messageRow(m, { pending = false } = {}) {
       const who = m.private ? 'note' : m.sender === 'customer' ? 'customer' : m.sender === 'system' ? 'system' : m.sender === 'bot' ? 'bot' : 'agent';
       if (who === 'system') return h('div', { class: 'msg msg-system', dataset: { seq: String(m.seq ?? '') } }, h('span', { class: 'msg-system-text' }, m.content));
-      const author = who === 'customer' ? contactName({ ...t.conversation, contact: t.contact || t.conversation?.contact }) : m.sender_id === myId ? 'You' : m.sender_name || (who === 'bot' ? 'Bot' : 'Agent');
+      const author = who === 'customer' ? contactName({ ...t.conversation, contact: t.contact || t.conversation?.contact }) : who === 'bot' ? m.sender_name || 'Assistant' : m.sender_id === myId ? 'You' : m.sender_name || 'Agent';
       const when = m.created_at || m.at;
       return h(
         'div',
         { class: ['msg', `msg-${who}`, pending && 'is-pending'], dataset: { seq: String(m.seq ?? ''), author: `${who}:${m.sender_id ?? ''}`, at: String(new Date(when || Date.now()).getTime()) } },
-        h('div', { class: 'msg-author' }, who === 'note' ? [icon('note', { size: 13 }), ' Private note · '] : null, author),
+        h('div', { class: 'msg-author' }, who === 'note' ? [icon('note', { size: 13 }), ' Private note · '] : who === 'bot' ? [icon('bot', { size: 13 }), ' '] : null, author),
         h('div', { class: 'msg-bubble' }, attachmentEl(m) || m.content),
         h('div', { class: 'msg-meta' }, pending ? 'Sending…' : when ? h('time', { datetime: when, title: formatDateTime(when) }, new Date(when).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })) : null),
       );
@@ -1139,6 +1395,12 @@ export async function render(root, ctx) {
       addMessage,
       onConversation(p) {
         if (!t.conversation) return;
+        if (t.conversation.status === 'bot' && p.status && p.status !== 'bot') {
+          // The assistant handed over: fetch the conversation for its handoff record.
+          t.conversation.status = p.status;
+          load();
+          return;
+        }
         t.conversation = { ...t.conversation, status: p.status ?? t.conversation.status, assigned_agent_id: p.assigned_agent_id !== undefined ? p.assigned_agent_id : t.conversation.assigned_agent_id, queue_id: p.queue_id ?? t.conversation.queue_id };
         if (p.snoozed_until !== undefined) t.conversation.snoozed_until = p.snoozed_until;
         if (Array.isArray(p.labels)) t.conversation.labels = p.labels;
@@ -1167,6 +1429,7 @@ export async function render(root, ctx) {
         t.disposed = true;
         closeLabels();
         stopTyping();
+        t.assistSeq += 1;
         clearTimeout(t.customerTypingTimer);
         document.removeEventListener('visibilitychange', onVisible);
       },
