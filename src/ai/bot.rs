@@ -106,7 +106,7 @@ impl BotLink {
     /// Whether the bot takes a new conversation on `channel` now.
     pub async fn takes(&self, tenant: TenantId, channel: &str) -> bool {
         match self.ai.tenant(tenant).await {
-            Ok(t) => t.settings.serves(channel),
+            Ok(t) => t.settings.serves_at(channel, Utc::now()),
             Err(e) => {
                 tracing::warn!(tenant.id = %tenant, error = %e, "AI settings unreadable; routing to people");
                 false
@@ -497,11 +497,11 @@ async fn handle<P: ConversationPort>(
         .await;
     }
 
-    let use_llm = match t.settings.provider {
-        ProviderKind::Local => false,
-        ProviderKind::Openai | ProviderKind::Anthropic => true,
-        // Hybrid: the local bot keeps what it is sure of and what is small talk; complex,
-        // unhappy or unknown questions go to the model.
+    // Hybrid: the local bot (or the small model, when one is set) keeps small talk and what
+    // it is sure of; complex, unhappy or unknown questions go to the large model.
+    let (use_llm, small) = match t.settings.provider {
+        ProviderKind::Local => (false, false),
+        ProviderKind::Openai | ProviderKind::Anthropic => (true, false),
         ProviderKind::Hybrid => {
             let simple = matches!(
                 &local,
@@ -511,7 +511,11 @@ async fn handle<P: ConversationPort>(
                 }
             ) && sentiment.is_none_or(|s| s > signals::NEGATIVE_THRESHOLD)
                 && text.matches('?').count() <= 1;
-            !simple
+            match (simple, t.settings.small_model.is_some()) {
+                (true, false) => (false, false),
+                (true, true) => (true, true),
+                (false, _) => (true, false),
+            }
         }
     };
 
@@ -597,10 +601,10 @@ async fn handle<P: ConversationPort>(
         )
         .await;
     }
-    let tier = if t.settings.provider == ProviderKind::Hybrid {
-        "large"
-    } else {
-        "model"
+    let tier = match (t.settings.provider, small) {
+        (ProviderKind::Hybrid, true) => "small",
+        (ProviderKind::Hybrid, false) => "large",
+        _ => "model",
     };
     port.bot_typing(tenant, conv.id, true).await;
     let draft_port = port.clone();
@@ -616,6 +620,11 @@ async fn handle<P: ConversationPort>(
             language: &language,
             index: &index,
             query: &text,
+            model: if small {
+                t.settings.small_model.as_deref()
+            } else {
+                None
+            },
         },
         &on_draft,
     )
@@ -624,6 +633,11 @@ async fn handle<P: ConversationPort>(
     match result {
         Ok(done) => {
             let model = done.model.clone();
+            let cost =
+                t.settings
+                    .cost_micros(small, done.spent.input_tokens, done.spent.output_tokens);
+            let mut done = done;
+            done.spent.cost_micros = cost;
             store::ai::add_usage(
                 &ai.store,
                 tenant,
@@ -631,7 +645,7 @@ async fn handle<P: ConversationPort>(
                 &model,
                 done.spent.input_tokens as i64,
                 done.spent.output_tokens as i64,
-                0,
+                cost,
             )
             .await?;
             match done.outcome {
@@ -771,7 +785,7 @@ async fn log_turn(
             confidence,
             input_tokens: spent.input_tokens as i64,
             output_tokens: spent.output_tokens as i64,
-            cost_micros: 0,
+            cost_micros: spent.cost_micros,
             latency_ms: started.elapsed().as_millis() as i64,
             tools: &tools,
         },

@@ -106,6 +106,19 @@ pub struct AiSettings {
     pub default_language: String,
     /// Tokens per calendar month (UTC); None: no limit.
     pub monthly_token_budget: Option<u64>,
+    /// Price of a million prompt tokens of `model`, for the cost recorded per turn and
+    /// conversation (your currency; 0 = not tracked).
+    pub input_price_per_million: f64,
+    /// Price of a million completion tokens of `model`.
+    pub output_price_per_million: f64,
+    /// Prices of `small_model` (hybrid), the same way.
+    pub small_input_price_per_million: f64,
+    /// Price of a million completion tokens of `small_model`.
+    pub small_output_price_per_million: f64,
+    /// The bot takes new conversations only within these hours (`schedules.yaml` shape);
+    /// outside them conversations go straight to people. None: always.
+    #[schema(value_type = Option<Object>)]
+    pub business_hours: Option<crate::schedule::Schedule>,
     /// The order-status lookup for `check_order_status`.
     pub order_lookup: Option<OrderLookup>,
     /// The embedded bot's thresholds.
@@ -137,6 +150,11 @@ impl Default for AiSettings {
             languages: vec!["en".into()],
             default_language: "en".into(),
             monthly_token_budget: None,
+            input_price_per_million: 0.0,
+            output_price_per_million: 0.0,
+            small_input_price_per_million: 0.0,
+            small_output_price_per_million: 0.0,
+            business_hours: None,
             order_lookup: None,
             local: LocalSettings::default(),
             reopen_to_bot: false,
@@ -216,6 +234,38 @@ impl AiSettings {
                 return Err(bad(field, format!("must be at most {max} characters")));
             }
         }
+        for (field, v) in [
+            ("input_price_per_million", self.input_price_per_million),
+            ("output_price_per_million", self.output_price_per_million),
+            (
+                "small_input_price_per_million",
+                self.small_input_price_per_million,
+            ),
+            (
+                "small_output_price_per_million",
+                self.small_output_price_per_million,
+            ),
+        ] {
+            if !(0.0..=10_000.0).contains(&v) {
+                return Err(bad(field, "must be 0–10000"));
+            }
+        }
+        if let Some(h) = &self.business_hours {
+            let (_, problems) = crate::schedule::compile_schedule(
+                "business_hours",
+                h,
+                &std::collections::BTreeMap::new(),
+                chrono::Utc::now(),
+            );
+            if let Some(p) = problems.iter().find(|p| p.is_error()) {
+                let hint = p
+                    .hint
+                    .as_deref()
+                    .map(|h| format!(" ({h})"))
+                    .unwrap_or_default();
+                return Err(bad("business_hours", format!("{}{hint}", p.message)));
+            }
+        }
         if self.languages.is_empty() {
             return Err(bad("languages", "name at least one language"));
         }
@@ -247,6 +297,41 @@ impl AiSettings {
         self.enabled && self.channels.iter().any(|c| c == channel)
     }
 
+    /// Whether the bot takes new conversations on `channel` at `now` (its business hours,
+    /// when set, are evaluated in their own time zone).
+    pub fn serves_at(&self, channel: &str, now: chrono::DateTime<chrono::Utc>) -> bool {
+        if !self.serves(channel) {
+            return false;
+        }
+        let Some(hours) = &self.business_hours else {
+            return true;
+        };
+        match crate::schedule::compile_schedule(
+            "business_hours",
+            hours,
+            &std::collections::BTreeMap::new(),
+            now,
+        ) {
+            (Some(s), _) => s.status_at(now).is_open(),
+            // Unreadable hours (never stored by the API): serving beats silence.
+            (None, _) => true,
+        }
+    }
+
+    /// Cost in millionths of the currency unit of a model call.
+    pub fn cost_micros(&self, small: bool, input_tokens: u64, output_tokens: u64) -> i64 {
+        let (i, o) = if small {
+            (
+                self.small_input_price_per_million,
+                self.small_output_price_per_million,
+            )
+        } else {
+            (self.input_price_per_million, self.output_price_per_million)
+        };
+        // price per million tokens × tokens = millionths of the unit.
+        (i * input_tokens as f64 + o * output_tokens as f64).round() as i64
+    }
+
     /// Whether the bot answers in `language` (by base tag: `es-MX` counts as `es`).
     pub fn speaks(&self, language: &str) -> bool {
         let base = super::kb::base_language(language);
@@ -273,6 +358,33 @@ mod tests {
             .serves("widget")
         );
         assert!(s.speaks("en-GB") && !s.speaks("es"));
+    }
+
+    #[test]
+    fn business_hours_limit_when_the_bot_takes_conversations_and_prices_give_costs() {
+        use chrono::TimeZone;
+        let s = AiSettings {
+            enabled: true,
+            business_hours: Some(crate::schedule::Schedule {
+                timezone: "UTC".into(),
+                weekly: [("mon-fri".to_owned(), vec!["09:00-17:00".to_owned()])].into(),
+                holidays: None,
+                overrides: vec![],
+            }),
+            input_price_per_million: 0.15,
+            output_price_per_million: 0.6,
+            ..AiSettings::default()
+        };
+        assert!(s.check(false).is_ok());
+        let monday_noon = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+            .unwrap();
+        let sunday = chrono::Utc
+            .with_ymd_and_hms(2026, 11, 22, 12, 0, 0)
+            .unwrap();
+        assert!(s.serves_at("widget", monday_noon));
+        assert!(!s.serves_at("widget", sunday));
+        assert_eq!(s.cost_micros(false, 1_000, 500), 150 + 300);
     }
 
     #[test]

@@ -47,6 +47,8 @@ pub struct LlmTurn<'a> {
     pub index: &'a KbIndex,
     /// The customer's message, cleaned.
     pub query: &'a str,
+    /// Another model than the configured one (hybrid's small model).
+    pub model: Option<&'a str>,
 }
 
 /// Tokens and tool calls of a turn.
@@ -58,6 +60,8 @@ pub struct Spent {
     pub output_tokens: u64,
     /// Tool calls made: `{name, ok}`.
     pub tools: Vec<Value>,
+    /// Cost in millionths of the currency unit (from the tenant's prices).
+    pub cost_micros: i64,
 }
 
 /// How the turn ended.
@@ -366,11 +370,14 @@ pub async fn run(
 ) -> Result<Done, TurnError> {
     let s = &t.settings;
     let client = client(t)?;
-    let model = s
-        .azure
-        .as_ref()
-        .map(|a| a.deployment.clone())
-        .unwrap_or_else(|| s.model.clone());
+    let model = match turn.model {
+        Some(m) => m.to_owned(),
+        None => s
+            .azure
+            .as_ref()
+            .map(|a| a.deployment.clone())
+            .unwrap_or_else(|| s.model.clone()),
+    };
     let entries: Vec<(i64, String, String)> = store::ai::all_kb_entries(&ai.store, turn.tenant)
         .await?
         .into_iter()

@@ -550,3 +550,61 @@ async fn a_customer_who_goes_quiet_is_handed_over_by_an_inactivity_rule() {
     assert_eq!(c.body["items"][0]["handoff_reason"], "inactivity");
     assert_ne!(c.body["items"][0]["status"], "bot");
 }
+
+#[tokio::test]
+async fn hybrid_keeps_simple_questions_local_and_sends_complex_ones_to_the_large_model_with_costs()
+{
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = with_bot(
+        &app,
+        json!({"provider": "hybrid", "model": "big-model", "base_url": llm.openai_base(),
+               "input_price_per_million": 2.5, "output_price_per_million": 10.0}),
+    )
+    .await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "How many days do I have to return an item?").await;
+    assert!(bot_says(&mut ws).await.contains("60 days"));
+    assert!(
+        llm.requests().is_empty(),
+        "a simple FAQ stays with the local bot"
+    );
+
+    llm.push(Script::OpenAiText(
+        "I'm sorry about both problems. Let me explain what we can do.".into(),
+    ));
+    say(
+        &mut ws,
+        "2",
+        "My jacket arrived torn and also the invoice is wrong? And why is delivery so slow?",
+    )
+    .await;
+    assert_eq!(
+        bot_says(&mut ws).await,
+        "I'm sorry about both problems. Let me explain what we can do."
+    );
+    assert_eq!(llm.requests().len(), 1);
+    assert_eq!(llm.requests()[0].body["model"], "big-model");
+
+    let cid = s.admin.get(&format!("{base}/conversations")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    let turns = s
+        .admin
+        .get(&format!("{base}/conversations/{cid}/bot-turns"))
+        .await;
+    assert_eq!(turns.status, StatusCode::OK, "{}", turns.body);
+    assert_eq!(turns.body["by_tier"], json!({"large": 1, "local": 1}));
+    // 11 prompt and 7 completion tokens from the stand-in at 2.5 and 10 per million.
+    assert_eq!(turns.body["cost_micros"], 98, "27.5 rounds to 28, plus 70");
+    let usage = s.admin.get(&format!("{base}/ai/usage")).await;
+    assert!(
+        usage.body["models"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["model"] == "big-model" && m["cost_micros"] == 98)
+    );
+}

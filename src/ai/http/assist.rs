@@ -21,7 +21,88 @@ use crate::inbox::conversations::load_visible;
 use crate::store;
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(assist))
+    OpenApiRouter::new()
+        .routes(routes!(assist))
+        .routes(routes!(bot_turns))
+}
+
+/// One bot turn.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BotTurn {
+    /// `local`, `small`, `large` or `model`.
+    pub tier: String,
+    /// The model that answered.
+    pub model: Option<String>,
+    /// `answered`, `clarified`, `small_talk`, `handoff`, `failed`.
+    pub outcome: String,
+    /// Confidence of a local answer.
+    pub confidence: Option<f64>,
+    /// Prompt tokens.
+    pub input_tokens: i64,
+    /// Completion tokens.
+    pub output_tokens: i64,
+    /// Cost in millionths of the currency unit.
+    pub cost_micros: i64,
+    /// Time to answer.
+    pub latency_ms: i64,
+    /// Tool calls (`name`, `ok`).
+    #[schema(value_type = Vec<Object>)]
+    pub tools: serde_json::Value,
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
+/// A conversation's bot turns with totals: the hybrid split and what the conversation cost.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BotTurns {
+    /// In order.
+    pub turns: Vec<BotTurn>,
+    /// Turns per tier.
+    pub by_tier: std::collections::BTreeMap<String, usize>,
+    /// Prompt tokens in all.
+    pub input_tokens: i64,
+    /// Completion tokens in all.
+    pub output_tokens: i64,
+    /// Cost in all (millionths).
+    pub cost_micros: i64,
+}
+
+/// The bot's turns in a conversation (who answered, tokens, cost, tools).
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/conversations/{cid}/bot-turns", tag = "ai",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = BotTurns), (status = 404, body = ErrorBody)))]
+async fn bot_turns(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<BotTurns>> {
+    let c = load_visible(&state, &scope, path.1).await?;
+    let rows = store::ai::list_ai_turns(&state.store, scope.id(), c.id).await?;
+    let mut by_tier = std::collections::BTreeMap::new();
+    for r in &rows {
+        *by_tier.entry(r.tier.clone()).or_insert(0) += 1;
+    }
+    Ok(AppJson(BotTurns {
+        input_tokens: rows.iter().map(|r| r.input_tokens).sum(),
+        output_tokens: rows.iter().map(|r| r.output_tokens).sum(),
+        cost_micros: rows.iter().map(|r| r.cost_micros).sum(),
+        by_tier,
+        turns: rows
+            .into_iter()
+            .map(|r| BotTurn {
+                tools: serde_json::from_str(&r.tools).unwrap_or_default(),
+                tier: r.tier,
+                model: r.model,
+                outcome: r.outcome,
+                confidence: r.confidence,
+                input_tokens: r.input_tokens,
+                output_tokens: r.output_tokens,
+                cost_micros: r.cost_micros,
+                latency_ms: r.latency_ms,
+                at: r.created_at,
+            })
+            .collect(),
+    }))
 }
 
 /// A draft reply.
