@@ -29,6 +29,9 @@ use crate::store::{self, StoreError, conversations::MessageRecord};
 /// Longest customer text the bot reads (longer is cut, never rejected).
 const MAX_TEXT: usize = 2000;
 
+/// A customer handed to people who writes again within this many hours goes to people again.
+pub const RETURN_TO_PEOPLE_HOURS: i64 = 24;
+
 /// What the worker is asked to look at.
 #[derive(Debug, Clone)]
 pub struct BotJob {
@@ -103,13 +106,42 @@ pub struct BotLink {
 }
 
 impl BotLink {
-    /// Whether the bot takes a new conversation on `channel` now.
-    pub async fn takes(&self, tenant: TenantId, channel: &str) -> bool {
-        match self.ai.tenant(tenant).await {
-            Ok(t) => t.settings.serves_at(channel, Utc::now()),
+    /// Whether the bot takes a new conversation of `contact` on `channel` now. A customer
+    /// whom the bot handed to people, and who writes again within a day, goes straight back
+    /// to people (no handoff loops) unless the tenant sets `reopen_to_bot`.
+    pub async fn takes(&self, tenant: TenantId, channel: &str, contact: i64) -> bool {
+        let t = match self.ai.tenant(tenant).await {
+            Ok(t) => t,
             Err(e) => {
                 tracing::warn!(tenant.id = %tenant, error = %e, "AI settings unreadable; routing to people");
-                false
+                return false;
+            }
+        };
+        let now = Utc::now();
+        if !t.settings.serves_at(channel, now) {
+            return false;
+        }
+        if t.settings.reopen_to_bot {
+            return true;
+        }
+        match store::conversations::find_latest_conversation(
+            &self.ai.store,
+            tenant,
+            contact,
+            channel,
+        )
+        .await
+        {
+            Ok(Some(last)) => {
+                !(last.handoff_reason.is_some()
+                    && last.closed_at.is_some_and(|closed| {
+                        now - closed < chrono::Duration::hours(RETURN_TO_PEOPLE_HOURS)
+                    }))
+            }
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!(tenant.id = %tenant, error = %e, "conversation history unreadable; the bot answers");
+                true
             }
         }
     }
@@ -906,4 +938,49 @@ mod tests {
             "You're number 1 in line (about less than a minute)."
         );
     }
+}
+
+/// An agent takes a conversation from the bot (reason `manual`): it is queued to `queue` with
+/// the usual record, and the customer is told. `false` when the bot no longer held it.
+pub async fn take_over<P: ConversationPort>(
+    ai: &AiService,
+    port: &P,
+    tenant: TenantId,
+    conversation: i64,
+    queue: i64,
+) -> Result<bool, BotError> {
+    let Some(conv) =
+        store::conversations::find_conversation(&ai.store, tenant, conversation).await?
+    else {
+        return Ok(false);
+    };
+    if conv.status != "bot" {
+        return Ok(false);
+    }
+    let t = ai.tenant(tenant).await?;
+    let history =
+        store::conversations::list_messages(&ai.store, tenant, conversation, 0, 500, false).await?;
+    let customer: Vec<&MessageRecord> = history.iter().filter(|m| m.sender == "customer").collect();
+    let ctx = HandoffContext {
+        settings: &t.settings,
+        customer_turns: customer.iter().map(|m| m.content.as_str()).collect(),
+        intent: customer
+            .iter()
+            .rev()
+            .filter_map(|m| m.intent.clone())
+            .find(|i| i != "agent"),
+        sentiments: customer.iter().filter_map(|m| m.sentiment).collect(),
+        bot_turns: conv.bot_turns as u32,
+        language: conv
+            .language
+            .clone()
+            .unwrap_or_else(|| t.settings.default_language.clone()),
+    };
+    let decision = HandoffDecision {
+        queue_id: Some(queue),
+        message: Some("A member of our team is joining the conversation.".into()),
+        ..plain(HandoffReason::Manual)
+    };
+    hand_off(port, tenant, conversation, &ctx, decision, None).await?;
+    Ok(true)
 }

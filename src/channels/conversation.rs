@@ -275,7 +275,7 @@ impl ChatService {
                 None => {
                     let (widget_id, queue_id) = widget.unzip();
                     let status = match self.0.bot.get() {
-                        Some(bot) if bot.takes(tenant, channel).await => "bot",
+                        Some(bot) if bot.takes(tenant, channel, contact_id).await => "bot",
                         _ => "queued",
                     };
                     let c = store::conversations::insert_conversation(

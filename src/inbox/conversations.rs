@@ -172,7 +172,7 @@ pub struct LabelView {
     pub colour: String,
 }
 
-pub(super) async fn conversation_view(
+pub(crate) async fn conversation_view(
     store: &Store,
     tenant: TenantId,
     c: ConversationRecord,
@@ -704,7 +704,7 @@ pub struct TransferRequest {
 /// capacity, presence and offer timeout all apply.
 pub const AGENT_QUEUE_PREFIX: &str = "agent:";
 
-async fn agent_queue(state: &AppState, tenant: TenantId, agent: i64) -> ApiResult<i64> {
+pub(crate) async fn agent_queue(state: &AppState, tenant: TenantId, agent: i64) -> ApiResult<i64> {
     let name = format!("{AGENT_QUEUE_PREFIX}{agent}");
     if let Some(q) = store::queues::list_queues(&state.store, tenant)
         .await?

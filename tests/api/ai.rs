@@ -608,3 +608,55 @@ async fn hybrid_keeps_simple_questions_local_and_sends_complex_ones_to_the_large
             .any(|m| m["model"] == "big-model" && m["cost_micros"] == 98)
     );
 }
+
+#[tokio::test]
+async fn an_agent_takes_over_from_the_bot_and_a_returning_customer_is_not_bounced_back() {
+    let app = spawn_app().await;
+    let s = with_bot(&app, json!({})).await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    let (hello, _) = until(&mut ws, "hello").await;
+    let token = hello["visitor_token"].as_str().unwrap().to_owned();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "How many days do I have to return an item?").await;
+    bot_says(&mut ws).await;
+    let cid = s.admin.get(&format!("{base}/conversations")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+
+    let r = s
+        .agent
+        .post(&format!("{base}/conversations/{cid}/take-over"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body["handoff_reason"], "manual");
+    assert_eq!(r.body["handoff"]["intent"], "returns");
+    assert_eq!(
+        bot_says(&mut ws).await,
+        "A member of our team is joining the conversation."
+    );
+    let again = s
+        .agent
+        .post(&format!("{base}/conversations/{cid}/take-over"), json!({}))
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+
+    // The agent resolves it; the customer writes again the same day: people, not the bot.
+    let r = s
+        .admin
+        .post(&format!("{base}/conversations/{cid}/resolve"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    drop(ws);
+    let mut ws = visitor(&app, &s.public_id, Some(&token), None, None)
+        .await
+        .unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "2", "One more question about my return").await;
+    until(&mut ws, "ack").await;
+    let list = s.admin.get(&format!("{base}/conversations")).await;
+    let newest = &list.body["items"][0];
+    assert_ne!(newest["id"], cid);
+    assert_ne!(newest["status"], "bot", "{newest}");
+}

@@ -180,6 +180,10 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("DELETE", "/api/v1/tenants/{tid}/handoff-rules/{rid}"),
         ("POST", "/api/v1/tenants/{tid}/conversations/{cid}/assist"),
         ("GET", "/api/v1/tenants/{tid}/conversations/{cid}/bot-turns"),
+        (
+            "POST",
+            "/api/v1/tenants/{tid}/conversations/{cid}/take-over",
+        ),
         ("GET", "/api/v1/tenants/{tid}/knowledge-base"),
         ("POST", "/api/v1/tenants/{tid}/knowledge-base"),
         ("GET", "/api/v1/tenants/{tid}/knowledge-base/{eid}"),

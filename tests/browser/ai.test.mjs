@@ -186,6 +186,8 @@ test('an admin imports the knowledge base and switches the assistant on; it answ
     await botRow.click();
     await page.locator('.thread-sub').getByTestId('bot-badge').waitFor();
     await page.getByTestId('bot-bar').waitFor();
+    // An agent may step in at any time (the API test covers taking over).
+    await page.getByTestId('bot-bar').getByTestId('take-over').waitFor();
     await page.locator('.thread-log .msg-bot', { hasText: 'within 60 days of delivery' }).waitFor();
     await page.waitForTimeout(200);
     await screenshot(page, 'inbox-bot');

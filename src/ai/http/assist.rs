@@ -24,6 +24,46 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(assist))
         .routes(routes!(bot_turns))
+        .routes(routes!(take_over))
+}
+
+/// Takes a conversation from the bot: it is offered to the caller (through their own queue, so
+/// presence and capacity apply) with the bot's handoff record.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/conversations/{cid}/take-over", tag = "ai",
+    params(("tid" = i64, Path, description = "tenant id"), ("cid" = i64, Path, description = "conversation id")),
+    responses((status = 200, body = crate::inbox::conversations::ConversationView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn take_over(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<crate::inbox::conversations::ConversationView>> {
+    let me = scope
+        .principal
+        .user_id()
+        .ok_or_else(|| ApiError::forbidden("conversations are taken over by people"))?;
+    let c = load_visible(&state, &scope, path.1).await?;
+    if c.status != "bot" {
+        return Err(ApiError::conflict(
+            "the assistant does not hold this conversation",
+        ));
+    }
+    let queue = crate::inbox::conversations::agent_queue(&state, scope.id(), me.get()).await?;
+    let taken = crate::ai::bot::take_over(&state.ai, &state.chat, scope.id(), c.id, queue)
+        .await
+        .map_err(ApiError::internal)?;
+    if !taken {
+        return Err(ApiError::conflict(
+            "the assistant does not hold this conversation",
+        ));
+    }
+    let c = store::conversations::find_conversation(&state.store, scope.id(), c.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("conversation"))?;
+    Ok(AppJson(
+        crate::inbox::conversations::conversation_view(&state.store, scope.id(), c, Some(me))
+            .await?,
+    ))
 }
 
 /// One bot turn.

@@ -520,7 +520,9 @@ export async function render(root, ctx) {
       }
     });
     const handoffSlot = h('div', { class: 'handoff-slot' });
-    const botBar = h('div', { class: 'thread-bot', hidden: true, dataset: { testid: 'bot-bar' } }, icon('bot', { size: 16 }), h('span', null, 'The assistant is answering this conversation. It hands over to your team when a rule says so.'));
+    const takeOver = button('Take over', { variant: 'secondary', size: 'sm', attrs: { 'data-testid': 'take-over' } });
+    takeOver.addEventListener('click', () => act(takeOver, 'take-over', 'You took the conversation over from the assistant. Accept the offer to start.'));
+    const botBar = h('div', { class: 'thread-bot', hidden: true, dataset: { testid: 'bot-bar' } }, icon('bot', { size: 16 }), h('span', null, 'The assistant is answering this conversation. It hands over to your team when a rule says so.'), takeOver);
     const cannedPop = h('div', { class: 'canned-pop', role: 'listbox', id: `canned-${id}`, 'aria-label': 'Saved replies', hidden: true });
     textarea.setAttribute('aria-autocomplete', 'list');
     textarea.setAttribute('aria-controls', cannedPop.id);
@@ -789,6 +791,7 @@ export async function render(root, ctx) {
       mount(actions, acts);
       renderHandoff();
       botBar.hidden = c.status !== 'bot';
+      setBusy(takeOver, false);
       updateComposer();
     }
 
