@@ -414,15 +414,10 @@ async fn handle<P: ConversationPort>(
         .unwrap_or_else(|| t.settings.default_language.clone());
     // Signals for every customer message, with the bot or not.
     let sentiment = signals::sentiment(&text, &language);
-    let index = ai
-        .kb
-        .index(&ai.store, tenant, &language)
+    let (index, query_vector, hits) = ai
+        .search(&t, tenant, &language, &text, 5)
         .await
         .map_err(|e| BotError::Conversation(e.to_string()))?;
-    let query_vector = ai.embed_query(&text, &language).await;
-    let hits = index
-        .search_with(&text, 5, query_vector.as_deref())
-        .unwrap_or_default();
     let intent = match decide(&hits, &t.settings.local) {
         LocalDecision::Answer { .. } | LocalDecision::Clarify { .. } => {
             hits.first().map(|h| h.category.clone())

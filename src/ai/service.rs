@@ -7,8 +7,8 @@ use chrono::Utc;
 
 use super::embed::Embedder;
 
-use super::config::AiSettings;
-use super::kb::KnowledgeBase;
+use super::config::{AiSettings, ProviderKind};
+use super::kb::{Hit, KbError, KbIndex, KnowledgeBase, RemoteEmbeddings};
 use crate::domain::TenantId;
 use crate::secrets::MasterKey;
 use crate::store::{self, Store, StoreError};
@@ -90,6 +90,62 @@ impl AiService {
             .and_then(|sealed| self.key.open(sealed).ok())
             .map(secrecy::SecretString::from);
         Ok(TenantAi { settings, api_key })
+    }
+
+    /// The tenant's remote embeddings endpoint, when its settings name an embeddings model of
+    /// an OpenAI-compatible provider.
+    pub fn remote_embeddings(&self, t: &TenantAi) -> Option<RemoteEmbeddings> {
+        let model = t
+            .settings
+            .embeddings_model
+            .clone()
+            .filter(|m| !m.trim().is_empty())?;
+        if !matches!(
+            t.settings.provider,
+            ProviderKind::Openai | ProviderKind::Hybrid
+        ) {
+            return None;
+        }
+        match super::turn::client(t) {
+            Ok(client) => Some(RemoteEmbeddings { client, model }),
+            Err(e) => {
+                tracing::warn!(error = %e, "embeddings endpoint unusable; keyword search only");
+                None
+            }
+        }
+    }
+
+    /// Searches the tenant's knowledge base in `language` the way the bot does: the index
+    /// (with vectors from the tenant's embeddings endpoint, or the local model) and the
+    /// customer's text embedded the same way. Returns the index, the text's vector and the hits.
+    pub async fn search(
+        &self,
+        t: &TenantAi,
+        tenant: TenantId,
+        language: &str,
+        text: &str,
+        limit: usize,
+    ) -> Result<(Arc<KbIndex>, Option<Vec<f32>>, Vec<Hit>), KbError> {
+        let remote = self.remote_embeddings(t);
+        let index = self
+            .kb
+            .index(&self.store, tenant, language, remote.as_ref())
+            .await?;
+        let vector = if !index.has_vectors() {
+            None
+        } else if let Some(r) = &remote {
+            match r.client.embed(&r.model, &[text.to_owned()]).await {
+                Ok(mut v) => v.pop(),
+                Err(e) => {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "embedding a message failed; keyword search for it");
+                    None
+                }
+            }
+        } else {
+            self.embed_query(text, language).await
+        };
+        let hits = index.search_with(text, limit, vector.as_deref())?;
+        Ok((index, vector, hits))
     }
 
     /// Tokens used this month (UTC) across models.

@@ -660,3 +660,78 @@ async fn an_agent_takes_over_from_the_bot_and_a_returning_customer_is_not_bounce
     assert_ne!(newest["id"], cid);
     assert_ne!(newest["status"], "bot", "{newest}");
 }
+
+#[tokio::test]
+async fn an_openai_compatible_embeddings_endpoint_adds_matching_by_meaning() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = shop(&app, json!({})).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    for (q, a) in [
+        ("How long does shipping take?", "Three to five days."),
+        ("Can I get a refund?", "Yes, within 60 days."),
+    ] {
+        let r = s
+            .admin
+            .post(
+                &format!("{base}/knowledge-base"),
+                json!({"category": "faq", "question": q, "answer": a}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    let r = s
+        .admin
+        .request(reqwest::Method::PUT, &format!("{base}/ai"), Some(json!({"settings": {"provider": "openai", "model": "m", "base_url": llm.openai_base(), "embeddings_model": "emb-1"}})))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // The entries (question, answer each), then the question asked: it shares no word with
+    // the refund entry but means the same.
+    llm.push(Script::Embeddings(vec![
+        vec![1.0, 0.0, 0.0],
+        vec![1.0, 0.0, 0.0],
+        vec![0.0, 1.0, 0.0],
+        vec![0.0, 1.0, 0.0],
+    ]));
+    llm.push(Script::Embeddings(vec![vec![0.0, 1.0, 0.0]]));
+    let found = s
+        .agent
+        .get(&format!("{base}/knowledge-base/search?q=zzz%20qqq"))
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(
+        found.body["hits"][0]["entry"]["question"],
+        "Can I get a refund?"
+    );
+    assert_eq!(found.body["decision"], "answer");
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.path == "/v1/embeddings" && r.body["model"] == "emb-1")
+    );
+    assert_eq!(requests[0].body["input"].as_array().unwrap().len(), 4);
+
+    // A failing endpoint leaves keyword search working.
+    let r = s
+        .admin
+        .post(
+            &format!("{base}/knowledge-base"),
+            json!({"category": "faq", "question": "Do you ship to Canada?", "answer": "No."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED);
+    llm.push(Script::Status(500, None));
+    let found = s
+        .agent
+        .get(&format!(
+            "{base}/knowledge-base/search?q=ship%20to%20Canada"
+        ))
+        .await;
+    assert_eq!(found.status, StatusCode::OK, "{}", found.body);
+    assert_eq!(
+        found.body["hits"][0]["entry"]["question"],
+        "Do you ship to Canada?"
+    );
+}

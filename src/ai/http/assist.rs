@@ -217,12 +217,6 @@ async fn assist(
         Some(r) if customer.len() <= r.bot_turns as usize + 1 => r.summary.clone(),
         _ => handoff::summarise(&customer, None, 400),
     };
-    let index = state
-        .ai
-        .kb
-        .index(&state.store, tenant, &language)
-        .await
-        .map_err(ApiError::internal)?;
     // The question to look up: the latest message with substance (not "I want a person",
     // not "thanks"), which right after a handover is usually an earlier one.
     let latest = customer
@@ -234,10 +228,12 @@ async fn assist(
     let hits = if latest.is_empty() {
         Vec::new()
     } else {
-        let vector = state.ai.embed_query(latest, &language).await;
-        index
-            .search_with(latest, 3, vector.as_deref())
+        state
+            .ai
+            .search(&t, tenant, &language, latest, 3)
+            .await
             .map_err(ApiError::internal)?
+            .2
     };
     let mut entries = Vec::new();
     let mut suggestions = Vec::new();

@@ -516,18 +516,14 @@ async fn search(
     if q.q.trim().is_empty() || q.q.chars().count() > 1000 {
         return Err(ApiError::validation("q", "must be 1–1000 characters"));
     }
-    let settings = state.ai.tenant(scope.id()).await?.settings;
-    let language = q.language.unwrap_or(settings.default_language.clone());
-    let index = state
+    let t = state.ai.tenant(scope.id()).await?;
+    let language = q.language.unwrap_or(t.settings.default_language.clone());
+    let (_, _, found) = state
         .ai
-        .kb
-        .index(&state.store, scope.id(), &language)
+        .search(&t, scope.id(), &language, &q.q, 5)
         .await
         .map_err(ApiError::internal)?;
-    let vector = state.ai.embed_query(&q.q, &language).await;
-    let found = index
-        .search_with(&q.q, 5, vector.as_deref())
-        .map_err(ApiError::internal)?;
+    let settings = t.settings;
     let (decision, confidence) = match decide(&found, &settings.local) {
         LocalDecision::Answer { confidence, .. } => ("answer", Some(confidence)),
         LocalDecision::Clarify { confidence, .. } => ("clarify", Some(confidence)),

@@ -101,7 +101,22 @@ pub struct KnowledgeBase {
     model_languages: Arc<Vec<String>>,
 }
 
-type Indexes = HashMap<(TenantId, String), Arc<KbIndex>>;
+/// (tenant, language, vector source) → the index, and when to try again to add the vectors
+/// a remote embeddings endpoint failed to give.
+type Indexes = HashMap<(TenantId, String, String), (Arc<KbIndex>, Option<std::time::Instant>)>;
+
+/// An OpenAI-compatible embeddings endpoint of a tenant.
+#[derive(Debug, Clone)]
+pub struct RemoteEmbeddings {
+    /// The client (the tenant's provider settings).
+    pub client: crate::ai::llm::LlmClient,
+    /// The embeddings model.
+    pub model: String,
+}
+
+/// How long an index without the vectors a remote endpoint failed to give is used before the
+/// endpoint is tried again.
+const REMOTE_RETRY: std::time::Duration = std::time::Duration::from_secs(300);
 
 impl std::fmt::Debug for KnowledgeBase {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -140,15 +155,22 @@ impl KnowledgeBase {
             .map_err(|e| KbError::Embed(e.to_string()))?
     }
 
-    /// The tenant's index for `language`, built from the store when missing.
+    /// The tenant's index for `language`, built from the store when missing; with `remote`,
+    /// its vectors come from that endpoint instead of the local model.
     pub async fn index(
         &self,
         store: &Store,
         tenant: TenantId,
         language: &str,
+        remote: Option<&RemoteEmbeddings>,
     ) -> Result<Arc<KbIndex>, KbError> {
-        let key = (tenant, base_language(language));
-        if let Some(i) = self.read().get(&key) {
+        let source = remote
+            .map(|r| format!("remote:{}", r.model))
+            .unwrap_or_default();
+        let key = (tenant, base_language(language), source);
+        if let Some((i, retry)) = self.read().get(&key)
+            && retry.is_none_or(|at| std::time::Instant::now() < at)
+        {
             return Ok(i.clone());
         }
         let entries: Vec<KbEntry> = store::ai::all_kb_entries(store, tenant)
@@ -156,21 +178,56 @@ impl KnowledgeBase {
             .iter()
             .map(KbEntry::from_record)
             .collect();
-        let built = Arc::new(self.build(&key.1, entries).await?);
-        self.write().insert(key, built.clone());
+        let (built, retry) = match remote {
+            None => (self.build(&key.1, entries).await?, None),
+            Some(r) => {
+                let mut index = KbIndex::build(&key.1, &entries)?;
+                let texts = index.texts_to_embed(&entries);
+                let mut vectors = Vec::with_capacity(texts.len());
+                let mut failed = None;
+                for chunk in texts.chunks(64) {
+                    let inputs: Vec<String> = chunk.iter().map(|(_, _, t)| t.clone()).collect();
+                    match r.client.embed(&r.model, &inputs).await {
+                        Ok(v) if v.len() == inputs.len() => vectors.extend(v),
+                        Ok(_) => {
+                            failed = Some(
+                                "the endpoint returned a different number of vectors".to_owned(),
+                            )
+                        }
+                        Err(e) => failed = Some(e.to_string()),
+                    }
+                    if failed.is_some() {
+                        break;
+                    }
+                }
+                match failed {
+                    None => {
+                        index.attach_vectors(&texts, vectors);
+                        (index, None)
+                    }
+                    Some(e) => {
+                        // Words alone until the endpoint is back: the bot keeps answering.
+                        tracing::warn!(tenant.id = %tenant, error = %e, "knowledge-base embeddings failed; using keyword search for now");
+                        (index, Some(std::time::Instant::now() + REMOTE_RETRY))
+                    }
+                }
+            }
+        };
+        let built = Arc::new(built);
+        self.write().insert(key, (built.clone(), retry));
         Ok(built)
     }
 
     /// Forgets a tenant's indexes (its entries changed).
     pub fn invalidate(&self, tenant: TenantId) {
-        self.write().retain(|(t, _), _| *t != tenant);
+        self.write().retain(|(t, _, _), _| *t != tenant);
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<(TenantId, String), Arc<KbIndex>>> {
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Indexes> {
         self.indexes.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn write(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<(TenantId, String), Arc<KbIndex>>> {
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Indexes> {
         self.indexes.write().unwrap_or_else(|e| e.into_inner())
     }
 }
