@@ -917,24 +917,6 @@ pub fn settings_of(t: &TenantAi) -> &AiSettings {
     &t.settings
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn handoff_messages_say_the_place_and_wait() {
-        let t = "You're number {{position}} in line (about {{wait}}).";
-        assert_eq!(
-            handoff_text(t, Some(3), Some(150)),
-            "You're number 3 in line (about 3 minutes)."
-        );
-        assert_eq!(
-            handoff_text(t, Some(1), Some(20)),
-            "You're number 1 in line (about less than a minute)."
-        );
-    }
-}
-
 /// An agent takes a conversation from the bot (reason `manual`): it is queued to `queue` with
 /// the usual record, and the customer is told. `false` when the bot no longer held it.
 pub async fn take_over<P: ConversationPort>(
@@ -978,4 +960,22 @@ pub async fn take_over<P: ConversationPort>(
     };
     hand_off(port, tenant, conversation, &ctx, decision, None).await?;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handoff_messages_say_the_place_and_wait() {
+        let t = "You're number {{position}} in line (about {{wait}}).";
+        assert_eq!(
+            handoff_text(t, Some(3), Some(150)),
+            "You're number 3 in line (about 3 minutes)."
+        );
+        assert_eq!(
+            handoff_text(t, Some(1), Some(20)),
+            "You're number 1 in line (about less than a minute)."
+        );
+    }
 }
