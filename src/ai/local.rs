@@ -22,7 +22,7 @@ impl Default for LocalSettings {
     fn default() -> Self {
         LocalSettings {
             answer_threshold: 0.45,
-            semantic_threshold: 0.43,
+            semantic_threshold: 0.45,
             clarify_margin: 0.03,
         }
     }

@@ -20,7 +20,7 @@ const EN: &[&[&str]] = &[
         "credited",
         "moneyback",
     ],
-    &["return", "exchange", "swap"],
+    &["return", "exchange", "swap", "trade"],
     &[
         "ship", "shipping", "delivery", "deliver", "postage", "dispatch", "courier", "send", "sent",
     ],
@@ -88,7 +88,9 @@ const EN: &[&[&str]] = &[
     &["newsletter", "unsubscribe", "emails", "marketing", "spam"],
     &["delete", "remove", "erase", "close"],
     &["change", "update", "edit", "modify", "correct"],
-    &["wash", "clean", "care", "dry"],
+    &[
+        "wash", "washing", "washer", "clean", "care", "dry", "dryer", "tumble", "laundry",
+    ],
     &["rent", "rental", "hire", "borrow"],
     &["pickup", "collect", "pick", "curbside"],
     &["buy", "bought", "purchase", "purchased", "ordered"],
