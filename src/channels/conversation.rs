@@ -838,20 +838,7 @@ impl ConversationPort for ChatService {
             {
                 place = Some((state.position, state.ewt_secs));
             }
-            staffed = self
-                .0
-                .routing
-                .live(tenant, queue)
-                .await
-                .ok()
-                .flatten()
-                .is_some_and(|(stats, _)| {
-                    stats.agents.available
-                        + stats.agents.busy
-                        + stats.agents.ringing
-                        + stats.agents.wrapup
-                        > 0
-                });
+            staffed = self.0.routing.queue_staffed(tenant, queue).await;
         }
         // Truthful about what happens next: a place in line only when someone is there.
         let assigned = store::conversations::find_conversation(&self.0.store, tenant, conversation)

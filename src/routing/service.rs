@@ -610,6 +610,28 @@ impl RoutingService {
         Ok(Some((stats, waiting)))
     }
 
+    /// Whether any member of the queue is logged in (available, ringing, busy or in wrap-up):
+    /// what a customer may be told before waiting in it. Errors count as nobody.
+    pub async fn queue_staffed(&self, tenant: TenantId, queue: i64) -> bool {
+        let router = match self.router(tenant).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(tenant.id = %tenant, error = %e, "routing state unavailable");
+                return false;
+            }
+        };
+        let r = router.lock().await;
+        r.engine
+            .queue_stats(QueueId(queue as u64))
+            .is_some_and(|stats| {
+                stats.agents.available
+                    + stats.agents.busy
+                    + stats.agents.ringing
+                    + stats.agents.wrapup
+                    > 0
+            })
+    }
+
     /// What each of these agents is doing now (unknown agents are left out).
     pub async fn agent_states(
         &self,

@@ -199,6 +199,25 @@ async fn materialise_built_ins(state: &AppState, tenant: TenantId) -> ApiResult<
     Ok(())
 }
 
+/// The stored id of rule `id`: a built-in rule (negative id) is first stored as the tenant's
+/// own, with the rest of the built-in set, and found by its name.
+async fn stored_id(state: &AppState, tenant: TenantId, id: i64) -> ApiResult<i64> {
+    if id >= 0 {
+        return Ok(id);
+    }
+    let builtin = handoff::default_rules()
+        .into_iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| ApiError::not_found("handoff rule"))?;
+    materialise_built_ins(state, tenant).await?;
+    store::ai::list_handoff_rules(&state.store, tenant)
+        .await?
+        .iter()
+        .find(|s| s.name == builtin.name)
+        .map(|s| s.id)
+        .ok_or_else(|| ApiError::not_found("handoff rule"))
+}
+
 /// Adds a rule.
 #[utoipa::path(post, path = "/api/v1/tenants/{tid}/handoff-rules", tag = "ai", request_body = RuleInput,
     params(("tid" = i64, Path, description = "tenant id")),
@@ -238,24 +257,10 @@ async fn update_rule(
     AppJson(input): AppJson<RuleInput>,
 ) -> ApiResult<AppJson<RuleView>> {
     let new = checked(&state, scope.id(), input).await?;
-    let r = if path.1 < 0 {
-        // Editing a built-in rule: the tenant takes over the whole set, this one changed.
-        let builtin = handoff::default_rules()
-            .into_iter()
-            .find(|r| r.id == path.1)
-            .ok_or_else(|| ApiError::not_found("handoff rule"))?;
-        materialise_built_ins(&state, scope.id()).await?;
-        let stored = store::ai::list_handoff_rules(&state.store, scope.id()).await?;
-        let target = stored
-            .iter()
-            .find(|s| s.name == builtin.name)
-            .ok_or_else(|| ApiError::not_found("handoff rule"))?;
-        store::ai::update_handoff_rule(&state.store, scope.id(), target.id, &new).await?
-    } else {
-        store::ai::update_handoff_rule(&state.store, scope.id(), path.1, &new)
-            .await
-            .map_err(ApiError::missing("handoff rule"))?
-    };
+    let id = stored_id(&state, scope.id(), path.1).await?;
+    let r = store::ai::update_handoff_rule(&state.store, scope.id(), id, &new)
+        .await
+        .map_err(ApiError::missing("handoff rule"))?;
     audit(
         &state.store,
         scope.id(),
@@ -281,21 +286,10 @@ async fn delete_rule(
     scope: TenantScope<Admin>,
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<StatusCode> {
-    if path.1 < 0 {
-        let builtin = handoff::default_rules()
-            .into_iter()
-            .find(|r| r.id == path.1)
-            .ok_or_else(|| ApiError::not_found("handoff rule"))?;
-        materialise_built_ins(&state, scope.id()).await?;
-        let stored = store::ai::list_handoff_rules(&state.store, scope.id()).await?;
-        if let Some(target) = stored.iter().find(|s| s.name == builtin.name) {
-            store::ai::delete_handoff_rule(&state.store, scope.id(), target.id).await?;
-        }
-    } else {
-        store::ai::delete_handoff_rule(&state.store, scope.id(), path.1)
-            .await
-            .map_err(ApiError::missing("handoff rule"))?;
-    }
+    let id = stored_id(&state, scope.id(), path.1).await?;
+    store::ai::delete_handoff_rule(&state.store, scope.id(), id)
+        .await
+        .map_err(ApiError::missing("handoff rule"))?;
     audit(
         &state.store,
         scope.id(),

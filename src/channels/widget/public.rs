@@ -86,19 +86,7 @@ pub(super) async fn widget_config(
     };
     let tenant = TenantId(w.tenant_id);
     let online = match w.queue_id {
-        Some(queue) => state
-            .routing
-            .live(tenant, queue)
-            .await
-            .ok()
-            .flatten()
-            .is_some_and(|(stats, _)| {
-                stats.agents.available
-                    + stats.agents.busy
-                    + stats.agents.ringing
-                    + stats.agents.wrapup
-                    > 0
-            }),
+        Some(queue) => state.routing.queue_staffed(tenant, queue).await,
         None => false,
     };
     let (open, opens_at) = s.open_now(chrono::Utc::now());
