@@ -770,6 +770,38 @@ impl ChatService {
     }
 }
 
+impl ChatService {
+    /// The offline message, with when the team is back when the conversation's widget has
+    /// business hours and is closed now ("… We're back Monday 08:00 (America/Los_Angeles).").
+    async fn offline_text(
+        &self,
+        tenant: TenantId,
+        c: &ConversationRecord,
+        message: &str,
+    ) -> String {
+        let Some(widget) = c.widget_id else {
+            return message.to_owned();
+        };
+        let Ok(Some(w)) = store::widgets::find_widget(&self.0.store, tenant, widget).await else {
+            return message.to_owned();
+        };
+        let settings = super::widget::settings::settings_of(&w);
+        let now = chrono::Utc::now();
+        let (open, opens_at) = settings.open_now(now);
+        match (open, opens_at, settings.opening_hours(now)) {
+            (false, Some(at), Ok(Some(hours))) => {
+                let local = at.with_timezone(&hours.timezone());
+                format!(
+                    "{message} We're back {} ({}).",
+                    local.format("%A %H:%M"),
+                    hours.timezone().name()
+                )
+            }
+            _ => message.to_owned(),
+        }
+    }
+}
+
 impl ConversationPort for ChatService {
     async fn bot_reply(
         &self,
@@ -854,7 +886,10 @@ impl ConversationPort for ChatService {
                 ewt,
             ))
         } else {
-            Some(handoff.offline_message.clone())
+            Some(
+                self.offline_text(tenant, &c, &handoff.offline_message)
+                    .await,
+            )
         };
         if let Some(text) = text {
             self.bot_reply(tenant, conversation, &text).await?;

@@ -735,3 +735,42 @@ async fn an_openai_compatible_embeddings_endpoint_adds_matching_by_meaning() {
         "Do you ship to Canada?"
     );
 }
+
+#[tokio::test]
+async fn a_handover_while_closed_tells_the_customer_when_the_team_is_back() {
+    let app = spawn_app().await;
+    let s = with_bot(&app, json!({"offline_message": "Our team is away."})).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let wid = s.admin.get(&format!("{base}/widgets")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+    // Closed today and tomorrow (UTC), open around the clock otherwise.
+    let today = chrono::Utc::now().date_naive();
+    let hours = json!({"timezone": "UTC", "weekly": {"mon-sun": ["00:00-24:00"]},
+        "overrides": [{"date": today.to_string(), "closed": true}, {"date": today.succ_opt().unwrap().to_string(), "closed": true}]});
+    let r = s
+        .admin
+        .patch(
+            &format!("{base}/widgets/{wid}"),
+            json!({"settings": {"business_hours": hours}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "I want to talk to a person").await;
+    let told = bot_says(&mut ws).await;
+    let back = today
+        .succ_opt()
+        .unwrap()
+        .succ_opt()
+        .unwrap()
+        .format("%A")
+        .to_string();
+    assert!(
+        told.starts_with("Our team is away. We're back ")
+            && told.contains(&back)
+            && told.contains("00:00 (UTC)"),
+        "{told}"
+    );
+}
