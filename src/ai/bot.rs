@@ -414,8 +414,9 @@ async fn handle<P: ConversationPort>(
         .unwrap_or_else(|| t.settings.default_language.clone());
     // Signals for every customer message, with the bot or not.
     let sentiment = signals::sentiment(&text, &language);
+    // Matching by meaning costs a model pass: only for messages the bot answers.
     let (index, query_vector, hits) = ai
-        .search(&t, tenant, &language, &text, 5)
+        .search_with(&t, tenant, &language, &text, 5, conv.status == "bot")
         .await
         .map_err(|e| BotError::Conversation(e.to_string()))?;
     let intent = match decide(&hits, &t.settings.local) {

@@ -126,12 +126,27 @@ impl AiService {
         text: &str,
         limit: usize,
     ) -> Result<(Arc<KbIndex>, Option<Vec<f32>>, Vec<Hit>), KbError> {
+        self.search_with(t, tenant, language, text, limit, true)
+            .await
+    }
+
+    /// [`search`](Self::search), by words alone when `by_meaning` is false (cheap: for the
+    /// intent of messages the bot does not answer).
+    pub async fn search_with(
+        &self,
+        t: &TenantAi,
+        tenant: TenantId,
+        language: &str,
+        text: &str,
+        limit: usize,
+        by_meaning: bool,
+    ) -> Result<(Arc<KbIndex>, Option<Vec<f32>>, Vec<Hit>), KbError> {
         let remote = self.remote_embeddings(t);
         let index = self
             .kb
             .index(&self.store, tenant, language, remote.as_ref())
             .await?;
-        let vector = if !index.has_vectors() {
+        let vector = if !index.has_vectors() || !by_meaning {
             None
         } else if let Some(r) = &remote {
             match r.client.embed(&r.model, &[text.to_owned()]).await {
