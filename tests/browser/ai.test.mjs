@@ -205,6 +205,8 @@ test('an admin imports the knowledge base and switches the assistant on; it answ
 
     const card = agent.page.getByTestId('handoff-card');
     await card.waitFor();
+    // Beside the thread: what the assistant did (one answer from the built-in bot).
+    await agent.page.getByTestId('bot-turns').getByText('1 × built-in bot').waitFor();
     assert.match(await card.locator('.handoff-title').innerText(), /Handed over by the assistant: the customer asked for a person/);
     assert.match(await card.getByTestId('handoff-summary').innerText(), /return/i);
     assert.equal(await card.evaluate((el) => el.open), true);

@@ -1122,8 +1122,38 @@ export async function render(root, ctx) {
         ),
         h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Channels'), h('div', { class: 'ctx-channels' }, h('span', { class: 'muted' }, 'Loading…'))),
         h('div', { class: 'ctx-card' }, h('h3', { class: 'ctx-title' }, 'Other conversations'), h('div', { class: 'ctx-others' }, h('span', { class: 'muted' }, 'Loading…'))),
+        c && c.bot_turns > 0 ? h('div', { class: 'ctx-card', dataset: { testid: 'bot-turns' } }, h('h3', { class: 'ctx-title' }, 'Assistant'), h('div', { class: 'ctx-bot' }, h('span', { class: 'muted' }, 'Loading…'))) : null,
       );
       loadContact(contact.id);
+      if (c && c.bot_turns > 0) loadBotTurns();
+    }
+
+    // What the assistant did here: who answered (local bot, small or large model), tokens, cost.
+    async function loadBotTurns() {
+      const slot = contextPane.querySelector('.ctx-bot');
+      if (!slot) return;
+      let res = null;
+      try {
+        res = await api.get(`${base}/conversations/${seg(id)}/bot-turns`, { signal });
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+        mount(slot, h('span', { class: 'muted' }, 'Not available.'));
+        return;
+      }
+      if (t.disposed || !res) return;
+      const tiers = { local: 'built-in bot', small: 'small model', large: 'large model', model: 'model' };
+      const split = Object.entries(res.by_tier || {}).map(([k, n]) => `${n} × ${tiers[k] || k}`).join(', ');
+      const tokens = (res.input_tokens || 0) + (res.output_tokens || 0);
+      mount(
+        slot,
+        h(
+          'dl',
+          { class: 'ctx-details' },
+          ctxDetail('Turns', split || '—'),
+          ctxDetail('Tokens', tokens ? tokens.toLocaleString() : 'none'),
+          res.cost_micros ? ctxDetail('Cost', (res.cost_micros / 1e6).toLocaleString(undefined, { maximumFractionDigits: 6 })) : null,
+        ),
+      );
     }
 
     // The customer's channels and past conversations (GET …/contacts/{id}).
