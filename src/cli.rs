@@ -46,6 +46,9 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Check IVR flow files (`ivr-flows/`).
+    #[command(subcommand)]
+    Flows(crate::ivr::cli::FlowsCommand),
     /// Manage a tenant's knowledge base from files.
     #[command(subcommand)]
     Kb(crate::ai::cli::KbCommand),
@@ -182,6 +185,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Simulate(args) = cli.command {
         return simulate(args);
     }
+    // Flow files are checked without configuration or database.
+    if let Command::Flows(cmd) = cli.command {
+        if crate::ivr::cli::run(cmd)? {
+            return Ok(());
+        }
+        bail!("the flows have errors (above); nothing is published from an invalid folder");
+    }
     // An evaluation against a knowledge-base file needs no database either.
     if let Command::Ai(crate::ai::cli::AiCommand::Eval(args)) = &cli.command
         && args.kb.is_some()
@@ -209,6 +219,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tenant(cmd) => tenant(config, cmd).await,
         Command::Simulate(args) => simulate(args),
         Command::Kb(cmd) => crate::ai::cli::kb(&open(&config).await?, cmd).await,
+        Command::Flows(_) => Ok(()),
         Command::Ai(crate::ai::cli::AiCommand::Eval(args)) => {
             crate::ai::cli::eval(Some(&open(&config).await?), &args).await
         }

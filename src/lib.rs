@@ -14,9 +14,11 @@
 //! - [`auth`]: passwords, sessions, API keys, login throttling, authorization extractors.
 //! - [`admin`]: tenants, users and roles, API keys, audit log over HTTP.
 //! - [`inbox`]: the real-time event stream (per-tenant sequence numbers) and its WebSocket.
+//! - [`ivr`]: IVR flow files (`ivr-flows/`): model and validator, pure.
 //! - [`routing`]: the pure routing engine for calls and chats, its simulator, and its adapter.
 //! - [`schedule`]: business hours (time zones, weekly windows, holidays, overrides), pure.
 //! - [`secrets`]: master key and sealing of secrets at rest.
+//! - [`tts`]: text-to-speech (Polly, offline espeak-ng), Asterisk prompt files, the prompt cache.
 //! - [`http`]: the web edge: routers merged, layers, errors, OpenAPI, metrics, embedded UI.
 //!
 //! # Dependency rules
@@ -34,8 +36,10 @@ pub mod config;
 pub mod domain;
 pub mod http;
 pub mod inbox;
+pub mod ivr;
 pub mod routing;
 pub mod schedule;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+pub mod tts;

@@ -171,6 +171,7 @@ fn every_subcommand_has_help() {
         vec!["kb", "import", "--help"],
         vec!["kb", "export", "--help"],
         vec!["ai", "eval", "--help"],
+        vec!["flows", "check", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -424,4 +425,59 @@ fn ai_eval_with_the_embedding_model_meets_the_calibrated_figures() {
     assert!(share("top1_correct", "answerable") >= 0.88, "{r}");
     assert!(share("handed_off", "must_handoff") >= 0.80, "{r}");
     assert!(share("false_handoffs", "answerable") <= 0.06, "{r}");
+}
+
+#[test]
+fn flows_check_passes_the_shipped_flows_and_points_at_a_broken_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/ivr-flows");
+    let out = switchboard(dir.path())
+        .args(["flows", "check", shipped])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("0 error(s), 0 warning(s)"));
+
+    // A copy with a misspelt menu target: the error names the line, shows it, and suggests the fix.
+    let copy = dir.path().join("flows-copy");
+    std::fs::create_dir_all(copy.join("flows")).unwrap();
+    for f in ["routes.yaml", "schedules.yaml", "voices.yaml"] {
+        std::fs::copy(format!("{shipped}/{f}"), copy.join(f)).unwrap();
+    }
+    let flow = std::fs::read_to_string(format!("{shipped}/flows/support-main.yaml")).unwrap();
+    std::fs::write(
+        copy.join("flows/support-main.yaml"),
+        flow.replace("\"2\": billing_account", "\"2\": biling_account"),
+    )
+    .unwrap();
+    let out = switchboard(dir.path())
+        .args(["flows", "check", copy.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("error IVR006: option \"2\" goes to 'biling_account'"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\"2\": biling_account") && text.contains("^^^^"),
+        "the source line and a caret: {text}"
+    );
+    assert!(
+        text.contains("hint: did you mean 'billing_account'?"),
+        "{text}"
+    );
+    let out = switchboard(dir.path())
+        .args(["flows", "check", copy.to_str().unwrap(), "--format", "json"])
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["valid"], false);
+    assert_eq!(report["errors"][0]["path"], "/nodes/main_menu/options/2");
 }

@@ -1,0 +1,299 @@
+//! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/` and its validator.
+//!
+//! Pure: [`validate`] takes the files' text and returns every problem at once as
+//! [`Diagnostic`]s with a span, a JSON pointer and a hint. Only [`load_dir`] reads files.
+//! The interpreter, TTS, CLI and HTTP parts live elsewhere.
+//!
+//! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
+//!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
+//! - `yaml.rs`: parsing with spans, YAML 1.1 pitfalls, serde errors as IVR002.
+//! - `flow.rs`: node-by-node decoding and per-node rules.
+//! - `graph.rs`: reachability, loops, failure exits.
+//! - `routes.rs`: `routes.yaml` rules.
+//! - `diag.rs`: [`Diagnostic`] and [`Report`] in the JSON shape of §9.
+//!
+//! **YAML parser: `marked-yaml` 0.8.** It keeps a start mark (line, column) on every node and
+//! key, start and end marks on mappings and sequences, and with
+//! `LoaderOptions::error_on_duplicate_keys` it fails with both keys' marks, which is IVR003
+//! with "first defined at line N". It also records whether a scalar was quoted, which is
+//! what the YAML 1.1 pitfall checks need (`+14155550100`, `09:00` and `no` unquoted): a
+//! parser that resolves types would already have lost that. Its serde bridge (feature
+//! `serde-path`) gives the failing field's path and mark, so schema errors (IVR002) point at
+//! a line. `serde_yaml` is deprecated; `serde-saphyr` resolves scalars itself and
+//! deserializes straight into types, so it cannot report unquoted-number pitfalls for
+//! string fields, and we would lose the raw tree that span lookups by JSON pointer use.
+//!
+//! Rules implemented: IVR001–IVR008, IVR009–IVR012, IVR014 (references and the schedule
+//! module's problems), IVR015 (voice profiles only), IVR016 (templates, `into`,
+//! `extract`, `set`, `{from: var}`, `routes.set`), IVR018 (`transfer`),
+//! IVR019, IVR022, IVR024, IVR025, IVR026.
+//! Not yet: IVR013 (sounds), IVR015 against the platform configuration, IVR017
+//! (expressions), IVR020 (language
+//! coverage), IVR021 (TTS length, SSML), IVR023 (http egress), IVR027, IVR028.
+//!
+//! Limits: a duplicate key stops the parse of that file, so IVR003 reports the first
+//! duplicate of a file and the file's other rules run after it is fixed; other files are
+//! still checked. Graph edges include the implicit `defaults.on_error` edges of unset
+//! failure exits but not implicit `on_max_visits` ones, so a loop guarded only by the
+//! visit cap is still IVR010 (§10, variant 1d).
+
+pub mod cli;
+mod diag;
+mod flow;
+mod graph;
+mod model;
+mod routes;
+mod templates;
+#[cfg(test)]
+mod tests;
+mod yaml;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+
+pub use diag::{Diagnostic, Report, Severity, Span};
+pub use flow::{Exit, Flow, parse_duration_ms};
+pub use graph::SPECIAL_TARGETS;
+pub use model::*;
+pub use routes::is_e164;
+pub use templates::template_names;
+
+use crate::schedule::{self, ScheduleFile};
+use yaml::{Sink, decode, parse, pitfalls, serde_path_to_pointer};
+
+/// One file's path (as shown in diagnostics) and text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceFile {
+    /// e.g. `ivr-flows/flows/support-main.yaml`.
+    pub path: String,
+    /// File contents.
+    pub text: String,
+}
+
+/// The files of one `ivr-flows/` folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// `flows/**/*.yaml`.
+    pub flows: Vec<SourceFile>,
+    /// `routes.yaml`.
+    pub routes: Option<SourceFile>,
+    /// `schedules.yaml`.
+    pub schedules: Option<SourceFile>,
+    /// `voices.yaml`.
+    pub voices: Option<SourceFile>,
+}
+
+/// The flow id of a flow file: its path below `flows/` without `.yaml`
+/// (`ivr-flows/flows/common/after-hours.yaml` is `common/after-hours`).
+pub fn flow_id_from_path(path: &str) -> String {
+    let below = path.rsplit_once("flows/").map_or(path, |(_, rest)| rest);
+    below
+        .strip_suffix(".yaml")
+        .or_else(|| below.strip_suffix(".yml"))
+        .unwrap_or(below)
+        .to_owned()
+}
+
+/// Reads an `ivr-flows/` folder. Paths in diagnostics are `dir` joined with the file's path.
+pub fn load_dir(dir: &Path) -> std::io::Result<Sources> {
+    let read = |name: &str| -> std::io::Result<Option<SourceFile>> {
+        let path = dir.join(name);
+        if !path.exists() {
+            return Ok(None);
+        }
+        Ok(Some(SourceFile {
+            path: path.display().to_string(),
+            text: std::fs::read_to_string(&path)?,
+        }))
+    };
+    let mut sources = Sources {
+        flows: Vec::new(),
+        routes: read("routes.yaml")?,
+        schedules: read("schedules.yaml")?,
+        voices: read("voices.yaml")?,
+    };
+    let mut stack = vec![dir.join("flows")];
+    while let Some(folder) = stack.pop() {
+        if !folder.is_dir() {
+            continue;
+        }
+        for entry in std::fs::read_dir(&folder)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+                sources.flows.push(SourceFile {
+                    path: path.display().to_string(),
+                    text: std::fs::read_to_string(&path)?,
+                });
+            }
+        }
+    }
+    sources.flows.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(sources)
+}
+
+/// Validates everything offline; `now` anchors the schedule checks (DST gaps ahead).
+pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
+    let mut out = Vec::new();
+
+    // schedules.yaml: decode, then let the schedule module judge it (IVR014).
+    let mut schedule_names: Option<BTreeSet<String>> = None;
+    if let Some(file) = &sources.schedules
+        && let Some(root) = parse(&file.path, &file.text, &mut out)
+    {
+        let mut sink = Sink {
+            file: &file.path,
+            root: Some(&root),
+            out: &mut out,
+        };
+        pitfalls(&mut sink, &root, "");
+        if let Some(schedules) = decode::<ScheduleFile>(&mut sink, &root, "") {
+            let (_, problems) = schedule::compile(&schedules, now);
+            for problem in problems {
+                let pointer = serde_path_to_pointer(&problem.path);
+                let severity = if problem.is_error() {
+                    Severity::Error
+                } else {
+                    Severity::Warning
+                };
+                sink.at(
+                    "IVR014",
+                    severity,
+                    &pointer,
+                    None,
+                    problem.message,
+                    problem.hint,
+                );
+            }
+            schedule_names = Some(schedules.schedules.keys().cloned().collect());
+        }
+    }
+
+    // voices.yaml.
+    let mut voice_names: Option<BTreeSet<String>> = None;
+    if let Some(file) = &sources.voices
+        && let Some(root) = parse(&file.path, &file.text, &mut out)
+    {
+        let mut sink = Sink {
+            file: &file.path,
+            root: Some(&root),
+            out: &mut out,
+        };
+        pitfalls(&mut sink, &root, "");
+        if let Some(voices) = decode::<VoicesFile>(&mut sink, &root, "") {
+            for (section, map) in [
+                ("defaults", &voices.defaults),
+                ("fallback", &voices.fallback),
+            ] {
+                for (language, profile) in map {
+                    if !voices.voices.contains_key(profile) {
+                        let hint = diag::nearest(profile, voices.voices.keys().map(String::as_str))
+                            .map(|n| format!("did you mean '{n}'?"));
+                        sink.error(
+                            "IVR015",
+                            &format!("/{section}/{language}"),
+                            None,
+                            format!("unknown voice profile '{profile}'"),
+                            hint,
+                        );
+                    }
+                }
+            }
+            voice_names = Some(voices.voices.keys().cloned().collect());
+        }
+    }
+
+    // Flows.
+    let mut flows: BTreeMap<String, Flow> = BTreeMap::new();
+    let mut roots: BTreeMap<String, (String, marked_yaml::Node)> = BTreeMap::new();
+    for file in &sources.flows {
+        let id = flow_id_from_path(&file.path);
+        let Some(root) = parse(&file.path, &file.text, &mut out) else {
+            // Keep the id known so routes to a broken flow are not also "unknown flow".
+            flows.insert(
+                id.clone(),
+                Flow {
+                    id,
+                    header: None,
+                    nodes: Vec::new(),
+                    node_ids: Vec::new(),
+                },
+            );
+            continue;
+        };
+        let mut sink = Sink {
+            file: &file.path,
+            root: Some(&root),
+            out: &mut out,
+        };
+        pitfalls(&mut sink, &root, "");
+        let flow = flow::decode_flow(&mut sink, &root, &id);
+        flow::check_values(&mut sink, &flow, schedule_names.as_ref());
+        graph::check_graph(&mut sink, &flow);
+        flow::check_node_rules(&mut sink, &flow);
+        templates::check_variables(&mut sink, &flow);
+        if let (Some(voices), Some(voice)) = (
+            &voice_names,
+            flow.header
+                .as_ref()
+                .and_then(|h| h.defaults.as_ref()?.voice.as_ref()),
+        ) && !voices.contains(voice)
+        {
+            let hint = diag::nearest(voice, voices.iter().map(String::as_str))
+                .map(|n| format!("did you mean '{n}'?"));
+            sink.error(
+                "IVR015",
+                "/defaults/voice",
+                None,
+                format!("unknown voice profile '{voice}'"),
+                hint,
+            );
+        }
+        flows.insert(id.clone(), flow);
+        roots.insert(id, (file.path.clone(), root));
+    }
+    graph::check_flow_refs(&flows, &mut |flow_id, report| {
+        if let Some((path, root)) = roots.get(flow_id) {
+            report(&mut Sink {
+                file: path,
+                root: Some(root),
+                out: &mut out,
+            });
+        }
+    });
+
+    // routes.yaml.
+    if let Some(file) = &sources.routes
+        && let Some(root) = parse(&file.path, &file.text, &mut out)
+    {
+        let mut sink = Sink {
+            file: &file.path,
+            root: Some(&root),
+            out: &mut out,
+        };
+        pitfalls(&mut sink, &root, "");
+        if let Some(routes) = decode::<RoutesFile>(&mut sink, &root, "") {
+            routes::check_routes(&mut sink, &routes, &flows);
+        }
+    }
+
+    // A pitfall and the serde error it causes land on the same scalar: keep the first.
+    let mut seen = BTreeSet::new();
+    out.retain(|d| {
+        let message = if d.code == "IVR002" {
+            String::new()
+        } else {
+            d.message.clone()
+        };
+        seen.insert((
+            d.code,
+            d.file.clone(),
+            d.span.map(|s| (s.line, s.column)),
+            message,
+        ))
+    });
+    Report::from_diagnostics(out)
+}
