@@ -235,6 +235,7 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
         graph::check_graph(&mut sink, &flow);
         flow::check_node_rules(&mut sink, &flow);
         templates::check_variables(&mut sink, &flow);
+        templates::check_languages(&mut sink, &flow);
         if let (Some(voices), Some(voice)) = (
             &voice_names,
             flow.header

@@ -58,20 +58,61 @@ fn prompt_texts<'a>(prompt: &'a Prompt, at: String, out: &mut Vec<(String, &'a s
     }
 }
 
-fn reprompt_texts<'a>(r: &'a Option<Reprompt>, at: &str, out: &mut Vec<(String, &'a str)>) {
+fn reprompts<'a>(r: &'a Option<Reprompt>, at: &str, out: &mut Vec<(String, &'a Prompt)>) {
     let Some(r) = r else { return };
     if let Some(p) = &r.prompt {
-        prompt_texts(p, format!("{at}/prompt"), out);
+        out.push((format!("{at}/prompt"), p));
     }
     for (i, p) in r.prompts.iter().flatten().enumerate() {
-        prompt_texts(p, format!("{at}/prompts/{i}"), out);
+        out.push((format!("{at}/prompts/{i}"), p));
     }
 }
 
-fn opt_prompt<'a>(p: &'a Option<Prompt>, at: &str, out: &mut Vec<(String, &'a str)>) {
+fn opt<'a>(p: &'a Option<Prompt>, at: &str, out: &mut Vec<(String, &'a Prompt)>) {
     if let Some(p) = p {
-        prompt_texts(p, at.to_owned(), out);
+        out.push((at.to_owned(), p));
     }
+}
+
+/// Every prompt a node plays, with its pointer suffix (`/prompt`, `/on_timeout/prompts/1`).
+pub(crate) fn node_prompts(kind: &NodeKind) -> Vec<(String, &Prompt)> {
+    let mut out = Vec::new();
+    match kind {
+        NodeKind::Say(n) => out.push(("/prompt".into(), &n.prompt)),
+        NodeKind::Menu(n) => {
+            out.push(("/prompt".into(), &n.prompt));
+            opt(&n.reprompt, "/reprompt", &mut out);
+            reprompts(&n.on_timeout, "/on_timeout", &mut out);
+            reprompts(&n.on_invalid, "/on_invalid", &mut out);
+        }
+        NodeKind::Gather(n) => {
+            out.push(("/prompt".into(), &n.prompt));
+            if let Some(c) = &n.confirm {
+                out.push(("/confirm/prompt".into(), &c.prompt));
+            }
+            reprompts(&n.on_timeout, "/on_timeout", &mut out);
+            reprompts(&n.on_invalid, "/on_invalid", &mut out);
+        }
+        NodeKind::Queue(n) => {
+            if let Some(a) = &n.announce {
+                opt(&a.prompt, "/announce/prompt", &mut out);
+            }
+            if let Some(c) = &n.callback {
+                opt(&c.prompt, "/callback/prompt", &mut out);
+            }
+        }
+        NodeKind::Transfer(n) => opt(&n.whisper, "/whisper", &mut out),
+        NodeKind::Voicemail(n) => opt(&n.greeting, "/greeting", &mut out),
+        NodeKind::AiAgent(n) => opt(&n.greeting, "/greeting", &mut out),
+        NodeKind::Http(n) => {
+            if let Some(f) = &n.filler {
+                out.push(("/filler/prompt".into(), &f.prompt));
+            }
+        }
+        NodeKind::Hangup(n) => opt(&n.prompt, "/prompt", &mut out),
+        _ => {}
+    }
+    out
 }
 
 fn map_values<'a>(map: &'a BTreeMap<String, String>, at: &str, out: &mut Vec<(String, &'a str)>) {
@@ -83,23 +124,11 @@ fn map_values<'a>(map: &'a BTreeMap<String, String>, at: &str, out: &mut Vec<(St
 /// (pointer suffix, template text, secrets allowed) and (pointer suffix, variable name) of a node.
 fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
     let (mut texts, mut secret_ok, mut names) = (Vec::new(), Vec::new(), Vec::new());
+    for (suffix, prompt) in node_prompts(kind) {
+        prompt_texts(prompt, suffix, &mut texts);
+    }
     match kind {
-        NodeKind::Say(n) => prompt_texts(&n.prompt, "/prompt".into(), &mut texts),
-        NodeKind::Menu(n) => {
-            prompt_texts(&n.prompt, "/prompt".into(), &mut texts);
-            opt_prompt(&n.reprompt, "/reprompt", &mut texts);
-            reprompt_texts(&n.on_timeout, "/on_timeout", &mut texts);
-            reprompt_texts(&n.on_invalid, "/on_invalid", &mut texts);
-        }
-        NodeKind::Gather(n) => {
-            prompt_texts(&n.prompt, "/prompt".into(), &mut texts);
-            if let Some(c) = &n.confirm {
-                prompt_texts(&c.prompt, "/confirm/prompt".into(), &mut texts);
-            }
-            reprompt_texts(&n.on_timeout, "/on_timeout", &mut texts);
-            reprompt_texts(&n.on_invalid, "/on_invalid", &mut texts);
-            names.push(("/into".to_owned(), n.into.as_str()));
-        }
+        NodeKind::Gather(n) => names.push(("/into".to_owned(), n.into.as_str())),
         NodeKind::Set(n) => {
             map_values(&n.vars, "/vars", &mut texts);
             names.extend(
@@ -115,14 +144,10 @@ fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
             if let Some(ValueOrFrom::From { from }) = &n.priority {
                 names.push(("/priority/from".into(), from));
             }
-            if let Some(a) = &n.announce {
-                opt_prompt(&a.prompt, "/announce/prompt", &mut texts);
-            }
-            if let Some(c) = &n.callback {
-                opt_prompt(&c.prompt, "/callback/prompt", &mut texts);
-                if let Some(ValueOrFrom::From { from }) = &c.number {
-                    names.push(("/callback/number/from".into(), from));
-                }
+            if let Some(c) = &n.callback
+                && let Some(ValueOrFrom::From { from }) = &c.number
+            {
+                names.push(("/callback/number/from".into(), from));
             }
         }
         NodeKind::Callback(n) => {
@@ -130,10 +155,7 @@ fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
                 names.push(("/number/from".into(), from));
             }
         }
-        NodeKind::Transfer(n) => opt_prompt(&n.whisper, "/whisper", &mut texts),
-        NodeKind::Voicemail(n) => opt_prompt(&n.greeting, "/greeting", &mut texts),
         NodeKind::AiAgent(n) => {
-            opt_prompt(&n.greeting, "/greeting", &mut texts);
             for (i, v) in n.context.iter().flat_map(|c| &c.vars).enumerate() {
                 names.push((format!("/context/vars/{i}"), v));
             }
@@ -146,9 +168,6 @@ fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
                 Some(Body::Fields(map)) => map_values(map, "/body", &mut texts),
                 None => {}
             }
-            if let Some(f) = &n.filler {
-                prompt_texts(&f.prompt, "/filler/prompt".into(), &mut texts);
-            }
             names.extend(
                 n.extract
                     .keys()
@@ -156,7 +175,6 @@ fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
             );
         }
         NodeKind::Subflow(n) => map_values(&n.params, "/params", &mut texts),
-        NodeKind::Hangup(n) => opt_prompt(&n.prompt, "/prompt", &mut texts),
         _ => {}
     }
     (texts, secret_ok, names)
@@ -206,6 +224,134 @@ pub(crate) fn check_variables(sink: &mut Sink<'_>, flow: &Flow) {
         }
         for (suffix, name) in &names {
             report(sink, &format!("{base}{suffix}"), id, name, false);
+        }
+    }
+}
+
+/// IVR020: every prompt covers each declared language, and names no other. Plain text (TTS in
+/// "the call's current language") is fine in a one-language flow; with several languages it
+/// must sit in a language map, or a caller would hear one language's words in another's voice.
+/// Sounds, digits, numbers and pauses follow the call's language by themselves.
+pub(crate) fn check_languages(sink: &mut Sink<'_>, flow: &Flow) {
+    let Some(header) = &flow.header else { return };
+    let declared = &header.languages;
+    if declared.is_empty() {
+        return;
+    }
+    for (id, node) in &flow.nodes {
+        let base = format!("/nodes/{}", escape_segment(id));
+        for (suffix, prompt) in node_prompts(&node.kind) {
+            check_prompt(
+                sink,
+                prompt,
+                &format!("{base}{suffix}"),
+                id,
+                declared,
+                false,
+            );
+        }
+        if let NodeKind::SetLanguage(n) = &node.kind
+            && !declared.contains(&n.language)
+        {
+            sink.error(
+                "IVR020",
+                &format!("{base}/language"),
+                Some(id),
+                format!("'{}' is not a language of this flow", n.language),
+                Some(format!("declared: {}", declared.join(", "))),
+            );
+        }
+    }
+}
+
+fn check_prompt(
+    sink: &mut Sink<'_>,
+    prompt: &Prompt,
+    path: &str,
+    node: &str,
+    declared: &[String],
+    in_map: bool,
+) {
+    let undeclared = |sink: &mut Sink<'_>, at: &str, language: &str| {
+        sink.error(
+            "IVR020",
+            at,
+            Some(node),
+            format!("prompt uses language '{language}', which the flow does not declare"),
+            Some(format!("declared: {}", declared.join(", "))),
+        );
+    };
+    let needs_map = |sink: &mut Sink<'_>, at: &str| {
+        sink.error(
+            "IVR020",
+            at,
+            Some(node),
+            format!(
+                "text plays in every language but the flow declares {}",
+                declared.join(", ")
+            ),
+            Some(format!(
+                "give a language map: {{{}}}",
+                declared
+                    .iter()
+                    .map(|l| format!("{l}: …"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        );
+    };
+    match prompt {
+        Prompt::Languages(map) => {
+            for language in map.keys() {
+                if !declared.contains(language) {
+                    undeclared(
+                        sink,
+                        &format!("{path}/{}", escape_segment(language)),
+                        language,
+                    );
+                }
+            }
+            for language in declared {
+                if !map.contains_key(language) {
+                    sink.error(
+                        "IVR020",
+                        path,
+                        Some(node),
+                        format!("prompt has no variant for '{language}'"),
+                        Some(format!("add `{language}: …` to the map")),
+                    );
+                }
+            }
+            for (language, p) in map {
+                check_prompt(
+                    sink,
+                    p,
+                    &format!("{path}/{}", escape_segment(language)),
+                    node,
+                    declared,
+                    true,
+                );
+            }
+        }
+        Prompt::List(items) => {
+            for (i, p) in items.iter().enumerate() {
+                check_prompt(sink, p, &format!("{path}/{i}"), node, declared, in_map);
+            }
+        }
+        Prompt::Text(_) => {
+            if !in_map && declared.len() > 1 {
+                needs_map(sink, path);
+            }
+        }
+        Prompt::Part(part) => {
+            if let Some(language) = &part.language {
+                if !declared.contains(language) {
+                    undeclared(sink, &format!("{path}/language"), language);
+                }
+            } else if (part.text.is_some() || part.ssml.is_some()) && !in_map && declared.len() > 1
+            {
+                needs_map(sink, path);
+            }
         }
     }
 }

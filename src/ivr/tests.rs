@@ -519,7 +519,10 @@ fn prompts_decode_all_forms() {
     let report = run_mini(
         "  hello:\n    type: say\n    prompt:\n      - \"Hi {{call.caller_number}}\"\n      - { sound: acme/welcome }\n      - { pause: 500ms }\n      - { en-US: Hello, es-US: { text: Hola, voice: es-US-main } }\n    next: bye\n",
     );
-    assert!(report.valid, "{report:#?}");
+    // Every form decodes (no IVR002); the only finding is the language the mini flow does not
+    // declare.
+    assert_eq!(report.codes(), ["IVR020"], "{report:#?}");
+    assert!(report.errors[0].message.contains("'es-US'"));
 }
 
 #[test]
@@ -605,5 +608,58 @@ fn ivr018_bad_numbers_and_sip() {
             ("IVR018", "/nodes/hello/caller_id"),
             ("IVR018", "/nodes/two/to/sip")
         ]
+    );
+}
+
+#[test]
+fn ivr020_prompts_cover_every_declared_language_and_no_other() {
+    let bilingual = |nodes: &str| {
+        run(
+            &mini(nodes).replace("languages: [en-US]", "languages: [en-US, es-US]"),
+            NO_ROUTES,
+        )
+    };
+    // Covered: a map with both, and language-neutral parts.
+    let ok = bilingual(
+        "  hello: { type: say, prompt: [{ en-US: \"Hello\", es-US: \"Hola\" }, { pause: \"500ms\" }], next: bye }\n",
+    );
+    assert_eq!(ok.codes(), Vec::<&str>::new());
+    let report = bilingual(
+        "  hello: { type: say, prompt: { en-US: \"Hello\", fr-FR: \"Bonjour\" }, next: speak }\n  speak: { type: say, prompt: \"Plain text\", next: lang }\n  lang: { type: set_language, language: de-DE, next: bye }\n",
+    );
+    assert_eq!(
+        report.codes(),
+        ["IVR020", "IVR020", "IVR020", "IVR020"],
+        "{report:#?}"
+    );
+    let messages: Vec<&str> = report.errors.iter().map(|d| d.message.as_str()).collect();
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("'fr-FR', which the flow does not declare")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("no variant for 'es-US'")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("text plays in every language")),
+        "{messages:?}"
+    );
+    assert!(
+        messages
+            .iter()
+            .any(|m| m.contains("'de-DE' is not a language of this flow")),
+        "{messages:?}"
+    );
+    // One language: plain text is the call's language.
+    assert_eq!(
+        run_mini("  hello: { type: say, prompt: \"Hello\", next: bye }\n").codes(),
+        Vec::<&str>::new()
     );
 }
