@@ -337,7 +337,6 @@ pub enum LocalTurn {
 /// The embedded bot's answer to one message (no I/O beyond the index in memory).
 pub fn local_turn(
     index: &super::kb::KbIndex,
-    entries: &HashMap<i64, (String, String)>,
     text: &str,
     query_vector: Option<&[f32]>,
     language: &str,
@@ -359,9 +358,9 @@ pub fn local_turn(
         strictness.semantic_threshold += super::local::INJECTION_MARGIN;
     }
     match decide(&hits, &strictness) {
-        LocalDecision::Answer { entry, confidence } => match entries.get(&entry) {
+        LocalDecision::Answer { entry, confidence } => match index.entry(entry) {
             Some((_, answer)) => LocalTurn::Reply {
-                text: answer.clone(),
+                text: answer.to_owned(),
                 entry: Some(entry),
                 options: Vec::new(),
                 confidence: Some(confidence),
@@ -375,7 +374,7 @@ pub fn local_turn(
             first,
             second,
             confidence,
-        } => match (entries.get(&first), entries.get(&second)) {
+        } => match (index.entry(first), index.entry(second)) {
             (Some((a, _)), Some((b, _))) => LocalTurn::Reply {
                 text: clarify_reply(a, b, language),
                 entry: None,
@@ -481,14 +480,8 @@ async fn handle<P: ConversationPort>(
         return hand_off(port, tenant, conv.id, &handoff_ctx, plain(reason), None).await;
     }
 
-    let entries: HashMap<i64, (String, String)> = store::ai::all_kb_entries(&ai.store, tenant)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, (e.question, e.answer)))
-        .collect();
     let local = local_turn(
         &index,
-        &entries,
         &text,
         query_vector.as_deref(),
         &language,

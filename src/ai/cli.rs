@@ -285,10 +285,6 @@ pub fn run_eval(
         .iter()
         .map(|e| (e.id, e.slug.clone().unwrap_or_else(|| e.id.to_string())))
         .collect();
-    let answers: HashMap<i64, (String, String)> = entries
-        .iter()
-        .map(|e| (e.id, (e.question.clone(), e.answer.clone())))
-        .collect();
     let mut languages: Vec<String> = entries
         .iter()
         .map(|e| super::kb::base_language(&e.language))
@@ -314,14 +310,7 @@ pub fn run_eval(
             .filter(|_| understands(&language))
             .and_then(|m| m.embed(&[text.as_str()]).ok())
             .and_then(|mut v| v.pop());
-        let local = bot::local_turn(
-            index,
-            &answers,
-            &text,
-            vector.as_deref(),
-            &language,
-            settings,
-        );
+        let local = bot::local_turn(index, &text, vector.as_deref(), &language, settings);
         let confidence = match &local {
             bot::LocalTurn::Reply { confidence, .. } | bot::LocalTurn::NoAnswer { confidence } => {
                 *confidence

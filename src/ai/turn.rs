@@ -217,11 +217,11 @@ fn data(tag: &str, label: &str, content: &str) -> String {
     format!("<<{tag} {label}>>\n{content}\n<</{tag}>>")
 }
 
-fn passages(index: &KbIndex, entries: &[(i64, String, String)], query: &str, tag: &str) -> String {
+fn passages(index: &KbIndex, query: &str, tag: &str) -> String {
     let hits = index.search(query, 3).unwrap_or_default();
     let mut out = Vec::new();
     for h in hits {
-        if let Some((_, q, a)) = entries.iter().find(|(id, _, _)| *id == h.id) {
+        if let Some((q, a)) = index.entry(h.id) {
             out.push(data(
                 tag,
                 &format!("kb:{}", h.id),
@@ -378,17 +378,12 @@ pub async fn run(
             .map(|a| a.deployment.clone())
             .unwrap_or_else(|| s.model.clone()),
     };
-    let entries: Vec<(i64, String, String)> = store::ai::all_kb_entries(&ai.store, turn.tenant)
-        .await?
-        .into_iter()
-        .map(|e| (e.id, e.question, e.answer))
-        .collect();
     let tag = format!("data-{}", delimiter());
     let system = system_prompt(
         s.personality,
         &s.instructions,
         turn.language,
-        &passages(turn.index, &entries, turn.query, &tag),
+        &passages(turn.index, turn.query, &tag),
         &tag,
     );
     let mut messages = history_messages(turn.history);
@@ -471,16 +466,8 @@ pub async fn run(
                     spent,
                 });
             }
-            let (content, is_error) = execute(
-                ai,
-                turn,
-                s.order_lookup.as_ref(),
-                name,
-                input,
-                &entries,
-                &tag,
-            )
-            .await?;
+            let (content, is_error) =
+                execute(ai, turn, s.order_lookup.as_ref(), name, input, &tag).await?;
             spent.tools.push(json!({"name": name, "ok": !is_error}));
             results.push(Block::ToolResult {
                 tool_use_id: id.clone(),
@@ -508,7 +495,6 @@ async fn execute(
     lookup: Option<&OrderLookup>,
     name: &str,
     input: &Value,
-    entries: &[(i64, String, String)],
     tag: &str,
 ) -> Result<(String, bool), TurnError> {
     let text = |v: &Value, max: usize| -> Option<String> {
@@ -519,7 +505,7 @@ async fn execute(
     };
     Ok(match name {
         "search_knowledge_base" => match text(&input["query"], 500) {
-            Some(q) => (passages(turn.index, entries, &q, tag), false),
+            Some(q) => (passages(turn.index, &q, tag), false),
             None => ("query must be 1–500 characters".into(), true),
         },
         "create_ticket" => {

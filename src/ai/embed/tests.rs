@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use super::{Embedder, cosine};
 
@@ -178,37 +177,4 @@ fn matches_sentence_transformers() {
             reference.generator
         );
     }
-}
-
-/// Not a benchmark and not run by default: prints how long `embed` takes, for a rough figure
-/// (`cargo nextest run --lib ai::embed::tests::timings --run-ignored only --no-capture`).
-#[test]
-#[ignore = "prints timings; run on demand"]
-fn timings() {
-    let embedder = embedder();
-    let sentence = "How long does a refund take?";
-    embedder.embed(&[sentence]).expect("warm up");
-    let runs = 20;
-    let started = Instant::now();
-    for _ in 0..runs {
-        embedder.embed(&[sentence]).expect("embed");
-    }
-    let single = started.elapsed() / runs;
-
-    let questions = [
-        "Where is my order?",
-        "Can I return a jacket I bought in the sale?",
-        "How long does a refund take?",
-        "Do you ship to Canada?",
-        "I want to speak to a human",
-        "My tent arrived with a broken pole, what can I do about it?",
-    ];
-    let batch: Vec<&str> = questions.iter().cycle().take(48).copied().collect();
-    let runs = 5;
-    let started = Instant::now();
-    for _ in 0..runs {
-        embedder.embed(&batch).expect("embed");
-    }
-    let per_batch = started.elapsed() / runs;
-    println!("embed: one short sentence {single:?}; batch of 48 {per_batch:?}");
 }

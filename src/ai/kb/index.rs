@@ -97,6 +97,10 @@ pub fn terms(analyzer: &mut TextAnalyzer, text: &str) -> Vec<String> {
 }
 
 struct EntryTerms {
+    /// The question as written.
+    question: String,
+    /// The answer as written (what the bot sends).
+    answer_text: String,
     /// Terms of the question and keywords (what the entry is about).
     topic: HashSet<String>,
     /// Terms of the answer.
@@ -177,6 +181,8 @@ impl KbIndex {
                 (
                     e.category.clone(),
                     EntryTerms {
+                        question: e.question.clone(),
+                        answer_text: e.answer.clone(),
                         topic,
                         answer: answer_terms,
                     },
@@ -212,6 +218,13 @@ impl KbIndex {
             vectors: HashMap::new(),
             answer_vectors: HashMap::new(),
         })
+    }
+
+    /// The question and answer of an indexed entry (so a turn needs no database read).
+    pub fn entry(&self, id: i64) -> Option<(&str, &str)> {
+        self.entries
+            .get(&id)
+            .map(|(_, e)| (e.question.as_str(), e.answer_text.as_str()))
     }
 
     /// Number of entries indexed.

@@ -9,6 +9,7 @@ import { h, mount, uid } from '../dom.js';
 import { icon } from '../icons.js';
 import { seg } from '../api.js';
 import { pageHeader, button, field, passwordField, formAlert, setBusy, openDialog, confirmDialog, showApiError, dropdown, skeletonRows, emptyState, errorState, statusPill } from '../ui.js';
+import { CHANNELS } from '../channels.js';
 
 const PROVIDERS = [
   { value: 'local', label: 'Built-in', desc: 'Answers from your knowledge base only. No external service, no tokens.' },
@@ -35,17 +36,6 @@ const PLACEHOLDERS = {
   anthropic: { base_url: 'https://api.anthropic.com', model: 'claude-3-5-haiku-latest' },
   hybrid: { base_url: 'https://api.openai.com/v1', model: 'gpt-4o' },
 };
-
-const CHANNELS = [
-  { value: 'widget', label: 'Website chat' },
-  { value: 'whatsapp', label: 'WhatsApp' },
-  { value: 'messenger', label: 'Messenger' },
-  { value: 'instagram', label: 'Instagram' },
-  { value: 'x', label: 'X' },
-  { value: 'sms', label: 'SMS' },
-  { value: 'telegram', label: 'Telegram' },
-];
-
 const CONDITIONS = [
   { value: 'explicit_request', label: 'The customer asks for a person' },
   { value: 'keyword', label: 'The message mentions a word or phrase' },

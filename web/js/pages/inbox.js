@@ -10,6 +10,7 @@ import { icon } from '../icons.js';
 import { seg, ApiError } from '../api.js';
 import { connectEvents } from '../realtime.js';
 import { button, dropdown, setBusy, emptyState, errorState, skeletonRows, statusPill, openDialog, field, formAlert, showApiError } from '../ui.js';
+import { CHANNELS as ALL_CHANNELS } from '../channels.js';
 
 const FILTERS = [
   { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
@@ -20,16 +21,7 @@ const FILTERS = [
   { id: 'closed', label: 'Closed', query: { status: 'closed' } },
 ];
 
-const CHANNELS = [
-  { value: '', label: 'All channels' },
-  { value: 'widget', label: 'Website chat' },
-  { value: 'whatsapp', label: 'WhatsApp' },
-  { value: 'messenger', label: 'Messenger' },
-  { value: 'instagram', label: 'Instagram' },
-  { value: 'x', label: 'X' },
-  { value: 'sms', label: 'SMS' },
-  { value: 'telegram', label: 'Telegram' },
-];
+const CHANNELS = [{ value: '', label: 'All channels' }, ...ALL_CHANNELS];
 
 const CHANNEL_LABEL = Object.fromEntries(CHANNELS.filter((c) => c.value).map((c) => [c.value, c.label]));
 
