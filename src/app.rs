@@ -71,6 +71,8 @@ pub struct Inner {
     pub chat: crate::channels::conversation::ChatService,
     /// The AI agent: settings, knowledge base, bot.
     pub ai: crate::ai::service::AiService,
+    /// Every tenant's IVR flow folder and its published version.
+    pub flows: Arc<crate::ivr::service::FlowService>,
 }
 
 impl Deref for AppState {
@@ -137,8 +139,18 @@ impl App {
             &config.ai.local_model_languages,
         );
         chat.attach_bot(crate::ai::bot::spawn(ai.clone(), chat.clone()));
+        let flows = Arc::new(crate::ivr::service::FlowService::new(
+            config.ivr_dir(),
+            store.clone(),
+        ));
+        // A folder that cannot be read is reported and retried on the next change; the
+        // rest of the service still starts.
+        if let Err(e) = flows.start().await {
+            tracing::warn!(error = %e, "IVR flows not loaded at start");
+        }
         let state = AppState(Arc::new(Inner {
             ai,
+            flows,
             throttle: LoginThrottle::new(&config.auth),
             metrics: crate::http::metrics::handle(),
             routing,
@@ -329,6 +341,10 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
             .await
             .map_err(|e| StartError::Bootstrap(format!("demo user {email}: {e}")))?;
     }
+    let flow_dir = config.ivr_dir().join(slug.as_str());
+    crate::ivr::examples::install(&flow_dir).map_err(|e| {
+        StartError::Bootstrap(format!("demo IVR flows in {}: {e}", flow_dir.display()))
+    })?;
     tracing::info!(tenant.id = %tenant.id, "seeded the demo tenant");
     let shown = if generated {
         password.as_str()

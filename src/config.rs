@@ -23,6 +23,7 @@
 //! | `auth.max_failed_logins_per_ip` | `SWITCHBOARD_AUTH__MAX_FAILED_LOGINS_PER_IP` | `20` |
 //! | `auth.lockout_base_secs` | `SWITCHBOARD_AUTH__LOCKOUT_BASE_SECS` | `30` |
 //! | `auth.lockout_max_secs` | `SWITCHBOARD_AUTH__LOCKOUT_MAX_SECS` | `900` |
+//! | `ivr.dir` | `SWITCHBOARD_IVR__DIR` | `{data_dir}/ivr-flows` |
 //! | `log.format` | `SWITCHBOARD_LOG__FORMAT` | `text` (or `json`) |
 //! | `log.filter` | `SWITCHBOARD_LOG__FILTER` | `switchboard=info,tower_http=info` |
 
@@ -81,6 +82,18 @@ pub struct Config {
     pub log: LogConfig,
     /// The AI agent.
     pub ai: AiConfig,
+    /// IVR flows.
+    pub ivr: IvrConfig,
+}
+
+/// `[ivr]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct IvrConfig {
+    /// The folder holding one flow folder per tenant (`{dir}/{tenant slug}/routes.yaml`,
+    /// `flows/*.yaml` …). Unset: `{data_dir}/ivr-flows`. Point it at a git checkout to keep
+    /// flows under review; changes on disk are reloaded (and refused while invalid).
+    pub dir: Option<PathBuf>,
 }
 
 /// `[ai]`.
@@ -182,6 +195,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             log: LogConfig::default(),
             ai: AiConfig::default(),
+            ivr: IvrConfig::default(),
         }
     }
 }
@@ -349,6 +363,14 @@ impl Config {
                 self.data_dir.join("switchboard.db").display()
             ),
         }
+    }
+
+    /// The folder of the tenants' IVR flow folders.
+    pub fn ivr_dir(&self) -> PathBuf {
+        self.ivr
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("ivr-flows"))
     }
 
     /// The effective configuration as TOML with every secret redacted.

@@ -2,7 +2,8 @@
 //!
 //! Pure: [`validate`] takes the files' text and returns every problem at once as
 //! [`Diagnostic`]s with a span, a JSON pointer and a hint. Only [`load_dir`] reads files.
-//! The interpreter, TTS, CLI and HTTP parts live elsewhere.
+//! `service.rs` keeps each tenant's folder live (publish, history, hot reload) and `http.rs`
+//! serves it to admins; `examples.rs` embeds the shipped example folder.
 //!
 //! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
 //!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
@@ -39,10 +40,13 @@
 
 pub mod cli;
 mod diag;
+pub mod examples;
 mod flow;
 mod graph;
+pub mod http;
 mod model;
 mod routes;
+pub mod service;
 mod templates;
 #[cfg(test)]
 mod tests;

@@ -79,6 +79,17 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ("DELETE", "/api/v1/tenants/{tid}/widgets/{wid}", "admin"),
     ("GET", "/api/v1/tenants/{tid}/conversations", "agent"),
     ("GET", "/api/v1/tenants/{tid}/directory", "agent"),
+    ("GET", "/api/v1/tenants/{tid}/flows", "admin"),
+    ("POST", "/api/v1/tenants/{tid}/flows/validate", "admin"),
+    ("POST", "/api/v1/tenants/{tid}/flows/publish", "admin"),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/flows/file?path=flows/matrix.yaml",
+        "admin",
+    ),
+    ("GET", "/api/v1/tenants/{tid}/flows/history", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/flows/history/1", "admin"),
+    ("GET", "/api/v1/tenants/{tid}/dids", "admin"),
     ("GET", "/api/v1/tenants/{tid}/ai", "admin"),
     ("PUT", "/api/v1/tenants/{tid}/ai", "admin"),
     ("GET", "/api/v1/tenants/{tid}/ai/usage", "admin"),
@@ -161,6 +172,9 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<Value> {
             Some(json!({"state": "away", "reason": "test"}))
         }
         ("PUT", "/ai") => Some(json!({"settings": {}})),
+        ("POST", "/flows/validate") | ("POST", "/flows/publish") => Some(
+            json!({"path": "flows/matrix.yaml", "text": "version: 1\nid: matrix\nchannels: [voice]\nlanguages: [en-US]\nstart: bye\nnodes:\n  bye:\n    type: hangup\n"}),
+        ),
         ("POST", "/knowledge-base/import") => Some(json!([])),
         ("POST", "/handoff-rules") | ("PUT", "/handoff-rules/{rid}") => Some(
             json!({"name": format!("r{}", unique()), "condition": {"kind": "keyword", "words": ["refund"]}}),

@@ -81,3 +81,5 @@ registerNav({ id: 'knowledge-base', label: 'Knowledge base', icon: 'book', hash:
 registerNav({ id: 'audit', label: 'Audit log', icon: 'scroll', hash: '#/audit', section: 'admin', roles: ADMINS, tenant: true, order: 30, load: () => import('./pages/audit.js') });
 registerNav({ id: 'tenants', label: 'Tenants', icon: 'building', hash: '#/tenants', section: 'platform', roles: ['operator'], order: 10, load: () => import('./pages/tenants.js') });
 registerNav({ id: 'account', label: 'Account', icon: 'user', hash: '#/account', section: 'personal', roles: ['*'], order: 10, load: () => import('./pages/account.js') });
+registerNav({ id: 'flows', label: 'IVR flows', icon: 'phone', hash: '#/flows', section: 'admin', roles: ADMINS, tenant: true, order: 30, load: () => import('./pages/flows.js') });
+registerNav({ id: 'dids', label: 'Phone numbers', icon: 'phone', hash: '#/dids', section: 'admin', roles: ADMINS, tenant: true, order: 31, load: () => import('./pages/dids.js') });

@@ -1,0 +1,58 @@
+//! The example flow folder shipped in `ivr-flows/` (the support line of IVR-FLOWS.md §10 and
+//! its companions), embedded so `serve --demo` can give the demo tenant a working folder.
+
+use std::path::Path;
+
+use rust_embed::RustEmbed;
+
+#[derive(RustEmbed)]
+#[folder = "ivr-flows/"]
+#[include = "*.yaml"]
+#[include = "flows/**/*.yaml"]
+struct Example;
+
+/// Writes the example folder into `dir` unless `dir` already holds a folder (an admin's
+/// edits are never overwritten). Returns whether it wrote anything.
+pub fn install(dir: &Path) -> std::io::Result<bool> {
+    if dir.join("routes.yaml").exists() || dir.join("flows").exists() {
+        return Ok(false);
+    }
+    for name in Example::iter() {
+        let Some(file) = Example::get(&name) else {
+            continue;
+        };
+        let target = dir.join(name.as_ref());
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(target, file.data.as_ref())?;
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_installed_example_validates_and_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(install(dir.path()).unwrap());
+        let sources = super::super::service::read_folder(dir.path()).unwrap();
+        assert!(sources.routes.is_some());
+        assert!(
+            sources
+                .flows
+                .iter()
+                .any(|f| f.path == "flows/support-main.yaml")
+        );
+        let report = super::super::validate(&sources, chrono::Utc::now());
+        assert!(report.valid, "{:?}", report.errors);
+        std::fs::write(dir.path().join("routes.yaml"), "edited").unwrap();
+        assert!(!install(dir.path()).unwrap());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("routes.yaml")).unwrap(),
+            "edited"
+        );
+    }
+}
