@@ -39,6 +39,7 @@
 
 pub mod cli;
 mod diag;
+pub mod expr;
 mod flow;
 mod graph;
 mod model;
