@@ -707,12 +707,19 @@ enum Ty {
 fn type_name(ty: Ty) -> &'static str {
     match ty {
         Ty::List => "list",
-        Ty::Scalar(VarType::String) => "string",
-        Ty::Scalar(VarType::Digits) => "digits",
-        Ty::Scalar(VarType::Integer) => "integer",
-        Ty::Scalar(VarType::Number) => "number",
-        Ty::Scalar(VarType::Boolean) => "boolean",
-        Ty::Scalar(VarType::Date) => "date",
+        Ty::Scalar(kind) => var_type_name(kind),
+    }
+}
+
+/// The name a variable type is declared with (`integer`, `digits`, …).
+pub(crate) fn var_type_name(kind: VarType) -> &'static str {
+    match kind {
+        VarType::String => "string",
+        VarType::Digits => "digits",
+        VarType::Integer => "integer",
+        VarType::Number => "number",
+        VarType::Boolean => "boolean",
+        VarType::Date => "date",
     }
 }
 

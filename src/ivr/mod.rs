@@ -37,6 +37,7 @@
 //! failure exits but not implicit `on_max_visits` ones, so a loop guarded only by the
 //! visit cap is still IVR010 (§10, variant 1d).
 
+mod checks;
 pub mod cli;
 mod diag;
 pub mod expr;
@@ -44,9 +45,13 @@ mod flow;
 mod graph;
 mod model;
 mod routes;
+mod sounds;
+mod speech;
 mod templates;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rules;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -59,6 +64,8 @@ pub use flow::{Exit, Flow, parse_duration_ms};
 pub use graph::SPECIAL_TARGETS;
 pub use model::*;
 pub use routes::is_e164;
+pub use sounds::{SOUND_EXTENSIONS, SoundIndex, SoundInfo, WavFormat, load_sounds};
+pub use speech::{POLLY_MAX_BILLED, POLLY_MAX_TOTAL, ssml_billed_chars};
 pub use templates::template_names;
 
 use crate::schedule::{self, ScheduleFile};
@@ -136,8 +143,26 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Sources> {
     Ok(sources)
 }
 
+/// What the platform knows beyond the files. Each `None` skips the check that needs it
+/// (offline, as in CI without platform access).
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    /// Hosts `http` nodes may call: exact names or `*.example.com` wildcards (IVR023).
+    pub egress_allowlist: Option<Vec<String>>,
+    /// Names usable as `{{secret.name}}` in `http` headers (IVR023).
+    pub secrets: Option<BTreeSet<String>>,
+    /// The recorded prompts below `sounds/` (IVR013), from [`load_sounds`].
+    pub sounds: Option<SoundIndex>,
+}
+
 /// Validates everything offline; `now` anchors the schedule checks (DST gaps ahead).
 pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
+    validate_with(sources, now, &ValidateOptions::default())
+}
+
+/// Validates with what the platform knows (allow-list, secrets, sounds); see
+/// [`ValidateOptions`].
+pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOptions) -> Report {
     let mut out = Vec::new();
 
     // schedules.yaml: decode, then let the schedule module judge it (IVR014).
@@ -174,7 +199,7 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
     }
 
     // voices.yaml.
-    let mut voice_names: Option<BTreeSet<String>> = None;
+    let mut voices_file: Option<VoicesFile> = None;
     if let Some(file) = &sources.voices
         && let Some(root) = parse(&file.path, &file.text, &mut out)
     {
@@ -203,7 +228,7 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
                     }
                 }
             }
-            voice_names = Some(voices.voices.keys().cloned().collect());
+            voices_file = Some(voices);
         }
     }
 
@@ -235,16 +260,22 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
         flow::check_values(&mut sink, &flow, schedule_names.as_ref());
         graph::check_graph(&mut sink, &flow);
         flow::check_node_rules(&mut sink, &flow);
-        templates::check_variables(&mut sink, &flow);
+        templates::check_variables(&mut sink, &flow, options.secrets.as_ref());
         templates::check_languages(&mut sink, &flow);
+        checks::check_expressions(&mut sink, &flow);
+        checks::check_http(&mut sink, &flow, options.egress_allowlist.as_deref());
+        speech::check_speech(&mut sink, &flow, voices_file.as_ref());
+        if let Some(index) = &options.sounds {
+            sounds::check_sounds(&mut sink, &flow, index);
+        }
         if let (Some(voices), Some(voice)) = (
-            &voice_names,
+            &voices_file,
             flow.header
                 .as_ref()
                 .and_then(|h| h.defaults.as_ref()?.voice.as_ref()),
-        ) && !voices.contains(voice)
+        ) && !voices.voices.contains_key(voice)
         {
-            let hint = diag::nearest(voice, voices.iter().map(String::as_str))
+            let hint = diag::nearest(voice, voices.voices.keys().map(String::as_str))
                 .map(|n| format!("did you mean '{n}'?"));
             sink.error(
                 "IVR015",
@@ -266,6 +297,28 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
             });
         }
     });
+    // IVR027 needs to know which flows other flows enter.
+    let entered: BTreeSet<&str> = flows
+        .values()
+        .flat_map(|f| &f.nodes)
+        .filter_map(|(_, node)| match &node.kind {
+            NodeKind::Subflow(s) => Some(s.flow.as_str()),
+            NodeKind::Goto(g) => g.flow.as_deref(),
+            _ => None,
+        })
+        .collect();
+    for (id, flow) in &flows {
+        if let Some((path, root)) = roots.get(id)
+            && !entered.contains(id.as_str())
+        {
+            let mut sink = Sink {
+                file: path,
+                root: Some(root),
+                out: &mut out,
+            };
+            graph::check_return_without_menu(&mut sink, flow);
+        }
+    }
 
     // routes.yaml.
     if let Some(file) = &sources.routes
