@@ -237,7 +237,9 @@ pub(crate) fn check_http(sink: &mut Sink<'_>, flow: &Flow, allowlist: Option<&[S
         {
             let hint = nearest(&host, allowlist.iter().map(String::as_str))
                 .map(|e| format!("did you mean '{e}'?"))
-                .or_else(|| Some("ask a platform admin to add the host to the egress allow-list".into()));
+                .or_else(|| {
+                    Some("ask a platform admin to add the host to the egress allow-list".into())
+                });
             sink.error(
                 "IVR023",
                 &path,

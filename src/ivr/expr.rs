@@ -421,7 +421,10 @@ fn lex(source: &str) -> Result<Vec<Token>, ExprError> {
                         i += 1;
                     }
                 }
-                if chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_') {
+                if chars
+                    .get(i)
+                    .is_some_and(|c| c.is_alphanumeric() || *c == '_')
+                {
                     return Err(error(
                         column,
                         format!(
@@ -792,7 +795,11 @@ fn check_condition(ast: &Ast, types: &dyn Fn(&str) -> Option<VarType>, out: &mut
                 ),
             )),
         },
-        Ast::Lit { value, text, column } => {
+        Ast::Lit {
+            value,
+            text,
+            column,
+        } => {
             if !matches!(value, Value::Bool(_)) {
                 out.push(error(
                     *column,
@@ -874,7 +881,13 @@ fn mismatch(a: &Operand<'_>, b: &Operand<'_>) -> Option<String> {
     };
     let describe = |x: &Operand<'_>, t: Ty, y: &Operand<'_>, u: Ty| {
         if x.is_name && !y.is_name {
-            format!("{} is {}, got {} {}", x.shown, type_name(t), type_name(u), y.shown)
+            format!(
+                "{} is {}, got {} {}",
+                x.shown,
+                type_name(t),
+                type_name(u),
+                y.shown
+            )
         } else {
             format!(
                 "{} is {} but {} is {}",
@@ -1048,7 +1061,9 @@ fn eval_value(ast: &Ast, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
     match ast {
         Ast::Name { name, .. } => lookup(name).unwrap_or(Value::Null),
         Ast::Lit { value, .. } => value.clone(),
-        Ast::List { items, .. } => Value::List(items.iter().map(|i| eval_value(i, lookup)).collect()),
+        Ast::List { items, .. } => {
+            Value::List(items.iter().map(|i| eval_value(i, lookup)).collect())
+        }
         condition => Value::Bool(eval_condition(condition, lookup)),
     }
 }

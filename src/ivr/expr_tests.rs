@@ -26,9 +26,7 @@ fn s(text: &str) -> Value {
 /// Example 1's declared variables plus the built-ins.
 fn example_types(name: &str) -> Option<VarType> {
     let declared = match name {
-        "region" | "account_tier" | "balance_due" | "order_status" | "order_eta" => {
-            VarType::String
-        }
+        "region" | "account_tier" | "balance_due" | "order_status" | "order_eta" => VarType::String,
         "account_number" | "order_id" => VarType::Digits,
         "queue_priority" => VarType::Integer,
         "ratio" => VarType::Number,
@@ -205,11 +203,19 @@ fn parse_errors_carry_columns() {
     ];
     for (source, column, message) in cases {
         let e = parse_error(source);
-        assert_eq!((e.column, e.message.as_str()), (column, message), "{source}");
+        assert_eq!(
+            (e.column, e.message.as_str()),
+            (column, message),
+            "{source}"
+        );
     }
     // Columns count characters, not bytes.
     assert_eq!(parse_error("\"é\" == #").column, 8);
-    assert!(parse_error("x == 1abc").message.contains("cannot start with a digit"));
+    assert!(
+        parse_error("x == 1abc")
+            .message
+            .contains("cannot start with a digit")
+    );
 }
 
 #[test]
@@ -325,10 +331,7 @@ fn regex_errors_are_type_check_errors() {
     let errors = e.check(&example_types);
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0].column, 22);
-    assert_eq!(
-        errors[0].message,
-        "regex does not compile: unclosed group"
-    );
+    assert_eq!(errors[0].message, "regex does not compile: unclosed group");
     // A broken regex never matches.
     assert!(!e.eval(&|_| Some(s("(gold"))));
     // Patterns that would compile into megabytes are refused, not built.
@@ -373,10 +376,7 @@ fn to_text() {
     assert_eq!(Value::Num(2.0).to_text(), "2");
     assert_eq!(Value::Num(2.5).to_text(), "2.5");
     assert_eq!(s("gold").to_text(), "gold");
-    assert_eq!(
-        Value::List(vec![Value::Int(1), s("a")]).to_text(),
-        "1, a"
-    );
+    assert_eq!(Value::List(vec![Value::Int(1), s("a")]).to_text(), "1, a");
 }
 
 #[test]

@@ -475,7 +475,10 @@ pub(crate) fn check_return_without_menu(sink: &mut Sink<'_>, flow: &Flow) {
         if matches!(node.kind, NodeKind::Menu(_)) {
             continue;
         }
-        let explicit = node.exits().into_iter().filter_map(|e| index.get(e.target).copied());
+        let explicit = node
+            .exits()
+            .into_iter()
+            .filter_map(|e| index.get(e.target).copied());
         let implicit = node
             .failure_exits()
             .into_iter()

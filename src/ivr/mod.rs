@@ -1,14 +1,22 @@
 //! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/` and its validator.
 //!
 //! Pure: [`validate`] takes the files' text and returns every problem at once as
-//! [`Diagnostic`]s with a span, a JSON pointer and a hint. Only [`load_dir`] reads files.
-//! The interpreter, TTS, CLI and HTTP parts live elsewhere.
+//! [`Diagnostic`]s with a span, a JSON pointer and a hint. [`validate_with`] adds what only the
+//! platform knows ([`ValidateOptions`]: egress allow-list, secret names, the `sounds/` index);
+//! each part left `None` skips the check that needs it. Only [`load_dir`] and [`load_sounds`]
+//! read files. The interpreter, TTS, CLI and HTTP parts live elsewhere.
 //!
 //! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
 //!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
 //! - `yaml.rs`: parsing with spans, YAML 1.1 pitfalls, serde errors as IVR002.
 //! - `flow.rs`: node-by-node decoding and per-node rules.
-//! - `graph.rs`: reachability, loops, failure exits.
+//! - `graph.rs`: reachability, loops, failure exits, `@return` without a menu.
+//! - `expr.rs`: the `branch.when` language (parse, type check, evaluate), shared with the
+//!   interpreter.
+//! - `checks.rs`: expression, `set` and regex types (IVR017); http URLs and egress (IVR023).
+//! - `templates.rs`: variable and secret references, language coverage.
+//! - `speech.rs`: TTS length and SSML (IVR021), voice languages (IVR028).
+//! - `sounds.rs`: the `sounds/` index and recorded-prompt lookup (IVR013).
 //! - `routes.rs`: `routes.yaml` rules.
 //! - `diag.rs`: [`Diagnostic`] and [`Report`] in the JSON shape of §9.
 //!
@@ -23,19 +31,22 @@
 //! deserializes straight into types, so it cannot report unquoted-number pitfalls for
 //! string fields, and we would lose the raw tree that span lookups by JSON pointer use.
 //!
-//! Rules implemented: IVR001–IVR008, IVR009–IVR012, IVR014 (references and the schedule
-//! module's problems), IVR015 (voice profiles only), IVR016 (templates, `into`,
-//! `extract`, `set`, `{from: var}`, `routes.set`), IVR018 (`transfer`),
-//! IVR019, IVR022, IVR024, IVR025, IVR026.
-//! Not yet: IVR013 (sounds), IVR015 against the platform configuration, IVR017
-//! (expressions), IVR020 (language
-//! coverage), IVR021 (TTS length, SSML), IVR023 (http egress), IVR027, IVR028.
+//! Rules implemented: IVR001–IVR012, IVR013 (with a sound index), IVR014 (references and the
+//! schedule module's problems), IVR015 (voice profiles, in voices.yaml, defaults, nodes and
+//! prompts), IVR016 (templates, `branch.when` names, `into`, `extract`, `set`, `{from: var}`,
+//! `routes.set`), IVR017, IVR018 (`transfer`), IVR019, IVR020, IVR021 (limits applied unless
+//! the voice in effect is known not to be Polly), IVR022, IVR023 (allow-list and secret names
+//! with options), IVR024–IVR028.
+//! Not yet: IVR015 against the platform's queues, skills, mailboxes, extensions, directories
+//! and agents; sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
 //!
 //! Limits: a duplicate key stops the parse of that file, so IVR003 reports the first
 //! duplicate of a file and the file's other rules run after it is fixed; other files are
 //! still checked. Graph edges include the implicit `defaults.on_error` edges of unset
 //! failure exits but not implicit `on_max_visits` ones, so a loop guarded only by the
-//! visit cap is still IVR010 (§10, variant 1d).
+//! visit cap is still IVR010 (§10, variant 1d). IVR027 is skipped for flows that another flow
+//! enters (`subflow`, `goto.flow`), since the caller's menu may be the one to return to.
+//! IVR021 counts only the text written in the file; `{{…}}` values add to it at run time.
 
 mod checks;
 pub mod cli;

@@ -115,9 +115,7 @@ pub fn load_sounds(dir: &Path) -> io::Result<SoundIndex> {
                 .map(|c| c.as_os_str().to_string_lossy().into_owned())
                 .collect::<Vec<_>>()
                 .join("/");
-            let is_wav = path
-                .extension()
-                .is_some_and(|e| e == "wav" || e == "wav16");
+            let is_wav = path.extension().is_some_and(|e| e == "wav" || e == "wav16");
             let info = if is_wav {
                 match hound::WavReader::open(&path) {
                     Ok(reader) => {
@@ -168,19 +166,13 @@ fn names_for<'a>(index: &'a SoundIndex, language: Option<&str>) -> Vec<&'a str> 
 }
 
 /// Problems of the files found for one sound.
-fn check_files(
-    found: &[(&str, &SoundInfo)],
-    stem: &str,
-) -> Vec<(String, Option<String>)> {
+fn check_files(found: &[(&str, &SoundInfo)], stem: &str) -> Vec<(String, Option<String>)> {
     let file_name = |ext: &str| {
         let base = stem.rsplit_once('/').map_or(stem, |(_, b)| b);
         format!("{base}.{ext}")
     };
     let mut out = Vec::new();
-    if !found
-        .iter()
-        .any(|(ext, _)| SOUND_EXTENSIONS.contains(ext))
-    {
+    if !found.iter().any(|(ext, _)| SOUND_EXTENSIONS.contains(ext)) {
         let names: Vec<String> = found.iter().map(|(ext, _)| file_name(ext)).collect();
         out.push((
             format!(
@@ -362,11 +354,19 @@ mod tests {
         index.insert("en-US/acme/welcome.extra.sln16", SoundInfo::Other);
         index.insert("en-US/acme/welcome2.sln16", SoundInfo::Other);
         index.insert("en-US/acme/welcome/x.sln16", SoundInfo::Other);
-        let found: Vec<_> = index.variants("en-US/acme/welcome").map(|(e, _)| e).collect();
+        let found: Vec<_> = index
+            .variants("en-US/acme/welcome")
+            .map(|(e, _)| e)
+            .collect();
         assert_eq!(found, ["sln16"]);
         assert_eq!(
             names_for(&index, Some("en-US")),
-            ["acme/welcome.extra", "acme/welcome", "acme/welcome/x", "acme/welcome2"]
+            [
+                "acme/welcome.extra",
+                "acme/welcome",
+                "acme/welcome/x",
+                "acme/welcome2"
+            ]
         );
     }
 }

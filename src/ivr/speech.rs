@@ -307,7 +307,9 @@ mod tests {
             ssml_billed_chars("<p>Hi</p>"),
             Err("the root element is <p>, not <speak>".into())
         );
-        assert!(ssml_billed_chars("<!DOCTYPE speak [<!ENTITY a \"aaaa\">]><speak>&a;</speak>").is_err());
+        assert!(
+            ssml_billed_chars("<!DOCTYPE speak [<!ENTITY a \"aaaa\">]><speak>&a;</speak>").is_err()
+        );
     }
 
     #[test]

@@ -245,7 +245,10 @@ pub(crate) fn check_variables(
         // Expressions that do not parse are IVR017's; their names are unknown until fixed.
         if let NodeKind::Branch(b) = &node.kind {
             for (i, case) in b.cases.iter().enumerate() {
-                for name in Expr::parse(&case.when).map(|e| e.names()).unwrap_or_default() {
+                for name in Expr::parse(&case.when)
+                    .map(|e| e.names())
+                    .unwrap_or_default()
+                {
                     report(sink, &format!("{base}/cases/{i}/when"), id, &name, false);
                 }
             }

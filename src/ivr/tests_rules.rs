@@ -83,7 +83,12 @@ fn flows_check_command_finds_the_sounds_folder() {
     std::fs::write(broken.path().join("sounds/en-US/acme/welcome.sln16"), b"").unwrap();
     let flows = broken.path().join("ivr-flows");
     std::fs::create_dir_all(flows.join("flows")).unwrap();
-    for name in ["routes.yaml", "schedules.yaml", "voices.yaml", "flows/support-main.yaml"] {
+    for name in [
+        "routes.yaml",
+        "schedules.yaml",
+        "voices.yaml",
+        "flows/support-main.yaml",
+    ] {
         std::fs::copy(repo("ivr-flows").join(name), flows.join(name)).unwrap();
     }
     // vm-greeting is missing from this sounds folder: IVR013 makes the check fail.
@@ -151,7 +156,10 @@ fn variant_1f_wav_at_44_1_khz_stereo() {
     );
     let hint = d.hint.as_deref().unwrap();
     assert!(hint.starts_with("convert with sox"), "{hint}");
-    assert!(hint.ends_with("or let the platform transcode on upload"), "{hint}");
+    assert!(
+        hint.ends_with("or let the platform transcode on upload"),
+        "{hint}"
+    );
 }
 
 #[test]
@@ -184,7 +192,10 @@ fn ivr013_formats_fallback_and_unplayable_files() {
         report.errors[0].message
     );
 
-    index.insert("en-US/acme/vm-greeting.wav", SoundInfo::Unreadable("no RIFF tag found".into()));
+    index.insert(
+        "en-US/acme/vm-greeting.wav",
+        SoundInfo::Unreadable("no RIFF tag found".into()),
+    );
     let report = with_sounds(FLOW, index);
     assert_eq!(
         messages(&report),
@@ -238,17 +249,26 @@ fn variant_1o_unclosed_list_in_when() {
     assert_eq!(d.message, "expected ']' at column 36");
     let span = d.span.unwrap();
     let line = FLOW.lines().nth(span.line - 1).unwrap();
-    assert!(line.trim_start().starts_with("- when: 'account_tier"), "{line}");
+    assert!(
+        line.trim_start().starts_with("- when: 'account_tier"),
+        "{line}"
+    );
 }
 
 #[test]
 fn variant_1p_set_literal_of_wrong_type() {
-    let report = variant("vars: { queue_priority: 2 }", "vars: { queue_priority: \"high\" }");
+    let report = variant(
+        "vars: { queue_priority: 2 }",
+        "vars: { queue_priority: \"high\" }",
+    );
     assert_eq!(report.codes(), ["IVR017"]);
     let d = &report.errors[0];
     assert_eq!(d.message, "queue_priority is integer, got string");
     assert_eq!(d.path, "/nodes/raise_priority/vars/queue_priority");
-    assert_eq!(d.hint.as_deref(), Some("write a whole number, e.g. queue_priority: 2"));
+    assert_eq!(
+        d.hint.as_deref(),
+        Some("write a whole number, e.g. queue_priority: 2")
+    );
 }
 
 #[test]
@@ -308,7 +328,10 @@ fn ivr016_names_in_expressions() {
     );
     assert_eq!(report.errors[0].message, "undeclared variable 'balance'");
     assert_eq!(report.errors[0].path, "/nodes/hello/cases/0/when");
-    assert_eq!(report.errors[2].message, "secret 'secret.pin' used outside http headers");
+    assert_eq!(
+        report.errors[2].message,
+        "secret 'secret.pin' used outside http headers"
+    );
 }
 
 #[test]
@@ -326,7 +349,10 @@ fn ivr021_tts_length_and_ssml() {
         "TTS text is 3001 billed characters; Polly accepts at most 3000 per request"
     );
     assert!(found[1].1.starts_with("invalid SSML: "), "{}", found[1].1);
-    assert_eq!(found[2].1, "invalid SSML: the root element is <p>, not <speak>");
+    assert_eq!(
+        found[2].1,
+        "invalid SSML: the root element is <p>, not <speak>"
+    );
     assert_eq!(
         found[3].1,
         "SSML is 7215 characters with its tags; Polly accepts at most 6000 per request"
@@ -348,10 +374,22 @@ fn ivr023_https_allowlist_and_secrets() {
         found,
         [
             ("IVR023", "unknown secret 'crm_tokn'"),
-            ("IVR023", "http url 'http://crm.acme.example/a' must use https://"),
-            ("IVR023", "the host of an http url must be written out, not a template: the egress allow-list is checked before publishing"),
-            ("IVR023", "http url contains credentials; secrets are never written in the flow file"),
-            ("IVR023", "host 'evil.example' is not in the platform egress allow-list"),
+            (
+                "IVR023",
+                "http url 'http://crm.acme.example/a' must use https://"
+            ),
+            (
+                "IVR023",
+                "the host of an http url must be written out, not a template: the egress allow-list is checked before publishing"
+            ),
+            (
+                "IVR023",
+                "http url contains credentials; secrets are never written in the flow file"
+            ),
+            (
+                "IVR023",
+                "host 'evil.example' is not in the platform egress allow-list"
+            ),
         ]
     );
     assert_eq!(
@@ -379,7 +417,10 @@ fn ivr023_https_allowlist_and_secrets() {
 
 #[test]
 fn allowlist_wildcards() {
-    let list = vec!["*.acme.example".to_owned(), "Api.Partner.Example".to_owned()];
+    let list = vec![
+        "*.acme.example".to_owned(),
+        "Api.Partner.Example".to_owned(),
+    ];
     for (host, allowed) in [
         ("crm.acme.example", true),
         ("a.b.acme.example", true),
@@ -407,7 +448,9 @@ fn ivr027_return_without_parent_menu() {
     // Entered by another flow, a flow may return to that flow's menu.
     let caller = "version: 1\nid: caller\nstart: m\nnodes:\n  m: { type: menu, prompt: hi, options: { \"1\": go }, on_max_attempts: h }\n  go: { type: subflow, flow: support-main, returns: { done: h } }\n  h: { type: hangup }\n";
     let mut s = sources(
-        &mini("  hello: { type: gather, prompt: hi, into: x, max_digits: 1, next: \"@return\", on_max_attempts: bye }\n"),
+        &mini(
+            "  hello: { type: gather, prompt: hi, into: x, max_digits: 1, next: \"@return\", on_max_attempts: bye }\n",
+        ),
         NO_ROUTES,
     );
     s.flows.push(SourceFile {
@@ -430,7 +473,10 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
         w.message,
         "voice 'es-US-main' speaks es-US, but the language here is en-US"
     );
-    assert_eq!(w.hint.as_deref(), Some("use a voice for en-US such as 'en-US-main'"));
+    assert_eq!(
+        w.hint.as_deref(),
+        Some("use a voice for en-US such as 'en-US-main'")
+    );
 
     let flow = mini(
         "  hello: { type: say, prompt: [{ en-US: { text: Hi, voice: es-US-main }, es-US: Hola }, { text: x, voice: en-US-mian }], voice: en-US-main, next: lang }\n  lang: { type: set_language, language: es-US, voice: en-US-main, next: bye }\n",
@@ -440,16 +486,32 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
     assert_eq!(
         messages(&report),
         [
-            ("IVR020", "text plays in every language but the flow declares en-US, es-US"),
+            (
+                "IVR020",
+                "text plays in every language but the flow declares en-US, es-US"
+            ),
             ("IVR015", "unknown voice profile 'en-US-mian'"),
-            ("IVR028", "voice 'es-US-main' speaks es-US, but the language here is en-US"),
-            ("IVR028", "voice 'en-US-main' speaks en-US, but the language here is es-US"),
-            ("IVR028", "voice 'en-US-main' speaks en-US, but the language here is es-US"),
+            (
+                "IVR028",
+                "voice 'es-US-main' speaks es-US, but the language here is en-US"
+            ),
+            (
+                "IVR028",
+                "voice 'en-US-main' speaks en-US, but the language here is es-US"
+            ),
+            (
+                "IVR028",
+                "voice 'en-US-main' speaks en-US, but the language here is es-US"
+            ),
         ]
     );
     let paths: Vec<&str> = report.warnings.iter().map(|d| d.path.as_str()).collect();
     assert_eq!(
         paths,
-        ["/nodes/hello/prompt/0/en-US/voice", "/nodes/hello/voice", "/nodes/lang/voice"]
+        [
+            "/nodes/hello/prompt/0/en-US/voice",
+            "/nodes/hello/voice",
+            "/nodes/lang/voice"
+        ]
     );
 }
