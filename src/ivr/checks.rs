@@ -97,11 +97,14 @@ pub(crate) fn check_expressions(sink: &mut Sink<'_>, flow: &Flow) {
                         }
                         continue;
                     }
-                    // Only a value that is one bare template has a type of its own; mixed
-                    // text is judged when it runs.
-                    let whole = format!("{{{{{}}}}}", names[0]);
-                    if names.len() == 1
-                        && value.trim() == whole
+                    // Only a value that is one bare template (no filter) has a type of its
+                    // own; mixed text is judged when it runs.
+                    let bare = value
+                        .trim()
+                        .strip_prefix("{{")
+                        .and_then(|v| v.strip_suffix("}}"))
+                        .is_some_and(|inner| !inner.contains(['{', '|']));
+                    if bare
                         && let Some(from) = types(names[0])
                         && !assignable(kind, from)
                     {

@@ -295,7 +295,7 @@ fn ivr017_when_types_and_regexes() {
 #[test]
 fn ivr017_set_values_and_priority_source() {
     let report = typed(
-        "  hello: { type: set, vars: { n: \"{{ok}}\", ok: maybe, code: \"12a\", x: \"{{n}} and {{ok}}\" }, next: q }\n  q: { type: queue, queue: main, priority: { from: x }, on_max_wait: bye, on_no_agents: bye, on_full: bye }\n",
+        "  hello: { type: set, vars: { n: \"{{ ok }}\", ok: maybe, code: \"12a\", x: \"{{n}} and {{ok}}\" }, next: q }\n  q: { type: queue, queue: main, priority: { from: x }, on_max_wait: bye, on_no_agents: bye, on_full: bye }\n",
     );
     assert_eq!(
         messages(&report),
