@@ -91,21 +91,26 @@ impl SoundIndex {
 }
 
 /// Reads a `sounds/` folder: every file's relative path, and the header of `.wav`/`.wav16`
-/// files (hidden files such as `.gitkeep` are skipped).
+/// files (hidden files such as `.gitkeep` are skipped; symlinked folders are not followed).
 pub fn load_sounds(dir: &Path) -> io::Result<SoundIndex> {
     let mut index = SoundIndex::default();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(folder) = stack.pop() {
         for entry in std::fs::read_dir(&folder)? {
-            let path = entry?.path();
+            let entry = entry?;
+            let path = entry.path();
             let hidden = path
                 .file_name()
                 .is_some_and(|n| n.to_string_lossy().starts_with('.'));
             if hidden {
                 continue;
             }
-            if path.is_dir() {
+            // Real folders only: a symlink to a parent folder would make the walk endless.
+            if entry.file_type()?.is_dir() {
                 stack.push(path);
+                continue;
+            }
+            if !path.is_file() {
                 continue;
             }
             let relative = path
