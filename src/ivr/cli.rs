@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Subcommand;
 
-use super::{Diagnostic, Report, load_dir, validate};
+use super::{Diagnostic, Report, ValidateOptions, load_dir, load_sounds, validate_with};
 
 /// `flows …`.
 #[derive(Debug, Subcommand)]
@@ -19,17 +19,38 @@ pub enum FlowsCommand {
         /// `text` (with the source line) or `json` (`{valid, errors, warnings}`).
         #[arg(long, default_value = "text")]
         format: String,
+        /// Recorded prompts checked by IVR013 (default `<DIR>/../sounds`; skipped when the
+        /// folder does not exist).
+        #[arg(long)]
+        sounds: Option<PathBuf>,
     },
 }
 
 /// Runs `flows …`; returns whether everything was valid.
 pub fn run(cmd: FlowsCommand) -> anyhow::Result<bool> {
     match cmd {
-        FlowsCommand::Check { dir, format } => {
+        FlowsCommand::Check {
+            dir,
+            format,
+            sounds,
+        } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("ivr-flows"));
             let sources =
                 load_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))?;
-            let report = validate(&sources, chrono::Utc::now());
+            // The repository layout puts sounds/ beside ivr-flows/ (IVR-FLOWS.md §1).
+            let sounds_dir = match sounds {
+                Some(path) => Some(path),
+                None => Some(dir.join("..").join("sounds")).filter(|p| p.is_dir()),
+            };
+            let options = ValidateOptions {
+                sounds: sounds_dir
+                    .map(|p| {
+                        load_sounds(&p).with_context(|| format!("cannot read {}", p.display()))
+                    })
+                    .transpose()?,
+                ..ValidateOptions::default()
+            };
+            let report = validate_with(&sources, chrono::Utc::now(), &options);
             match format.as_str() {
                 "json" => println!("{}", serde_json::to_string_pretty(&report)?),
                 "text" => print_text(&report),

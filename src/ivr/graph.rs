@@ -445,3 +445,68 @@ pub(crate) fn check_flow_refs(
         });
     }
 }
+
+/// IVR027: nodes that use `@return` but can be reached from `start` without passing through a
+/// menu, so no menu "led here" and the caller would be dropped. Only for flows no other flow
+/// enters (a caller flow's menu may lead into a sub-flow).
+pub(crate) fn check_return_without_menu(sink: &mut Sink<'_>, flow: &Flow) {
+    use super::model::NodeKind;
+    let index: HashMap<&str, usize> = flow
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, _))| (id.as_str(), i))
+        .collect();
+    let Some(&start) = flow
+        .header
+        .as_ref()
+        .and_then(|h| h.start.as_deref())
+        .and_then(|s| index.get(s))
+    else {
+        return;
+    };
+    let on_error = flow.default_on_error().and_then(|t| index.get(t).copied());
+    // BFS that does not continue past menus: what it reaches has no parent menu.
+    let mut seen = vec![false; flow.nodes.len()];
+    seen[start] = true;
+    let mut queue = VecDeque::from([start]);
+    while let Some(i) = queue.pop_front() {
+        let node = &flow.nodes[i].1;
+        if matches!(node.kind, NodeKind::Menu(_)) {
+            continue;
+        }
+        let explicit = node
+            .exits()
+            .into_iter()
+            .filter_map(|e| index.get(e.target).copied());
+        let implicit = node
+            .failure_exits()
+            .into_iter()
+            .filter(|(_, set)| !set)
+            .filter_map(|_| on_error);
+        for j in explicit.chain(implicit).collect::<Vec<_>>() {
+            if !seen[j] {
+                seen[j] = true;
+                queue.push_back(j);
+            }
+        }
+    }
+    for (i, (id, node)) in flow.nodes.iter().enumerate() {
+        if !seen[i] {
+            continue;
+        }
+        for exit in node.exits().iter().filter(|e| e.target == "@return") {
+            sink.at(
+                "IVR027",
+                Severity::Warning,
+                &format!("/nodes/{}{}", escape_segment(id), exit.suffix),
+                Some(id),
+                format!(
+                    "{} goes to \"@return\", but '{id}' is reachable from '{}' without passing through a menu: there is no menu to return to",
+                    exit.label, flow.nodes[start].0
+                ),
+                Some("name the menu to go back to instead".into()),
+            );
+        }
+    }
+}

@@ -1,15 +1,23 @@
 //! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/` and its validator.
 //!
 //! Pure: [`validate`] takes the files' text and returns every problem at once as
-//! [`Diagnostic`]s with a span, a JSON pointer and a hint. Only [`load_dir`] reads files.
-//! `service.rs` keeps each tenant's folder live (publish, history, hot reload) and `http.rs`
-//! serves it to admins; `examples.rs` embeds the shipped example folder.
+//! [`Diagnostic`]s with a span, a JSON pointer and a hint. [`validate_with`] adds what only the
+//! platform knows ([`ValidateOptions`]: egress allow-list, secret names, the `sounds/` index);
+//! each part left `None` skips the check that needs it. Only [`load_dir`] and [`load_sounds`]
+//! read files. `service.rs` keeps each tenant's folder live (publish, history, hot reload)
+//! and `http.rs` serves it to admins; `examples.rs` embeds the shipped example folder.
 //!
 //! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
 //!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
 //! - `yaml.rs`: parsing with spans, YAML 1.1 pitfalls, serde errors as IVR002.
 //! - `flow.rs`: node-by-node decoding and per-node rules.
-//! - `graph.rs`: reachability, loops, failure exits.
+//! - `graph.rs`: reachability, loops, failure exits, `@return` without a menu.
+//! - `expr.rs`: the `branch.when` language (parse, type check, evaluate), shared with the
+//!   interpreter.
+//! - `checks.rs`: expression, `set` and regex types (IVR017); http URLs and egress (IVR023).
+//! - `templates.rs`: variable and secret references, language coverage.
+//! - `speech.rs`: TTS length and SSML (IVR021), voice languages (IVR028).
+//! - `sounds.rs`: the `sounds/` index and recorded-prompt lookup (IVR013).
 //! - `routes.rs`: `routes.yaml` rules.
 //! - `diag.rs`: [`Diagnostic`] and [`Report`] in the JSON shape of §9.
 //!
@@ -24,32 +32,41 @@
 //! deserializes straight into types, so it cannot report unquoted-number pitfalls for
 //! string fields, and we would lose the raw tree that span lookups by JSON pointer use.
 //!
-//! Rules implemented: IVR001–IVR008, IVR009–IVR012, IVR014 (references and the schedule
-//! module's problems), IVR015 (voice profiles only), IVR016 (templates, `into`,
-//! `extract`, `set`, `{from: var}`, `routes.set`), IVR018 (`transfer`),
-//! IVR019, IVR022, IVR024, IVR025, IVR026.
-//! Not yet: IVR013 (sounds), IVR015 against the platform configuration, IVR017
-//! (expressions), IVR020 (language
-//! coverage), IVR021 (TTS length, SSML), IVR023 (http egress), IVR027, IVR028.
+//! Rules implemented: IVR001–IVR012, IVR013 (with a sound index), IVR014 (references and the
+//! schedule module's problems), IVR015 (voice profiles, in voices.yaml, defaults, nodes and
+//! prompts), IVR016 (templates, `branch.when` names, `into`, `extract`, `set`, `{from: var}`,
+//! `routes.set`), IVR017, IVR018 (`transfer`), IVR019, IVR020, IVR021 (limits applied unless
+//! the voice in effect is known not to be Polly), IVR022, IVR023 (allow-list and secret names
+//! with options), IVR024–IVR028.
+//! Not yet: IVR015 against the platform's queues, skills, mailboxes, extensions, directories
+//! and agents; sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
 //!
 //! Limits: a duplicate key stops the parse of that file, so IVR003 reports the first
 //! duplicate of a file and the file's other rules run after it is fixed; other files are
 //! still checked. Graph edges include the implicit `defaults.on_error` edges of unset
 //! failure exits but not implicit `on_max_visits` ones, so a loop guarded only by the
-//! visit cap is still IVR010 (§10, variant 1d).
+//! visit cap is still IVR010 (§10, variant 1d). IVR027 is skipped for flows that another flow
+//! enters (`subflow`, `goto.flow`), since the caller's menu may be the one to return to.
+//! IVR021 counts only the text written in the file; `{{…}}` values add to it at run time.
 
+mod checks;
 pub mod cli;
 mod diag;
 pub mod examples;
+pub mod expr;
 mod flow;
 mod graph;
 pub mod http;
 mod model;
 mod routes;
 pub mod service;
+mod sounds;
+mod speech;
 mod templates;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_rules;
 mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -62,6 +79,8 @@ pub use flow::{Exit, Flow, parse_duration_ms};
 pub use graph::SPECIAL_TARGETS;
 pub use model::*;
 pub use routes::is_e164;
+pub use sounds::{SOUND_EXTENSIONS, SoundIndex, SoundInfo, WavFormat, load_sounds};
+pub use speech::{POLLY_MAX_BILLED, POLLY_MAX_TOTAL, ssml_billed_chars};
 pub use templates::template_names;
 
 use crate::schedule::{self, ScheduleFile};
@@ -139,8 +158,26 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Sources> {
     Ok(sources)
 }
 
+/// What the platform knows beyond the files. Each `None` skips the check that needs it
+/// (offline, as in CI without platform access).
+#[derive(Debug, Clone, Default)]
+pub struct ValidateOptions {
+    /// Hosts `http` nodes may call: exact names or `*.example.com` wildcards (IVR023).
+    pub egress_allowlist: Option<Vec<String>>,
+    /// Names usable as `{{secret.name}}` in `http` headers (IVR023).
+    pub secrets: Option<BTreeSet<String>>,
+    /// The recorded prompts below `sounds/` (IVR013), from [`load_sounds`].
+    pub sounds: Option<SoundIndex>,
+}
+
 /// Validates everything offline; `now` anchors the schedule checks (DST gaps ahead).
 pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
+    validate_with(sources, now, &ValidateOptions::default())
+}
+
+/// Validates with what the platform knows (allow-list, secrets, sounds); see
+/// [`ValidateOptions`].
+pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOptions) -> Report {
     let mut out = Vec::new();
 
     // schedules.yaml: decode, then let the schedule module judge it (IVR014).
@@ -177,7 +214,7 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
     }
 
     // voices.yaml.
-    let mut voice_names: Option<BTreeSet<String>> = None;
+    let mut voices_file: Option<VoicesFile> = None;
     if let Some(file) = &sources.voices
         && let Some(root) = parse(&file.path, &file.text, &mut out)
     {
@@ -206,7 +243,7 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
                     }
                 }
             }
-            voice_names = Some(voices.voices.keys().cloned().collect());
+            voices_file = Some(voices);
         }
     }
 
@@ -238,16 +275,22 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
         flow::check_values(&mut sink, &flow, schedule_names.as_ref());
         graph::check_graph(&mut sink, &flow);
         flow::check_node_rules(&mut sink, &flow);
-        templates::check_variables(&mut sink, &flow);
+        templates::check_variables(&mut sink, &flow, options.secrets.as_ref());
         templates::check_languages(&mut sink, &flow);
+        checks::check_expressions(&mut sink, &flow);
+        checks::check_http(&mut sink, &flow, options.egress_allowlist.as_deref());
+        speech::check_speech(&mut sink, &flow, voices_file.as_ref());
+        if let Some(index) = &options.sounds {
+            sounds::check_sounds(&mut sink, &flow, index);
+        }
         if let (Some(voices), Some(voice)) = (
-            &voice_names,
+            &voices_file,
             flow.header
                 .as_ref()
                 .and_then(|h| h.defaults.as_ref()?.voice.as_ref()),
-        ) && !voices.contains(voice)
+        ) && !voices.voices.contains_key(voice)
         {
-            let hint = diag::nearest(voice, voices.iter().map(String::as_str))
+            let hint = diag::nearest(voice, voices.voices.keys().map(String::as_str))
                 .map(|n| format!("did you mean '{n}'?"));
             sink.error(
                 "IVR015",
@@ -269,6 +312,28 @@ pub fn validate(sources: &Sources, now: DateTime<Utc>) -> Report {
             });
         }
     });
+    // IVR027 needs to know which flows other flows enter.
+    let entered: BTreeSet<&str> = flows
+        .values()
+        .flat_map(|f| &f.nodes)
+        .filter_map(|(_, node)| match &node.kind {
+            NodeKind::Subflow(s) => Some(s.flow.as_str()),
+            NodeKind::Goto(g) => g.flow.as_deref(),
+            _ => None,
+        })
+        .collect();
+    for (id, flow) in &flows {
+        if let Some((path, root)) = roots.get(id)
+            && !entered.contains(id.as_str())
+        {
+            let mut sink = Sink {
+                file: path,
+                root: Some(root),
+                out: &mut out,
+            };
+            graph::check_return_without_menu(&mut sink, flow);
+        }
+    }
 
     // routes.yaml.
     if let Some(file) = &sources.routes

@@ -1,20 +1,18 @@
-//! IVR016: every `{{name}}` in templates, and every `into`, `extract`, `set.vars` and
-//! `{from: var}`, must name a declared variable or a built-in (`call.*`, `queue.*`,
-//! `http.*`; `secret.*` only in `http` headers).
+//! IVR016: every `{{name}}` in templates, every name a `branch.when` reads, and every
+//! `into`, `extract`, `set.vars` and `{from: var}`, must name a declared variable or a built-in
+//! (`call.*`, `queue.*`, `http.*`). IVR023 (its secret part): `secret.*` only in `http`
+//! headers, and naming a secret the platform knows.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::diag::{escape_segment, nearest};
+use super::expr::{Expr, builtin_type};
 use super::flow::Flow;
 use super::model::*;
 use super::yaml::Sink;
 
 /// (pointer suffix below the node, text or variable name).
 type Uses<'a> = Vec<(String, &'a str)>;
-
-const CALL: &[&str] = &["caller_number", "did", "language", "channel", "started_at"];
-const QUEUE: &[&str] = &["position", "estimated_wait"];
-const HTTP: &[&str] = &["status"];
 
 /// The names used in `{{…}}` templates of `text`, without filters.
 pub fn template_names(text: &str) -> Vec<&str> {
@@ -180,34 +178,53 @@ fn uses(kind: &NodeKind) -> (Uses<'_>, Uses<'_>, Uses<'_>) {
     (texts, secret_ok, names)
 }
 
-pub(crate) fn check_variables(sink: &mut Sink<'_>, flow: &Flow) {
+/// IVR016 and the secret rules of IVR023; `secrets` is the platform's list (None: offline).
+pub(crate) fn check_variables(
+    sink: &mut Sink<'_>,
+    flow: &Flow,
+    secrets: Option<&BTreeSet<String>>,
+) {
     let Some(header) = &flow.header else { return };
     let declared = &header.variables;
     let report = |sink: &mut Sink<'_>, path: &str, node: &str, name: &str, secret_ok: bool| {
-        let known = match name.split_once('.') {
-            Some(("call", field)) => CALL.contains(&field),
-            Some(("queue", field)) => QUEUE.contains(&field),
-            Some(("http", field)) => HTTP.contains(&field),
-            Some(("secret", _)) => secret_ok,
-            _ => declared.contains_key(name),
-        };
-        if known {
+        if let Some(secret) = name.strip_prefix("secret.") {
+            if !secret_ok {
+                sink.error(
+                    "IVR023",
+                    path,
+                    Some(node),
+                    format!("secret '{name}' used outside http headers"),
+                    Some("secrets may only appear in http `headers`, so they never reach speech, logs or URLs".into()),
+                );
+            } else if let Some(known) = secrets
+                && !known.contains(secret)
+            {
+                let hint = nearest(secret, known.iter().map(String::as_str))
+                    .map(|n| format!("did you mean 'secret.{n}'?"))
+                    .or_else(|| Some("add it to the platform's secrets first".into()));
+                sink.error(
+                    "IVR023",
+                    path,
+                    Some(node),
+                    format!("unknown secret '{secret}'"),
+                    hint,
+                );
+            }
             return;
         }
-        let (message, hint) = if name.starts_with("secret.") {
-            (
-                format!("secret '{name}' used outside http headers"),
-                Some("secrets may only appear in http `headers`".to_owned()),
-            )
-        } else {
-            let hint = nearest(name, declared.keys().map(String::as_str))
-                .map(|n| format!("did you mean '{n}'?"));
-            (
-                format!("undeclared variable '{name}'"),
-                hint.or_else(|| Some("declare it under `variables:`".into())),
-            )
-        };
-        sink.error("IVR016", path, Some(node), message, hint);
+        if declared.contains_key(name) || builtin_type(name).is_some() {
+            return;
+        }
+        let hint = nearest(name, declared.keys().map(String::as_str))
+            .map(|n| format!("did you mean '{n}'?"))
+            .or_else(|| Some("declare it under `variables:`".into()));
+        sink.error(
+            "IVR016",
+            path,
+            Some(node),
+            format!("undeclared variable '{name}'"),
+            hint,
+        );
     };
     for (id, node) in &flow.nodes {
         let base = format!("/nodes/{}", escape_segment(id));
@@ -224,6 +241,17 @@ pub(crate) fn check_variables(sink: &mut Sink<'_>, flow: &Flow) {
         }
         for (suffix, name) in &names {
             report(sink, &format!("{base}{suffix}"), id, name, false);
+        }
+        // Expressions that do not parse are IVR017's; their names are unknown until fixed.
+        if let NodeKind::Branch(b) = &node.kind {
+            for (i, case) in b.cases.iter().enumerate() {
+                for name in Expr::parse(&case.when)
+                    .map(|e| e.names())
+                    .unwrap_or_default()
+                {
+                    report(sink, &format!("{base}/cases/{i}/when"), id, &name, false);
+                }
+            }
         }
     }
 }

@@ -4,20 +4,20 @@ use chrono::{TimeZone, Utc};
 
 use super::*;
 
-const FLOW: &str = include_str!("../../ivr-flows/flows/support-main.yaml");
-const ROUTES: &str = include_str!("../../ivr-flows/routes.yaml");
-const SCHEDULES: &str = include_str!("../../ivr-flows/schedules.yaml");
-const VOICES: &str = include_str!("../../ivr-flows/voices.yaml");
-const FLOW_PATH: &str = "ivr-flows/flows/support-main.yaml";
+pub(super) const FLOW: &str = include_str!("../../ivr-flows/flows/support-main.yaml");
+pub(super) const ROUTES: &str = include_str!("../../ivr-flows/routes.yaml");
+pub(super) const SCHEDULES: &str = include_str!("../../ivr-flows/schedules.yaml");
+pub(super) const VOICES: &str = include_str!("../../ivr-flows/voices.yaml");
+pub(super) const FLOW_PATH: &str = "ivr-flows/flows/support-main.yaml";
 
-fn file(path: &str, text: &str) -> Option<SourceFile> {
+pub(super) fn file(path: &str, text: &str) -> Option<SourceFile> {
     Some(SourceFile {
         path: path.into(),
         text: text.into(),
     })
 }
 
-fn sources(flow: &str, routes: &str) -> Sources {
+pub(super) fn sources(flow: &str, routes: &str) -> Sources {
     Sources {
         flows: vec![SourceFile {
             path: FLOW_PATH.into(),
@@ -29,7 +29,7 @@ fn sources(flow: &str, routes: &str) -> Sources {
     }
 }
 
-fn run(flow: &str, routes: &str) -> Report {
+pub(super) fn run(flow: &str, routes: &str) -> Report {
     validate(
         &sources(flow, routes),
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),
@@ -37,7 +37,7 @@ fn run(flow: &str, routes: &str) -> Report {
 }
 
 /// Replaces exactly one occurrence, so a variant cannot silently do nothing.
-fn edit(text: &str, from: &str, to: &str) -> String {
+pub(super) fn edit(text: &str, from: &str, to: &str) -> String {
     assert_eq!(
         text.matches(from).count(),
         1,
@@ -46,21 +46,21 @@ fn edit(text: &str, from: &str, to: &str) -> String {
     text.replacen(from, to, 1)
 }
 
-fn variant(from: &str, to: &str) -> Report {
+pub(super) fn variant(from: &str, to: &str) -> Report {
     run(&edit(FLOW, from, to), ROUTES)
 }
 
 /// A small flow for rule tests; `nodes` is indented by four spaces.
-fn mini(nodes: &str) -> String {
+pub(super) fn mini(nodes: &str) -> String {
     format!(
         "version: 1\nid: support-main\nchannels: [voice]\nlanguages: [en-US]\ndefaults: {{ on_error: bye }}\nvariables: {{ x: {{ type: string }}, opens: {{ type: string }}, answer: {{ type: string }} }}\nstart: hello\nnodes:\n  bye: {{ type: hangup }}\n{nodes}"
     )
 }
 
 /// Routes for the rule tests: none, so `routes.set` does not meet a flow without `region`.
-const NO_ROUTES: &str = "version: 1\nroutes: []\n";
+pub(super) const NO_ROUTES: &str = "version: 1\nroutes: []\n";
 
-fn run_mini(nodes: &str) -> Report {
+pub(super) fn run_mini(nodes: &str) -> Report {
     run(&mini(nodes), NO_ROUTES)
 }
 
@@ -194,11 +194,11 @@ fn variant_1j_undeclared_template_variable() {
 }
 
 #[test]
-fn ivr016_secrets_only_in_headers_and_builtins() {
+fn ivr016_builtins_and_ivr023_secret_outside_headers() {
     let report = run_mini(
         "  hello: { type: say, prompt: \"{{call.caller_number | digits}} {{secret.token}} {{call.nope}}\", next: bye }\n",
     );
-    assert_eq!(report.codes(), ["IVR016", "IVR016"]);
+    assert_eq!(report.codes(), ["IVR023", "IVR016"]);
     assert!(report.errors[0].message.contains("outside http headers"));
     assert_eq!(template_names("a {{ x | digits }} b {{y}}"), ["x", "y"]);
 }
@@ -422,7 +422,7 @@ fn ivr009_separate_groups() {
 #[test]
 fn ivr010_and_ivr011_tight_loop() {
     let report = run_mini(
-        "  hello: { type: set, vars: { x: \"1\" }, next: check }\n  check: { type: branch, cases: [{ when: \"x == 1\", goto: hello }], default: hello }\n",
+        "  hello: { type: set, vars: { x: \"1\" }, next: check }\n  check: { type: branch, cases: [{ when: \"x == '1'\", goto: hello }], default: hello }\n",
     );
     assert_eq!(report.codes(), ["IVR010", "IVR011", "IVR009"]); // `bye` is reachable only from the loop's failure exits: none
     assert!(
