@@ -141,6 +141,7 @@ impl App {
         chat.attach_bot(crate::ai::bot::spawn(ai.clone(), chat.clone()));
         let flows = Arc::new(crate::ivr::service::FlowService::new(
             config.ivr_dir(),
+            config.ivr.http_allowlist.clone(),
             store.clone(),
         ));
         // A folder that cannot be read is reported and retried on the next change; the
@@ -342,6 +343,10 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
             .map_err(|e| StartError::Bootstrap(format!("demo user {email}: {e}")))?;
     }
     let flow_dir = config.ivr_dir().join(slug.as_str());
+    // The example's queues, so its flows validate against the tenant (IVR015).
+    for queue in crate::ivr::examples::QUEUES {
+        store::queues::insert_queue(store, tenant.id, queue, &serde_json::json!({})).await?;
+    }
     crate::ivr::examples::install(&flow_dir).map_err(|e| {
         StartError::Bootstrap(format!("demo IVR flows in {}: {e}", flow_dir.display()))
     })?;

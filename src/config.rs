@@ -24,6 +24,7 @@
 //! | `auth.lockout_base_secs` | `SWITCHBOARD_AUTH__LOCKOUT_BASE_SECS` | `30` |
 //! | `auth.lockout_max_secs` | `SWITCHBOARD_AUTH__LOCKOUT_MAX_SECS` | `900` |
 //! | `ivr.dir` | `SWITCHBOARD_IVR__DIR` | `{data_dir}/ivr-flows` |
+//! | `ivr.http_allowlist` | `SWITCHBOARD_IVR__HTTP_ALLOWLIST` | unset (any https host) |
 //! | `log.format` | `SWITCHBOARD_LOG__FORMAT` | `text` (or `json`) |
 //! | `log.filter` | `SWITCHBOARD_LOG__FILTER` | `switchboard=info,tower_http=info` |
 
@@ -94,6 +95,9 @@ pub struct IvrConfig {
     /// `flows/*.yaml` …). Unset: `{data_dir}/ivr-flows`. Point it at a git checkout to keep
     /// flows under review; changes on disk are reloaded (and refused while invalid).
     pub dir: Option<PathBuf>,
+    /// Hosts flows' `http` nodes may call (exact names or `*.example.com`). Unset: any host
+    /// (https only); set it in production so a flow cannot reach an arbitrary server.
+    pub http_allowlist: Option<Vec<String>>,
 }
 
 /// `[ai]`.

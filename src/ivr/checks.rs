@@ -253,3 +253,32 @@ pub(crate) fn check_http(sink: &mut Sink<'_>, flow: &Flow, allowlist: Option<&[S
         }
     }
 }
+
+/// IVR015 for queue names: each `queue` and `callback` node must name one of the tenant's
+/// queues (known only to the platform, so checked when publishing, not offline).
+pub(crate) fn check_queues(
+    sink: &mut Sink<'_>,
+    flow: &Flow,
+    queues: &std::collections::BTreeSet<String>,
+) {
+    for (id, node) in &flow.nodes {
+        let name = match &node.kind {
+            NodeKind::Queue(q) => &q.queue,
+            NodeKind::Callback(c) => &c.queue,
+            _ => continue,
+        };
+        if queues.contains(name) {
+            continue;
+        }
+        let hint = super::diag::nearest(name, queues.iter().map(String::as_str))
+            .map(|n| format!("did you mean '{n}'?"))
+            .or_else(|| Some("create the queue first (Routing: queues), then publish".to_owned()));
+        sink.error(
+            "IVR015",
+            &format!("/nodes/{id}/queue"),
+            Some(id.as_str()),
+            format!("unknown queue '{name}'"),
+            hint,
+        );
+    }
+}

@@ -11,6 +11,14 @@ use rust_embed::RustEmbed;
 #[include = "flows/**/*.yaml"]
 struct Example;
 
+/// The recorded prompts the example plays, installed as the folder's `sounds/`.
+#[derive(RustEmbed)]
+#[folder = "sounds/"]
+struct ExampleSounds;
+
+/// Queues the example's flows send callers to; the demo tenant gets them.
+pub const QUEUES: [&str; 4] = ["billing", "tech", "orders", "support-general"];
+
 /// Writes the example folder into `dir` unless `dir` already holds a folder (an admin's
 /// edits are never overwritten). Returns whether it wrote anything.
 pub fn install(dir: &Path) -> std::io::Result<bool> {
@@ -22,6 +30,16 @@ pub fn install(dir: &Path) -> std::io::Result<bool> {
             continue;
         };
         let target = dir.join(name.as_ref());
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(target, file.data.as_ref())?;
+    }
+    for name in ExampleSounds::iter() {
+        let Some(file) = ExampleSounds::get(&name) else {
+            continue;
+        };
+        let target = dir.join("sounds").join(name.as_ref());
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent)?;
         }
@@ -46,7 +64,12 @@ mod tests {
                 .iter()
                 .any(|f| f.path == "flows/support-main.yaml")
         );
-        let report = super::super::validate(&sources, chrono::Utc::now());
+        let options = super::super::ValidateOptions {
+            sounds: Some(super::super::load_sounds(&dir.path().join("sounds")).unwrap()),
+            queues: Some(QUEUES.iter().map(|q| q.to_string()).collect()),
+            ..Default::default()
+        };
+        let report = super::super::validate_with(&sources, chrono::Utc::now(), &options);
         assert!(report.valid, "{:?}", report.errors);
         std::fs::write(dir.path().join("routes.yaml"), "edited").unwrap();
         assert!(!install(dir.path()).unwrap());

@@ -38,8 +38,9 @@
 //! `routes.set`), IVR017, IVR018 (`transfer`), IVR019, IVR020, IVR021 (limits applied unless
 //! the voice in effect is known not to be Polly), IVR022, IVR023 (allow-list and secret names
 //! with options), IVR024–IVR028.
-//! Not yet: IVR015 against the platform's queues, skills, mailboxes, extensions, directories
-//! and agents; sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
+//! IVR015 also checks `queue`/`callback` queue names against the tenant's queues when the
+//! caller passes them (the service does at publish).
+//! Not yet: IVR015 against skills, mailboxes, extensions, directories and agents; sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
 //!
 //! Limits: a duplicate key stops the parse of that file, so IVR003 reports the first
 //! duplicate of a file and the file's other rules run after it is fixed; other files are
@@ -168,6 +169,8 @@ pub struct ValidateOptions {
     pub secrets: Option<BTreeSet<String>>,
     /// The recorded prompts below `sounds/` (IVR013), from [`load_sounds`].
     pub sounds: Option<SoundIndex>,
+    /// The tenant's queue names, for `queue` and `callback` nodes (IVR015 at publish).
+    pub queues: Option<BTreeSet<String>>,
 }
 
 /// Validates everything offline; `now` anchors the schedule checks (DST gaps ahead).
@@ -279,6 +282,9 @@ pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOp
         templates::check_languages(&mut sink, &flow);
         checks::check_expressions(&mut sink, &flow);
         checks::check_http(&mut sink, &flow, options.egress_allowlist.as_deref());
+        if let Some(queues) = &options.queues {
+            checks::check_queues(&mut sink, &flow, queues);
+        }
         speech::check_speech(&mut sink, &flow, voices_file.as_ref());
         if let Some(index) = &options.sounds {
             sounds::check_sounds(&mut sink, &flow, index);

@@ -19,7 +19,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
-use super::{Report, SourceFile, Sources, validate};
+use super::{Report, SourceFile, Sources, ValidateOptions, validate_with};
 use crate::domain::{TenantId, UserId};
 use crate::store::{self, Store, StoreError};
 
@@ -101,6 +101,7 @@ struct TenantFlows {
 /// Every tenant's flows.
 pub struct FlowService {
     root: PathBuf,
+    egress_allowlist: Option<Vec<String>>,
     store: Store,
     tenants: RwLock<HashMap<TenantId, TenantFlows>>,
     // Publishes of one process are applied one at a time so "read, check, write" holds.
@@ -117,9 +118,11 @@ impl std::fmt::Debug for FlowService {
 
 impl FlowService {
     /// A service over `root` (`ivr.dir`); nothing is read until [`Self::start`] or a request.
-    pub fn new(root: PathBuf, store: Store) -> Self {
+    /// `egress_allowlist` (`ivr.http_allowlist`) limits the hosts `http` nodes may call.
+    pub fn new(root: PathBuf, egress_allowlist: Option<Vec<String>>, store: Store) -> Self {
         Self {
             root,
+            egress_allowlist,
             store,
             tenants: RwLock::new(HashMap::new()),
             write: tokio::sync::Mutex::new(()),
@@ -148,7 +151,7 @@ impl FlowService {
         let dir = self.dir_of(tenant).await?;
         let sources = read_folder(&dir)?;
         let digest = digest(&sources);
-        let report = validate(&sources, Utc::now());
+        let report = self.validate(tenant, &dir, &sources).await?;
         let tenants = self.read();
         let entry = tenants.get(&tenant);
         let live = entry.and_then(|t| t.live.clone());
@@ -175,7 +178,7 @@ impl FlowService {
         let rel = checked_path(path)?;
         let dir = self.dir_of(tenant).await?;
         let sources = with_edit(read_folder(&dir)?, &rel, text);
-        Ok(validate(&sources, Utc::now()))
+        self.validate(tenant, &dir, &sources).await
     }
 
     /// Writes `path` (or removes it when `text` is `None`) and publishes the folder, if the
@@ -204,7 +207,7 @@ impl FlowService {
             return Err(FlowError::NotFound(rel));
         }
         let sources = with_edit(current, &rel, text);
-        let report = validate(&sources, Utc::now());
+        let report = self.validate(tenant, &dir, &sources).await?;
         if !report.valid {
             return Err(FlowError::Invalid(report));
         }
@@ -216,7 +219,7 @@ impl FlowService {
         // What is now on disk is what gets published (it may differ only by files the
         // edit did not touch changing at the same moment).
         let sources = read_folder(&dir)?;
-        let report = validate(&sources, Utc::now());
+        let report = self.validate(tenant, &dir, &sources).await?;
         if !report.valid {
             return Err(FlowError::Invalid(report));
         }
@@ -365,7 +368,8 @@ impl FlowService {
                 store::ivr::get_publication(&self.store, tenant, last.version).await?
         {
             let sources = sources_from_snapshot(&files);
-            let report = validate(&sources, Utc::now());
+            // It was valid when published; its report is kept for the warnings it shows.
+            let report = super::validate(&sources, Utc::now());
             entry.live = Some(Arc::new(Published {
                 version: record.version,
                 digest: record.digest,
@@ -400,7 +404,7 @@ impl FlowService {
             }
             return Ok(ReloadOutcome::Unchanged);
         }
-        let report = validate(&sources, Utc::now());
+        let report = self.validate(tenant, &dir, &sources).await?;
         if !report.valid {
             if let Some(t) = self.write_map().get_mut(&tenant) {
                 t.rejected = Some(Rejected {
@@ -453,6 +457,38 @@ impl FlowService {
         entry.live = Some(published.clone());
         entry.rejected = None;
         Ok(published)
+    }
+
+    /// What only the platform knows, for checks an offline `flows check` skips: the tenant's
+    /// recorded prompts (`{folder}/sounds/`), its queues, and the HTTP egress allow-list.
+    async fn options(&self, tenant: TenantId, dir: &Path) -> Result<ValidateOptions, FlowError> {
+        let sounds_dir = dir.join("sounds");
+        let sounds = if sounds_dir.is_dir() {
+            super::load_sounds(&sounds_dir)?
+        } else {
+            super::SoundIndex::default()
+        };
+        let queues = store::queues::list_queues(&self.store, tenant)
+            .await?
+            .into_iter()
+            .map(|q| q.name)
+            .collect();
+        Ok(ValidateOptions {
+            egress_allowlist: self.egress_allowlist.clone(),
+            secrets: None,
+            sounds: Some(sounds),
+            queues: Some(queues),
+        })
+    }
+
+    async fn validate(
+        &self,
+        tenant: TenantId,
+        dir: &Path,
+        sources: &Sources,
+    ) -> Result<Report, FlowError> {
+        let options = self.options(tenant, dir).await?;
+        Ok(validate_with(sources, Utc::now(), &options))
     }
 
     async fn dir_of(&self, tenant: TenantId) -> Result<PathBuf, FlowError> {

@@ -61,6 +61,9 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
         egress_allowlist: Some(vec!["*.acme.example".into()]),
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: Some(repo_sounds()),
+        queues: Some(BTreeSet::from(
+            ["billing", "tech", "orders", "support-general"].map(String::from),
+        )),
     };
     let report = with_options(FLOW, &options);
     assert!(
@@ -367,6 +370,7 @@ fn ivr023_https_allowlist_and_secrets() {
         egress_allowlist: Some(vec!["*.acme.example".into(), "api.partner.example".into()]),
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: None,
+        queues: None,
     };
     let report = validate_with(&sources(&mini(nodes), NO_ROUTES), now(), &options);
     let found = messages(&report);
@@ -513,5 +517,35 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
             "/nodes/hello/voice",
             "/nodes/lang/voice"
         ]
+    );
+}
+
+#[test]
+fn variant_1i_unknown_queue_at_publish() {
+    let queues: BTreeSet<String> = ["billing", "tech", "orders", "support-general"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    let options = ValidateOptions {
+        queues: Some(queues),
+        ..ValidateOptions::default()
+    };
+    assert!(with_options(FLOW, &options).valid);
+    let report = with_options(
+        &edit(FLOW, "    queue: billing\n", "    queue: biling\n"),
+        &options,
+    );
+    assert_eq!(report.codes(), ["IVR015"], "{:?}", report.errors);
+    let d = &report.errors[0];
+    assert_eq!(d.message, "unknown queue 'biling'");
+    assert_eq!(d.path, "/nodes/q_billing/queue");
+    assert_eq!(d.hint.as_deref(), Some("did you mean 'billing'?"));
+    // Offline (no queue list) the same file passes: the queues are the platform's to know.
+    assert!(
+        run(
+            &edit(FLOW, "    queue: billing\n", "    queue: biling\n"),
+            ROUTES
+        )
+        .valid
     );
 }

@@ -48,6 +48,13 @@ async fn admin(app: &TestApp, slug: &str) -> (i64, Client) {
     let op = app.operator().await;
     let tid = app.create_tenant(&op, slug).await;
     let (_, admin) = app.member(&op, tid, "admin").await;
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/queues"),
+            json!({"name": "sales"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     (tid, admin)
 }
 
@@ -95,6 +102,20 @@ async fn publishing_validates_writes_atomically_and_keeps_history() {
         r.body
     );
     assert!(!folder(&app, "acme").join("routes.yaml").exists());
+
+    // Publishing checks what only the platform knows: the queue must exist in this tenant.
+    let r = publish(
+        &admin,
+        tid,
+        "flows/main.yaml",
+        &FLOW.replace("queue: sales", "queue: sale"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let unknown = &r.body["report"]["errors"][0];
+    assert_eq!(unknown["code"], "IVR015", "{}", r.body);
+    assert_eq!(unknown["message"], "unknown queue 'sale'");
+    assert_eq!(unknown["hint"], "did you mean 'sales'?");
 
     let r = publish(&admin, tid, "flows/main.yaml", FLOW).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
