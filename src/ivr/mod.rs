@@ -37,10 +37,13 @@
 //! failure exits but not implicit `on_max_visits` ones, so a loop guarded only by the
 //! visit cap is still IVR010 (§10, variant 1d).
 
+pub mod catalog;
 pub mod cli;
 mod diag;
+pub mod expr;
 mod flow;
 mod graph;
+pub mod interp;
 mod model;
 mod routes;
 mod templates;
@@ -53,6 +56,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use catalog::{Catalog, FlowDef, compile};
 pub use diag::{Diagnostic, Report, Severity, Span};
 pub use flow::{Exit, Flow, parse_duration_ms};
 pub use graph::SPECIAL_TARGETS;
