@@ -46,6 +46,7 @@ mod graph;
 pub mod interp;
 mod model;
 mod routes;
+pub mod simulate;
 mod templates;
 #[cfg(test)]
 mod tests;
