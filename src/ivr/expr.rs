@@ -147,7 +147,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ExprError> {
             }
             i += 1;
             out.push((col, Tok::Str(s)));
-        } else if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit)) {
+        } else if c.is_ascii_digit()
+            || (c == '-' && chars.get(i + 1).is_some_and(char::is_ascii_digit))
+        {
             let start = i;
             i += 1;
             while i < chars.len() && (chars[i].is_ascii_digit() || chars[i] == '.') {
@@ -156,7 +158,9 @@ fn lex(src: &str) -> Result<Vec<(usize, Tok)>, ExprError> {
             out.push((col, Tok::Num(chars[start..i].iter().collect())));
         } else if c.is_alphabetic() || c == '_' {
             let start = i;
-            while i < chars.len() && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.') {
+            while i < chars.len()
+                && (chars[i].is_alphanumeric() || chars[i] == '_' || chars[i] == '.')
+            {
                 i += 1;
             }
             out.push((col, Tok::Word(chars[start..i].iter().collect())));
@@ -236,7 +240,9 @@ impl Parser {
         }
         let left = self.term()?;
         let op = match self.peek() {
-            Some(Tok::Op(o)) if ["==", "!=", "<", "<=", ">", ">="].contains(&o.as_str()) => o.clone(),
+            Some(Tok::Op(o)) if ["==", "!=", "<", "<=", ">", ">="].contains(&o.as_str()) => {
+                o.clone()
+            }
             Some(Tok::Word(w)) if CMP_WORDS.contains(&w.as_str()) => w.clone(),
             _ => return Ok(left),
         };
@@ -394,7 +400,9 @@ fn value(n: &Node, lookup: &dyn Fn(&str) -> Option<Value>) -> Value {
                 },
                 "starts_with" => a.to_text().starts_with(&b.to_text()),
                 "ends_with" => a.to_text().ends_with(&b.to_text()),
-                "matches" => regex::Regex::new(&b.to_text()).is_ok_and(|r| r.is_match(&a.to_text())),
+                "matches" => {
+                    regex::Regex::new(&b.to_text()).is_ok_and(|r| r.is_match(&a.to_text()))
+                }
                 _ => false,
             })
         }

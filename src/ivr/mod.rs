@@ -1,9 +1,18 @@
-//! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/` and its validator.
+//! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/`, its validator, the compiled
+//! catalog and the interpreter.
 //!
 //! Pure: [`validate`] takes the files' text and returns every problem at once as
-//! [`Diagnostic`]s with a span, a JSON pointer and a hint. Only [`load_dir`] reads files.
-//! The interpreter, TTS, CLI and HTTP parts live elsewhere.
+//! [`Diagnostic`]s with a span, a JSON pointer and a hint; [`compile`] turns a valid folder
+//! into a [`Catalog`]; [`interp::Session`] runs one call against it, events in and actions
+//! out, with time passed in. Only [`load_dir`] reads files. TTS and the voice adapter live
+//! elsewhere.
 //!
+//! - `catalog.rs`: the published snapshot: flows by id, compiled schedules, DID routes
+//!   (exact, then longest prefix, with `set` variables), voices, a version hash.
+//! - `interp/`: the interpreter (see its module doc).
+//! - `expr.rs`: `branch.when` expressions. **A stand-in**: another branch writes the real
+//!   module with the same API, which replaces this file at merge.
+//! - `simulate.rs` and `cli.rs`: `flows check` and `flows simulate`.
 //! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
 //!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
 //! - `yaml.rs`: parsing with spans, YAML 1.1 pitfalls, serde errors as IVR002.

@@ -113,7 +113,9 @@ fn result_event(pending: &Pending, token: &str) -> Option<Event> {
         (Pending::Queue(_), "no_agents") => Event::QueueResult(QueueOutcome::NoAgents),
         (Pending::Queue(_), "full") => Event::QueueResult(QueueOutcome::Full),
         (Pending::Queue(_), "callback") => Event::QueueResult(QueueOutcome::CallbackAccepted),
-        (Pending::Queue(_), "exit") => Event::QueueResult(QueueOutcome::ExitKey(arg.chars().next()?)),
+        (Pending::Queue(_), "exit") => {
+            Event::QueueResult(QueueOutcome::ExitKey(arg.chars().next()?))
+        }
         (Pending::Transfer(_), "answered") => Event::TransferResult(TransferOutcome::Answered),
         (Pending::Transfer(_), "no_answer") => Event::TransferResult(TransferOutcome::NoAnswer),
         (Pending::Transfer(_), "busy") => Event::TransferResult(TransferOutcome::Busy),
@@ -208,7 +210,10 @@ impl Sim<'_> {
                 let when = c
                     .not_before
                     .map_or_else(|| "now".to_owned(), |t| t.to_rfc3339());
-                let text = format!("callback to {} via queue {} (not before {when})", c.number, c.queue);
+                let text = format!(
+                    "callback to {} via queue {} (not before {when})",
+                    c.number, c.queue
+                );
                 writeln!(out, "  call   {text}")?;
                 self.pending = Some(Pending::Callback(text));
             }
@@ -250,14 +255,22 @@ impl Sim<'_> {
         Ok(())
     }
 
-    fn answer_http(&mut self, request: HttpRequest, fixtures: &[HttpFixture]) -> std::io::Result<()> {
+    fn answer_http(
+        &mut self,
+        request: HttpRequest,
+        fixtures: &[HttpFixture],
+    ) -> std::io::Result<()> {
         let fixture = fixtures.iter().find(|f| request.url.starts_with(&f.prefix));
         let event = match fixture {
             Some(HttpFixture {
                 response: Some((status, body)),
                 ..
             }) => {
-                writeln!(self.out, "  http   answered from fixture: {status}, {} bytes", body.len())?;
+                writeln!(
+                    self.out,
+                    "  http   answered from fixture: {status}, {} bytes",
+                    body.len()
+                )?;
                 Event::HttpDone {
                     status: *status,
                     body: body.clone(),
@@ -402,16 +415,26 @@ pub fn run(
             sim.send(Event::TimerFired(id))?;
             continue;
         }
-        if token.chars().all(|c| c.is_ascii_digit() || c == '*' || c == '#') {
+        if token
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == '*' || c == '#')
+        {
             writeln!(sim.out, "press  {token}")?;
             for key in token.chars() {
                 sim.send(Event::Dtmf(key))?;
             }
             continue;
         }
-        writeln!(sim.out, "??     '{token}' means nothing here; tokens: {TOKENS_HELP}")?;
+        writeln!(
+            sim.out,
+            "??     '{token}' means nothing here; tokens: {TOKENS_HELP}"
+        )?;
     }
-    let outcome = match (sim.session.is_finished(), sim.pending.take(), sim.outcome.take()) {
+    let outcome = match (
+        sim.session.is_finished(),
+        sim.pending.take(),
+        sim.outcome.take(),
+    ) {
         (true, _, Some(o)) => o,
         (true, _, None) => "left the IVR".to_owned(),
         (

@@ -172,6 +172,7 @@ fn every_subcommand_has_help() {
         vec!["kb", "export", "--help"],
         vec!["ai", "eval", "--help"],
         vec!["flows", "check", "--help"],
+        vec!["flows", "simulate", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -557,7 +558,10 @@ fn flows_simulate_walks_the_menu_to_billing_and_the_queue() {
             .unwrap_or_else(|| panic!("missing, in order: {line}\n{text}"));
         rest = &rest[at + line.len()..];
     }
-    assert!(!text.contains("12345674\n") || !text.contains("keys 12345674"));
+    assert!(
+        !text.contains("keys 12345674"),
+        "the account number is masked: {text}"
+    );
 }
 
 #[test]
@@ -589,7 +593,12 @@ fn flows_simulate_without_a_fixture_treats_the_lookup_as_an_error() {
 fn flows_simulate_after_hours_on_a_sunday_night_goes_to_voicemail() {
     // Sunday 2026-12-06 22:00 in Los Angeles.
     let text = simulate(
-        &["--at", "2026-12-06T22:00:00-08:00", "--script", "wait,2,done"],
+        &[
+            "--at",
+            "2026-12-06T22:00:00-08:00",
+            "--script",
+            "wait,2,done",
+        ],
         None,
     );
     let expected = [

@@ -43,7 +43,9 @@ pub(super) fn check_url(url: &str, allow: &[String]) -> Result<(), String> {
     }
     let host = parsed.host_str().unwrap_or_default();
     if !allowed(host, allow) {
-        return Err(format!("refused: host {host} is not on the egress allowlist"));
+        return Err(format!(
+            "refused: host {host} is not on the egress allowlist"
+        ));
     }
     Ok(())
 }
@@ -156,7 +158,13 @@ impl Session {
         };
         let (status, body) = match result {
             Err(true) => {
-                self.leave(cat, now, out, Leave::exit("on_timeout"), h.on_timeout.clone());
+                self.leave(
+                    cat,
+                    now,
+                    out,
+                    Leave::exit("on_timeout"),
+                    h.on_timeout.clone(),
+                );
                 return;
             }
             Err(false) => {
@@ -193,7 +201,12 @@ impl Session {
 
     /// Applies `extract`: the first match of each path, length-capped, typed. A path with no
     /// match leaves the variable null (a missing field is data, not a failure).
-    fn extract(&self, cat: &Catalog, h: &Http, body: &[u8]) -> Result<Vec<(String, Value)>, String> {
+    fn extract(
+        &self,
+        cat: &Catalog,
+        h: &Http,
+        body: &[u8],
+    ) -> Result<Vec<(String, Value)>, String> {
         if body.len() > MAX_HTTP_BODY {
             return Err(format!(
                 "response of {} bytes exceeds the {MAX_HTTP_BODY}-byte cap",

@@ -53,7 +53,9 @@ fn settings(cat_flow: Option<&crate::ivr::catalog::FlowDef>, node: &NodeKind) ->
         .and_then(|f| f.header.defaults.as_ref())
         .and_then(|d| d.input.clone());
     let dflt = |f: fn(&InputDefaults) -> Option<&String>| {
-        input.as_ref().and_then(|i| f(i).and_then(|s| parse_duration_ms(s)))
+        input
+            .as_ref()
+            .and_then(|i| f(i).and_then(|s| parse_duration_ms(s)))
     };
     let (timeout, inter, attempts) = match node {
         NodeKind::Menu(m) => (&m.timeout, &m.inter_digit_timeout, m.max_attempts),
@@ -82,7 +84,10 @@ fn settings(cat_flow: Option<&crate::ivr::catalog::FlowDef>, node: &NodeKind) ->
 fn parse_range(text: &str) -> Option<(u64, u64, usize)> {
     let (lo, hi) = text.split_once('-').unwrap_or((text, text));
     let (lo, hi) = (lo.trim(), hi.trim());
-    if lo.len() != hi.len() || lo.is_empty() || !lo.chars().chain(hi.chars()).all(|c| c.is_ascii_digit()) {
+    if lo.len() != hi.len()
+        || lo.is_empty()
+        || !lo.chars().chain(hi.chars()).all(|c| c.is_ascii_digit())
+    {
         return None;
     }
     Some((lo.parse().ok()?, hi.parse().ok()?, lo.len()))
@@ -107,7 +112,7 @@ fn classify(menu: &Menu, digits: &str) -> MenuMatch {
         if digits.len() == len && (lo..=hi).contains(&n) {
             return MenuMatch::DirectDial;
         }
-        if n * scale <= hi && (n + 1) * scale - 1 >= lo {
+        if n * scale <= hi && (n + 1) * scale > lo {
             partial = true;
         }
     }
@@ -155,14 +160,22 @@ impl Session {
 
     /// Enters a `menu` or `gather`: digits buffered by an interruptible prompt are used
     /// first, without playing the prompt (the caller already chose).
-    pub(super) fn enter_input(&mut self, cat: &Catalog, now: DateTime<Utc>, out: &mut Vec<Action>) -> Step {
+    pub(super) fn enter_input(
+        &mut self,
+        cat: &Catalog,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) -> Step {
         self.wait = Wait::Input(Input::default());
         if self.buffer.is_empty() {
             self.play_input_prompt(cat, None, out);
             return Step::Wait;
         }
         let node = self.frame().node.clone();
-        while !self.buffer.is_empty() && matches!(self.wait, Wait::Input(_)) && self.frame().node == node {
+        while !self.buffer.is_empty()
+            && matches!(self.wait, Wait::Input(_))
+            && self.frame().node == node
+        {
             let digit = self.buffer.remove(0);
             self.input_digit(cat, digit, now, out);
         }
@@ -193,10 +206,17 @@ impl Session {
         }
     }
 
-    pub(super) fn input_playback_done(&mut self, cat: &Catalog, id: PlaybackId, out: &mut Vec<Action>) {
+    pub(super) fn input_playback_done(
+        &mut self,
+        cat: &Catalog,
+        id: PlaybackId,
+        out: &mut Vec<Action>,
+    ) {
         let Some(node) = self.node(cat) else { return };
         let s = settings(self.flow(cat), &node.kind);
-        let Some(input) = self.input_mut() else { return };
+        let Some(input) = self.input_mut() else {
+            return;
+        };
         if input.playback != Some(id) {
             return;
         }
@@ -207,10 +227,18 @@ impl Session {
         }
     }
 
-    pub(super) fn input_digit(&mut self, cat: &Catalog, digit: char, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn input_digit(
+        &mut self,
+        cat: &Catalog,
+        digit: char,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let Some(node) = self.node(cat) else { return };
         let s = settings(self.flow(cat), &node.kind);
-        let Some(input) = self.input_mut() else { return };
+        let Some(input) = self.input_mut() else {
+            return;
+        };
         if let Some(id) = input.playback.take() {
             out.push(Action::StopPlayback { id });
         }
@@ -223,7 +251,11 @@ impl Session {
                 let confirm = g.confirm.as_ref();
                 if confirm.is_some_and(|c| c.yes_key.starts_with(digit)) {
                     let digits = self.masked(cat, &g.into, confirming.as_deref().unwrap_or(""));
-                    let leave = Leave { exit: "next".into(), digits: Some(digits), detail: Some("confirmed".into()) };
+                    let leave = Leave {
+                        exit: "next".into(),
+                        digits: Some(digits),
+                        detail: Some("confirmed".into()),
+                    };
                     self.leave(cat, now, out, leave, Some(g.next.clone()));
                 } else if confirm.is_some_and(|c| c.no_key.starts_with(digit)) {
                     self.input_failed(cat, Failure::Rejected, now, out);
@@ -269,9 +301,16 @@ impl Session {
         }
     }
 
-    pub(super) fn input_timeout(&mut self, cat: &Catalog, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn input_timeout(
+        &mut self,
+        cat: &Catalog,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let Some(node) = self.node(cat) else { return };
-        let Some(input) = self.input_mut() else { return };
+        let Some(input) = self.input_mut() else {
+            return;
+        };
         input.timer = None;
         let digits = input.digits.clone();
         if input.confirming.is_some() {
@@ -292,13 +331,22 @@ impl Session {
         }
     }
 
-    fn menu_select(&mut self, cat: &Catalog, key: &str, target: String, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn menu_select(
+        &mut self,
+        cat: &Catalog,
+        key: &str,
+        target: String,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         if target == "@repeat" {
             // Replays the full prompt; no attempt is counted and the visit goes on.
             if let Some(input) = self.input_mut() {
                 input.digits.clear();
             }
-            let Some(NodeKind::Menu(m)) = self.node(cat).map(|n| &n.kind) else { return };
+            let Some(NodeKind::Menu(m)) = self.node(cat).map(|n| &n.kind) else {
+                return;
+            };
             let items = self.render_prompt(cat, &m.prompt, None, None);
             let id = self.play(items, out);
             if let Some(input) = self.input_mut() {
@@ -318,7 +366,13 @@ impl Session {
         self.leave(cat, now, out, leave, Some(target));
     }
 
-    fn direct_dial(&mut self, cat: &Catalog, digits: String, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn direct_dial(
+        &mut self,
+        cat: &Catalog,
+        digits: String,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let leave = Leave {
             exit: "direct_dial".into(),
             digits: Some(digits.clone()),
@@ -335,8 +389,12 @@ impl Session {
     }
 
     fn gather_finish(&mut self, cat: &Catalog, now: DateTime<Utc>, out: &mut Vec<Action>) {
-        let Some(NodeKind::Gather(g)) = self.node(cat).map(|n| &n.kind) else { return };
-        let Some(input) = self.input_mut() else { return };
+        let Some(NodeKind::Gather(g)) = self.node(cat).map(|n| &n.kind) else {
+            return;
+        };
+        let Some(input) = self.input_mut() else {
+            return;
+        };
         let digits = std::mem::take(&mut input.digits);
         let count = digits.chars().count() as u32;
         let checked = if count < g.min_digits.unwrap_or(1) || count > g.max_digits {
@@ -346,7 +404,10 @@ impl Session {
                 .as_ref()
                 .map_or(Ok(()), |v| valid(v, &digits))
                 .and_then(|()| {
-                    let kind = self.flow(cat).and_then(|f| f.var_type(&g.into)).unwrap_or(VarType::Digits);
+                    let kind = self
+                        .flow(cat)
+                        .and_then(|f| f.var_type(&g.into))
+                        .unwrap_or(VarType::Digits);
                     Value::coerce(kind, &digits)
                 })
         };
@@ -384,10 +445,18 @@ impl Session {
         }
     }
 
-    fn input_failed(&mut self, cat: &Catalog, failure: Failure, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn input_failed(
+        &mut self,
+        cat: &Catalog,
+        failure: Failure,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let Some(node) = self.node(cat) else { return };
         let s = settings(self.flow(cat), &node.kind);
-        let Some(input) = self.input_mut() else { return };
+        let Some(input) = self.input_mut() else {
+            return;
+        };
         input.attempts += 1;
         input.digits.clear();
         input.confirming = None;
@@ -403,7 +472,8 @@ impl Session {
                 Failure::Invalid => "invalid",
                 Failure::Rejected => "not confirmed",
             };
-            let leave = Leave::exit("on_max_attempts").detail(format!("{attempts} attempts, last {why}"));
+            let leave =
+                Leave::exit("on_max_attempts").detail(format!("{attempts} attempts, last {why}"));
             self.leave(cat, now, out, leave, target);
             return;
         }

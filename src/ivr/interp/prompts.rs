@@ -54,7 +54,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// A name as telephone keypad digits (`Smith` → `76484`), for dial-by-name searches.

@@ -228,7 +228,13 @@ impl Session {
                         Some(NodeKind::Voicemail(v)) => v.next.clone(),
                         _ => None,
                     };
-                    self.leave(cat, now, &mut out, Leave::exit("next"), Some(next.unwrap_or_else(|| "@hangup".into())));
+                    self.leave(
+                        cat,
+                        now,
+                        &mut out,
+                        Leave::exit("next"),
+                        Some(next.unwrap_or_else(|| "@hangup".into())),
+                    );
                 }
             }
             Event::CallbackDone { ok } => {
@@ -319,7 +325,9 @@ impl Session {
     }
 
     pub(super) fn frame_mut(&mut self) -> &mut Frame {
-        self.frames.last_mut().expect("a started session has a frame")
+        self.frames
+            .last_mut()
+            .expect("a started session has a frame")
     }
 
     pub(super) fn flow<'c>(&self, cat: &'c Catalog) -> Option<&'c FlowDef> {
@@ -538,7 +546,8 @@ impl Session {
                     cat,
                     now,
                     out,
-                    Leave::exit("max_steps").detail(format!("step budget {} spent", self.max_steps)),
+                    Leave::exit("max_steps")
+                        .detail(format!("step budget {} spent", self.max_steps)),
                 );
                 target = self.escalate(cat);
                 continue;
@@ -613,7 +622,8 @@ impl Session {
                 for (i, case) in b.cases.iter().enumerate() {
                     match Expr::parse(&case.when) {
                         Ok(expr) if expr.eval(&lookup) => {
-                            chosen = Some((Leave::exit(format!("cases.{i}")), Some(case.goto.clone())));
+                            chosen =
+                                Some((Leave::exit(format!("cases.{i}")), Some(case.goto.clone())));
                             break;
                         }
                         Ok(_) => {}
@@ -636,11 +646,18 @@ impl Session {
                 let mut values = Vec::new();
                 for (name, template) in &s.vars {
                     let (text, _) = self.render_text(template, prompts::Mode::Plain);
-                    let kind = def.and_then(|d| d.var_type(name)).unwrap_or(VarType::String);
+                    let kind = def
+                        .and_then(|d| d.var_type(name))
+                        .unwrap_or(VarType::String);
                     match Value::coerce(kind, &text) {
                         Ok(v) => values.push((name.clone(), v)),
                         Err(e) => {
-                            self.record(cat, now, out, Leave::exit("on_error").detail(format!("{name}: {e}")));
+                            self.record(
+                                cat,
+                                now,
+                                out,
+                                Leave::exit("on_error").detail(format!("{name}: {e}")),
+                            );
                             return Step::Go(None);
                         }
                     }
@@ -818,7 +835,13 @@ impl Session {
                     let exit = format!("returns.{}", r.value);
                     self.record(cat, now, out, Leave::exit(exit));
                 } else {
-                    self.record(cat, now, out, Leave::exit("on_error").detail(format!("no target for return value '{}'", r.value)));
+                    self.record(
+                        cat,
+                        now,
+                        out,
+                        Leave::exit("on_error")
+                            .detail(format!("no target for return value '{}'", r.value)),
+                    );
                 }
                 Step::Go(target)
             }
@@ -858,7 +881,11 @@ impl Session {
         }
         .clamp(1, 10) as u8;
         let callback = q.callback.as_ref().map(|c| CallbackOffer {
-            key: c.key.as_deref().and_then(|k| k.chars().next()).unwrap_or('1'),
+            key: c
+                .key
+                .as_deref()
+                .and_then(|k| k.chars().next())
+                .unwrap_or('1'),
             prompt: c
                 .prompt
                 .as_ref()
@@ -883,7 +910,10 @@ impl Session {
                 .filter(|s| !s.is_empty())
                 .collect(),
             hold_music: q.hold_music.clone(),
-            announce_position_every_ms: announce.position_every.as_deref().and_then(parse_duration_ms),
+            announce_position_every_ms: announce
+                .position_every
+                .as_deref()
+                .and_then(parse_duration_ms),
             announce_estimated_wait: announce.estimated_wait,
             announce_prompt: announce
                 .prompt
@@ -892,13 +922,23 @@ impl Session {
                 .unwrap_or_default(),
             callback,
             max_wait_ms: q.max_wait.as_deref().and_then(parse_duration_ms),
-            exit_keys: q.exit_keys.keys().filter_map(|k| k.chars().next()).collect(),
+            exit_keys: q
+                .exit_keys
+                .keys()
+                .filter_map(|k| k.chars().next())
+                .collect(),
         }
     }
 
     // ---- events ----
 
-    fn on_playback(&mut self, cat: &Catalog, id: PlaybackId, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_playback(
+        &mut self,
+        cat: &Catalog,
+        id: PlaybackId,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         match &self.wait {
             Wait::Say { playback, next, .. } if *playback == id => {
                 let next = next.clone();
@@ -928,7 +968,13 @@ impl Session {
                 let (playback, next) = (*playback, next.clone());
                 out.push(Action::StopPlayback { id: playback });
                 self.buffer.push(digit);
-                self.leave(cat, now, out, Leave::exit("next").detail("interrupted"), Some(next));
+                self.leave(
+                    cat,
+                    now,
+                    out,
+                    Leave::exit("next").detail("interrupted"),
+                    Some(next),
+                );
             }
             Wait::Input(_) => self.input_digit(cat, digit, now, out),
             _ => {}
@@ -943,7 +989,13 @@ impl Session {
         }
     }
 
-    fn on_transfer(&mut self, cat: &Catalog, r: TransferOutcome, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_transfer(
+        &mut self,
+        cat: &Catalog,
+        r: TransferOutcome,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         let Wait::Transfer { direct } = self.wait else {
             return;
         };
@@ -974,7 +1026,13 @@ impl Session {
         }
     }
 
-    fn on_queue(&mut self, cat: &Catalog, r: QueueOutcome, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_queue(
+        &mut self,
+        cat: &Catalog,
+        r: QueueOutcome,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         if self.wait != Wait::Queue {
             return;
         }
@@ -1007,7 +1065,13 @@ impl Session {
         self.leave(cat, now, out, Leave::exit(exit), target);
     }
 
-    fn on_directory(&mut self, cat: &Catalog, r: DirectoryOutcome, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    fn on_directory(
+        &mut self,
+        cat: &Catalog,
+        r: DirectoryOutcome,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         if self.wait != Wait::Directory {
             return;
         }
@@ -1016,7 +1080,12 @@ impl Session {
         };
         let (exit, target) = match r {
             DirectoryOutcome::Selected(extension) => {
-                self.record(cat, now, out, Leave::exit("selected").detail(extension.clone()));
+                self.record(
+                    cat,
+                    now,
+                    out,
+                    Leave::exit("selected").detail(extension.clone()),
+                );
                 out.push(Action::Transfer(TransferRequest {
                     to: Destination::Extension(extension),
                     caller_id: self.caller.clone(),
@@ -1049,7 +1118,10 @@ impl Session {
                     }
                     None => None,
                 };
-                (Leave::exit("on_handoff").detail(reason), target.or_else(|| a.on_error.clone()))
+                (
+                    Leave::exit("on_handoff").detail(reason),
+                    target.or_else(|| a.on_error.clone()),
+                )
             }
             AiOutcome::Done => (
                 Leave::exit("on_done"),

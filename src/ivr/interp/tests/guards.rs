@@ -48,17 +48,24 @@ fn a_pii_value_is_spoken_uncached_and_masked_in_the_log() {
     call.listen();
     let said = call.press("1234");
     assert_eq!(heard(&said), ["Your PIN is 1234."]);
-    let Some(Action::Play { items, .. }) = said.iter().find(|a| matches!(a, Action::Play { .. })) else {
+    let Some(Action::Play { items, .. }) = said.iter().find(|a| matches!(a, Action::Play { .. }))
+    else {
         panic!("{said:?}")
     };
-    assert!(matches!(&items[0], PlayItem::Tts { cacheable: false, language, .. } if language == "en-US"));
+    assert!(
+        matches!(&items[0], PlayItem::Tts { cacheable: false, language, .. } if language == "en-US")
+    );
     let ask = events(&said).into_iter().find(|e| e.node == "ask").unwrap();
     assert_eq!(ask.digits.as_deref(), Some("****"));
     assert!(!format!("{:?}", events(&call.log)).contains("1234"));
     assert_eq!(call.session.var("pin"), Some(&Value::Str("1234".into())));
     // The prompt before any PII is cacheable.
-    assert!(call.log.iter().any(|a| matches!(a, Action::Play { items, .. }
-        if matches!(&items[0], PlayItem::Tts { cacheable: true, .. }))));
+    assert!(
+        call.log
+            .iter()
+            .any(|a| matches!(a, Action::Play { items, .. }
+        if matches!(&items[0], PlayItem::Tts { cacheable: true, .. })))
+    );
 }
 
 #[test]
@@ -71,7 +78,10 @@ fn the_step_budget_sends_a_looping_call_to_on_error() {
         last = call.listen();
     }
     assert_eq!(heard(&last), ["Goodbye."]);
-    let guard = events(&last).into_iter().find(|e| e.exit == "max_steps").unwrap();
+    let guard = events(&last)
+        .into_iter()
+        .find(|e| e.exit == "max_steps")
+        .unwrap();
     assert_eq!(guard.node, "ask");
     assert_eq!(hangup(&call.listen()), Some(HangupReason::Flow));
 }
@@ -91,7 +101,11 @@ fn with_no_on_error_a_guard_breach_apologizes_and_hangs_up() {
 
 #[test]
 fn a_node_visit_cap_without_on_max_visits_takes_on_error() {
-    let mut call = pin_call(pin_loop(", on_error: bye", "{ max_steps: 100 }", "\n    max_visits: 2"));
+    let mut call = pin_call(pin_loop(
+        ", on_error: bye",
+        "{ max_steps: 100 }",
+        "\n    max_visits: 2",
+    ));
     call.listen();
     call.press("1111");
     call.listen();
@@ -101,8 +115,14 @@ fn a_node_visit_cap_without_on_max_visits_takes_on_error() {
     call.listen();
     let third = call.press("3333");
     assert_eq!(heard(&third), ["Goodbye."]);
-    let cap = events(&third).into_iter().find(|e| e.exit == "on_max_visits").unwrap();
-    assert_eq!((cap.node.as_str(), cap.detail.as_deref()), ("again", Some("visit cap 2 reached")));
+    let cap = events(&third)
+        .into_iter()
+        .find(|e| e.exit == "on_max_visits")
+        .unwrap();
+    assert_eq!(
+        (cap.node.as_str(), cap.detail.as_deref()),
+        ("again", Some("visit cap 2 reached"))
+    );
 }
 
 #[test]
@@ -116,7 +136,10 @@ fn max_ivr_time_is_checked_on_the_next_event() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(guard, 60_000, "the adapter gets a timer so a silent call is checked too");
+    assert_eq!(
+        guard, 60_000,
+        "the adapter gets a timer so a silent call is checked too"
+    );
     call.listen();
     call.now += TimeDelta::seconds(61);
     let late = call.press("1");
@@ -193,7 +216,11 @@ fn front_call() -> Call {
         last_name: "Smith".into(),
         extension: "4100".into(),
     }];
-    let mut call = Call::new(catalog(&[("front", FRONT), ("common/ai", AI)]), config, OPEN);
+    let mut call = Call::new(
+        catalog(&[("front", FRONT), ("common/ai", AI)]),
+        config,
+        OPEN,
+    );
     call.start(Some("front"), "+12125550199");
     call.listen();
     call
@@ -211,8 +238,10 @@ fn set_language_switches_prompts_and_a_subflow_returns_to_its_caller() {
         })
         .unwrap();
     assert_eq!(request.agent, "helper");
-    assert!(matches!(&request.greeting[0], PlayItem::Tts { speech, language, .. }
-        if speech.as_str() == "Hola, ¿cómo puedo ayudar?" && language == "es-US"));
+    assert!(
+        matches!(&request.greeting[0], PlayItem::Tts { speech, language, .. }
+        if speech.as_str() == "Hola, ¿cómo puedo ayudar?" && language == "es-US")
+    );
     assert_eq!(call.session.position(), Some(("common/ai", "agent")));
     let bye = call.send(Event::AiResult(AiOutcome::Done));
     assert_eq!(heard(&bye), ["Adiós."]);
@@ -224,7 +253,9 @@ fn set_language_switches_prompts_and_a_subflow_returns_to_its_caller() {
 fn an_ai_handoff_reaches_the_directory_and_its_choice_is_transferred() {
     let mut call = front_call();
     call.press("1");
-    let dir = call.send(Event::AiResult(AiOutcome::Handoff("billing question".into())));
+    let dir = call.send(Event::AiResult(AiOutcome::Handoff(
+        "billing question".into(),
+    )));
     let request = dir
         .iter()
         .find_map(|a| match a {
@@ -232,13 +263,24 @@ fn an_ai_handoff_reaches_the_directory_and_its_choice_is_transferred() {
             _ => None,
         })
         .unwrap();
-    assert_eq!((request.directory.as_str(), request.min_digits), ("staff", 3));
+    assert_eq!(
+        (request.directory.as_str(), request.min_digits),
+        ("staff", 3)
+    );
     assert_eq!(t9_digits(&request.entries[0].last_name), "76484");
-    let t = call.send(Event::DirectoryResult(DirectoryOutcome::Selected("4100".into())));
-    assert_eq!(transfer(&t).unwrap().to, Destination::Extension("4100".into()));
+    let t = call.send(Event::DirectoryResult(DirectoryOutcome::Selected(
+        "4100".into(),
+    )));
+    assert_eq!(
+        transfer(&t).unwrap().to,
+        Destination::Extension("4100".into())
+    );
     call.send(Event::TransferResult(TransferOutcome::Answered));
     assert!(call.session.is_finished());
-    let handoff = events(&call.log).into_iter().find(|e| e.node == "agent").unwrap();
+    let handoff = events(&call.log)
+        .into_iter()
+        .find(|e| e.node == "agent")
+        .unwrap();
     assert_eq!(handoff.detail.as_deref(), Some("billing question"));
 }
 

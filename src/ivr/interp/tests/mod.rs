@@ -19,7 +19,9 @@ const SUNDAY_NIGHT: &str = "2026-12-07T06:00:00Z";
 const CHRISTMAS: &str = "2026-12-25T18:00:00Z";
 
 fn at(text: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+    DateTime::parse_from_rfc3339(text)
+        .unwrap()
+        .with_timezone(&Utc)
 }
 
 fn shipped() -> Catalog {

@@ -4,7 +4,8 @@ use super::*;
 use crate::ivr::expr::Value;
 
 const MENU: &str = "For technical support, press 1. For billing, press 2. To check on an order, press 3. For the operator, press 0. If you know your party's four-digit extension, dial it now.";
-const REPROMPT: &str = "Press 1 for tech support, 2 for billing, 3 for orders, or 0 for the operator.";
+const REPROMPT: &str =
+    "Press 1 for tech support, 2 for billing, 3 for orders, or 0 for the operator.";
 const ACCOUNT: &str = "Please enter your eight-digit account number, then press pound.";
 /// Passes the Luhn check.
 const GOOD_ACCOUNT: &str = "12345674";
@@ -16,7 +17,16 @@ fn at_menu() -> Call {
     let menu = call.listen();
     assert_eq!(heard(&menu), [MENU]);
     let timer = call.listen();
-    assert!(matches!(timer[..], [Action::StartTimer { after_ms: 6_000, .. }]), "{timer:?}");
+    assert!(
+        matches!(
+            timer[..],
+            [Action::StartTimer {
+                after_ms: 6_000,
+                ..
+            }]
+        ),
+        "{timer:?}"
+    );
     call
 }
 
@@ -35,17 +45,33 @@ fn at_account_lookup() -> (Call, HttpRequest) {
 fn billing_gold_customer_is_queued_with_priority_2_and_the_billing_skill() {
     let (mut call, request) = at_account_lookup();
     assert_eq!(request.method, "GET");
-    assert_eq!(request.url, "https://crm.acme.example/api/v1/accounts/12345674");
+    assert_eq!(
+        request.url,
+        "https://crm.acme.example/api/v1/accounts/12345674"
+    );
     assert_eq!(
         request.headers,
-        [("Authorization".to_owned(), "Bearer {{secret.crm_token}}".to_owned())]
+        [(
+            "Authorization".to_owned(),
+            "Bearer {{secret.crm_token}}".to_owned()
+        )]
     );
-    assert_eq!((request.timeout_ms, request.retries, request.max_body_bytes), (3_000, 0, 65_536));
-    assert_eq!(call.session.var("account_number"), Some(&Value::Str(GOOD_ACCOUNT.into())));
+    assert_eq!(
+        (request.timeout_ms, request.retries, request.max_body_bytes),
+        (3_000, 0, 65_536)
+    );
+    assert_eq!(
+        call.session.var("account_number"),
+        Some(&Value::Str(GOOD_ACCOUNT.into()))
+    );
 
-    let body = br#"{"tier": "gold", "balance_due_spoken": "forty-two dollars & ten cents"}"#.to_vec();
+    let body =
+        br#"{"tier": "gold", "balance_due_spoken": "forty-two dollars & ten cents"}"#.to_vec();
     let balance = call.send(Event::HttpDone { status: 200, body });
-    assert_eq!(heard(&balance), ["Your current balance is forty-two dollars & ten cents."]);
+    assert_eq!(
+        heard(&balance),
+        ["Your current balance is forty-two dollars & ten cents."]
+    );
     let queued = call.listen();
     let q = enqueued(&queued).expect("queued");
     assert_eq!((q.queue.as_str(), q.priority), ("billing", 2));
@@ -53,7 +79,10 @@ fn billing_gold_customer_is_queued_with_priority_2_and_the_billing_skill() {
     assert_eq!(q.max_wait_ms, Some(20 * 60_000));
     assert_eq!(q.exit_keys, ['0']);
     let offer = q.callback.expect("callback offered");
-    assert_eq!((offer.key, offer.offer_after_ms, offer.number.as_str()), ('1', Some(90_000), "+14155551234"));
+    assert_eq!(
+        (offer.key, offer.offer_after_ms, offer.number.as_str()),
+        ('1', Some(90_000), "+14155551234")
+    );
     assert_eq!(
         call.path(),
         [
@@ -84,7 +113,10 @@ fn the_account_number_is_masked_in_node_events_and_versions_are_stamped() {
     assert_eq!(gather.flow, "support-main");
     assert_eq!(gather.version, call.cat.version());
     assert_eq!(gather.version.len(), 12);
-    let menu = events(&call.log).into_iter().find(|e| e.node == "main_menu").unwrap();
+    let menu = events(&call.log)
+        .into_iter()
+        .find(|e| e.node == "main_menu")
+        .unwrap();
     assert_eq!(menu.digits.as_deref(), Some("2"), "menu keys are not PII");
 }
 
@@ -101,11 +133,20 @@ fn a_standard_customer_keeps_the_default_priority() {
 #[test]
 fn an_unknown_account_is_told_and_queued_for_billing() {
     let (mut call, _) = at_account_lookup();
-    let said = call.send(Event::HttpDone { status: 404, body: b"{}".to_vec() });
-    assert_eq!(heard(&said), ["I couldn't find that account. Let me connect you with our billing team."]);
+    let said = call.send(Event::HttpDone {
+        status: 404,
+        body: b"{}".to_vec(),
+    });
+    assert_eq!(
+        heard(&said),
+        ["I couldn't find that account. Let me connect you with our billing team."]
+    );
     let q = enqueued(&call.listen()).unwrap();
     assert_eq!((q.queue.as_str(), q.priority), ("billing", 5));
-    assert!(call.path().contains(&"account_lookup:on_status.404".to_owned()));
+    assert!(
+        call.path()
+            .contains(&"account_lookup:on_status.404".to_owned())
+    );
 }
 
 #[test]
@@ -114,9 +155,17 @@ fn a_slow_crm_gets_the_filler_then_the_timeout_goes_to_the_billing_queue() {
     let filler = call.wait();
     assert_eq!(heard(&filler), ["One moment while I find your account."]);
     let after = call.send(Event::HttpFailed { timed_out: true });
-    assert!(after.iter().any(|a| matches!(a, Action::StopPlayback { .. })), "{after:?}");
+    assert!(
+        after
+            .iter()
+            .any(|a| matches!(a, Action::StopPlayback { .. })),
+        "{after:?}"
+    );
     assert_eq!(enqueued(&after).unwrap().queue, "billing");
-    assert!(call.path().contains(&"account_lookup:on_timeout".to_owned()));
+    assert!(
+        call.path()
+            .contains(&"account_lookup:on_timeout".to_owned())
+    );
 }
 
 #[test]
@@ -129,7 +178,10 @@ fn http_errors_oversized_bodies_and_bad_json_take_on_error() {
         let (mut call, _) = at_account_lookup();
         let after = call.send(Event::HttpDone { status, body });
         assert_eq!(enqueued(&after).unwrap().queue, "billing");
-        let e = events(&after).into_iter().find(|e| e.node == "account_lookup").unwrap();
+        let e = events(&after)
+            .into_iter()
+            .find(|e| e.node == "account_lookup")
+            .unwrap();
         assert_eq!(e.exit, "on_error");
         assert!(e.detail.as_deref().unwrap().contains(detail), "{e:?}");
     }
@@ -146,7 +198,10 @@ fn a_host_off_the_allowlist_is_refused_without_a_request() {
     let after = call.press(GOOD_ACCOUNT);
     assert!(http(&after).is_none());
     assert_eq!(enqueued(&after).unwrap().queue, "billing");
-    let e = events(&after).into_iter().find(|e| e.node == "account_lookup").unwrap();
+    let e = events(&after)
+        .into_iter()
+        .find(|e| e.node == "account_lookup")
+        .unwrap();
     assert!(e.detail.unwrap().contains("allowlist"));
 }
 
@@ -156,30 +211,51 @@ fn a_bad_account_number_is_retried_then_goes_to_a_human() {
     call.press("2");
     call.listen();
     let wrong = call.press("12345678");
-    assert_eq!(heard(&wrong), ["That account number doesn't look right.", ACCOUNT]);
+    assert_eq!(
+        heard(&wrong),
+        ["That account number doesn't look right.", ACCOUNT]
+    );
     call.listen();
     // Too short, finished with pound.
     let short = call.press("123#");
-    assert_eq!(heard(&short), ["That account number doesn't look right.", ACCOUNT]);
+    assert_eq!(
+        heard(&short),
+        ["That account number doesn't look right.", ACCOUNT]
+    );
     call.listen();
     let last = call.wait();
     assert_eq!(enqueued(&last).unwrap().queue, "billing");
-    assert_eq!(call.path().last().unwrap(), "billing_account:on_max_attempts");
+    assert_eq!(
+        call.path().last().unwrap(),
+        "billing_account:on_max_attempts"
+    );
 }
 
 #[test]
 fn menu_timeouts_play_the_tapered_prompts_then_reach_the_operator() {
     let mut call = at_menu();
     let first = call.wait();
-    assert_eq!(heard(&first), ["Sorry, I didn't hear a selection.", REPROMPT]);
+    assert_eq!(
+        heard(&first),
+        ["Sorry, I didn't hear a selection.", REPROMPT]
+    );
     call.listen();
     let second = call.wait();
-    assert_eq!(heard(&second), ["Please press a key now, or stay on the line for the operator.", REPROMPT]);
+    assert_eq!(
+        heard(&second),
+        [
+            "Please press a key now, or stay on the line for the operator.",
+            REPROMPT
+        ]
+    );
     call.listen();
     let third = call.wait();
     let t = transfer(&third).expect("operator");
     assert_eq!(t.to, Destination::Extension("4000".into()));
-    assert_eq!((t.caller_id.as_str(), t.ring_timeout_ms), ("+14155551234", 25_000));
+    assert_eq!(
+        (t.caller_id.as_str(), t.ring_timeout_ms),
+        ("+14155551234", 25_000)
+    );
     assert_eq!(call.path().last().unwrap(), "main_menu:on_max_attempts");
 }
 
@@ -199,19 +275,32 @@ fn an_unanswered_operator_sends_the_caller_to_voicemail_then_hangs_up() {
     let end = call.send(Event::VoicemailDone);
     assert_eq!(hangup(&end), Some(HangupReason::Flow));
     assert!(call.session.is_finished());
-    assert_eq!(&call.path()[2..], ["main_menu:options.0", "operator:on_no_answer", "vm_support:next"]);
+    assert_eq!(
+        &call.path()[2..],
+        [
+            "main_menu:options.0",
+            "operator:on_no_answer",
+            "vm_support:next"
+        ]
+    );
 }
 
 #[test]
 fn an_invalid_key_complains_and_counts_an_attempt() {
     let mut call = at_menu();
     let wrong = call.press("7");
-    assert_eq!(heard(&wrong), ["Sorry, that isn't a valid choice.", REPROMPT]);
+    assert_eq!(
+        heard(&wrong),
+        ["Sorry, that isn't a valid choice.", REPROMPT]
+    );
     call.listen();
     call.press("5");
     call.listen();
     let third = call.wait();
-    assert!(transfer(&third).is_some(), "three failures reach the operator");
+    assert!(
+        transfer(&third).is_some(),
+        "three failures reach the operator"
+    );
 }
 
 #[test]
@@ -233,7 +322,12 @@ fn star_repeats_the_menu_without_counting_an_attempt() {
 fn nine_in_the_tech_menu_returns_to_the_main_menu() {
     let mut call = at_menu();
     let tech = call.press("1");
-    assert_eq!(heard(&tech), ["For internet service, press 1. For TV, press 2. To go back, press 9. For the operator, press 0."]);
+    assert_eq!(
+        heard(&tech),
+        [
+            "For internet service, press 1. For TV, press 2. To go back, press 9. For the operator, press 0."
+        ]
+    );
     call.listen();
     let back = call.press("9");
     assert_eq!(heard(&back), [MENU]);
@@ -242,7 +336,10 @@ fn nine_in_the_tech_menu_returns_to_the_main_menu() {
     let tv = call.press("1");
     call.listen();
     let q = enqueued(&call.press("2")).unwrap();
-    assert_eq!((q.queue.as_str(), q.skills.as_slice()), ("tech", ["tv".to_owned()].as_slice()));
+    assert_eq!(
+        (q.queue.as_str(), q.skills.as_slice()),
+        ("tech", ["tv".to_owned()].as_slice())
+    );
     assert!(!tv.is_empty());
 }
 
@@ -261,9 +358,15 @@ fn the_order_loop_stops_after_three_rounds() {
         call.listen();
         let lookup = call.press("1");
         let request = http(&lookup).unwrap();
-        assert_eq!(request.url, "https://orders.acme.example/api/v2/orders/123456/status");
+        assert_eq!(
+            request.url,
+            "https://orders.acme.example/api/v2/orders/123456/status"
+        );
         assert_eq!((request.retries, request.timeout_ms), (1, 2_500));
-        let said = call.send(Event::HttpDone { status: 404, body: Vec::new() });
+        let said = call.send(Event::HttpDone {
+            status: 404,
+            body: Vec::new(),
+        });
         assert_eq!(heard(&said), ["I couldn't find that order number."]);
         let next = call.listen();
         if round < 3 {
@@ -285,7 +388,10 @@ fn a_found_order_is_read_out_and_offers_more() {
     call.press("1");
     let body = br#"{"status": "shipped", "eta_spoken": "Tuesday"}"#.to_vec();
     let said = call.send(Event::HttpDone { status: 200, body });
-    assert_eq!(heard(&said), ["Your order is shipped. The estimated delivery is Tuesday."]);
+    assert_eq!(
+        heard(&said),
+        ["Your order is shipped. The estimated delivery is Tuesday."]
+    );
     let more = call.listen();
     assert!(heard(&more)[0].starts_with("To speak with an agent, press 1."));
     call.listen();
@@ -302,7 +408,10 @@ fn saying_no_to_the_read_back_asks_again() {
     call.press("123456#");
     call.listen();
     let again = call.press("2");
-    assert_eq!(heard(&again), ["Please enter your order number, followed by the pound key."]);
+    assert_eq!(
+        heard(&again),
+        ["Please enter your order number, followed by the pound key."]
+    );
 }
 
 #[test]
@@ -312,7 +421,10 @@ fn after_hours_offers_voicemail() {
     assert!(heard(&menu)[0].starts_with("Our support team is available Monday through Friday"));
     call.listen();
     let vm = call.press("2");
-    assert!(vm.iter().any(|a| matches!(a, Action::Voicemail(v) if v.mailbox == "support@acme")));
+    assert!(
+        vm.iter()
+            .any(|a| matches!(a, Action::Voicemail(v) if v.mailbox == "support@acme"))
+    );
     assert_eq!(call.path()[1], "hours:closed");
 }
 
@@ -332,7 +444,10 @@ fn after_hours_callback_waits_for_the_next_opening() {
     // Monday 08:00 in Los Angeles.
     assert_eq!(request.not_before, Some(at("2026-12-07T16:00:00Z")));
     let bye = call.send(Event::CallbackDone { ok: true });
-    assert_eq!(heard(&bye), ["Thanks. We'll call you back as soon as an agent is free. Goodbye."]);
+    assert_eq!(
+        heard(&bye),
+        ["Thanks. We'll call you back as soon as an agent is free. Goodbye."]
+    );
 }
 
 #[test]
@@ -342,8 +457,14 @@ fn on_a_holiday_the_caller_hears_why_then_the_after_hours_menu() {
     assert_eq!(heard(&said), ["We're closed today for the holiday."]);
     let menu = call.listen();
     assert!(heard(&menu)[0].starts_with("Our support team"));
-    let hours = events(&call.log).into_iter().find(|e| e.node == "hours").unwrap();
-    assert_eq!((hours.exit.as_str(), hours.detail.as_deref()), ("holiday", Some("Christmas Day")));
+    let hours = events(&call.log)
+        .into_iter()
+        .find(|e| e.node == "hours")
+        .unwrap();
+    assert_eq!(
+        (hours.exit.as_str(), hours.detail.as_deref()),
+        ("holiday", Some("Christmas Day"))
+    );
 }
 
 #[test]
@@ -361,7 +482,10 @@ fn queue_max_wait_goes_to_voicemail_and_an_accepted_callback_says_goodbye() {
     call.listen();
     call.press("1");
     let bye = call.send(Event::QueueResult(QueueOutcome::CallbackAccepted));
-    assert_eq!(heard(&bye), ["Thanks. We'll call you back as soon as an agent is free. Goodbye."]);
+    assert_eq!(
+        heard(&bye),
+        ["Thanks. We'll call you back as soon as an agent is free. Goodbye."]
+    );
     assert_eq!(hangup(&call.listen()), Some(HangupReason::Flow));
     assert!(call.path().contains(&"q_internet:callback.next".to_owned()));
 }
@@ -373,7 +497,10 @@ fn a_digit_during_the_welcome_is_kept_for_the_menu() {
     assert!(matches!(barge[0], Action::StopPlayback { .. }), "{barge:?}");
     // The menu prompt is skipped: the caller already chose billing.
     assert_eq!(heard(&barge), [ACCOUNT]);
-    assert_eq!(call.path(), ["welcome:next", "hours:open", "main_menu:options.2"]);
+    assert_eq!(
+        call.path(),
+        ["welcome:next", "hours:open", "main_menu:options.2"]
+    );
 }
 
 #[test]
@@ -381,11 +508,20 @@ fn four_digits_in_the_extension_range_dial_that_extension() {
     let mut call = at_menu();
     let partial = call.press("412");
     assert!(transfer(&partial).is_none());
-    assert!(partial.iter().any(|a| matches!(a, Action::StartTimer { after_ms: 3_000, .. })));
+    assert!(partial.iter().any(|a| matches!(
+        a,
+        Action::StartTimer {
+            after_ms: 3_000,
+            ..
+        }
+    )));
     let t = transfer(&call.press("3")).unwrap();
     assert_eq!(t.to, Destination::Extension("4123".into()));
     let dial = events(&call.log).into_iter().last().unwrap();
-    assert_eq!((dial.exit.as_str(), dial.digits.as_deref()), ("direct_dial", Some("4123")));
+    assert_eq!(
+        (dial.exit.as_str(), dial.digits.as_deref()),
+        ("direct_dial", Some("4123"))
+    );
     call.send(Event::TransferResult(TransferOutcome::Answered));
     assert!(call.session.is_finished());
 }
@@ -395,7 +531,10 @@ fn a_partial_extension_left_to_time_out_is_invalid() {
     let mut call = at_menu();
     call.press("41");
     let after = call.wait();
-    assert_eq!(heard(&after), ["Sorry, that isn't a valid choice.", REPROMPT]);
+    assert_eq!(
+        heard(&after),
+        ["Sorry, that isn't a valid choice.", REPROMPT]
+    );
 }
 
 #[test]
