@@ -7,6 +7,8 @@
 //!
 //! - `session.rs`: the session, the event dispatch, node entry and the guards (step budget,
 //!   visit caps, `max_ivr_time`).
+//! - `nodes.rs`: what each node type does on entry.
+//! - `results.rs`: playback, key, timer, transfer, queue, directory and AI results.
 //! - `input.rs`: `menu` and `gather` (attempts, tapered re-prompts, direct dial, validation,
 //!   confirmation).
 //! - `prompts.rs`: prompts to [`PlayItem`]s, templates and their filters.
@@ -17,7 +19,9 @@
 
 mod http;
 mod input;
+mod nodes;
 mod prompts;
+mod results;
 mod session;
 #[cfg(test)]
 mod tests;

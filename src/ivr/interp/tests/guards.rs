@@ -298,3 +298,39 @@ fn compile_refuses_a_folder_with_errors() {
     assert!(catalog.is_none());
     assert!(report.codes().contains(&"IVR006"));
 }
+
+#[test]
+fn an_unrouted_call_can_fall_back_to_a_flow_after_the_unmatched_prompt() {
+    let routes = r#"version: 1
+routes:
+  - match: { did: "+12125550199" }
+    flow: front
+unmatched:
+  prompt: "This number is not in service."
+  then: front
+"#;
+    let sources = Sources {
+        flows: ["front", "common/ai"]
+            .iter()
+            .zip([FRONT, AI])
+            .map(|(id, text)| SourceFile {
+                path: format!("ivr-flows/flows/{id}.yaml"),
+                text: text.to_owned(),
+            })
+            .collect(),
+        routes: Some(SourceFile {
+            path: "ivr-flows/routes.yaml".into(),
+            text: routes.into(),
+        }),
+        ..Sources::default()
+    };
+    let (cat, report) = compile(&sources, at(OPEN));
+    assert!(report.valid, "{:#?}", report.errors);
+    let mut call = Call::new(cat.unwrap(), config(), OPEN);
+    let first = call.start(None, "+19995550000");
+    assert_eq!(
+        heard(&first),
+        ["This number is not in service.", "For English press 1. Para español oprima 2."]
+    );
+    assert_eq!(call.session.position(), Some(("front", "pick")));
+}
