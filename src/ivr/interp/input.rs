@@ -37,6 +37,7 @@ enum Failure {
 enum MenuMatch {
     Option(String, String),
     DirectDial,
+    Directory,
     Partial,
     Invalid,
 }
@@ -96,6 +97,9 @@ fn parse_range(text: &str) -> Option<(u64, u64, usize)> {
 fn classify(menu: &Menu, digits: &str) -> MenuMatch {
     if let Some(target) = menu.options.get(digits) {
         return MenuMatch::Option(digits.to_owned(), target.clone());
+    }
+    if menu.directory_key.as_deref() == Some(digits) {
+        return MenuMatch::Directory;
     }
     let mut partial = menu.options.keys().any(|k| k.starts_with(digits));
     for range in menu.direct_dial.iter().flat_map(|d| &d.extensions) {
@@ -272,6 +276,7 @@ impl Session {
                 match classify(m, &digits) {
                     MenuMatch::Option(key, target) => self.menu_select(cat, &key, target, now, out),
                     MenuMatch::DirectDial => self.direct_dial(cat, digits, now, out),
+                    MenuMatch::Directory => self.menu_directory(cat, digits, now, out),
                     MenuMatch::Partial => {
                         let timer = self.timer(s.inter_digit_ms, out);
                         if let Some(input) = self.input_mut() {
@@ -386,6 +391,33 @@ impl Session {
             whisper: Vec::new(),
         }));
         self.wait = Wait::Transfer { direct: true };
+    }
+
+    /// `directory_key`: dial-by-name over the tenant's extensions; the caller comes back to
+    /// this menu unless a person is chosen (see `on_directory`).
+    fn menu_directory(
+        &mut self,
+        cat: &Catalog,
+        digits: String,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
+        let leave = Leave {
+            exit: "directory_key".into(),
+            digits: Some(digits),
+            detail: None,
+        };
+        self.record(cat, now, out, leave);
+        out.push(Action::Directory(DirectoryRequest {
+            directory: "extensions".into(),
+            search: "last_name".into(),
+            min_digits: 3,
+            max_results: 5,
+            confirm_match: true,
+            announce_extension: false,
+            entries: self.config.directory.clone(),
+        }));
+        self.wait = Wait::Directory;
     }
 
     fn gather_finish(&mut self, cat: &Catalog, now: DateTime<Utc>, out: &mut Vec<Action>) {

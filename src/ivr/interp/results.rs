@@ -3,11 +3,11 @@
 
 use chrono::{DateTime, Utc};
 
+use super::nodes::DEFAULT_RING_MS;
 use super::session::{Leave, Wait};
 use super::*;
 use crate::ivr::catalog::Catalog;
 use crate::ivr::model::*;
-use super::nodes::DEFAULT_RING_MS;
 
 impl Session {
     pub(super) fn on_playback(
@@ -36,7 +36,13 @@ impl Session {
         }
     }
 
-    pub(super) fn on_dtmf(&mut self, cat: &Catalog, digit: char, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn on_dtmf(
+        &mut self,
+        cat: &Catalog,
+        digit: char,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         match &self.wait {
             Wait::Say {
                 playback,
@@ -59,7 +65,13 @@ impl Session {
         }
     }
 
-    pub(super) fn on_timer(&mut self, cat: &Catalog, id: TimerId, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn on_timer(
+        &mut self,
+        cat: &Catalog,
+        id: TimerId,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         match &self.wait {
             Wait::Input(i) if i.timer == Some(id) => self.input_timeout(cat, now, out),
             Wait::Http(p) if p.filler_timer == Some(id) => self.http_filler(cat, out),
@@ -153,17 +165,23 @@ impl Session {
         if self.wait != Wait::Directory {
             return;
         }
-        let Some(NodeKind::Directory(d)) = self.node(cat).map(|n| &n.kind) else {
+        let node = self.node(cat).map(|n| &n.kind);
+        if let (Some(NodeKind::Menu(_)), false) = (node, matches!(r, DirectoryOutcome::Selected(_)))
+        {
+            // Opened with a menu's directory_key: back to the menu, or on_error for the operator.
+            let target = match r {
+                DirectoryOutcome::Operator => None,
+                _ => Some(self.frame().node.clone()),
+            };
+            self.go(cat, target, now, out);
             return;
-        };
+        }
         let (exit, target) = match r {
             DirectoryOutcome::Selected(extension) => {
-                self.record(
-                    cat,
-                    now,
-                    out,
-                    Leave::exit("selected").detail(extension.clone()),
-                );
+                if let Some(NodeKind::Directory(_)) = node {
+                    let leave = Leave::exit("selected").detail(extension.clone());
+                    self.record(cat, now, out, leave);
+                }
                 out.push(Action::Transfer(TransferRequest {
                     to: Destination::Extension(extension),
                     caller_id: self.caller.clone(),
@@ -173,14 +191,27 @@ impl Session {
                 self.wait = Wait::Transfer { direct: true };
                 return;
             }
-            DirectoryOutcome::NotFound => ("on_not_found", d.on_not_found.clone()),
-            DirectoryOutcome::Exit => ("on_exit", d.on_exit.clone()),
-            DirectoryOutcome::Operator => ("on_operator", d.on_operator.clone()),
+            r => {
+                let Some(NodeKind::Directory(d)) = node else {
+                    return;
+                };
+                match r {
+                    DirectoryOutcome::NotFound => ("on_not_found", d.on_not_found.clone()),
+                    DirectoryOutcome::Exit => ("on_exit", d.on_exit.clone()),
+                    _ => ("on_operator", d.on_operator.clone()),
+                }
+            }
         };
         self.leave(cat, now, out, Leave::exit(exit), target);
     }
 
-    pub(super) fn on_ai(&mut self, cat: &Catalog, r: AiOutcome, now: DateTime<Utc>, out: &mut Vec<Action>) {
+    pub(super) fn on_ai(
+        &mut self,
+        cat: &Catalog,
+        r: AiOutcome,
+        now: DateTime<Utc>,
+        out: &mut Vec<Action>,
+    ) {
         if self.wait != Wait::Ai {
             return;
         }

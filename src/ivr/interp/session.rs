@@ -487,7 +487,12 @@ impl Session {
         }
     }
 
-    pub(super) fn goodbye(&mut self, items: Vec<PlayItem>, reason: HangupReason, out: &mut Vec<Action>) {
+    pub(super) fn goodbye(
+        &mut self,
+        items: Vec<PlayItem>,
+        reason: HangupReason,
+        out: &mut Vec<Action>,
+    ) {
         if let Some(id) = self.guard_timer.take() {
             out.push(Action::CancelTimer { id });
         }
@@ -599,5 +604,4 @@ impl Session {
             }
         }
     }
-
 }

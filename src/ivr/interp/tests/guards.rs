@@ -330,7 +330,58 @@ unmatched:
     let first = call.start(None, "+19995550000");
     assert_eq!(
         heard(&first),
-        ["This number is not in service.", "For English press 1. Para español oprima 2."]
+        [
+            "This number is not in service.",
+            "For English press 1. Para español oprima 2."
+        ]
     );
     assert_eq!(call.session.position(), Some(("front", "pick")));
+}
+
+#[test]
+fn a_menu_directory_key_searches_by_name_and_comes_back_when_nobody_is_chosen() {
+    let yaml = r#"version: 1
+id: desk
+channels: [voice]
+languages: [en-US]
+defaults: { language: en-US, on_error: bye }
+start: pick
+nodes:
+  pick:
+    type: menu
+    prompt: "Press 1 for sales, or 9 to find a person by name."
+    options: { "1": bye }
+    directory_key: "9"
+  bye:
+    type: hangup
+"#;
+    let mut config = config();
+    config.directory = vec![DirectoryEntry {
+        first_name: "Ada".into(),
+        last_name: "Lovelace".into(),
+        extension: "4200".into(),
+    }];
+    let mut call = Call::new(single("desk", yaml), config, OPEN);
+    call.start(Some("desk"), "+14155550100");
+    call.listen();
+    let dir = call.press("9");
+    assert!(
+        dir.iter()
+            .any(|a| matches!(a, Action::Directory(d) if d.entries.len() == 1))
+    );
+    let back = call.send(Event::DirectoryResult(DirectoryOutcome::Exit));
+    assert_eq!(
+        heard(&back),
+        ["Press 1 for sales, or 9 to find a person by name."]
+    );
+    call.listen();
+    call.press("9");
+    let t = call.send(Event::DirectoryResult(DirectoryOutcome::Selected(
+        "4200".into(),
+    )));
+    assert_eq!(
+        transfer(&t).unwrap().to,
+        Destination::Extension("4200".into())
+    );
+    assert_eq!(call.path(), ["pick:directory_key", "pick:directory_key"]);
 }
