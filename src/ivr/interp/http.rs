@@ -227,7 +227,7 @@ impl Session {
                 Some(found) => {
                     let text: String = json_text(found).chars().take(MAX_EXTRACT_CHARS).collect();
                     let kind = def.and_then(|d| d.var_type(var)).unwrap_or(VarType::String);
-                    Value::coerce(kind, &text).map_err(|e| format!("{var}: {e}"))?
+                    Value::coerce(kind, &text).map_err(|e| self.type_error(var, e))?
                 }
             };
             values.push((var.clone(), value));

@@ -530,3 +530,53 @@ impl Session {
         self.play_input_prompt(cat, lead, out);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gather_validation_rules() {
+        let rule = |pattern: Option<&str>, luhn, one_of: Option<&[&str]>, range: Option<&str>| {
+            GatherValidate {
+                pattern: pattern.map(str::to_owned),
+                luhn,
+                one_of: one_of.map(|l| l.iter().map(|s| (*s).to_owned()).collect()),
+                range: range.map(str::to_owned),
+            }
+        };
+        let day = rule(None, false, None, Some("1-31"));
+        assert!(valid(&day, "31").is_ok());
+        assert!(valid(&day, "32").is_err());
+        assert!(valid(&day, "0").is_err());
+        let zip = rule(Some("9[0-9]{4}"), false, None, None);
+        assert!(valid(&zip, "94107").is_ok());
+        // Anchored: a match inside longer input is not enough.
+        assert!(valid(&zip, "194107").is_err());
+        let choice = rule(None, false, Some(&["1", "2"]), None);
+        assert!(valid(&choice, "2").is_ok());
+        assert!(valid(&choice, "3").is_err());
+        let card = rule(None, true, None, None);
+        assert!(valid(&card, "4111111111111111").is_ok());
+        assert!(valid(&card, "4111111111111112").is_err());
+    }
+
+    #[test]
+    fn menu_digits_classify_against_options_and_extension_ranges() {
+        let menu: Menu = serde_json::from_value(serde_json::json!({
+            "prompt": "p",
+            "options": {"1": "a", "2": "b"},
+            "direct_dial": {"extensions": ["4000-4999", "700"]},
+            "directory_key": "9"
+        }))
+        .unwrap();
+        assert!(matches!(classify(&menu, "1"), MenuMatch::Option(k, t) if k == "1" && t == "a"));
+        assert!(matches!(classify(&menu, "4"), MenuMatch::Partial));
+        assert!(matches!(classify(&menu, "4999"), MenuMatch::DirectDial));
+        assert!(matches!(classify(&menu, "70"), MenuMatch::Partial));
+        assert!(matches!(classify(&menu, "700"), MenuMatch::DirectDial));
+        assert!(matches!(classify(&menu, "701"), MenuMatch::Invalid));
+        assert!(matches!(classify(&menu, "9"), MenuMatch::Directory));
+        assert!(matches!(classify(&menu, "5"), MenuMatch::Invalid));
+    }
+}

@@ -95,12 +95,8 @@ impl Session {
                     match Value::coerce(kind, &text) {
                         Ok(v) => values.push((name.clone(), v)),
                         Err(e) => {
-                            self.record(
-                                cat,
-                                now,
-                                out,
-                                Leave::exit("on_error").detail(format!("{name}: {e}")),
-                            );
+                            let why = self.type_error(name, e);
+                            self.record(cat, now, out, Leave::exit("on_error").detail(why));
                             return Step::Go(None);
                         }
                     }

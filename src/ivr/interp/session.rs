@@ -398,6 +398,15 @@ impl Session {
         }
     }
 
+    /// Why a value did not fit its variable's type, without the value when it is PII.
+    pub(super) fn type_error(&self, name: &str, error: String) -> String {
+        if self.frames.last().is_some_and(|f| f.pii.contains(name)) {
+            format!("{name}: the value does not fit the variable's type (value masked: PII)")
+        } else {
+            format!("{name}: {error}")
+        }
+    }
+
     /// Emits the node event for leaving the current node.
     pub(super) fn record(
         &mut self,

@@ -385,3 +385,41 @@ nodes:
     );
     assert_eq!(call.path(), ["pick:directory_key", "pick:directory_key"]);
 }
+
+#[test]
+fn a_value_that_does_not_fit_a_pii_variable_is_not_logged() {
+    let yaml = r#"version: 1
+id: copy
+channels: [voice]
+languages: [en-US]
+defaults: { language: en-US, on_error: bye }
+variables:
+  secret_pin: { type: digits, pii: true }
+  plain: { type: integer }
+start: copy_pin
+nodes:
+  copy_pin:
+    type: set
+    vars: { secret_pin: "{{call.caller_number}}" }
+    next: copy_plain
+  copy_plain:
+    type: set
+    vars: { plain: "{{call.caller_number}}" }
+    next: bye
+  bye:
+    type: hangup
+"#;
+    let mut call = Call::new(single("copy", yaml), config(), OPEN);
+    let first = call.start(Some("copy"), "+14155550100");
+    let e = events(&first);
+    assert_eq!(
+        (e[0].node.as_str(), e[0].exit.as_str()),
+        ("copy_pin", "on_error")
+    );
+    let detail = e[0].detail.clone().unwrap();
+    assert!(
+        !detail.contains("4155551234") && detail.contains("masked"),
+        "{detail}"
+    );
+    assert_eq!(hangup(&first), Some(HangupReason::Flow));
+}

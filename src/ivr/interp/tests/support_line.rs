@@ -68,6 +68,12 @@ fn billing_gold_customer_is_queued_with_priority_2_and_the_billing_skill() {
     let body =
         br#"{"tier": "gold", "balance_due_spoken": "forty-two dollars & ten cents"}"#.to_vec();
     let balance = call.send(Event::HttpDone { status: 200, body });
+    // Voices come from the flow's default and voices.yaml's offline fallback.
+    assert!(balance.iter().any(
+        |a| matches!(a, Action::Play { items, .. } if matches!(&items[0],
+        PlayItem::Tts { voice: Some(v), fallback_voice: Some(f), cacheable: true, .. }
+            if v == "en-US-main" && f == "en-US-offline"))
+    ));
     assert_eq!(
         heard(&balance),
         ["Your current balance is forty-two dollars & ten cents."]
