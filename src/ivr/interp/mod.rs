@@ -16,6 +16,25 @@
 //!
 //! Ids: every playback and timer gets a fresh id, and events that carry a stale one are
 //! ignored, so a `PlaybackFinished` racing a barge-in cannot advance the flow twice.
+//!
+//! Decisions where IVR-FLOWS.md leaves room:
+//! - Prompts play to the end before the input timeout starts; any key stops a `menu` or
+//!   `gather` prompt. Keys pressed during an `interruptible` `say` are kept for the next
+//!   `menu`/`gather`, which then skips its prompt.
+//! - A menu failure (timeout, wrong key) counts an attempt and plays the n-th tapered
+//!   `on_timeout`/`on_invalid` prompt followed by `reprompt` (else the prompt); `@repeat`
+//!   replays the full prompt without counting. A `gather`'s "no" to the read-back, or
+//!   silence after it, counts an attempt and asks again without a complaint.
+//! - Template values go into plain TTS text as they are (it is sent as text, so no markup is
+//!   parsed) and are escaped in `ssml` prompts and percent-encoded in URLs. A prompt with a
+//!   PII value is marked not cacheable; node events carry gathered digits masked.
+//! - `{{secret.x}}` in HTTP headers is left for the adapter to fill in from its secret store.
+//! - Guards: a visit cap goes to the node's `on_max_visits`; otherwise a breach (visit cap,
+//!   step budget, `max_ivr_time`) goes to `defaults.on_error` once (with 20 extra steps so it
+//!   can reach a person), and any later breach plays the apology and hangs up.
+//!   `max_ivr_time` counts from the call's start, is checked on every event while the call is
+//!   in the IVR (not while queued, ringing or recording), and a timer is started so a silent
+//!   call is checked too.
 
 mod http;
 mod input;
