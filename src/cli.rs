@@ -46,7 +46,7 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Check IVR flow files (`ivr-flows/`).
+    /// Check IVR flow files (`ivr-flows/`) and dry-run them.
     #[command(subcommand)]
     Flows(crate::ivr::cli::FlowsCommand),
     /// Manage a tenant's knowledge base from files.

@@ -1,12 +1,21 @@
-//! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/` and its validator.
+//! IVR flows (IVR-FLOWS.md): the file model of `ivr-flows/`, its validator, the compiled
+//! catalog and the interpreter.
 //!
 //! Pure: [`validate`] takes the files' text and returns every problem at once as
 //! [`Diagnostic`]s with a span, a JSON pointer and a hint. [`validate_with`] adds what only the
-//! platform knows ([`ValidateOptions`]: egress allow-list, secret names, the `sounds/` index);
-//! each part left `None` skips the check that needs it. Only [`load_dir`] and [`load_sounds`]
-//! read files. `service.rs` keeps each tenant's folder live (publish, history, hot reload)
-//! and `http.rs` serves it to admins; `examples.rs` embeds the shipped example folder.
+//! platform knows ([`ValidateOptions`]: egress allow-list, secret names, the `sounds/` index,
+//! the tenant's queues); each part left `None` skips the check that needs it. [`compile`]
+//! turns a valid folder into a [`Catalog`]; [`interp::Session`] runs one call against it,
+//! events in and actions out, with time passed in. Only [`load_dir`] and [`load_sounds`] read
+//! files. `service.rs` keeps each tenant's folder live (publish, history, hot reload) and
+//! `http.rs` serves it to admins; `examples.rs` embeds the shipped example folder.
 //!
+//! - `catalog.rs`: the published snapshot: flows by id, compiled schedules, DID routes
+//!   (exact, then longest prefix, with `set` variables), voices, a version hash.
+//! - `interp/`: the interpreter (see its module doc).
+//! - `expr.rs`: `branch.when` expressions. **A stand-in**: another branch writes the real
+//!   module with the same API, which replaces this file at merge.
+//! - `simulate.rs` and `cli.rs`: `flows check` and `flows simulate`.
 //! - `model.rs`: serde types for flow files, prompts, `routes.yaml`, `voices.yaml`
 //!   (`schedules.yaml` is [`crate::schedule::ScheduleFile`], whose problems become IVR014).
 //! - `yaml.rs`: parsing with spans, YAML 1.1 pitfalls, serde errors as IVR002.
@@ -50,6 +59,7 @@
 //! enters (`subflow`, `goto.flow`), since the caller's menu may be the one to return to.
 //! IVR021 counts only the text written in the file; `{{…}}` values add to it at run time.
 
+pub mod catalog;
 mod checks;
 pub mod cli;
 mod diag;
@@ -58,9 +68,11 @@ pub mod expr;
 mod flow;
 mod graph;
 pub mod http;
+pub mod interp;
 mod model;
 mod routes;
 pub mod service;
+pub mod simulate;
 mod sounds;
 mod speech;
 mod templates;
@@ -75,6 +87,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
+pub use catalog::{Catalog, FlowDef, compile};
 pub use diag::{Diagnostic, Report, Severity, Span};
 pub use flow::{Exit, Flow, parse_duration_ms};
 pub use graph::SPECIAL_TARGETS;

@@ -172,6 +172,7 @@ fn every_subcommand_has_help() {
         vec!["kb", "export", "--help"],
         vec!["ai", "eval", "--help"],
         vec!["flows", "check", "--help"],
+        vec!["flows", "simulate", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -480,4 +481,141 @@ fn flows_check_passes_the_shipped_flows_and_points_at_a_broken_target() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["valid"], false);
     assert_eq!(report["errors"][0]["path"], "/nodes/main_menu/options/2");
+}
+
+/// `flows simulate` on the shipped support line; returns stdout.
+fn simulate(args: &[&str], stdin: Option<&str>) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/ivr-flows");
+    let mut child = switchboard(dir.path())
+        .args(["flows", "simulate", "support-main", "--dir", shipped])
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut input = child.stdin.take().unwrap();
+    input.write_all(stdin.unwrap_or("").as_bytes()).unwrap();
+    drop(input);
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    text
+}
+
+#[test]
+fn flows_simulate_walks_the_menu_to_billing_and_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let account = dir.path().join("account.json");
+    std::fs::write(
+        &account,
+        r#"{"tier": "gold", "balance_due_spoken": "forty-two dollars"}"#,
+    )
+    .unwrap();
+    let fixture = format!(
+        "https://crm.acme.example/api/v1/accounts/=200:{}",
+        account.display()
+    );
+    let text = simulate(
+        &[
+            // Monday 10:00 in Los Angeles; the prefix route sets region=west.
+            "--at",
+            "2026-12-07T18:00:00Z",
+            "--did",
+            "+14155550203",
+            "--script",
+            "2,12345674",
+            "--http",
+            &fixture,
+        ],
+        None,
+    );
+    let expected = [
+        "route  +14155550203 -> support-main sets region = west",
+        "hear   [sound acme/welcome (en-US)]",
+        "node   hours (schedule) -> open",
+        "hear   \"For technical support, press 1.",
+        "node   main_menu (menu) -> options.2 [keys 2]",
+        "hear   \"Please enter your eight-digit account number, then press pound.\"",
+        "node   billing_account (gather) -> next [keys ********]",
+        "http   GET https://crm.acme.example/api/v1/accounts/12345674",
+        "hear   \"Your current balance is forty-two dollars.\"",
+        "node   billing_priority (branch) -> cases.0",
+        "queue  queued to billing (priority 2, skills: billing)",
+        "outcome: queued to billing (priority 2, skills: billing)",
+    ];
+    let mut rest = text.as_str();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("missing, in order: {line}\n{text}"));
+        rest = &rest[at + line.len()..];
+    }
+    assert!(
+        !text.contains("keys 12345674"),
+        "the account number is masked: {text}"
+    );
+}
+
+#[test]
+fn flows_simulate_without_a_fixture_treats_the_lookup_as_an_error() {
+    // The script comes from piped stdin here.
+    let text = simulate(
+        &["--at", "2026-12-07T18:00:00Z"],
+        Some("2\n12345674\nmax_wait\n"),
+    );
+    assert!(
+        text.contains("not performed in a dry run and no --http fixture matches"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node   account_lookup (http) -> on_error"),
+        "{text}"
+    );
+    assert!(
+        text.contains("node   q_billing (queue) -> on_max_wait"),
+        "{text}"
+    );
+    assert!(
+        text.contains("outcome: voicemail to mailbox support@acme"),
+        "{text}"
+    );
+}
+
+#[test]
+fn flows_simulate_after_hours_on_a_sunday_night_goes_to_voicemail() {
+    // Sunday 2026-12-06 22:00 in Los Angeles.
+    let text = simulate(
+        &[
+            "--at",
+            "2026-12-06T22:00:00-08:00",
+            "--script",
+            "wait,2,done",
+        ],
+        None,
+    );
+    let expected = [
+        "node   hours (schedule) -> closed",
+        "hear   \"Our support team is available Monday through Friday",
+        "wait   6000ms pass without a key",
+        "node   after_hours (menu) -> options.2 [keys 2]",
+        "call   voicemail to mailbox support@acme",
+        "hear   [sound acme/vm-greeting (en-US)]",
+        "node   vm_support (voicemail) -> next",
+        "outcome: voicemail to mailbox support@acme, then hangup",
+    ];
+    let mut rest = text.as_str();
+    for line in expected {
+        let at = rest
+            .find(line)
+            .unwrap_or_else(|| panic!("missing, in order: {line}\n{text}"));
+        rest = &rest[at + line.len()..];
+    }
 }
