@@ -1,7 +1,8 @@
 //! `switchboard flows check`: validates a flows folder and prints every problem with its
-//! source line, or the JSON report for editors and CI. Tools may use `anyhow`.
+//! source line, or the JSON report for editors and CI. `schema`, `graph` and `render` live in
+//! `cli_tools.rs`. Tools may use `anyhow`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -20,11 +21,24 @@ pub enum FlowsCommand {
         #[arg(long, default_value = "text")]
         format: String,
     },
+    /// Write the JSON Schemas of the flow, routes, voices and schedules files (for editor
+    /// completion and checking; shipped in `ivr-flows/schema/`).
+    Schema(super::cli_tools::SchemaArgs),
+    /// Draw a flow as SVG, Graphviz DOT or Mermaid.
+    Graph(super::cli_tools::GraphArgs),
+    /// Pre-render every static TTS prompt of every flow into the TTS cache.
+    Render(super::cli_tools::RenderArgs),
 }
 
-/// Runs `flows …`; returns whether everything was valid.
-pub fn run(cmd: FlowsCommand) -> anyhow::Result<bool> {
+/// Runs `flows …`; returns whether everything was valid. `config` is the global `--config`
+/// file, read only by the commands that need settings (`render`).
+pub async fn run(cmd: FlowsCommand, config: Option<&Path>) -> anyhow::Result<bool> {
     match cmd {
+        FlowsCommand::Schema(args) => super::cli_tools::schema(args).map(|()| true),
+        FlowsCommand::Graph(args) => super::cli_tools::graph(args).map(|()| true),
+        FlowsCommand::Render(args) => super::cli_tools::render(args, config)
+            .await
+            .map(|()| true),
         FlowsCommand::Check { dir, format } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("ivr-flows"));
             let sources =

@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A flow file's header; `nodes` are decoded one by one (see [`FlowNode`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowHeader {
     /// Format version; only `1` exists.
@@ -40,7 +41,7 @@ pub struct FlowHeader {
 }
 
 /// Where a flow runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Phone calls.
@@ -50,7 +51,7 @@ pub enum Channel {
 }
 
 /// `defaults:` of a flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     /// Starting language.
@@ -64,7 +65,7 @@ pub struct Defaults {
 }
 
 /// `defaults.input`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputDefaults {
     /// Wait for the first digit.
@@ -76,7 +77,7 @@ pub struct InputDefaults {
 }
 
 /// `limits:` of a flow (§8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Steps per call.
@@ -88,7 +89,7 @@ pub struct Limits {
 }
 
 /// One declared variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
     /// Value type.
@@ -103,7 +104,7 @@ pub struct Variable {
 }
 
 /// Variable types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VarType {
     /// Text.
@@ -121,7 +122,7 @@ pub enum VarType {
 }
 
 /// A prompt (§2): text, an object, a list, or a language map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Prompt {
     /// TTS text with `{{var}}` templates.
@@ -131,12 +132,15 @@ pub enum Prompt {
     /// `{text|ssml|sound|digits|number|pause: …}`.
     Part(PromptPart),
     /// `{en-US: <prompt>, es-US: <prompt>}`.
+    // Language tags start with a 2–3 letter subtag, which no prompt-object key (`text`,
+    // `sound`, …) is: without this an editor would accept a misspelt `{txt: …}` as a map.
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$" }))]
     Languages(BTreeMap<String, Prompt>),
 }
 
 /// The object forms of a prompt; exactly one of `text`, `ssml`, `sound`, `digits`, `number`,
 /// `pause` is meant to be set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromptPart {
     /// TTS text.
@@ -158,7 +162,7 @@ pub struct PromptPart {
 }
 
 /// `on_timeout` / `on_invalid`: one prompt, or a tapered list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reprompt {
     /// Same prompt every time.
@@ -168,7 +172,7 @@ pub struct Reprompt {
 }
 
 /// A value given literally or read from a variable (`{from: var}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ValueOrFrom {
     /// `{from: var}`.
@@ -264,7 +268,7 @@ pub const NODE_TYPES: &[&str] = &[
 ];
 
 /// `say`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Say {
     /// What to play.
@@ -281,7 +285,7 @@ pub struct Say {
 }
 
 /// `direct_dial` of a menu.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectDial {
     /// Ranges such as `4000-4999` or single extensions.
@@ -291,7 +295,7 @@ pub struct DirectDial {
 }
 
 /// `menu`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Menu {
     /// Menu prompt.
@@ -319,7 +323,7 @@ pub struct Menu {
 }
 
 /// `validate` of a gather.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatherValidate {
     /// Regex the digits must match.
@@ -334,7 +338,7 @@ pub struct GatherValidate {
 }
 
 /// `confirm` of a gather.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
     /// Read-back prompt.
@@ -346,7 +350,7 @@ pub struct Confirm {
 }
 
 /// `gather`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gather {
     /// Prompt.
@@ -380,7 +384,7 @@ pub struct Gather {
 }
 
 /// `schedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleNode {
     /// Name in `schedules.yaml`.
@@ -394,7 +398,7 @@ pub struct ScheduleNode {
 }
 
 /// One `branch` case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Expression.
@@ -404,7 +408,7 @@ pub struct Case {
 }
 
 /// `branch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branch {
     /// Checked in order.
@@ -414,7 +418,7 @@ pub struct Branch {
 }
 
 /// `set`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetNode {
     /// Name to template or literal.
@@ -424,7 +428,7 @@ pub struct SetNode {
 }
 
 /// `set_language`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetLanguage {
     /// New language.
@@ -436,7 +440,7 @@ pub struct SetLanguage {
 }
 
 /// `announce` of a queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Announce {
     /// Position every so often.
@@ -449,7 +453,7 @@ pub struct Announce {
 }
 
 /// `callback` offered while queued.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueCallback {
     /// First offer after.
@@ -477,7 +481,7 @@ pub struct QueueCallback {
 }
 
 /// `queue`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Queue {
     /// Queue name.
@@ -507,7 +511,7 @@ pub struct Queue {
 }
 
 /// `not_before` of a callback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotBefore {
     /// Only dial while this schedule is open.
@@ -515,7 +519,7 @@ pub struct NotBefore {
 }
 
 /// `callback`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Callback {
     /// Queue the callback joins.
@@ -541,7 +545,7 @@ pub struct Callback {
 }
 
 /// `to` of a transfer: exactly one of the three.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferTo {
     /// Internal extension.
@@ -553,7 +557,7 @@ pub struct TransferTo {
 }
 
 /// `transfer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Destination.
@@ -573,7 +577,7 @@ pub struct Transfer {
 }
 
 /// `voicemail`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Voicemail {
     /// Mailbox.
@@ -591,7 +595,7 @@ pub struct Voicemail {
 }
 
 /// `directory`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Directory {
     /// Directory name.
@@ -615,7 +619,7 @@ pub struct Directory {
 }
 
 /// `on_handoff`: one target, or one per reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Handoff {
     /// One target.
@@ -625,7 +629,7 @@ pub enum Handoff {
 }
 
 /// `context` of an AI agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiContext {
     /// Variables passed to the agent.
@@ -634,7 +638,7 @@ pub struct AiContext {
 }
 
 /// `ai_agent`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiAgent {
     /// Agent name.
@@ -658,7 +662,7 @@ pub struct AiAgent {
 }
 
 /// `filler` of an http node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filler {
     /// Play after this long.
@@ -668,7 +672,7 @@ pub struct Filler {
 }
 
 /// A request body: text, or fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Body {
     /// Raw text with templates.
@@ -678,7 +682,7 @@ pub enum Body {
 }
 
 /// `http`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
     /// HTTP method.
@@ -711,7 +715,7 @@ pub struct Http {
 }
 
 /// HTTP methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     /// GET.
@@ -727,7 +731,7 @@ pub enum HttpMethod {
 }
 
 /// `goto`: `target` or `flow`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Goto {
     /// Node in this flow.
@@ -737,7 +741,7 @@ pub struct Goto {
 }
 
 /// `subflow`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subflow {
     /// Flow id.
@@ -751,7 +755,7 @@ pub struct Subflow {
 }
 
 /// `return`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Return {
     /// Value handed to the caller's `returns`.
@@ -759,7 +763,7 @@ pub struct Return {
 }
 
 /// `hangup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hangup {
     /// Goodbye prompt.
@@ -767,7 +771,7 @@ pub struct Hangup {
 }
 
 /// `routes.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutesFile {
     /// Format version.
@@ -780,7 +784,7 @@ pub struct RoutesFile {
 }
 
 /// One route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// What it matches.
@@ -794,7 +798,7 @@ pub struct Route {
 }
 
 /// `match:` of a route.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// Exact DID.
@@ -808,7 +812,7 @@ pub struct RouteMatch {
 }
 
 /// `unmatched:` of `routes.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unmatched {
     /// Played first.
@@ -818,7 +822,7 @@ pub struct Unmatched {
 }
 
 /// `voices.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoicesFile {
     /// Format version.
@@ -834,7 +838,7 @@ pub struct VoicesFile {
 }
 
 /// One TTS voice profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Voice {
     /// `polly`, `espeak-ng`, …
