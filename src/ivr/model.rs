@@ -100,6 +100,7 @@ pub struct Variable {
     pub pii: bool,
     /// Initial value.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     pub default: Option<String>,
 }
 
@@ -422,6 +423,7 @@ pub struct Branch {
 #[serde(deny_unknown_fields)]
 pub struct SetNode {
     /// Name to template or literal.
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub vars: BTreeMap<String, String>,
     /// Next node.
     pub next: String,
@@ -748,6 +750,7 @@ pub struct Subflow {
     pub flow: String,
     /// Parameters.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub params: BTreeMap<String, String>,
     /// Return value to target.
     #[serde(default)]
@@ -794,6 +797,7 @@ pub struct Route {
     pub flow: String,
     /// Initial variables.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub set: BTreeMap<String, String>,
 }
 
