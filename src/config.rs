@@ -580,7 +580,10 @@ mod tests {
                 ("AWS_SECRET_ACCESS_KEY", "secret"),
             ]))
             .unwrap();
-        assert_eq!((polly.region.as_str(), polly.access_key_id.as_str()), ("eu-west-1", "AKID"));
+        assert_eq!(
+            (polly.region.as_str(), polly.access_key_id.as_str()),
+            ("eu-west-1", "AKID")
+        );
         assert!(polly.session_token.is_none() && polly.endpoint.is_none());
         let e = c
             .tts

@@ -36,9 +36,7 @@ pub async fn run(cmd: FlowsCommand, config: Option<&Path>) -> anyhow::Result<boo
     match cmd {
         FlowsCommand::Schema(args) => super::cli_tools::schema(args).map(|()| true),
         FlowsCommand::Graph(args) => super::cli_tools::graph(args).map(|()| true),
-        FlowsCommand::Render(args) => super::cli_tools::render(args, config)
-            .await
-            .map(|()| true),
+        FlowsCommand::Render(args) => super::cli_tools::render(args, config).await.map(|()| true),
         FlowsCommand::Check { dir, format } => {
             let dir = dir.unwrap_or_else(|| PathBuf::from("ivr-flows"));
             let sources =

@@ -99,7 +99,10 @@ pub fn schema(args: SchemaArgs) -> anyhow::Result<()> {
 /// `flows graph`: draws one flow.
 pub fn graph(args: GraphArgs) -> anyhow::Result<()> {
     let as_file = Path::new(&args.flow);
-    let (dir, id) = if as_file.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+    let (dir, id) = if as_file
+        .extension()
+        .is_some_and(|e| e == "yaml" || e == "yml")
+    {
         // `…/ivr-flows/flows/x.yaml`: the folder is two levels up (or more for sub-flows).
         let path = as_file.display().to_string();
         let id = flow_id_from_path(&path);

@@ -41,11 +41,16 @@ impl DiagramFormat {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Kind {
-    Node { terminal: bool, start: bool },
+    Node {
+        terminal: bool,
+        start: bool,
+    },
     /// `@hangup`, `@return`, `@repeat`.
     Special,
     /// Another flow, with the relative link to its picture.
-    Flow { link: String },
+    Flow {
+        link: String,
+    },
     /// An exit names a node that does not exist (IVR006); drawn so the mistake is visible.
     Missing,
 }
@@ -230,7 +235,9 @@ impl Diagram {
                 Kind::Node { terminal, start } => {
                     let mut s = String::new();
                     if *terminal {
-                        s.push_str(", style=\"rounded,filled\", fillcolor=\"#d9f2d9\", peripheries=2");
+                        s.push_str(
+                            ", style=\"rounded,filled\", fillcolor=\"#d9f2d9\", peripheries=2",
+                        );
                     }
                     if *start {
                         s.push_str(", penwidth=3");
@@ -244,7 +251,9 @@ impl Diagram {
                     ", shape=component, fillcolor=\"#e3f2fd\", URL={}",
                     dot_string(link)
                 ),
-                Kind::Missing => ", color=\"#c62828\", fontcolor=\"#c62828\", fillcolor=\"#ffebee\"".to_owned(),
+                Kind::Missing => {
+                    ", color=\"#c62828\", fontcolor=\"#c62828\", fillcolor=\"#ffebee\"".to_owned()
+                }
             };
             let _ = writeln!(
                 out,
@@ -416,9 +425,10 @@ impl Diagram {
             graph.do_it(false, false, false, &mut writer);
         }))
         .map_err(|_| DiagramError::Layout(self.flow.clone()))?;
-        let mut svg = writer
-            .finalize()
-            .replace("font-family: Times, serif;", "font-family: Helvetica, Arial, sans-serif;");
+        let mut svg = writer.finalize().replace(
+            "font-family: Times, serif;",
+            "font-family: Helvetica, Arial, sans-serif;",
+        );
         for (i, shape) in self.shapes.iter().enumerate() {
             let Kind::Flow { link } = &shape.kind else {
                 continue;
@@ -458,7 +468,12 @@ fn exit_label(kind: &NodeKind, exit: &Exit<'_>) -> String {
         .split('/')
         .map(|s| s.replace("~1", "/").replace("~0", "~"))
         .collect();
-    match parts.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match parts
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["options", key] | ["on_status", key] => (*key).to_owned(),
         ["exit_keys", key] => format!("key {key}"),
         ["returns", value] => format!("returns {value}"),
@@ -642,7 +657,7 @@ fn xml_escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ivr::{Sources, SourceFile, decode_flows};
+    use crate::ivr::{SourceFile, Sources, decode_flows};
 
     const FLOW: &str = include_str!("../../ivr-flows/flows/support-main.yaml");
 
@@ -678,31 +693,47 @@ mod tests {
         let mermaid = d.to_mermaid();
         for id in &ids {
             assert!(dot.contains(&format!("label=\"{id}\\n")), "dot lacks {id}");
-            assert!(mermaid.contains(&format!("[\"{id}<br/>")), "mermaid lacks {id}");
+            assert!(
+                mermaid.contains(&format!("[\"{id}<br/>")),
+                "mermaid lacks {id}"
+            );
         }
         for label in &labels {
             let dot_label = dot_escape(label);
             assert!(
-                dot.lines().any(|l| l.contains("->") && l.contains(&dot_label)),
+                dot.lines()
+                    .any(|l| l.contains("->") && l.contains(&dot_label)),
                 "dot lacks exit {label}"
             );
             let mermaid_label = mermaid_escape(label);
             assert!(
-                mermaid.lines().any(|l| l.contains("-->") && l.contains(&mermaid_label)),
+                mermaid
+                    .lines()
+                    .any(|l| l.contains("-->") && l.contains(&mermaid_label)),
                 "mermaid lacks exit {label}"
             );
         }
         // Spot checks of the picture's vocabulary.
-        assert!(dot.contains("label=\"main_menu\\nmenu\\n\\\"For technical support, press 1. For…\\\"\""), "{dot}");
+        assert!(
+            dot.contains(
+                "label=\"main_menu\\nmenu\\n\\\"For technical support, press 1. For…\\\"\""
+            ),
+            "{dot}"
+        );
         assert!(labels.contains(&"1".to_owned()) && labels.contains(&"closed".to_owned()));
         assert!(labels.contains(&"on_timeout".to_owned()));
         // q_billing leaves on_full to defaults.on_error: a dashed arrow to the operator.
         let q_billing = d.shapes.iter().position(|s| s.name == "q_billing").unwrap();
         let operator = d.shapes.iter().position(|s| s.name == "operator").unwrap();
-        assert!(dot.contains(&format!(
-            "n{q_billing} -> n{operator} [label=\"on_full (default)\", style=dashed"
-        )), "{dot}");
-        assert!(mermaid.contains(&format!("n{q_billing} -.->|\"on_full (default)\"| n{operator}")));
+        assert!(
+            dot.contains(&format!(
+                "n{q_billing} -> n{operator} [label=\"on_full (default)\", style=dashed"
+            )),
+            "{dot}"
+        );
+        assert!(mermaid.contains(&format!(
+            "n{q_billing} -.->|\"on_full (default)\"| n{operator}"
+        )));
         // `*: "@repeat"` and `9: "@return"` are small circles of their own.
         assert!(mermaid.contains("((\"repeat\"))") && mermaid.contains("((\"return\"))"));
         assert!(dot.contains("label=\"hangup\", shape=circle"));
@@ -725,7 +756,8 @@ mod tests {
         for (id, _) in &flow.nodes {
             assert!(text.lines().any(|l| l == id), "svg lacks {id}");
             assert!(
-                doc.descendants().any(|n| n.attribute("id") == Some(&format!("node-{id}"))),
+                doc.descendants()
+                    .any(|n| n.attribute("id") == Some(&format!("node-{id}"))),
                 "svg lacks id node-{id}"
             );
         }
@@ -760,7 +792,9 @@ mod tests {
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
         assert!(texts.contains(&summary), "{texts:#?}");
-        assert!(svg.contains("&quot;Closed &lt;b&gt;today&lt;/b&gt; &amp; &quot;tomorrow&quot; #1 \\N&quot;"));
+        assert!(svg.contains(
+            "&quot;Closed &lt;b&gt;today&lt;/b&gt; &amp; &quot;tomorrow&quot; #1 \\N&quot;"
+        ));
         let link = doc
             .descendants()
             .find(|n| n.tag_name().name() == "a")
@@ -768,7 +802,10 @@ mod tests {
         assert_eq!(link, Some("common/a\"b<c>.svg"));
 
         let dot = d.to_dot();
-        assert!(dot.contains(&format!("\\n{}\"", dot_escape(summary))), "{dot}");
+        assert!(
+            dot.contains(&format!("\\n{}\"", dot_escape(summary))),
+            "{dot}"
+        );
         assert!(dot.contains("\\\"Closed <b>today</b> & \\\"tomorrow\\\" #1 \\\\N\\\""));
         assert!(dot.contains("URL=\"common/a\\\"b<c>.svg\""));
 

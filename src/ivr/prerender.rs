@@ -26,7 +26,7 @@ use super::templates::node_prompts;
 use crate::config::TtsProvider;
 use crate::tts::cache::cache_key;
 use crate::tts::{
-    AudioFormat, EspeakConfig, EspeakSynth, Engine, PollySynth, SpeechInput, SpeechRequest,
+    AudioFormat, Engine, EspeakConfig, EspeakSynth, PollySynth, SpeechInput, SpeechRequest,
     Synthesizer, TtsCache, TtsError,
 };
 
@@ -263,14 +263,20 @@ pub fn choose_plan(
     language: &str,
     provider: TtsProvider,
 ) -> Result<Plan, String> {
-    let same_language =
-        |name: &&str| voices.voices.get(*name).is_some_and(|v| v.language == language);
+    let same_language = |name: &&str| {
+        voices
+            .voices
+            .get(*name)
+            .is_some_and(|v| v.language == language)
+    };
     let name = explicit
         .or_else(|| flow_voice.filter(same_language))
         .or_else(|| voices.defaults.get(language).map(String::as_str))
         .or(flow_voice)
         .ok_or_else(|| {
-            format!("no voice for {language}: set defaults.voice or voices.yaml defaults.{language}")
+            format!(
+                "no voice for {language}: set defaults.voice or voices.yaml defaults.{language}"
+            )
         })?;
     let primary = profile_voice(voices, name)?;
     let fallback = voices
@@ -368,10 +374,17 @@ impl Walk<'_> {
         voice: Option<String>,
     ) {
         match prompt {
-            Prompt::Text(text) => self.text(SpeechInput::Text(text.clone()), pointer, language, voice),
+            Prompt::Text(text) => {
+                self.text(SpeechInput::Text(text.clone()), pointer, language, voice)
+            }
             Prompt::List(items) => {
                 for (i, item) in items.iter().enumerate() {
-                    self.prompt(item, format!("{pointer}/{i}"), language.clone(), voice.clone());
+                    self.prompt(
+                        item,
+                        format!("{pointer}/{i}"),
+                        language.clone(),
+                        voice.clone(),
+                    );
                 }
             }
             Prompt::Languages(map) => {
@@ -666,7 +679,10 @@ mod tests {
             "goodbye/prompt",
             "billing_account/on_invalid/prompt",
         ] {
-            assert!(pointers.iter().any(|p| p == expected), "{expected} in {pointers:#?}");
+            assert!(
+                pointers.iter().any(|p| p == expected),
+                "{expected} in {pointers:#?}"
+            );
         }
         let templated: Vec<String> = planned
             .templated
@@ -722,8 +738,15 @@ mod tests {
                 speed_wpm: 150
             })
         );
-        assert!(plan_of(Some("nope"), "en-US").unwrap_err().contains("unknown voice profile"));
-        assert!(plan_of(None, "fr-FR").is_ok(), "falls back to the flow default");
+        assert!(
+            plan_of(Some("nope"), "en-US")
+                .unwrap_err()
+                .contains("unknown voice profile")
+        );
+        assert!(
+            plan_of(None, "fr-FR").is_ok(),
+            "falls back to the flow default"
+        );
         assert!(
             choose_plan(&voices, None, None, "fr-FR", provider)
                 .unwrap_err()
@@ -774,7 +797,10 @@ mod tests {
             let meta: crate::tts::cache::Sidecar =
                 serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap())
                     .unwrap();
-            assert_eq!((meta.sample_rate, meta.provider.as_str()), (16000, "espeak-ng"));
+            assert_eq!(
+                (meta.sample_rate, meta.provider.as_str()),
+                (16000, "espeak-ng")
+            );
             assert_eq!(meta.samples * 2, bytes.len());
             let expected_ms = (meta.samples as u64 * 1000) / 16000;
             assert!(meta.duration_ms.abs_diff(expected_ms) <= 1, "{meta:?}");
@@ -792,9 +818,12 @@ mod tests {
         let planned = plan(&flows, &voices, TtsProvider::Polly);
         // Two prompts are enough to see the path; the Polly voice is what matters.
         let jobs: Vec<Job> = planned.jobs.into_iter().take(2).collect();
-        let (url, seen) =
-            crate::tts::polly::tests::stand_in(StatusCode::INTERNAL_SERVER_ERROR, b"{}".to_vec(), None)
-                .await;
+        let (url, seen) = crate::tts::polly::tests::stand_in(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            b"{}".to_vec(),
+            None,
+        )
+        .await;
         let config = crate::config::TtsConfig {
             provider: TtsProvider::Polly,
             polly: crate::config::PollySettings {
@@ -823,7 +852,10 @@ mod tests {
             match &r.outcome {
                 Outcome::Fallback { reason, cached } => {
                     assert!(!cached);
-                    assert!(reason.contains("polly Joanna (neural)") && reason.contains("HTTP 500"), "{reason}");
+                    assert!(
+                        reason.contains("polly Joanna (neural)") && reason.contains("HTTP 500"),
+                        "{reason}"
+                    );
                 }
                 other => panic!("{other:?}"),
             }
@@ -831,11 +863,18 @@ mod tests {
             let meta: crate::tts::cache::Sidecar =
                 serde_json::from_slice(&std::fs::read(path.with_extension("json")).unwrap())
                     .unwrap();
-            assert_eq!((meta.provider.as_str(), meta.voice.as_str()), ("espeak-ng", "en-us@160wpm"));
+            assert_eq!(
+                (meta.provider.as_str(), meta.voice.as_str()),
+                ("espeak-ng", "en-us@160wpm")
+            );
         }
         // Fallback audio is not filed under Polly: the next run asks Polly again.
         let again = render(&jobs, &cache, &options, &|_| {}).await;
-        assert!(again.iter().all(|r| matches!(r.outcome, Outcome::Fallback { cached: true, .. })));
+        assert!(
+            again
+                .iter()
+                .all(|r| matches!(r.outcome, Outcome::Fallback { cached: true, .. }))
+        );
         assert_eq!(seen.lock().unwrap().len(), 4);
     }
 }

@@ -266,8 +266,9 @@ mod tests {
                 if !s.may_coerce() {
                     return Value::String(text.to_owned());
                 }
-                let number = regex::Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
-                    .unwrap();
+                let number =
+                    regex::Regex::new(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+                        .unwrap();
                 match text {
                     "" | "~" | "null" | "Null" | "NULL" => Value::Null,
                     "true" | "True" | "TRUE" => Value::Bool(true),
@@ -330,7 +331,10 @@ mod tests {
     #[test]
     fn shipped_yaml_files_name_their_schema_and_validate() {
         let cases = [
-            ("ivr-flows/flows/support-main.yaml", "../schema/flow.schema.json"),
+            (
+                "ivr-flows/flows/support-main.yaml",
+                "../schema/flow.schema.json",
+            ),
             ("ivr-flows/routes.yaml", "schema/routes.schema.json"),
             ("ivr-flows/voices.yaml", "schema/voices.schema.json"),
             ("ivr-flows/schedules.yaml", "schema/schedules.schema.json"),
@@ -346,7 +350,11 @@ mod tests {
                 .join(schema_path);
             let schema: Value =
                 serde_json::from_str(&std::fs::read_to_string(&schema_file).unwrap()).unwrap();
-            assert_eq!(errors(&schema, &yaml(&text)), Vec::<String>::new(), "{file}");
+            assert_eq!(
+                errors(&schema, &yaml(&text)),
+                Vec::<String>::new(),
+                "{file}"
+            );
         }
     }
 
@@ -371,11 +379,7 @@ mod tests {
     #[test]
     fn node_types_aliases_shared_fields_and_header_keys() {
         let schema = schema("flow.schema.json");
-        let flow = |nodes: &str| {
-            yaml(&format!(
-                "version: 1\nid: t\nstart: a\nnodes:\n{nodes}"
-            ))
-        };
+        let flow = |nodes: &str| yaml(&format!("version: 1\nid: t\nstart: a\nnodes:\n{nodes}"));
         // `play` is `say`; every type takes max_visits/on_max_visits.
         let ok = flow(
             "  a: { type: play, prompt: hi, next: b, max_visits: 2, on_max_visits: b }\n  b: { type: hangup, max_visits: 1 }\n",

@@ -505,19 +505,51 @@ fn flows_schema_graph_and_render_from_the_command_line() {
     let (ok, text) = run(&["flows", "schema", "--out", "schemas"]);
     assert!(ok && text.contains("flow.schema.json"), "{text}");
     let written = std::fs::read_to_string(dir.path().join("schemas/flow.schema.json")).unwrap();
-    assert_eq!(written, std::fs::read_to_string(format!("{schema_dir}/flow.schema.json")).unwrap());
+    assert_eq!(
+        written,
+        std::fs::read_to_string(format!("{schema_dir}/flow.schema.json")).unwrap()
+    );
 
-    let (ok, text) = run(&["flows", "graph", "support-main", "--dir", shipped, "--format", "mermaid"]);
-    assert!(ok && text.starts_with("flowchart TD") && text.contains("main_menu"), "{text}");
-    let (ok, text) = run(&["flows", "graph", "support-main", "--dir", shipped, "--out", "g/main.svg"]);
+    let (ok, text) = run(&[
+        "flows",
+        "graph",
+        "support-main",
+        "--dir",
+        shipped,
+        "--format",
+        "mermaid",
+    ]);
+    assert!(
+        ok && text.starts_with("flowchart TD") && text.contains("main_menu"),
+        "{text}"
+    );
+    let (ok, text) = run(&[
+        "flows",
+        "graph",
+        "support-main",
+        "--dir",
+        shipped,
+        "--out",
+        "g/main.svg",
+    ]);
     assert!(ok, "{text}");
-    assert!(std::fs::read_to_string(dir.path().join("g/main.svg")).unwrap().contains("<svg"));
+    assert!(
+        std::fs::read_to_string(dir.path().join("g/main.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
     let (ok, text) = run(&["flows", "graph", "nope", "--dir", shipped]);
-    assert!(!ok && text.contains("no flow 'nope'") && text.contains("support-main"), "{text}");
+    assert!(
+        !ok && text.contains("no flow 'nope'") && text.contains("support-main"),
+        "{text}"
+    );
 
     let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
     assert!(ok, "{text}");
-    assert!(text.contains("rendered:        20") && text.contains("3 templated"), "{text}");
+    assert!(
+        text.contains("rendered:        20") && text.contains("3 templated"),
+        "{text}"
+    );
     let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
     assert!(ok && text.contains("already cached:  20"), "{text}");
 }
