@@ -232,7 +232,13 @@ pub async fn render(args: RenderArgs, config_file: Option<&Path>) -> anyhow::Res
     bar.finish_and_clear();
 
     let summary = Summary::of(&planned, &results);
-    print_summary(&summary, &planned, &cache_dir, config.tts.provider);
+    print_summary(
+        &summary,
+        &planned,
+        &options.formats,
+        &cache_dir,
+        config.tts.provider,
+    );
     if !summary.failed.is_empty() {
         bail!("{} prompt(s) could not be rendered", summary.failed.len());
     }
@@ -242,13 +248,19 @@ pub async fn render(args: RenderArgs, config_file: Option<&Path>) -> anyhow::Res
 fn print_summary(
     summary: &Summary,
     planned: &prerender::Planned,
+    formats: &[AudioFormat],
     cache_dir: &Path,
     provider: TtsProvider,
 ) {
+    let extensions: Vec<String> = formats
+        .iter()
+        .map(|f| format!(".{}", f.extension()))
+        .collect();
     println!(
-        "{} static prompt(s), {} distinct, into {} (tts.provider = {})",
+        "{} static prompt(s), {} distinct, as {} into {} (tts.provider = {})",
         planned.static_uses,
         planned.jobs.len(),
+        extensions.join(", "),
         cache_dir.display(),
         match provider {
             TtsProvider::Espeak => "espeak",
@@ -259,19 +271,38 @@ fn print_summary(
     println!("  already cached:  {}", summary.cached);
     if !summary.fallback.is_empty() {
         println!(
-            "  fallback voice:  {} (retried with the first voice next time)",
+            "  fallback voice:  {} (the first voice is tried again next time)",
             summary.fallback.len()
         );
-        for (place, reason) in &summary.fallback {
-            println!("    {place}: {reason}");
-        }
+        print_grouped(&summary.fallback);
     }
     println!(
         "  skipped:         {} templated (rendered at call time)",
         summary.templated
     );
     println!("  failed:          {}", summary.failed.len());
-    for (place, reason) in &summary.failed {
-        println!("    {place}: {reason}");
+    print_grouped(&summary.failed);
+}
+
+/// One line per distinct reason, with a few of the places: an outage fails every prompt the
+/// same way, and 200 identical lines would hide a different, second problem.
+fn print_grouped(items: &[(String, String)]) {
+    const PLACES: usize = 3;
+    let mut groups: Vec<(&str, Vec<&str>)> = Vec::new();
+    for (place, reason) in items {
+        match groups.iter_mut().find(|(r, _)| *r == reason.as_str()) {
+            Some((_, places)) => places.push(place),
+            None => groups.push((reason, vec![place])),
+        }
+    }
+    for (reason, places) in groups {
+        let more = places.len().saturating_sub(PLACES);
+        let shown = places[..places.len().min(PLACES)].join("; ");
+        let rest = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        println!("    {reason}\n      at {shown}{rest}");
     }
 }

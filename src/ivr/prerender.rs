@@ -530,17 +530,21 @@ async fn render_one(
             // A malformed request fails the same way with any voice.
             (_, e @ TtsError::InvalidRequest(_)) | (None, e) => (
                 Outcome::Failed {
-                    reason: format!("{}: {e}", job.plan.primary.describe()),
+                    reason: format!("{}: {}", job.plan.primary.describe(), chain(&e)),
                 },
                 None,
             ),
             (Some(fallback), e) => {
-                let reason = format!("{}: {e}", job.plan.primary.describe());
+                let reason = format!("{}: {}", job.plan.primary.describe(), chain(&e));
                 match speak(fallback, job, format, cache, options).await {
                     Ok((cached, path)) => (Outcome::Fallback { reason, cached }, Some(path)),
                     Err(e2) => (
                         Outcome::Failed {
-                            reason: format!("{reason}; fallback {}: {e2}", fallback.describe()),
+                            reason: format!(
+                                "{reason}; fallback {}: {}",
+                                fallback.describe(),
+                                chain(&e2)
+                            ),
                         },
                         None,
                     ),
@@ -554,6 +558,22 @@ async fn render_one(
         outcome,
         path,
     }
+}
+
+/// The error and its causes: reqwest's message alone ("error sending request") hides the
+/// reason an admin can act on ("connection refused", a DNS failure).
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut out = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }
 
 /// Renders with one voice: `(already cached, path)`.
