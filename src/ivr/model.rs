@@ -182,7 +182,7 @@ pub enum ValueOrFrom {
         from: String,
     },
     /// Literal text, e.g. `5` or `caller`.
-    Value(String),
+    Value(#[schemars(schema_with = "super::schema::scalar")] String),
 }
 
 /// A flow node: shared fields plus its type.
@@ -317,6 +317,9 @@ pub struct Menu {
     pub reprompt: Option<Prompt>,
     /// Dial an extension directly.
     pub direct_dial: Option<DirectDial>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Key that opens the directory.
     pub directory_key: Option<String>,
     /// After the last attempt.
@@ -345,8 +348,10 @@ pub struct Confirm {
     /// Read-back prompt.
     pub prompt: Prompt,
     /// Key that confirms.
+    #[schemars(schema_with = "super::schema::scalar")]
     pub yes_key: String,
     /// Key that retries.
+    #[schemars(schema_with = "super::schema::scalar")]
     pub no_key: String,
 }
 
@@ -362,6 +367,9 @@ pub struct Gather {
     pub max_digits: u32,
     /// Fewest digits.
     pub min_digits: Option<u32>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Ends input (default `#`).
     pub finish_on_key: Option<String>,
     /// First-digit wait.
@@ -462,6 +470,9 @@ pub struct QueueCallback {
     pub offer_after: Option<String>,
     /// Repeat offer.
     pub offer_every: Option<String>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Key to accept.
     pub key: Option<String>,
     /// Offer prompt.
@@ -550,6 +561,9 @@ pub struct Callback {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferTo {
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Internal extension.
     pub extension: Option<String>,
     /// E.164 number.
@@ -653,6 +667,9 @@ pub struct AiAgent {
     pub max_duration: Option<String>,
     /// Most turns.
     pub max_turns: Option<u32>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// DTMF key that leaves the agent.
     pub escape_key: Option<String>,
     /// Handoff to a human.

@@ -218,8 +218,9 @@ impl JsonSchema for FlowNode {
     }
 }
 
-/// A value the validator reads as text. Unquoted `5` or `true` is fine there: marked-yaml hands
-/// every scalar to serde as a string, so the schema must not flag what `flows check` accepts.
+/// A value the validator reads as text (`priority: 3`, `yes_key: 1`, `extension: 4000`).
+/// Unquoted `5` or `true` is fine there: marked-yaml hands every scalar to serde as a string, so
+/// the schema must not flag what `flows check` accepts.
 pub(crate) fn scalar(_: &mut SchemaGenerator) -> Schema {
     schemars::json_schema!({ "type": ["string", "number", "boolean", "null"] })
 }
@@ -398,6 +399,11 @@ mod tests {
         // Unknown header key.
         let header = yaml("version: 1\nid: t\nstrat: a\nnodes: {}\n");
         assert!(!errors(&schema, &header).is_empty());
+        // Unquoted numbers where the validator reads text.
+        let numbers = flow(
+            "  a: { type: queue, queue: q, priority: 3, callback: { key: 1 }, on_max_wait: b, on_no_agents: b, on_full: b }\n  b: { type: transfer, to: { extension: 4000 } }\n",
+        );
+        assert_eq!(errors(&schema, &numbers), Vec::<String>::new());
         // Language maps and prompt objects are both prompts.
         let prompts = flow(
             "  a: { type: say, prompt: { en-US: hi, es-US: { text: hola, voice: es } }, next: b }\n  b: { type: hangup, prompt: [{ sound: x }, { pause: 1s }] }\n",
