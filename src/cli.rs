@@ -46,7 +46,7 @@ pub enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Check IVR flow files (`ivr-flows/`) and dry-run them.
+    /// IVR flow files (`ivr-flows/`): check, simulate, schema, graph, render.
     #[command(subcommand)]
     Flows(crate::ivr::cli::FlowsCommand),
     /// Manage a tenant's knowledge base from files.
@@ -185,9 +185,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     if let Command::Simulate(args) = cli.command {
         return simulate(args);
     }
-    // Flow files are checked without configuration or database.
+    // Flow files are checked without configuration or database (`flows render` reads the
+    // configuration itself, for its TTS settings).
     if let Command::Flows(cmd) = cli.command {
-        if crate::ivr::cli::run(cmd)? {
+        if crate::ivr::cli::run(cmd, cli.config.as_deref()).await? {
             return Ok(());
         }
         bail!("the flows have errors (above); nothing is published from an invalid folder");

@@ -27,6 +27,15 @@
 //! | `ivr.http_allowlist` | `SWITCHBOARD_IVR__HTTP_ALLOWLIST` | unset (any https host) |
 //! | `log.format` | `SWITCHBOARD_LOG__FORMAT` | `text` (or `json`) |
 //! | `log.filter` | `SWITCHBOARD_LOG__FILTER` | `switchboard=info,tower_http=info` |
+//! | `tts.provider` | `SWITCHBOARD_TTS__PROVIDER` | `espeak` (or `polly`) |
+//! | `tts.cache_dir` | `SWITCHBOARD_TTS__CACHE_DIR` | `{data_dir}/tts-cache` |
+//! | `tts.polly.region` | `SWITCHBOARD_TTS__POLLY__REGION` | `AWS_REGION` |
+//! | `tts.polly.endpoint` | `SWITCHBOARD_TTS__POLLY__ENDPOINT` | `https://polly.{region}.amazonaws.com` |
+//! | `tts.polly.timeout_secs` | `SWITCHBOARD_TTS__POLLY__TIMEOUT_SECS` | `10` |
+//!
+//! Polly credentials are not configuration: they come from the standard AWS variables
+//! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), so the same secrets
+//! serve every AWS tool on the host and never land in `switchboard.toml`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -85,6 +94,8 @@ pub struct Config {
     pub ai: AiConfig,
     /// IVR flows.
     pub ivr: IvrConfig,
+    /// Text-to-speech for IVR prompts.
+    pub tts: TtsConfig,
 }
 
 /// `[ivr]`.
@@ -98,6 +109,100 @@ pub struct IvrConfig {
     /// Hosts flows' `http` nodes may call (exact names or `*.example.com`). Unset: any host
     /// (https only); set it in production so a flow cannot reach an arbitrary server.
     pub http_allowlist: Option<Vec<String>>,
+}
+
+/// `[tts]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct TtsConfig {
+    /// Which engine speaks the profiles of `voices.yaml`: `espeak` renders everything offline
+    /// with each language's fallback voice; `polly` calls Amazon Polly for Polly profiles and
+    /// falls back to the offline voice when Polly fails.
+    pub provider: TtsProvider,
+    /// Where rendered prompts are kept; `{data_dir}/tts-cache` when unset.
+    pub cache_dir: Option<PathBuf>,
+    /// Amazon Polly.
+    pub polly: PollySettings,
+}
+
+/// `tts.provider`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TtsProvider {
+    /// espeak-ng, offline.
+    #[default]
+    #[serde(alias = "espeak-ng")]
+    Espeak,
+    /// Amazon Polly.
+    Polly,
+}
+
+/// `[tts.polly]`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default)]
+pub struct PollySettings {
+    /// AWS region; `AWS_REGION` (then `AWS_DEFAULT_REGION`) when unset.
+    pub region: Option<String>,
+    /// Base URL instead of `https://polly.<region>.amazonaws.com` (VPC endpoints, stand-ins).
+    pub endpoint: Option<String>,
+    /// Deadline of one synthesis request.
+    pub timeout_secs: u64,
+}
+
+impl Default for PollySettings {
+    fn default() -> Self {
+        PollySettings {
+            region: None,
+            endpoint: None,
+            timeout_secs: 10,
+        }
+    }
+}
+
+impl TtsConfig {
+    /// Polly's settings with credentials from the AWS variables, read through `env` (the
+    /// process environment in production, a fixed map in tests).
+    pub fn polly_config(
+        &self,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<crate::tts::PollyConfig, ConfigError> {
+        let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let region = self
+            .polly
+            .region
+            .clone()
+            .or_else(|| var("AWS_REGION"))
+            .or_else(|| var("AWS_DEFAULT_REGION"))
+            .ok_or_else(|| {
+                invalid(
+                    "tts.polly.region",
+                    "not set, and neither is AWS_REGION; Polly needs a region",
+                )
+            })?;
+        let endpoint = self
+            .polly
+            .endpoint
+            .as_deref()
+            .map(url::Url::parse)
+            .transpose()
+            .map_err(|e| invalid("tts.polly.endpoint", &e.to_string()))?;
+        let (Some(access_key_id), Some(secret)) =
+            (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
+        else {
+            return Err(invalid(
+                "tts.provider",
+                "is polly, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
+            ));
+        };
+        Ok(crate::tts::PollyConfig {
+            region,
+            endpoint,
+            access_key_id,
+            secret_access_key: SecretString::from(secret),
+            session_token: var("AWS_SESSION_TOKEN").map(SecretString::from),
+            timeout: std::time::Duration::from_secs(self.polly.timeout_secs),
+        })
+    }
 }
 
 /// `[ai]`.
@@ -200,6 +305,7 @@ impl Default for Config {
             log: LogConfig::default(),
             ai: AiConfig::default(),
             ivr: IvrConfig::default(),
+            tts: TtsConfig::default(),
         }
     }
 }
@@ -339,6 +445,15 @@ impl Config {
                 ),
             ));
         }
+        if let Some(endpoint) = &self.tts.polly.endpoint {
+            url::Url::parse(endpoint).map_err(|e| ConfigError::Invalid {
+                key: "tts.polly.endpoint",
+                message: e.to_string(),
+            })?;
+        }
+        if self.tts.polly.timeout_secs == 0 {
+            return Err(invalid("tts.polly.timeout_secs", "must be at least 1"));
+        }
         if let Some(u) = &self.public_url {
             url::Url::parse(u).map_err(|e| ConfigError::Invalid {
                 key: "public_url",
@@ -375,6 +490,19 @@ impl Config {
             .dir
             .clone()
             .unwrap_or_else(|| self.data_dir.join("ivr-flows"))
+    }
+
+    /// Where rendered TTS prompts live.
+    pub fn tts_cache_dir(&self) -> PathBuf {
+        self.tts
+            .cache_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("tts-cache"))
+    }
+
+    /// Where prompts with personal data are rendered for one playback (never the cache).
+    pub fn tts_scratch_dir(&self) -> PathBuf {
+        self.data_dir.join("tts-scratch")
     }
 
     /// The effective configuration as TOML with every secret redacted.
@@ -454,6 +582,57 @@ mod tests {
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.listen, "127.0.0.1:9100");
             assert_eq!(c.auth.session_ttl_hours, 3);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn tts_defaults_and_polly_settings_from_the_environment() {
+        let c = Config::default();
+        assert_eq!(c.tts.provider, TtsProvider::Espeak);
+        assert_eq!(c.tts_cache_dir(), PathBuf::from("./data/tts-cache"));
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                vars.iter()
+                    .find(|(name, _)| *name == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let polly = c
+            .tts
+            .polly_config(&env(&[
+                ("AWS_REGION", "eu-west-1"),
+                ("AWS_ACCESS_KEY_ID", "AKID"),
+                ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ]))
+            .unwrap();
+        assert_eq!(
+            (polly.region.as_str(), polly.access_key_id.as_str()),
+            ("eu-west-1", "AKID")
+        );
+        assert!(polly.session_token.is_none() && polly.endpoint.is_none());
+        let e = c
+            .tts
+            .polly_config(&env(&[("AWS_REGION", "eu-west-1")]))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("AWS_ACCESS_KEY_ID"), "{e}");
+        let e = c.tts.polly_config(&env(&[])).unwrap_err().to_string();
+        assert!(e.contains("tts.polly.region"), "{e}");
+    }
+
+    #[test]
+    fn tts_keys_load_from_the_environment() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_TTS__PROVIDER", "polly");
+            jail.set_env("SWITCHBOARD_TTS__POLLY__ENDPOINT", "http://127.0.0.1:9");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.tts.provider, TtsProvider::Polly);
+            assert_eq!(c.tts.polly.endpoint.as_deref(), Some("http://127.0.0.1:9"));
+            assert!(c.redacted_toml().contains("[tts.polly]"));
+            jail.set_env("SWITCHBOARD_TTS__POLLY__ENDPOINT", "not a url");
+            let e = Config::load(None).unwrap_err().to_string();
+            assert!(e.contains("tts.polly.endpoint"), "{e}");
             Ok(())
         });
     }

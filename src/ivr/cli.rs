@@ -1,9 +1,10 @@
 //! `switchboard flows check`: validates a flows folder and prints every problem with its
 //! source line, or the JSON report for editors and CI. `switchboard flows simulate`: a dry
-//! run of a flow (see [`super::simulate`]). Tools may use `anyhow`.
+//! run of a flow (see [`super::simulate`]). `schema`, `graph` and `render` live in
+//! `cli_tools.rs`. Tools may use `anyhow`.
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Subcommand;
@@ -55,6 +56,13 @@ pub enum FlowsCommand {
         #[arg(long = "http", value_name = "URL_PREFIX=STATUS:JSON_FILE")]
         http: Vec<String>,
     },
+    /// Write the JSON Schemas of the flow, routes, voices and schedules files (for editor
+    /// completion and checking; shipped in `ivr-flows/schema/`).
+    Schema(super::cli_tools::SchemaArgs),
+    /// Draw a flow as SVG, Graphviz DOT or Mermaid.
+    Graph(super::cli_tools::GraphArgs),
+    /// Pre-render every static TTS prompt of every flow into the TTS cache.
+    Render(super::cli_tools::RenderArgs),
 }
 
 /// Parses `URL_PREFIX=STATUS:JSON_FILE`, `URL_PREFIX=STATUS` or `URL_PREFIX=timeout`.
@@ -156,9 +164,13 @@ fn run_simulate(
     Ok(true)
 }
 
-/// Runs `flows …`; returns whether everything was valid.
-pub fn run(cmd: FlowsCommand) -> anyhow::Result<bool> {
+/// Runs `flows …`; returns whether everything was valid. `config` is the global `--config`
+/// file, read only by the commands that need settings (`render`).
+pub async fn run(cmd: FlowsCommand, config: Option<&Path>) -> anyhow::Result<bool> {
     match cmd {
+        FlowsCommand::Schema(args) => super::cli_tools::schema(args).map(|()| true),
+        FlowsCommand::Graph(args) => super::cli_tools::graph(args).map(|()| true),
+        FlowsCommand::Render(args) => super::cli_tools::render(args, config).await.map(|()| true),
         FlowsCommand::Check {
             dir,
             format,

@@ -29,6 +29,10 @@
 //! - `sounds.rs`: the `sounds/` index and recorded-prompt lookup (IVR013).
 //! - `routes.rs`: `routes.yaml` rules.
 //! - `diag.rs`: [`Diagnostic`] and [`Report`] in the JSON shape of §9.
+//! - `schema.rs`: JSON Schemas of the files, for editors (`flows schema`).
+//! - `diagram.rs`: pictures of a flow as SVG, DOT or Mermaid (`flows graph`).
+//! - `prerender.rs`: rendering of every static TTS prompt into the cache (`flows render`),
+//!   the one part here that does I/O besides [`load_dir`].
 //!
 //! **YAML parser: `marked-yaml` 0.8.** It keeps a start mark (line, column) on every node and
 //! key, start and end marks on mappings and sequences, and with
@@ -62,7 +66,9 @@
 pub mod catalog;
 mod checks;
 pub mod cli;
+mod cli_tools;
 mod diag;
+pub mod diagram;
 pub mod examples;
 pub mod expr;
 mod flow;
@@ -70,7 +76,9 @@ mod graph;
 pub mod http;
 pub mod interp;
 mod model;
+pub mod prerender;
 mod routes;
+pub mod schema;
 pub mod service;
 pub mod simulate;
 mod sounds;
@@ -385,4 +393,38 @@ pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOp
         ))
     });
     Report::from_diagnostics(out)
+}
+
+/// Decodes every flow file that parses, for the tools that draw or speak flows (`flows graph`,
+/// `flows render`). Problems are dropped here: [`validate`] is what reports them.
+pub fn decode_flows(sources: &Sources) -> BTreeMap<String, Flow> {
+    let mut ignored = Vec::new();
+    let mut flows = BTreeMap::new();
+    for file in &sources.flows {
+        let id = flow_id_from_path(&file.path);
+        let Some(root) = parse(&file.path, &file.text, &mut ignored) else {
+            continue;
+        };
+        let mut sink = Sink {
+            file: &file.path,
+            root: Some(&root),
+            out: &mut ignored,
+        };
+        let flow = flow::decode_flow(&mut sink, &root, &id);
+        flows.insert(id, flow);
+    }
+    flows
+}
+
+/// Decodes `voices.yaml`, when there is one and it is well-formed (see [`decode_flows`]).
+pub fn decode_voices(sources: &Sources) -> Option<VoicesFile> {
+    let file = sources.voices.as_ref()?;
+    let mut ignored = Vec::new();
+    let root = parse(&file.path, &file.text, &mut ignored)?;
+    let mut sink = Sink {
+        file: &file.path,
+        root: Some(&root),
+        out: &mut ignored,
+    };
+    decode::<VoicesFile>(&mut sink, &root, "")
 }

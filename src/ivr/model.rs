@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A flow file's header; `nodes` are decoded one by one (see [`FlowNode`]).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FlowHeader {
     /// Format version; only `1` exists.
@@ -40,7 +41,7 @@ pub struct FlowHeader {
 }
 
 /// Where a flow runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Channel {
     /// Phone calls.
@@ -50,7 +51,7 @@ pub enum Channel {
 }
 
 /// `defaults:` of a flow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Defaults {
     /// Starting language.
@@ -64,7 +65,7 @@ pub struct Defaults {
 }
 
 /// `defaults.input`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InputDefaults {
     /// Wait for the first digit.
@@ -76,7 +77,7 @@ pub struct InputDefaults {
 }
 
 /// `limits:` of a flow (§8).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Limits {
     /// Steps per call.
@@ -88,7 +89,7 @@ pub struct Limits {
 }
 
 /// One declared variable.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Variable {
     /// Value type.
@@ -99,11 +100,12 @@ pub struct Variable {
     pub pii: bool,
     /// Initial value.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     pub default: Option<String>,
 }
 
 /// Variable types.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum VarType {
     /// Text.
@@ -121,7 +123,7 @@ pub enum VarType {
 }
 
 /// A prompt (§2): text, an object, a list, or a language map.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Prompt {
     /// TTS text with `{{var}}` templates.
@@ -131,12 +133,15 @@ pub enum Prompt {
     /// `{text|ssml|sound|digits|number|pause: …}`.
     Part(PromptPart),
     /// `{en-US: <prompt>, es-US: <prompt>}`.
+    // Language tags start with a 2–3 letter subtag, which no prompt-object key (`text`,
+    // `sound`, …) is: without this an editor would accept a misspelt `{txt: …}` as a map.
+    #[schemars(extend("propertyNames" = { "pattern": "^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$" }))]
     Languages(BTreeMap<String, Prompt>),
 }
 
 /// The object forms of a prompt; exactly one of `text`, `ssml`, `sound`, `digits`, `number`,
 /// `pause` is meant to be set.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PromptPart {
     /// TTS text.
@@ -158,7 +163,7 @@ pub struct PromptPart {
 }
 
 /// `on_timeout` / `on_invalid`: one prompt, or a tapered list.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Reprompt {
     /// Same prompt every time.
@@ -168,7 +173,7 @@ pub struct Reprompt {
 }
 
 /// A value given literally or read from a variable (`{from: var}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum ValueOrFrom {
     /// `{from: var}`.
@@ -177,7 +182,7 @@ pub enum ValueOrFrom {
         from: String,
     },
     /// Literal text, e.g. `5` or `caller`.
-    Value(String),
+    Value(#[schemars(schema_with = "super::schema::scalar")] String),
 }
 
 /// A flow node: shared fields plus its type.
@@ -264,7 +269,7 @@ pub const NODE_TYPES: &[&str] = &[
 ];
 
 /// `say`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Say {
     /// What to play.
@@ -281,7 +286,7 @@ pub struct Say {
 }
 
 /// `direct_dial` of a menu.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DirectDial {
     /// Ranges such as `4000-4999` or single extensions.
@@ -291,7 +296,7 @@ pub struct DirectDial {
 }
 
 /// `menu`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Menu {
     /// Menu prompt.
@@ -312,6 +317,9 @@ pub struct Menu {
     pub reprompt: Option<Prompt>,
     /// Dial an extension directly.
     pub direct_dial: Option<DirectDial>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Key that opens the directory.
     pub directory_key: Option<String>,
     /// After the last attempt.
@@ -319,7 +327,7 @@ pub struct Menu {
 }
 
 /// `validate` of a gather.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GatherValidate {
     /// Regex the digits must match.
@@ -334,19 +342,21 @@ pub struct GatherValidate {
 }
 
 /// `confirm` of a gather.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirm {
     /// Read-back prompt.
     pub prompt: Prompt,
     /// Key that confirms.
+    #[schemars(schema_with = "super::schema::scalar")]
     pub yes_key: String,
     /// Key that retries.
+    #[schemars(schema_with = "super::schema::scalar")]
     pub no_key: String,
 }
 
 /// `gather`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Gather {
     /// Prompt.
@@ -357,6 +367,9 @@ pub struct Gather {
     pub max_digits: u32,
     /// Fewest digits.
     pub min_digits: Option<u32>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Ends input (default `#`).
     pub finish_on_key: Option<String>,
     /// First-digit wait.
@@ -380,7 +393,7 @@ pub struct Gather {
 }
 
 /// `schedule`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleNode {
     /// Name in `schedules.yaml`.
@@ -394,7 +407,7 @@ pub struct ScheduleNode {
 }
 
 /// One `branch` case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Case {
     /// Expression.
@@ -404,7 +417,7 @@ pub struct Case {
 }
 
 /// `branch`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Branch {
     /// Checked in order.
@@ -414,17 +427,18 @@ pub struct Branch {
 }
 
 /// `set`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetNode {
     /// Name to template or literal.
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub vars: BTreeMap<String, String>,
     /// Next node.
     pub next: String,
 }
 
 /// `set_language`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetLanguage {
     /// New language.
@@ -436,7 +450,7 @@ pub struct SetLanguage {
 }
 
 /// `announce` of a queue.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Announce {
     /// Position every so often.
@@ -449,13 +463,16 @@ pub struct Announce {
 }
 
 /// `callback` offered while queued.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct QueueCallback {
     /// First offer after.
     pub offer_after: Option<String>,
     /// Repeat offer.
     pub offer_every: Option<String>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Key to accept.
     pub key: Option<String>,
     /// Offer prompt.
@@ -477,7 +494,7 @@ pub struct QueueCallback {
 }
 
 /// `queue`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Queue {
     /// Queue name.
@@ -507,7 +524,7 @@ pub struct Queue {
 }
 
 /// `not_before` of a callback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NotBefore {
     /// Only dial while this schedule is open.
@@ -515,7 +532,7 @@ pub struct NotBefore {
 }
 
 /// `callback`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Callback {
     /// Queue the callback joins.
@@ -541,9 +558,12 @@ pub struct Callback {
 }
 
 /// `to` of a transfer: exactly one of the three.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransferTo {
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// Internal extension.
     pub extension: Option<String>,
     /// E.164 number.
@@ -553,7 +573,7 @@ pub struct TransferTo {
 }
 
 /// `transfer`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Transfer {
     /// Destination.
@@ -573,7 +593,7 @@ pub struct Transfer {
 }
 
 /// `voicemail`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Voicemail {
     /// Mailbox.
@@ -591,7 +611,7 @@ pub struct Voicemail {
 }
 
 /// `directory`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Directory {
     /// Directory name.
@@ -615,7 +635,7 @@ pub struct Directory {
 }
 
 /// `on_handoff`: one target, or one per reason.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Handoff {
     /// One target.
@@ -625,7 +645,7 @@ pub enum Handoff {
 }
 
 /// `context` of an AI agent.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiContext {
     /// Variables passed to the agent.
@@ -634,7 +654,7 @@ pub struct AiContext {
 }
 
 /// `ai_agent`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AiAgent {
     /// Agent name.
@@ -647,6 +667,9 @@ pub struct AiAgent {
     pub max_duration: Option<String>,
     /// Most turns.
     pub max_turns: Option<u32>,
+    // `default` keeps it optional in the schema: `schema_with` hides the `Option` from schemars.
+    #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar")]
     /// DTMF key that leaves the agent.
     pub escape_key: Option<String>,
     /// Handoff to a human.
@@ -658,7 +681,7 @@ pub struct AiAgent {
 }
 
 /// `filler` of an http node.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Filler {
     /// Play after this long.
@@ -668,7 +691,7 @@ pub struct Filler {
 }
 
 /// A request body: text, or fields.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Body {
     /// Raw text with templates.
@@ -678,7 +701,7 @@ pub enum Body {
 }
 
 /// `http`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Http {
     /// HTTP method.
@@ -711,7 +734,7 @@ pub struct Http {
 }
 
 /// HTTP methods.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum HttpMethod {
     /// GET.
@@ -727,7 +750,7 @@ pub enum HttpMethod {
 }
 
 /// `goto`: `target` or `flow`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Goto {
     /// Node in this flow.
@@ -737,13 +760,14 @@ pub struct Goto {
 }
 
 /// `subflow`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Subflow {
     /// Flow id.
     pub flow: String,
     /// Parameters.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub params: BTreeMap<String, String>,
     /// Return value to target.
     #[serde(default)]
@@ -751,7 +775,7 @@ pub struct Subflow {
 }
 
 /// `return`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Return {
     /// Value handed to the caller's `returns`.
@@ -759,7 +783,7 @@ pub struct Return {
 }
 
 /// `hangup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Hangup {
     /// Goodbye prompt.
@@ -767,7 +791,7 @@ pub struct Hangup {
 }
 
 /// `routes.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoutesFile {
     /// Format version.
@@ -780,7 +804,7 @@ pub struct RoutesFile {
 }
 
 /// One route.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
     /// What it matches.
@@ -790,11 +814,12 @@ pub struct Route {
     pub flow: String,
     /// Initial variables.
     #[serde(default)]
+    #[schemars(schema_with = "super::schema::scalar_map")]
     pub set: BTreeMap<String, String>,
 }
 
 /// `match:` of a route.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteMatch {
     /// Exact DID.
@@ -808,7 +833,7 @@ pub struct RouteMatch {
 }
 
 /// `unmatched:` of `routes.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Unmatched {
     /// Played first.
@@ -818,7 +843,7 @@ pub struct Unmatched {
 }
 
 /// `voices.yaml`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VoicesFile {
     /// Format version.
@@ -834,7 +859,7 @@ pub struct VoicesFile {
 }
 
 /// One TTS voice profile.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Voice {
     /// `polly`, `espeak-ng`, …

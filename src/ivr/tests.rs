@@ -255,10 +255,10 @@ fn variant_1m_duplicate_did() {
     let d = &report.errors[0];
     assert_eq!(
         d.message,
-        "DID +14155550100 already routed to 'support-main' at routes.yaml:3"
+        "DID +14155550100 already routed to 'support-main' at routes.yaml:4"
     );
     assert_eq!(d.path, "/routes/1/match/did");
-    assert_eq!(d.span.unwrap().line, 5);
+    assert_eq!(d.span.unwrap().line, 6);
 }
 
 #[test]

@@ -72,13 +72,17 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
     );
 }
 
-#[test]
-fn flows_check_command_finds_the_sounds_folder() {
-    let valid = cli::run(cli::FlowsCommand::Check {
-        dir: Some(repo("ivr-flows")),
-        format: "json".into(),
-        sounds: None,
-    })
+#[tokio::test]
+async fn flows_check_command_finds_the_sounds_folder() {
+    let valid = cli::run(
+        cli::FlowsCommand::Check {
+            dir: Some(repo("ivr-flows")),
+            format: "json".into(),
+            sounds: None,
+        },
+        None,
+    )
+    .await
     .unwrap();
     assert!(valid);
     let broken = tempfile::tempdir().unwrap();
@@ -95,11 +99,15 @@ fn flows_check_command_finds_the_sounds_folder() {
         std::fs::copy(repo("ivr-flows").join(name), flows.join(name)).unwrap();
     }
     // vm-greeting is missing from this sounds folder: IVR013 makes the check fail.
-    let valid = cli::run(cli::FlowsCommand::Check {
-        dir: Some(flows),
-        format: "json".into(),
-        sounds: None,
-    })
+    let valid = cli::run(
+        cli::FlowsCommand::Check {
+            dir: Some(flows),
+            format: "json".into(),
+            sounds: None,
+        },
+        None,
+    )
+    .await
     .unwrap();
     assert!(!valid);
 }

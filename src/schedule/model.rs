@@ -6,10 +6,11 @@
 
 use std::collections::BTreeMap;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The whole `schedules.yaml` file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleFile {
     /// Format version; only `1` exists.
@@ -22,7 +23,7 @@ pub struct ScheduleFile {
 }
 
 /// One named set of business hours.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
     /// IANA zone name, e.g. `America/Los_Angeles`; all times below are wall-clock times there.
@@ -39,7 +40,7 @@ pub struct Schedule {
 }
 
 /// Where a schedule's holidays come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Holidays {
     /// A calendar shared with other schedules, by name.
@@ -49,7 +50,7 @@ pub enum Holidays {
 }
 
 /// A one-off change for one local date: either other hours or closed all day.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Override {
     /// `YYYY-MM-DD`, in the schedule's zone.
@@ -63,7 +64,7 @@ pub struct Override {
 }
 
 /// One holiday: a single date, or a month and day that repeats every year.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CalendarDay {
     /// `YYYY-MM-DD` for a holiday that falls on a different date each year (Thanksgiving).

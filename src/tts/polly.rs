@@ -212,16 +212,16 @@ fn map_error(status: u16, header_type: Option<String>, body: &str) -> TtsError {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::tts::{Engine, SampleRate, SpeechInput};
     use axum::http::{HeaderMap, StatusCode};
     use axum::{Router, routing::post};
     use std::sync::{Arc, Mutex};
 
-    type Seen = Arc<Mutex<Vec<(HeaderMap, serde_json::Value)>>>;
+    pub(crate) type Seen = Arc<Mutex<Vec<(HeaderMap, serde_json::Value)>>>;
 
-    async fn stand_in(
+    pub(crate) async fn stand_in(
         status: StatusCode,
         reply: Vec<u8>,
         error_type: Option<&'static str>,

@@ -173,6 +173,9 @@ fn every_subcommand_has_help() {
         vec!["ai", "eval", "--help"],
         vec!["flows", "check", "--help"],
         vec!["flows", "simulate", "--help"],
+        vec!["flows", "schema", "--help"],
+        vec!["flows", "graph", "--help"],
+        vec!["flows", "render", "--help"],
     ] {
         let out = switchboard(dir.path()).args(&args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -618,4 +621,73 @@ fn flows_simulate_after_hours_on_a_sunday_night_goes_to_voicemail() {
             .unwrap_or_else(|| panic!("missing, in order: {line}\n{text}"));
         rest = &rest[at + line.len()..];
     }
+}
+
+#[test]
+fn flows_schema_graph_and_render_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/ivr-flows");
+    let run = |args: &[&str]| {
+        let out = switchboard(dir.path()).args(args).output().unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.success(), text)
+    };
+
+    let schema_dir = format!("{shipped}/schema");
+    let (ok, text) = run(&["flows", "schema", "--check", "--out", &schema_dir]);
+    assert!(ok, "the shipped schemas are current: {text}");
+    let (ok, text) = run(&["flows", "schema", "--out", "schemas"]);
+    assert!(ok && text.contains("flow.schema.json"), "{text}");
+    let written = std::fs::read_to_string(dir.path().join("schemas/flow.schema.json")).unwrap();
+    assert_eq!(
+        written,
+        std::fs::read_to_string(format!("{schema_dir}/flow.schema.json")).unwrap()
+    );
+
+    let (ok, text) = run(&[
+        "flows",
+        "graph",
+        "support-main",
+        "--dir",
+        shipped,
+        "--format",
+        "mermaid",
+    ]);
+    assert!(
+        ok && text.starts_with("flowchart TD") && text.contains("main_menu"),
+        "{text}"
+    );
+    let (ok, text) = run(&[
+        "flows",
+        "graph",
+        "support-main",
+        "--dir",
+        shipped,
+        "--out",
+        "g/main.svg",
+    ]);
+    assert!(ok, "{text}");
+    assert!(
+        std::fs::read_to_string(dir.path().join("g/main.svg"))
+            .unwrap()
+            .contains("<svg")
+    );
+    let (ok, text) = run(&["flows", "graph", "nope", "--dir", shipped]);
+    assert!(
+        !ok && text.contains("no flow 'nope'") && text.contains("support-main"),
+        "{text}"
+    );
+
+    let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
+    assert!(ok, "{text}");
+    assert!(
+        text.contains("rendered:        20") && text.contains("3 templated"),
+        "{text}"
+    );
+    let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
+    assert!(ok && text.contains("already cached:  20"), "{text}");
 }
