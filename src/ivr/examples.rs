@@ -17,7 +17,7 @@ struct Example;
 struct ExampleSounds;
 
 /// Queues the example's flows send callers to; the demo tenant gets them.
-pub const QUEUES: [&str; 4] = ["billing", "tech", "orders", "support-general"];
+pub const QUEUES: [&str; 5] = ["billing", "tech", "orders", "support-general", "reception"];
 
 /// Writes the example folder into `dir` unless `dir` already holds a folder (an admin's
 /// edits are never overwritten). Returns whether it wrote anything.

@@ -100,7 +100,11 @@ pub(crate) fn node_prompts(kind: &NodeKind) -> Vec<(String, &Prompt)> {
             }
         }
         NodeKind::Transfer(n) => opt(&n.whisper, "/whisper", &mut out),
-        NodeKind::Voicemail(n) => opt(&n.greeting, "/greeting", &mut out),
+        // `unavailable` and `busy` name the mailbox's own recorded greetings, not text to speak.
+        NodeKind::Voicemail(n) => match &n.greeting {
+            Some(Prompt::Text(t)) if t == "unavailable" || t == "busy" => {}
+            other => opt(other, "/greeting", &mut out),
+        },
         NodeKind::AiAgent(n) => opt(&n.greeting, "/greeting", &mut out),
         NodeKind::Http(n) => {
             if let Some(f) = &n.filler {

@@ -9,6 +9,17 @@ pub(super) const ROUTES: &str = include_str!("../../ivr-flows/routes.yaml");
 pub(super) const SCHEDULES: &str = include_str!("../../ivr-flows/schedules.yaml");
 pub(super) const VOICES: &str = include_str!("../../ivr-flows/voices.yaml");
 pub(super) const FLOW_PATH: &str = "ivr-flows/flows/support-main.yaml";
+/// The other shipped flows, valid and untouched by the variants; `routes.yaml` names one.
+const OTHER_FLOWS: [(&str, &str); 2] = [
+    (
+        "ivr-flows/flows/bilingual-front.yaml",
+        include_str!("../../ivr-flows/flows/bilingual-front.yaml"),
+    ),
+    (
+        "ivr-flows/flows/common/after-hours.yaml",
+        include_str!("../../ivr-flows/flows/common/after-hours.yaml"),
+    ),
+];
 
 pub(super) fn file(path: &str, text: &str) -> Option<SourceFile> {
     Some(SourceFile {
@@ -19,10 +30,15 @@ pub(super) fn file(path: &str, text: &str) -> Option<SourceFile> {
 
 pub(super) fn sources(flow: &str, routes: &str) -> Sources {
     Sources {
-        flows: vec![SourceFile {
+        flows: std::iter::once(SourceFile {
             path: FLOW_PATH.into(),
             text: flow.into(),
-        }],
+        })
+        .chain(OTHER_FLOWS.iter().map(|(path, text)| SourceFile {
+            path: (*path).into(),
+            text: (*text).into(),
+        }))
+        .collect(),
         routes: file("ivr-flows/routes.yaml", routes),
         schedules: file("ivr-flows/schedules.yaml", SCHEDULES),
         voices: file("ivr-flows/voices.yaml", VOICES),
@@ -78,8 +94,15 @@ fn example_1_is_valid() {
 fn example_folder_loads_and_validates() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("ivr-flows");
     let sources = load_dir(&dir).unwrap();
-    assert_eq!(sources.flows.len(), 1);
-    assert_eq!(flow_id_from_path(&sources.flows[0].path), "support-main");
+    let ids: Vec<String> = sources
+        .flows
+        .iter()
+        .map(|f| flow_id_from_path(&f.path))
+        .collect();
+    assert_eq!(
+        ids,
+        ["bilingual-front", "common/after-hours", "support-main"]
+    );
     let report = validate(
         &sources,
         Utc.with_ymd_and_hms(2026, 6, 1, 12, 0, 0).unwrap(),

@@ -61,9 +61,7 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
         egress_allowlist: Some(vec!["*.acme.example".into()]),
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: Some(repo_sounds()),
-        queues: Some(BTreeSet::from(
-            ["billing", "tech", "orders", "support-general"].map(String::from),
-        )),
+        queues: Some(BTreeSet::from(examples::QUEUES.map(String::from))),
     };
     let report = with_options(FLOW, &options);
     assert!(
@@ -530,10 +528,7 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
 
 #[test]
 fn variant_1i_unknown_queue_at_publish() {
-    let queues: BTreeSet<String> = ["billing", "tech", "orders", "support-general"]
-        .into_iter()
-        .map(String::from)
-        .collect();
+    let queues = BTreeSet::from(examples::QUEUES.map(String::from));
     let options = ValidateOptions {
         queues: Some(queues),
         ..ValidateOptions::default()

@@ -624,6 +624,52 @@ fn flows_simulate_after_hours_on_a_sunday_night_goes_to_voicemail() {
 }
 
 #[test]
+fn flows_simulate_the_bilingual_front_desk_in_spanish_and_after_hours() {
+    let dir = tempfile::tempdir().unwrap();
+    let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/ivr-flows");
+    let run = |args: &[&str]| {
+        let out = switchboard(dir.path())
+            .args(["flows", "simulate", "bilingual-front", "--dir", shipped])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // Monday 10:00 in New York, routed by its DID: Spanish, then orders.
+    let text = run(&[
+        "--did",
+        "+12125550199",
+        "--at",
+        "2026-12-07T15:00:00Z",
+        "--script",
+        "2,2",
+    ]);
+    for line in [
+        "node   spanish (set_language) -> next",
+        "hear   \"Para recepción, oprima 1.",
+        "queue  queued to orders (priority 5, skills: spanish)",
+    ] {
+        assert!(text.contains(line), "missing {line}\n{text}");
+    }
+    // The 4th of July is closed: the shared after-hours sub-flow books a callback for when
+    // the desk opens again.
+    let text = run(&["--at", "2026-07-04T15:00:00Z", "--script", "1,1"]);
+    for line in [
+        "node   hours (schedule) -> closed",
+        "node   after_hours (subflow) -> call [common/after-hours]",
+        "hear   \"We're closed right now.",
+        "callback to +15555550123 via queue reception (not before 2026-07-05T04:00:00+00:00)",
+    ] {
+        assert!(text.contains(line), "missing {line}\n{text}");
+    }
+}
+
+#[test]
 fn flows_schema_graph_and_render_from_the_command_line() {
     let dir = tempfile::tempdir().unwrap();
     let shipped = concat!(env!("CARGO_MANIFEST_DIR"), "/ivr-flows");
@@ -685,9 +731,9 @@ fn flows_schema_graph_and_render_from_the_command_line() {
     let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
     assert!(ok, "{text}");
     assert!(
-        text.contains("rendered:        20") && text.contains("3 templated"),
+        text.contains("rendered:        32") && text.contains("3 templated"),
         "{text}"
     );
     let (ok, text) = run(&["flows", "render", "--dir", shipped, "--cache", "cache"]);
-    assert!(ok && text.contains("already cached:  20"), "{text}");
+    assert!(ok && text.contains("already cached:  32"), "{text}");
 }
