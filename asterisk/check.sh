@@ -164,8 +164,15 @@ check 'pjsip.conf: UDP, TCP and TLS transports' \
 check 'pjsip.conf: no [anonymous] endpoint' bash -c '! grep -qE "^\[anonymous\]" "$1"' _ "$DIR/pjsip.conf"
 
 # ---------------------------------------------------------------------- secrets, modules
+# (the gitignored files of one installation may hold passwords: they are not checked)
+committed_confs() {
+  local f
+  for f in "$DIR"/*.conf; do
+    case "${f##*/}" in ari_password.conf | pjsip_trunk.conf | pjsip_local.conf | pjsip_nat.conf) ;; *) echo "$f" ;; esac
+  done
+}
 check 'no committed config sets a password' \
-  bash -c '! grep -nE "^[[:space:]]*(password|secret|md5_cred)[[:space:]]*=[[:space:]]*[^[:space:]]" "$1"/*.conf' _ "$DIR"
+  bash -c '! grep -nE "^[[:space:]]*(password|secret|md5_cred)[[:space:]]*=[[:space:]]*[^[:space:]]" "$@"' _ $(committed_confs)
 needed='res_http_websocket res_ari res_ari_events res_ari_channels res_ari_bridges res_stasis app_stasis
         res_pjsip chan_pjsip res_sorcery_config res_sorcery_astdb res_http_media_cache res_curl
         res_musiconhold bridge_holding bridge_simple bridge_softmix res_rtp_asterisk pbx_config'
