@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# shellcheck disable=SC2016  # single-quoted ${EXTEN}/${STASISSTATUS} and bash -c bodies are meant literally
 # Checks the Asterisk configuration in this folder.
 #
 #   asterisk/check.sh           static checks: the invariants of the design, read from the
@@ -171,8 +172,9 @@ committed_confs() {
     case "${f##*/}" in ari_password.conf | pjsip_trunk.conf | pjsip_local.conf | pjsip_nat.conf) ;; *) echo "$f" ;; esac
   done
 }
+mapfile -t confs < <(committed_confs)
 check 'no committed config sets a password' \
-  bash -c '! grep -nE "^[[:space:]]*(password|secret|md5_cred)[[:space:]]*=[[:space:]]*[^[:space:]]" "$@"' _ $(committed_confs)
+  bash -c '! grep -nE "^[[:space:]]*(password|secret|md5_cred)[[:space:]]*=[[:space:]]*[^[:space:]]" "$@"' _ "${confs[@]}"
 needed='res_http_websocket res_ari res_ari_events res_ari_channels res_ari_bridges res_stasis app_stasis
         res_pjsip chan_pjsip res_sorcery_config res_sorcery_astdb res_http_media_cache res_curl
         res_musiconhold bridge_holding bridge_simple bridge_softmix res_rtp_asterisk pbx_config'
@@ -231,8 +233,7 @@ EOF
   if [ "$(id -u)" = 0 ] && [ "$user" != root ]; then ast+=(-U "$user"); fi
   "${ast[@]}" -f >"$tmp/console.log" 2>&1 &
   local pid=$!
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     "${ast[@]}" -rx 'core waitfullybooted' >/dev/null 2>&1 && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.5
@@ -276,8 +277,8 @@ EOF
     done' _ "switchboard:$pw" "$dyn"
 
   rx 'core stop now' >/dev/null || kill "$pid" 2>/dev/null || true
-  for i in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  kill -0 "$pid" 2>/dev/null && kill "$pid" 2>/dev/null || true
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$pid" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
 if [ "$LIVE" = 1 ]; then live; fi
