@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: format, lints, Rust tests on SQLite and PostgreSQL,
+# The whole test suite, as CI runs it: the Asterisk configuration check, format, lints, Rust tests on SQLite and PostgreSQL,
 # then the browser tests in headless Chromium. Installs what it needs (Debian's chromium,
 # the npm test tools) and says so as it does.
 #
@@ -16,6 +16,9 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 step() { printf '\n==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+step "asterisk/check.sh (Asterisk configuration invariants, no Asterisk needed)"
+./asterisk/check.sh
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
