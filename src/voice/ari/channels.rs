@@ -1,0 +1,536 @@
+//! Channel operations (`/channels…`) and their parameter types.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+
+use super::error::AriError;
+use super::models::{Channel, LiveRecording, Playback, RtpStat, Variable};
+use super::ops;
+use super::rest::AriClient;
+
+/// Where an originated channel goes once answered: our app (the default) or the dialplan.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DialplanTarget {
+    /// Context.
+    pub context: Option<String>,
+    /// Extension.
+    pub extension: Option<String>,
+    /// Priority.
+    pub priority: Option<i64>,
+    /// Label (instead of priority).
+    pub label: Option<String>,
+}
+
+/// `POST /channels`: create a channel and dial it at once. `StasisStart` arrives on answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Originate {
+    /// Endpoint to call (`PJSIP/1001`).
+    pub endpoint: String,
+    /// Arguments given to the app in `StasisStart.args` (sent comma-joined, so no item may
+    /// contain a comma).
+    pub app_args: Vec<String>,
+    /// Send the answered channel to the dialplan instead of our app.
+    pub dialplan: Option<DialplanTarget>,
+    /// Caller id shown to the callee: `"Name" <number>`.
+    pub caller_id: Option<String>,
+    /// Seconds to ring (Asterisk's default 30; -1 for none).
+    pub timeout_secs: Option<i64>,
+    /// Our id for the new channel (predictable ids survive a restart of our service).
+    pub channel_id: Option<String>,
+    /// Id of the second channel of a Local channel pair.
+    pub other_channel_id: Option<String>,
+    /// The caller's channel: ties codecs and linkedid to it.
+    pub originator: Option<String>,
+    /// Formats when there is no originator (`ulaw`, `alaw` …).
+    pub formats: Vec<String>,
+    /// Channel variables (dialplan functions such as `CALLERID(name)` work too).
+    pub variables: BTreeMap<String, String>,
+}
+
+/// `POST /channels/create`: a channel in our app, not dialled yet (`StasisStart` at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateChannel {
+    /// Endpoint to call later with [`AriClient::dial`].
+    pub endpoint: String,
+    /// Arguments given to the app.
+    pub app_args: Vec<String>,
+    /// Our id for the channel.
+    pub channel_id: Option<String>,
+    /// Id of the second channel of a Local channel pair.
+    pub other_channel_id: Option<String>,
+    /// The caller's channel.
+    pub originator: Option<String>,
+    /// Formats when there is no originator.
+    pub formats: Vec<String>,
+    /// Channel variables (`CALLERID(num)` here: create has no caller id parameter).
+    pub variables: BTreeMap<String, String>,
+}
+
+/// What to play and how (`play` on a channel or a bridge).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Play {
+    /// Media URIs played in order: `sound:…`, `recording:…`, `tone:…`, `digits:…`,
+    /// `sound:https://…`.
+    pub media: Vec<String>,
+    /// Language for `sound:` lookup and `number:`/`digits:`.
+    pub lang: Option<String>,
+    /// Start this far into the first media.
+    pub offset_ms: Option<u32>,
+    /// Skip length for forward/reverse control.
+    pub skip_ms: Option<u32>,
+    /// Our id for the playback (to stop it on DTMF without waiting for the answer).
+    pub playback_id: Option<String>,
+}
+
+impl Play {
+    /// One media URI with defaults.
+    pub fn media(uri: impl Into<String>) -> Self {
+        Play {
+            media: vec![uri.into()],
+            ..Play::default()
+        }
+    }
+}
+
+/// How to record (`record` on a channel or a bridge).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Record {
+    /// Recording name (may contain `/` for sub-folders).
+    pub name: String,
+    /// File format (`wav`).
+    pub format: String,
+    /// Stop after this many seconds (0: no limit).
+    pub max_duration_secs: Option<u32>,
+    /// Stop after this much silence (0: no limit).
+    pub max_silence_secs: Option<u32>,
+    /// `fail`, `overwrite` or `append`.
+    pub if_exists: Option<String>,
+    /// Play a beep first.
+    pub beep: Option<bool>,
+    /// `none`, `any`, `*` or `#`.
+    pub terminate_on: Option<String>,
+}
+
+/// Audio direction for mute and snoop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// Neither.
+    None,
+    /// Both ways.
+    Both,
+    /// Towards Asterisk (what the channel says).
+    In,
+    /// From Asterisk (what the channel hears).
+    Out,
+}
+
+impl Direction {
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::None => "none",
+            Direction::Both => "both",
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+/// `POST /channels/{id}/snoop`: a channel that listens to (spy) or talks into (whisper)
+/// another one, entering our app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snoop {
+    /// What to hear.
+    pub spy: Direction,
+    /// Where to speak.
+    pub whisper: Direction,
+    /// Arguments given to the app.
+    pub app_args: Vec<String>,
+    /// Our id for the snoop channel.
+    pub snoop_id: Option<String>,
+}
+
+/// `POST /channels/externalMedia`: a channel streaming audio to and from an outside engine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExternalMedia {
+    /// Our id for the channel.
+    pub channel_id: Option<String>,
+    /// `HOST:PORT` to stream to (or a `websocket_client.conf` id).
+    pub external_host: String,
+    /// Audio format (`ulaw`, `slin16` …).
+    pub format: String,
+    /// `rtp`, `audiosocket` or `none`.
+    pub encapsulation: Option<String>,
+    /// `udp`, `tcp` or `websocket`.
+    pub transport: Option<String>,
+    /// `client` or `server`.
+    pub connection_type: Option<String>,
+    /// `both`, `in` or `out`.
+    pub direction: Option<String>,
+    /// Extra data (AudioSocket UUID …).
+    pub data: Option<String>,
+    /// Transport data.
+    pub transport_data: Option<String>,
+    /// Channel variables.
+    pub variables: BTreeMap<String, String>,
+}
+
+/// Why we hang up a channel (sent as `reason`; Asterisk turns it into a Q.850 cause).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HangupReason {
+    /// 16.
+    Normal,
+    /// 17.
+    Busy,
+    /// 34.
+    Congestion,
+    /// 19.
+    NoAnswer,
+    /// 18.
+    Timeout,
+    /// 21.
+    Rejected,
+    /// 1.
+    Unallocated,
+    /// 31.
+    NormalUnspecified,
+    /// 28.
+    NumberIncomplete,
+    /// 58.
+    CodecMismatch,
+    /// 127.
+    Interworking,
+    /// 38.
+    Failure,
+    /// 26: another agent answered first.
+    AnsweredElsewhere,
+}
+
+impl HangupReason {
+    /// The wire text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HangupReason::Normal => "normal",
+            HangupReason::Busy => "busy",
+            HangupReason::Congestion => "congestion",
+            HangupReason::NoAnswer => "no_answer",
+            HangupReason::Timeout => "timeout",
+            HangupReason::Rejected => "rejected",
+            HangupReason::Unallocated => "unallocated",
+            HangupReason::NormalUnspecified => "normal_unspecified",
+            HangupReason::NumberIncomplete => "number_incomplete",
+            HangupReason::CodecMismatch => "codec_mismatch",
+            HangupReason::Interworking => "interworking",
+            HangupReason::Failure => "failure",
+            HangupReason::AnsweredElsewhere => "answered_elsewhere",
+        }
+    }
+}
+
+fn variables_json(vars: &BTreeMap<String, String>) -> Value {
+    Value::Object(
+        vars.iter()
+            .map(|(k, v)| (k.clone(), Value::from(v.as_str())))
+            .collect(),
+    )
+}
+
+impl AriClient {
+    /// Channels in Asterisk (all of them, not only ours).
+    pub async fn list_channels(&self) -> Result<Vec<Channel>, AriError> {
+        self.call(&ops::CHANNELS_LIST, &[]).json().await
+    }
+
+    /// One channel.
+    pub async fn get_channel(&self, id: &str) -> Result<Channel, AriError> {
+        self.call(&ops::CHANNELS_GET, &[id]).json().await
+    }
+
+    /// Creates and dials a channel. `500 Allocation failed` means the endpoint has no
+    /// registered contact; a taken `channel_id` is a 409.
+    pub async fn originate(&self, o: &Originate) -> Result<Channel, AriError> {
+        let mut call = self
+            .call(&ops::CHANNELS_ORIGINATE, &[])
+            .query("endpoint", &o.endpoint);
+        match &o.dialplan {
+            Some(d) => {
+                call = call
+                    .query_opt("context", d.context.as_ref())
+                    .query_opt("extension", d.extension.as_ref())
+                    .query_opt("priority", d.priority)
+                    .query_opt("label", d.label.as_ref());
+            }
+            None => {
+                call = call.query("app", self.app());
+                if !o.app_args.is_empty() {
+                    call = call.query("appArgs", o.app_args.join(","));
+                }
+            }
+        }
+        call = call
+            .query_opt("callerId", o.caller_id.as_ref())
+            .query_opt("timeout", o.timeout_secs)
+            .query_opt("channelId", o.channel_id.as_ref())
+            .query_opt("otherChannelId", o.other_channel_id.as_ref())
+            .query_opt("originator", o.originator.as_ref())
+            .query_list("formats", &o.formats);
+        if !o.variables.is_empty() {
+            call = call.body("variables", variables_json(&o.variables));
+        }
+        call.json().await
+    }
+
+    /// Creates a channel in our app without dialling it.
+    pub async fn create_channel(&self, c: &CreateChannel) -> Result<Channel, AriError> {
+        let mut call = self
+            .call(&ops::CHANNELS_CREATE, &[])
+            .query("endpoint", &c.endpoint)
+            .query("app", self.app());
+        if !c.app_args.is_empty() {
+            call = call.query("appArgs", c.app_args.join(","));
+        }
+        call = call
+            .query_opt("channelId", c.channel_id.as_ref())
+            .query_opt("otherChannelId", c.other_channel_id.as_ref())
+            .query_opt("originator", c.originator.as_ref())
+            .query_list("formats", &c.formats);
+        if !c.variables.is_empty() {
+            call = call.body("variables", variables_json(&c.variables));
+        }
+        call.json().await
+    }
+
+    /// Dials a created channel. `caller` is the calling channel's id; `timeout_secs`
+    /// defaults to 0 in Asterisk, meaning ring forever.
+    pub async fn dial(
+        &self,
+        id: &str,
+        caller: Option<&str>,
+        timeout_secs: Option<u32>,
+    ) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_DIAL, &[id])
+            .query_opt("caller", caller)
+            .query_opt("timeout", timeout_secs)
+            .void()
+            .await
+    }
+
+    /// Hangs up a channel.
+    pub async fn hangup(&self, id: &str, reason: Option<HangupReason>) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_HANGUP, &[id])
+            .query_opt("reason", reason.map(HangupReason::as_str))
+            .void()
+            .await
+    }
+
+    /// Hangs up with a Q.850 cause number.
+    pub async fn hangup_with_code(&self, id: &str, cause: u16) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_HANGUP, &[id])
+            .query("reason_code", cause)
+            .void()
+            .await
+    }
+
+    /// Leaves our app and continues in the dialplan (at the next priority when empty).
+    pub async fn continue_in_dialplan(&self, id: &str, to: &DialplanTarget) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_CONTINUE, &[id])
+            .query_opt("context", to.context.as_ref())
+            .query_opt("extension", to.extension.as_ref())
+            .query_opt("priority", to.priority)
+            .query_opt("label", to.label.as_ref())
+            .void()
+            .await
+    }
+
+    /// Moves the channel to another Stasis app.
+    pub async fn move_channel(&self, id: &str, app: &str, args: &[String]) -> Result<(), AriError> {
+        let call = self.call(&ops::CHANNELS_MOVE, &[id]).query("app", app);
+        let call = if args.is_empty() {
+            call
+        } else {
+            call.query("appArgs", args.join(","))
+        };
+        call.void().await
+    }
+
+    /// Redirects to another endpoint of the same technology (302 or REFER for PJSIP).
+    pub async fn redirect(&self, id: &str, endpoint: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_REDIRECT, &[id])
+            .query("endpoint", endpoint)
+            .void()
+            .await
+    }
+
+    /// Answers.
+    pub async fn answer(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_ANSWER, &[id]).void().await
+    }
+
+    /// Sends ringing (180) to an unanswered channel.
+    pub async fn ring(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_RING, &[id]).void().await
+    }
+
+    /// Stops ringing.
+    pub async fn ring_stop(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_RING_STOP, &[id]).void().await
+    }
+
+    /// Sends progress (183).
+    pub async fn progress(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_PROGRESS, &[id]).void().await
+    }
+
+    /// Sends DTMF digits, `between_ms` apart, each `duration_ms` long.
+    pub async fn send_dtmf(
+        &self,
+        id: &str,
+        digits: &str,
+        between_ms: Option<u32>,
+        duration_ms: Option<u32>,
+    ) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_DTMF, &[id])
+            .query("dtmf", digits)
+            .query_opt("between", between_ms)
+            .query_opt("duration", duration_ms)
+            .void()
+            .await
+    }
+
+    /// Mutes a channel.
+    pub async fn mute(&self, id: &str, direction: Direction) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_MUTE, &[id])
+            .query("direction", direction.as_str())
+            .void()
+            .await
+    }
+
+    /// Unmutes a channel.
+    pub async fn unmute(&self, id: &str, direction: Direction) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_UNMUTE, &[id])
+            .query("direction", direction.as_str())
+            .void()
+            .await
+    }
+
+    /// Sends a hold indication (not music).
+    pub async fn hold(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_HOLD, &[id]).void().await
+    }
+
+    /// Ends the hold indication.
+    pub async fn unhold(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_UNHOLD, &[id]).void().await
+    }
+
+    /// Starts music on hold. A later `play` on an unbridged channel stops it.
+    pub async fn start_moh(&self, id: &str, class: Option<&str>) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_MOH_START, &[id])
+            .query_opt("mohClass", class)
+            .void()
+            .await
+    }
+
+    /// Stops music on hold.
+    pub async fn stop_moh(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_MOH_STOP, &[id]).void().await
+    }
+
+    /// Plays silence.
+    pub async fn start_silence(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_SILENCE_START, &[id]).void().await
+    }
+
+    /// Stops the silence.
+    pub async fn stop_silence(&self, id: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_SILENCE_STOP, &[id]).void().await
+    }
+
+    /// Plays media to a channel (queued behind its other playbacks). Playback does not stop
+    /// on DTMF: barge-in is the caller's job ([`AriClient::stop_playback`]).
+    pub async fn play(&self, id: &str, play: &Play) -> Result<Playback, AriError> {
+        self.call(&ops::CHANNELS_PLAY, &[id])
+            .query_list("media", &play.media)
+            .query_opt("lang", play.lang.as_ref())
+            .query_opt("offsetms", play.offset_ms)
+            .query_opt("skipms", play.skip_ms)
+            .query_opt("playbackId", play.playback_id.as_ref())
+            .json()
+            .await
+    }
+
+    /// Records a channel (409 while it is bridged with others: record the bridge instead).
+    pub async fn record(&self, id: &str, r: &Record) -> Result<LiveRecording, AriError> {
+        self.call(&ops::CHANNELS_RECORD, &[id])
+            .query("name", &r.name)
+            .query("format", &r.format)
+            .query_opt("maxDurationSeconds", r.max_duration_secs)
+            .query_opt("maxSilenceSeconds", r.max_silence_secs)
+            .query_opt("ifExists", r.if_exists.as_ref())
+            .query_opt("beep", r.beep)
+            .query_opt("terminateOn", r.terminate_on.as_ref())
+            .json()
+            .await
+    }
+
+    /// Reads a channel variable or dialplan function (`PJSIP_HEADER(read,X-Foo)`); 404 when
+    /// unset.
+    pub async fn get_variable(&self, id: &str, name: &str) -> Result<String, AriError> {
+        let v: Variable = self
+            .call(&ops::CHANNELS_GET_VAR, &[id])
+            .query("variable", name)
+            .json()
+            .await?;
+        Ok(v.value)
+    }
+
+    /// Sets a channel variable or dialplan function.
+    pub async fn set_variable(&self, id: &str, name: &str, value: &str) -> Result<(), AriError> {
+        self.call(&ops::CHANNELS_SET_VAR, &[id])
+            .query("variable", name)
+            .query("value", value)
+            .void()
+            .await
+    }
+
+    /// Starts snooping on a channel; the snoop channel enters our app.
+    pub async fn snoop(&self, id: &str, s: &Snoop) -> Result<Channel, AriError> {
+        let call = self
+            .call(&ops::CHANNELS_SNOOP, &[id])
+            .query("spy", s.spy.as_str())
+            .query("whisper", s.whisper.as_str())
+            .query("app", self.app());
+        let call = if s.app_args.is_empty() {
+            call
+        } else {
+            call.query("appArgs", s.app_args.join(","))
+        };
+        call.query_opt("snoopId", s.snoop_id.as_ref()).json().await
+    }
+
+    /// Creates an external media channel in our app.
+    pub async fn external_media(&self, m: &ExternalMedia) -> Result<Channel, AriError> {
+        let mut call = self
+            .call(&ops::CHANNELS_EXTERNAL_MEDIA, &[])
+            .query("app", self.app())
+            .query_opt("channelId", m.channel_id.as_ref())
+            .query("external_host", &m.external_host)
+            .query("format", &m.format)
+            .query_opt("encapsulation", m.encapsulation.as_ref())
+            .query_opt("transport", m.transport.as_ref())
+            .query_opt("connection_type", m.connection_type.as_ref())
+            .query_opt("direction", m.direction.as_ref())
+            .query_opt("data", m.data.as_ref())
+            .query_opt("transport_data", m.transport_data.as_ref());
+        if !m.variables.is_empty() {
+            call = call.body("variables", variables_json(&m.variables));
+        }
+        call.json().await
+    }
+
+    /// RTP statistics of a channel.
+    pub async fn rtp_statistics(&self, id: &str) -> Result<RtpStat, AriError> {
+        self.call(&ops::CHANNELS_RTP_STATS, &[id]).json().await
+    }
+}
