@@ -573,14 +573,26 @@ mod tests {
             let c = Config::load(None).map_err(|e| e.to_string())?;
             assert_eq!(c.voice.asterisk.len(), 1);
             let pbx = &c.voice.asterisk[0];
-            assert_eq!((pbx.app.as_str(), pbx.request_timeout_secs, pbx.max_in_flight), ("switchboard", 10, 32));
+            assert_eq!(
+                (
+                    pbx.app.as_str(),
+                    pbx.request_timeout_secs,
+                    pbx.max_in_flight
+                ),
+                ("switchboard", 10, 32)
+            );
             assert!(!c.redacted_toml().contains("pw1-secret"));
             jail.set_env(
                 "SWITCHBOARD_VOICE__ASTERISK",
                 r#"[{name="a",url="http://a:8088/ari",username="u",password="p"},{name="b",url="https://b:8089/ari",username="u",password="q",app="sb2"}]"#,
             );
             let c = Config::load(None).map_err(|e| e.to_string())?;
-            let names: Vec<_> = c.voice.asterisk.iter().map(|s| (s.name.as_str(), s.app.as_str())).collect();
+            let names: Vec<_> = c
+                .voice
+                .asterisk
+                .iter()
+                .map(|s| (s.name.as_str(), s.app.as_str()))
+                .collect();
             assert_eq!(names, [("a", "switchboard"), ("b", "sb2")]);
             Ok(())
         });

@@ -333,7 +333,11 @@ impl AriClient {
     }
 
     /// Leaves our app and continues in the dialplan (at the next priority when empty).
-    pub async fn continue_in_dialplan(&self, id: &str, to: &DialplanTarget) -> Result<(), AriError> {
+    pub async fn continue_in_dialplan(
+        &self,
+        id: &str,
+        to: &DialplanTarget,
+    ) -> Result<(), AriError> {
         self.call(&ops::CHANNELS_CONTINUE, &[id])
             .query_opt("context", to.context.as_ref())
             .query_opt("extension", to.extension.as_ref())
@@ -450,12 +454,14 @@ impl AriClient {
     /// Plays media to a channel (queued behind its other playbacks). Playback does not stop
     /// on DTMF: barge-in is the caller's job ([`AriClient::stop_playback`]).
     pub async fn play(&self, id: &str, play: &Play) -> Result<Playback, AriError> {
-        self.call(&ops::CHANNELS_PLAY, &[id])
-            .query_list("media", &play.media)
+        let call = match &play.playback_id {
+            Some(pb) => self.call(&ops::CHANNELS_PLAY_WITH_ID, &[id, pb]),
+            None => self.call(&ops::CHANNELS_PLAY, &[id]),
+        };
+        call.query_list("media", &play.media)
             .query_opt("lang", play.lang.as_ref())
             .query_opt("offsetms", play.offset_ms)
             .query_opt("skipms", play.skip_ms)
-            .query_opt("playbackId", play.playback_id.as_ref())
             .json()
             .await
     }

@@ -28,7 +28,9 @@ impl EventMessage {
     pub fn parse(text: &str) -> Result<Self, serde_json::Error> {
         let value: Value = serde_json::from_str(text)?;
         if !value.is_object() {
-            return Err(serde::de::Error::custom("an ARI event frame is a JSON object"));
+            return Err(serde::de::Error::custom(
+                "an ARI event frame is a JSON object",
+            ));
         }
         Ok(Self::from_value(value))
     }
@@ -204,7 +206,9 @@ impl Event {
             match Typed::deserialize(&value) {
                 Ok(typed) => return Self::from_typed(typed),
                 // Kept rather than dropped: the call layer may still act on the raw frame.
-                Err(e) => tracing::warn!(ari.event = %kind, error = %e, "ARI event did not match its model"),
+                Err(e) => {
+                    tracing::warn!(ari.event = %kind, error = %e, "ARI event did not match its model")
+                }
             }
         }
         Event::Other { kind, raw: value }

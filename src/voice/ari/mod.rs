@@ -27,11 +27,13 @@ mod stream;
 mod tests;
 
 pub use channels::{
-    CreateChannel, DialplanTarget, Direction, ExternalMedia, HangupReason, Originate, Play,
-    Record, Snoop,
+    CreateChannel, DialplanTarget, Direction, ExternalMedia, HangupReason, Originate, Play, Record,
+    Snoop,
 };
 pub use error::AriError;
 pub use events::{Event, EventMessage};
 pub use resources::{AddChannel, BridgeType, NewBridge, PlaybackControl};
 pub use rest::AriClient;
+#[cfg(test)]
+use rest::decode as rest_decode;
 pub use stream::{Backoff, EventStream, StreamEvent, StreamOptions};

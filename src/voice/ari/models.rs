@@ -436,7 +436,10 @@ pub(crate) mod spec_samples {
 
     pub(crate) fn all() -> Vec<(&'static str, Value)> {
         fn v<T: Serialize + Default>(name: &'static str) -> (&'static str, Value) {
-            (name, serde_json::to_value(T::default()).expect("model serialises"))
+            (
+                name,
+                serde_json::to_value(T::default()).expect("model serialises"),
+            )
         }
         vec![
             v::<CallerId>("CallerID"),

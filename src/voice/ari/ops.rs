@@ -81,7 +81,9 @@ ops! {
     /// Stop music on hold in a bridge.
     BRIDGES_MOH_STOP = "bridges.stopMoh", "DELETE" "/bridges/{bridgeId}/moh" query [] body [] -> "void";
     /// Play media to a bridge.
-    BRIDGES_PLAY = "bridges.play", "POST" "/bridges/{bridgeId}/play" query ["media", "lang", "offsetms", "skipms", "playbackId", "announcer_format"] body [] -> "Playback";
+    BRIDGES_PLAY = "bridges.play", "POST" "/bridges/{bridgeId}/play" query ["media", "lang", "offsetms", "skipms", "announcer_format"] body [] -> "Playback";
+    /// Play media to a bridge under our playback id.
+    BRIDGES_PLAY_WITH_ID = "bridges.playWithId", "POST" "/bridges/{bridgeId}/play/{playbackId}" query ["media", "lang", "offsetms", "skipms", "announcer_format"] body [] -> "Playback";
     /// Record a bridge.
     BRIDGES_RECORD = "bridges.record", "POST" "/bridges/{bridgeId}/record" query ["name", "format", "recorder_format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"] body [] -> "LiveRecording";
 
@@ -128,7 +130,9 @@ ops! {
     /// Stop silence.
     CHANNELS_SILENCE_STOP = "channels.stopSilence", "DELETE" "/channels/{channelId}/silence" query [] body [] -> "void";
     /// Play media.
-    CHANNELS_PLAY = "channels.play", "POST" "/channels/{channelId}/play" query ["media", "lang", "offsetms", "skipms", "playbackId"] body [] -> "Playback";
+    CHANNELS_PLAY = "channels.play", "POST" "/channels/{channelId}/play" query ["media", "lang", "offsetms", "skipms"] body [] -> "Playback";
+    /// Play media under our playback id.
+    CHANNELS_PLAY_WITH_ID = "channels.playWithId", "POST" "/channels/{channelId}/play/{playbackId}" query ["media", "lang", "offsetms", "skipms"] body [] -> "Playback";
     /// Record.
     CHANNELS_RECORD = "channels.record", "POST" "/channels/{channelId}/record" query ["name", "format", "maxDurationSeconds", "maxSilenceSeconds", "ifExists", "beep", "terminateOn"] body [] -> "LiveRecording";
     /// Read a channel variable (or dialplan function).

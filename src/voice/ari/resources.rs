@@ -9,9 +9,8 @@ use serde_json::Value;
 use super::channels::{Play, Record};
 use super::error::AriError;
 use super::models::{
-    Application, AsteriskInfo, AsteriskPing, Bridge, ConfigTuple, DeviceState,
-    DeviceStateValue, Endpoint, LiveRecording, Module, Playback, Sound, StoredRecording,
-    Variable,
+    Application, AsteriskInfo, AsteriskPing, Bridge, ConfigTuple, DeviceState, DeviceStateValue,
+    Endpoint, LiveRecording, Module, Playback, Sound, StoredRecording, Variable,
 };
 use super::ops;
 use super::rest::AriClient;
@@ -149,7 +148,11 @@ impl AriClient {
     }
 
     /// Starts music on hold for the whole bridge.
-    pub async fn start_bridge_moh(&self, bridge: &str, class: Option<&str>) -> Result<(), AriError> {
+    pub async fn start_bridge_moh(
+        &self,
+        bridge: &str,
+        class: Option<&str>,
+    ) -> Result<(), AriError> {
         self.call(&ops::BRIDGES_MOH_START, &[bridge])
             .query_opt("mohClass", class)
             .void()
@@ -163,12 +166,14 @@ impl AriClient {
 
     /// Plays media to every member of a bridge.
     pub async fn play_to_bridge(&self, bridge: &str, play: &Play) -> Result<Playback, AriError> {
-        self.call(&ops::BRIDGES_PLAY, &[bridge])
-            .query_list("media", &play.media)
+        let call = match &play.playback_id {
+            Some(pb) => self.call(&ops::BRIDGES_PLAY_WITH_ID, &[bridge, pb]),
+            None => self.call(&ops::BRIDGES_PLAY, &[bridge]),
+        };
+        call.query_list("media", &play.media)
             .query_opt("lang", play.lang.as_ref())
             .query_opt("offsetms", play.offset_ms)
             .query_opt("skipms", play.skip_ms)
-            .query_opt("playbackId", play.playback_id.as_ref())
             .json()
             .await
     }
@@ -252,7 +257,9 @@ impl AriClient {
 
     /// Deletes a stored recording.
     pub async fn delete_stored_recording(&self, name: &str) -> Result<(), AriError> {
-        self.call(&ops::RECORDINGS_DELETE_STORED, &[name]).void().await
+        self.call(&ops::RECORDINGS_DELETE_STORED, &[name])
+            .void()
+            .await
     }
 
     /// Copies a stored recording.
@@ -284,7 +291,9 @@ impl AriClient {
 
     /// One endpoint (`PJSIP`, `1001`).
     pub async fn get_endpoint(&self, tech: &str, resource: &str) -> Result<Endpoint, AriError> {
-        self.call(&ops::ENDPOINTS_GET, &[tech, resource]).json().await
+        self.call(&ops::ENDPOINTS_GET, &[tech, resource])
+            .json()
+            .await
     }
 
     /// `Stasis:` device states.
@@ -410,7 +419,9 @@ impl AriClient {
 
     /// Our application: what it is subscribed to (the first step of a resync).
     pub async fn get_application(&self) -> Result<Application, AriError> {
-        self.call(&ops::APPLICATIONS_GET, &[self.app()]).json().await
+        self.call(&ops::APPLICATIONS_GET, &[self.app()])
+            .json()
+            .await
     }
 
     /// Subscribes our app to event sources (`endpoint:PJSIP`, `deviceState:PJSIP/1001`,

@@ -154,7 +154,11 @@ impl Call<'_> {
             self.body.insert(name.to_owned(), Value::Array(list));
             return self;
         }
-        let joined = items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join(",");
+        let joined = items
+            .iter()
+            .map(AsRef::as_ref)
+            .collect::<Vec<_>>()
+            .join(",");
         self.query(name, joined)
     }
 

@@ -100,7 +100,10 @@ impl StreamOptions {
         url.query_pairs_mut()
             .clear()
             .append_pair("app", &self.app)
-            .append_pair("subscribeAll", if self.subscribe_all { "true" } else { "false" });
+            .append_pair(
+                "subscribeAll",
+                if self.subscribe_all { "true" } else { "false" },
+            );
         Ok(url)
     }
 }
@@ -254,9 +257,8 @@ async fn run(
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<
-    tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
->;
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(url: &Url, auth: &HeaderValue) -> Result<Ws, tungstenite::Error> {
     let mut request = url.as_str().into_client_request()?;
@@ -336,7 +338,11 @@ mod tests {
         let steps = [100u64, 200, 400, 800, 1000, 1000, 1000, 1000];
         for (d, step) in delays.iter().zip(steps) {
             let ms = d.as_millis() as u64;
-            assert!(ms >= step / 2 && ms <= step, "{ms} outside [{}, {step}]", step / 2);
+            assert!(
+                ms >= step / 2 && ms <= step,
+                "{ms} outside [{}, {step}]",
+                step / 2
+            );
         }
         b.reset();
         assert!(b.next_delay(&mut rng) <= Duration::from_millis(100));
@@ -363,16 +369,25 @@ mod tests {
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (_stop_tx, mut stop) = watch::channel(false);
         let pumping =
-            tokio::spawn(async move { pump(client, &tx, &mut stop, Duration::from_secs(60)).await });
-        let stasis_end = r#"{"type":"StasisEnd","application":"a","timestamp":"t","channel":{"id":"c1"}}"#;
+            tokio::spawn(
+                async move { pump(client, &tx, &mut stop, Duration::from_secs(60)).await },
+            );
+        let stasis_end =
+            r#"{"type":"StasisEnd","application":"a","timestamp":"t","channel":{"id":"c1"}}"#;
         server.send(Message::text(stasis_end)).await.unwrap();
         server.send(Message::text("not json")).await.unwrap();
         server.send(Message::Close(None)).await.unwrap();
-        assert_eq!(pumping.await.unwrap(), End::Lost("closed by Asterisk".into()));
+        assert_eq!(
+            pumping.await.unwrap(),
+            End::Lost("closed by Asterisk".into())
+        );
         match rx.try_recv().unwrap() {
             StreamEvent::Event(e) => assert_eq!(e.event.channel().unwrap().id, "c1"),
             other => panic!("unexpected {other:?}"),
         }
-        assert!(rx.try_recv().is_err(), "the bad frame is dropped, not forwarded");
+        assert!(
+            rx.try_recv().is_err(),
+            "the bad frame is dropped, not forwarded"
+        );
     }
 }
