@@ -207,7 +207,11 @@ impl Event {
                 Ok(typed) => return Self::from_typed(typed),
                 // Kept rather than dropped: the call layer may still act on the raw frame.
                 Err(e) => {
-                    tracing::warn!(ari.event = %kind, error = %e, "ARI event did not match its model")
+                    tracing::warn!(
+                        ari.event = %kind,
+                        error = %super::rest::without_values(&e.to_string()),
+                        "ARI event did not match its model"
+                    )
                 }
             }
         }

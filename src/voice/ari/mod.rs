@@ -2,7 +2,7 @@
 //! `asterisk-ari/api-docs/*.json` and checked against it and against traffic captured from a
 //! real Asterisk 22.10.1 (tests in `tests/`).
 //!
-//! - [`AriClient`] (`rest.rs`, `channels.rs`, `resources.rs`): REST over reqwest, one client
+//! - [`AriClient`] (`rest.rs`, `channels.rs`, `params.rs`, `resources.rs`): REST over reqwest, one client
 //!   per Asterisk server, requests built from the operation table in [`ops`].
 //! - [`EventStream`] (`stream.rs`): the events WebSocket on a dedicated reader task, with
 //!   reconnect and `Connected`/`Disconnected` notices.
@@ -17,6 +17,7 @@ mod error;
 pub mod events;
 pub mod models;
 pub mod ops;
+mod params;
 mod payloads;
 mod resources;
 mod rest;
@@ -26,12 +27,12 @@ mod stream;
 #[cfg(test)]
 mod tests;
 
-pub use channels::{
+pub use error::AriError;
+pub use events::{Event, EventMessage};
+pub use params::{
     CreateChannel, DialplanTarget, Direction, ExternalMedia, HangupReason, Originate, Play, Record,
     Snoop,
 };
-pub use error::AriError;
-pub use events::{Event, EventMessage};
 pub use resources::{AddChannel, BridgeType, NewBridge, PlaybackControl};
 pub use rest::AriClient;
 #[cfg(test)]

@@ -6,13 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::channels::{Play, Record};
 use super::error::AriError;
 use super::models::{
     Application, AsteriskInfo, AsteriskPing, Bridge, ConfigTuple, DeviceState, DeviceStateValue,
     Endpoint, LiveRecording, Module, Playback, Sound, StoredRecording, Variable,
 };
 use super::ops;
+use super::params::{Play, Record};
 use super::rest::AriClient;
 
 /// A bridge type or flag for `POST /bridges?type=…`.

@@ -261,5 +261,26 @@ impl Call<'_> {
 /// Reads a body as `T`, naming the operation and the JSON path that did not fit.
 pub(crate) fn decode<T: DeserializeOwned>(op: &str, body: &[u8]) -> Result<T, AriError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
-    serde_path_to_error::deserialize(de).map_err(|e| AriError::Decode(format!("{op}: {e}")))
+    serde_path_to_error::deserialize(de)
+        .map_err(|e| AriError::Decode(format!("{op}: {}", without_values(&e.to_string()))))
+}
+
+/// An error text with quoted values blanked: serde quotes the offending value, which may be
+/// a caller's number, and these texts end up in logs.
+pub(crate) fn without_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut quoted = false;
+    for c in text.chars() {
+        if c == '"' {
+            if quoted {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            quoted = !quoted;
+        } else if !quoted {
+            out.push(c);
+        }
+    }
+    out
 }

@@ -79,3 +79,18 @@ fn the_comparison_reports_changed_missing_and_invented_values() {
     differences(&wrong, &raw, "", &mut out);
     assert_eq!(out.len(), 4, "{out:#?}");
 }
+
+#[test]
+fn decode_errors_do_not_carry_the_values_asterisk_sent() {
+    let e = crate::voice::ari::rest_decode::<crate::voice::ari::models::Channel>(
+        "channels.get",
+        br#"{"id":"c1","dialplan":{"priority":"+15557654321"}}"#,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("channels.get") && e.contains("dialplan.priority"),
+        "{e}"
+    );
+    assert!(!e.contains("15557654321"), "{e}");
+}
