@@ -45,7 +45,7 @@ pub struct Originate {
 /// `POST /channels/create`: a channel in our app, not dialled yet (`StasisStart` at once).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CreateChannel {
-    /// Endpoint to call later with [`AriClient::dial`].
+    /// Endpoint to call later with [`AriClient::dial`](super::AriClient::dial).
     pub endpoint: String,
     /// Arguments given to the app.
     pub app_args: Vec<String>,
