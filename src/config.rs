@@ -581,7 +581,13 @@ mod tests {
                 ),
                 ("switchboard", 10, 32)
             );
-            assert!(!c.redacted_toml().contains("pw1-secret"));
+            let shown = c.redacted_toml();
+            assert!(!shown.contains("pw1-secret"), "{shown}");
+            assert!(
+                shown.contains("[[voice.asterisk]]") && shown.contains("pbx1"),
+                "{shown}"
+            );
+            assert!(shown.contains("password = \"[REDACTED]\""), "{shown}");
             jail.set_env(
                 "SWITCHBOARD_VOICE__ASTERISK",
                 r#"[{name="a",url="http://a:8088/ari",username="u",password="p"},{name="b",url="https://b:8089/ari",username="u",password="q",app="sb2"}]"#,
