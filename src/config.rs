@@ -36,6 +36,12 @@
 //! Polly credentials are not configuration: they come from the standard AWS variables
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), so the same secrets
 //! serve every AWS tool on the host and never land in `switchboard.toml`.
+//! | `voice.asterisk` | `SWITCHBOARD_VOICE__ASTERISK` | `[]` (voice off) |
+//!
+//! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
+//! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
+//! `request_timeout_secs` (`10`), `max_in_flight` (`32`). In the environment it is one value:
+//! `SWITCHBOARD_VOICE__ASTERISK='[{name="pbx1",url="http://10.0.0.5:8088/ari",username="switchboard",password="…"}]'`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -96,6 +102,99 @@ pub struct Config {
     pub ivr: IvrConfig,
     /// Text-to-speech for IVR prompts.
     pub tts: TtsConfig,
+    /// Voice over Asterisk ARI.
+    pub voice: VoiceConfig,
+}
+
+/// `[voice]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct VoiceConfig {
+    /// The Asterisk servers (`[[voice.asterisk]]`), each with its own URL and credentials.
+    /// Empty: voice is off.
+    pub asterisk: Vec<AsteriskConfig>,
+}
+
+/// One `[[voice.asterisk]]` server.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AsteriskConfig {
+    /// A name for logs and for telling servers apart (unique).
+    pub name: String,
+    /// ARI base URL: `http://HOST:8088/ari` (or `https://…:8089/ari`); the events socket is
+    /// derived from it.
+    pub url: String,
+    /// ARI user (`ari.conf`, `type=user`).
+    pub username: String,
+    /// Its password.
+    #[serde(serialize_with = "ser_secret")]
+    pub password: SecretString,
+    /// The Stasis application (`Stasis(switchboard,…)` in the dialplan).
+    #[serde(default = "default_ari_app")]
+    pub app: String,
+    /// A REST request taking longer fails (and the call it served is cleaned up).
+    #[serde(default = "default_ari_timeout")]
+    pub request_timeout_secs: u64,
+    /// REST requests in flight at once (Asterisk's HTTP `sessionlimit` is 100 by default).
+    #[serde(default = "default_ari_in_flight")]
+    pub max_in_flight: usize,
+}
+
+fn default_ari_app() -> String {
+    "switchboard".into()
+}
+
+fn default_ari_timeout() -> u64 {
+    10
+}
+
+fn default_ari_in_flight() -> usize {
+    32
+}
+
+impl AsteriskConfig {
+    /// A server at `url` with the default app and limits (tests and examples).
+    pub fn for_url(url: &str) -> Self {
+        AsteriskConfig {
+            name: "asterisk".into(),
+            url: url.into(),
+            username: "switchboard".into(),
+            password: SecretString::from("switchboard"),
+            app: default_ari_app(),
+            request_timeout_secs: default_ari_timeout(),
+            max_in_flight: default_ari_in_flight(),
+        }
+    }
+
+    fn validate(&self, seen: &mut Vec<String>) -> Result<(), ConfigError> {
+        let bad = |message: String| ConfigError::Invalid {
+            key: "voice.asterisk",
+            message: format!("server `{}`: {message}", self.name),
+        };
+        if self.name.trim().is_empty() {
+            return Err(bad("`name` must not be empty".into()));
+        }
+        if seen.contains(&self.name) {
+            return Err(bad("`name` is used twice".into()));
+        }
+        seen.push(self.name.clone());
+        let url = url::Url::parse(&self.url).map_err(|e| bad(format!("`url`: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err(bad("`url` must be http(s)://HOST:PORT/ari".into()));
+        }
+        if self.username.is_empty() {
+            return Err(bad("`username` must not be empty".into()));
+        }
+        // Asterisk limits app names to 73 characters; a comma would split the `app` list.
+        if self.app.is_empty() || self.app.len() > 73 || self.app.contains(',') {
+            return Err(bad("`app` must be 1 to 73 characters without commas".into()));
+        }
+        if self.request_timeout_secs == 0 || self.max_in_flight == 0 {
+            return Err(bad(
+                "`request_timeout_secs` and `max_in_flight` must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// `[ivr]`.
@@ -306,6 +405,7 @@ impl Default for Config {
             ai: AiConfig::default(),
             ivr: IvrConfig::default(),
             tts: TtsConfig::default(),
+            voice: VoiceConfig::default(),
         }
     }
 }
@@ -356,6 +456,10 @@ fn ser_secret_opt<S: serde::Serializer>(v: &Option<SecretString>, s: S) -> Resul
         Some(_) => s.serialize_str("[REDACTED]"),
         None => s.serialize_none(),
     }
+}
+
+fn ser_secret<S: serde::Serializer>(_: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str("[REDACTED]")
 }
 
 fn ser_db_url<S: serde::Serializer>(v: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
@@ -459,6 +563,10 @@ impl Config {
                 key: "public_url",
                 message: e.to_string(),
             })?;
+        }
+        let mut names = Vec::new();
+        for server in &self.voice.asterisk {
+            server.validate(&mut names)?;
         }
         Ok(())
     }
@@ -635,6 +743,68 @@ mod tests {
             assert!(e.contains("tts.polly.endpoint"), "{e}");
             Ok(())
         });
+    }
+
+    #[test]
+    fn asterisk_servers_load_from_the_file_and_the_environment_with_defaults() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "switchboard.toml",
+                "[[voice.asterisk]]\nname = \"pbx1\"\nurl = \"http://10.0.0.5:8088/ari\"\n\
+                 username = \"sb\"\npassword = \"pw1-secret\"\n",
+            )?;
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.voice.asterisk.len(), 1);
+            let pbx = &c.voice.asterisk[0];
+            assert_eq!(
+                (
+                    pbx.app.as_str(),
+                    pbx.request_timeout_secs,
+                    pbx.max_in_flight
+                ),
+                ("switchboard", 10, 32)
+            );
+            let shown = c.redacted_toml();
+            assert!(!shown.contains("pw1-secret"), "{shown}");
+            assert!(
+                shown.contains("[[voice.asterisk]]") && shown.contains("pbx1"),
+                "{shown}"
+            );
+            assert!(shown.contains("password = \"[REDACTED]\""), "{shown}");
+            jail.set_env(
+                "SWITCHBOARD_VOICE__ASTERISK",
+                r#"[{name="a",url="http://a:8088/ari",username="u",password="p"},{name="b",url="https://b:8089/ari",username="u",password="q",app="sb2"}]"#,
+            );
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            let names: Vec<_> = c
+                .voice
+                .asterisk
+                .iter()
+                .map(|s| (s.name.as_str(), s.app.as_str()))
+                .collect();
+            assert_eq!(names, [("a", "switchboard"), ("b", "sb2")]);
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn voice_is_off_by_default_and_bad_servers_are_refused() {
+        assert!(Config::default().voice.asterisk.is_empty());
+        let mut c = Config::default();
+        c.voice.asterisk = vec![AsteriskConfig::for_url("ftp://pbx/ari")];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("voice.asterisk") && e.contains("url"), "{e}");
+        c.voice.asterisk = vec![
+            AsteriskConfig::for_url("http://pbx:8088/ari"),
+            AsteriskConfig::for_url("http://pbx2:8088/ari"),
+        ];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("twice"), "{e}");
+        c.voice.asterisk.truncate(1);
+        c.voice.asterisk[0].app = "a,b".into();
+        assert!(c.validate().is_err());
+        c.voice.asterisk[0].app = "switchboard".into();
+        c.validate().unwrap();
     }
 
     #[test]

@@ -19,6 +19,7 @@
 //! - [`schedule`]: business hours (time zones, weekly windows, holidays, overrides), pure.
 //! - [`secrets`]: master key and sealing of secrets at rest.
 //! - [`tts`]: text-to-speech (Polly, offline espeak-ng), Asterisk prompt files, the prompt cache.
+//! - [`voice`]: telephony over Asterisk: the typed ARI client (`voice::ari`).
 //! - [`http`]: the web edge: routers merged, layers, errors, OpenAPI, metrics, embedded UI.
 //!
 //! # Dependency rules
@@ -43,3 +44,4 @@ pub mod secrets;
 pub mod store;
 pub mod telemetry;
 pub mod tts;
+pub mod voice;
