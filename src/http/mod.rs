@@ -92,6 +92,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::inbox::router())
         .merge(crate::ai::http::router())
         .merge(crate::ivr::http::router())
+        .merge(crate::tts::http::router())
         .merge(crate::channels::widget::router())
         .merge(crate::channels::attachments::router())
         .split_for_parts();

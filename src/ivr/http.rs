@@ -31,6 +31,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(history))
         .routes(routes!(get_version))
         .routes(routes!(list_dids))
+        .routes(routes!(graph))
 }
 
 impl From<FlowError> for ApiError {
@@ -570,4 +571,61 @@ fn route_lines(text: &str) -> Vec<usize> {
         .filter(|(_, l)| l.trim_start().starts_with("- match:") || l.trim_start() == "- match:")
         .map(|(i, _)| i + 1)
         .collect()
+}
+
+/// Which flow to draw, and how.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct GraphQuery {
+    /// Flow id, e.g. `support-main` or `common/after-hours`.
+    pub flow: String,
+    /// `svg` (default), `dot` or `mermaid`.
+    pub format: Option<String>,
+}
+
+/// A picture of one flow as it is on disk: boxes per node, arrows per exit, dashed arrows for
+/// failure exits that fall back to `defaults.on_error`.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/flows/graph", tag = "ivr",
+    params(("tid" = i64, Path, description = "tenant id"), GraphQuery),
+    responses((status = 200, description = "`image/svg+xml`, or text for dot and mermaid"),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn graph(
+    State(state): State<AppState>,
+    scope: TenantScope<Admin>,
+    AppQuery(q): AppQuery<GraphQuery>,
+) -> Result<Response, ApiError> {
+    use super::diagram::{DiagramFormat, diagram};
+    let format = match q.format.as_deref().unwrap_or("svg") {
+        "svg" => DiagramFormat::Svg,
+        "dot" => DiagramFormat::Dot,
+        "mermaid" => DiagramFormat::Mermaid,
+        other => {
+            return Err(ApiError::validation(
+                "format",
+                format!("`{other}` is not svg, dot or mermaid"),
+            ));
+        }
+    };
+    let folder = state.flows.folder(scope.id()).await?;
+    let flows = super::decode_flows(&folder.sources);
+    let flow = flows
+        .get(&q.flow)
+        .ok_or_else(|| ApiError::not_found(&format!("flow {}", q.flow)))?;
+    let body = diagram(flow).render(format).map_err(ApiError::internal)?;
+    let content_type = match format {
+        DiagramFormat::Svg => "image/svg+xml",
+        _ => "text/plain; charset=utf-8",
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            // The picture holds admins' text; even opened on its own it may run nothing.
+            (
+                axum::http::header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'",
+            ),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -9,6 +9,7 @@
 pub mod cache;
 pub mod espeak;
 pub mod fallback;
+pub mod http;
 pub mod polly;
 pub mod resample;
 pub mod sigv4;

@@ -229,6 +229,44 @@ async fn publishing_validates_writes_atomically_and_keeps_history() {
         assert_eq!(r.code(), "validation", "{bad}");
     }
 
+    // A picture of a flow: SVG for the page, DOT and Mermaid as text.
+    let r = admin
+        .raw()
+        .get(format!("{}{base}/graph?flow=main", admin.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    assert!(
+        r.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+    let svg = r.text().await.unwrap();
+    assert!(
+        svg.contains("<svg") && svg.contains("welcome") && svg.contains("sales"),
+        "{svg}"
+    );
+    let r = admin
+        .raw()
+        .get(format!("{}{base}/graph?flow=main&format=dot", admin.base))
+        .send()
+        .await
+        .unwrap();
+    let dot = r.text().await.unwrap();
+    assert!(
+        dot.starts_with("digraph") && dot.contains("goodbye"),
+        "{dot}"
+    );
+    let r = admin.get(&format!("{base}/graph?flow=nope")).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND, "{}", r.body);
+    let r = admin
+        .get(&format!("{base}/graph?flow=main&format=png"))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+
     // The DIDs page reads routes.yaml.
     let r = admin.get(&format!("/api/v1/tenants/{tid}/dids")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -379,4 +417,47 @@ async fn the_demo_tenant_gets_the_example_support_line() {
     assert_eq!(dids["routes"][0]["number"], "+14155550100", "{dids}");
     assert_eq!(dids["routes"][0]["flow"], "support-main");
     assert_eq!(dids["unmatched"]["then"], "hangup");
+}
+
+#[tokio::test]
+async fn rendered_prompts_are_served_to_asterisk_from_the_tts_cache() {
+    let app = spawn_app().await;
+    let key = format!("ab{}", "0123456789abcdef".repeat(4).get(..62).unwrap());
+    let dir = app.state.config.tts_cache_dir().join("ab");
+    std::fs::create_dir_all(&dir).unwrap();
+    let audio: Vec<u8> = (0..3200u32)
+        .flat_map(|i| (i as i16).to_le_bytes())
+        .collect();
+    std::fs::write(dir.join(format!("{key}.sln16")), &audio).unwrap();
+    // A sidecar or anything else in the folder is never served.
+    std::fs::write(dir.join(format!("{key}.json")), "{}").unwrap();
+
+    let http = reqwest::Client::new();
+    let r = http
+        .get(format!("{}/media/tts/ab/{key}.sln16", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()["content-type"], "application/octet-stream");
+    assert!(
+        r.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(r.bytes().await.unwrap().as_ref(), audio.as_slice());
+    for missing in [
+        format!("/media/tts/ab/{key}.json"),
+        format!("/media/tts/cd/{key}.sln16"),
+        format!("/media/tts/ab/{}.sln16", "f".repeat(64)),
+        "/media/tts/ab/..%2F..%2Fswitchboard.db".to_owned(),
+    ] {
+        let r = http
+            .get(format!("{}{missing}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{missing}");
+    }
 }

@@ -88,6 +88,11 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "admin",
     ),
     ("GET", "/api/v1/tenants/{tid}/flows/history", "admin"),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/flows/graph?flow=matrix",
+        "admin",
+    ),
     ("GET", "/api/v1/tenants/{tid}/flows/history/1", "admin"),
     ("GET", "/api/v1/tenants/{tid}/dids", "admin"),
     ("GET", "/api/v1/tenants/{tid}/ai", "admin"),

@@ -115,6 +115,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("GET", "/api/v1/tenants/{tid}/flows/history"),
         ("GET", "/api/v1/tenants/{tid}/flows/history/{version}"),
         ("GET", "/api/v1/tenants/{tid}/dids"),
+        ("GET", "/api/v1/tenants/{tid}/flows/graph"),
+        ("GET", "/media/tts/{shard}/{file}"),
         ("GET", "/api/v1/tenants/{tid}/api-keys"),
         ("POST", "/api/v1/tenants/{tid}/api-keys"),
         ("DELETE", "/api/v1/tenants/{tid}/api-keys/{kid}"),

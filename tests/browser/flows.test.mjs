@@ -33,6 +33,13 @@ test('an admin validates, is refused, fixes and publishes a flow; numbers show t
   await row.getByRole('button', { name: 'Open flows/support-main.yaml' }).click();
   const source = page.getByTestId('flow-source');
   await source.waitFor();
+  // The flow's picture, drawn by the server.
+  await page.getByTestId('show-graph').click();
+  const picture = page.getByTestId('flow-graph').locator('img');
+  await picture.waitFor();
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 500, await picture.elementHandle());
+  await screenshot(page, 'flows-graph');
+  await page.getByTestId('show-graph').click();
   const original = await source.inputValue();
   assert.match(original, /"2": billing_account/);
   await source.fill(original.replace('"2": billing_account', '"2": biling_account'));

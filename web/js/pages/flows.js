@@ -192,7 +192,24 @@ export async function render(root, ctx) {
     const validateBtn = button('Validate', { iconName: 'check', attrs: { 'data-testid': 'validate-flow' } });
     const publishBtn = button('Publish', { variant: 'primary', iconName: 'upload', attrs: { 'data-testid': 'publish-flow' } });
     const closeBtn = button('Close');
+    const graphSlot = h('div', { class: 'flow-graph-slot' });
     const actions = [validateBtn, publishBtn];
+    if (path.startsWith('flows/') && !isNew) {
+      const flowId = path.slice('flows/'.length, -'.yaml'.length);
+      const graphBtn = button('Graph', { iconName: 'activity', attrs: { 'data-testid': 'show-graph', 'aria-expanded': 'false' } });
+      graphBtn.addEventListener('click', () => {
+        const open = graphSlot.childElementCount === 0;
+        graphBtn.setAttribute('aria-expanded', String(open));
+        if (!open) return mount(graphSlot);
+        // The picture of the file as saved on the server (publish first to see an edit).
+        const src = `/api/v1${base}/graph?flow=${encodeURIComponent(flowId)}&v=${encodeURIComponent(file.digest)}`;
+        const img = h('img', { src, alt: `Graph of the flow ${flowId}: nodes and the exits between them`, title: 'Click to zoom' });
+        const figure = h('figure', { class: 'flow-graph', 'data-testid': 'flow-graph' }, img, h('figcaption', { class: 'field-hint' }, 'Boxes are nodes, arrows their exits; dashed arrows fall back to defaults.on_error. Green nodes end the IVR. Click the picture to zoom.'));
+        img.addEventListener('click', () => figure.classList.toggle('is-zoomed'));
+        mount(graphSlot, figure);
+      });
+      actions.push(graphBtn);
+    }
     if (path.startsWith('flows/') && !isNew) {
       const del = button('Delete', { variant: 'danger', iconName: 'trash' });
       del.addEventListener('click', () => removeFile(path, file.digest));
@@ -205,6 +222,7 @@ export async function render(root, ctx) {
       alertBox.el,
       textarea,
       diagSlot,
+      graphSlot,
     );
     textarea.focus();
     closeBtn.addEventListener('click', () => {
