@@ -259,23 +259,26 @@ impl Default for PollySettings {
 }
 
 impl TtsConfig {
-    /// Polly's settings with credentials from the AWS variables, read through `env` (the
-    /// process environment in production, a fixed map in tests).
+    /// Polly's settings with credentials from the usual AWS chain, read through `env` (the
+    /// process environment in production, a fixed map in tests): the `AWS_*` variables, then
+    /// the `AWS_PROFILE` (or `default`) profile of `~/.aws/credentials` and `~/.aws/config`.
     pub fn polly_config(
         &self,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<crate::tts::PollyConfig, ConfigError> {
         let var = |name: &str| env(name).filter(|v| !v.trim().is_empty());
+        let profile = crate::tts::aws_profile::load(env);
         let region = self
             .polly
             .region
             .clone()
             .or_else(|| var("AWS_REGION"))
             .or_else(|| var("AWS_DEFAULT_REGION"))
+            .or(profile.region)
             .ok_or_else(|| {
                 invalid(
                     "tts.polly.region",
-                    "not set, and neither is AWS_REGION; Polly needs a region",
+                    "not set, and neither is AWS_REGION nor a region in ~/.aws/config; Polly needs a region",
                 )
             })?;
         let endpoint = self
@@ -285,20 +288,28 @@ impl TtsConfig {
             .map(url::Url::parse)
             .transpose()
             .map_err(|e| invalid("tts.polly.endpoint", &e.to_string()))?;
-        let (Some(access_key_id), Some(secret)) =
-            (var("AWS_ACCESS_KEY_ID"), var("AWS_SECRET_ACCESS_KEY"))
-        else {
-            return Err(invalid(
-                "tts.provider",
-                "is polly, but AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set",
-            ));
+        // Keys from the environment come as a pair (with its token); otherwise the profile's.
+        let (access_key_id, secret, token) = match (
+            var("AWS_ACCESS_KEY_ID"),
+            var("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (Some(id), Some(secret)) => (id, secret, var("AWS_SESSION_TOKEN")),
+            _ => match (profile.access_key_id, profile.secret_access_key) {
+                (Some(id), Some(secret)) => (id, secret, profile.session_token),
+                _ => {
+                    return Err(invalid(
+                        "tts.provider",
+                        "is polly, but no AWS credentials were found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a profile in ~/.aws/credentials (AWS_PROFILE)",
+                    ));
+                }
+            },
         };
         Ok(crate::tts::PollyConfig {
             region,
             endpoint,
             access_key_id,
             secret_access_key: SecretString::from(secret),
-            session_token: var("AWS_SESSION_TOKEN").map(SecretString::from),
+            session_token: token.map(SecretString::from),
             timeout: std::time::Duration::from_secs(self.polly.timeout_secs),
         })
     }
@@ -727,6 +738,32 @@ mod tests {
         assert!(e.contains("AWS_ACCESS_KEY_ID"), "{e}");
         let e = c.tts.polly_config(&env(&[])).unwrap_err().to_string();
         assert!(e.contains("tts.polly.region"), "{e}");
+    }
+
+    #[test]
+    fn polly_credentials_fall_back_to_the_shared_aws_profile() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join(".aws")).unwrap();
+        std::fs::write(
+            dir.path().join(".aws/credentials"),
+            "[voice]\naws_access_key_id = AKIDFILE\naws_secret_access_key = s3cret\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".aws/config"),
+            "[profile voice]\nregion = ca-central-1\n",
+        )
+        .unwrap();
+        let home = dir.path().display().to_string();
+        let env = move |k: &str| match k {
+            "HOME" => Some(home.clone()),
+            "AWS_PROFILE" => Some("voice".to_owned()),
+            _ => None,
+        };
+        let polly = Config::default().tts.polly_config(&env).unwrap();
+        assert_eq!(polly.access_key_id, "AKIDFILE");
+        assert_eq!(polly.region, "ca-central-1");
+        assert!(polly.session_token.is_none());
     }
 
     #[test]

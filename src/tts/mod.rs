@@ -6,6 +6,7 @@
 //! 16 kHz), because that is what Asterisk's `format_sln` plays without conversion
 //! (docs: shared/TTS-AND-LLM.md §2).
 
+pub mod aws_profile;
 pub mod cache;
 pub mod espeak;
 pub mod fallback;
