@@ -48,11 +48,17 @@ impl AiService {
         }
     }
 
-    /// The embedding of a customer's text (None without a model, or if it fails: the bot then
-    /// matches by words alone rather than not answering).
-    pub async fn embed_query(&self, text: &str, language: &str) -> Option<Vec<f32>> {
+    /// The embedding of a customer's text, misspelt words corrected against `index` first
+    /// (None without a model, or if it fails: the bot then matches by words alone rather than
+    /// not answering).
+    pub async fn embed_query(
+        &self,
+        index: &KbIndex,
+        text: &str,
+        language: &str,
+    ) -> Option<Vec<f32>> {
         let model = self.kb.model_for(language)?;
-        let text = text.to_owned();
+        let text = index.correct_spelling(text, |w| model.knows_word(w));
         match tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await {
             Ok(Ok(mut v)) => v.pop(),
             Ok(Err(e)) => {
@@ -157,7 +163,7 @@ impl AiService {
                 }
             }
         } else {
-            self.embed_query(text, language).await
+            self.embed_query(&index, text, language).await
         };
         let hits = index.search_with(text, limit, vector.as_deref())?;
         Ok((index, vector, hits))
