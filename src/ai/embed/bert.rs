@@ -14,7 +14,8 @@ use candle_core::{DType, Module, Tensor};
 pub enum Precision {
     /// As trained (f32): identical to sentence-transformers to about 1e-5.
     F32,
-    /// 8-bit blocks (Q8_0); vectors stay within cosine 0.99 of the f32 model.
+    /// 8-bit blocks (Q8_0) for every product but the attention's values; vectors stay
+    /// within cosine 0.99 of the f32 model, in about half the time.
     Q8,
 }
 
@@ -50,11 +51,24 @@ fn default_act() -> String {
 struct Dense {
     weight: QMatMul,
     bias: Tensor,
+    /// Zero columns appended to the 8-bit weights (and zeros to the input): candle's integer
+    /// kernels for x86 (AVX512-VNNI, AVX-VNNI) take inputs in whole blocks of 256, and
+    /// MiniLM's 384 is not one; without them the product runs on a generic path slower than
+    /// f32.
+    pad: usize,
 }
+
+/// Input width of candle's tiled integer kernels.
+const TILE_K: usize = 256;
 
 impl Dense {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        self.weight.forward(x)?.broadcast_add(&self.bias)
+        let y = if self.pad > 0 {
+            self.weight.forward(&x.pad_with_zeros(1, 0, self.pad)?)?
+        } else {
+            self.weight.forward(x)?
+        };
+        y.broadcast_add(&self.bias)
     }
 }
 
@@ -106,13 +120,20 @@ impl Weights {
 
     fn dense(&self, prefix: &str, precision: Precision) -> candle_core::Result<Dense> {
         let weight = self.get(&format!("{prefix}.weight"))?;
-        let weight = match precision {
-            Precision::F32 => QMatMul::Tensor(weight),
-            Precision::Q8 => QMatMul::from_qtensor(QTensor::quantize(&weight, GgmlDType::Q8_0)?)?,
+        let (weight, pad) = match precision {
+            Precision::F32 => (QMatMul::Tensor(weight), 0),
+            Precision::Q8 => {
+                let k = weight.dims2()?.1;
+                let pad = k.next_multiple_of(TILE_K) - k;
+                let padded = weight.pad_with_zeros(1, 0, pad)?;
+                let q = QTensor::quantize(&padded, GgmlDType::Q8_0)?;
+                (QMatMul::from_qtensor(q)?, pad)
+            }
         };
         Ok(Dense {
             weight,
             bias: self.get(&format!("{prefix}.bias"))?,
+            pad,
         })
     }
 
@@ -135,8 +156,7 @@ impl Bert {
         if config.hidden_act != "gelu" {
             candle_core::bail!("hidden_act `{}` is not supported", config.hidden_act);
         }
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0
-        {
+        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
             candle_core::bail!("hidden_size must be a multiple of num_attention_heads");
         }
         let w = Weights(tensors);
@@ -147,7 +167,10 @@ impl Bert {
                 Ok(Layer {
                     query: w.dense(&format!("{p}.attention.self.query"), precision)?,
                     key: w.dense(&format!("{p}.attention.self.key"), precision)?,
-                    value: w.dense(&format!("{p}.attention.self.value"), precision)?,
+                    // The value projection stays f32 at every precision: in 8 bits it alone
+                    // moves vectors to cosine 0.988 of the f32 model (the other five products
+                    // together cost less than 0.006).
+                    value: w.dense(&format!("{p}.attention.self.value"), Precision::F32)?,
                     attention_out: w.dense(&format!("{p}.attention.output.dense"), precision)?,
                     attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
                     intermediate: w.dense(&format!("{p}.intermediate.dense"), precision)?,
@@ -190,7 +213,10 @@ impl Bert {
                     .embedding(&type_ids.flatten_all()?)?
                     .reshape((rows, width, h))?,
             )?;
-        let mut x = self.embedding_norm.forward(&x)?.reshape((rows * width, h))?;
+        let mut x = self
+            .embedding_norm
+            .forward(&x)?
+            .reshape((rows * width, h))?;
 
         // Padding gets a large negative score so softmax gives it no weight; a single text
         // (the usual query) has none, and then no mask is added at all.

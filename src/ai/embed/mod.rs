@@ -30,8 +30,8 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
-use bert::{Bert, Config};
 pub use bert::Precision;
+use bert::{Bert, Config};
 
 /// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2: the model was trained on
 /// at most 256 word pieces, so longer inputs are cut there (as sentence-transformers does)

@@ -43,7 +43,8 @@ fn embedder_f32() -> &'static Embedder {
 
 fn load(precision: Precision) -> Embedder {
     let dir = model_dir();
-    Embedder::load_with(&dir, precision).unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
+    Embedder::load_with(&dir, precision)
+        .unwrap_or_else(|e| panic!("loading {}: {e}", dir.display()))
 }
 
 fn embed_one(text: &str) -> Vec<f32> {
