@@ -22,6 +22,7 @@
 //! ```
 
 mod bert;
+mod cache;
 #[cfg(test)]
 mod tests;
 
@@ -32,6 +33,7 @@ use tokenizers::{Encoding, Tokenizer, TruncationParams};
 
 pub use bert::Precision;
 use bert::{Bert, Config};
+pub use cache::QueryCache;
 
 /// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2: the model was trained on
 /// at most 256 word pieces, so longer inputs are cut there (as sentence-transformers does)
