@@ -329,10 +329,7 @@ pub fn run_eval(
         // The message is embedded inside the timed call: latency includes the model's share.
         let vector = embedder
             .filter(|_| understands(&language))
-            .and_then(|m| {
-                let corrected = index.correct_spelling(&text, |w| m.knows_word(w));
-                m.embed(&[corrected.as_str()]).ok()
-            })
+            .and_then(|m| m.embed(&[text.as_str()]).ok())
             .and_then(|mut v| v.pop());
         let local = bot::local_turn(index, &text, vector.as_deref(), &language, settings);
         let confidence = match &local {

@@ -54,18 +54,16 @@ impl AiService {
         }
     }
 
-    /// The embedding of a customer's text, misspelt words corrected against `index` first
-    /// (None without a model, or if it fails: the bot then matches by words alone rather than
-    /// not answering).
+    /// The embedding of a customer's text (None without a model, or if it fails: the bot then
+    /// matches by words alone rather than not answering).
     pub async fn embed_query(
         &self,
         tenant: TenantId,
-        index: &KbIndex,
         text: &str,
         language: &str,
     ) -> Option<Vec<f32>> {
         let model = self.kb.model_for(language)?;
-        let text = index.correct_spelling(text, |w| model.knows_word(w));
+        let text = text.to_owned();
         if let Some(v) = self.queries.get(tenant, &text) {
             return Some(v);
         }
@@ -182,7 +180,7 @@ impl AiService {
                 }
             }
         } else {
-            self.embed_query(tenant, &index, text, language).await
+            self.embed_query(tenant, text, language).await
         };
         let hits = index.search_with(text, limit, vector.as_deref())?;
         Ok((index, vector, hits))

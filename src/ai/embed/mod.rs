@@ -169,12 +169,6 @@ impl Embedder {
         Ok(vectors)
     }
 
-    /// Whether `word` (lower case) is a whole entry of the model's vocabulary, i.e. a word the
-    /// model has a meaning for rather than one it would split into pieces.
-    pub fn knows_word(&self, word: &str) -> bool {
-        self.tokenizer.token_to_id(word).is_some()
-    }
-
     /// Length of every vector [`embed`](Self::embed) returns (384 for all-MiniLM-L6-v2).
     pub fn dimensions(&self) -> usize {
         self.dimensions

@@ -227,9 +227,3 @@ fn eight_bit_weights_stay_close_to_f32_weights() {
         assert!(similarity >= 0.99, "{text:?}: cosine {similarity}");
     }
 }
-
-#[test]
-fn dictionary_is_the_model_s_vocabulary() {
-    assert!(embedder().knows_word("shipping"));
-    assert!(!embedder().knows_word("shiping"));
-}

@@ -126,14 +126,7 @@ pub struct KbIndex {
     vectors: HashMap<i64, Vec<Vec<f32>>>,
     /// Entry id → embedding vector of its answer.
     answer_vectors: HashMap<i64, Vec<f32>>,
-    /// Words of the entries as written (lower case) and how often they occur: the
-    /// vocabulary misspelt words are corrected to.
-    words: HashMap<String, usize>,
 }
-
-/// Words shorter than this are left as written: one edit turns too many short words into
-/// other real words.
-const MIN_CORRECTED_LEN: usize = 4;
 
 impl std::fmt::Debug for KbIndex {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -164,17 +157,11 @@ impl KbIndex {
         let mut writer = index.writer_with_num_threads(1, WRITER_MEMORY)?;
         let mut map = HashMap::new();
         let mut df: HashMap<String, usize> = HashMap::new();
-        let mut words: HashMap<String, usize> = HashMap::new();
         for e in entries
             .iter()
             .filter(|e| e.active && same_language(&e.language, language))
         {
             let keywords_text = e.keywords.join(" ");
-            for text in [&e.question, &keywords_text, &e.answer, &e.category] {
-                for w in word_spans(text) {
-                    *words.entry(text[w].to_lowercase()).or_default() += 1;
-                }
-            }
             writer.add_document(doc!(
                 id => e.id,
                 question => e.question.as_str(),
@@ -230,51 +217,7 @@ impl KbIndex {
             synonyms,
             vectors: HashMap::new(),
             answer_vectors: HashMap::new(),
-            words,
         })
-    }
-
-    /// `text` with each word that neither the knowledge base nor `known` (a dictionary, such
-    /// as an embedding model's vocabulary) knows replaced by the knowledge-base word one edit
-    /// away, when there is exactly one most frequent such word ("shiping" → "shipping").
-    /// A model that splits an unknown word into pieces loses its meaning; BM25 has its own
-    /// typo tolerance, so this is for the text a model embeds.
-    pub fn correct_spelling(&self, text: &str, known: impl Fn(&str) -> bool) -> String {
-        let mut out = String::with_capacity(text.len());
-        let mut last = 0;
-        for span in word_spans(text) {
-            let word = text[span.clone()].to_lowercase();
-            out.push_str(&text[last..span.start]);
-            last = span.end;
-            if word.chars().count() < MIN_CORRECTED_LEN
-                || self.words.contains_key(&word)
-                || known(&word)
-            {
-                out.push_str(&text[span]);
-                continue;
-            }
-            let mut best: Option<(&str, usize)> = None;
-            let mut tied = false;
-            for (candidate, &count) in &self.words {
-                if candidate.len().abs_diff(word.len()) > 1 || !within_one_edit(candidate, &word) {
-                    continue;
-                }
-                match best {
-                    Some((_, c)) if c > count => {}
-                    Some((_, c)) if c == count => tied = true,
-                    _ => {
-                        best = Some((candidate, count));
-                        tied = false;
-                    }
-                }
-            }
-            match best {
-                Some((candidate, _)) if !tied => out.push_str(candidate),
-                _ => out.push_str(&text[span]),
-            }
-        }
-        out.push_str(&text[last..]);
-        out
     }
 
     /// The question and answer of an indexed entry (so a turn needs no database read).
@@ -506,30 +449,6 @@ impl KbIndex {
     }
 }
 
-/// Byte ranges of the words (runs of letters) of `text`.
-fn word_spans(text: &str) -> impl Iterator<Item = std::ops::Range<usize>> + '_ {
-    let mut start = None;
-    text.char_indices()
-        .map(Some)
-        .chain(std::iter::once(None))
-        .filter_map(move |c| match (c, start) {
-            (Some((i, ch)), None) if ch.is_alphabetic() => {
-                start = Some(i);
-                None
-            }
-            (Some((_, ch)), Some(_)) if ch.is_alphabetic() => None,
-            (Some((i, _)), Some(s)) => {
-                start = None;
-                Some(s..i)
-            }
-            (None, Some(s)) => {
-                start = None;
-                Some(s..text.len())
-            }
-            _ => None,
-        })
-}
-
 fn same_language(entry: &str, wanted: &str) -> bool {
     let base = |s: &str| {
         s.split(['-', '_'])
@@ -669,22 +588,6 @@ mod tests {
             kb.search("the and of", 3).unwrap().is_empty(),
             "stop words only"
         );
-    }
-
-    #[test]
-    fn misspelt_words_become_the_knowledge_base_s_words() {
-        let kb = kb();
-        let dictionary = |w: &str| ["how", "much", "cast", "the"].contains(&w);
-        assert_eq!(
-            kb.correct_spelling("How much is shiping? Refnud, pls!", dictionary),
-            "How much is shipping? refund, pls!"
-        );
-        // Known words, short words and words with no near neighbour stay as written.
-        assert_eq!(
-            kb.correct_spelling("cast a kayak", dictionary),
-            "cast a kayak"
-        );
-        assert_eq!(kb.correct_spelling("", dictionary), "");
     }
 
     #[test]
