@@ -79,6 +79,15 @@ pub struct EvalArgs {
     /// Languages the model understands (others are matched by words alone).
     #[arg(long, value_delimiter = ',', default_value = "en")]
     pub model_languages: Vec<String>,
+    /// Hold the model's weights as trained (f32) instead of in 8 bits, as the server does.
+    #[arg(long)]
+    pub f32: bool,
+    /// Try another `local.semantic_threshold` than the settings' (for calibration).
+    #[arg(long)]
+    pub semantic_threshold: Option<f64>,
+    /// Try another `local.answer_threshold` than the settings' (for calibration).
+    #[arg(long)]
+    pub answer_threshold: Option<f64>,
 }
 
 fn read(path: &Path) -> anyhow::Result<String> {
@@ -245,9 +254,21 @@ pub async fn eval(store: Option<&Store>, args: &EvalArgs) -> anyhow::Result<()> 
         }
         _ => bail!("give --tenant or --kb"),
     };
+    let mut settings = settings;
+    if let Some(t) = args.semantic_threshold {
+        settings.local.semantic_threshold = t;
+    }
+    if let Some(t) = args.answer_threshold {
+        settings.local.answer_threshold = t;
+    }
+    let precision = if args.f32 {
+        super::embed::Precision::F32
+    } else {
+        super::embed::Precision::Q8
+    };
     let embedder = match &args.model {
         Some(dir) => Some(
-            super::embed::Embedder::load(dir)
+            super::embed::Embedder::load_with(dir, precision)
                 .with_context(|| format!("loading the model in {}", dir.display()))?,
         ),
         None => None,

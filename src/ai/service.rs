@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 
-use super::embed::Embedder;
+use super::embed::{Embedder, QueryCache};
 
 use super::config::{AiSettings, ProviderKind};
 use super::kb::{Hit, KbError, KbIndex, KnowledgeBase, RemoteEmbeddings};
@@ -20,8 +20,13 @@ pub struct AiService {
     pub store: Store,
     /// Knowledge-base indexes.
     pub kb: KnowledgeBase,
+    /// Vectors of recent customer messages (local model only).
+    queries: Arc<QueryCache>,
     key: MasterKey,
 }
+
+/// Customer messages whose vectors are kept (384 floats each: about 1.6 MB in all).
+const QUERY_CACHE: usize = 1024;
 
 /// A tenant's settings and, when stored, the provider's API key in clear.
 #[derive(Debug, Clone)]
@@ -44,16 +49,34 @@ impl AiService {
         AiService {
             store,
             kb: KnowledgeBase::new(embedder, model_languages),
+            queries: Arc::new(QueryCache::new(QUERY_CACHE)),
             key,
         }
     }
 
     /// The embedding of a customer's text (None without a model, or if it fails: the bot then
     /// matches by words alone rather than not answering).
-    pub async fn embed_query(&self, text: &str, language: &str) -> Option<Vec<f32>> {
+    pub async fn embed_query(
+        &self,
+        tenant: TenantId,
+        text: &str,
+        language: &str,
+    ) -> Option<Vec<f32>> {
         let model = self.kb.model_for(language)?;
         let text = text.to_owned();
-        match tokio::task::spawn_blocking(move || model.embed(&[text.as_str()])).await {
+        if let Some(v) = self.queries.get(tenant, &text) {
+            return Some(v);
+        }
+        let queries = self.queries.clone();
+        match tokio::task::spawn_blocking(move || {
+            let v = model.embed(&[text.as_str()]);
+            if let Ok([vector]) = v.as_deref() {
+                queries.put(tenant, &text, vector.clone());
+            }
+            v
+        })
+        .await
+        {
             Ok(Ok(mut v)) => v.pop(),
             Ok(Err(e)) => {
                 tracing::warn!(error = %e, "embedding a message failed");
@@ -157,7 +180,7 @@ impl AiService {
                 }
             }
         } else {
-            self.embed_query(text, language).await
+            self.embed_query(tenant, text, language).await
         };
         let hits = index.search_with(text, limit, vector.as_deref())?;
         Ok((index, vector, hits))

@@ -21,15 +21,19 @@
 //! # }
 //! ```
 
+mod bert;
+mod cache;
 #[cfg(test)]
 mod tests;
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
-use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{Encoding, Tokenizer, TruncationParams};
+
+pub use bert::Precision;
+use bert::{Bert, Config};
+pub use cache::QueryCache;
 
 /// sentence-transformers' `max_seq_length` for all-MiniLM-L6-v2: the model was trained on
 /// at most 256 word pieces, so longer inputs are cut there (as sentence-transformers does)
@@ -60,7 +64,7 @@ pub enum EmbedError {
 
 /// A sentence-embedding model on the CPU. Loading reads ~90 MB; share one per process.
 pub struct Embedder {
-    model: BertModel,
+    model: Bert,
     tokenizer: Tokenizer,
     device: Device,
     dimensions: usize,
@@ -84,8 +88,14 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`.
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`, with 8-bit
+    /// weights ([`Precision::Q8`]).
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
+        Self::load_with(dir, Precision::Q8)
+    }
+
+    /// Like [`load`](Self::load), holding the weights at `precision`.
+    pub fn load_with(dir: &Path, precision: Precision) -> Result<Self, EmbedError> {
         let device = Device::Cpu;
 
         let config_path = dir.join("config.json");
@@ -113,8 +123,7 @@ impl Embedder {
         // under us) and the crate forbids unsafe code; the copy is freed once tensors exist.
         let tensors = candle_core::safetensors::load(&weights_path, &device)
             .map_err(|e| EmbedError::Load(format!("{}: {e}", weights_path.display())))?;
-        let weights = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(weights, &config)
+        let model = Bert::new(tensors, &config, precision)
             .map_err(|e| EmbedError::Load(format!("{}: {e}", weights_path.display())))?;
 
         let pad_id = u32::try_from(config.pad_token_id).map_err(|_| {
@@ -183,7 +192,7 @@ impl Embedder {
         let type_ids = Tensor::from_vec(type_ids, (rows, width), &self.device)?;
         let mask = Tensor::from_vec(mask, (rows, width), &self.device)?;
 
-        let hidden = self.model.forward(&ids, &type_ids, Some(&mask))?; // (rows, width, dims)
+        let hidden = self.model.forward(&ids, &type_ids, &mask)?; // (rows, width, dims)
         let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?; // (rows, width, 1)
         let summed = hidden.broadcast_mul(&mask)?.sum(1)?; // (rows, dims)
         // Every row has at least [CLS] and [SEP]; the floor only mirrors sentence-transformers'
