@@ -62,6 +62,9 @@ pub struct Published {
     pub sources: Arc<Sources>,
     /// The validator's report (no errors; maybe warnings).
     pub report: Report,
+    /// The compiled flows calls run with the interpreter; a call keeps the `Arc` it started
+    /// with, so a publish never changes a call in progress.
+    pub catalog: Arc<super::Catalog>,
     /// When it went live.
     pub published_at: DateTime<Utc>,
 }
@@ -368,15 +371,25 @@ impl FlowService {
                 store::ivr::get_publication(&self.store, tenant, last.version).await?
         {
             let sources = sources_from_snapshot(&files);
-            // It was valid when published; its report is kept for the warnings it shows.
-            let report = super::validate(&sources, Utc::now());
-            entry.live = Some(Arc::new(Published {
-                version: record.version,
-                digest: record.digest,
-                sources: Arc::new(sources),
-                report,
-                published_at: record.published_at,
-            }));
+            // It was valid when published; compiled again here, its report keeps the warnings.
+            match super::compile(&sources, Utc::now()) {
+                (Some(catalog), report) => {
+                    entry.live = Some(Arc::new(Published {
+                        version: record.version,
+                        digest: record.digest,
+                        sources: Arc::new(sources),
+                        report,
+                        catalog: Arc::new(catalog),
+                        published_at: record.published_at,
+                    }));
+                }
+                (None, report) => tracing::warn!(
+                    tenant.id = %tenant,
+                    version = record.version,
+                    errors = report.errors.len(),
+                    "the last published IVR version no longer compiles; the folder on disk decides"
+                ),
+            }
         }
         self.write_map().insert(tenant, entry);
         self.reload_locked(tenant, "start").await?;
@@ -431,6 +444,12 @@ impl FlowService {
         user: Option<UserId>,
     ) -> Result<Arc<Published>, FlowError> {
         let digest = digest(&sources);
+        // `report` came from the platform-aware validation; compiling repeats the offline
+        // part, which a folder that passed the stricter check always passes.
+        let catalog = match super::compile(&sources, Utc::now()) {
+            (Some(catalog), _) => catalog,
+            (None, report) => return Err(FlowError::Invalid(report)),
+        };
         let files = snapshot(&sources);
         let record = store::ivr::insert_publication(
             &self.store,
@@ -450,6 +469,7 @@ impl FlowService {
             digest,
             sources: Arc::new(sources),
             report,
+            catalog: Arc::new(catalog),
             published_at: record.published_at,
         });
         let mut map = self.write_map();

@@ -2,6 +2,7 @@
 //! (atomic, refused while invalid, guarded against stale edits), history, DIDs, delete, hot
 //! reload from disk, the demo tenant's example, and a restart keeping the live version.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::StatusCode;
@@ -145,6 +146,17 @@ async fn publishing_validates_writes_atomically_and_keeps_history() {
     assert_eq!(main["errors"], 0);
     let digest = r.body["digest"].as_str().unwrap().to_owned();
 
+    // Calls start with the compiled version that is live; one that holds it keeps it.
+    let live = app
+        .state
+        .flows
+        .live(switchboard::domain::TenantId(tid))
+        .await
+        .unwrap()
+        .expect("a live version");
+    assert_eq!(live.version, 2);
+    assert_eq!(live.catalog.route("+14155550100").unwrap().flow, "main");
+
     // The source of one file, with the folder's digest to publish against.
     let r = admin
         .get(&format!("{base}/file?path=flows/main.yaml"))
@@ -195,6 +207,16 @@ async fn publishing_validates_writes_atomically_and_keeps_history() {
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["version"], 3);
+    assert_eq!(live.version, 2, "a call in progress keeps its version");
+    let now_live = app
+        .state
+        .flows
+        .live(switchboard::domain::TenantId(tid))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now_live.version, 3);
+    assert!(!Arc::ptr_eq(&live.catalog, &now_live.catalog));
 
     let r = admin.get(&format!("{base}/history")).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
