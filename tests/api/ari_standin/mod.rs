@@ -71,7 +71,11 @@ impl AriStandIn {
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
-        AriStandIn { shared, addr, server }
+        AriStandIn {
+            shared,
+            addr,
+            server,
+        }
     }
 
     /// `http://127.0.0.1:PORT/ari`.
@@ -160,11 +164,21 @@ impl AriStandIn {
 
     /// The channels as `GET /channels` would list them.
     pub fn channels(&self) -> Vec<Value> {
-        self.shared.lock().channels.values().map(|c| c.json()).collect()
+        self.shared
+            .lock()
+            .channels
+            .values()
+            .map(|c| c.json())
+            .collect()
     }
 
     /// The bridges as `GET /bridges` would list them.
     pub fn bridges(&self) -> Vec<Value> {
-        self.shared.lock().bridges.values().map(|b| b.json()).collect()
+        self.shared
+            .lock()
+            .bridges
+            .values()
+            .map(|b| b.json())
+            .collect()
     }
 }

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use serde_json::{Value, json};
 
-use super::state::{Behaviour, Bridge, Exchange, Playback, Recording, Request, Shared, World, reason_cause};
+use super::state::{
+    Behaviour, Bridge, Exchange, Playback, Recording, Request, Shared, World, reason_cause,
+};
 use super::{PASSWORD, USERNAME};
 
 /// Basic auth, or `api_key=user:pass` when there is no header (as `ari_websockets.c`).
@@ -33,7 +35,10 @@ pub fn authorised(headers: &HeaderMap, query: &[(String, String)]) -> bool {
 pub fn unauthorised() -> Response {
     (
         StatusCode::UNAUTHORIZED,
-        [(header::WWW_AUTHENTICATE, "Basic realm=\"Asterisk REST Interface\"")],
+        [(
+            header::WWW_AUTHENTICATE,
+            "Basic realm=\"Asterisk REST Interface\"",
+        )],
         axum::Json(json!({"message": "Authentication required"})),
     )
         .into_response()
@@ -81,19 +86,35 @@ struct Reply {
 }
 
 fn ok(body: Value) -> Reply {
-    Reply { status: 200, body: Some(body), location: None }
+    Reply {
+        status: 200,
+        body: Some(body),
+        location: None,
+    }
 }
 
 fn no_content() -> Reply {
-    Reply { status: 204, body: None, location: None }
+    Reply {
+        status: 204,
+        body: None,
+        location: None,
+    }
 }
 
 fn created(body: Value, location: String) -> Reply {
-    Reply { status: 201, body: Some(body), location: Some(location) }
+    Reply {
+        status: 201,
+        body: Some(body),
+        location: Some(location),
+    }
 }
 
 fn error(status: u16, message: &str) -> Reply {
-    Reply { status, body: Some(json!({"message": message})), location: None }
+    Reply {
+        status,
+        body: Some(json!({"message": message})),
+        location: None,
+    }
 }
 
 fn channel_not_found() -> Reply {
@@ -106,7 +127,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
     if !authorised(&parts.headers, &query) {
         return unauthorised();
     }
-    let bytes = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     let path = parts.uri.path().to_owned();
     let mut params: BTreeMap<String, Value> = query
@@ -129,7 +152,7 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
         let segments: Vec<String> = path
             .trim_start_matches("/ari/")
             .split('/')
-            .map(|s| percent_decode(s))
+            .map(percent_decode)
             .collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
         let reply = route(&mut world, &shared, &parts.method, &segs, &Params(params));
@@ -145,7 +168,10 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
     let status = StatusCode::from_u16(reply.status).unwrap();
     let mut response = match reply.body {
         Some(body) => (status, axum::Json(body)).into_response(),
-        None => Response::builder().status(status).body(Body::empty()).unwrap(),
+        None => Response::builder()
+            .status(status)
+            .body(Body::empty())
+            .unwrap(),
     };
     if let Some(location) = reply.location {
         response
@@ -168,10 +194,12 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
         ("GET", ["asterisk", "info"]) => ok(asterisk_info()),
         ("GET", ["asterisk", "ping"]) => ok(json!({"asterisk_id": super::events::ASTERISK_ID,
             "ping": "pong", "timestamp": super::events::timestamp()})),
-        ("GET", ["asterisk", "variable"]) => match p.str("variable").and_then(|v| w.globals.get(&v)) {
-            Some(v) => ok(json!({"value": v})),
-            None => error(404, "Provided variable was not found"),
-        },
+        ("GET", ["asterisk", "variable"]) => {
+            match p.str("variable").and_then(|v| w.globals.get(&v)) {
+                Some(v) => ok(json!({"value": v})),
+                None => error(404, "Provided variable was not found"),
+            }
+        }
         ("POST", ["asterisk", "variable"]) => match p.str("variable") {
             Some(name) => {
                 w.globals.insert(name, p.str("value").unwrap_or_default());
@@ -181,11 +209,15 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
         },
         ("GET", ["endpoints"]) => {
             let mut list: Vec<Value> = w.phones.keys().map(|e| w.endpoint_json(e)).collect();
-            list.push(json!({"technology": "PJSIP", "resource": "trunk", "state": "online",
-                             "channel_ids": []}));
+            list.push(
+                json!({"technology": "PJSIP", "resource": "trunk", "state": "online",
+                             "channel_ids": []}),
+            );
             ok(Value::Array(list))
         }
-        ("GET", ["endpoints", "PJSIP", ext]) if w.phones.contains_key(*ext) => ok(w.endpoint_json(ext)),
+        ("GET", ["endpoints", "PJSIP", ext]) if w.phones.contains_key(*ext) => {
+            ok(w.endpoint_json(ext))
+        }
         ("GET", ["endpoints", ..]) => error(404, "Endpoint not found"),
         ("GET", ["applications", app]) if *app == w.app => ok(json!({
             "name": w.app,
@@ -194,14 +226,18 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
             "endpoint_ids": [], "device_names": [], "events_allowed": [], "events_disallowed": [],
         })),
         ("GET", ["applications", _]) => error(404, "Application not found"),
-        ("GET", ["channels"]) => ok(Value::Array(w.channels.values().map(|c| c.json()).collect())),
+        ("GET", ["channels"]) => ok(Value::Array(
+            w.channels.values().map(|c| c.json()).collect(),
+        )),
         ("POST", ["channels"]) => originate(w, shared, p, None, true),
         ("POST", ["channels", "create"]) => originate(w, shared, p, None, false),
         ("POST", ["channels", id]) => originate(w, shared, p, Some(id.to_string()), true),
         (_, ["channels", id, rest @ ..]) => channel_op(w, shared, m, id, rest, p),
         ("GET", ["bridges"]) => ok(Value::Array(w.bridges.values().map(Bridge::json).collect())),
         ("POST", ["bridges"]) => create_bridge(w, p, p.str("bridgeId")),
-        ("POST", ["bridges", id]) if !w.bridges.contains_key(*id) => create_bridge(w, p, Some(id.to_string())),
+        ("POST", ["bridges", id]) if !w.bridges.contains_key(*id) => {
+            create_bridge(w, p, Some(id.to_string()))
+        }
         (_, ["bridges", id, rest @ ..]) => bridge_op(w, shared, m, id, rest, p),
         ("GET", ["playbacks", id]) => match w.playbacks.get(*id) {
             Some(pb) => ok(pb.json()),
@@ -253,7 +289,13 @@ fn parse_caller_id(raw: &str) -> (String, String) {
     }
 }
 
-fn originate(w: &mut World, shared: &Arc<Shared>, p: &Params, path_id: Option<String>, dial: bool) -> Reply {
+fn originate(
+    w: &mut World,
+    shared: &Arc<Shared>,
+    p: &Params,
+    path_id: Option<String>,
+    dial: bool,
+) -> Reply {
     let Some(endpoint) = p.str("endpoint") else {
         return error(400, "Endpoint must be specified");
     };
@@ -266,10 +308,17 @@ fn originate(w: &mut World, shared: &Arc<Shared>, p: &Params, path_id: Option<St
     let ext = endpoint.strip_prefix("PJSIP/").unwrap_or_default();
     let reachable = matches!(w.phones.get(ext), Some(b) if *b != Behaviour::Unregistered);
     if !reachable {
-        return Reply { status: 500, body: Some(json!({"error": "Allocation failed"})), location: None };
+        return Reply {
+            status: 500,
+            body: Some(json!({"error": "Allocation failed"})),
+            location: None,
+        };
     }
     let originator = p.str("originator");
-    if originator.as_ref().is_some_and(|o| !w.channels.contains_key(o)) {
+    if originator
+        .as_ref()
+        .is_some_and(|o| !w.channels.contains_key(o))
+    {
         return error(400, "Provided originator channel was not found");
     }
     let args = p.list("appArgs");
@@ -278,7 +327,8 @@ fn originate(w: &mut World, shared: &Arc<Shared>, p: &Params, path_id: Option<St
     if let Some(Value::Object(vars)) = p.0.get("variables") {
         let chan = w.channels.get_mut(&id).unwrap();
         for (k, v) in vars {
-            chan.vars.insert(k.clone(), v.as_str().unwrap_or_default().to_owned());
+            chan.vars
+                .insert(k.clone(), v.as_str().unwrap_or_default().to_owned());
         }
     }
     let body = w.chan_json(&id);
@@ -289,7 +339,14 @@ fn originate(w: &mut World, shared: &Arc<Shared>, p: &Params, path_id: Option<St
     ok(body)
 }
 
-fn channel_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&str], p: &Params) -> Reply {
+fn channel_op(
+    w: &mut World,
+    shared: &Arc<Shared>,
+    m: &str,
+    id: &str,
+    rest: &[&str],
+    p: &Params,
+) -> Reply {
     let Some(chan) = w.channels.get(id).cloned() else {
         return channel_not_found();
     };
@@ -361,13 +418,27 @@ fn channel_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&s
             no_content()
         }
         ("POST", ["play"]) => play(w, shared, &format!("channel:{id}"), None, p, 1),
-        ("POST", ["play", pb]) => play(w, shared, &format!("channel:{id}"), Some(pb.to_string()), p, 1),
+        ("POST", ["play", pb]) => play(
+            w,
+            shared,
+            &format!("channel:{id}"),
+            Some(pb.to_string()),
+            p,
+            1,
+        ),
         ("POST", ["record"]) => record(w, shared, &format!("channel:{id}"), Some(id.to_owned()), p),
         _ => error(404, "Resource not found"),
     }
 }
 
-fn play(w: &mut World, shared: &Arc<Shared>, target: &str, id: Option<String>, p: &Params, copies: usize) -> Reply {
+fn play(
+    w: &mut World,
+    shared: &Arc<Shared>,
+    target: &str,
+    id: Option<String>,
+    p: &Params,
+    copies: usize,
+) -> Reply {
     let media = p.list("media");
     if media.is_empty() {
         return error(400, "missing params: media");
@@ -378,18 +449,34 @@ fn play(w: &mut World, shared: &Arc<Shared>, target: &str, id: Option<String>, p
     if w.playbacks.contains_key(&id) {
         return error(409, "A playback with that id already exists");
     }
-    let pb = Playback { id: id.clone(), media, index: 0, target_uri: target.into(), state: "queued".into(), copies };
+    let pb = Playback {
+        id: id.clone(),
+        media,
+        index: 0,
+        target_uri: target.into(),
+        state: "queued".into(),
+        copies,
+    };
     let body = pb.json();
     w.playbacks.insert(id.clone(), pb);
     w.start_playback(shared, &id);
     created(body, format!("/playbacks/{id}"))
 }
 
-fn record(w: &mut World, shared: &Arc<Shared>, target: &str, channel: Option<String>, p: &Params) -> Reply {
+fn record(
+    w: &mut World,
+    shared: &Arc<Shared>,
+    target: &str,
+    channel: Option<String>,
+    p: &Params,
+) -> Reply {
     let (Some(name), Some(format)) = (p.str("name"), p.str("format")) else {
         return error(400, "Recording name and format are required");
     };
-    if w.recordings.get(&name).is_some_and(|r| r.state == "recording") {
+    if w.recordings
+        .get(&name)
+        .is_some_and(|r| r.state == "recording")
+    {
         return error(409, "Recording with the same name is in progress");
     }
     let rec = Recording {
@@ -409,16 +496,22 @@ fn record(w: &mut World, shared: &Arc<Shared>, target: &str, channel: Option<Str
     w.emit("RecordingStarted", json!({"recording": started}));
     if let Some(max) = p.int("maxDurationSeconds").filter(|m| *m > 0) {
         let name = name.clone();
-        super::state::later(shared, std::time::Duration::from_secs(max as u64), move |w, _| {
-            w.finish_recording(&name)
-        });
+        super::state::later(
+            shared,
+            std::time::Duration::from_secs(max as u64),
+            move |w, _| w.finish_recording(&name),
+        );
     }
     created(body, format!("/recordings/live/{name}"))
 }
 
 fn create_bridge(w: &mut World, p: &Params, id: Option<String>) -> Reply {
     let kind = p.list("type");
-    let kind = if kind.iter().any(|k| k == "holding") { "holding" } else { "mixing" };
+    let kind = if kind.iter().any(|k| k == "holding") {
+        "holding"
+    } else {
+        "mixing"
+    };
     let id = id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
     let bridge = Bridge {
         id: id.clone(),
@@ -434,7 +527,14 @@ fn create_bridge(w: &mut World, p: &Params, id: Option<String>) -> Reply {
     ok(body)
 }
 
-fn bridge_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&str], p: &Params) -> Reply {
+fn bridge_op(
+    w: &mut World,
+    shared: &Arc<Shared>,
+    m: &str,
+    id: &str,
+    rest: &[&str],
+    p: &Params,
+) -> Reply {
     let Some(bridge) = w.bridges.get(id) else {
         return error(404, "Bridge not found");
     };
@@ -452,7 +552,9 @@ fn bridge_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&st
             for c in &chans {
                 match w.channels.get(c) {
                     None => return error(400, "Channel not found"),
-                    Some(ch) if !ch.in_stasis => return error(422, "Channel not in Stasis application"),
+                    Some(ch) if !ch.in_stasis => {
+                        return error(422, "Channel not in Stasis application");
+                    }
                     Some(_) => {}
                 }
             }
@@ -478,7 +580,8 @@ fn bridge_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&st
             no_content()
         }
         ("POST", ["moh"]) => {
-            w.bridges.get_mut(id).unwrap().moh = Some(p.str("mohClass").unwrap_or("default".into()));
+            w.bridges.get_mut(id).unwrap().moh =
+                Some(p.str("mohClass").unwrap_or("default".into()));
             no_content()
         }
         ("DELETE", ["moh"]) => {
@@ -486,7 +589,14 @@ fn bridge_op(w: &mut World, shared: &Arc<Shared>, m: &str, id: &str, rest: &[&st
             no_content()
         }
         ("POST", ["play"]) => play(w, shared, &format!("bridge:{id}"), None, p, 2),
-        ("POST", ["play", pb]) => play(w, shared, &format!("bridge:{id}"), Some(pb.to_string()), p, 2),
+        ("POST", ["play", pb]) => play(
+            w,
+            shared,
+            &format!("bridge:{id}"),
+            Some(pb.to_string()),
+            p,
+            2,
+        ),
         ("POST", ["record"]) => record(w, shared, &format!("bridge:{id}"), None, p),
         _ => error(404, "Resource not found"),
     }

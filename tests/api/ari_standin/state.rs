@@ -89,7 +89,11 @@ pub struct Chan {
 
 impl Chan {
     pub fn json(&self) -> Value {
-        let app_name = if self.app_data.is_empty() { "" } else { "Stasis" };
+        let app_name = if self.app_data.is_empty() {
+            ""
+        } else {
+            "Stasis"
+        };
         json!({
             "id": self.id, "name": self.name, "state": self.state,
             "protocol_id": self.protocol_id,
@@ -232,7 +236,11 @@ impl Shared {
 }
 
 /// Runs `f` on the world after `delay`, as Asterisk's own timers would.
-pub fn later(shared: &Arc<Shared>, delay: Duration, f: impl FnOnce(&mut World, &Arc<Shared>) + Send + 'static) {
+pub fn later(
+    shared: &Arc<Shared>,
+    delay: Duration,
+    f: impl FnOnce(&mut World, &Arc<Shared>) + Send + 'static,
+) {
     let shared = shared.clone();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;
@@ -370,7 +378,11 @@ impl World {
         self.dial_event(id, "");
         self.set_state(id, "Ringing");
         self.dial_event(id, "RINGING");
-        let behaviour = self.phones.get(&ext).cloned().unwrap_or(Behaviour::NoAnswer);
+        let behaviour = self
+            .phones
+            .get(&ext)
+            .cloned()
+            .unwrap_or(Behaviour::NoAnswer);
         let timeout = (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs));
         let id = id.to_owned();
         match behaviour {
@@ -421,7 +433,14 @@ impl World {
     /// Ends a channel: `request` is the first `ChannelHangupRequest`'s fields, `second` the
     /// cause of the one Asterisk adds after `StasisEnd` when the app hung up an unbridged
     /// channel (scenario a).
-    pub fn end(&mut self, id: &str, request: Value, second: Option<i64>, cause: i64, tech: Option<i64>) {
+    pub fn end(
+        &mut self,
+        id: &str,
+        request: Value,
+        second: Option<i64>,
+        cause: i64,
+        tech: Option<i64>,
+    ) {
         let Some(c) = self.channels.get(id).cloned() else {
             return;
         };
@@ -466,7 +485,13 @@ impl World {
     }
 
     pub fn app_hangup(&mut self, id: &str, cause: i64) {
-        self.end(id, json!({"cause": 32, "soft": true}), Some(cause), cause, None);
+        self.end(
+            id,
+            json!({"cause": 32, "soft": true}),
+            Some(cause),
+            cause,
+            None,
+        );
     }
 
     pub fn enter_bridge(&mut self, id: &str, bridge: &str) {

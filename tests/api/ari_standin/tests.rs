@@ -92,19 +92,19 @@ fn spec() -> Spec {
             }
         }
     }
-    let events = models["Event"].clone();
-    let _ = events;
-    let doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.join("events.json")).unwrap(),
-    )
-    .unwrap();
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("events.json")).unwrap()).unwrap();
     let events = doc["models"]["Event"]["subTypes"]
         .as_array()
         .unwrap()
         .iter()
         .map(|v| v.as_str().unwrap().to_owned())
         .collect();
-    Spec { models, returns, events }
+    Spec {
+        models,
+        returns,
+        events,
+    }
 }
 
 impl Spec {
@@ -124,7 +124,9 @@ impl Spec {
         };
         for (key, v) in obj {
             match props.get(key) {
-                Some(p) => self.check_type(p["type"].as_str().unwrap(), v, &format!("{at}.{key}"), out),
+                Some(p) => {
+                    self.check_type(p["type"].as_str().unwrap(), v, &format!("{at}.{key}"), out)
+                }
                 None => out.push(format!("{at}.{key}: not in {model}")),
             }
         }
@@ -169,14 +171,9 @@ impl Spec {
 /// exists in its model with the right JSON type, and required fields are there.
 fn assert_valid(s: &AriStandIn) {
     let spec = spec();
-    let mut problems = Vec::new();
     let events = s.emitted();
     assert!(!events.is_empty());
-    for (i, ev) in events.iter().enumerate() {
-        let kind = ev["type"].as_str().unwrap();
-        assert!(spec.events.contains(kind), "{kind} is not an event type");
-        spec.check_model(kind, ev, &format!("event {i} {kind}"), &mut problems);
-    }
+    let mut problems = event_problems(&spec, &events);
     for x in s.exchanges() {
         let path = x.path.strip_prefix("/ari").unwrap();
         let op = Op::find(&x.method, path).unwrap_or_else(|| panic!("{} {path}", x.method));
@@ -197,6 +194,47 @@ fn assert_valid(s: &AriStandIn) {
     assert!(problems.is_empty(), "{problems:#?}");
 }
 
+fn event_problems(spec: &Spec, events: &[Value]) -> Vec<String> {
+    let mut problems = Vec::new();
+    for (i, ev) in events.iter().enumerate() {
+        let kind = ev["type"].as_str().unwrap_or_default();
+        if spec.events.contains(kind) {
+            spec.check_model(kind, ev, &format!("event {i} {kind}"), &mut problems);
+        } else {
+            problems.push(format!("event {i}: `{kind}` is not an event type"));
+        }
+    }
+    problems
+}
+
+#[test]
+fn the_validation_catches_wrong_types_unknown_fields_and_missing_required_ones() {
+    let spec = spec();
+    let captured =
+        std::fs::read_to_string(reference().join("captured/a_inbound_playback/events.jsonl"))
+            .unwrap();
+    let real: Vec<Value> = captured
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(event_problems(&spec, &real), Vec::<String>::new());
+
+    let destroyed = real
+        .iter()
+        .find(|e| e["type"] == "ChannelDestroyed")
+        .unwrap();
+    let mut as_text = destroyed.clone();
+    as_text["cause"] = "16".into();
+    let mut invented = destroyed.clone();
+    invented["channel"]["colour"] = "red".into();
+    let mut missing = destroyed.clone();
+    missing.as_object_mut().unwrap().remove("cause_txt");
+    let mut unknown = destroyed.clone();
+    unknown["type"] = "ChannelExploded".into();
+    let problems = event_problems(&spec, &[as_text, invented, missing, unknown]);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+}
+
 // ---------------------------------------------------------------------------------------
 // Scenarios
 
@@ -209,9 +247,17 @@ async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captur
     let start = expect(&mut stream, &["StasisStart"]).await;
     assert_eq!(start[0]["args"], serde_json::json!(["inbound", DID]));
     assert_eq!(start[0]["channel"]["state"], "Ring");
-    assert!(start[0]["channel"]["name"].as_str().unwrap().starts_with("PJSIP/trunk-"));
+    assert!(
+        start[0]["channel"]["name"]
+            .as_str()
+            .unwrap()
+            .starts_with("PJSIP/trunk-")
+    );
     assert_eq!(client.get_channel(&id).await.unwrap().id, id);
-    assert_eq!(client.get_variable(&id, "CALLERID(num)").await.unwrap(), CALLER);
+    assert_eq!(
+        client.get_variable(&id, "CALLERID(num)").await.unwrap(),
+        CALLER
+    );
 
     client.answer(&id).await.unwrap();
     let up = expect(&mut stream, &["ChannelStateChange"]).await;
@@ -222,7 +268,10 @@ async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captur
     let pb = client.play(&id, &play).await.unwrap();
     let started = expect(&mut stream, &["PlaybackStarted"]).await;
     assert_eq!(started[0]["playback"]["id"], pb.id.as_str());
-    assert_eq!(started[0]["playback"]["target_uri"], format!("channel:{id}"));
+    assert_eq!(
+        started[0]["playback"]["target_uri"],
+        format!("channel:{id}")
+    );
     let playing = client.get_playback(&pb.id).await.unwrap();
     assert_eq!(serde_json::to_value(&playing).unwrap()["state"], "playing");
     let finished = expect(&mut stream, &["PlaybackFinished"]).await;
@@ -233,16 +282,29 @@ async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captur
     assert_eq!(dtmf[0]["digit"], "1");
     assert_eq!(dtmf[0]["duration_ms"], 280);
 
-    client.hangup(&id, Some(HangupReason::Normal)).await.unwrap();
+    client
+        .hangup(&id, Some(HangupReason::Normal))
+        .await
+        .unwrap();
     let end = expect(
         &mut stream,
-        &["ChannelHangupRequest", "StasisEnd", "ChannelHangupRequest", "ChannelDestroyed"],
+        &[
+            "ChannelHangupRequest",
+            "StasisEnd",
+            "ChannelHangupRequest",
+            "ChannelDestroyed",
+        ],
     )
     .await;
     assert_eq!(end[3]["cause"], 16);
     assert_eq!(end[3]["cause_txt"], "Normal Clearing");
     let gone = client.get_channel(&id).await.unwrap_err();
-    assert_eq!(gone, AriError::NotFound { message: "Channel not found".into() });
+    assert_eq!(
+        gone,
+        AriError::NotFound {
+            message: "Channel not found".into()
+        }
+    );
 
     let hangup = s
         .wait_for_request(|r| r.method == "DELETE", WAIT)
@@ -250,19 +312,30 @@ async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captur
         .expect("the hangup was received");
     assert_eq!(hangup.path, format!("/ari/channels/{id}"));
     assert_eq!(hangup.param("reason"), Some("normal"));
-    let play_req = s.requests().into_iter().find(|r| r.path.ends_with("/play")).unwrap();
+    let play_req = s
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/play"))
+        .unwrap();
     assert_eq!(play_req.param("media"), Some("sound:hello-world"));
 
     // The same sequence as the real Asterisk, for the event types the stand-in sends.
-    let ours: Vec<String> = s.emitted().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    let ours: Vec<String> = s
+        .emitted()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect();
     let kinds: BTreeSet<&str> = ours.iter().map(String::as_str).collect();
-    let captured = std::fs::read_to_string(reference().join("captured/a_inbound_playback/events.jsonl")).unwrap();
+    let captured =
+        std::fs::read_to_string(reference().join("captured/a_inbound_playback/events.jsonl"))
+            .unwrap();
     let theirs: Vec<String> = captured
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| kinds.contains(e["type"].as_str().unwrap()))
         .filter(|e| {
-            e.get("channel").is_none_or(|c| c["id"] == "1795465740.0") || e.get("playback").is_some()
+            e.get("channel").is_none_or(|c| c["id"] == "1795465740.0")
+                || e.get("playback").is_some()
         })
         .map(|e| e["type"].as_str().unwrap().to_owned())
         .collect();
@@ -280,7 +353,10 @@ async fn originating_to_an_unregistered_or_unknown_endpoint_fails_with_allocatio
     expect(&mut stream, &["StasisStart"]).await;
     let before = s.emitted().len();
 
-    let failed = AriError::Server { status: 500, message: "Allocation failed".into() };
+    let failed = AriError::Server {
+        status: 500,
+        message: "Allocation failed".into(),
+    };
     for endpoint in ["PJSIP/1001", "PJSIP/9999", "NoSuchTech/1001"] {
         let o = Originate {
             endpoint: endpoint.into(),
@@ -291,9 +367,16 @@ async fn originating_to_an_unregistered_or_unknown_endpoint_fails_with_allocatio
         };
         assert_eq!(client.originate(&o).await.unwrap_err(), failed);
     }
-    let c = CreateChannel { endpoint: "PJSIP/1001".into(), ..CreateChannel::default() };
+    let c = CreateChannel {
+        endpoint: "PJSIP/1001".into(),
+        ..CreateChannel::default()
+    };
     assert_eq!(client.create_channel(&c).await.unwrap_err(), failed);
-    assert_eq!(s.emitted().len(), before, "a failed originate emits nothing");
+    assert_eq!(
+        s.emitted().len(),
+        before,
+        "a failed originate emits nothing"
+    );
     assert_eq!(s.channels().len(), 1);
     assert_valid(&s);
 }
@@ -310,13 +393,34 @@ async fn a_busy_agent_shows_only_as_cause_17_on_both_dial_paths() {
     expect(&mut stream, &["StasisStart"]).await;
     client.answer(&caller).await.unwrap();
     let bridge = client
-        .create_bridge(&NewBridge { types: vec![BridgeType::Holding], name: Some("queue".into()), ..NewBridge::default() })
+        .create_bridge(&NewBridge {
+            types: vec![BridgeType::Holding],
+            name: Some("queue".into()),
+            ..NewBridge::default()
+        })
         .await
         .unwrap();
-    let opts = AddChannel { role: Some("participant".into()), ..AddChannel::default() };
-    client.add_channels(&bridge.id, &[&caller], &opts).await.unwrap();
-    client.start_bridge_moh(&bridge.id, Some("default")).await.unwrap();
-    expect(&mut stream, &["ChannelStateChange", "BridgeCreated", "ChannelEnteredBridge"]).await;
+    let opts = AddChannel {
+        role: Some("participant".into()),
+        ..AddChannel::default()
+    };
+    client
+        .add_channels(&bridge.id, &[&caller], &opts)
+        .await
+        .unwrap();
+    client
+        .start_bridge_moh(&bridge.id, Some("default"))
+        .await
+        .unwrap();
+    expect(
+        &mut stream,
+        &[
+            "ChannelStateChange",
+            "BridgeCreated",
+            "ChannelEnteredBridge",
+        ],
+    )
+    .await;
 
     let agent = client
         .create_channel(&CreateChannel {
@@ -330,10 +434,20 @@ async fn a_busy_agent_shows_only_as_cause_17_on_both_dial_paths() {
     let start = expect(&mut stream, &["StasisStart"]).await;
     assert_eq!(start[0]["channel"]["state"], "Down");
     assert_eq!(start[0]["args"], serde_json::json!(["agent", "1001"]));
-    client.dial(&agent.id, Some(&caller), Some(20)).await.unwrap();
+    client
+        .dial(&agent.id, Some(&caller), Some(20))
+        .await
+        .unwrap();
     let ev = expect(
         &mut stream,
-        &["Dial", "ChannelStateChange", "Dial", "ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"],
+        &[
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+            "ChannelHangupRequest",
+            "StasisEnd",
+            "ChannelDestroyed",
+        ],
     )
     .await;
     assert_eq!(ev[0]["dialstatus"], "");
@@ -343,14 +457,40 @@ async fn a_busy_agent_shows_only_as_cause_17_on_both_dial_paths() {
     assert_eq!(ev[5]["channel"]["id"], agent.id.as_str());
 
     // Originate: the leg never entered the app, so no StasisEnd.
-    let o = Originate { endpoint: "PJSIP/1001".into(), originator: Some(caller.clone()), ..Originate::default() };
+    let o = Originate {
+        endpoint: "PJSIP/1001".into(),
+        originator: Some(caller.clone()),
+        ..Originate::default()
+    };
     let leg = client.originate(&o).await.unwrap();
-    let ev = expect(&mut stream, &["Dial", "ChannelStateChange", "Dial", "ChannelHangupRequest", "ChannelDestroyed"]).await;
+    let ev = expect(
+        &mut stream,
+        &[
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+            "ChannelHangupRequest",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
     assert_eq!(ev[4]["cause"], 17);
     assert_eq!(ev[4]["channel"]["id"], leg.id.as_str());
 
-    client.hangup(&caller, Some(HangupReason::Busy)).await.unwrap();
-    let end = expect(&mut stream, &["ChannelHangupRequest", "ChannelLeftBridge", "StasisEnd", "ChannelDestroyed"]).await;
+    client
+        .hangup(&caller, Some(HangupReason::Busy))
+        .await
+        .unwrap();
+    let end = expect(
+        &mut stream,
+        &[
+            "ChannelHangupRequest",
+            "ChannelLeftBridge",
+            "StasisEnd",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
     assert_eq!(end[3]["cause"], 17);
     client.destroy_bridge(&bridge.id).await.unwrap();
     expect(&mut stream, &["BridgeDestroyed"]).await;
@@ -379,9 +519,22 @@ async fn an_agent_who_does_not_answer_ends_with_cause_19_after_the_timeout() {
     let dup = client.originate(&o).await.unwrap_err();
     assert_eq!(
         dup,
-        AriError::Conflict { status: 409, message: "Channel with given unique ID already exists".into() }
+        AriError::Conflict {
+            status: 409,
+            message: "Channel with given unique ID already exists".into()
+        }
     );
-    let ev = expect(&mut stream, &["Dial", "ChannelStateChange", "Dial", "ChannelHangupRequest", "ChannelDestroyed"]).await;
+    let ev = expect(
+        &mut stream,
+        &[
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+            "ChannelHangupRequest",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
     assert_eq!(ev[1]["channel"]["state"], "Ringing");
     assert_eq!(ev[4]["cause"], 19);
     assert_eq!(ev[4]["cause_txt"], "User alerting, no answer");
@@ -393,55 +546,125 @@ async fn an_agent_who_does_not_answer_ends_with_cause_19_after_the_timeout() {
 async fn an_answering_agent_joins_the_caller_in_a_mixing_bridge_and_can_hang_up_first() {
     let s = AriStandIn::start().await;
     let (client, mut stream) = connect(&s).await;
-    s.phone("1001", Behaviour::Answers { after: Duration::from_millis(100) });
+    s.phone(
+        "1001",
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
     expect(&mut stream, &["EndpointStateChange"]).await;
     let caller = s.inbound_call(DID, CALLER);
     expect(&mut stream, &["StasisStart"]).await;
     client.answer(&caller).await.unwrap();
     let bridge = client
-        .create_bridge(&NewBridge { bridge_id: Some(format!("call-{caller}")), ..NewBridge::default() })
+        .create_bridge(&NewBridge {
+            bridge_id: Some(format!("call-{caller}")),
+            ..NewBridge::default()
+        })
         .await
         .unwrap();
     assert_eq!(bridge.id, format!("call-{caller}"));
-    client.add_channels(&bridge.id, &[&caller], &AddChannel::default()).await.unwrap();
-    expect(&mut stream, &["ChannelStateChange", "BridgeCreated", "ChannelEnteredBridge"]).await;
+    client
+        .add_channels(&bridge.id, &[&caller], &AddChannel::default())
+        .await
+        .unwrap();
+    expect(
+        &mut stream,
+        &[
+            "ChannelStateChange",
+            "BridgeCreated",
+            "ChannelEnteredBridge",
+        ],
+    )
+    .await;
 
     let o = Originate {
         endpoint: "PJSIP/1001".into(),
         app_args: vec!["agent".into(), "1001".into()],
         originator: Some(caller.clone()),
         caller_id: Some("\"Switchboard\" <+15551230000>".into()),
+        variables: BTreeMap::from([("CALL_ROLE".into(), "agent".into())]),
         ..Originate::default()
     };
     let leg = client.originate(&o).await.unwrap();
+    let sent = s
+        .wait_for_request(|r| r.method == "POST" && r.path == "/ari/channels", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(
+        sent.body,
+        Some(serde_json::json!({"variables": {"CALL_ROLE": "agent"}}))
+    );
+    assert_eq!(sent.param("originator"), Some(caller.as_str()));
     assert_eq!(serde_json::to_value(&leg).unwrap()["state"], "Down");
-    let ev = expect(&mut stream, &["Dial", "ChannelStateChange", "Dial", "ChannelStateChange", "Dial", "StasisStart"]).await;
+    let ev = expect(
+        &mut stream,
+        &[
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+            "StasisStart",
+        ],
+    )
+    .await;
     assert_eq!(ev[4]["dialstatus"], "ANSWER");
     assert_eq!(ev[5]["channel"]["state"], "Up");
     assert_eq!(ev[5]["args"], serde_json::json!(["agent", "1001"]));
     assert_eq!(ev[5]["channel"]["caller"]["number"], "+15551230000");
 
-    client.add_channels(&bridge.id, &[&leg.id], &AddChannel::default()).await.unwrap();
+    client
+        .add_channels(&bridge.id, &[&leg.id], &AddChannel::default())
+        .await
+        .unwrap();
     let entered = expect(&mut stream, &["ChannelEnteredBridge"]).await;
-    assert_eq!(entered[0]["bridge"]["channels"], serde_json::json!([caller, leg.id]));
+    assert_eq!(
+        entered[0]["bridge"]["channels"],
+        serde_json::json!([caller, leg.id])
+    );
     let got = serde_json::to_value(client.get_bridge(&bridge.id).await.unwrap()).unwrap();
     assert_eq!(got["bridge_type"], "mixing");
     assert_eq!(client.list_channels().await.unwrap().len(), 2);
+    assert_eq!(
+        client.get_variable(&leg.id, "CALL_ROLE").await.unwrap(),
+        "agent"
+    );
     assert_eq!(client.list_bridges().await.unwrap().len(), 1);
-    let endpoint = serde_json::to_value(client.get_endpoint("PJSIP", "1001").await.unwrap()).unwrap();
+    let endpoint =
+        serde_json::to_value(client.get_endpoint("PJSIP", "1001").await.unwrap()).unwrap();
     assert_eq!(endpoint["channel_ids"], serde_json::json!([leg.id]));
 
     s.agent_hangs_up(&leg.id);
-    let ev = expect(&mut stream, &["ChannelHangupRequest", "ChannelLeftBridge", "StasisEnd", "ChannelDestroyed"]).await;
+    let ev = expect(
+        &mut stream,
+        &[
+            "ChannelHangupRequest",
+            "ChannelLeftBridge",
+            "StasisEnd",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
     assert_eq!(ev[3]["cause"], 16);
-    client.remove_channels(&bridge.id, &[&caller]).await.unwrap();
+    client
+        .remove_channels(&bridge.id, &[&caller])
+        .await
+        .unwrap();
     expect(&mut stream, &["ChannelLeftBridge"]).await;
-    let not_in = client.remove_channels(&bridge.id, &[&caller]).await.unwrap_err();
+    let not_in = client
+        .remove_channels(&bridge.id, &[&caller])
+        .await
+        .unwrap_err();
     assert_eq!(not_in.status(), Some(422));
     client.destroy_bridge(&bridge.id).await.unwrap();
     expect(&mut stream, &["BridgeDestroyed"]).await;
     s.caller_hangs_up(&caller);
-    expect(&mut stream, &["ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"]).await;
+    expect(
+        &mut stream,
+        &["ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"],
+    )
+    .await;
     assert!(s.channels().is_empty() && s.bridges().is_empty());
     assert_valid(&s);
 }
@@ -454,9 +677,15 @@ async fn a_dropped_events_socket_is_reported_and_events_continue_after_the_recon
     expect(&mut stream, &["StasisStart"]).await;
 
     s.drop_websocket();
-    let got = tokio::time::timeout(WAIT, stream.recv()).await.unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, stream.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(matches!(got, StreamEvent::Disconnected { .. }), "{got:?}");
-    let got = tokio::time::timeout(WAIT, stream.recv()).await.unwrap().unwrap();
+    let got = tokio::time::timeout(WAIT, stream.recv())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(got, StreamEvent::Connected);
     assert_eq!(s.connections(), 2);
 
@@ -476,10 +705,21 @@ async fn playback_stop_recording_variables_and_continue_answer_like_asterisk() {
     let id = s.inbound_call(DID, CALLER);
     expect(&mut stream, &["StasisStart"]).await;
 
-    client.set_variable(&id, "CALL_STATE", "menu").await.unwrap();
-    assert_eq!(client.get_variable(&id, "CALL_STATE").await.unwrap(), "menu");
+    client
+        .set_variable(&id, "CALL_STATE", "menu")
+        .await
+        .unwrap();
+    assert_eq!(
+        client.get_variable(&id, "CALL_STATE").await.unwrap(),
+        "menu"
+    );
     let missing = client.get_variable(&id, "NO_SUCH_VAR").await.unwrap_err();
-    assert_eq!(missing, AriError::NotFound { message: "Provided variable was not found".into() });
+    assert_eq!(
+        missing,
+        AriError::NotFound {
+            message: "Provided variable was not found".into()
+        }
+    );
 
     let play = Play {
         media: vec!["sound:a".into(), "sound:b".into()],
@@ -493,7 +733,10 @@ async fn playback_stop_recording_variables_and_continue_answer_like_asterisk() {
     client.stop_playback(&pb.id).await.unwrap();
     let done = expect(&mut stream, &["PlaybackFinished"]).await;
     assert_eq!(done[0]["playback"]["state"], "done");
-    assert_eq!(client.get_playback(&pb.id).await.unwrap_err().status(), Some(404));
+    assert_eq!(
+        client.get_playback(&pb.id).await.unwrap_err().status(),
+        Some(404)
+    );
 
     let rec = Record {
         name: format!("msg-{id}"),
@@ -512,18 +755,36 @@ async fn playback_stop_recording_variables_and_continue_answer_like_asterisk() {
 
     let dial = client.dial(&id, None, None).await.unwrap_err();
     assert_eq!(dial.status(), Some(409));
-    let target = DialplanTarget { context: Some("ivr-fallback".into()), ..DialplanTarget::default() };
+    let target = DialplanTarget {
+        context: Some("ivr-fallback".into()),
+        ..DialplanTarget::default()
+    };
     client.continue_in_dialplan(&id, &target).await.unwrap();
     expect(&mut stream, &["StasisEnd"]).await;
-    assert_eq!(client.answer(&id).await.unwrap_err(), AriError::NotFound { message: "Channel not found".into() });
+    assert_eq!(
+        client.answer(&id).await.unwrap_err(),
+        AriError::NotFound {
+            message: "Channel not found".into()
+        }
+    );
 
     let info = client.asterisk_info(&[]).await.unwrap();
-    assert_eq!(serde_json::to_value(info).unwrap()["system"]["version"], "22.10.1");
+    assert_eq!(
+        serde_json::to_value(info).unwrap()["system"]["version"],
+        "22.10.1"
+    );
     assert_eq!(client.list_endpoints().await.unwrap().len(), 1);
 
     let mut wrong = s.config();
     wrong.password = "nope".to_owned().into();
-    let denied = AriClient::new(&wrong).unwrap().list_channels().await.unwrap_err();
-    assert!(matches!(denied, AriError::Unauthorized { .. }), "{denied:?}");
+    let denied = AriClient::new(&wrong)
+        .unwrap()
+        .list_channels()
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(denied, AriError::Unauthorized { .. }),
+        "{denied:?}"
+    );
     assert_valid(&s);
 }

@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRequestParts;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
-use axum::extract::{State, Request};
+use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::extract::FromRequestParts;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -27,7 +27,10 @@ pub async fn events(State(shared): State<Arc<Shared>>, req: Request) -> Response
         .flat_map(|(_, v)| v.split(',').map(str::to_owned).collect::<Vec<_>>())
         .collect();
     if apps.is_empty() {
-        return (StatusCode::BAD_REQUEST, axum::Json(json!({"message": "missing param: [app]"})))
+        return (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({"message": "missing param: [app]"})),
+        )
             .into_response();
     }
     let ws = match WebSocketUpgrade::from_request_parts(&mut parts, &shared).await {
