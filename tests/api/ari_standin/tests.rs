@@ -635,6 +635,27 @@ async fn an_answering_agent_joins_the_caller_in_a_mixing_bridge_and_can_hang_up_
         serde_json::to_value(client.get_endpoint("PJSIP", "1001").await.unwrap()).unwrap();
     assert_eq!(endpoint["channel_ids"], serde_json::json!([leg.id]));
 
+    // Asterisk 22.10.1 delivered each bridge playback event twice, with the same id.
+    let pb = client
+        .play_to_bridge(&bridge.id, &Play::media("sound:hello-world"))
+        .await
+        .unwrap();
+    let ev = expect(
+        &mut stream,
+        &[
+            "PlaybackStarted",
+            "PlaybackStarted",
+            "PlaybackFinished",
+            "PlaybackFinished",
+        ],
+    )
+    .await;
+    assert!(ev.iter().all(|e| e["playback"]["id"] == pb.id.as_str()));
+    assert_eq!(
+        ev[0]["playback"]["target_uri"],
+        format!("bridge:{}", bridge.id)
+    );
+
     s.agent_hangs_up(&leg.id);
     let ev = expect(
         &mut stream,
@@ -786,5 +807,80 @@ async fn playback_stop_recording_variables_and_continue_answer_like_asterisk() {
         matches!(denied, AriError::Unauthorized { .. }),
         "{denied:?}"
     );
+    assert_valid(&s);
+}
+
+#[tokio::test]
+async fn a_caller_who_abandons_while_the_agent_rings_leaves_a_leg_we_end_as_answered_elsewhere() {
+    let s = AriStandIn::start().await;
+    let (client, mut stream) = connect(&s).await;
+    s.phone("1001", Behaviour::NoAnswer);
+    expect(&mut stream, &["EndpointStateChange"]).await;
+    let caller = s.inbound_call(DID, CALLER);
+    expect(&mut stream, &["StasisStart"]).await;
+    client.answer(&caller).await.unwrap();
+    client.start_moh(&caller, Some("default")).await.unwrap();
+    let agent = client
+        .create_channel(&CreateChannel {
+            endpoint: "PJSIP/1001".into(),
+            app_args: vec!["agent".into(), "1001".into()],
+            channel_id: Some(format!("agent-{caller}")),
+            originator: Some(caller.clone()),
+            ..CreateChannel::default()
+        })
+        .await
+        .unwrap();
+    client
+        .dial(&agent.id, Some(&caller), Some(30))
+        .await
+        .unwrap();
+    let again = client
+        .dial(&agent.id, Some(&caller), Some(30))
+        .await
+        .unwrap_err();
+    assert_eq!(again.status(), Some(409));
+    expect(
+        &mut stream,
+        &[
+            "ChannelStateChange",
+            "StasisStart",
+            "Dial",
+            "ChannelStateChange",
+            "Dial",
+        ],
+    )
+    .await;
+
+    s.caller_hangs_up(&caller);
+    let ev = expect(
+        &mut stream,
+        &["ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"],
+    )
+    .await;
+    assert_eq!(ev[2]["channel"]["id"], caller.as_str());
+    client
+        .hangup(&agent.id, Some(HangupReason::AnsweredElsewhere))
+        .await
+        .unwrap();
+    let ev = expect(
+        &mut stream,
+        &[
+            "ChannelHangupRequest",
+            "StasisEnd",
+            "ChannelHangupRequest",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
+    assert_eq!(ev[3]["cause"], 26);
+    assert_eq!(ev[3]["channel"]["state"], "Ringing");
+    let late = client.stop_moh(&caller).await.unwrap_err();
+    assert_eq!(
+        late,
+        AriError::NotFound {
+            message: "Channel not found".into()
+        }
+    );
+    assert!(s.channels().is_empty());
     assert_valid(&s);
 }
