@@ -884,3 +884,22 @@ async fn a_caller_who_abandons_while_the_agent_rings_leaves_a_leg_we_end_as_answ
     assert!(s.channels().is_empty());
     assert_valid(&s);
 }
+
+#[tokio::test]
+async fn the_events_socket_takes_an_api_key_and_refuses_no_auth_or_no_app() {
+    use tokio_tungstenite::tungstenite::Error;
+    let s = AriStandIn::start().await;
+    let ws = s.url().replacen("http://", "ws://", 1);
+    let key = format!("api_key={}:{}", super::USERNAME, super::PASSWORD);
+    let status = |r: Result<_, Error>| match r {
+        Err(Error::Http(resp)) => resp.status().as_u16(),
+        Err(e) => panic!("{e}"),
+        Ok(_) => 101,
+    };
+    let open = tokio_tungstenite::connect_async(format!("{ws}/events?app=switchboard&{key}")).await;
+    assert_eq!(status(open.map(|_| ())), 101);
+    let anonymous = tokio_tungstenite::connect_async(format!("{ws}/events?app=switchboard")).await;
+    assert_eq!(status(anonymous.map(|_| ())), 401);
+    let no_app = tokio_tungstenite::connect_async(format!("{ws}/events?{key}")).await;
+    assert_eq!(status(no_app.map(|_| ())), 400);
+}
