@@ -162,6 +162,15 @@ impl AriStandIn {
         }
     }
 
+    /// The music-on-hold class a channel or bridge is playing (invisible in ARI itself).
+    pub fn moh(&self, id: &str) -> Option<String> {
+        let world = self.shared.lock();
+        match world.channels.get(id) {
+            Some(c) => c.moh.clone(),
+            None => world.bridges.get(id).and_then(|b| b.moh.clone()),
+        }
+    }
+
     /// The channels as `GET /channels` would list them.
     pub fn channels(&self) -> Vec<Value> {
         self.shared

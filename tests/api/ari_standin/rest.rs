@@ -393,11 +393,12 @@ fn channel_op(
             no_content()
         }
         ("POST", ["moh"]) => {
-            w.channels.get_mut(id).unwrap().moh = true;
+            w.channels.get_mut(id).unwrap().moh =
+                Some(p.str("mohClass").unwrap_or_else(|| "default".into()));
             no_content()
         }
         ("DELETE", ["moh"]) => {
-            w.channels.get_mut(id).unwrap().moh = false;
+            w.channels.get_mut(id).unwrap().moh = None;
             no_content()
         }
         ("GET", ["variable"]) => {
@@ -581,7 +582,7 @@ fn bridge_op(
         }
         ("POST", ["moh"]) => {
             w.bridges.get_mut(id).unwrap().moh =
-                Some(p.str("mohClass").unwrap_or("default".into()));
+                Some(p.str("mohClass").unwrap_or_else(|| "default".into()));
             no_content()
         }
         ("DELETE", ["moh"]) => {

@@ -84,7 +84,8 @@ pub struct Chan {
     /// `appArgs` of an originate: `StasisStart` comes with them on answer.
     pub pending_args: Option<Vec<String>>,
     pub dialled: bool,
-    pub moh: bool,
+    /// The music-on-hold class playing, which Asterisk shows in no event or object.
+    pub moh: Option<String>,
 }
 
 impl Chan {
@@ -294,7 +295,7 @@ impl World {
             ext: None,
             pending_args: None,
             dialled: false,
-            moh: false,
+            moh: None,
         };
         self.channels.insert(id.clone(), chan);
         let channel = self.chan_json(&id);
@@ -339,7 +340,7 @@ impl World {
             ext: Some(ext.into()),
             pending_args: (!in_stasis).then_some(args.clone()),
             dialled: false,
-            moh: false,
+            moh: None,
         };
         self.channels.insert(id.clone(), chan);
         if in_stasis {

@@ -820,6 +820,7 @@ async fn a_caller_who_abandons_while_the_agent_rings_leaves_a_leg_we_end_as_answ
     expect(&mut stream, &["StasisStart"]).await;
     client.answer(&caller).await.unwrap();
     client.start_moh(&caller, Some("default")).await.unwrap();
+    assert_eq!(s.moh(&caller).as_deref(), Some("default"));
     let agent = client
         .create_channel(&CreateChannel {
             endpoint: "PJSIP/1001".into(),
