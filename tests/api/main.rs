@@ -5,6 +5,7 @@ mod helpers;
 
 mod ai;
 mod api_keys;
+mod ari_standin;
 mod audit;
 mod auth;
 mod chat;

@@ -1,0 +1,193 @@
+//! A loopback stand-in for Asterisk's ARI, for tests of our voice code.
+//!
+//! It behaves like the Asterisk 22.10.1 recorded in `shared/asterisk-ari/captured/` for the
+//! calls Switchboard makes: fake trunk calls enter the Stasis app (`StasisStart` with
+//! `["inbound", DID]`), the REST surface we use answers with Asterisk's status codes and
+//! messages, and events follow in the captured order with short, configurable delays. Agent
+//! phones answer, ring out, are busy or unregistered as the test says; the test injects DTMF
+//! and hangups from the far end and can drop the events socket. Everything received and sent
+//! is logged, so tests can check what our code asked and validate what it was told.
+//!
+//! Only our app's events are sent, as with `subscribeAll=false` (no `ChannelVarset`,
+//! `DeviceStateChanged`, `ChannelDialplan` … which the captures only show because the
+//! recorder subscribed to everything). Events emitted while no socket is open are lost, as
+//! Asterisk drops them for an inactive app.
+
+mod events;
+mod rest;
+mod state;
+mod ws;
+
+mod tests;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use serde_json::Value;
+use switchboard::config::AsteriskConfig;
+
+pub use state::{Behaviour, Exchange, Request};
+use state::{Shared, Timings};
+
+/// The ARI user (`ari.conf`); the same as [`AsteriskConfig::for_url`]'s default.
+pub const USERNAME: &str = "switchboard";
+/// Its password.
+pub const PASSWORD: &str = "switchboard";
+/// The Stasis application the stand-in serves.
+pub const APP: &str = "switchboard";
+
+/// A running stand-in; stops when dropped.
+pub struct AriStandIn {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for AriStandIn {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+impl AriStandIn {
+    /// Binds `127.0.0.1:0` and serves `/ari`.
+    pub async fn start() -> Self {
+        let shared = Shared::new(
+            APP,
+            Timings {
+                playback: Duration::from_millis(150),
+                busy_after: Duration::from_millis(100),
+            },
+        );
+        let router = Router::new()
+            .route("/ari/events", get(ws::events))
+            .fallback(rest::handle)
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move {
+            axum::serve(listener, router).await.unwrap();
+        });
+        AriStandIn {
+            shared,
+            addr,
+            server,
+        }
+    }
+
+    /// `http://127.0.0.1:PORT/ari`.
+    pub fn url(&self) -> String {
+        format!("http://{}/ari", self.addr)
+    }
+
+    /// A `[[voice.asterisk]]` entry pointing at the stand-in with its credentials.
+    pub fn config(&self) -> AsteriskConfig {
+        AsteriskConfig::for_url(&self.url())
+    }
+
+    /// How long each media item of a playback lasts.
+    pub fn set_playback_duration(&self, d: Duration) {
+        self.shared.lock().timings.playback = d;
+    }
+
+    /// A trunk call to `did` from `caller` enters the app; returns its channel id.
+    pub fn inbound_call(&self, did: &str, caller: &str) -> String {
+        self.shared.lock().inbound(did, caller)
+    }
+
+    /// The far end sends an RFC 4733 digit.
+    pub fn press(&self, channel: &str, digit: char) {
+        self.shared.lock().dtmf(channel, &digit.to_string());
+    }
+
+    /// The caller hangs up (SIP BYE).
+    pub fn caller_hangs_up(&self, channel: &str) {
+        self.shared.lock().remote_hangup(channel);
+    }
+
+    /// The agent hangs up (SIP BYE from the phone).
+    pub fn agent_hangs_up(&self, channel: &str) {
+        self.shared.lock().remote_hangup(channel);
+    }
+
+    /// Sets how agent phone `ext` (`PJSIP/ext`) behaves; a change of registration emits
+    /// `EndpointStateChange`.
+    pub fn phone(&self, ext: &str, behaviour: Behaviour) {
+        self.shared.lock().set_phone(ext, behaviour);
+    }
+
+    /// Closes every open events socket, as Asterisk does with a slow reader.
+    pub fn drop_websocket(&self) {
+        self.shared.drop_ws.send_modify(|n| *n += 1);
+    }
+
+    /// Events sockets accepted so far.
+    pub fn connections(&self) -> u64 {
+        *self.shared.connections.lock().unwrap()
+    }
+
+    /// Every REST request received, in order.
+    pub fn requests(&self) -> Vec<Request> {
+        self.shared.lock().requests.clone()
+    }
+
+    /// Every REST answer sent, in order.
+    pub fn exchanges(&self) -> Vec<Exchange> {
+        self.shared.lock().exchanges.clone()
+    }
+
+    /// Every event emitted (whether or not a socket was open), in order.
+    pub fn emitted(&self) -> Vec<Value> {
+        self.shared.lock().emitted.clone()
+    }
+
+    /// Waits up to `timeout` for a request matching `pred` (earlier ones count).
+    pub async fn wait_for_request(
+        &self,
+        pred: impl Fn(&Request) -> bool,
+        timeout: Duration,
+    ) -> Option<Request> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.shared.request_seen.notified();
+            if let Some(r) = self.requests().into_iter().find(|r| pred(r)) {
+                return Some(r);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return None;
+            }
+        }
+    }
+
+    /// The music-on-hold class a channel or bridge is playing (invisible in ARI itself).
+    pub fn moh(&self, id: &str) -> Option<String> {
+        let world = self.shared.lock();
+        match world.channels.get(id) {
+            Some(c) => c.moh.clone(),
+            None => world.bridges.get(id).and_then(|b| b.moh.clone()),
+        }
+    }
+
+    /// The channels as `GET /channels` would list them.
+    pub fn channels(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .channels
+            .values()
+            .map(|c| c.json())
+            .collect()
+    }
+
+    /// The bridges as `GET /bridges` would list them.
+    pub fn bridges(&self) -> Vec<Value> {
+        self.shared
+            .lock()
+            .bridges
+            .values()
+            .map(|b| b.json())
+            .collect()
+    }
+}

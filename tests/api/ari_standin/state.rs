@@ -1,0 +1,653 @@
+//! What the stand-in knows: channels, bridges, playbacks, recordings, agent phones, and the
+//! log of requests, answers and events. Every change and the events it causes happen under
+//! one lock, so events leave in the order Asterisk would send them.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::{Notify, broadcast, watch};
+
+use super::events::{self, destroyed, event, timestamp};
+
+/// How an agent phone reacts to a call.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Behaviour {
+    /// Registered; rings, then answers after this long.
+    Answers { after: Duration },
+    /// Registered; rejects with 486 Busy Here.
+    Busy,
+    /// Registered; rings until the dial timeout.
+    NoAnswer,
+    /// No registered contact: originate fails with `500 Allocation failed`.
+    Unregistered,
+}
+
+/// One REST request as received.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    /// The full path, `/ari/…`.
+    pub path: String,
+    /// Query parameters in order.
+    pub query: Vec<(String, String)>,
+    /// The JSON body, if any.
+    pub body: Option<Value>,
+}
+
+impl Request {
+    /// A query parameter (first occurrence).
+    pub fn param(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// One REST answer, kept for validation against the API description.
+#[derive(Debug, Clone)]
+pub struct Exchange {
+    pub method: String,
+    pub path: String,
+    pub status: u16,
+    pub body: Option<Value>,
+}
+
+/// Delays the stand-in plays out; short so tests stay quick.
+#[derive(Debug, Clone)]
+pub struct Timings {
+    /// Length of each media item of a playback.
+    pub playback: Duration,
+    /// From dial to 486 for a busy phone.
+    pub busy_after: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Chan {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub protocol_id: String,
+    pub caller: (String, String),
+    pub connected: (String, String),
+    pub context: String,
+    pub exten: String,
+    pub app_data: String,
+    pub creationtime: String,
+    pub vars: BTreeMap<String, String>,
+    pub bridge: Option<String>,
+    pub in_stasis: bool,
+    /// The agent extension for an outbound leg.
+    pub ext: Option<String>,
+    /// `appArgs` of an originate: `StasisStart` comes with them on answer.
+    pub pending_args: Option<Vec<String>>,
+    pub dialled: bool,
+    /// The music-on-hold class playing, which Asterisk shows in no event or object.
+    pub moh: Option<String>,
+}
+
+impl Chan {
+    pub fn json(&self) -> Value {
+        let app_name = if self.app_data.is_empty() {
+            ""
+        } else {
+            "Stasis"
+        };
+        json!({
+            "id": self.id, "name": self.name, "state": self.state,
+            "protocol_id": self.protocol_id,
+            "caller": {"name": self.caller.0, "number": self.caller.1},
+            "connected": {"name": self.connected.0, "number": self.connected.1},
+            "accountcode": "",
+            "dialplan": {"context": self.context, "exten": self.exten, "priority": 1,
+                         "app_name": app_name, "app_data": self.app_data},
+            "creationtime": self.creationtime, "language": "en",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Bridge {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub channels: Vec<String>,
+    pub creationtime: String,
+    pub moh: Option<String>,
+}
+
+impl Bridge {
+    pub fn json(&self) -> Value {
+        let technology = match (self.kind.as_str(), self.channels.len()) {
+            ("holding", _) => "holding_bridge",
+            (_, 2) => "native_rtp",
+            _ => "simple_bridge",
+        };
+        json!({
+            "id": self.id, "technology": technology, "bridge_type": self.kind,
+            "bridge_class": "stasis", "creator": "Stasis", "name": self.name,
+            "channels": self.channels, "creationtime": self.creationtime, "video_mode": "talker",
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Playback {
+    pub id: String,
+    pub media: Vec<String>,
+    pub index: usize,
+    pub target_uri: String,
+    pub state: String,
+    /// Bridge playbacks were delivered twice by Asterisk 22.10.1; so are ours.
+    pub copies: usize,
+}
+
+impl Playback {
+    pub fn json(&self) -> Value {
+        let mut v = json!({
+            "id": self.id, "media_uri": self.media[self.index],
+            "target_uri": self.target_uri, "language": "en", "state": self.state,
+        });
+        if let Some(next) = self.media.get(self.index + 1)
+            && self.state != "done"
+        {
+            v["next_media_uri"] = next.as_str().into();
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Recording {
+    pub name: String,
+    pub format: String,
+    pub target_uri: String,
+    pub channel: Option<String>,
+    pub state: String,
+    pub started: tokio::time::Instant,
+    pub terminate_on: Option<String>,
+}
+
+impl Recording {
+    pub fn json(&self) -> Value {
+        json!({"name": self.name, "format": self.format, "state": self.state,
+               "target_uri": self.target_uri})
+    }
+}
+
+pub struct World {
+    pub app: String,
+    pub timings: Timings,
+    pub channels: BTreeMap<String, Chan>,
+    pub bridges: BTreeMap<String, Bridge>,
+    pub playbacks: BTreeMap<String, Playback>,
+    pub recordings: BTreeMap<String, Recording>,
+    pub phones: BTreeMap<String, Behaviour>,
+    pub globals: BTreeMap<String, String>,
+    pub requests: Vec<Request>,
+    pub exchanges: Vec<Exchange>,
+    pub emitted: Vec<Value>,
+    counter: u64,
+    epoch: i64,
+    events: broadcast::Sender<String>,
+}
+
+pub struct Shared {
+    pub world: Mutex<World>,
+    pub events: broadcast::Sender<String>,
+    /// Bumped to make every open events socket close.
+    pub drop_ws: watch::Sender<u64>,
+    pub request_seen: Notify,
+    pub connections: Mutex<u64>,
+}
+
+impl Shared {
+    pub fn new(app: &str, timings: Timings) -> Arc<Self> {
+        let (events, _) = broadcast::channel(4096);
+        let (drop_ws, _) = watch::channel(0);
+        Arc::new(Shared {
+            world: Mutex::new(World {
+                app: app.into(),
+                timings,
+                channels: BTreeMap::new(),
+                bridges: BTreeMap::new(),
+                playbacks: BTreeMap::new(),
+                recordings: BTreeMap::new(),
+                phones: BTreeMap::new(),
+                globals: BTreeMap::new(),
+                requests: Vec::new(),
+                exchanges: Vec::new(),
+                emitted: Vec::new(),
+                counter: 0,
+                epoch: chrono::Utc::now().timestamp(),
+                events: events.clone(),
+            }),
+            events,
+            drop_ws,
+            request_seen: Notify::new(),
+            connections: Mutex::new(0),
+        })
+    }
+
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {
+        self.world.lock().unwrap()
+    }
+}
+
+/// Runs `f` on the world after `delay`, as Asterisk's own timers would.
+pub fn later(
+    shared: &Arc<Shared>,
+    delay: Duration,
+    f: impl FnOnce(&mut World, &Arc<Shared>) + Send + 'static,
+) {
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let mut world = shared.lock();
+        f(&mut world, &shared);
+    });
+}
+
+impl World {
+    /// Sends an event to the connected app (dropped when none is, as Asterisk does) and logs it.
+    pub fn emit(&mut self, kind: &str, fields: Value) {
+        let ev = event(&self.app, kind, fields);
+        let _ = self.events.send(ev.to_string());
+        self.emitted.push(ev);
+    }
+
+    fn next_ids(&mut self, tech_resource: &str) -> (String, String) {
+        let n = self.counter;
+        self.counter += 1;
+        (
+            format!("{}.{n}", self.epoch),
+            format!("PJSIP/{tech_resource}-{n:08x}"),
+        )
+    }
+
+    pub fn chan_json(&self, id: &str) -> Value {
+        self.channels[id].json()
+    }
+
+    /// A trunk call entering `Stasis(app,inbound,DID)`.
+    pub fn inbound(&mut self, did: &str, caller: &str) -> String {
+        let (id, name) = self.next_ids("trunk");
+        let now = timestamp();
+        let chan = Chan {
+            id: id.clone(),
+            name,
+            state: "Ring".into(),
+            protocol_id: format!("{}-{}@127.0.0.1", self.counter, std::process::id()),
+            caller: ("".into(), caller.into()),
+            connected: ("".into(), "".into()),
+            context: "from-trunk".into(),
+            exten: did.into(),
+            app_data: format!("{},inbound,{did}", self.app),
+            creationtime: now,
+            vars: BTreeMap::from([
+                ("CALLERID(num)".into(), caller.into()),
+                ("CALLERID(name)".into(), "".into()),
+            ]),
+            bridge: None,
+            in_stasis: true,
+            ext: None,
+            pending_args: None,
+            dialled: false,
+            moh: None,
+        };
+        self.channels.insert(id.clone(), chan);
+        let channel = self.chan_json(&id);
+        self.emit(
+            "StasisStart",
+            json!({"args": ["inbound", did], "channel": channel}),
+        );
+        id
+    }
+
+    /// A new leg towards an agent phone, not dialled yet.
+    pub fn agent_leg(
+        &mut self,
+        ext: &str,
+        id: Option<String>,
+        args: Vec<String>,
+        originator: Option<&str>,
+        caller_id: Option<(String, String)>,
+        in_stasis: bool,
+    ) -> String {
+        let (uid, name) = self.next_ids(ext);
+        let id = id.unwrap_or(uid);
+        let connected = originator
+            .and_then(|o| self.channels.get(o))
+            .map(|o| o.caller.clone())
+            .unwrap_or_default();
+        let app_data = format!("{},{}", self.app, args.join(","));
+        let chan = Chan {
+            id: id.clone(),
+            name,
+            state: "Down".into(),
+            protocol_id: uuid::Uuid::new_v4().to_string(),
+            caller: caller_id.unwrap_or_else(|| (format!("Agent {ext}"), ext.into())),
+            connected,
+            context: "from-agents".into(),
+            exten: "s".into(),
+            app_data: if in_stasis { app_data } else { String::new() },
+            creationtime: timestamp(),
+            vars: BTreeMap::new(),
+            bridge: None,
+            in_stasis,
+            ext: Some(ext.into()),
+            pending_args: (!in_stasis).then_some(args.clone()),
+            dialled: false,
+            moh: None,
+        };
+        self.channels.insert(id.clone(), chan);
+        if in_stasis {
+            let channel = self.chan_json(&id);
+            self.emit("StasisStart", json!({"args": args, "channel": channel}));
+        }
+        id
+    }
+
+    pub fn set_state(&mut self, id: &str, state: &str) {
+        let Some(c) = self.channels.get_mut(id) else {
+            return;
+        };
+        if c.state == state {
+            return;
+        }
+        c.state = state.into();
+        let channel = c.json();
+        self.emit("ChannelStateChange", json!({"channel": channel}));
+    }
+
+    fn dial_event(&mut self, id: &str, status: &str) {
+        let c = &self.channels[id];
+        let fields = json!({"dialstatus": status, "forward": "",
+                            "dialstring": c.ext.clone().unwrap_or_default(), "peer": c.json()});
+        self.emit("Dial", fields);
+    }
+
+    /// Rings the agent leg `id` and plays out its phone's behaviour. `timeout` 0 rings for ever.
+    pub fn ring_out(&mut self, shared: &Arc<Shared>, id: &str, timeout_secs: u64) {
+        let Some(chan) = self.channels.get_mut(id) else {
+            return;
+        };
+        chan.dialled = true;
+        let ext = chan.ext.clone().unwrap_or_default();
+        self.dial_event(id, "");
+        self.set_state(id, "Ringing");
+        self.dial_event(id, "RINGING");
+        let behaviour = self
+            .phones
+            .get(&ext)
+            .cloned()
+            .unwrap_or(Behaviour::NoAnswer);
+        let timeout = (timeout_secs > 0).then(|| Duration::from_secs(timeout_secs));
+        let id = id.to_owned();
+        match behaviour {
+            Behaviour::Answers { after } if timeout.is_none_or(|t| after < t) => {
+                later(shared, after, move |w, _| w.agent_answers(&id));
+            }
+            Behaviour::Busy => {
+                let delay = self.timings.busy_after;
+                later(shared, delay, move |w, _| {
+                    if w.is_ringing(&id) {
+                        let req = json!({"cause": 17, "tech_cause": 486});
+                        w.end(&id, req, None, 17, Some(486));
+                    }
+                });
+            }
+            _ => {
+                if let Some(t) = timeout {
+                    later(shared, t, move |w, _| {
+                        if w.is_ringing(&id) {
+                            let req = json!({"cause": 32, "soft": true});
+                            w.end(&id, req, None, 19, Some(480));
+                        }
+                    });
+                }
+            }
+        }
+    }
+
+    fn is_ringing(&self, id: &str) -> bool {
+        self.channels.get(id).is_some_and(|c| c.state == "Ringing")
+    }
+
+    fn agent_answers(&mut self, id: &str) {
+        if !self.is_ringing(id) {
+            return;
+        }
+        self.set_state(id, "Up");
+        self.dial_event(id, "ANSWER");
+        let c = self.channels.get_mut(id).unwrap();
+        if let Some(args) = c.pending_args.take() {
+            c.in_stasis = true;
+            c.app_data = format!("{},{}", self.app, args.join(","));
+            let channel = c.json();
+            self.emit("StasisStart", json!({"args": args, "channel": channel}));
+        }
+    }
+
+    /// Ends a channel: `request` is the first `ChannelHangupRequest`'s fields, `second` the
+    /// cause of the one Asterisk adds after `StasisEnd` when the app hung up an unbridged
+    /// channel (scenario a).
+    pub fn end(
+        &mut self,
+        id: &str,
+        request: Value,
+        second: Option<i64>,
+        cause: i64,
+        tech: Option<i64>,
+    ) {
+        let Some(c) = self.channels.get(id).cloned() else {
+            return;
+        };
+        let mut fields = request;
+        fields["channel"] = c.json();
+        self.emit("ChannelHangupRequest", fields);
+        let bridged = c.bridge.is_some();
+        if let Some(bridge) = c.bridge.clone() {
+            self.leave_bridge(id, &bridge);
+        }
+        let stasis = self.channels[id].in_stasis;
+        if stasis {
+            let channel = self.chan_json(id);
+            self.emit("StasisEnd", json!({"channel": channel}));
+            if let (Some(cause), false) = (second, bridged) {
+                let channel = self.chan_json(id);
+                self.emit(
+                    "ChannelHangupRequest",
+                    json!({"cause": cause, "soft": true, "channel": channel}),
+                );
+            }
+        }
+        let mut c = self.channels.remove(id).unwrap();
+        c.app_data.clear();
+        self.emit("ChannelDestroyed", destroyed(c.json(), cause, tech));
+        self.playbacks
+            .retain(|_, p| p.target_uri != format!("channel:{id}"));
+        let mut finished = Vec::new();
+        for r in self.recordings.values_mut() {
+            if r.channel.as_deref() == Some(id) && r.state == "recording" {
+                finished.push(r.name.clone());
+            }
+        }
+        for name in finished {
+            self.finish_recording(&name);
+        }
+    }
+
+    /// The far end hung up (a SIP BYE).
+    pub fn remote_hangup(&mut self, id: &str) {
+        self.end(id, json!({}), None, 16, None);
+    }
+
+    pub fn app_hangup(&mut self, id: &str, cause: i64) {
+        self.end(
+            id,
+            json!({"cause": 32, "soft": true}),
+            Some(cause),
+            cause,
+            None,
+        );
+    }
+
+    pub fn enter_bridge(&mut self, id: &str, bridge: &str) {
+        if let Some(old) = self.channels[id].bridge.clone() {
+            if old == bridge {
+                return;
+            }
+            self.leave_bridge(id, &old);
+        }
+        let b = self.bridges.get_mut(bridge).unwrap();
+        b.channels.push(id.into());
+        let bridge_json = b.json();
+        let c = self.channels.get_mut(id).unwrap();
+        c.bridge = Some(bridge.into());
+        let channel = c.json();
+        self.emit(
+            "ChannelEnteredBridge",
+            json!({"bridge": bridge_json, "channel": channel}),
+        );
+    }
+
+    pub fn leave_bridge(&mut self, id: &str, bridge: &str) {
+        let Some(b) = self.bridges.get_mut(bridge) else {
+            return;
+        };
+        b.channels.retain(|c| c != id);
+        let bridge_json = b.json();
+        let Some(c) = self.channels.get_mut(id) else {
+            return;
+        };
+        c.bridge = None;
+        let channel = c.json();
+        self.emit(
+            "ChannelLeftBridge",
+            json!({"bridge": bridge_json, "channel": channel}),
+        );
+    }
+
+    pub fn destroy_bridge(&mut self, bridge: &str) {
+        let members = self.bridges[bridge].channels.clone();
+        for id in members {
+            self.leave_bridge(&id, bridge);
+        }
+        let b = self.bridges.remove(bridge).unwrap();
+        self.playbacks
+            .retain(|_, p| p.target_uri != format!("bridge:{bridge}"));
+        self.emit("BridgeDestroyed", json!({"bridge": b.json()}));
+    }
+
+    fn playback_event(&mut self, kind: &str, id: &str) {
+        let p = &self.playbacks[id];
+        let (body, copies) = (p.json(), p.copies);
+        for _ in 0..copies {
+            self.emit(kind, json!({"playback": body}));
+        }
+    }
+
+    /// Starts a queued playback: `PlaybackStarted` now, then one step per media item.
+    pub fn start_playback(&mut self, shared: &Arc<Shared>, id: &str) {
+        self.playbacks.get_mut(id).unwrap().state = "playing".into();
+        self.playback_event("PlaybackStarted", id);
+        self.schedule_step(shared, id);
+    }
+
+    fn schedule_step(&mut self, shared: &Arc<Shared>, id: &str) {
+        let index = self.playbacks[id].index;
+        let id = id.to_owned();
+        later(shared, self.timings.playback, move |w, shared| {
+            let Some(p) = w.playbacks.get_mut(&id) else {
+                return;
+            };
+            if p.index != index || p.state != "playing" {
+                return;
+            }
+            if p.index + 1 < p.media.len() {
+                p.state = "continuing".into();
+                w.playback_event("PlaybackContinuing", &id);
+                let p = w.playbacks.get_mut(&id).unwrap();
+                p.index += 1;
+                p.state = "playing".into();
+                w.playback_event("PlaybackStarted", &id);
+                w.schedule_step(shared, &id);
+            } else {
+                w.finish_playback(&id);
+            }
+        });
+    }
+
+    pub fn finish_playback(&mut self, id: &str) {
+        if let Some(p) = self.playbacks.get_mut(id) {
+            p.state = "done".into();
+            self.playback_event("PlaybackFinished", id);
+            self.playbacks.remove(id);
+        }
+    }
+
+    pub fn finish_recording(&mut self, name: &str) {
+        let Some(r) = self.recordings.get_mut(name) else {
+            return;
+        };
+        if r.state != "recording" {
+            return;
+        }
+        r.state = "done".into();
+        let mut body = r.json();
+        body["duration"] = r.started.elapsed().as_secs().into();
+        self.emit("RecordingFinished", json!({"recording": body}));
+    }
+
+    pub fn dtmf(&mut self, id: &str, digit: &str) {
+        let Some(c) = self.channels.get(id) else {
+            return;
+        };
+        let channel = c.json();
+        self.emit(
+            "ChannelDtmfReceived",
+            json!({"digit": digit, "duration_ms": 280, "channel": channel}),
+        );
+        let stops: Vec<String> = self
+            .recordings
+            .values()
+            .filter(|r| {
+                r.channel.as_deref() == Some(id)
+                    && r.state == "recording"
+                    && r.terminate_on
+                        .as_deref()
+                        .is_some_and(|t| t == "any" || t == digit)
+            })
+            .map(|r| r.name.clone())
+            .collect();
+        for name in stops {
+            self.finish_recording(&name);
+        }
+    }
+
+    pub fn endpoint_json(&self, ext: &str) -> Value {
+        let online = !matches!(self.phones.get(ext), Some(Behaviour::Unregistered) | None);
+        let ids: Vec<&String> = self
+            .channels
+            .values()
+            .filter(|c| c.ext.as_deref() == Some(ext))
+            .map(|c| &c.id)
+            .collect();
+        json!({"technology": "PJSIP", "resource": ext,
+               "state": if online { "online" } else { "offline" }, "channel_ids": ids})
+    }
+
+    pub fn set_phone(&mut self, ext: &str, behaviour: Behaviour) {
+        let was = self.endpoint_json(ext)["state"].clone();
+        self.phones.insert(ext.into(), behaviour);
+        let now = self.endpoint_json(ext);
+        if now["state"] != was {
+            self.emit("EndpointStateChange", json!({"endpoint": now}));
+        }
+    }
+}
+
+pub use events::reason_cause;
