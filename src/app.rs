@@ -42,6 +42,9 @@ pub enum StartError {
     /// Bootstrapping users failed.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+    /// An Asterisk server of `voice.asterisk` cannot be used.
+    #[error("voice.asterisk: {0}")]
+    Voice(#[from] crate::voice::provision::ProvisionError),
     /// The configured embedding model could not be loaded.
     #[error("ai.local_model_dir: {0}")]
     Model(String),
@@ -73,6 +76,8 @@ pub struct Inner {
     pub ai: crate::ai::service::AiService,
     /// Every tenant's IVR flow folder and its published version.
     pub flows: Arc<crate::ivr::service::FlowService>,
+    /// Pushes extensions to the configured Asterisk servers.
+    pub provisioner: crate::voice::provision::Provisioner,
 }
 
 impl Deref for AppState {
@@ -149,7 +154,9 @@ impl App {
         if let Err(e) = flows.start().await {
             tracing::warn!(error = %e, "IVR flows not loaded at start");
         }
+        let provisioner = crate::voice::provision::Provisioner::from_config(&config.voice)?;
         let state = AppState(Arc::new(Inner {
+            provisioner,
             ai,
             flows,
             throttle: LoginThrottle::new(&config.auth),

@@ -2,4 +2,5 @@
 //! extensions pushed into Asterisk; call sessions and the ARI stand-in come next.
 
 pub mod ari;
+pub mod http;
 pub mod provision;
