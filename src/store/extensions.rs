@@ -148,7 +148,8 @@ pub async fn insert_extension(
     const SQL: &str = "insert into extensions (tenant_id, number, display_name, user_id, sip_password, codecs, \
                        nat, call_limit, voicemail_box, forward_to, dnd, enabled, created_at, updated_at) \
                        values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) returning id";
-    let codecs = serde_json::to_string(&f.codecs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let codecs =
+        serde_json::to_string(&f.codecs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let id: i64 = on_write!(store, p => sqlx::query_scalar(SQL)
         .bind(tenant.get())
         .bind(&f.number)
@@ -231,7 +232,8 @@ pub async fn update_extension(
     const SQL: &str = "update extensions set number = $3, display_name = $4, user_id = $5, codecs = $6, nat = $7, \
                        call_limit = $8, voicemail_box = $9, forward_to = $10, dnd = $11, enabled = $12, updated_at = $13 \
                        where tenant_id = $1 and id = $2";
-    let codecs = serde_json::to_string(&f.codecs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let codecs =
+        serde_json::to_string(&f.codecs).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let done = on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(id)
@@ -264,7 +266,8 @@ pub async fn set_password(
     id: i64,
     sealed_password: &str,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "update extensions set sip_password = $3, updated_at = $4 where tenant_id = $1 and id = $2";
+    const SQL: &str =
+        "update extensions set sip_password = $3, updated_at = $4 where tenant_id = $1 and id = $2";
     let done = on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(id)

@@ -410,11 +410,7 @@ async fn check_fields(
     })
 }
 
-fn pjsip(
-    state: &AppState,
-    tenant: &Tenant,
-    r: &ExtensionRecord,
-) -> ApiResult<PjsipExtension> {
+fn pjsip(state: &AppState, tenant: &Tenant, r: &ExtensionRecord) -> ApiResult<PjsipExtension> {
     let password = state
         .master_key
         .open(&r.sealed_password)
@@ -756,10 +752,7 @@ async fn pjsip_include(
         json!({"extensions": exts.len(), "templates": q.templates}),
     )
     .await?;
-    let disposition = format!(
-        "attachment; filename=\"pjsip_{}.conf\"",
-        scope.tenant.slug
-    );
+    let disposition = format!("attachment; filename=\"pjsip_{}.conf\"", scope.tenant.slug);
     Ok((
         [
             (header::CONTENT_TYPE, "text/plain; charset=utf-8".to_owned()),

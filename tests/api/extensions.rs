@@ -104,7 +104,14 @@ async fn extensions_are_created_listed_changed_and_deleted_with_the_password_sho
         .await;
     assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(r.message().contains("password"), "{}", r.body);
-    assert!(!admin.get(&one).await.body.to_string().contains("correct-horse"));
+    assert!(
+        !admin
+            .get(&one)
+            .await
+            .body
+            .to_string()
+            .contains("correct-horse")
+    );
 
     // Every change is audited, without the password.
     let audit = admin.get(&format!("/api/v1/tenants/{tid}/audit-log")).await;
@@ -136,25 +143,62 @@ async fn invalid_fields_are_named_and_duplicates_conflict() {
     };
     let cases = [
         (with("number", json!("1")), "number", "2 to 10 digits"),
-        (with("number", json!("12345678901")), "number", "2 to 10 digits"),
+        (
+            with("number", json!("12345678901")),
+            "number",
+            "2 to 10 digits",
+        ),
         (with("number", json!("10a1")), "number", "2 to 10 digits"),
         (with("display_name", json!("")), "display_name", "1–80"),
-        (with("display_name", json!("A \"B\"")), "display_name", "quotes"),
-        (with("user_id", json!(outsider)), "user_id", "member of this tenant"),
+        (
+            with("display_name", json!("A \"B\"")),
+            "display_name",
+            "quotes",
+        ),
+        (
+            with("user_id", json!(outsider)),
+            "user_id",
+            "member of this tenant",
+        ),
         (with("codecs", json!(["mp3"])), "codecs[0]", "unknown codec"),
         (with("codecs", json!([])), "codecs", "at least one"),
-        (with("call_limit", json!(0)), "call_limit", "between 1 and 10"),
-        (with("call_limit", json!(11)), "call_limit", "between 1 and 10"),
+        (
+            with("call_limit", json!(0)),
+            "call_limit",
+            "between 1 and 10",
+        ),
+        (
+            with("call_limit", json!(11)),
+            "call_limit",
+            "between 1 and 10",
+        ),
         (with("forward_to", json!("+0123")), "forward_to", "E.164"),
         (with("forward_to", json!("555-0100")), "forward_to", "E.164"),
-        (with("forward_to", json!("7777")), "forward_to", "no extension 7777"),
+        (
+            with("forward_to", json!("7777")),
+            "forward_to",
+            "no extension 7777",
+        ),
         (with("forward_to", json!("2001")), "forward_to", "itself"),
-        (with("voicemail_box", json!("box")), "voicemail_box", "digits"),
-        (with("password", json!("too-short")), "password", "12 to 128"),
+        (
+            with("voicemail_box", json!("box")),
+            "voicemail_box",
+            "digits",
+        ),
+        (
+            with("password", json!("too-short")),
+            "password",
+            "12 to 128",
+        ),
     ];
     for (body, field, words) in cases {
         let r = admin.post(&url, body.clone()).await;
-        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{body}: {}",
+            r.body
+        );
         assert!(
             r.message().contains(field) && r.message().contains(words),
             "{body}: {}",
@@ -218,11 +262,22 @@ async fn another_tenants_extensions_are_not_found() {
         let path = format!("/api/v1/tenants/{a}/extensions/{xb}{suffix}");
         let body = (method != "GET" && method != "DELETE").then(|| json!({}));
         let r = admin_a
-            .request(reqwest::Method::from_bytes(method.as_bytes()).unwrap(), &path, body)
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &path,
+                body,
+            )
             .await;
-        assert_eq!(r.status, StatusCode::NOT_FOUND, "{method} {path}: {}", r.body);
+        assert_eq!(
+            r.status,
+            StatusCode::NOT_FOUND,
+            "{method} {path}: {}",
+            r.body
+        );
     }
-    let list = admin_a.get(&format!("/api/v1/tenants/{a}/extensions")).await;
+    let list = admin_a
+        .get(&format!("/api/v1/tenants/{a}/extensions"))
+        .await;
     assert_eq!(list.body["items"], json!([]));
     let file = admin_a
         .get(&format!("/api/v1/tenants/{a}/extensions/pjsip.conf"))
@@ -360,7 +415,9 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
         .lock()
         .unwrap()
         .insert(format!("{BASE}/endpoint/acme-1001"), 500);
-    let r = admin.patch(&format!("{url}/{xid}"), json!({"nat": false})).await;
+    let r = admin
+        .patch(&format!("{url}/{xid}"), json!({"nat": false}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["provisioning"]["state"], "failed", "{}", r.body);
     let message = r.body["provisioning"]["message"].as_str().unwrap();
@@ -372,7 +429,9 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
     assert_eq!(listed.body["items"][0]["provisioning"]["state"], "failed");
     ari.take();
     ari.fail.lock().unwrap().clear();
-    let r = admin.post(&format!("{url}/{xid}/provision"), json!({})).await;
+    let r = admin
+        .post(&format!("{url}/{xid}/provision"), json!({}))
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(r.body["provisioning"]["state"], "provisioned", "{}", r.body);
     assert_eq!(r.body["provisioning"]["message"], Value::Null);
@@ -385,7 +444,9 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
         .lock()
         .unwrap()
         .insert(format!("{BASE}/auth/acme-1001"), 403);
-    let r = admin.post(&format!("{url}/{xid}/provision"), json!({})).await;
+    let r = admin
+        .post(&format!("{url}/{xid}/provision"), json!({}))
+        .await;
     assert_eq!(r.body["provisioning"]["state"], "failed");
     assert!(
         r.body["provisioning"]["message"]
@@ -397,7 +458,9 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
     ari.take();
 
     // A new number moves the objects: the old id is removed, the new one pushed.
-    let r = admin.patch(&format!("{url}/{xid}"), json!({"number": "1002"})).await;
+    let r = admin
+        .patch(&format!("{url}/{xid}"), json!({"number": "1002"}))
+        .await;
     assert_eq!(r.body["provisioning"]["state"], "provisioned", "{}", r.body);
     let paths: Vec<String> = ari
         .take()
@@ -417,7 +480,9 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
     );
 
     // Disabled: removed from Asterisk.
-    let r = admin.patch(&format!("{url}/{xid}"), json!({"enabled": false})).await;
+    let r = admin
+        .patch(&format!("{url}/{xid}"), json!({"enabled": false}))
+        .await;
     assert_eq!(r.body["provisioning"]["state"], "disabled", "{}", r.body);
     assert!(ari.take().iter().all(|(m, _, _)| m == "DELETE"));
 
@@ -428,7 +493,10 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
         .insert(format!("{BASE}/endpoint/acme-1002"), 500);
     let r = admin.delete(&format!("{url}/{xid}")).await;
     assert_eq!(r.status, StatusCode::BAD_GATEWAY, "{}", r.body);
-    assert_eq!(admin.get(&format!("{url}/{xid}")).await.status, StatusCode::OK);
+    assert_eq!(
+        admin.get(&format!("{url}/{xid}")).await.status,
+        StatusCode::OK
+    );
     ari.fail.lock().unwrap().clear();
     ari.take();
     let r = admin.delete(&format!("{url}/{xid}")).await;
@@ -478,7 +546,10 @@ async fn the_include_file_holds_the_enabled_extensions_with_their_passwords() {
     let text = r.body.as_str().unwrap();
     assert!(text.contains("[inc-4001](agent-ep)"), "{text}");
     assert!(text.contains("password=include-me-please"), "{text}");
-    assert!(text.contains("disallow=all\nallow=opus,g722,ulaw,alaw"), "{text}");
+    assert!(
+        text.contains("disallow=all\nallow=opus,g722,ulaw,alaw"),
+        "{text}"
+    );
     assert!(!text.contains("inc-4002"), "{text}");
     let r = admin
         .get(&format!("{url}/pjsip.conf?templates=false"))

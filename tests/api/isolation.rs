@@ -132,7 +132,11 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/tenants/{tid}/extensions", "admin"),
     ("POST", "/api/v1/tenants/{tid}/extensions", "admin"),
-    ("GET", "/api/v1/tenants/{tid}/extensions/pjsip.conf", "admin"),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/extensions/pjsip.conf",
+        "admin",
+    ),
     ("GET", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),
     ("PATCH", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),
     ("DELETE", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),

@@ -88,12 +88,21 @@ fn endpoint_fields_always_carry_disallow_then_allow_and_follow_the_nat_switch() 
     off.mailbox = Some("1001@acme".into());
     let f = endpoint_fields(&off);
     let get = |k: &str| f.iter().find(|t| t.attribute == k).map(|t| t.value.clone());
-    for k in ["rtp_symmetric", "force_rport", "rewrite_contact", "direct_media"] {
+    for k in [
+        "rtp_symmetric",
+        "force_rport",
+        "rewrite_contact",
+        "direct_media",
+    ] {
         assert_eq!(get(k).as_deref(), Some("no"), "{k}");
     }
     assert_eq!(get("device_state_busy_at").as_deref(), Some("1"));
     assert_eq!(get("mailboxes").as_deref(), Some("1001@acme"));
-    assert!(!endpoint_fields(&alice()).iter().any(|t| t.attribute == "mailboxes"));
+    assert!(
+        !endpoint_fields(&alice())
+            .iter()
+            .any(|t| t.attribute == "mailboxes")
+    );
 }
 
 #[test]
@@ -125,13 +134,19 @@ fn the_include_writes_every_pushed_field_with_or_without_templates() {
                 &format!("[{}]\ntype={kind}\n", x.id),
                 &format!("[{}]({template})\n", x.id),
             );
-            assert!(templated.contains(&inherited), "{inherited}\nnot in\n{templated}");
+            assert!(
+                templated.contains(&inherited),
+                "{inherited}\nnot in\n{templated}"
+            );
         }
     }
     assert!(!templated.lines().any(|l| l.starts_with("type=")));
     assert!(templated.contains("agent-ep templates"));
     // Every non-comment line is a section or key=value: nothing Asterisk would misread.
-    for line in plain.lines().filter(|l| !l.is_empty() && !l.starts_with(';')) {
+    for line in plain
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with(';'))
+    {
         assert!(line.starts_with('[') || line.contains('='), "{line}");
     }
 }
@@ -143,11 +158,19 @@ fn the_shipped_templates_carry_the_fields_the_push_relies_on() {
     )
     .unwrap();
     for section in ["[agent-ep](!)", "[agent-aor](!)", "[agent-auth](!)"] {
-        assert!(conf.contains(section), "{section} missing in asterisk/pjsip.conf");
+        assert!(
+            conf.contains(section),
+            "{section} missing in asterisk/pjsip.conf"
+        );
     }
     let ep = &conf[conf.find("[agent-ep](!)").unwrap()..];
     let ep = &ep[..ep.find("\n[").unwrap()];
-    for line in ["context=from-agents", "disallow=all", "direct_media=no", "dtmf_mode=rfc4733"] {
+    for line in [
+        "context=from-agents",
+        "disallow=all",
+        "direct_media=no",
+        "dtmf_mode=rfc4733",
+    ] {
         assert!(ep.contains(line), "agent-ep lacks {line}");
     }
 }
@@ -247,8 +270,15 @@ async fn a_failed_push_stops_and_names_the_object_and_asterisks_reason() {
         .lock()
         .unwrap()
         .insert(("PUT".into(), format!("{base}/aor/acme-1001")), 500);
-    let e = provisioner(addr).push(&alice()).await.unwrap_err().to_string();
-    assert!(e.contains("aor/acme-1001") && e.contains("500") && e.contains("scripted failure"), "{e}");
+    let e = provisioner(addr)
+        .push(&alice())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("aor/acme-1001") && e.contains("500") && e.contains("scripted failure"),
+        "{e}"
+    );
     // No endpoint pointing at a missing aor.
     assert_eq!(mock.seen.lock().unwrap().len(), 2);
 
@@ -257,7 +287,11 @@ async fn a_failed_push_stops_and_names_the_object_and_asterisks_reason() {
         .lock()
         .unwrap()
         .insert(("PUT".into(), format!("{base}/auth/acme-1001")), 403);
-    let e = provisioner(addr).push(&alice()).await.unwrap_err().to_string();
+    let e = provisioner(addr)
+        .push(&alice())
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("auth/acme-1001") && e.contains("403"), "{e}");
     assert_eq!(mock.seen.lock().unwrap().len(), 1);
 }
