@@ -168,6 +168,19 @@ impl App {
             store,
             master_key,
         }));
+        if state.provisioner.is_configured() {
+            // In the background: a slow or absent Asterisk must not delay serving; failures
+            // are stored on each extension for admins to see and retry.
+            let s = state.clone();
+            tokio::spawn(async move {
+                match crate::voice::provision::push_all(&s.store, &s.master_key, &s.provisioner)
+                    .await
+                {
+                    Ok(n) => tracing::info!(pushed = n, "extensions re-pushed to Asterisk"),
+                    Err(e) => tracing::warn!(error = %e, "extensions not re-pushed at start"),
+                }
+            });
+        }
         let router = crate::http::router(state.clone());
         Ok(Self {
             listener,

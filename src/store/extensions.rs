@@ -221,6 +221,26 @@ pub async fn list_extensions(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
+/// Every enabled extension of every live tenant with the tenant's slug, for re-pushing them
+/// all to Asterisk at start. Deliberately not tenant-scoped: one Asterisk serves every tenant,
+/// and the caller is the service itself, never a request.
+#[tracing::instrument(skip_all)]
+pub async fn list_enabled_for_provisioning(
+    store: &Store,
+) -> Result<Vec<(String, ExtensionRecord)>, StoreError> {
+    const SQL: &str = "select t.slug, e.tenant_id, e.id from extensions e join tenants t on t.id = e.tenant_id \
+                       where e.enabled and t.deleted_at is null order by e.tenant_id, e.id";
+    let rows: Vec<(String, i64, i64)> =
+        on_pool!(store, p => sqlx::query_as(SQL).fetch_all(p).await)?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (slug, tenant, id) in rows {
+        if let Some(r) = find_extension(store, TenantId(tenant), id).await? {
+            out.push((slug, r));
+        }
+    }
+    Ok(out)
+}
+
 /// Replaces the admin-set fields. A taken number is a `Conflict`.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, extension.id = id))]
 pub async fn update_extension(

@@ -415,19 +415,7 @@ fn pjsip(state: &AppState, tenant: &Tenant, r: &ExtensionRecord) -> ApiResult<Pj
         .master_key
         .open(&r.sealed_password)
         .map_err(ApiError::internal)?;
-    Ok(PjsipExtension {
-        id: object_id(&tenant.slug, &r.number),
-        number: r.number.clone(),
-        display_name: r.display_name.clone(),
-        password,
-        codecs: r.codecs.clone(),
-        nat: r.nat,
-        call_limit: r.call_limit,
-        mailbox: r
-            .voicemail_box
-            .as_ref()
-            .map(|b| format!("{b}@{}", tenant.slug)),
-    })
+    Ok(PjsipExtension::from_record(&tenant.slug, r, password))
 }
 
 async fn record_failure(

@@ -517,6 +517,51 @@ async fn extensions_are_pushed_to_asterisk_and_failures_are_stored_and_retried()
 }
 
 #[tokio::test]
+async fn a_restart_pushes_every_enabled_extension_again() {
+    let (ari, addr) = ari_server().await;
+    let mut app = spawn_app_with(|c| {
+        c.voice.asterisk = vec![AsteriskConfig::for_url(&format!("http://{addr}/ari"))]
+    })
+    .await;
+    let (tid, _op, admin) = admin_of(&app, "again").await;
+    let url = format!("/api/v1/tenants/{tid}/extensions");
+    let r = admin
+        .post(&url, json!({"number": "5001", "display_name": "On"}))
+        .await;
+    let password = r.body["password"].as_str().unwrap().to_owned();
+    admin
+        .post(
+            &url,
+            json!({"number": "5002", "display_name": "Off", "enabled": false}),
+        )
+        .await;
+    ari.take();
+    app.restart().await;
+    // In the background after start: wait for it.
+    let mut seen = Vec::new();
+    for _ in 0..100 {
+        seen.extend(ari.take());
+        if seen.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let paths: Vec<String> = seen.iter().map(|(m, p, _)| format!("{m} {p}")).collect();
+    assert_eq!(
+        paths,
+        [
+            format!("PUT {BASE}/auth/again-5001"),
+            format!("PUT {BASE}/aor/again-5001"),
+            format!("PUT {BASE}/endpoint/again-5001"),
+        ]
+    );
+    assert_eq!(
+        field(&seen[0].2, "password").as_deref(),
+        Some(password.as_str())
+    );
+}
+
+#[tokio::test]
 async fn the_include_file_holds_the_enabled_extensions_with_their_passwords() {
     let app = spawn_app().await;
     let (tid, _op, admin) = admin_of(&app, "inc").await;

@@ -8,7 +8,12 @@
 
 use std::fmt::Write as _;
 
+use chrono::Utc;
+
 use crate::config::VoiceConfig;
+use crate::secrets::MasterKey;
+use crate::store::extensions::{self, ExtensionRecord};
+use crate::store::{Store, StoreError};
 use crate::voice::ari::models::ConfigTuple;
 use crate::voice::ari::{AriClient, AriError};
 
@@ -64,6 +69,26 @@ impl std::fmt::Debug for PjsipExtension {
             .field("id", &self.id)
             .field("password", &"[REDACTED]")
             .finish_non_exhaustive()
+    }
+}
+
+impl PjsipExtension {
+    /// A stored extension of the tenant `tenant_slug`, with its opened password.
+    pub fn from_record(tenant_slug: &str, r: &ExtensionRecord, password: String) -> Self {
+        PjsipExtension {
+            id: object_id(tenant_slug, &r.number),
+            number: r.number.clone(),
+            display_name: r.display_name.clone(),
+            password,
+            codecs: r.codecs.clone(),
+            nat: r.nat,
+            call_limit: r.call_limit,
+            // Boxes are per tenant: the slug is their voicemail context.
+            mailbox: r
+                .voicemail_box
+                .as_ref()
+                .map(|b| format!("{b}@{tenant_slug}")),
+        }
     }
 }
 
@@ -221,6 +246,42 @@ impl Provisioner {
         }
         Ok(())
     }
+}
+
+/// Pushes every enabled extension of every tenant again and records each outcome. Run at
+/// start: Switchboard's database is the source of truth, and Asterisk may have lost objects
+/// (a `memory` wizard, a wiped astdb) or missed changes made while it was down. PUT merges, so
+/// this is harmless when nothing changed. Returns how many were pushed successfully.
+pub async fn push_all(
+    store: &Store,
+    key: &MasterKey,
+    provisioner: &Provisioner,
+) -> Result<usize, StoreError> {
+    if !provisioner.is_configured() {
+        return Ok(0);
+    }
+    let mut pushed = 0;
+    for (slug, r) in extensions::list_enabled_for_provisioning(store).await? {
+        let outcome = match key.open(&r.sealed_password) {
+            Ok(password) => provisioner
+                .push(&PjsipExtension::from_record(&slug, &r, password))
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(format!("the SIP password cannot be opened: {e}")),
+        };
+        match outcome {
+            Ok(()) => {
+                pushed += 1;
+                extensions::record_provisioning(store, r.tenant_id, r.id, Ok(Some(Utc::now())))
+                    .await?;
+            }
+            Err(why) => {
+                tracing::warn!(tenant.id = %r.tenant_id, extension.id = r.id, error = %why, "extension not re-pushed at start");
+                extensions::record_provisioning(store, r.tenant_id, r.id, Err(&why)).await?;
+            }
+        }
+    }
+    Ok(pushed)
 }
 
 /// The `pjsip.conf` include holding a tenant's extensions, the file alternative to pushing.
