@@ -324,11 +324,14 @@ fn generate_sip_password() -> String {
         .collect()
 }
 
+/// Checks and normalises the fields. `new_forward` says whether `forward_to` was given in this
+/// request: a kept one is not checked again, so deleting the target extension does not block
+/// unrelated changes.
 async fn check_fields(
     state: &AppState,
     tenant: TenantId,
-    this: Option<&ExtensionRecord>,
     f: ExtensionFields,
+    new_forward: bool,
 ) -> ApiResult<ExtensionFields> {
     let number = check_number("number", &f.number)?;
     let display_name = check_display_name(&f.display_name)?;
@@ -339,20 +342,15 @@ async fn check_fields(
             "must be between 1 and 10",
         ));
     }
-    if let Some(user) = f.user_id {
-        // Unchanged assignments stay valid even if the check below would now fail for
-        // another reason; only new ones must name a member.
-        let unchanged = this.is_some_and(|t| t.user_id == Some(user));
-        if !unchanged
-            && store::users::find_member(&state.store, tenant, UserId(user))
-                .await?
-                .is_none()
-        {
-            return Err(ApiError::validation(
-                "user_id",
-                "must be a member of this tenant",
-            ));
-        }
+    if let Some(user) = f.user_id
+        && store::users::find_member(&state.store, tenant, UserId(user))
+            .await?
+            .is_none()
+    {
+        return Err(ApiError::validation(
+            "user_id",
+            "must be a member of this tenant",
+        ));
     }
     let voicemail_box = match f.voicemail_box.as_deref().map(str::trim) {
         None | Some("") => None,
@@ -389,9 +387,12 @@ async fn check_fields(
                     "cannot forward an extension to itself",
                 ));
             }
-            let target =
-                store::extensions::find_extension_by_number(&state.store, tenant, t).await?;
-            if target.is_none() {
+            let target = if new_forward {
+                store::extensions::find_extension_by_number(&state.store, tenant, t).await?
+            } else {
+                None
+            };
+            if new_forward && target.is_none() {
                 return Err(ApiError::validation(
                     "forward_to",
                     format!("no extension {t} in this tenant"),
@@ -519,7 +520,7 @@ async fn create_extension(
         dnd: req.dnd.unwrap_or(false),
         enabled: req.enabled.unwrap_or(true),
     };
-    let fields = check_fields(&state, scope.id(), None, fields).await?;
+    let fields = check_fields(&state, scope.id(), fields, true).await?;
     let r = store::extensions::insert_extension(
         &state.store,
         scope.id(),
@@ -571,6 +572,7 @@ async fn update_extension(
     let r = store::extensions::get_extension(&state.store, scope.id(), path.1)
         .await
         .map_err(ApiError::missing("extension"))?;
+    let new_forward = req.forward_to.is_some();
     let fields = ExtensionFields {
         number: req.number.unwrap_or_else(|| r.number.clone()),
         display_name: req.display_name.unwrap_or_else(|| r.display_name.clone()),
@@ -583,7 +585,7 @@ async fn update_extension(
         dnd: req.dnd.unwrap_or(r.dnd),
         enabled: req.enabled.unwrap_or(r.enabled),
     };
-    let fields = check_fields(&state, scope.id(), Some(&r), fields).await?;
+    let fields = check_fields(&state, scope.id(), fields, new_forward).await?;
     store::extensions::update_extension(&state.store, scope.id(), r.id, &fields).await?;
     audit(
         &state.store,

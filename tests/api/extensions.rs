@@ -233,6 +233,26 @@ async fn invalid_fields_are_named_and_duplicates_conflict() {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     assert_eq!(r.body["sip_username"], "ext-valid-other-2001");
+    // A forwarding target deleted later does not block unrelated changes.
+    let r = admin
+        .post(
+            &url,
+            json!({"number": "2003", "display_name": "Desk 3", "forward_to": "2002"}),
+        )
+        .await;
+    let third = r.body["id"].as_i64().unwrap();
+    assert_eq!(
+        admin.delete(&format!("{url}/{second}")).await.status,
+        StatusCode::NO_CONTENT
+    );
+    let r = admin
+        .patch(&format!("{url}/{third}"), json!({"dnd": true}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = admin
+        .patch(&format!("{url}/{third}"), json!({"forward_to": "2002"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
     // Unknown fields are refused rather than ignored.
     let r = admin
         .patch(&format!("{url}/{first}"), json!({"colour": "red"}))
