@@ -42,6 +42,9 @@ pub enum StartError {
     /// Bootstrapping users failed.
     #[error("bootstrap: {0}")]
     Bootstrap(String),
+    /// An Asterisk server of `voice.asterisk` cannot be used.
+    #[error("voice.asterisk: {0}")]
+    Voice(#[from] crate::voice::provision::ProvisionError),
     /// The configured embedding model could not be loaded.
     #[error("ai.local_model_dir: {0}")]
     Model(String),
@@ -73,6 +76,8 @@ pub struct Inner {
     pub ai: crate::ai::service::AiService,
     /// Every tenant's IVR flow folder and its published version.
     pub flows: Arc<crate::ivr::service::FlowService>,
+    /// Pushes extensions to the configured Asterisk servers.
+    pub provisioner: crate::voice::provision::Provisioner,
 }
 
 impl Deref for AppState {
@@ -149,7 +154,9 @@ impl App {
         if let Err(e) = flows.start().await {
             tracing::warn!(error = %e, "IVR flows not loaded at start");
         }
+        let provisioner = crate::voice::provision::Provisioner::from_config(&config.voice)?;
         let state = AppState(Arc::new(Inner {
+            provisioner,
             ai,
             flows,
             throttle: LoginThrottle::new(&config.auth),
@@ -161,6 +168,19 @@ impl App {
             store,
             master_key,
         }));
+        if state.provisioner.is_configured() {
+            // In the background: a slow or absent Asterisk must not delay serving; failures
+            // are stored on each extension for admins to see and retry.
+            let s = state.clone();
+            tokio::spawn(async move {
+                match crate::voice::provision::push_all(&s.store, &s.master_key, &s.provisioner)
+                    .await
+                {
+                    Ok(n) => tracing::info!(pushed = n, "extensions re-pushed to Asterisk"),
+                    Err(e) => tracing::warn!(error = %e, "extensions not re-pushed at start"),
+                }
+            });
+        }
         let router = crate::http::router(state.clone());
         Ok(Self {
             listener,

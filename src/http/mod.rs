@@ -46,6 +46,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "routing", description = "Contacts in queues, offers, accept and decline"),
         (name = "realtime", description = "The event stream over WebSocket"),
         (name = "inbox", description = "Conversations for agents: threads, replies, offers"),
+        (name = "extensions", description = "Agents' phones (PJSIP extensions) and their provisioning into Asterisk"),
         (name = "widget", description = "The website chat widget: admin and public endpoints"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
@@ -95,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::tts::http::router())
         .merge(crate::channels::widget::router())
         .merge(crate::channels::attachments::router())
+        .merge(crate::voice::http::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

@@ -14,6 +14,7 @@ pub mod canned;
 pub mod contacts;
 pub mod conversations;
 pub mod events;
+pub mod extensions;
 pub mod ivr;
 pub mod labels;
 pub mod migrations;

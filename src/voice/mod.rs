@@ -1,4 +1,6 @@
-//! Telephony over Asterisk. So far only [`ari`], the typed protocol client; call sessions,
-//! the ARI stand-in and extension provisioning come next.
+//! Telephony over Asterisk: [`ari`], the typed protocol client, and [`provision`], agents'
+//! extensions pushed into Asterisk; call sessions and the ARI stand-in come next.
 
 pub mod ari;
+pub mod http;
+pub mod provision;

@@ -130,6 +130,26 @@ const ENDPOINTS: &[(&str, &str, &str)] = &[
         "/api/v1/tenants/{tid}/knowledge-base/search?q=returns",
         "agent",
     ),
+    ("GET", "/api/v1/tenants/{tid}/extensions", "admin"),
+    ("POST", "/api/v1/tenants/{tid}/extensions", "admin"),
+    (
+        "GET",
+        "/api/v1/tenants/{tid}/extensions/pjsip.conf",
+        "admin",
+    ),
+    ("GET", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),
+    ("PATCH", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),
+    ("DELETE", "/api/v1/tenants/{tid}/extensions/{xid}", "admin"),
+    (
+        "POST",
+        "/api/v1/tenants/{tid}/extensions/{xid}/password",
+        "admin",
+    ),
+    (
+        "POST",
+        "/api/v1/tenants/{tid}/extensions/{xid}/provision",
+        "admin",
+    ),
     ("GET", "/api/v1/tenants", "operator"),
     ("POST", "/api/v1/tenants", "operator"),
 ];
@@ -147,6 +167,7 @@ fn rank(role: &str) -> u8 {
 /// Ids substituted into a path (and used by bodies).
 #[derive(Default)]
 struct Ids {
+    xid: i64,
     eid: i64,
     rid: i64,
     wid: i64,
@@ -190,9 +211,30 @@ fn body_for(method: &str, path: &str, ids: &Ids) -> Option<Value> {
         ("POST", "/routing/contacts") => {
             Some(json!({"queue_id": ids.qid, "medium": "chat", "channel": "widget"}))
         }
+        ("POST", "/extensions") => {
+            Some(json!({"number": extension_number(), "display_name": "Matrix"}))
+        }
+        ("PATCH", "/extensions/{xid}") => Some(json!({"dnd": true})),
         ("POST", _) => Some(json!({})),
         _ => None,
     }
+}
+
+/// A number no other extension of the run has: 10 digits from a fresh UUID.
+fn extension_number() -> String {
+    let n = uuid::Uuid::new_v4().as_u128() % 10_000_000_000;
+    format!("{n:010}")
+}
+
+async fn fresh_extension(op: &Client, tid: i64) -> i64 {
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/extensions"),
+            json!({"number": extension_number(), "display_name": "Target"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    r.body["id"].as_i64().unwrap()
 }
 
 async fn fresh_target_user(op: &Client, tid: i64) -> i64 {
@@ -285,6 +327,9 @@ async fn call(
     if template.contains("{kid}") {
         ids.kid = fresh_key(op, ids_tid).await;
     }
+    if template.contains("{xid}") {
+        ids.xid = fresh_extension(op, ids_tid).await;
+    }
     if template.contains("{eid}") {
         ids.eid = fresh_kb_entry(op, ids_tid).await;
     }
@@ -316,6 +361,7 @@ async fn call(
         .replace("{qid}", &ids.qid.to_string())
         .replace("{cid}", &ids.cid.to_string())
         .replace("{eid}", &ids.eid.to_string())
+        .replace("{xid}", &ids.xid.to_string())
         .replace("{rid}", &ids.rid.to_string());
     who.request(
         Method::from_bytes(method.as_bytes()).unwrap(),
@@ -402,7 +448,7 @@ async fn callers_of_tenant_a_get_404_for_every_endpoint_of_tenant_b() {
                 ));
             }
             // A's tenant id with B's user and key ids.
-            if ["{uid}", "{kid}", "{qid}", "{cid}", "{wid}"]
+            if ["{uid}", "{kid}", "{qid}", "{cid}", "{wid}", "{xid}"]
                 .iter()
                 .any(|id| template.contains(id))
             {

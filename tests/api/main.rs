@@ -11,6 +11,7 @@ mod auth;
 mod chat;
 mod cli;
 mod errors;
+mod extensions;
 mod flows;
 mod isolation;
 mod llm;

@@ -205,6 +205,14 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("POST", "/api/v1/tenants/{tid}/labels"),
         ("DELETE", "/api/v1/tenants/{tid}/labels/{lid}"),
         ("POST", "/api/v1/tenants/{tid}/contacts/{kid}/merge"),
+        ("GET", "/api/v1/tenants/{tid}/extensions"),
+        ("POST", "/api/v1/tenants/{tid}/extensions"),
+        ("GET", "/api/v1/tenants/{tid}/extensions/pjsip.conf"),
+        ("GET", "/api/v1/tenants/{tid}/extensions/{xid}"),
+        ("PATCH", "/api/v1/tenants/{tid}/extensions/{xid}"),
+        ("DELETE", "/api/v1/tenants/{tid}/extensions/{xid}"),
+        ("POST", "/api/v1/tenants/{tid}/extensions/{xid}/password"),
+        ("POST", "/api/v1/tenants/{tid}/extensions/{xid}/provision"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
@@ -227,7 +235,8 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
             .replace("{rid}", "1")
             .replace("{aid}", "1")
             .replace("{ticket}", "1")
-            .replace("{lid}", "1");
+            .replace("{lid}", "1")
+            .replace("{xid}", "1");
         let r = c
             .request(
                 Method::from_bytes(method.as_bytes()).unwrap(),

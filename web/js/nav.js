@@ -83,3 +83,4 @@ registerNav({ id: 'tenants', label: 'Tenants', icon: 'building', hash: '#/tenant
 registerNav({ id: 'account', label: 'Account', icon: 'user', hash: '#/account', section: 'personal', roles: ['*'], order: 10, load: () => import('./pages/account.js') });
 registerNav({ id: 'flows', label: 'IVR flows', icon: 'phone', hash: '#/flows', section: 'admin', roles: ADMINS, tenant: true, order: 30, load: () => import('./pages/flows.js') });
 registerNav({ id: 'dids', label: 'Phone numbers', icon: 'phone', hash: '#/dids', section: 'admin', roles: ADMINS, tenant: true, order: 31, load: () => import('./pages/dids.js') });
+registerNav({ id: 'extensions', label: 'Extensions', icon: 'phone', hash: '#/extensions', section: 'admin', roles: ADMINS, tenant: true, order: 32, load: () => import('./pages/extensions.js') });
