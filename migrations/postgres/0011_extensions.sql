@@ -13,7 +13,7 @@ create table extensions (
     -- the SIP digest password, sealed with the master key (Asterisk needs it in clear)
     sip_password text not null,
     -- JSON list of codec names in preference order
-    codecs text not null default '["opus","g722","ulaw","alaw"]',
+    codecs text not null default '["g722","ulaw","alaw"]',
     -- rtp_symmetric, force_rport, rewrite_contact (phones behind home routers)
     nat boolean not null default true,
     call_limit bigint not null default 2 check (call_limit between 1 and 10),

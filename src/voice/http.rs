@@ -114,7 +114,7 @@ pub struct NewExtension {
     /// At least 12 characters; omitted: one is generated and returned once.
     #[serde(default)]
     pub password: Option<String>,
-    /// Codecs in preference order; default `opus, g722, ulaw, alaw`.
+    /// Codecs in preference order; default `g722, ulaw, alaw` (Opus needs a transcoder).
     #[serde(default)]
     pub codecs: Option<Vec<String>>,
     /// NAT traversal; default on.

@@ -41,7 +41,7 @@ async fn extensions_are_created_listed_changed_and_deleted_with_the_password_sho
     let password = x["password"].as_str().unwrap().to_owned();
     assert!(password.len() >= 20, "{password}");
     assert_eq!(x["sip_username"], "ext-crud-1001");
-    assert_eq!(x["codecs"], json!(["opus", "g722", "ulaw", "alaw"]));
+    assert_eq!(x["codecs"], json!(["g722", "ulaw", "alaw"]));
     assert_eq!(x["nat"], true);
     assert_eq!(x["call_limit"], 2);
     assert_eq!(x["dnd"], false);
@@ -612,7 +612,7 @@ async fn the_include_file_holds_the_enabled_extensions_with_their_passwords() {
     assert!(text.contains("[inc-4001](agent-ep)"), "{text}");
     assert!(text.contains("password=include-me-please"), "{text}");
     assert!(
-        text.contains("disallow=all\nallow=opus,g722,ulaw,alaw"),
+        text.contains("disallow=all\nallow=g722,ulaw,alaw"),
         "{text}"
     );
     assert!(!text.contains("inc-4002"), "{text}");

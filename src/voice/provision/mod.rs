@@ -22,7 +22,7 @@ use crate::voice::ari::{AriClient, AriError};
 pub const KNOWN_CODECS: [&str; 7] = ["opus", "g722", "ulaw", "alaw", "gsm", "g729", "ilbc"];
 
 /// What a new extension offers: wideband first, G.711 as the universal fallback.
-pub const DEFAULT_CODECS: [&str; 4] = ["opus", "g722", "ulaw", "alaw"];
+pub const DEFAULT_CODECS: [&str; 3] = ["g722", "ulaw", "alaw"];
 
 /// The dialplan context of agents' phones (`extensions.conf` `[from-agents]`).
 pub const AGENT_CONTEXT: &str = "from-agents";

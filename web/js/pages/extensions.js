@@ -17,7 +17,7 @@ const CODECS = [
   { value: 'g729', label: 'G.729' },
   { value: 'ilbc', label: 'iLBC' },
 ];
-const DEFAULT_CODECS = ['opus', 'g722', 'ulaw', 'alaw'];
+const DEFAULT_CODECS = ['g722', 'ulaw', 'alaw'];
 
 const STATES = {
   provisioned: ['Provisioned', 'success'],
