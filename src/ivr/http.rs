@@ -568,7 +568,7 @@ async fn list_dids(
 fn route_lines(text: &str) -> Vec<usize> {
     text.lines()
         .enumerate()
-        .filter(|(_, l)| l.trim_start().starts_with("- match:") || l.trim_start() == "- match:")
+        .filter(|(_, l)| l.trim_start().starts_with("- match:"))
         .map(|(i, _)| i + 1)
         .collect()
 }

@@ -143,13 +143,22 @@ pub fn flow_id_from_path(path: &str) -> String {
 
 /// Reads an `ivr-flows/` folder. Paths in diagnostics are `dir` joined with the file's path.
 pub fn load_dir(dir: &Path) -> std::io::Result<Sources> {
+    read_sources(dir, &|path| path.display().to_string())
+}
+
+/// Reads a flow folder, naming each file with `name_of(its path)`: the CLI shows the path it
+/// was given, the service the path inside the tenant's folder. A missing folder is empty.
+pub(crate) fn read_sources(
+    dir: &Path,
+    name_of: &dyn Fn(&Path) -> String,
+) -> std::io::Result<Sources> {
     let read = |name: &str| -> std::io::Result<Option<SourceFile>> {
         let path = dir.join(name);
-        if !path.exists() {
+        if !path.is_file() {
             return Ok(None);
         }
         Ok(Some(SourceFile {
-            path: path.display().to_string(),
+            path: name_of(&path),
             text: std::fs::read_to_string(&path)?,
         }))
     };
@@ -170,7 +179,7 @@ pub fn load_dir(dir: &Path) -> std::io::Result<Sources> {
                 stack.push(path);
             } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
                 sources.flows.push(SourceFile {
-                    path: path.display().to_string(),
+                    path: name_of(&path),
                     text: std::fs::read_to_string(&path)?,
                 });
             }

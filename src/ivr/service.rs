@@ -539,50 +539,14 @@ pub enum ReloadOutcome {
 /// Reads a tenant folder with paths relative to it (`routes.yaml`, `flows/support-main.yaml`),
 /// which is how the admin names files and how diagnostics point at them.
 pub fn read_folder(dir: &Path) -> std::io::Result<Sources> {
-    let mut sources = Sources::default();
-    if !dir.is_dir() {
-        return Ok(sources);
-    }
-    let read = |name: &str| -> std::io::Result<Option<SourceFile>> {
-        let path = dir.join(name);
-        if !path.is_file() {
-            return Ok(None);
-        }
-        Ok(Some(SourceFile {
-            path: name.to_owned(),
-            text: std::fs::read_to_string(&path)?,
-        }))
-    };
-    sources.routes = read("routes.yaml")?;
-    sources.schedules = read("schedules.yaml")?;
-    sources.voices = read("voices.yaml")?;
-    let flows_dir = dir.join("flows");
-    let mut stack = vec![flows_dir.clone()];
-    while let Some(folder) = stack.pop() {
-        if !folder.is_dir() {
-            continue;
-        }
-        for entry in std::fs::read_dir(&folder)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if path.extension().is_some_and(|e| e == "yaml" || e == "yml")
-                && let Ok(rel) = path.strip_prefix(dir)
-            {
-                let rel = rel
-                    .components()
-                    .map(|c| c.as_os_str().to_string_lossy())
-                    .collect::<Vec<_>>()
-                    .join("/");
-                sources.flows.push(SourceFile {
-                    text: std::fs::read_to_string(&path)?,
-                    path: rel,
-                });
-            }
-        }
-    }
-    sources.flows.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(sources)
+    super::read_sources(dir, &|path| {
+        path.strip_prefix(dir)
+            .unwrap_or(path)
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy())
+            .collect::<Vec<_>>()
+            .join("/")
+    })
 }
 
 /// sha-256 over every file's path and text, in path order.

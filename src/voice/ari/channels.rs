@@ -243,24 +243,13 @@ impl AriClient {
             Some(pb) => self.call(&ops::CHANNELS_PLAY_WITH_ID, &[id, pb]),
             None => self.call(&ops::CHANNELS_PLAY, &[id]),
         };
-        call.query_list("media", &play.media)
-            .query_opt("lang", play.lang.as_ref())
-            .query_opt("offsetms", play.offset_ms)
-            .query_opt("skipms", play.skip_ms)
-            .json()
-            .await
+        call.with_play(play).json().await
     }
 
     /// Records a channel (409 while it is bridged with others: record the bridge instead).
     pub async fn record(&self, id: &str, r: &Record) -> Result<LiveRecording, AriError> {
         self.call(&ops::CHANNELS_RECORD, &[id])
-            .query("name", &r.name)
-            .query("format", &r.format)
-            .query_opt("maxDurationSeconds", r.max_duration_secs)
-            .query_opt("maxSilenceSeconds", r.max_silence_secs)
-            .query_opt("ifExists", r.if_exists.as_ref())
-            .query_opt("beep", r.beep)
-            .query_opt("terminateOn", r.terminate_on.as_ref())
+            .with_record(r)
             .json()
             .await
     }

@@ -122,6 +122,25 @@ pub(super) struct Call<'c> {
 }
 
 impl Call<'_> {
+    /// The query of a playback, the same on a channel and on a bridge.
+    pub(super) fn with_play(self, play: &super::params::Play) -> Self {
+        self.query_list("media", &play.media)
+            .query_opt("lang", play.lang.as_ref())
+            .query_opt("offsetms", play.offset_ms)
+            .query_opt("skipms", play.skip_ms)
+    }
+
+    /// The query of a recording, the same on a channel and on a bridge.
+    pub(super) fn with_record(self, r: &super::params::Record) -> Self {
+        self.query("name", &r.name)
+            .query("format", &r.format)
+            .query_opt("maxDurationSeconds", r.max_duration_secs)
+            .query_opt("maxSilenceSeconds", r.max_silence_secs)
+            .query_opt("ifExists", r.if_exists.as_ref())
+            .query_opt("beep", r.beep)
+            .query_opt("terminateOn", r.terminate_on.as_ref())
+    }
+
     /// Adds a query parameter.
     pub(super) fn query(mut self, name: &'static str, value: impl ToString) -> Self {
         debug_assert!(
