@@ -48,6 +48,12 @@ pub enum StartError {
     /// The configured embedding model could not be loaded.
     #[error("ai.local_model_dir: {0}")]
     Model(String),
+    /// Calls cannot be taken with this configuration.
+    #[error(transparent)]
+    Calls(#[from] crate::voice::calls::VoiceError),
+    /// `tts.polly` is unusable.
+    #[error("tts: {0}")]
+    Tts(String),
 }
 
 /// Everything handlers share; cheap to clone.
@@ -78,6 +84,8 @@ pub struct Inner {
     pub flows: Arc<crate::ivr::service::FlowService>,
     /// Pushes extensions to the configured Asterisk servers.
     pub provisioner: crate::voice::provision::Provisioner,
+    /// Calls over ARI (idle when no Asterisk is configured).
+    pub voice: crate::voice::calls::VoiceService,
 }
 
 impl Deref for AppState {
@@ -155,8 +163,20 @@ impl App {
             tracing::warn!(error = %e, "IVR flows not loaded at start");
         }
         let provisioner = crate::voice::provision::Provisioner::from_config(&config.voice)?;
+        let media_url = config
+            .voice
+            .media_url
+            .as_ref()
+            .map(|u| u.trim_end_matches('/').to_owned())
+            // Not `listen` itself: its port may be 0 (tests) or its host 0.0.0.0.
+            .unwrap_or_else(|| format!("http://{}", local_or(&listener, addr)));
+        let voice = build_voice(&config, media_url, &store, &routing, &flows, &events)?;
+        if voice.is_configured() {
+            voice.start(routing.subscribe())?;
+        }
         let state = AppState(Arc::new(Inner {
             provisioner,
+            voice,
             ai,
             flows,
             throttle: LoginThrottle::new(&config.auth),
@@ -380,6 +400,58 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
         "\n  Demo tenant `demo` seeded. Users (password {shown}):\n    admin@demo.example, supervisor@demo.example, agent1@demo.example, agent2@demo.example\n"
     );
     Ok(())
+}
+
+/// The address Asterisk can reach us at: the bound one, with a wildcard host made loopback.
+fn local_or(listener: &TcpListener, configured: SocketAddr) -> SocketAddr {
+    let mut addr = listener.local_addr().unwrap_or(configured);
+    if addr.ip().is_unspecified() {
+        addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+    }
+    addr
+}
+
+/// The voice service for `config.voice`, with prompts rendered by the configured TTS.
+fn build_voice(
+    config: &Config,
+    media_url: String,
+    store: &Store,
+    routing: &crate::routing::service::RoutingService,
+    flows: &Arc<crate::ivr::service::FlowService>,
+    events: &crate::inbox::EventHub,
+) -> Result<crate::voice::calls::VoiceService, StartError> {
+    let polly = match config.tts.provider {
+        crate::config::TtsProvider::Polly if !config.voice.asterisk.is_empty() => {
+            let polly = config
+                .tts
+                .polly_config(&|name| std::env::var(name).ok())
+                .map_err(|e| StartError::Tts(e.to_string()))?;
+            Some(crate::tts::PollySynth::new(polly).map_err(|e| StartError::Tts(e.to_string()))?)
+        }
+        _ => None,
+    };
+    let media = crate::voice::calls::Media::new(
+        config.tts_cache_dir(),
+        config.tts_scratch_dir(),
+        config.tts.provider,
+        polly,
+        media_url,
+        config.ivr_dir(),
+    );
+    let deps = crate::voice::calls::VoiceDeps {
+        store: store.clone(),
+        routing: routing.clone(),
+        flows: flows.clone(),
+        events: events.clone(),
+        media,
+        recordings_dir: config.recordings_dir(),
+        outbound_endpoint: config.voice.outbound_endpoint.clone(),
+        http_allowlist: config.ivr.http_allowlist.clone(),
+    };
+    Ok(crate::voice::calls::VoiceService::new(
+        &config.voice.asterisk,
+        deps,
+    )?)
 }
 
 /// Loads the embedding model named by `ai.local_model_dir`; a configured model that cannot

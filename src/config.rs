@@ -37,6 +37,9 @@
 //! (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), so the same secrets
 //! serve every AWS tool on the host and never land in `switchboard.toml`.
 //! | `voice.asterisk` | `SWITCHBOARD_VOICE__ASTERISK` | `[]` (voice off) |
+//! | `voice.media_url` | `SWITCHBOARD_VOICE__MEDIA_URL` | `http://{listen}` |
+//! | `voice.outbound_endpoint` | `SWITCHBOARD_VOICE__OUTBOUND_ENDPOINT` | `PJSIP/{number}@trunk` |
+//! | `voice.outbound_caller_id` | `SWITCHBOARD_VOICE__OUTBOUND_CALLER_ID` | unset (the DID called) |
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
@@ -107,12 +110,33 @@ pub struct Config {
 }
 
 /// `[voice]`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default)]
 pub struct VoiceConfig {
     /// The Asterisk servers (`[[voice.asterisk]]`), each with its own URL and credentials.
     /// Empty: voice is off.
     pub asterisk: Vec<AsteriskConfig>,
+    /// The base URL Asterisk fetches our prompts from (`sound:{media_url}/media/tts/…`, the
+    /// tenants' `sounds/`). Unset: the address we listen on (a wildcard host as loopback),
+    /// right when Asterisk runs on this host.
+    pub media_url: Option<String>,
+    /// How customers are dialled (callbacks, click-to-call, transfers to a number): `{number}`
+    /// is replaced by the E.164 number. Must name the trunk of `pjsip.conf`.
+    pub outbound_endpoint: String,
+    /// Caller id presented on calls to customers (callbacks, click-to-call); unset: the DID
+    /// the customer first called, else none.
+    pub outbound_caller_id: Option<String>,
+}
+
+impl Default for VoiceConfig {
+    fn default() -> Self {
+        VoiceConfig {
+            asterisk: Vec::new(),
+            media_url: None,
+            outbound_endpoint: "PJSIP/{number}@trunk".into(),
+            outbound_caller_id: None,
+        }
+    }
 }
 
 /// One `[[voice.asterisk]]` server.
@@ -622,6 +646,11 @@ impl Config {
     /// Where prompts with personal data are rendered for one playback (never the cache).
     pub fn tts_scratch_dir(&self) -> PathBuf {
         self.data_dir.join("tts-scratch")
+    }
+
+    /// Where call recordings and voicemails are kept (`{tenant id}/…` below it).
+    pub fn recordings_dir(&self) -> PathBuf {
+        self.data_dir.join("recordings")
     }
 
     /// The effective configuration as TOML with every secret redacted.

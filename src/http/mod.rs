@@ -47,6 +47,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "realtime", description = "The event stream over WebSocket"),
         (name = "inbox", description = "Conversations for agents: threads, replies, offers"),
         (name = "extensions", description = "Agents' phones (PJSIP extensions) and their provisioning into Asterisk"),
+        (name = "calls", description = "Calls: the log, each call's timeline, recordings and voicemails"),
         (name = "widget", description = "The website chat widget: admin and public endpoints"),
         (name = "ops", description = "Health, readiness, metrics"),
     )
@@ -97,6 +98,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::channels::widget::router())
         .merge(crate::channels::attachments::router())
         .merge(crate::voice::http::router())
+        .merge(crate::voice::calls::http::router())
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     let doc_json = serde_json::to_string(&doc).unwrap_or_else(|_| "{}".into());

@@ -163,6 +163,11 @@ impl Catalog {
         self.flows.keys().map(String::as_str)
     }
 
+    /// `voices.yaml`, when the folder has one.
+    pub fn voices(&self) -> Option<&VoicesFile> {
+        self.voices.as_ref()
+    }
+
     /// The compiled business hours.
     pub fn schedules(&self) -> &CompiledSchedules {
         &self.schedules
@@ -188,6 +193,35 @@ impl Catalog {
             flow: best.flow.clone(),
             vars: best.set.clone(),
         })
+    }
+
+    /// Whether `routes.yaml` lists `did` itself (not only by prefix).
+    pub fn claims_exactly(&self, did: &str) -> bool {
+        self.routes.as_ref().is_some_and(|r| {
+            r.routes
+                .iter()
+                .any(|r| r.matcher.did.as_deref() == Some(did))
+        })
+    }
+
+    /// The longest `did_prefix` of `routes.yaml` that `did` starts with (0: none).
+    pub fn prefix_len(&self, did: &str) -> usize {
+        self.routes.as_ref().map_or(0, |r| {
+            r.routes
+                .iter()
+                .filter_map(|r| r.matcher.did_prefix.as_deref())
+                .filter(|p| did.starts_with(p))
+                .map(str::len)
+                .max()
+                .unwrap_or(0)
+        })
+    }
+
+    /// Every exact DID of `routes.yaml`.
+    pub fn dids(&self) -> impl Iterator<Item = &str> {
+        self.routes
+            .iter()
+            .flat_map(|r| r.routes.iter().filter_map(|r| r.matcher.did.as_deref()))
     }
 
     /// What callers to an unrouted DID hear before the call ends (`unmatched.prompt`).

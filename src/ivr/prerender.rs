@@ -510,6 +510,16 @@ pub async fn render(
         .await
 }
 
+/// Renders one job in one format (a call's templated prompt, rendered as the call needs it).
+pub async fn render_job(
+    job: &Job,
+    format: AudioFormat,
+    cache: &TtsCache,
+    options: &RenderOptions,
+) -> JobResult {
+    render_one(0, job, format, cache, options).await
+}
+
 async fn render_one(
     index: usize,
     job: &Job,

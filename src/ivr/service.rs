@@ -148,6 +148,37 @@ impl FlowService {
         Ok(self.read().get(&tenant).and_then(|t| t.live.clone()))
     }
 
+    /// The tenant a dialled number belongs to, with the version its call starts with and the
+    /// route: the tenant whose `routes.yaml` lists the DID exactly, else the one with the
+    /// longest matching `did_prefix` (a DID must be claimed by one tenant; publish refuses
+    /// another tenant's exact DID). Only tenants loaded (all of them after [`Self::start`]).
+    pub fn route_did(
+        &self,
+        did: &str,
+    ) -> Option<(TenantId, Arc<Published>, super::catalog::RouteMatch)> {
+        let tenants = self.read();
+        let mut best: Option<(usize, TenantId, Arc<Published>, super::catalog::RouteMatch)> = None;
+        for (tenant, flows) in tenants.iter() {
+            let Some(live) = &flows.live else { continue };
+            let Some(route) = live.catalog.route(did) else {
+                continue;
+            };
+            // Exact DIDs outrank any prefix; among prefixes the longest wins.
+            let strength = if live.catalog.claims_exactly(did) {
+                usize::MAX
+            } else {
+                live.catalog.prefix_len(did)
+            };
+            if best
+                .as_ref()
+                .is_none_or(|(s, t, ..)| strength > *s || (strength == *s && tenant < t))
+            {
+                best = Some((strength, *tenant, live.clone(), route));
+            }
+        }
+        best.map(|(_, t, live, route)| (t, live, route))
+    }
+
     /// The folder on disk, its report, and what is live.
     pub async fn folder(&self, tenant: TenantId) -> Result<FolderState, FlowError> {
         self.ensure_loaded(tenant).await?;

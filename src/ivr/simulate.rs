@@ -45,7 +45,8 @@ and results: connected max_wait no_agents full callback exit:K (queue); answered
 not_found operator leave (directory)";
 
 /// The hosts of every `http` node, which a dry run treats as allow-listed (nothing is sent).
-fn http_hosts(cat: &Catalog) -> Vec<String> {
+/// The hosts the flows of `cat` call, for when no egress allow-list is configured.
+pub fn http_hosts(cat: &Catalog) -> Vec<String> {
     let mut hosts = Vec::new();
     for id in cat.flow_ids() {
         for node in cat.flow(id).into_iter().flat_map(|f| f.nodes.values()) {

@@ -273,6 +273,10 @@ pub struct QueueConfig {
     /// push conversations into agents' inboxes.
     #[serde(default)]
     pub auto_assign: bool,
+    /// Record voice calls answered from this queue (the engine ignores it; the voice adapter
+    /// records the call's bridge).
+    #[serde(default)]
+    pub record_calls: bool,
 }
 
 mod defaults {
@@ -316,6 +320,7 @@ impl QueueConfig {
             autopause_after: None,
             default_handle_secs: defaults::handle(),
             auto_assign: false,
+            record_calls: false,
         }
     }
 }

@@ -10,6 +10,7 @@ pub mod ai;
 pub mod api_keys;
 pub mod attachments;
 pub mod audit;
+pub mod calls;
 pub mod canned;
 pub mod contacts;
 pub mod conversations;

@@ -105,6 +105,16 @@ pub async fn mark_connected(
     )
 }
 
+/// The customer asked to be called back: the contact keeps its place, without them on the line.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn mark_callback(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
+    const SQL: &str = "update routing_contacts set callback = $3, updated_at = $4 \
+                       where tenant_id = $1 and id = $2 and status <> 'ended'";
+    affected(
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(true).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
 /// Moves a waiting contact to another queue (overflow), keeping its original enqueue time.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
 pub async fn mark_moved(

@@ -22,3 +22,4 @@ mod routing;
 mod store_story;
 mod tenants;
 mod users;
+mod voice;

@@ -35,7 +35,8 @@ pub struct QueueView {
     /// fewest_contacts, random, linear, weighted_random, skills_best), `offer_timeout_secs`,
     /// `retry_secs`, `max_wait_secs`, `max_len`, `overflow`, `wrapup_secs`, `sl_threshold_secs`,
     /// `join_empty`, `leave_empty`, `weight`, `announce_position_secs`, `autopause_after`,
-    /// `default_handle_secs`, `auto_assign`.
+    /// `default_handle_secs`, `auto_assign`, `record_calls` (voice calls answered from the
+    /// queue are recorded).
     #[schema(value_type = Object)]
     pub settings: Value,
     /// Members in the order `linear` and `round_robin_ordered` walk.

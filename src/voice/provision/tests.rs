@@ -227,6 +227,7 @@ fn provisioner(addr: SocketAddr) -> Provisioner {
             request_timeout_secs: 2,
             ..AsteriskConfig::for_url(&format!("http://{addr}/ari"))
         }],
+        ..VoiceConfig::default()
     };
     Provisioner::from_config(&voice).unwrap()
 }

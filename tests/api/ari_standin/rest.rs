@@ -141,6 +141,9 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
             params.insert(k.clone(), v.clone());
         }
     }
+    if let Some(response) = stored_file(&shared, &parts.method, &path) {
+        return response;
+    }
     let reply = {
         let mut world = shared.lock();
         world.requests.push(Request {
@@ -251,6 +254,20 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
                 error(404, "Playback not found")
             }
         }
+        ("GET", ["recordings", "stored"]) => ok(Value::Array(
+            w.stored
+                .iter()
+                .map(|(name, (format, _))| json!({"name": name, "format": format}))
+                .collect(),
+        )),
+        ("GET", ["recordings", "stored", name]) => match w.stored.get(*name) {
+            Some((format, _)) => ok(json!({"name": name, "format": format})),
+            None => error(404, "Recording not found"),
+        },
+        ("DELETE", ["recordings", "stored", name]) => match w.stored.remove(*name) {
+            Some(_) => no_content(),
+            None => error(404, "Recording not found"),
+        },
         ("GET", ["recordings", "live", name]) => match w.recordings.get(*name) {
             Some(r) => ok(r.json()),
             None => error(404, "Recording not found"),
@@ -601,4 +618,61 @@ fn bridge_op(
         ("POST", ["record"]) => record(w, shared, &format!("bridge:{id}"), None, p),
         _ => error(404, "Resource not found"),
     }
+}
+
+/// `GET /recordings/stored/{name}/file`: the audio itself (an 8 kHz mono WAV of silence as
+/// long as the recording), which the JSON replies cannot carry.
+fn stored_file(shared: &Arc<Shared>, method: &Method, path: &str) -> Option<Response> {
+    let name = path
+        .strip_prefix("/ari/recordings/stored/")?
+        .strip_suffix("/file")?;
+    if method != Method::GET {
+        return None;
+    }
+    let name = percent_decode(name);
+    let mut world = shared.lock();
+    world.requests.push(Request {
+        method: "GET".into(),
+        path: path.to_owned(),
+        query: Vec::new(),
+        body: None,
+    });
+    let found = world.stored.get(&name).cloned();
+    world.exchanges.push(Exchange {
+        method: "GET".into(),
+        path: path.to_owned(),
+        status: if found.is_some() { 200 } else { 404 },
+        body: None,
+    });
+    drop(world);
+    shared.request_seen.notify_waiters();
+    Some(match found {
+        Some((_, secs)) => {
+            let samples = (secs.max(1) * 8000) as u32;
+            let mut wav = Vec::with_capacity(44 + samples as usize * 2);
+            wav.extend_from_slice(b"RIFF");
+            wav.extend_from_slice(&(36 + samples * 2).to_le_bytes());
+            wav.extend_from_slice(b"WAVEfmt ");
+            wav.extend_from_slice(&16u32.to_le_bytes());
+            wav.extend_from_slice(&1u16.to_le_bytes());
+            wav.extend_from_slice(&1u16.to_le_bytes());
+            wav.extend_from_slice(&8000u32.to_le_bytes());
+            wav.extend_from_slice(&16000u32.to_le_bytes());
+            wav.extend_from_slice(&2u16.to_le_bytes());
+            wav.extend_from_slice(&16u16.to_le_bytes());
+            wav.extend_from_slice(b"data");
+            wav.extend_from_slice(&(samples * 2).to_le_bytes());
+            wav.resize(44 + samples as usize * 2, 0);
+            Response::builder()
+                .status(StatusCode::OK)
+                .header(header::CONTENT_TYPE, "audio/wav")
+                .body(Body::from(wav))
+                .unwrap()
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            axum::Json(json!({"message": "Recording not found"})),
+        )
+            .into_response(),
+    })
 }

@@ -184,6 +184,8 @@ pub struct World {
     pub bridges: BTreeMap<String, Bridge>,
     pub playbacks: BTreeMap<String, Playback>,
     pub recordings: BTreeMap<String, Recording>,
+    /// Finished recordings by name: (format, seconds), as `GET /recordings/stored` lists them.
+    pub stored: BTreeMap<String, (String, u64)>,
     pub phones: BTreeMap<String, Behaviour>,
     pub globals: BTreeMap<String, String>,
     pub requests: Vec<Request>,
@@ -215,6 +217,7 @@ impl Shared {
                 bridges: BTreeMap::new(),
                 playbacks: BTreeMap::new(),
                 recordings: BTreeMap::new(),
+                stored: BTreeMap::new(),
                 phones: BTreeMap::new(),
                 globals: BTreeMap::new(),
                 requests: Vec::new(),
@@ -539,6 +542,16 @@ impl World {
         let b = self.bridges.remove(bridge).unwrap();
         self.playbacks
             .retain(|_, p| p.target_uri != format!("bridge:{bridge}"));
+        // Asterisk closes a bridge's recordings with it.
+        let recording: Vec<String> = self
+            .recordings
+            .values()
+            .filter(|r| r.target_uri == format!("bridge:{bridge}") && r.state == "recording")
+            .map(|r| r.name.clone())
+            .collect();
+        for name in recording {
+            self.finish_recording(&name);
+        }
         self.emit("BridgeDestroyed", json!({"bridge": b.json()}));
     }
 
@@ -598,7 +611,10 @@ impl World {
         }
         r.state = "done".into();
         let mut body = r.json();
-        body["duration"] = r.started.elapsed().as_secs().into();
+        let secs = r.started.elapsed().as_secs();
+        body["duration"] = secs.into();
+        let format = r.format.clone();
+        self.stored.insert(name.to_owned(), (format, secs));
         self.emit("RecordingFinished", json!({"recording": body}));
     }
 

@@ -1,0 +1,419 @@
+//! Calls: one row per call with its timeline (`call_events`) and its recordings and
+//! voicemails (`call_recordings`). Written by the voice call tasks, read by the inbox,
+//! the API and reports.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError, on_pool, on_write};
+use crate::domain::TenantId;
+
+/// A call as stored.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CallRecord {
+    /// Call id.
+    pub id: i64,
+    /// Owning tenant.
+    pub tenant_id: i64,
+    /// The Asterisk server's name.
+    pub server: String,
+    /// The caller's channel id on that server.
+    pub channel_id: String,
+    /// `inbound`, `outbound` or `callback`.
+    pub direction: String,
+    /// The number dialled.
+    pub did: String,
+    /// The caller's number.
+    pub caller: String,
+    /// The IVR flow it ran.
+    pub flow: Option<String>,
+    /// `ivr`, `queued`, `ringing`, `connected`, `voicemail` or `ended`.
+    pub state: String,
+    /// Its routing contact, once queued.
+    pub routed_contact_id: Option<i64>,
+    /// The queue it waited in.
+    pub queue_id: Option<i64>,
+    /// The agent who took it.
+    pub agent_id: Option<i64>,
+    /// Entered Switchboard.
+    pub started_at: DateTime<Utc>,
+    /// Answered by an agent.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Ended.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// Why it ended.
+    pub end_reason: Option<String>,
+}
+
+/// What a new call carries.
+#[derive(Debug, Clone)]
+pub struct NewCall<'a> {
+    /// Asterisk server name.
+    pub server: &'a str,
+    /// Caller channel id.
+    pub channel_id: &'a str,
+    /// `inbound`, `outbound` or `callback`.
+    pub direction: &'a str,
+    /// Number dialled.
+    pub did: &'a str,
+    /// Caller's number.
+    pub caller: &'a str,
+    /// Flow, when known.
+    pub flow: Option<&'a str>,
+}
+
+/// One entry of a call's timeline.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct CallEvent {
+    /// Event id (orders the timeline).
+    pub id: i64,
+    /// When.
+    pub at: DateTime<Utc>,
+    /// What happened.
+    pub kind: String,
+    /// JSON object with the facts.
+    pub detail: String,
+}
+
+/// A recording or voicemail.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct RecordingRecord {
+    /// Recording id.
+    pub id: i64,
+    /// Its call.
+    pub call_id: i64,
+    /// `recording` or `voicemail`.
+    pub kind: String,
+    /// ARI recording name.
+    pub name: String,
+    /// File under the data dir, once fetched from Asterisk.
+    pub path: Option<String>,
+    /// File format (`wav`).
+    pub format: String,
+    /// Length.
+    pub duration_secs: Option<i64>,
+    /// Voicemail box.
+    pub mailbox: Option<String>,
+    /// When it was made.
+    pub created_at: DateTime<Utc>,
+}
+
+macro_rules! columns {
+    () => {
+        "id, tenant_id, server, channel_id, direction, did, caller, flow, state, routed_contact_id, \
+         queue_id, agent_id, started_at, answered_at, ended_at, end_reason"
+    };
+}
+
+/// Records a call entering Switchboard; returns it.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn insert_call(
+    store: &Store,
+    tenant: TenantId,
+    c: NewCall<'_>,
+    started_at: DateTime<Utc>,
+) -> Result<CallRecord, StoreError> {
+    const SQL: &str = concat!(
+        "insert into calls (tenant_id, server, channel_id, direction, did, caller, flow, state, started_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, 'ivr', $8) returning ",
+        columns!()
+    );
+    Ok(on_write!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(c.server)
+        .bind(c.channel_id)
+        .bind(c.direction)
+        .bind(c.did)
+        .bind(c.caller)
+        .bind(c.flow)
+        .bind(started_at)
+        .fetch_one(p)
+        .await)?)
+}
+
+/// Moves a call to another state (`queued`, `ringing`, `voicemail` …).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_state(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    state: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "update calls set state = $3 where tenant_id = $1 and id = $2 and state <> 'ended'";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(state).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The call joined a queue as routing contact `contact`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_queued(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    contact: i64,
+    queue: i64,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set state = 'queued', routed_contact_id = $3, queue_id = $4 \
+                       where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).bind(queue).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// An agent answered and the call is connected.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_connected(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    agent: i64,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set state = 'connected', agent_id = $3, answered_at = $4 \
+                       where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(at).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The call ended (the first reason recorded wins).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_ended(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    reason: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set state = 'ended', end_reason = $3, ended_at = $4 \
+                       where tenant_id = $1 and id = $2 and state <> 'ended'";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(reason).bind(at).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// Appends to a call's timeline.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call, kind))]
+pub async fn add_event(
+    store: &Store,
+    tenant: TenantId,
+    call: i64,
+    kind: &str,
+    detail: &serde_json::Value,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
+                       select id, tenant_id, $3, $4, $5 from calls where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL)
+        .bind(tenant.get())
+        .bind(call)
+        .bind(at)
+        .bind(kind)
+        .bind(detail.to_string())
+        .execute(p)
+        .await.map(|_| ()))?;
+    Ok(())
+}
+
+/// One call of the tenant.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn find_call(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<CallRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from calls where tenant_id = $1 and id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
+}
+
+/// The call that routing contact `contact` belongs to.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_by_contact(
+    store: &Store,
+    tenant: TenantId,
+    contact: i64,
+) -> Result<Option<CallRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from calls where tenant_id = $1 and routed_contact_id = $2 order by id desc limit 1"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(contact).fetch_optional(p).await)?,
+    )
+}
+
+/// Filters for [`list_calls`].
+#[derive(Debug, Clone, Default)]
+pub struct CallFilter {
+    /// Only calls before this id (paging, newest first).
+    pub before: Option<i64>,
+    /// Only calls in this state (`ended`, or `live` for every other state).
+    pub state: Option<String>,
+    /// Only calls taken by this agent.
+    pub agent_id: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
+/// The tenant's calls, newest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_calls(
+    store: &Store,
+    tenant: TenantId,
+    f: &CallFilter,
+) -> Result<Vec<CallRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from calls where tenant_id = $1 and ($2 is null or id < $2) \
+         and ($3 is null or ($3 = 'live' and state <> 'ended') or state = $3) \
+         and ($4 is null or agent_id = $4) order by id desc limit $5"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL)
+        .bind(tenant.get())
+        .bind(f.before)
+        .bind(f.state.as_deref())
+        .bind(f.agent_id)
+        .bind(f.limit)
+        .fetch_all(p)
+        .await)?)
+}
+
+/// Calls of the tenant not ended yet (recovery after a restart).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_unfinished(
+    store: &Store,
+    tenant: TenantId,
+    server: &str,
+) -> Result<Vec<CallRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        columns!(),
+        " from calls where tenant_id = $1 and server = $2 and state <> 'ended' order by id"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(server).fetch_all(p).await)?,
+    )
+}
+
+/// A call's timeline, oldest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call))]
+pub async fn list_events(
+    store: &Store,
+    tenant: TenantId,
+    call: i64,
+) -> Result<Vec<CallEvent>, StoreError> {
+    const SQL: &str = "select id, at, kind, detail from call_events \
+                       where tenant_id = $1 and call_id = $2 order by id";
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).fetch_all(p).await)?)
+}
+
+/// What a new recording carries.
+#[derive(Debug, Clone)]
+pub struct NewRecording<'a> {
+    /// `recording` or `voicemail`.
+    pub kind: &'a str,
+    /// ARI recording name.
+    pub name: &'a str,
+    /// Format.
+    pub format: &'a str,
+    /// Voicemail box.
+    pub mailbox: Option<&'a str>,
+}
+
+/// Records a recording being made for a call; returns its id.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call))]
+pub async fn insert_recording(
+    store: &Store,
+    tenant: TenantId,
+    call: i64,
+    r: NewRecording<'_>,
+    at: DateTime<Utc>,
+) -> Result<i64, StoreError> {
+    const SQL: &str = "insert into call_recordings (call_id, tenant_id, kind, name, format, mailbox, created_at) \
+                       select id, tenant_id, $3, $4, $5, $6, $7 from calls where tenant_id = $1 and id = $2 \
+                       returning id";
+    let id: Option<i64> = on_write!(store, p => sqlx::query_scalar(SQL)
+        .bind(tenant.get())
+        .bind(call)
+        .bind(r.kind)
+        .bind(r.name)
+        .bind(r.format)
+        .bind(r.mailbox)
+        .bind(at)
+        .fetch_optional(p)
+        .await)?;
+    id.ok_or(StoreError::NotFound)
+}
+
+/// The recording's file is in place (`path` under the data dir) and lasts `duration_secs`.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, recording.id = id))]
+pub async fn set_recording_file(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    path: &str,
+    duration_secs: Option<i64>,
+) -> Result<(), StoreError> {
+    const SQL: &str =
+        "update call_recordings set path = $3, duration_secs = $4 where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(path).bind(duration_secs).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+macro_rules! recording_columns {
+    () => {
+        "id, call_id, kind, name, path, format, duration_secs, mailbox, created_at"
+    };
+}
+
+/// A call's recordings and voicemails.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call))]
+pub async fn list_recordings(
+    store: &Store,
+    tenant: TenantId,
+    call: i64,
+) -> Result<Vec<RecordingRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        recording_columns!(),
+        " from call_recordings where tenant_id = $1 and call_id = $2 order by id"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).fetch_all(p).await)?)
+}
+
+/// The tenant's voicemails, newest first.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn list_voicemails(
+    store: &Store,
+    tenant: TenantId,
+    limit: i64,
+) -> Result<Vec<RecordingRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        recording_columns!(),
+        " from call_recordings where tenant_id = $1 and kind = 'voicemail' order by id desc limit $2"
+    );
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(limit).fetch_all(p).await)?)
+}
+
+/// One recording of the tenant.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, recording.id = id))]
+pub async fn find_recording(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+) -> Result<Option<RecordingRecord>, StoreError> {
+    const SQL: &str = concat!(
+        "select ",
+        recording_columns!(),
+        " from call_recordings where tenant_id = $1 and id = $2"
+    );
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+    )
+}

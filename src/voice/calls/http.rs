@@ -1,0 +1,396 @@
+//! Calls over HTTP: the call log with each call's timeline, recordings and voicemails
+//! (listened to and downloaded by authorised roles only), and the tenants' recorded prompts
+//! served to Asterisk.
+//!
+//! Who sees what: supervisors and above see every call of the tenant and may play every
+//! recording; an agent sees the calls they took, and their recordings. Voicemails are the
+//! team's: every member sees them.
+
+use axum::extract::State;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::app::AppState;
+use crate::auth::{AnyMember, TenantScope};
+use crate::domain::Role;
+use crate::http::error::{ApiError, ApiResult, ErrorBody, envelope};
+use crate::http::extract::{AppJson, AppPath, AppQuery};
+use crate::store;
+use crate::store::calls::{CallFilter, CallRecord, RecordingRecord};
+
+/// The routes of this module.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_calls))
+        .routes(routes!(get_call))
+        .routes(routes!(recording_audio))
+        .routes(routes!(list_voicemails))
+        // A plain route: the path below `sounds/` has slashes, which OpenAPI paths cannot say.
+        .route(
+            "/media/sounds/{slug}/{*path}",
+            axum::routing::get(tenant_sound),
+        )
+}
+
+/// A call.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallView {
+    /// Call id.
+    pub id: i64,
+    /// `inbound`, `outbound` or `callback`.
+    pub direction: String,
+    /// The number dialled.
+    pub did: String,
+    /// The caller's number.
+    pub caller: String,
+    /// The IVR flow it ran.
+    pub flow: Option<String>,
+    /// `ivr`, `queued`, `callback`, `connected`, `voicemail` or `ended`.
+    pub state: String,
+    /// Its routing contact.
+    pub contact_id: Option<i64>,
+    /// The queue it waited in.
+    pub queue_id: Option<i64>,
+    /// The agent who took it.
+    pub agent_id: Option<i64>,
+    /// Entered (UTC).
+    pub started_at: DateTime<Utc>,
+    /// Answered by an agent (UTC).
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Ended (UTC).
+    pub ended_at: Option<DateTime<Utc>>,
+    /// `caller_hangup`, `agent_hangup`, `abandoned`, `flow_hangup`, `voicemail` …
+    pub end_reason: Option<String>,
+    /// The Asterisk server.
+    pub asterisk: String,
+}
+
+impl From<CallRecord> for CallView {
+    fn from(c: CallRecord) -> Self {
+        CallView {
+            id: c.id,
+            direction: c.direction,
+            did: c.did,
+            caller: c.caller,
+            flow: c.flow,
+            state: c.state,
+            contact_id: c.routed_contact_id,
+            queue_id: c.queue_id,
+            agent_id: c.agent_id,
+            started_at: c.started_at,
+            answered_at: c.answered_at,
+            ended_at: c.ended_at,
+            end_reason: c.end_reason,
+            asterisk: c.server,
+        }
+    }
+}
+
+/// One entry of a call's timeline.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallEventView {
+    /// When (UTC).
+    pub at: DateTime<Utc>,
+    /// `entered`, `ivr_node`, `queued`, `offered`, `offer_failed`, `answered`, `recording`,
+    /// `voicemail`, `abandoned`, `ended` …
+    pub kind: String,
+    /// The facts of the event.
+    #[schema(value_type = Object)]
+    pub detail: Value,
+}
+
+/// A recording or voicemail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RecordingView {
+    /// Recording id.
+    pub id: i64,
+    /// Its call.
+    pub call_id: i64,
+    /// `recording` or `voicemail`.
+    pub kind: String,
+    /// Voicemail box.
+    pub mailbox: Option<String>,
+    /// Length in seconds, once stored.
+    pub duration_secs: Option<i64>,
+    /// Stored and playable.
+    pub available: bool,
+    /// Where to play or download it (with the caller's session).
+    pub audio_url: String,
+    /// Made (UTC).
+    pub created_at: DateTime<Utc>,
+}
+
+fn recording_view(tid: i64, r: RecordingRecord) -> RecordingView {
+    RecordingView {
+        audio_url: format!("/api/v1/tenants/{tid}/recordings/{}/audio", r.id),
+        id: r.id,
+        call_id: r.call_id,
+        kind: r.kind,
+        mailbox: r.mailbox,
+        duration_secs: r.duration_secs,
+        available: r.path.is_some(),
+        created_at: r.created_at,
+    }
+}
+
+/// A call with its timeline and recordings.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallDetail {
+    /// The call.
+    #[serde(flatten)]
+    pub call: CallView,
+    /// What happened, oldest first.
+    pub timeline: Vec<CallEventView>,
+    /// Recordings and voicemails.
+    pub recordings: Vec<RecordingView>,
+}
+
+/// A page of calls.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CallList {
+    /// Newest first.
+    pub items: Vec<CallView>,
+    /// Pass as `before` for the next page.
+    pub next_before: Option<i64>,
+}
+
+/// Filters for the call log.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CallQuery {
+    /// `live` (not ended) or one state.
+    pub state: Option<String>,
+    /// Calls taken by this agent.
+    pub agent_id: Option<i64>,
+    /// Calls with a smaller id (paging).
+    pub before: Option<i64>,
+    /// Page size, 1–200 (default 50).
+    pub limit: Option<i64>,
+}
+
+fn sees_all(role: Role) -> bool {
+    role >= Role::Supervisor
+}
+
+/// The tenant's calls, newest first (agents: the calls they took).
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/calls", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), CallQuery),
+    responses((status = 200, body = CallList), (status = 422, body = ErrorBody)))]
+async fn list_calls(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppQuery(q): AppQuery<CallQuery>,
+) -> ApiResult<AppJson<CallList>> {
+    const STATES: [&str; 8] = [
+        "live",
+        "ivr",
+        "queued",
+        "callback",
+        "connected",
+        "voicemail",
+        "ended",
+        "ringing",
+    ];
+    if let Some(s) = &q.state
+        && !STATES.contains(&s.as_str())
+    {
+        return Err(ApiError::validation(
+            "state",
+            format!("one of {}", STATES.join(", ")),
+        ));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        return Err(ApiError::validation("limit", "between 1 and 200"));
+    }
+    let agent_id = if sees_all(scope.role) {
+        q.agent_id
+    } else {
+        Some(own_id(&scope)?)
+    };
+    let filter = CallFilter {
+        before: q.before,
+        state: q.state,
+        agent_id,
+        limit,
+    };
+    let items: Vec<CallView> = store::calls::list_calls(&state.store, scope.id(), &filter)
+        .await?
+        .into_iter()
+        .map(CallView::from)
+        .collect();
+    let next_before = (items.len() as i64 == limit)
+        .then(|| items.last().map(|c| c.id))
+        .flatten();
+    Ok(AppJson(CallList { items, next_before }))
+}
+
+fn own_id(scope: &TenantScope<AnyMember>) -> ApiResult<i64> {
+    scope.principal.user_id().map(|u| u.get()).ok_or_else(|| {
+        ApiError::forbidden("calls are shown to people, not API keys with the agent role")
+    })
+}
+
+async fn visible_call(
+    state: &AppState,
+    scope: &TenantScope<AnyMember>,
+    id: i64,
+) -> ApiResult<CallRecord> {
+    let call = store::calls::find_call(&state.store, scope.id(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    if !sees_all(scope.role) && call.agent_id != Some(own_id(scope)?) {
+        return Err(ApiError::not_found("call"));
+    }
+    Ok(call)
+}
+
+/// One call with its timeline and recordings.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/calls/{id}", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 200, body = CallDetail), (status = 404, body = ErrorBody)))]
+async fn get_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<AppJson<CallDetail>> {
+    let (tid, id) = path;
+    let call = visible_call(&state, &scope, id).await?;
+    let timeline = store::calls::list_events(&state.store, scope.id(), id)
+        .await?
+        .into_iter()
+        .map(|e| CallEventView {
+            at: e.at,
+            kind: e.kind,
+            detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
+        })
+        .collect();
+    let recordings = store::calls::list_recordings(&state.store, scope.id(), id)
+        .await?
+        .into_iter()
+        .map(|r| recording_view(tid, r))
+        .collect();
+    Ok(AppJson(CallDetail {
+        call: call.into(),
+        timeline,
+        recordings,
+    }))
+}
+
+/// The team's voicemails, newest first.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/voicemails", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 200, body = Vec<RecordingView>)))]
+async fn list_voicemails(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(tid): AppPath<i64>,
+) -> ApiResult<AppJson<Vec<RecordingView>>> {
+    Ok(AppJson(
+        store::calls::list_voicemails(&state.store, scope.id(), 100)
+            .await?
+            .into_iter()
+            .map(|r| recording_view(tid, r))
+            .collect(),
+    ))
+}
+
+/// The audio of a recording or voicemail (`audio/wav`); `?download=1` saves it as a file.
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/recordings/{id}/audio", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "recording id"),
+        ("download" = Option<bool>, Query, description = "as an attachment")),
+    responses((status = 200, description = "the audio"), (status = 404, body = ErrorBody)))]
+async fn recording_audio(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppQuery(q): AppQuery<DownloadQuery>,
+) -> ApiResult<Response> {
+    let rec = store::calls::find_recording(&state.store, scope.id(), path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("recording"))?;
+    // Voicemails are the team's; call recordings follow the call's visibility.
+    if rec.kind != "voicemail" {
+        visible_call(&state, &scope, rec.call_id).await?;
+    }
+    let Some(rel) = rec.path.as_deref() else {
+        return Err(ApiError::not_found("recording (still being stored)"));
+    };
+    let path = state.config.recordings_dir().join(rel);
+    let bytes = tokio::fs::read(&path)
+        .await
+        .map_err(|_| ApiError::not_found("recording"))?;
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("audio/wav"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    let disposition = if q.download.unwrap_or(false) {
+        format!("attachment; filename=\"{}-{}.wav\"", rec.kind, rec.id)
+    } else {
+        "inline".to_owned()
+    };
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}
+
+/// `?download=1`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DownloadQuery {
+    /// As an attachment.
+    pub download: Option<bool>,
+}
+
+/// A tenant's recorded prompt (`sounds/…` of its flow folder), for Asterisk to play as
+/// `sound:http://…/media/sounds/{slug}/{path}`. No login: Asterisk's media cache cannot send
+/// one, and prompts are what every caller hears anyway.
+async fn tenant_sound(
+    State(state): State<AppState>,
+    AppPath((slug, path)): AppPath<(String, String)>,
+) -> Response {
+    let not_found = || envelope(StatusCode::NOT_FOUND, "not_found", "no such sound");
+    let safe = |s: &str| {
+        !s.is_empty()
+            && s.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && seg
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            })
+    };
+    if !safe(&slug) || !safe(&path) {
+        return not_found();
+    }
+    let extension = path.rsplit('.').next().unwrap_or_default();
+    let content_type = match extension {
+        "wav" => "audio/wav",
+        e if crate::ivr::SOUND_EXTENSIONS.contains(&e) => "application/octet-stream",
+        _ => return not_found(),
+    };
+    let file = state.flows.tenant_dir(&slug).join("sounds").join(&path);
+    let Ok(bytes) = tokio::fs::read(&file).await else {
+        return not_found();
+    };
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // Admins may replace a prompt under the same name: let Asterisk revalidate.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
+    res
+}

@@ -1,0 +1,818 @@
+//! Calls end to end against the ARI stand-in: a trunk call to a DID runs the tenant's IVR
+//! flow (TTS prompts rendered and served by URL, keys pressed), waits in a queue as a voice
+//! contact of the routing engine, rings the agent's PJSIP phone, is bridged and recorded,
+//! and ends into wrap-up; ring timeouts, abandons, voicemail, transfer, callbacks, a dropped
+//! events socket and a blended agent, each as a caller and an agent would live it.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::ari_standin::{AriStandIn, Behaviour, Request};
+use crate::helpers::{Client, TestApp, spawn_app_with};
+
+const DID: &str = "+15550001000";
+const CALLER: &str = "+14155551234";
+
+const FLOW: &str = r#"version: 1
+id: main
+name: Test line
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+  input: { timeout: "4s", max_attempts: 2 }
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "For sales, press 1. To leave a message, press 2. For the front desk, press 3."
+    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback }
+    max_attempts: 2
+    on_max_attempts: goodbye
+  q_sales:
+    type: queue
+    queue: sales
+    exit_keys: { "0": vm }
+    on_no_agents: vm
+    on_max_wait: vm
+    on_full: vm
+  q_callback:
+    type: queue
+    queue: sales
+    callback:
+      offer_after: "1s"
+      key: "1"
+      prompt: "To be called back, press 1."
+      keep_position: true
+      next: callback_done
+    on_no_agents: vm
+    on_max_wait: vm
+    on_full: vm
+  front_desk:
+    type: transfer
+    to: { extension: "1002" }
+    caller_id: caller
+    ring_timeout: "5s"
+    on_no_answer: vm
+    on_busy: vm
+    on_failure: vm
+  vm:
+    type: voicemail
+    mailbox: "sales"
+    greeting: "Please leave a message after the tone."
+    max_length: "60s"
+    next: "@hangup"
+  callback_done:
+    type: hangup
+    prompt: "Thanks. We will call you back."
+  goodbye:
+    type: hangup
+    prompt: "Goodbye."
+"#;
+
+struct Line {
+    app: TestApp,
+    ari: AriStandIn,
+    tid: i64,
+    op: Client,
+    queue: i64,
+}
+
+struct Agent {
+    id: i64,
+    client: Client,
+    phone: String,
+}
+
+async fn line(queue_settings: Value) -> Line {
+    let ari = AriStandIn::start().await;
+    ari.set_playback_duration(Duration::from_millis(60));
+    let config = ari.config();
+    let app = spawn_app_with(move |c| {
+        c.voice.asterisk = vec![config];
+        c.voice.outbound_endpoint = "PJSIP/{number}@trunk".into();
+    })
+    .await;
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "voice").await;
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/queues"),
+            json!({"name": "sales", "settings": queue_settings}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let queue = r.body["id"].as_i64().unwrap();
+    for (path, text) in [
+        ("flows/main.yaml", FLOW.to_owned()),
+        (
+            "routes.yaml",
+            format!("version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n"),
+        ),
+    ] {
+        let r = op
+            .post(
+                &format!("/api/v1/tenants/{tid}/flows/publish"),
+                json!({"path": path, "text": text}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
+    }
+    Line {
+        app,
+        ari,
+        tid,
+        op,
+        queue,
+    }
+}
+
+impl Line {
+    /// A logged-in agent in the queue with phone `number`.
+    async fn agent(&self, number: &str, behaviour: Behaviour) -> Agent {
+        let (id, client) = self.app.member(&self.op, self.tid, "agent").await;
+        let r = self
+            .op
+            .post(
+                &format!("/api/v1/tenants/{}/extensions", self.tid),
+                json!({"number": number, "display_name": format!("Agent {number}"), "user_id": id}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let phone = format!("voice-{number}");
+        self.ari.phone(&phone, behaviour);
+        let members = self
+            .op
+            .get(&format!(
+                "/api/v1/tenants/{}/queues/{}",
+                self.tid, self.queue
+            ))
+            .await
+            .body["members"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
+        let mut members: Vec<Value> = members;
+        members.push(json!({"user_id": id}));
+        let r = self
+            .op
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/tenants/{}/queues/{}/members", self.tid, self.queue),
+                Some(Value::Array(members)),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        Agent { id, client, phone }
+    }
+
+    async fn available(&self, agent: &Agent) {
+        let r = agent
+            .client
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/tenants/{}/me/presence", self.tid),
+                Some(json!({"state": "available"})),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    }
+
+    async fn request(&self, what: &str, pred: impl Fn(&Request) -> bool) -> Request {
+        self.ari
+            .wait_for_request(pred, Duration::from_secs(10))
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "Switchboard never asked Asterisk to {what}; it asked:\n{}",
+                    self.ari
+                        .requests()
+                        .iter()
+                        .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                )
+            })
+    }
+
+    /// Waits for the n-th (1-based) prompt played to `channel`.
+    async fn prompt(&self, channel: &str, n: usize) -> Request {
+        let path = format!("/ari/channels/{channel}/play");
+        self.ari
+            .wait_for_request(
+                |r| {
+                    self.ari
+                        .requests()
+                        .iter()
+                        .filter(|r| r.method == "POST" && r.path.starts_with(&path))
+                        .count()
+                        >= n
+                        && r.path.starts_with(&path)
+                },
+                Duration::from_secs(10),
+            )
+            .await
+            .unwrap_or_else(|| panic!("prompt {n} never played to {channel}"));
+        self.ari
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST" && r.path.starts_with(&path))
+            .nth(n - 1)
+            .unwrap()
+    }
+
+    async fn calls(&self) -> Vec<Value> {
+        let r = self
+            .op
+            .get(&format!("/api/v1/tenants/{}/calls", self.tid))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// Polls the only call until `pred` holds.
+    async fn call_until(&self, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        for _ in 0..100 {
+            if let Some(c) = self.calls().await.first() {
+                let id = c["id"].as_i64().unwrap();
+                let detail = self
+                    .op
+                    .get(&format!("/api/v1/tenants/{}/calls/{id}", self.tid))
+                    .await
+                    .body;
+                if pred(&detail) {
+                    return detail;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let calls = self.calls().await;
+        let detail = match calls.first() {
+            Some(c) => {
+                self.op
+                    .get(&format!(
+                        "/api/v1/tenants/{}/calls/{}",
+                        self.tid,
+                        c["id"].as_i64().unwrap()
+                    ))
+                    .await
+                    .body
+            }
+            None => Value::Null,
+        };
+        panic!("the call never became {what}: {detail:#}");
+    }
+
+    /// What the routing engine sees the agent doing: available, ringing, busy, wrapup …
+    async fn agent_state(&self, agent: &Agent) -> String {
+        let r = agent
+            .client
+            .get(&format!("/api/v1/tenants/{}/me/presence", self.tid))
+            .await;
+        r.body["routing_state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+fn kinds(call: &Value) -> Vec<String> {
+    call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn originates_to(r: &Request, phone: &str) -> bool {
+    r.method == "POST"
+        && r.path.starts_with("/ari/channels")
+        && r.param("endpoint") == Some(&format!("PJSIP/{phone}"))
+}
+
+#[tokio::test]
+async fn a_caller_picks_sales_waits_is_bridged_to_the_agent_recorded_and_the_agent_wraps_up() {
+    let line = line(json!({"wrapup_secs": 30, "record_calls": true})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(150),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.request("answer the caller", |r| {
+        r.path == format!("/ari/channels/{caller}/answer")
+    })
+    .await;
+    // The menu is synthesised offline and fetched by Asterisk from our media URL.
+    let menu = line.prompt(&caller, 1).await;
+    let media = menu.param("media").unwrap().to_owned();
+    assert!(
+        media.starts_with(&format!("sound:{}/media/tts/", line.app.base)),
+        "{media}"
+    );
+    let audio = reqwest::get(media.trim_start_matches("sound:"))
+        .await
+        .unwrap();
+    assert_eq!(audio.status(), StatusCode::OK);
+    assert!(audio.bytes().await.unwrap().len() > 8000, "a real prompt");
+    line.ari.press(&caller, '1');
+
+    let ring = line
+        .request("ring Alex's phone", |r| originates_to(r, &alex.phone))
+        .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    assert_eq!(
+        ring.param("callerId"),
+        Some(format!("\"{CALLER}\" <{CALLER}>").as_str())
+    );
+    let leg = ring.param("channelId").unwrap().to_owned();
+    assert_eq!(ring.param("app"), Some("switchboard"));
+
+    // Alex answers: the caller leaves the lobby for a mixing bridge with Alex, recorded.
+    let add = line
+        .request("bridge caller and agent", |r| {
+            r.path.ends_with("/addChannel")
+                && r.path.contains("-talk")
+                && r.param("channel").is_some_and(|c| c.contains(&leg))
+        })
+        .await;
+    assert!(add.param("channel").unwrap().contains(&caller));
+    line.request("record the call", |r| {
+        r.path.contains("-talk/record") && r.param("format") == Some("wav")
+    })
+    .await;
+    let call = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], alex.id);
+    assert_eq!(call["did"], DID);
+    assert_eq!(call["caller"], CALLER);
+    assert_eq!(call["flow"], "main");
+    assert_eq!(line.agent_state(&alex).await, "busy");
+
+    line.ari.agent_hangs_up(&leg);
+    line.request("hang up the caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    let call = line
+        .call_until("ended with its recording stored", |c| {
+            c["state"] == "ended" && c["recordings"][0]["available"] == true
+        })
+        .await;
+    assert_eq!(call["end_reason"], "agent_hangup");
+    let kinds = kinds(&call);
+    for k in [
+        "entered",
+        "ivr_node",
+        "queued",
+        "offered",
+        "answered",
+        "recording",
+        "ended",
+    ] {
+        assert!(kinds.contains(&k.to_owned()), "{k} missing from {kinds:?}");
+    }
+    let menu_node = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ivr_node" && e["detail"]["node"] == "menu")
+        .unwrap();
+    assert_eq!(menu_node["detail"]["exit"], "options.1");
+    assert_eq!(line.agent_state(&alex).await, "wrapup");
+
+    // The recording plays for a supervisor, not for another agent.
+    let rec = &call["recordings"][0];
+    let url = rec["audio_url"].as_str().unwrap();
+    let (_, sup) = line.app.member(&line.op, line.tid, "supervisor").await;
+    let got = sup
+        .raw()
+        .get(format!("{}{url}", line.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["content-type"], "audio/wav");
+    let (_, other) = line.app.member(&line.op, line.tid, "agent").await;
+    let denied = other.get(url).await;
+    assert_eq!(denied.status, StatusCode::NOT_FOUND);
+    let own = alex.client.get(url).await;
+    assert_eq!(own.status, StatusCode::OK);
+}
+
+/// `Assigned`, ringing, busy … as the caller's timeline says, in order.
+fn offered_agents(call: &Value) -> Vec<i64> {
+    call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "offered")
+        .map(|e| e["detail"]["agent_id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn into_queue(line: &Line) -> String {
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '1');
+    caller
+}
+
+#[tokio::test]
+async fn an_unanswered_phone_rings_out_and_the_next_agent_gets_the_call() {
+    let line = line(json!({"strategy": "linear", "offer_timeout_secs": 1, "retry_secs": 60})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    line.available(&bo).await;
+
+    let caller = into_queue(&line).await;
+    let first = line
+        .request("ring Alex first", |r| originates_to(r, &alex.phone))
+        .await;
+    let alex_leg = first.param("channelId").unwrap().to_owned();
+    // The offer expires after the queue's 1 s: Alex's phone stops ringing, Bo's rings.
+    let stop = line
+        .request("stop ringing Alex", |r| {
+            r.method == "DELETE" && r.path == format!("/ari/channels/{alex_leg}")
+        })
+        .await;
+    assert_eq!(stop.param("reason"), Some("no_answer"));
+    line.request("ring Bo next", |r| originates_to(r, &bo.phone))
+        .await;
+    let call = line
+        .call_until("connected to Bo", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    assert_eq!(offered_agents(&call), vec![alex.id, bo.id]);
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+}
+
+#[tokio::test]
+async fn a_busy_phone_is_skipped_at_once() {
+    let line =
+        line(json!({"strategy": "linear", "offer_timeout_secs": 20, "retry_secs": 60})).await;
+    let alex = line.agent("1001", Behaviour::Busy).await;
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    line.available(&bo).await;
+    into_queue(&line).await;
+    let call = line
+        .call_until("connected to Bo", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    let failed = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "offer_failed")
+        .expect("Alex's busy phone is on the timeline");
+    assert_eq!(failed["detail"]["agent_id"], alex.id);
+    assert_eq!(failed["detail"]["why"], "busy");
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned_and_the_phone_stops() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    let ring = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.ari.caller_hangs_up(&caller);
+    line.request("stop ringing Alex", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{leg}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "abandoned");
+    let contact = call["contact_id"].as_i64().unwrap();
+    let c = line
+        .op
+        .get(&format!(
+            "/api/v1/tenants/{}/routing/contacts/{contact}",
+            line.tid
+        ))
+        .await;
+    assert_eq!(c.body["status"], "ended");
+    assert_eq!(c.body["outcome"], "abandoned");
+    let live = line
+        .op
+        .get(&format!(
+            "/api/v1/tenants/{}/queues/{}/live",
+            line.tid, line.queue
+        ))
+        .await;
+    assert_eq!(live.body["stats"]["abandoned"], 1, "{}", live.body);
+    assert_eq!(line.agent_state(&alex).await, "available");
+    // The lobby is cleaned up: no bridge is left behind in Asterisk.
+    assert!(line.ari.bridges().is_empty(), "{:?}", line.ari.bridges());
+}
+
+#[tokio::test]
+async fn a_blended_agent_on_a_call_gets_no_second_call_but_the_next_caller_waits() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    into_queue(&line).await;
+    line.call_until("connected", |c| c["state"] == "connected")
+        .await;
+    // A chat may still reach Alex (chat capacity), but a second call waits.
+    let second = line.ari.inbound_call(DID, "+14155559999");
+    line.prompt(&second, 1).await;
+    line.ari.press(&second, '1');
+    line.request("put the second caller in the lobby", |r| {
+        r.path.ends_with("/addChannel")
+            && r.path.contains("-hold")
+            && r.param("channel") == Some(second.as_str())
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rings = line
+        .ari
+        .requests()
+        .iter()
+        .filter(|r| originates_to(r, &alex.phone))
+        .count();
+    assert_eq!(rings, 1, "Alex's phone rang again during the call");
+    let live = line
+        .op
+        .get(&format!(
+            "/api/v1/tenants/{}/queues/{}/live",
+            line.tid, line.queue
+        ))
+        .await;
+    assert_eq!(
+        live.body["waiting"].as_array().unwrap().len(),
+        1,
+        "{}",
+        live.body
+    );
+    assert_eq!(line.app.state.voice.active_calls(), 2);
+}
+
+#[tokio::test]
+async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
+    let line = line(json!({})).await;
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '2');
+    // The greeting, then the recording with a beep; `#` ends it.
+    line.prompt(&caller, 2).await;
+    let record = line
+        .request("record the message", |r| {
+            r.path == format!("/ari/channels/{caller}/record")
+        })
+        .await;
+    assert_eq!(record.param("beep"), Some("true"));
+    assert_eq!(record.param("terminateOn"), Some("#"));
+    assert_eq!(record.param("maxDurationSeconds"), Some("60"));
+    line.ari.press(&caller, '#');
+    line.request("hang up after the message", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    let call = line
+        .call_until("ended with the message stored", |c| {
+            c["state"] == "ended" && c["recordings"][0]["available"] == true
+        })
+        .await;
+    assert_eq!(call["recordings"][0]["kind"], "voicemail");
+    assert_eq!(call["recordings"][0]["mailbox"], "sales");
+    let (_, agent) = line.app.member(&line.op, line.tid, "agent").await;
+    let list = agent
+        .get(&format!("/api/v1/tenants/{}/voicemails", line.tid))
+        .await;
+    assert_eq!(list.status, StatusCode::OK);
+    let vm = &list.body[0];
+    assert_eq!(vm["call_id"], call["id"]);
+    let audio = agent.get(vm["audio_url"].as_str().unwrap()).await;
+    assert_eq!(audio.status, StatusCode::OK);
+    assert_eq!(audio.headers["content-type"], "audio/wav");
+}
+
+#[tokio::test]
+async fn a_caller_transferred_to_a_busy_desk_falls_back_to_voicemail_and_to_a_free_desk_is_bridged()
+{
+    let line = line(json!({})).await;
+    let desk = line.agent("1002", Behaviour::Busy).await;
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    line.request("ring the front desk", |r| originates_to(r, &desk.phone))
+        .await;
+    // Busy: the flow's on_busy leads to voicemail.
+    line.request("record a message instead", |r| {
+        r.path == format!("/ari/channels/{caller}/record")
+    })
+    .await;
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+
+    line.ari.phone(
+        &desk.phone,
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let caller = line.ari.inbound_call(DID, "+14155550000");
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    let ring = line
+        .request("ring the front desk again", |r| {
+            originates_to(r, &desk.phone) && r.param("originator") == Some(caller.as_str())
+        })
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with the desk", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    line.ari.agent_hangs_up(&leg);
+    line.request("hang up the caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_callback_keeps_its_place_and_the_agent_is_called_before_the_customer() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    // Alex is on a first call, so the next callers wait.
+    let first = into_queue(&line).await;
+    line.call_until("connected", |c| c["state"] == "connected")
+        .await;
+    let first_leg = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+
+    // The second caller takes the callback offer (made after 1 s) and hangs up.
+    let second = line.ari.inbound_call(DID, "+14155552222");
+    line.prompt(&second, 1).await;
+    line.ari.press(&second, '4');
+    line.prompt(&second, 2).await; // the menu, then the callback offer after 1 s
+    line.ari.press(&second, '1');
+    line.request("say goodbye and hang up", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{second}")
+    })
+    .await;
+    // A third caller waits behind the callback.
+    let third = line.ari.inbound_call(DID, "+14155553333");
+    line.prompt(&third, 1).await;
+    line.ari.press(&third, '1');
+    line.request("third caller in the lobby", |r| {
+        r.path.ends_with("/addChannel") && r.param("channel") == Some(third.as_str())
+    })
+    .await;
+    let live = line
+        .op
+        .get(&format!(
+            "/api/v1/tenants/{}/queues/{}/live",
+            line.tid, line.queue
+        ))
+        .await;
+    let waiting = live.body["waiting"].as_array().unwrap().clone();
+    assert_eq!(waiting.len(), 2, "{}", live.body);
+
+    // Alex finishes the first call: the callback comes first.
+    line.ari.phone(
+        "+14155552222@trunk",
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    line.ari.agent_hangs_up(&first_leg);
+    drop(first);
+    let agent_ring = line
+        .request("ring Alex for the callback", |r| {
+            originates_to(r, &alex.phone)
+                && r.param("callerId")
+                    .is_some_and(|c| c.contains("+14155552222"))
+        })
+        .await;
+    assert_eq!(
+        agent_ring.param("originator"),
+        None,
+        "nobody is on the line yet"
+    );
+    let customer = line
+        .request("then dial the customer", |r| {
+            originates_to(r, "+14155552222@trunk")
+        })
+        .await;
+    assert_eq!(customer.param("callerId"), Some(DID));
+    let customer_leg = customer.param("channelId").unwrap().to_owned();
+    line.request("bridge the customer with Alex", |r| {
+        r.path.ends_with("/addChannel") && r.param("channel") == Some(customer_leg.as_str())
+    })
+    .await;
+    // The third caller still waits, now first.
+    let live = line
+        .op
+        .get(&format!(
+            "/api/v1/tenants/{}/queues/{}/live",
+            line.tid, line.queue
+        ))
+        .await;
+    assert_eq!(
+        live.body["waiting"].as_array().unwrap().len(),
+        1,
+        "{}",
+        live.body
+    );
+}
+
+#[tokio::test]
+async fn a_dropped_events_socket_is_recovered_and_a_caller_who_left_meanwhile_is_cleaned_up() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    let ring = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    let before = line.ari.connections();
+    line.ari.drop_websocket();
+    // Deaf: the caller's hangup events are lost.
+    line.ari.caller_hangs_up(&caller);
+    // Reconnected, we list the channels, see the caller gone, stop Alex's phone, and free
+    // the contact.
+    line.request("stop ringing Alex after the resync", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{leg}")
+    })
+    .await;
+    assert!(line.ari.connections() > before);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "abandoned");
+    // A new call is handled as usual.
+    let next = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&next, 1).await;
+}
+
+#[tokio::test]
+async fn a_number_no_tenant_routes_hears_why_and_is_hung_up() {
+    let line = line(json!({})).await;
+    let caller = line.ari.inbound_call("+19995550000", CALLER);
+    let play = line
+        .request("explain", |r| {
+            r.path.starts_with(&format!("/ari/channels/{caller}/play"))
+        })
+        .await;
+    assert_eq!(play.param("media"), Some("sound:ss-noservice"));
+    let hangup = line
+        .request("hang up", |r| {
+            r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+        })
+        .await;
+    assert_eq!(hangup.param("reason"), Some("unallocated"));
+    assert!(line.calls().await.is_empty());
+}
