@@ -265,6 +265,19 @@ impl Line {
         panic!("the call never became {what}: {detail:#}");
     }
 
+    /// Polls the queue's live view until `n` contacts wait in it.
+    async fn waiting_until(&self, n: usize) -> Value {
+        let path = format!("/api/v1/tenants/{}/queues/{}/live", self.tid, self.queue);
+        for _ in 0..100 {
+            let live = self.op.get(&path).await.body;
+            if live["waiting"].as_array().map(Vec::len) == Some(n) {
+                return live;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("{n} never waiting: {}", self.op.get(&path).await.body);
+    }
+
     /// What the routing engine sees the agent doing: available, ringing, busy, wrapup …
     async fn agent_state(&self, agent: &Agent) -> String {
         let r = agent
@@ -569,19 +582,7 @@ async fn a_blended_agent_on_a_call_gets_no_second_call_but_the_next_caller_waits
         .filter(|r| originates_to(r, &alex.phone))
         .count();
     assert_eq!(rings, 1, "Alex's phone rang again during the call");
-    let live = line
-        .op
-        .get(&format!(
-            "/api/v1/tenants/{}/queues/{}/live",
-            line.tid, line.queue
-        ))
-        .await;
-    assert_eq!(
-        live.body["waiting"].as_array().unwrap().len(),
-        1,
-        "{}",
-        live.body
-    );
+    line.waiting_until(1).await;
     assert_eq!(line.app.state.voice.active_calls(), 2);
 }
 
@@ -712,15 +713,7 @@ async fn a_callback_keeps_its_place_and_the_agent_is_called_before_the_customer(
         r.path.ends_with("/addChannel") && r.param("channel") == Some(third.as_str())
     })
     .await;
-    let live = line
-        .op
-        .get(&format!(
-            "/api/v1/tenants/{}/queues/{}/live",
-            line.tid, line.queue
-        ))
-        .await;
-    let waiting = live.body["waiting"].as_array().unwrap().clone();
-    assert_eq!(waiting.len(), 2, "{}", live.body);
+    line.waiting_until(2).await;
 
     // Alex finishes the first call: the callback comes first.
     line.ari.phone(
@@ -755,19 +748,8 @@ async fn a_callback_keeps_its_place_and_the_agent_is_called_before_the_customer(
     })
     .await;
     // The third caller still waits, now first.
-    let live = line
-        .op
-        .get(&format!(
-            "/api/v1/tenants/{}/queues/{}/live",
-            line.tid, line.queue
-        ))
-        .await;
-    assert_eq!(
-        live.body["waiting"].as_array().unwrap().len(),
-        1,
-        "{}",
-        live.body
-    );
+    let live = line.waiting_until(1).await;
+    assert_eq!(live["waiting"][0]["position"], 1, "{live}");
 }
 
 #[tokio::test]
