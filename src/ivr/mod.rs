@@ -201,6 +201,10 @@ pub struct ValidateOptions {
     pub sounds: Option<SoundIndex>,
     /// The tenant's queue names, for `queue` and `callback` nodes (IVR015 at publish).
     pub queues: Option<BTreeSet<String>>,
+    /// DIDs other tenants route exactly: a number belongs to one tenant (IVR024 at publish).
+    pub dids_elsewhere: Option<BTreeSet<String>>,
+    /// How many numbers the tenant may route (`limits.max_dids`; `None` or 0: unlimited).
+    pub max_dids: Option<usize>,
 }
 
 /// Validates everything offline; `now` anchors the schedule checks (DST gaps ahead).
@@ -383,6 +387,7 @@ pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOp
         pitfalls(&mut sink, &root, "");
         if let Some(routes) = decode::<RoutesFile>(&mut sink, &root, "") {
             routes::check_routes(&mut sink, &routes, &flows);
+            routes::check_claims(&mut sink, &routes, options);
         }
     }
 

@@ -122,6 +122,54 @@ pub(crate) fn check_routes(
     }
 }
 
+/// IVR024 against the platform: a DID another tenant routes, and the tenant's number limit
+/// (each `did` and each `did_prefix` counts as one routed number).
+pub(crate) fn check_claims(
+    sink: &mut Sink<'_>,
+    routes: &RoutesFile,
+    options: &super::ValidateOptions,
+) {
+    if let Some(taken) = &options.dids_elsewhere {
+        for (i, route) in routes.routes.iter().enumerate() {
+            if let Some(did) = route.matcher.did.as_deref()
+                && taken.contains(did)
+            {
+                sink.error(
+                    "IVR024",
+                    &format!("/routes/{i}/match/did"),
+                    None,
+                    format!("DID {did} is routed by another tenant"),
+                    Some(
+                        "a number belongs to one tenant; ask the platform operator to move it"
+                            .into(),
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(max) = options.max_dids.filter(|m| *m > 0) {
+        let numbered: Vec<usize> = routes
+            .routes
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.matcher.did.is_some() || r.matcher.did_prefix.is_some())
+            .map(|(i, _)| i)
+            .collect();
+        if let Some(first_over) = numbered.get(max) {
+            sink.error(
+                "IVR024",
+                &format!("/routes/{first_over}/match"),
+                None,
+                format!(
+                    "{} numbers routed; the tenant may route {max} (limits.max_dids)",
+                    numbered.len()
+                ),
+                Some("remove routes, or ask the platform operator to raise the limit".into()),
+            );
+        }
+    }
+}
+
 fn line_of(sink: &Sink<'_>, pointer: &str) -> usize {
     sink.root
         .and_then(|root| super::yaml::span_at(root, pointer))

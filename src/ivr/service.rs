@@ -524,11 +524,24 @@ impl FlowService {
             .into_iter()
             .map(|q| q.name)
             .collect();
+        let max_dids = store::tenants::get_tenant(&self.store, tenant)
+            .await?
+            .limits
+            .max_dids;
+        let dids_elsewhere = self
+            .read()
+            .iter()
+            .filter(|(t, _)| **t != tenant)
+            .filter_map(|(_, f)| f.live.as_ref())
+            .flat_map(|live| live.catalog.dids().map(str::to_owned).collect::<Vec<_>>())
+            .collect();
         Ok(ValidateOptions {
             egress_allowlist: self.egress_allowlist.clone(),
             secrets: None,
             sounds: Some(sounds),
             queues: Some(queues),
+            dids_elsewhere: Some(dids_elsewhere),
+            max_dids: usize::try_from(max_dids).ok(),
         })
     }
 

@@ -62,6 +62,8 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: Some(repo_sounds()),
         queues: Some(BTreeSet::from(examples::QUEUES.map(String::from))),
+        dids_elsewhere: Some(BTreeSet::new()),
+        max_dids: Some(3),
     };
     let report = with_options(FLOW, &options);
     assert!(
@@ -377,6 +379,8 @@ fn ivr023_https_allowlist_and_secrets() {
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: None,
         queues: None,
+        dids_elsewhere: None,
+        max_dids: None,
     };
     let report = validate_with(&sources(&mini(nodes), NO_ROUTES), now(), &options);
     let found = messages(&report);
@@ -551,4 +555,51 @@ fn variant_1i_unknown_queue_at_publish() {
         )
         .valid
     );
+}
+
+#[test]
+fn a_did_of_another_tenant_and_routes_over_the_limit_are_refused() {
+    let report = with_options(
+        FLOW,
+        &ValidateOptions {
+            dids_elsewhere: Some(BTreeSet::from(["+14155550100".to_owned()])),
+            max_dids: Some(2),
+            ..ValidateOptions::default()
+        },
+    );
+    let found = messages(&report);
+    assert!(
+        found.contains(&("IVR024", "DID +14155550100 is routed by another tenant")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&(
+            "IVR024",
+            "3 numbers routed; the tenant may route 2 (limits.max_dids)"
+        )),
+        "{found:?}"
+    );
+    let over = report
+        .errors
+        .iter()
+        .find(|d| d.message.contains("limits.max_dids"))
+        .unwrap();
+    assert_eq!(over.file, "ivr-flows/routes.yaml");
+    assert!(over.span.is_some_and(|s| s.line > 3), "{over:?}");
+    // Within the limit (0 = unlimited) and with the numbers free, nothing is said.
+    for max in [Some(3), Some(0), None] {
+        let report = with_options(
+            FLOW,
+            &ValidateOptions {
+                dids_elsewhere: Some(BTreeSet::new()),
+                max_dids: max,
+                ..ValidateOptions::default()
+            },
+        );
+        assert!(
+            !messages(&report).iter().any(|(c, _)| *c == "IVR024"),
+            "{:?}",
+            report.errors
+        );
+    }
 }

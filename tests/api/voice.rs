@@ -798,3 +798,70 @@ async fn a_number_no_tenant_routes_hears_why_and_is_hung_up() {
     assert_eq!(hangup.param("reason"), Some("unallocated"));
     assert!(line.calls().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_number_belongs_to_one_tenant_and_within_its_limit() {
+    let line = line(json!({})).await;
+    let other = line.app.create_tenant(&line.op, "voice-two").await;
+    let publish = |tid: i64, path: &'static str, text: String| {
+        let op = line.op.clone();
+        async move {
+            op.post(
+                &format!("/api/v1/tenants/{tid}/flows/publish"),
+                json!({"path": path, "text": text}),
+            )
+            .await
+        }
+    };
+    let q = line
+        .op
+        .post(
+            &format!("/api/v1/tenants/{other}/queues"),
+            json!({"name": "sales"}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.body);
+    let r = publish(other, "flows/main.yaml", FLOW.to_owned()).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = publish(
+        other,
+        "routes.yaml",
+        format!("version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n"),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(r.body["report"]["errors"][0]["code"], "IVR024");
+    assert_eq!(
+        r.body["report"]["errors"][0]["message"],
+        format!("DID {DID} is routed by another tenant")
+    );
+
+    let r = line
+        .op
+        .patch(
+            &format!("/api/v1/tenants/{other}"),
+            json!({"limits": {"max_dids": 1}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let two = "version: 1\nroutes:\n  - match: { did: \"+15550002000\" }\n    flow: main\n  - match: { did: \"+15550002001\" }\n    flow: main\n";
+    let r = publish(other, "routes.yaml", two.to_owned()).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert_eq!(
+        r.body["report"]["errors"][0]["message"],
+        "2 numbers routed; the tenant may route 1 (limits.max_dids)"
+    );
+    let r = publish(
+        other,
+        "routes.yaml",
+        "version: 1\nroutes:\n  - match: { did: \"+15550002000\" }\n    flow: main\n".to_owned(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // Calls to it reach the second tenant.
+    let caller = line.ari.inbound_call("+15550002000", CALLER);
+    line.prompt(&caller, 1).await;
+    let calls = line.op.get(&format!("/api/v1/tenants/{other}/calls")).await;
+    assert_eq!(calls.body["items"][0]["did"], "+15550002000");
+    assert!(line.calls().await.is_empty(), "not the first tenant's call");
+}
