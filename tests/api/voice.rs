@@ -28,7 +28,7 @@ nodes:
   menu:
     type: menu
     prompt: "For sales, press 1. To leave a message, press 2. For the front desk, press 3."
-    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback }
+    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback, "5": call_me }
     max_attempts: 2
     on_max_attempts: goodbye
   q_sales:
@@ -50,6 +50,12 @@ nodes:
     on_no_agents: vm
     on_max_wait: vm
     on_full: vm
+  call_me:
+    type: callback
+    queue: sales
+    number: caller
+    next: callback_done
+    on_error: vm
   front_desk:
     type: transfer
     to: { extension: "1002" }
@@ -864,4 +870,62 @@ async fn a_number_belongs_to_one_tenant_and_within_its_limit() {
     let calls = line.op.get(&format!("/api/v1/tenants/{other}/calls")).await;
     assert_eq!(calls.body["items"][0]["did"], "+15550002000");
     assert!(line.calls().await.is_empty(), "not the first tenant's call");
+}
+
+#[tokio::test]
+async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    line.ari.phone(
+        &format!("{CALLER}@trunk"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '5');
+    line.request("say thanks and hang up", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    line.request("ring Alex for the callback", |r| {
+        originates_to(r, &alex.phone) && r.param("callerId").is_some_and(|c| c.contains(CALLER))
+    })
+    .await;
+    let customer = line
+        .request("dial the customer back", |r| {
+            originates_to(r, &format!("{CALLER}@trunk"))
+        })
+        .await;
+    let leg = customer.param("channelId").unwrap().to_owned();
+    line.request("bridge them", |r| {
+        r.path.ends_with("/addChannel") && r.param("channel") == Some(leg.as_str())
+    })
+    .await;
+    let call = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], alex.id);
+    let kinds = kinds(&call);
+    for k in [
+        "callback_registered",
+        "waiting_for_callback",
+        "callback_dialing",
+        "callback_answered",
+    ] {
+        assert!(kinds.contains(&k.to_owned()), "{k} missing from {kinds:?}");
+    }
+    line.ari.caller_hangs_up(&leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+    assert_eq!(line.agent_state(&alex).await, "available");
 }

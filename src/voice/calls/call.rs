@@ -74,6 +74,7 @@ enum Timer {
     QueueMaxWait,
     Announce,
     CallbackOffer,
+    CallbackDue,
 }
 
 /// How the call is doing, for the row and the timeline.
@@ -310,6 +311,23 @@ async fn session_config(shared: &Shared, tenant: TenantId, published: &Published
     }
 }
 
+/// A queue request for a contact that did not come through a flow's `queue` node (a
+/// standalone callback, a call adopted after a restart).
+fn plain_request(queue: &str) -> EnqueueRequest {
+    EnqueueRequest {
+        queue: queue.to_owned(),
+        priority: 5,
+        skills: Vec::new(),
+        hold_music: None,
+        announce_position_every_ms: None,
+        announce_estimated_wait: false,
+        announce_prompt: Vec::new(),
+        callback: None,
+        max_wait_ms: None,
+        exit_keys: Vec::new(),
+    }
+}
+
 /// The engine's priority (0–9, higher first) for the flow's (1 most urgent … 10).
 fn engine_priority(flow_priority: u8) -> i64 {
     i64::from(10u8.saturating_sub(flow_priority.clamp(1, 10)))
@@ -385,6 +403,12 @@ impl Call {
                 Timer::QueueMaxWait => self.leave_queue(QueueOutcome::MaxWait, "max_wait").await,
                 Timer::Announce => self.announce_position(None).await,
                 Timer::CallbackOffer => self.offer_callback().await,
+                Timer::CallbackDue => {
+                    if !self.release_callback().await {
+                        self.event("callback_failed", json!({"why": "the queue refused it"}))
+                            .await;
+                    }
+                }
             }
         }
         self.drain().await;
@@ -465,7 +489,7 @@ impl Call {
                 )
                 .await;
                 let ok = self
-                    .register_callback(&request.queue, &request.number)
+                    .register_callback(&request.queue, &request.number, request.not_before)
                     .await;
                 Some(interp::Event::CallbackDone { ok })
             }
@@ -882,7 +906,15 @@ impl Call {
         self.feed(interp::Event::QueueResult(QueueOutcome::CallbackAccepted));
     }
 
-    async fn register_callback(&mut self, queue_name: &str, number: &str) -> bool {
+    /// The standalone `callback` node: the contact joins the queue without the caller on
+    /// the line (from `not_before` on), and this task stays to call back when an agent takes
+    /// it, exactly as for a callback accepted while waiting.
+    async fn register_callback(
+        &mut self,
+        queue_name: &str,
+        number: &str,
+        not_before: Option<chrono::DateTime<Utc>>,
+    ) -> bool {
         let store = self.shared.deps.store.clone();
         let Ok(queues) = store::queues::list_queues(&store, self.tenant).await else {
             return false;
@@ -897,7 +929,7 @@ impl Call {
                 queue_id: queue.id,
                 medium: "voice",
                 channel: "callback",
-                priority: 0,
+                priority: engine_priority(5),
                 required_skills: "{}",
                 enqueued_at: Utc::now(),
                 callback: true,
@@ -905,11 +937,55 @@ impl Call {
         )
         .await;
         let Ok(stored) = stored else { return false };
+        self.shared
+            .claim_contact(self.tenant, stored.id, &self.wiring.key);
+        self.contact = Some(stored.id);
+        self.callback = Some(number.to_owned());
+        self.queued = Some(Queued {
+            contact: stored.id,
+            queue_id: queue.id,
+            request: plain_request(queue_name),
+            record: queue
+                .settings
+                .get("record_calls")
+                .and_then(Value::as_bool)
+                .unwrap_or(false),
+            holding: String::new(),
+        });
+        let _ =
+            store::calls::set_queued(&store, self.tenant, self.call_id, stored.id, queue.id).await;
         self.event(
             "callback_registered",
-            json!({"contact_id": stored.id, "queue": queue_name, "number": mask_number(number)}),
+            json!({"contact_id": stored.id, "queue": queue_name, "number": mask_number(number), "not_before": not_before}),
         )
         .await;
+        let wait = not_before
+            .map(|t| (t - Utc::now()).num_milliseconds())
+            .filter(|ms| *ms > 0);
+        match wait {
+            // Joins the queue at opening time; until then nobody is offered it.
+            Some(ms) => {
+                self.timers.insert(
+                    Timer::CallbackDue,
+                    Instant::now() + Duration::from_millis(ms as u64),
+                );
+                true
+            }
+            None => self.release_callback().await,
+        }
+    }
+
+    /// Puts a registered callback in front of agents.
+    async fn release_callback(&mut self) -> bool {
+        let Some(contact) = self.contact else {
+            return false;
+        };
+        let store = self.shared.deps.store.clone();
+        let stored =
+            match store::routed_contacts::find_routed_contact(&store, self.tenant, contact).await {
+                Ok(Some(s)) => s,
+                _ => return false,
+            };
         self.shared
             .deps
             .routing
@@ -1822,7 +1898,8 @@ impl Call {
     async fn caller_left(&mut self, why: &'static str) {
         self.caller_gone = true;
         self.end_reason.get_or_insert(why);
-        self.timers.clear();
+        // A registered callback still joins the queue at its time.
+        self.timers.retain(|t, _| *t == Timer::CallbackDue);
         self.playing.clear();
         self.side_playbacks.clear();
         match self.stage {
