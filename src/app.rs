@@ -268,6 +268,7 @@ impl App {
         } else {
             timers.abort();
         }
+        self.state.voice.stop();
         self.state.store.close().await;
         result
     }

@@ -929,3 +929,77 @@ async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
     assert_eq!(call["end_reason"], "caller_hangup");
     assert_eq!(line.agent_state(&alex).await, "available");
 }
+
+#[tokio::test]
+async fn calls_in_progress_survive_a_restart_of_the_service() {
+    let mut line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    // One caller talks to Alex, a second waits in the queue.
+    let talking = into_queue(&line).await;
+    line.call_until("connected", |c| c["state"] == "connected")
+        .await;
+    let alex_leg = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    let waiting = line.ari.inbound_call(DID, "+14155557777");
+    line.prompt(&waiting, 1).await;
+    line.ari.press(&waiting, '1');
+    line.waiting_until(1).await;
+    // A third caller hangs up while the service is down.
+    let leaving = line.ari.inbound_call(DID, "+14155558888");
+    line.prompt(&leaving, 1).await;
+    line.ari.press(&leaving, '1');
+    line.waiting_until(2).await;
+
+    let before = line.ari.requests().len();
+    line.app.restart().await;
+    // The restarted service listens on a new port; the sessions are still valid.
+    line.op.base = line.app.base.clone();
+    line.ari.caller_hangs_up(&leaving);
+
+    // The waiting caller hears an apology and is back in a lobby, in its place.
+    line.request("put the waiting caller in a new lobby", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel") == Some(waiting.as_str())
+            && line.ari.requests().len() > before
+    })
+    .await;
+    line.request("apologise to the waiting caller", |r| {
+        r.path.starts_with(&format!("/ari/channels/{waiting}/play"))
+    })
+    .await;
+    let live = line.waiting_until(1).await;
+    assert_eq!(live["waiting"][0]["position"], 1, "{live}");
+
+    // The call in progress is still Alex's: when Alex hangs up, the caller is hung up and
+    // Alex is offered the waiting caller.
+    line.ari.agent_hangs_up(&alex_leg);
+    line.request("hang up the first caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{talking}")
+    })
+    .await;
+    line.request("ring Alex for the waiting caller", |r| {
+        originates_to(r, &alex.phone) && r.param("originator") == Some(waiting.as_str())
+    })
+    .await;
+    let calls = line.calls().await;
+    let lost = calls
+        .iter()
+        .find(|c| c["caller"] == "+14155558888")
+        .unwrap();
+    assert_eq!(lost["state"], "ended");
+    assert_eq!(lost["end_reason"], "lost_during_restart");
+    let first = calls.iter().find(|c| c["caller"] == CALLER).unwrap();
+    assert_eq!(first["end_reason"], "agent_hangup");
+}

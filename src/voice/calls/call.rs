@@ -124,6 +124,8 @@ struct Call {
     callback: Option<String>,
     // Events for the interpreter, fed in order by `drain`.
     pending: VecDeque<interp::Event>,
+    // Taken up after a restart: the flow's place is lost, so leaving the queue ends the call.
+    adopted: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -211,36 +213,16 @@ pub(crate) async fn run_inbound(
         }
     };
     let config = session_config(&shared, tenant, &published).await;
-    let mut call = Call {
-        shared: shared.clone(),
-        tenant,
-        slug: tenant_row.slug.clone(),
-        call_id: row.id,
-        channel: chan.clone(),
-        caller: channel.caller.number.clone(),
-        caller_name: channel.caller.name.clone(),
-        did: did.clone(),
-        published,
-        session: Session::new(config),
-        stage: Stage::Ivr,
-        playing: HashMap::new(),
-        side_playbacks: HashSet::new(),
-        timers: BTreeMap::new(),
-        queued: None,
-        legs: HashMap::new(),
-        talk_bridge: None,
-        peer: None,
-        agent: None,
-        contact: None,
-        recording: None,
-        voicemail: None,
-        seq: 0,
-        caller_gone: false,
-        end_reason: None,
-        callback: None,
-        pending: VecDeque::new(),
+    let mut call = Call::new(
+        shared.clone(),
         wiring,
-    };
+        tenant,
+        tenant_row.slug.clone(),
+        &row,
+        published,
+        config,
+    );
+    call.caller_name = channel.caller.name.clone();
     call.event(
         "entered",
         json!({"did": did, "caller": call.caller, "flow": route.flow, "asterisk": call.wiring.server_name}),
@@ -262,6 +244,150 @@ pub(crate) async fn run_inbound(
     };
     call.feed(started);
     call.drain().await;
+    call.run(rx).await;
+}
+
+/// How a call found in Asterisk after a restart of our service is taken up again.
+#[derive(Debug, Clone)]
+pub(crate) enum Adoption {
+    /// Its contact still waits: back to a lobby, in its place.
+    Queued { contact: i64, queue: String },
+    /// Talking to an agent (or a transfer target) on `peer` in bridge `talk`.
+    Connected {
+        contact: Option<i64>,
+        agent: Option<i64>,
+        peer: String,
+        talk: String,
+    },
+    /// The caller asked to be called back and hung up; the contact still waits.
+    Callback { contact: i64, queue: String },
+    /// Anywhere else (the flow, voicemail, a transfer ringing): the flow starts again.
+    Restart,
+}
+
+/// Takes up a call that was in progress when our service stopped. The caller hears an
+/// apology (except when already talking to someone) and carries on where that is possible.
+pub(crate) async fn run_adopted(
+    shared: Arc<Shared>,
+    wiring: Wiring,
+    row: store::calls::CallRecord,
+    adoption: Adoption,
+    rx: mpsc::UnboundedReceiver<Input>,
+) {
+    let tenant = TenantId(row.tenant_id);
+    shared.set_tenant(&wiring.key, tenant);
+    let store = shared.deps.store.clone();
+    let flows = shared.deps.flows.live(tenant).await;
+    let (Ok(Some(tenant_row)), Ok(Some(published))) =
+        (store::tenants::find_tenant(&store, tenant).await, flows)
+    else {
+        tracing::warn!(
+            call.id = row.id,
+            "call cannot be taken up: tenant or flows gone"
+        );
+        let _ = wiring
+            .client
+            .hangup(&row.channel_id, Some(Cause::Failure))
+            .await;
+        let _ =
+            store::calls::set_ended(&store, tenant, row.id, "service_restart", Utc::now()).await;
+        return;
+    };
+    let config = session_config(&shared, tenant, &published).await;
+    let mut call = Call::new(
+        shared.clone(),
+        wiring,
+        tenant,
+        tenant_row.slug.clone(),
+        &row,
+        published,
+        config,
+    );
+    call.adopted = true;
+    call.event("resumed", json!({"as": format!("{adoption:?}")}))
+        .await;
+    shared.claim(call.wiring.server, &call.wiring.key, &call.channel);
+    let language = call
+        .published
+        .catalog
+        .flow(row.flow.as_deref().unwrap_or_default())
+        .and_then(|f| f.default_language().map(str::to_owned))
+        .unwrap_or_else(|| "en-US".into());
+    let apology = PlayItem::Tts {
+        speech: interp::Speech::Text(
+            "We are sorry, we had a problem on our side. Please stay on the line.".into(),
+        ),
+        voice: None,
+        fallback_voice: None,
+        language,
+        cacheable: true,
+    };
+    match adoption {
+        Adoption::Queued { contact, queue } => {
+            let catalog = call.published.catalog.clone();
+            let (media, _) = call
+                .shared
+                .deps
+                .media
+                .uris(&catalog, &call.slug, &[apology])
+                .await;
+            call.rejoin_queue(contact, &queue, media).await;
+        }
+        Adoption::Connected {
+            contact,
+            agent,
+            peer,
+            talk,
+        } => {
+            for id in [&peer, &talk] {
+                shared.claim(call.wiring.server, &call.wiring.key, id);
+            }
+            call.legs.insert(
+                peer.clone(),
+                Leg {
+                    kind: match agent {
+                        Some(agent) => LegKind::Offer { agent },
+                        None => LegKind::Transfer,
+                    },
+                    answered: true,
+                    dropped: false,
+                },
+            );
+            call.peer = Some(peer);
+            call.talk_bridge = Some(talk);
+            call.agent = agent;
+            call.contact = contact;
+            if let Some(c) = contact {
+                shared.claim_contact(tenant, c, &call.wiring.key);
+            }
+            call.stage = Stage::Connected;
+        }
+        Adoption::Callback { contact, queue } => {
+            call.caller_gone = true;
+            call.callback = Some(row.caller.clone());
+            call.contact = Some(contact);
+            shared.claim_contact(tenant, contact, &call.wiring.key);
+            call.queued = Some(Queued {
+                contact,
+                queue_id: row.queue_id.unwrap_or_default(),
+                request: plain_request(&queue),
+                record: false,
+                holding: String::new(),
+            });
+            call.stage = Stage::Callback;
+        }
+        Adoption::Restart => {
+            call.play_side_items(vec![apology]).await;
+            call.feed(interp::Event::Started {
+                flow: None,
+                did: row.did.clone(),
+                caller: row.caller.clone(),
+                channel: "voice".into(),
+                vars: BTreeMap::new(),
+            });
+            call.drain().await;
+        }
+    }
     call.run(rx).await;
 }
 
@@ -348,6 +474,101 @@ fn skill_levels(skills: &[String]) -> BTreeMap<String, i64> {
 }
 
 impl Call {
+    fn new(
+        shared: Arc<Shared>,
+        wiring: Wiring,
+        tenant: TenantId,
+        slug: String,
+        row: &store::calls::CallRecord,
+        published: Arc<Published>,
+        config: SessionConfig,
+    ) -> Self {
+        Call {
+            shared,
+            tenant,
+            slug,
+            call_id: row.id,
+            channel: row.channel_id.clone(),
+            caller: row.caller.clone(),
+            caller_name: String::new(),
+            did: row.did.clone(),
+            published,
+            session: Session::new(config),
+            stage: Stage::Ivr,
+            playing: HashMap::new(),
+            side_playbacks: HashSet::new(),
+            timers: BTreeMap::new(),
+            queued: None,
+            legs: HashMap::new(),
+            talk_bridge: None,
+            peer: None,
+            agent: None,
+            contact: None,
+            recording: None,
+            voicemail: None,
+            seq: 0,
+            caller_gone: false,
+            end_reason: None,
+            callback: None,
+            pending: VecDeque::new(),
+            adopted: false,
+            wiring,
+        }
+    }
+
+    /// Back into a lobby after a restart, in the contact's original place (routing kept it).
+    async fn rejoin_queue(&mut self, contact: i64, queue: &str, apology: Vec<String>) {
+        let holding = format!("{}-hold", self.wiring.key);
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &holding);
+        let bridge = NewBridge {
+            types: vec![BridgeType::Holding],
+            bridge_id: Some(holding.clone()),
+            name: Some(format!("queue {queue}")),
+        };
+        let joined = match self.client().create_bridge(&bridge).await {
+            Ok(_) => {
+                self.client()
+                    .add_channels(&holding, &[&self.channel], &AddChannel::default())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = joined {
+            self.rest_failed("rejoin the lobby", &e).await;
+        }
+        let _ = self.client().start_bridge_moh(&holding, None).await;
+        self.shared
+            .claim_contact(self.tenant, contact, &self.wiring.key);
+        self.contact = Some(contact);
+        let queue_id = store::calls::find_call(&self.shared.deps.store, self.tenant, self.call_id)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|c| c.queue_id)
+            .unwrap_or_default();
+        self.queued = Some(Queued {
+            contact,
+            queue_id,
+            request: plain_request(queue),
+            record: false,
+            holding,
+        });
+        self.stage = Stage::Queued;
+        self.play_side(apology).await;
+    }
+
+    async fn play_side_items(&mut self, items: Vec<PlayItem>) {
+        let catalog = self.published.catalog.clone();
+        let (media, _) = self
+            .shared
+            .deps
+            .media
+            .uris(&catalog, &self.slug, &items)
+            .await;
+        self.play_side(media).await;
+    }
+
     fn client(&self) -> &AriClient {
         &self.wiring.client
     }
@@ -853,6 +1074,12 @@ impl Call {
         self.stop_side_playbacks().await;
         self.destroy_bridge(&q.holding).await;
         self.event("left_queue", json!({"why": why})).await;
+        if self.adopted {
+            // The flow's exits are unknown for a call taken up after a restart.
+            self.end_reason.get_or_insert("left_queue");
+            self.hang_up_caller(Cause::Normal).await;
+            return;
+        }
         self.stage = Stage::Ivr;
         if let Err(e) =
             store::calls::set_state(&self.shared.deps.store, self.tenant, self.call_id, "ivr").await

@@ -33,7 +33,7 @@ use crate::inbox::EventHub;
 use crate::ivr::service::FlowService;
 use crate::routing::service::{RoutingNotice, RoutingService};
 use crate::routing::{Command, ContactId};
-use crate::store::Store;
+use crate::store::{self, Store};
 
 /// What calls need from the rest of the service.
 #[derive(Clone)]
@@ -107,6 +107,8 @@ pub(crate) struct Shared {
     // run is never taken for one of ours.
     boot: String,
     next: AtomicU64,
+    // Every task we spawned, so a stopping service lets go of Asterisk at once.
+    tasks: StdMutex<Vec<tokio::task::AbortHandle>>,
 }
 
 /// The voice side of the service; cheap to clone.
@@ -143,6 +145,7 @@ impl VoiceService {
             registry: StdMutex::new(Registry::default()),
             boot,
             next: AtomicU64::new(1),
+            tasks: StdMutex::new(Vec::new()),
         })))
     }
 
@@ -166,10 +169,24 @@ impl VoiceService {
                     source,
                 },
             )?;
-            tokio::spawn(self.clone().read_events(index, stream));
+            self.0.spawn(self.clone().read_events(index, stream));
         }
-        tokio::spawn(self.clone().follow_routing(routing));
+        self.0.spawn(self.clone().follow_routing(routing));
         Ok(())
+    }
+
+    /// Stops reading events and drops every call task (the calls stay up in Asterisk, where
+    /// the next start takes them up again).
+    pub fn stop(&self) {
+        for task in self
+            .0
+            .tasks
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .drain(..)
+        {
+            task.abort();
+        }
     }
 
     async fn read_events(self, server: usize, mut stream: EventStream) {
@@ -179,9 +196,12 @@ impl VoiceService {
             match item {
                 StreamEvent::Connected => {
                     tracing::info!(asterisk = %name, "ARI events connected");
+                    let me = self.clone();
                     if connected_before {
-                        let me = self.clone();
-                        tokio::spawn(async move { me.resync(server).await });
+                        self.0.spawn(async move { me.resync(server).await });
+                    } else {
+                        // Calls of an earlier run of ours may still be up in Asterisk.
+                        self.0.spawn(async move { me.recover(server).await });
                     }
                     connected_before = true;
                 }
@@ -246,7 +266,7 @@ impl VoiceService {
         let shared = self.0.clone();
         let client = self.0.servers[server].client.clone();
         let server_name = self.0.servers[server].config.name.clone();
-        tokio::spawn(async move {
+        self.0.spawn(async move {
             call::run_inbound(
                 shared.clone(),
                 call::Wiring {
@@ -292,6 +312,209 @@ impl VoiceService {
         }
     }
 
+    /// After our own start: takes up the calls an earlier run left in Asterisk (see
+    /// [`call::Adoption`]), ends the rows of calls that are gone (freeing their contacts, so
+    /// none is stuck in routing), and hangs up or destroys what nobody owns any more.
+    async fn recover(&self, server: usize) {
+        let srv = &self.0.servers[server];
+        let store = &self.0.deps.store;
+        let routing = &self.0.deps.routing;
+        let rows = match store::calls::list_unfinished_on(store, &srv.config.name).await {
+            Ok(rows) => rows,
+            Err(e) => {
+                tracing::error!(error = %e, "calls to recover cannot be read");
+                return;
+            }
+        };
+        let (channels, bridges) = match (
+            srv.client.list_channels().await,
+            srv.client.list_bridges().await,
+        ) {
+            (Ok(c), Ok(b)) => (c, b),
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "cannot list Asterisk's calls; recovery skipped");
+                return;
+            }
+        };
+        let prefix = format!("{},", srv.config.app);
+        let in_app: HashSet<String> = channels
+            .iter()
+            .filter(|c| c.dialplan.app_name == "Stasis" && c.dialplan.app_data.starts_with(&prefix))
+            .map(|c| c.id.clone())
+            .collect();
+        let mut kept: HashSet<String> = HashSet::new();
+        let mut adopted = 0usize;
+        for row in rows {
+            if self
+                .0
+                .registry()
+                .resources
+                .contains_key(&(server, row.channel_id.clone()))
+            {
+                continue;
+            }
+            let tenant = TenantId(row.tenant_id);
+            let contact = match row.routed_contact_id {
+                Some(c) => routing.contact_state(tenant, c).await.ok(),
+                None => None,
+            };
+            let waiting = contact
+                .as_ref()
+                .filter(|c| c.status == "waiting" || c.status == "offered");
+            let queue_name = match waiting {
+                Some(c) => store::queues::find_queue(store, tenant, c.queue_id)
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|q| q.name),
+                None => None,
+            };
+            let alive = in_app.contains(&row.channel_id);
+            let adoption = match (row.state.as_str(), waiting, queue_name) {
+                ("callback", Some(c), Some(queue)) => Some(call::Adoption::Callback {
+                    contact: c.id,
+                    queue,
+                }),
+                (_, _, _) if !alive => None,
+                ("queued", Some(c), Some(queue)) => Some(call::Adoption::Queued {
+                    contact: c.id,
+                    queue,
+                }),
+                ("connected", _, _) => bridges
+                    .iter()
+                    .find(|b| b.channels.contains(&row.channel_id) && b.channels.len() == 2)
+                    .and_then(|b| {
+                        let peer = b.channels.iter().find(|c| **c != row.channel_id)?;
+                        Some(call::Adoption::Connected {
+                            contact: contact
+                                .as_ref()
+                                .filter(|c| c.status == "connected")
+                                .map(|c| c.id),
+                            agent: row.agent_id,
+                            peer: peer.clone(),
+                            talk: b.id.clone(),
+                        })
+                    }),
+                _ => Some(call::Adoption::Restart),
+            };
+            let Some(adoption) = adoption else {
+                // Gone while we were down (or its other half is): end it and free its contact.
+                if alive {
+                    let _ = srv.client.hangup(&row.channel_id, None).await;
+                }
+                if let Some(c) = &contact {
+                    let freed = match c.status.as_str() {
+                        "connected" => routing.end(tenant, c.id).await,
+                        "waiting" | "offered" => routing.withdraw(tenant, c.id).await,
+                        _ => Ok(()),
+                    };
+                    if let Err(e) = freed {
+                        tracing::warn!(contact = c.id, error = %e, "contact of a lost call not freed");
+                    }
+                }
+                let _ = store::calls::add_event(
+                    store,
+                    tenant,
+                    row.id,
+                    "ended",
+                    &serde_json::json!({"reason": "lost_during_restart"}),
+                    chrono::Utc::now(),
+                )
+                .await;
+                let _ = store::calls::set_ended(
+                    store,
+                    tenant,
+                    row.id,
+                    "lost_during_restart",
+                    chrono::Utc::now(),
+                )
+                .await;
+                continue;
+            };
+            kept.insert(row.channel_id.clone());
+            if let call::Adoption::Connected { peer, talk, .. } = &adoption {
+                kept.insert(peer.clone());
+                kept.insert(talk.clone());
+            }
+            adopted += 1;
+            self.start_adopted(server, row, adoption);
+        }
+        // What no call owns any more: ringing legs and lobbies of the earlier run.
+        for id in in_app.iter().filter(|id| !kept.contains(*id)) {
+            if self
+                .0
+                .registry()
+                .resources
+                .contains_key(&(server, id.clone()))
+            {
+                continue;
+            }
+            let _ = srv.client.hangup(id, None).await;
+        }
+        for b in bridges.iter().filter(|b| !kept.contains(&b.id)) {
+            let ours = b.id.ends_with("-hold") || b.id.ends_with("-talk");
+            if ours && !b.id.starts_with(&self.0.boot) {
+                let _ = srv.client.destroy_bridge(&b.id).await;
+            }
+        }
+        tracing::info!(asterisk = %srv.config.name, adopted, "calls of the previous run recovered");
+    }
+
+    fn start_adopted(
+        &self,
+        server: usize,
+        row: store::calls::CallRecord,
+        adoption: call::Adoption,
+    ) {
+        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
+        let key = format!("{}-{n}", self.0.boot);
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut reg = self.0.registry();
+            reg.resources
+                .insert((server, row.channel_id.clone()), key.clone());
+            reg.calls.insert(
+                key.clone(),
+                CallHandle {
+                    tenant: Some(TenantId(row.tenant_id)),
+                    tx,
+                },
+            );
+            // Claimed now, not when the task gets to it: routing may offer the contact at once.
+            let contact = match &adoption {
+                call::Adoption::Queued { contact, .. }
+                | call::Adoption::Callback { contact, .. } => Some(*contact),
+                call::Adoption::Connected {
+                    contact,
+                    peer,
+                    talk,
+                    ..
+                } => {
+                    for id in [peer, talk] {
+                        reg.resources.insert((server, id.clone()), key.clone());
+                    }
+                    *contact
+                }
+                call::Adoption::Restart => None,
+            };
+            if let Some(contact) = contact {
+                reg.contacts
+                    .insert((TenantId(row.tenant_id), contact), key.clone());
+            }
+        }
+        let shared = self.0.clone();
+        let wiring = call::Wiring {
+            server,
+            server_name: self.0.servers[server].config.name.clone(),
+            client: self.0.servers[server].client.clone(),
+            key: key.clone(),
+        };
+        self.0.spawn(async move {
+            call::run_adopted(shared.clone(), wiring, row, adoption, rx).await;
+            shared.forget(&key);
+        });
+    }
+
     async fn resync(&self, server: usize) {
         let client = &self.0.servers[server].client;
         let channels = match client.list_channels().await {
@@ -323,6 +546,13 @@ impl VoiceService {
 impl Shared {
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task).abort_handle();
+        let mut tasks = self.tasks.lock().unwrap_or_else(|p| p.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle);
     }
 
     fn send(&self, key: &str, input: Input) -> bool {
