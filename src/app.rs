@@ -448,6 +448,7 @@ fn build_voice(
         recordings_dir: config.recordings_dir(),
         outbound_endpoint: config.voice.outbound_endpoint.clone(),
         http_allowlist: config.ivr.http_allowlist.clone(),
+        outbound_caller_id: config.voice.outbound_caller_id.clone(),
     };
     Ok(crate::voice::calls::VoiceService::new(
         &config.voice.asterisk,

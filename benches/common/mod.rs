@@ -19,9 +19,15 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
+        Server::start_with(&[])
+    }
+
+    /// Starts the server with extra environment (settings such as `SWITCHBOARD_VOICE__…`).
+    pub fn start_with(env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut child = Command::new(env!("CARGO_BIN_EXE_switchboard"))
             .arg("serve")
+            .envs(env.iter().copied())
             .env("SWITCHBOARD_DATA_DIR", dir.path())
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_EMAIL", OPERATOR.0)
@@ -50,6 +56,11 @@ impl Server {
             base,
             _dir: dir,
         }
+    }
+
+    /// CPU time the server process used so far (user + system), from /proc.
+    pub fn cpu(&self) -> std::time::Duration {
+        proc_cpu(&format!("/proc/{}/stat", self.child.id()))
     }
 
     /// Resident memory of the server process, bytes.
@@ -113,6 +124,19 @@ impl Api {
             .expect("json")
     }
 
+    pub async fn put(&self, path: &str, body: Value) -> Value {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .header("x-csrf-token", &self.csrf)
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json")
+    }
+
     /// The session cookie, for WebSocket upgrades.
     pub async fn cookie(base: &str, email: &str, password: &str) -> String {
         let res = reqwest::Client::new()
@@ -157,4 +181,21 @@ pub fn pct(sorted: &[f64], p: f64) -> f64 {
     }
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i.min(sorted.len() - 1)]
+}
+
+/// User + system CPU time of the process whose `stat` file is `path` (`/proc/self/stat` for
+/// this one).
+pub fn proc_cpu(path: &str) -> std::time::Duration {
+    let stat = std::fs::read_to_string(path).unwrap_or_default();
+    // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // USER_HZ is 100 on every Linux we run on.
+    std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10)
 }

@@ -163,6 +163,17 @@ impl Catalog {
         self.flows.keys().map(String::as_str)
     }
 
+    /// A catalog with nothing in it (no flows, routes or voices).
+    pub fn empty() -> Self {
+        Catalog {
+            version: String::new(),
+            flows: BTreeMap::new(),
+            schedules: CompiledSchedules::default(),
+            routes: None,
+            voices: None,
+        }
+    }
+
     /// `voices.yaml`, when the folder has one.
     pub fn voices(&self) -> Option<&VoicesFile> {
         self.voices.as_ref()

@@ -69,6 +69,24 @@ pub struct Published {
     pub published_at: DateTime<Utc>,
 }
 
+impl Published {
+    /// Nothing published: no flows, no routes (calls placed from the inbox need none).
+    pub fn empty() -> Self {
+        let sources = Sources::default();
+        Published {
+            version: 0,
+            digest: digest(&sources),
+            sources: Arc::new(sources),
+            report: Report {
+                valid: true,
+                ..Report::default()
+            },
+            catalog: Arc::new(super::Catalog::empty()),
+            published_at: Utc::now(),
+        }
+    }
+}
+
 /// A change on disk that was refused because it does not validate.
 #[derive(Debug, Clone)]
 pub struct Rejected {

@@ -47,8 +47,10 @@ enum LegKind {
     Offer { agent: i64 },
     /// A transfer destination.
     Transfer,
-    /// The customer, called back once an agent took the callback.
+    /// The customer, called back once an agent took the callback (or called from the inbox).
     Customer,
+    /// The agent's own phone, rung first for a call the agent places from the inbox.
+    Dialer { agent: i64 },
 }
 
 #[derive(Debug, Clone)]
@@ -387,6 +389,70 @@ pub(crate) async fn run_adopted(
             });
             call.drain().await;
         }
+    }
+    call.run(rx).await;
+}
+
+/// A call an agent places from the inbox: the agent's phone rings first; once they pick up,
+/// the customer is dialled and the two are bridged (the callback path, without a queue).
+pub(crate) async fn run_outbound(
+    shared: Arc<Shared>,
+    wiring: Wiring,
+    row: store::calls::CallRecord,
+    slug: String,
+    agent: i64,
+    endpoint: String,
+    rx: mpsc::UnboundedReceiver<Input>,
+) {
+    let tenant = TenantId(row.tenant_id);
+    let published = match shared.deps.flows.live(tenant).await {
+        Ok(Some(p)) => p,
+        // No flows published: nothing of them is needed to place a call.
+        _ => Arc::new(Published::empty()),
+    };
+    let config = session_config(&shared, tenant, &published).await;
+    let leg = row.channel_id.clone();
+    let to = row.caller.clone();
+    let mut call = Call::new(shared, wiring, tenant, slug, &row, published, config);
+    // Nobody is on the line until the customer answers.
+    call.channel = String::new();
+    call.caller_gone = true;
+    call.callback = Some(to.clone());
+    call.stage = Stage::Callback;
+    call.legs.insert(
+        leg.clone(),
+        Leg {
+            kind: LegKind::Dialer { agent },
+            answered: false,
+            dropped: false,
+        },
+    );
+    call.event(
+        "dialing_agent",
+        json!({"agent_id": agent, "to": mask_number(&to)}),
+    )
+    .await;
+    let originate = Originate {
+        endpoint,
+        app_args: vec!["leg".into(), call.wiring.key.clone()],
+        caller_id: Some(format!("\"Call to\" <{to}>")),
+        timeout_secs: Some(30),
+        channel_id: Some(leg.clone()),
+        formats: vec!["ulaw".into(), "alaw".into()],
+        ..Originate::default()
+    };
+    if let Err(e) = call.client().originate(&originate).await {
+        let why = if e.status() == Some(500) {
+            "the agent's phone is not registered".to_owned()
+        } else {
+            e.to_string()
+        };
+        call.event("agent_no_answer", json!({"agent_id": agent, "why": why}))
+            .await;
+        call.legs.clear();
+        call.end_reason = Some("agent_unreachable");
+        call.end().await;
+        return;
     }
     call.run(rx).await;
 }
@@ -1468,6 +1534,9 @@ impl Call {
             return;
         }
         match kind {
+            LegKind::Dialer { agent } => {
+                self.call_customer(agent, id.to_owned()).await;
+            }
             LegKind::Offer { agent } => {
                 let Some(contact) = self.contact else {
                     self.drop_leg(id, Cause::AnsweredElsewhere).await;
@@ -2070,11 +2139,16 @@ impl Call {
             // The agent (or transfer target) hung up: the call is over.
             self.peer = None;
             self.end_reason.get_or_insert(match leg.kind {
-                LegKind::Offer { .. } | LegKind::Customer => "agent_hangup",
+                LegKind::Offer { .. } | LegKind::Customer | LegKind::Dialer { .. } => {
+                    "agent_hangup"
+                }
                 LegKind::Transfer => "transfer_hangup",
             });
             self.finish_connected().await;
             self.hang_up_caller(Cause::Normal).await;
+            // With nobody answered yet (a callback or outbound call still ringing the
+            // customer) there was no caller to hang up: end here.
+            self.end().await;
             return;
         }
         match leg.kind {
@@ -2090,6 +2164,15 @@ impl Call {
                 {
                     self.decline(contact, agent).await;
                 }
+            }
+            LegKind::Dialer { agent } => {
+                self.event(
+                    "agent_no_answer",
+                    json!({"agent_id": agent, "cause": cause, "why": cause_text(cause)}),
+                )
+                .await;
+                self.end_reason = Some("agent_no_answer");
+                self.end().await;
             }
             LegKind::Customer => {
                 self.event(

@@ -27,7 +27,7 @@ use crate::store::calls::{CallFilter, CallRecord, RecordingRecord};
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(list_calls))
+        .routes(routes!(list_calls, place_call))
         .routes(routes!(get_call))
         .routes(routes!(recording_audio))
         .routes(routes!(list_voicemails))
@@ -229,6 +229,56 @@ async fn list_calls(
         .then(|| items.last().map(|c| c.id))
         .flatten();
     Ok(AppJson(CallList { items, next_before }))
+}
+
+/// A call to place from the inbox.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewCall {
+    /// The customer's number, E.164 (`+14155550100`).
+    pub to: String,
+}
+
+/// Places a call: the signed-in agent's phone rings first; when they pick up, the customer is
+/// dialled and the two are connected. Answers with the call at once (state `callback` while
+/// it rings); its timeline tells how it went.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls", tag = "calls", request_body = NewCall,
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 201, body = CallView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn place_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppJson(req): AppJson<NewCall>,
+) -> ApiResult<(StatusCode, AppJson<CallView>)> {
+    let to = req.to.trim();
+    if !crate::ivr::is_e164(to) {
+        return Err(ApiError::validation(
+            "to",
+            "an E.164 number: + then 2–15 digits, e.g. +14155550100",
+        ));
+    }
+    if !scope.tenant.features.voice {
+        return Err(ApiError::Conflict {
+            code: "voice_off",
+            message: "calls are not enabled for this tenant".into(),
+        });
+    }
+    let me = own_id(&scope)?;
+    let id = state
+        .voice
+        .click_to_call(&scope.tenant, me, to)
+        .await
+        .map_err(|e| match e {
+            crate::voice::calls::VoiceError::Store(e) => ApiError::from(e),
+            other => ApiError::Conflict {
+                code: "cannot_call",
+                message: other.to_string(),
+            },
+        })?;
+    let call = store::calls::find_call(&state.store, scope.id(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    Ok((StatusCode::CREATED, AppJson(call.into())))
 }
 
 fn own_id(scope: &TenantScope<AnyMember>) -> ApiResult<i64> {

@@ -54,11 +54,22 @@ pub struct VoiceDeps {
     pub outbound_endpoint: String,
     /// `ivr.http_allowlist`.
     pub http_allowlist: Option<Vec<String>>,
+    /// `voice.outbound_caller_id`.
+    pub outbound_caller_id: Option<String>,
 }
 
-/// Why voice could not start.
+/// Why voice could not start, or a call could not be placed.
 #[derive(Debug, thiserror::Error)]
 pub enum VoiceError {
+    /// No Asterisk is configured.
+    #[error("no Asterisk server is configured (voice.asterisk)")]
+    NotConfigured,
+    /// The agent has no enabled phone.
+    #[error("you have no phone: ask an admin for an extension (or turn off do-not-disturb)")]
+    NoPhone,
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
     /// A configured server is unusable.
     #[error("voice.asterisk `{server}`: {source}")]
     Server {
@@ -173,6 +184,87 @@ impl VoiceService {
         }
         self.0.spawn(self.clone().follow_routing(routing));
         Ok(())
+    }
+
+    /// Places a call from the inbox: `agent`'s phone rings first, then `to` (E.164) is dialled
+    /// through `voice.outbound_endpoint`. Returns the call's id at once; the call goes on in
+    /// the background (its timeline tells how it went).
+    pub async fn click_to_call(
+        &self,
+        tenant: &crate::store::tenants::Tenant,
+        agent: i64,
+        to: &str,
+    ) -> Result<i64, VoiceError> {
+        let Some(srv) = self.0.servers.first() else {
+            return Err(VoiceError::NotConfigured);
+        };
+        let store = &self.0.deps.store;
+        let phone = store::extensions::list_extensions(store, tenant.id)
+            .await?
+            .into_iter()
+            .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent))
+            .ok_or(VoiceError::NoPhone)?;
+        // The customer sees the configured number, else the tenant's first DID.
+        let presented = match &self.0.deps.outbound_caller_id {
+            Some(id) => id.clone(),
+            None => self
+                .0
+                .deps
+                .flows
+                .live(tenant.id)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.catalog.dids().next().map(str::to_owned))
+                .unwrap_or_default(),
+        };
+        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
+        let key = format!("{}-{n}", self.0.boot);
+        let leg = format!("{key}-d{agent}");
+        let row = store::calls::insert_call(
+            store,
+            tenant.id,
+            store::calls::NewCall {
+                server: &srv.config.name,
+                channel_id: &leg,
+                direction: "outbound",
+                did: &presented,
+                caller: to,
+                flow: None,
+            },
+            chrono::Utc::now(),
+        )
+        .await?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut reg = self.0.registry();
+            reg.resources.insert((0, leg.clone()), key.clone());
+            reg.calls.insert(
+                key.clone(),
+                CallHandle {
+                    tenant: Some(tenant.id),
+                    tx,
+                },
+            );
+        }
+        let shared = self.0.clone();
+        let wiring = call::Wiring {
+            server: 0,
+            server_name: srv.config.name.clone(),
+            client: srv.client.clone(),
+            key: key.clone(),
+        };
+        let endpoint = format!(
+            "PJSIP/{}",
+            crate::voice::provision::object_id(&tenant.slug, &phone.number)
+        );
+        let id = row.id;
+        let slug = tenant.slug.clone();
+        self.0.spawn(async move {
+            call::run_outbound(shared.clone(), wiring, row, slug, agent, endpoint, rx).await;
+            shared.forget(&key);
+        });
+        Ok(id)
     }
 
     /// Stops reading events and drops every call task (the calls stay up in Asterisk, where

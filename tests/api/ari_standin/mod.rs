@@ -18,6 +18,9 @@ mod rest;
 mod state;
 mod ws;
 
+// The scenario tests belong to the api test binary; `examples/ari_standin.rs` includes this
+// module too, as a program to drive by hand or from the browser tests.
+#[cfg(test)]
 mod tests;
 
 use std::net::SocketAddr;
@@ -179,6 +182,13 @@ impl AriStandIn {
             .values()
             .map(|c| c.json())
             .collect()
+    }
+
+    /// Every event as it is emitted (the JSON text the events socket sends), for load drivers
+    /// that react to them (`benches/ari.rs`).
+    #[allow(dead_code)]
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.shared.events.subscribe()
     }
 
     /// The bridges as `GET /bridges` would list them.
