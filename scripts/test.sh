@@ -80,17 +80,43 @@ if ! [ -d tests/browser/node_modules/playwright-core ]; then
   echo "installing the browser test tools with npm (tests/browser/package-lock.json)…"
   (cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
 fi
-cargo build --quiet --bin switchboard
+# The server takes calls from the ARI stand-in of the api tests, run as a program (a dev-only
+# Cargo example); the tests play callers and agents' phones through its control API.
+cargo build --quiet --bin switchboard --example ari_standin
 
 data_dir="$(mktemp -d)"
 log="$data_dir/server.log"
+standin_log="$data_dir/ari-standin.log"
+server=""
+standin=""
+cleanup() {
+  for pid in $server $standin; do
+    kill "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+  rm -rf "$data_dir"
+}
+trap cleanup EXIT
+"$CARGO_TARGET_DIR/debug/examples/ari_standin" >"$standin_log" 2>&1 &
+standin=$!
+for _ in $(seq 1 100); do
+  ARI_URL=$(sed -n 's/^ARI stand-in at \(http[^ ]*\).*/\1/p' "$standin_log" | head -n1)
+  SB_ARI_CONTROL=$(sed -n 's/^control API at \(http[^ ]*\).*/\1/p' "$standin_log" | head -n1)
+  [ -n "$ARI_URL" ] && [ -n "$SB_ARI_CONTROL" ] && break
+  kill -0 $standin 2>/dev/null || { cat "$standin_log"; echo "ARI stand-in failed to start"; exit 1; }
+  sleep 0.1
+done
+[ -n "${SB_ARI_CONTROL:-}" ] || { cat "$standin_log"; echo "ARI stand-in did not report its addresses"; exit 1; }
+export SB_ARI_CONTROL
+echo "ARI stand-in at $ARI_URL, control API at $SB_ARI_CONTROL"
+
 export SB_ADMIN_EMAIL=operator@example.com SB_ADMIN_PASSWORD=operator-pass-1 SB_DEMO_PASSWORD=demo-pass-123
 SWITCHBOARD_DATA_DIR="$data_dir" SWITCHBOARD_LISTEN=127.0.0.1:0 \
   SWITCHBOARD_ADMIN_EMAIL="$SB_ADMIN_EMAIL" SWITCHBOARD_ADMIN_PASSWORD="$SB_ADMIN_PASSWORD" \
   SWITCHBOARD_DEMO_PASSWORD="$SB_DEMO_PASSWORD" \
+  SWITCHBOARD_VOICE__ASTERISK="[{name=\"standin\",url=\"$ARI_URL\",username=\"switchboard\",password=\"switchboard\"}]" \
   "$CARGO_TARGET_DIR/debug/switchboard" serve --demo >"$log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; wait $server 2>/dev/null || true; rm -rf "$data_dir"' EXIT
 for _ in $(seq 1 100); do
   SB_URL=$(sed -n 's/^Switchboard is running at \(http[^ ]*\).*/\1/p' "$log" | head -n1)
   [ -n "$SB_URL" ] && break

@@ -20,8 +20,9 @@ pub struct LiveEvent {
     pub seq: i64,
     /// Kind, e.g. `offer`, `assigned`, `presence`.
     pub kind: String,
-    /// The one user it is for (`None`: every member). Supervisors see all.
-    #[serde(skip)]
+    /// The one user it is for (`None`: every member). Supervisors see all, so their pages
+    /// need it to tell their own offers and calls from their agents'.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     /// What happened.
     pub payload: serde_json::Value,

@@ -2,7 +2,8 @@
 //!
 //! Server → client text frames (JSON):
 //! - `{"type":"event","seq":N,"kind":"…","payload":{…},"at":"…"}` for each event the caller may
-//!   see, in sequence order: first those after `since` from the log, then live ones;
+//!   see, in sequence order: first those after `since` from the log, then live ones; an event
+//!   addressed to one user (an offer, a call on their phone) also carries `"user_id":U`;
 //! - `{"type":"ready","seq":N}` once the missed events have been replayed;
 //! - `{"type":"pong"}` in answer to `{"type":"ping"}`.
 //!

@@ -178,6 +178,10 @@ async fn offers_reach_only_their_agent_and_supervisors_see_everything_in_sequenc
         (sup_p["seq"].clone(), sup_offer["kind"].as_str()),
         (p["seq"].clone(), Some("offer"))
     );
+    // An addressed event names its user, so a supervisor's page tells A's offer from its own.
+    assert_eq!(offer["user_id"].as_i64(), Some(w.agent_a.0));
+    assert_eq!(sup_offer["user_id"].as_i64(), Some(w.agent_a.0));
+    assert!(p.get("user_id").is_none(), "a broadcast names nobody: {p}");
 
     // Agent B sees the presence change but not A's offer.
     assert_eq!(next_event(&mut ws_b).await["kind"], "presence");

@@ -421,6 +421,19 @@ async fn a_caller_picks_sales_waits_is_bridged_to_the_agent_recorded_and_the_age
         .unwrap();
     assert_eq!(got.status(), StatusCode::OK);
     assert_eq!(got.headers()["content-type"], "audio/wav");
+    assert_eq!(got.headers()["content-disposition"], "inline");
+    let saved = sup
+        .raw()
+        .get(format!("{}{url}?download=1", line.app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), StatusCode::OK);
+    let id = rec["id"].as_i64().unwrap();
+    assert_eq!(
+        saved.headers()["content-disposition"],
+        format!("attachment; filename=\"recording-{id}.wav\"").as_str()
+    );
     let (_, other) = line.app.member(&line.op, line.tid, "agent").await;
     let denied = other.get(url).await;
     assert_eq!(denied.status, StatusCode::NOT_FOUND);
@@ -553,6 +566,44 @@ async fn a_caller_who_hangs_up_in_the_queue_is_counted_as_abandoned_and_the_phon
     assert_eq!(line.agent_state(&alex).await, "available");
     // The lobby is cleaned up: no bridge is left behind in Asterisk.
     assert!(line.ari.bridges().is_empty(), "{:?}", line.ari.bridges());
+}
+
+#[tokio::test]
+async fn the_agent_whose_phone_rings_reads_the_call_and_its_ivr_path_but_not_its_recordings() {
+    let line = line(json!({"offer_timeout_secs": 30, "record_calls": true})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    line.request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    let id = line
+        .call_until("offered", |c| kinds(c).contains(&"offered".to_owned()))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let url = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+
+    let seen = alex.client.get(&url).await;
+    assert_eq!(seen.status, StatusCode::OK, "{}", seen.body);
+    assert_eq!(seen.body["caller"], CALLER);
+    let menu = seen.body["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ivr_node" && e["detail"]["node"] == "menu")
+        .expect("the IVR path is on the timeline");
+    assert_eq!(menu["detail"]["exit"], "options.1");
+    assert_eq!(seen.body["recordings"], json!([]));
+    // Ringing is not taking: the call log still lists only the calls Alex took.
+    let list = alex
+        .client
+        .get(&format!("/api/v1/tenants/{}/calls", line.tid))
+        .await;
+    assert_eq!(list.body["items"], json!([]), "{}", list.body);
+    let (_, other) = line.app.member(&line.op, line.tid, "agent").await;
+    assert_eq!(other.get(&url).await.status, StatusCode::NOT_FOUND);
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
 }
 
 #[tokio::test]

@@ -5,6 +5,8 @@
 //   SB_ADMIN_EMAIL      platform operator email
 //   SB_ADMIN_PASSWORD   platform operator password
 //   SB_DEMO_PASSWORD    password of the demo users seeded by `switchboard serve --demo`
+//   SB_ARI_CONTROL      control API of the ARI stand-in the server takes calls from
+//                       (`cargo run --example ari_standin`), e.g. http://127.0.0.1:9001/control
 //   SB_CHROMIUM         optional, path of the browser (default /usr/bin/chromium)
 
 import { mkdirSync } from 'node:fs';
@@ -19,7 +21,7 @@ export const ARTIFACTS = path.join(here, 'artifacts');
 function required(name) {
   const value = process.env[name];
   if (!value) {
-    throw new Error(`${name} is not set. The browser tests need a running server: see the README's test command, which starts one and sets SB_URL, SB_ADMIN_EMAIL, SB_ADMIN_PASSWORD and SB_DEMO_PASSWORD.`);
+    throw new Error(`${name} is not set. The browser tests need a running server: see the README's test command, which starts one (with the ARI stand-in as its Asterisk) and sets SB_URL, SB_ADMIN_EMAIL, SB_ADMIN_PASSWORD, SB_DEMO_PASSWORD and SB_ARI_CONTROL.`);
   }
   return value;
 }
@@ -36,6 +38,9 @@ export const env = {
   },
   get demoPassword() {
     return required('SB_DEMO_PASSWORD');
+  },
+  get ariControl() {
+    return required('SB_ARI_CONTROL').replace(/\/+$/, '');
   },
 };
 

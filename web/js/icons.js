@@ -115,6 +115,11 @@ const ICONS = {
   ],
   upload: [['path', 'M12 15.5V4.5m-4.5 4.5L12 4.5 16.5 9'], ['path', 'M4.5 15v3.5a1 1 0 0 0 1 1h13a1 1 0 0 0 1-1V15']],
   download: [['path', 'M12 4.5v11m-4.5-4.5 4.5 4.5 4.5-4.5'], ['path', 'M4.5 15v3.5a1 1 0 0 0 1 1h13a1 1 0 0 0 1-1V15']],
+  voicemail: [
+    ['circle', 7, 12, 3.5],
+    ['circle', 17, 12, 3.5],
+    ['path', 'M7 15.5h10'],
+  ],
   switchboard: [
     ['circle', 6.5, 6, 2],
     ['circle', 17.5, 6, 2],

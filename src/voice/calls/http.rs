@@ -3,8 +3,9 @@
 //! served to Asterisk.
 //!
 //! Who sees what: supervisors and above see every call of the tenant and may play every
-//! recording; an agent sees the calls they took, and their recordings. Voicemails are the
-//! team's: every member sees them.
+//! recording; an agent sees the calls they took, and their recordings. An agent whose phone a
+//! call rang also sees that call and its timeline (the IVR path their incoming-call card
+//! shows), without its recordings. Voicemails are the team's: every member sees them.
 
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -301,7 +302,8 @@ async fn visible_call(
     Ok(call)
 }
 
-/// One call with its timeline and recordings.
+/// One call with its timeline and recordings (an agent it was only offered to gets no
+/// recordings).
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/calls/{id}", tag = "calls",
     params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
     responses((status = 200, body = CallDetail), (status = 404, body = ErrorBody)))]
@@ -311,8 +313,10 @@ async fn get_call(
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<CallDetail>> {
     let (tid, id) = path;
-    let call = visible_call(&state, &scope, id).await?;
-    let timeline = store::calls::list_events(&state.store, scope.id(), id)
+    let call = store::calls::find_call(&state.store, scope.id(), id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    let timeline: Vec<CallEventView> = store::calls::list_events(&state.store, scope.id(), id)
         .await?
         .into_iter()
         .map(|e| CallEventView {
@@ -321,11 +325,27 @@ async fn get_call(
             detail: serde_json::from_str(&e.detail).unwrap_or(Value::Null),
         })
         .collect();
-    let recordings = store::calls::list_recordings(&state.store, scope.id(), id)
-        .await?
-        .into_iter()
-        .map(|r| recording_view(tid, r))
-        .collect();
+    let took = sees_all(scope.role) || call.agent_id == Some(own_id(&scope)?);
+    // While their phone rings the agent has not taken the call yet, but their card needs the
+    // IVR path; a call offered to them stays readable, its recordings stay theirs who took it.
+    let offered = || {
+        let me = scope.principal.user_id().map(|u| u.get());
+        timeline
+            .iter()
+            .any(|e| e.kind == "offered" && e.detail["agent_id"].as_i64() == me)
+    };
+    if !took && !offered() {
+        return Err(ApiError::not_found("call"));
+    }
+    let recordings = if took {
+        store::calls::list_recordings(&state.store, scope.id(), id)
+            .await?
+            .into_iter()
+            .map(|r| recording_view(tid, r))
+            .collect()
+    } else {
+        Vec::new()
+    };
     Ok(AppJson(CallDetail {
         call: call.into(),
         timeline,
@@ -398,8 +418,21 @@ async fn recording_audio(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DownloadQuery {
-    /// As an attachment.
+    /// As an attachment (`1` or `true`).
+    #[serde(default, deserialize_with = "flag")]
     pub download: Option<bool>,
+}
+
+/// A query flag as links write it: `1`/`0` as well as `true`/`false`.
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
+    match Option::<String>::deserialize(d)?.as_deref() {
+        None => Ok(None),
+        Some("1" | "true") => Ok(Some(true)),
+        Some("0" | "false") => Ok(Some(false)),
+        Some(other) => Err(serde::de::Error::custom(format!(
+            "`{other}` is not 1, 0, true or false"
+        ))),
+    }
 }
 
 /// A tenant's recorded prompt (`sounds/…` of its flow folder), for Asterisk to play as

@@ -58,6 +58,11 @@ impl Drop for AriStandIn {
 impl AriStandIn {
     /// Binds `127.0.0.1:0` and serves `/ari`.
     pub async fn start() -> Self {
+        Self::start_at(SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Binds `addr` and serves `/ari`.
+    pub async fn start_at(addr: SocketAddr) -> Self {
         let shared = Shared::new(
             APP,
             Timings {
@@ -69,7 +74,7 @@ impl AriStandIn {
             .route("/ari/events", get(ws::events))
             .fallback(rest::handle)
             .with_state(shared.clone());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
@@ -114,6 +119,11 @@ impl AriStandIn {
     /// The agent hangs up (SIP BYE from the phone).
     pub fn agent_hangs_up(&self, channel: &str) {
         self.shared.lock().remote_hangup(channel);
+    }
+
+    /// The agent picks up the ringing leg `channel` now, whatever its phone's behaviour.
+    pub fn agent_answers(&self, channel: &str) {
+        self.shared.lock().agent_answers(channel);
     }
 
     /// Sets how agent phone `ext` (`PJSIP/ext`) behaves; a change of registration emits

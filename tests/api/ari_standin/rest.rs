@@ -210,15 +210,18 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
             }
             None => error(400, "Variable name is required"),
         },
+        (_, ["asterisk", "config", "dynamic", class, kind, id]) => {
+            dynamic_config(w, m, class, kind, id, p)
+        }
         ("GET", ["endpoints"]) => {
-            let mut list: Vec<Value> = w.phones.keys().map(|e| w.endpoint_json(e)).collect();
+            let mut list: Vec<Value> = w.endpoints().iter().map(|e| w.endpoint_json(e)).collect();
             list.push(
                 json!({"technology": "PJSIP", "resource": "trunk", "state": "online",
                              "channel_ids": []}),
             );
             ok(Value::Array(list))
         }
-        ("GET", ["endpoints", "PJSIP", ext]) if w.phones.contains_key(*ext) => {
+        ("GET", ["endpoints", "PJSIP", ext]) if w.endpoints().iter().any(|e| e == ext) => {
             ok(w.endpoint_json(ext))
         }
         ("GET", ["endpoints", ..]) => error(404, "Endpoint not found"),
@@ -280,6 +283,67 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
                 error(404, "Recording not found")
             }
         }
+        _ => error(404, "Resource not found"),
+    }
+}
+
+/// The object types of `res_pjsip`'s sorcery instance.
+const PJSIP_TYPES: [&str; 9] = [
+    "auth",
+    "aor",
+    "endpoint",
+    "identify",
+    "contact",
+    "domain_alias",
+    "transport",
+    "global",
+    "system",
+];
+
+/// `/asterisk/config/dynamic/res_pjsip/{type}/{id}` with the astdb wizard behind it (ARI.md
+/// §5): PUT creates or merges, GET reads, DELETE removes. Asterisk answers with every attribute
+/// of the object, defaults included; the stand-in knows no defaults and lists those it was
+/// given.
+fn dynamic_config(w: &mut World, m: &str, class: &str, kind: &str, id: &str, p: &Params) -> Reply {
+    if class != "res_pjsip" {
+        return error(404, &format!("configClass '{class}' not found"));
+    }
+    if !PJSIP_TYPES.contains(&kind) {
+        return error(404, &format!("objectType '{kind}' not found"));
+    }
+    let key = (kind.to_owned(), id.to_owned());
+    let tuples = |attrs: &BTreeMap<String, String>| {
+        Value::Array(
+            attrs
+                .iter()
+                .map(|(a, v)| json!({"attribute": a, "value": v}))
+                .collect(),
+        )
+    };
+    let missing = || error(404, &format!("Object with id '{id}' not found"));
+    match m {
+        "GET" => w.config.get(&key).map_or_else(missing, |a| ok(tuples(a))),
+        "PUT" => {
+            let fields = match p.0.get("fields") {
+                Some(Value::Array(items)) => items.clone(),
+                _ => Vec::new(),
+            };
+            let mut parsed = Vec::new();
+            for f in &fields {
+                let (Some(a), Some(v)) = (f["attribute"].as_str(), f["value"].as_str()) else {
+                    return error(
+                        400,
+                        &format!("Update of object '{id}' failed field value validation"),
+                    );
+                };
+                parsed.push((a.to_owned(), v.to_owned()));
+            }
+            let attrs = w.config.entry(key).or_default();
+            attrs.extend(parsed);
+            let body = tuples(attrs);
+            ok(body)
+        }
+        "DELETE" => w.config.remove(&key).map_or_else(missing, |_| no_content()),
         _ => error(404, "Resource not found"),
     }
 }

@@ -187,6 +187,8 @@ pub struct World {
     /// Finished recordings by name: (format, seconds), as `GET /recordings/stored` lists them.
     pub stored: BTreeMap<String, (String, u64)>,
     pub phones: BTreeMap<String, Behaviour>,
+    /// `res_pjsip` objects pushed over dynamic configuration: (type, id) → attributes.
+    pub config: BTreeMap<(String, String), BTreeMap<String, String>>,
     pub globals: BTreeMap<String, String>,
     pub requests: Vec<Request>,
     pub exchanges: Vec<Exchange>,
@@ -219,6 +221,7 @@ impl Shared {
                 recordings: BTreeMap::new(),
                 stored: BTreeMap::new(),
                 phones: BTreeMap::new(),
+                config: BTreeMap::new(),
                 globals: BTreeMap::new(),
                 requests: Vec::new(),
                 exchanges: Vec::new(),
@@ -419,7 +422,8 @@ impl World {
         self.channels.get(id).is_some_and(|c| c.state == "Ringing")
     }
 
-    fn agent_answers(&mut self, id: &str) {
+    /// The ringing phone of leg `id` is picked up.
+    pub fn agent_answers(&mut self, id: &str) {
         if !self.is_ringing(id) {
             return;
         }
@@ -642,6 +646,19 @@ impl World {
         for name in stops {
             self.finish_recording(&name);
         }
+    }
+
+    /// Agent endpoints Asterisk knows: those the test set a phone for and those pushed over
+    /// dynamic configuration.
+    pub fn endpoints(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.phones.keys().cloned().collect();
+        for (kind, id) in self.config.keys() {
+            if kind == "endpoint" && !all.contains(id) {
+                all.push(id.clone());
+            }
+        }
+        all.sort();
+        all
     }
 
     pub fn endpoint_json(&self, ext: &str) -> Value {

@@ -904,3 +904,105 @@ async fn the_events_socket_takes_an_api_key_and_refuses_no_auth_or_no_app() {
     let no_app = tokio_tungstenite::connect_async(format!("{ws}/events?{key}")).await;
     assert_eq!(status(no_app.map(|_| ())), 400);
 }
+
+#[tokio::test]
+async fn pjsip_objects_pushed_over_dynamic_configuration_are_created_merged_read_and_deleted() {
+    use switchboard::voice::ari::models::ConfigTuple;
+    let s = AriStandIn::start().await;
+    let (client, mut stream) = connect(&s).await;
+    let missing = client
+        .get_config("res_pjsip", "endpoint", "2001")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        missing,
+        AriError::NotFound {
+            message: "Object with id '2001' not found".into()
+        }
+    );
+    for (kind, fields) in [
+        ("auth", vec![ConfigTuple::new("username", "2001")]),
+        ("aor", vec![ConfigTuple::new("max_contacts", "1")]),
+        (
+            "endpoint",
+            vec![
+                ConfigTuple::new("auth", "2001"),
+                ConfigTuple::new("aors", "2001"),
+            ],
+        ),
+    ] {
+        let got = client
+            .put_config("res_pjsip", kind, "2001", &fields)
+            .await
+            .unwrap();
+        assert!(fields.iter().all(|f| got.contains(f)), "{kind}: {got:?}");
+    }
+    // A PUT merges into the object it names.
+    let merged = client
+        .put_config(
+            "res_pjsip",
+            "endpoint",
+            "2001",
+            &[ConfigTuple::new("context", "from-agents")],
+        )
+        .await
+        .unwrap();
+    assert!(merged.contains(&ConfigTuple::new("aors", "2001")));
+    assert!(merged.contains(&ConfigTuple::new("context", "from-agents")));
+    assert_eq!(
+        client
+            .get_config("res_pjsip", "endpoint", "2001")
+            .await
+            .unwrap(),
+        merged
+    );
+    let unknown = client
+        .put_config("res_pjsip", "nosuchtype", "x", &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        unknown,
+        AriError::NotFound {
+            message: "objectType 'nosuchtype' not found".into()
+        }
+    );
+
+    // Provisioned but not registered: offline, and a call to it cannot be placed.
+    let endpoint =
+        serde_json::to_value(client.get_endpoint("PJSIP", "2001").await.unwrap()).unwrap();
+    assert_eq!(endpoint["state"], "offline");
+    // The phone registers; a ringing leg is answered when the agent picks up.
+    s.phone("2001", Behaviour::NoAnswer);
+    expect(&mut stream, &["EndpointStateChange"]).await;
+    let leg = client
+        .originate(&Originate {
+            endpoint: "PJSIP/2001".into(),
+            app_args: vec!["leg".into(), "k".into()],
+            ..Originate::default()
+        })
+        .await
+        .unwrap();
+    expect(&mut stream, &["Dial", "ChannelStateChange", "Dial"]).await;
+    s.agent_answers(&leg.id);
+    let ev = expect(&mut stream, &["ChannelStateChange", "Dial", "StasisStart"]).await;
+    assert_eq!(ev[1]["dialstatus"], "ANSWER");
+    s.agent_hangs_up(&leg.id);
+    expect(
+        &mut stream,
+        &["ChannelHangupRequest", "StasisEnd", "ChannelDestroyed"],
+    )
+    .await;
+
+    for kind in ["endpoint", "aor", "auth"] {
+        client
+            .delete_config("res_pjsip", kind, "2001")
+            .await
+            .unwrap();
+    }
+    let gone = client
+        .delete_config("res_pjsip", "endpoint", "2001")
+        .await
+        .unwrap_err();
+    assert_eq!(gone.status(), Some(404));
+    assert_valid(&s);
+}

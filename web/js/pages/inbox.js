@@ -1,7 +1,9 @@
 // Inbox: the agents' workspace. Conversation list with filters, the thread with its
 // composer (replies and private notes), the customer's context, offers from the routing
-// engine with their countdown, and the agent's presence switch. Everything updates live
-// from the event stream (/api/v1/ws), which resumes from the last sequence after a drop.
+// engine with their countdown, and the agent's presence switch. Calls sit beside the chats
+// (inbox-calls.js): the card of the call ringing the agent's phone, the call log and the
+// team's voicemail, as views of the same page. Everything updates live from the event
+// stream (/api/v1/ws), which resumes from the last sequence after a drop.
 //
 // Customer text is untrusted: it only ever reaches the page through text nodes (h()).
 
@@ -11,6 +13,7 @@ import { seg, ApiError } from '../api.js';
 import { connectEvents } from '../realtime.js';
 import { button, dropdown, setBusy, emptyState, errorState, skeletonRows, statusPill, openDialog, field, formAlert, showApiError } from '../ui.js';
 import { CHANNELS as ALL_CHANNELS } from '../channels.js';
+import { createCalls } from './inbox-calls.js';
 
 const FILTERS = [
   { id: 'mine', label: 'Mine', query: { status: 'open', mine: 'true' } },
@@ -41,6 +44,13 @@ const PRESENCE = {
 const AWAY_REASONS = ['Break', 'Lunch', 'Meeting', 'Training'];
 
 const FILTER_KEY = 'switchboard.inbox.filter';
+
+// The views of the inbox: chats (conversations), the call log, the team's voicemail.
+const VIEWS = [
+  { id: 'chats', label: 'Chats', icon: 'chat' },
+  { id: 'calls', label: 'Calls', icon: 'phone' },
+  { id: 'voicemail', label: 'Voicemail', icon: 'voicemail' },
+];
 
 function contactName(c) {
   const contact = c.contact || {};
@@ -191,6 +201,7 @@ export async function render(root, ctx) {
   const myId = me.user.id;
 
   const state = {
+    view: VIEWS.some((v) => v.id === ctx.query.get('view')) ? ctx.query.get('view') : 'chats',
     filter: FILTERS.some((f) => f.id === localStorage.getItem(FILTER_KEY)) ? localStorage.getItem(FILTER_KEY) : 'mine',
     channel: '',
     items: [],
@@ -216,10 +227,12 @@ export async function render(root, ctx) {
 
   const presenceBtn = h('button', { type: 'button', class: 'presence-switch', dataset: { testid: 'presence-switch' } });
   const connEl = h('span', { class: 'conn', role: 'status', 'aria-live': 'polite' });
+  const viewTabs = h('div', { class: 'seg seg-3 inbox-views', role: 'tablist', 'aria-label': 'Inbox view' });
   const header = h(
     'header',
     { class: 'inbox-header' },
     h('h1', { class: 'page-title', tabindex: '-1' }, 'Inbox'),
+    viewTabs,
     connEl,
     h('div', { class: 'toolbar-spacer' }),
     h('div', { class: 'menu-anchor' }, presenceBtn),
@@ -261,11 +274,74 @@ export async function render(root, ctx) {
 
   const threadPane = h('section', { class: 'inbox-thread', 'aria-label': 'Conversation' });
   const contextPane = h('aside', { class: 'inbox-context', 'aria-label': 'Customer' });
-  const offersEl = h('div', { class: 'offer-stack', role: 'region', 'aria-label': 'Incoming conversations', 'aria-live': 'assertive' });
-  const layout = h('div', { class: 'inbox', dataset: { thread: state.selectedId ? 'open' : 'none' } }, listPane, threadPane, contextPane);
-  mount(root, header, layout, offersEl);
+  const offersEl = h('div', { class: 'offer-list', role: 'region', 'aria-label': 'Incoming conversations', 'aria-live': 'assertive' });
+  const layout = h('div', { class: 'inbox', id: 'inbox-panes', dataset: { thread: state.selectedId ? 'open' : 'none', view: 'chats' } }, listPane, threadPane, contextPane);
+  const calls = createCalls({
+    api,
+    base,
+    signal,
+    myId,
+    role: ctx.role,
+    names: {
+      queue: (id) => (state.queues || []).find((q) => q.id === id)?.name || '',
+      agent: (id) => (state.members || []).find((m) => m.id === id)?.name || '',
+    },
+    onOpenCall: (id) => setView('calls', { callId: id }),
+  });
+  calls.log.onSelected = (open) => {
+    layout.dataset.thread = open ? 'open' : 'none';
+  };
+  mount(root, header, layout, h('div', { class: 'offer-stack' }, calls.dock, offersEl));
   document.body.classList.add('page-inbox');
   cleanups.push(() => document.body.classList.remove('page-inbox'));
+
+  /* ------------------------------------------------------------ views */
+
+  for (const v of VIEWS) {
+    const b = h('button', { type: 'button', role: 'tab', class: 'seg-btn', 'aria-controls': 'inbox-panes', 'aria-selected': 'false', dataset: { view: v.id, testid: `view-${v.id}` } }, icon(v.icon, { size: 14 }), h('span', null, v.label), v.id === 'voicemail' ? h('span', { class: 'view-count', hidden: true }) : null);
+    b.addEventListener('click', () => setView(v.id));
+    viewTabs.append(b);
+  }
+  calls.voicemail.onUnseen = (n) => {
+    const badge = viewTabs.querySelector('[data-view="voicemail"] .view-count');
+    badge.hidden = !n;
+    mount(badge, n ? [String(n), h('span', { class: 'sr-only' }, ' new')] : null);
+  };
+
+  // Chats keep their list, filters and open conversation across views; the thread itself is
+  // closed while hidden so nothing is marked read behind the agent's back.
+  function setView(view, { callId } = {}) {
+    const leaving = layout.dataset.view;
+    state.view = view;
+    for (const x of viewTabs.children) x.setAttribute('aria-selected', String(x.dataset.view === view));
+    layout.dataset.view = view;
+    if (leaving === 'chats' && view !== 'chats' && thread) {
+      thread.dispose();
+      thread = null;
+    }
+    if (view !== 'calls') calls.log.hide();
+    if (view !== 'voicemail') calls.voicemail.hide();
+    if (view === 'calls') {
+      mount(layout, calls.log.listPane, calls.log.detailPane);
+      const id = callId ?? calls.log.selectedId;
+      layout.dataset.thread = id != null ? 'open' : 'none';
+      window.history.replaceState(null, '', id != null ? `#/inbox?view=calls&call=${id}` : '#/inbox?view=calls');
+      calls.log.show(callId);
+    } else if (view === 'voicemail') {
+      mount(layout, calls.voicemail.pane);
+      window.history.replaceState(null, '', '#/inbox?view=voicemail');
+      calls.voicemail.show();
+    } else {
+      mount(layout, listPane, threadPane, contextPane);
+      layout.dataset.thread = state.selectedId ? 'open' : 'none';
+      window.history.replaceState(null, '', state.selectedId ? `#/inbox?c=${state.selectedId}` : '#/inbox');
+      if (leaving && leaving !== 'chats') {
+        if (state.selectedId) openThread(state.selectedId);
+        else renderNoThread();
+        loadList({ quiet: true });
+      }
+    }
+  }
 
   for (const f of FILTERS) {
     const b = h('button', { type: 'button', role: 'tab', class: 'seg-btn', 'aria-selected': String(f.id === state.filter), dataset: { filter: f.id } }, f.label);
@@ -431,13 +507,16 @@ export async function render(root, ctx) {
   }
 
   function selectConversation(id) {
+    // From the calls or voicemail (an accepted offer, a mention): back to the chats first.
+    const fromOtherView = state.view !== 'chats';
     state.selectedId = id;
+    if (fromOtherView) setView('chats');
     window.history.replaceState(null, '', `#/inbox?c=${id}`);
     state.unread.delete(id);
     patchItem(id, { unread: 0 });
     layout.dataset.thread = 'open';
     renderList();
-    openThread(id);
+    if (!fromOtherView) openThread(id);
   }
 
   /* ----------------------------------------------------------- thread */
@@ -1570,7 +1649,9 @@ export async function render(root, ctx) {
 
   /* --------------------------------------------------------- realtime */
 
-  function onEvent({ kind, payload: p, user_id: target }) {
+  function onEvent(frame) {
+    calls.onEvent(frame);
+    const { kind, payload: p, user_id: target } = frame;
     if (!p || typeof p !== 'object') return;
     switch (kind) {
       case 'offer':
@@ -1669,6 +1750,7 @@ export async function render(root, ctx) {
           .map((u) => ({ id: Number(u.user_id), name: String(u.name || '').trim(), presence: u.presence }))
           .filter((u) => Number.isFinite(u.id) && u.name && u.id !== myId);
         if (thread) thread.refreshHead();
+        calls.refreshNames();
         return state.members;
       })
       .catch((err) => {
@@ -1691,7 +1773,10 @@ export async function render(root, ctx) {
     onReady({ reconnected }) {
       // The replay covered everything; a quiet refresh of the list catches changes to
       // conversations the client was not tracking.
-      if (reconnected) refreshListSoon();
+      if (reconnected) {
+        refreshListSoon();
+        calls.restore();
+      }
     },
   });
   setConn('connecting');
@@ -1699,6 +1784,7 @@ export async function render(root, ctx) {
   cleanups.push(() => clearInterval(offerTick));
   cleanups.push(() => clearTimeout(listTimer));
   cleanups.push(() => thread && thread.dispose());
+  cleanups.push(() => calls.dispose());
 
   const rel = setInterval(() => {
     for (const el of listEl.querySelectorAll('.conv-row')) {
@@ -1727,8 +1813,15 @@ export async function render(root, ctx) {
   loadPresence();
   loadLabels();
   loadDirectory();
-  if (state.selectedId) openThread(state.selectedId);
-  else renderNoThread();
+  calls.restore();
+  if (state.view === 'chats') {
+    setView('chats');
+    if (state.selectedId) openThread(state.selectedId);
+    else renderNoThread();
+  } else {
+    const callId = Number(ctx.query.get('call'));
+    setView(state.view, { callId: Number.isFinite(callId) && callId > 0 ? callId : undefined });
+  }
   await loadList();
 
   return () => {

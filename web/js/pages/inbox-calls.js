@@ -1,0 +1,696 @@
+// Calls in the inbox, beside the chats:
+// - the card of the call ringing the agent's phone: who calls, the number they dialled, the
+//   queue, and their way through the IVR (each node with the exit taken and the digits, masked
+//   where the flow keeps them private). It turns into "On call" with a running timer when the
+//   agent picks up and ends when the call does. Agents answer on their SIP phone, so the card
+//   has nothing to click to answer;
+// - the call log (an agent's own calls; every call for supervisors) with each call's timeline
+//   and its recordings to play or download;
+// - the team's voicemails with a player.
+//
+// Numbers, caller names and digits come from outside: they reach the page as text nodes only.
+
+import { h, mount, formatDateTime, formatRelative, timeEl, titleCase } from '../dom.js';
+import { icon } from '../icons.js';
+import { seg } from '../api.js';
+import { button, emptyState, errorState, skeletonRows, statusPill } from '../ui.js';
+
+const LIVE_STATE = {
+  ivr: ['In the IVR', 'neutral'],
+  queued: ['Waiting', 'warning'],
+  ringing: ['Ringing', 'warning'],
+  callback: ['Callback pending', 'warning'],
+  connected: ['On call', 'success'],
+  voicemail: ['Leaving a message', 'warning'],
+};
+
+const END_REASON = {
+  caller_hangup: 'Caller hung up',
+  agent_hangup: 'Agent hung up',
+  transfer_hangup: 'Ended after a transfer',
+  abandoned: 'Abandoned while waiting',
+  flow_hangup: 'Ended by the IVR',
+  unrouted: 'Number not routed',
+  ivr_guard: 'Stopped by the IVR',
+  failed: 'Failed',
+  callback_failed: 'Callback failed',
+};
+
+const FILTERS = [
+  { id: 'recent', label: 'Recent', state: '' },
+  { id: 'live', label: 'Live', state: 'live' },
+  { id: 'ended', label: 'Ended', state: 'ended' },
+];
+
+// 83 → "1:23", 3723 → "1:02:03".
+function clock(totalSecs) {
+  const s = Math.max(0, Math.floor(Number(totalSecs) || 0));
+  const hh = Math.floor(s / 3600);
+  const mm = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
+}
+
+// A transfer node's `to`: `{extension}`, `{number}` or `{queue}`.
+function transferTarget(to) {
+  if (!to || typeof to !== 'object') return null;
+  if (to.extension) return `to extension ${to.extension}`;
+  if (to.number) return `to ${to.number}`;
+  if (to.queue) return `to queue ${to.queue}`;
+  return null;
+}
+
+// ["a", null, node] → ["a", " · ", node]
+function dotted(parts) {
+  return parts.filter(Boolean).flatMap((p, i) => (i ? [' · ', p] : [p]));
+}
+
+function secondsBetween(from, to) {
+  const a = new Date(from).getTime();
+  const b = new Date(to).getTime();
+  return Number.isFinite(a) && Number.isFinite(b) ? (b - a) / 1000 : null;
+}
+
+function endReason(reason) {
+  return END_REASON[reason] || (reason ? titleCase(String(reason).replace(/_/g, ' ')) : 'Ended');
+}
+
+function stateEl(call) {
+  if (call.state === 'ended') return statusPill('Ended', 'neutral');
+  const [label, kind] = LIVE_STATE[call.state] || [titleCase(call.state), 'neutral'];
+  return statusPill(label, kind);
+}
+
+// "options.1" → "option 1", "on_no_agents" → "on no agents".
+function exitLabel(exit) {
+  return String(exit || '').replace(/^options\./, 'option ').replace(/[._]/g, ' ');
+}
+
+/** The IVR steps of a call's timeline, oldest first. */
+function ivrSteps(timeline) {
+  return (Array.isArray(timeline) ? timeline : []).filter((e) => e && e.kind === 'ivr_node' && e.detail && typeof e.detail === 'object').map((e) => e.detail);
+}
+
+// What a caller did in one IVR node: its type, the digits pressed, the exit taken.
+function stepParts(step) {
+  return [
+    step.node_type && step.node_type !== step.node ? h('span', { class: 'call-step-type' }, String(step.node_type)) : null,
+    step.digits ? h('span', { class: 'call-step-digits' }, 'pressed ', h('kbd', { title: /\*/.test(step.digits) ? 'Masked: the flow keeps these digits private' : null }, String(step.digits))) : null,
+    step.exit ? h('span', { class: 'call-step-exit' }, icon('arrowRight', { size: 12 }), exitLabel(step.exit)) : null,
+  ];
+}
+
+function ivrStepEl(step) {
+  return h('li', { class: 'call-step', dataset: { node: String(step.node || '') } }, h('span', { class: 'call-step-node' }, String(step.node || '?')), stepParts(step));
+}
+
+function ivrPath(steps) {
+  if (!steps.length) return h('p', { class: 'muted call-path-empty' }, 'No IVR steps.');
+  return h('ol', { class: 'call-path', 'aria-label': 'IVR path' }, steps.map(ivrStepEl));
+}
+
+/**
+ * The calls side of the inbox.
+ *   names: { queue(id) → name or '', agent(id) → name or '' }
+ *   onOpenCall(id): show a call in the Calls view (from a card or a voicemail)
+ */
+export function createCalls({ api, base, signal, myId, role, names, onOpenCall }) {
+  const seesAll = role !== 'agent';
+  const cards = new Map(); // call id → { payload, phase, since, endedAt, steps, stepsState }
+  const cleanups = [];
+
+  /* ------------------------------------------------------- call cards */
+
+  const dock = h('div', { class: 'call-dock', role: 'region', 'aria-label': 'Calls on your phone', 'aria-live': 'polite', dataset: { testid: 'call-dock' } });
+
+  function renderCards() {
+    mount(dock, [...cards.values()].map(cardEl));
+    tickCards();
+  }
+
+  function cardEl(c) {
+    const p = c.payload;
+    const number = String(p.caller || '') || 'Unknown number';
+    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? 'On call' : 'Call ended';
+    const queue = p.queue_id != null ? names.queue(p.queue_id) || `Queue #${p.queue_id}` : null;
+    const close = c.phase === 'ended' ? h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Dismiss' }, icon('x', { size: 16 })) : null;
+    if (close) close.addEventListener('click', () => dismiss(p.call_id));
+    const details = h('button', { type: 'button', class: 'btn btn-ghost btn-sm call-card-open' }, 'Call details');
+    details.addEventListener('click', () => onOpenCall(p.call_id));
+    return h(
+      'section',
+      { class: ['offer-card', 'call-card', `is-${c.phase}`], role: 'group', 'aria-label': `${title}: ${number}`, dataset: { testid: 'call-card', callId: String(p.call_id), phase: c.phase } },
+      h(
+        'div',
+        { class: 'offer-top' },
+        h('span', { class: 'offer-icon call-icon' }, icon('phone', { size: 18 })),
+        h('span', { class: 'offer-title' }, title),
+        h('span', { class: 'call-timer', role: 'timer', 'aria-label': c.phase === 'ringing' ? 'Ringing for' : 'Call time' }),
+        close,
+      ),
+      h('div', { class: 'call-who' }, p.caller_name ? h('div', { class: 'call-name' }, String(p.caller_name)) : null, h('div', { class: 'call-number', dataset: { testid: 'call-caller' } }, number)),
+      h(
+        'dl',
+        { class: 'call-facts' },
+        fact('Dialled', String(p.did || '—')),
+        queue ? fact('Queue', queue) : null,
+        p.language ? fact('Language', String(p.language)) : null,
+      ),
+      h('div', { class: 'call-card-path', dataset: { testid: 'call-ivr' } }, h('h3', { class: 'call-subtitle' }, 'IVR path'), c.stepsState === 'loaded' ? ivrPath(c.steps) : h('p', { class: 'muted' }, c.stepsState === 'failed' ? 'Not available.' : 'Loading…')),
+      h('p', { class: 'call-hint' }, c.phase === 'ringing' ? [icon('phone', { size: 14 }), ' Answer on your phone.'] : c.phase === 'ended' ? details : null),
+    );
+  }
+
+  function fact(term, value) {
+    return h('div', { class: 'detail' }, h('dt', null, term), h('dd', null, value));
+  }
+
+  function tickCards() {
+    const now = Date.now();
+    for (const el of dock.querySelectorAll('.call-card')) {
+      const c = cards.get(Number(el.dataset.callId));
+      const timer = el.querySelector('.call-timer');
+      if (!c || !timer) continue;
+      timer.textContent = clock(((c.endedAt || now) - c.since) / 1000);
+    }
+  }
+  const tick = setInterval(() => {
+    if (cards.size) tickCards();
+  }, 1000);
+  cleanups.push(() => clearInterval(tick));
+
+  function dismiss(callId) {
+    const c = cards.get(callId);
+    if (c) clearTimeout(c.dismissTimer);
+    if (cards.delete(callId)) renderCards();
+  }
+
+  function upsertCard(payload, phase, atMs) {
+    const id = Number(payload.call_id);
+    if (!Number.isFinite(id)) return;
+    let c = cards.get(id);
+    if (!c) {
+      c = { payload, phase, since: atMs, endedAt: null, steps: [], stepsState: 'loading', dismissTimer: 0 };
+      cards.set(id, c);
+      loadSteps(id);
+    }
+    c.payload = { ...c.payload, ...payload };
+    if (phase === 'connected' && c.phase !== 'connected') c.since = atMs;
+    if (phase === 'ended') {
+      c.endedAt = atMs;
+      clearTimeout(c.dismissTimer);
+      // Long enough to read how it ended; the call stays in the Calls view.
+      c.dismissTimer = setTimeout(() => dismiss(id), 15_000);
+    }
+    c.phase = phase;
+    renderCards();
+  }
+
+  async function loadSteps(id) {
+    try {
+      const detail = await api.get(`${base}/calls/${seg(id)}`, { signal });
+      const c = cards.get(id);
+      if (!c) return;
+      c.steps = ivrSteps(detail && detail.timeline);
+      c.stepsState = 'loaded';
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      const c = cards.get(id);
+      if (!c) return;
+      c.stepsState = 'failed';
+    }
+    renderCards();
+  }
+
+  function dropRinging(contactId) {
+    let changed = false;
+    for (const [id, c] of cards) {
+      if (c.phase === 'ringing' && contactId != null && c.payload.contact_id === contactId) {
+        cards.delete(id);
+        changed = true;
+      }
+    }
+    if (changed) renderCards();
+  }
+
+  /** The calls connected to this agent now (after a reload or a reconnect). */
+  async function restore() {
+    try {
+      const res = await api.get(`${base}/calls`, { signal, query: { state: 'connected', agent_id: seesAll ? myId : undefined, limit: 20 } });
+      for (const call of (res && res.items) || []) {
+        if (call.agent_id !== myId || cards.has(call.id)) continue;
+        upsertCard({ call_id: call.id, contact_id: call.contact_id, caller: call.caller, did: call.did, queue_id: call.queue_id }, 'connected', new Date(call.answered_at || call.started_at).getTime());
+      }
+    } catch {
+      /* the cards come with the next events */
+    }
+  }
+
+  /* ---------------------------------------------------------- call log */
+
+  const log = { filter: 'recent', items: [], nextBefore: null, selectedId: null, seq: 0, detailSeq: 0, visible: false, detail: null };
+
+  const filterTabs = h('div', { class: 'seg seg-3', role: 'tablist', 'aria-label': 'Call filter' });
+  for (const f of FILTERS) {
+    const b = h('button', { type: 'button', role: 'tab', class: 'seg-btn', 'aria-selected': String(f.id === log.filter), dataset: { filter: f.id } }, f.label);
+    b.addEventListener('click', () => {
+      log.filter = f.id;
+      for (const x of filterTabs.children) x.setAttribute('aria-selected', String(x === b));
+      loadLog();
+    });
+    filterTabs.append(b);
+  }
+  const logSlot = h('div', { class: 'conv-scroll' });
+  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Call list' }, h('div', { class: 'inbox-filters' }, filterTabs), logSlot);
+  const detailPane = h('section', { class: 'inbox-thread call-detail-pane', 'aria-label': 'Call' });
+
+  async function loadLog({ quiet = false, more = false } = {}) {
+    const seq = ++log.seq;
+    if (!quiet && !more) mount(logSlot, skeletonRows(5));
+    const f = FILTERS.find((x) => x.id === log.filter) || FILTERS[0];
+    try {
+      const res = await api.get(`${base}/calls`, { signal, query: { state: f.state, limit: 50, before: more ? log.nextBefore : undefined } });
+      if (seq !== log.seq) return;
+      const items = (res && res.items) || [];
+      log.items = more ? log.items.concat(items) : items;
+      log.nextBefore = res && res.next_before;
+      renderLog();
+    } catch (err) {
+      if (err.name === 'AbortError' || seq !== log.seq) return;
+      if (!quiet) mount(logSlot, errorState({ title: "Couldn't load calls", message: err.message, onRetry: () => loadLog() }));
+    }
+  }
+
+  function renderLog() {
+    if (!log.items.length) {
+      const [title, message] = {
+        live: ['No calls right now', 'Calls in the IVR, waiting or connected show here.'],
+        ended: ['No ended calls', 'Finished calls are kept here with their timeline and recordings.'],
+      }[log.filter] || ['No calls yet', seesAll ? 'Calls to your numbers show here.' : 'Calls you take on your phone show here.'];
+      mount(logSlot, emptyState({ iconName: 'phone', title, message }));
+      return;
+    }
+    const more = log.nextBefore ? button('Show older calls', { variant: 'ghost', size: 'sm', className: 'call-more' }) : null;
+    if (more) more.addEventListener('click', () => loadLog({ quiet: true, more: true }));
+    mount(logSlot, h('ul', { class: 'conv-list', 'aria-label': 'Calls' }, log.items.map(logRow)), more);
+  }
+
+  function logRow(call) {
+    const talk = call.answered_at ? secondsBetween(call.answered_at, call.ended_at || new Date()) : null;
+    const queue = call.queue_id != null ? names.queue(call.queue_id) || `Queue #${call.queue_id}` : null;
+    const agent = seesAll && call.agent_id != null ? (call.agent_id === myId ? 'You' : names.agent(call.agent_id) || `Agent #${call.agent_id}`) : null;
+    const summary = [queue, agent, talk != null ? `talked ${clock(talk)}` : call.state === 'ended' ? 'not answered' : null].filter(Boolean).join(' · ');
+    const link = h(
+      'a',
+      { class: ['conv-row', 'call-row', call.id === log.selectedId && 'is-selected'], href: `#/inbox?view=calls&call=${call.id}`, dataset: { callId: String(call.id), testid: 'call-row' }, 'aria-current': call.id === log.selectedId ? 'true' : null },
+      h('span', { class: ['call-row-icon', call.state !== 'ended' && 'is-live'], 'aria-hidden': 'true' }, icon('phone', { size: 16 })),
+      h(
+        'span',
+        { class: 'conv-main' },
+        h('span', { class: 'conv-top' }, h('span', { class: 'conv-name' }, String(call.caller || 'Unknown number')), h('span', { class: 'conv-time' }, formatRelative(call.started_at))),
+        h('span', { class: 'conv-preview' }, summary || `To ${call.did}`),
+        h('span', { class: 'conv-meta' }, h('span', { class: 'chip' }, titleCase(call.direction || 'inbound')), stateEl(call), call.state === 'ended' ? h('span', { class: 'muted call-outcome' }, endReason(call.end_reason)) : null),
+      ),
+    );
+    link.addEventListener('click', (event) => {
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      select(call.id);
+    });
+    return h('li', null, link);
+  }
+
+  function renderNoCall() {
+    mount(detailPane, emptyState({ iconName: 'phone', title: 'Pick a call', message: 'Choose a call on the left to see its timeline and recordings.' }));
+  }
+
+  function select(id) {
+    log.selectedId = id;
+    window.history.replaceState(null, '', `#/inbox?view=calls&call=${id}`);
+    renderLog();
+    onSelected(true);
+    loadDetail(id);
+  }
+
+  // The layout shows the list or the detail on a phone; the inbox page owns that switch.
+  let onSelected = () => {};
+
+  let storedTimer = 0;
+  cleanups.push(() => clearTimeout(storedTimer));
+
+  async function loadDetail(id, { quiet = false } = {}) {
+    const seq = ++log.detailSeq;
+    clearTimeout(storedTimer);
+    if (!quiet) mount(detailPane, skeletonRows(4));
+    try {
+      const call = await api.get(`${base}/calls/${seg(id)}`, { signal });
+      if (seq !== log.detailSeq) return;
+      log.detail = call;
+      renderDetail(call);
+      // Recordings are fetched from Asterisk once the call is over: look again until stored.
+      if ((call.recordings || []).some((r) => !r.available)) {
+        storedTimer = setTimeout(() => {
+          if (log.visible && log.selectedId === id) loadDetail(id, { quiet: true });
+        }, 2000);
+      }
+    } catch (err) {
+      if (err.name === 'AbortError' || seq !== log.detailSeq) return;
+      log.detail = null;
+      mount(detailPane, errorState({ title: err.status === 404 ? 'Call not found' : "Couldn't load the call", message: err.message, onRetry: err.status === 404 ? null : () => loadDetail(id) }));
+    }
+  }
+
+  function renderDetail(call) {
+    const back = h('button', { type: 'button', class: 'icon-btn thread-back', 'aria-label': 'Back to calls' }, icon('arrowRight', { size: 18, className: 'flip' }));
+    back.addEventListener('click', () => {
+      log.selectedId = null;
+      window.history.replaceState(null, '', '#/inbox?view=calls');
+      onSelected(false);
+      renderLog();
+    });
+    const wait = call.answered_at ? secondsBetween(call.started_at, call.answered_at) : null;
+    const talk = call.answered_at && call.ended_at ? secondsBetween(call.answered_at, call.ended_at) : null;
+    const total = call.ended_at ? secondsBetween(call.started_at, call.ended_at) : null;
+    const queue = call.queue_id != null ? names.queue(call.queue_id) || `#${call.queue_id}` : null;
+    const agent = call.agent_id != null ? (call.agent_id === myId ? 'You' : names.agent(call.agent_id) || `#${call.agent_id}`) : null;
+    const recordings = Array.isArray(call.recordings) ? call.recordings : [];
+    const timeline = Array.isArray(call.timeline) ? call.timeline : [];
+    mount(
+      detailPane,
+      h(
+        'header',
+        { class: 'thread-head' },
+        back,
+        h(
+          'div',
+          { class: 'thread-heading' },
+          h('h2', { class: 'thread-title', dataset: { testid: 'call-title' } }, String(call.caller || 'Unknown number')),
+          h('div', { class: 'thread-sub' }, h('span', { class: 'chip' }, titleCase(call.direction || 'inbound')), stateEl(call), h('span', { class: 'muted' }, `Call #${call.id}`)),
+        ),
+      ),
+      h(
+        'div',
+        { class: 'call-body', dataset: { testid: 'call-detail' } },
+        h(
+          'section',
+          { class: 'call-section', 'aria-labelledby': `call-${call.id}-facts` },
+          h('h3', { class: 'call-subtitle', id: `call-${call.id}-facts` }, 'Details'),
+          h(
+            'dl',
+            { class: 'ctx-details' },
+            fact('Dialled', String(call.did || '—')),
+            call.flow ? fact('IVR flow', String(call.flow)) : null,
+            queue ? fact('Queue', queue) : null,
+            agent ? fact('Agent', agent) : null,
+            fact('Started', formatDateTime(call.started_at)),
+            wait != null ? fact('Answered', `${formatDateTime(call.answered_at)} (after ${clock(wait)})`) : null,
+            call.ended_at ? fact('Ended', formatDateTime(call.ended_at)) : null,
+            talk != null ? fact('Talk time', clock(talk)) : total != null ? fact('Length', clock(total)) : null,
+            call.state === 'ended' ? fact('Outcome', h('span', { dataset: { testid: 'call-outcome' } }, endReason(call.end_reason))) : null,
+          ),
+        ),
+        h(
+          'section',
+          { class: 'call-section', 'aria-labelledby': `call-${call.id}-recordings` },
+          h('h3', { class: 'call-subtitle', id: `call-${call.id}-recordings` }, 'Recordings'),
+          recordings.length ? h('ul', { class: 'recording-list' }, recordings.map((r) => recordingEl(r))) : h('p', { class: 'muted' }, 'No recording of this call.'),
+        ),
+        h(
+          'section',
+          { class: 'call-section', 'aria-labelledby': `call-${call.id}-timeline` },
+          h('h3', { class: 'call-subtitle', id: `call-${call.id}-timeline` }, 'Timeline'),
+          timeline.length ? h('ol', { class: 'call-timeline', dataset: { testid: 'call-timeline' } }, timeline.map(timelineEl)) : h('p', { class: 'muted' }, 'Nothing recorded yet.'),
+        ),
+      ),
+    );
+  }
+
+  function timelineEl(e) {
+    const [label, more] = describe(e);
+    return h(
+      'li',
+      { class: ['call-event', `call-event-${String(e.kind).replace(/[^a-z_]/g, '')}`], dataset: { kind: String(e.kind) } },
+      h('time', { class: 'call-event-at', datetime: e.at, title: formatDateTime(e.at) }, new Date(e.at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit' })),
+      h('span', { class: 'call-event-what' }, h('span', { class: 'call-event-label' }, label), more ? h('span', { class: 'call-event-more' }, more) : null),
+    );
+  }
+
+  // A timeline entry in words: [what happened, the detail worth showing].
+  function describe(e) {
+    const d = e.detail && typeof e.detail === 'object' ? e.detail : {};
+    const who = (id) => (id === myId ? 'you' : names.agent(id) || `agent #${id}`);
+    const why = typeof d.why === 'string' ? d.why : null;
+    switch (e.kind) {
+      case 'entered':
+        return ['Call came in', [d.did ? `to ${d.did}` : null, d.flow ? `flow ${d.flow}` : null].filter(Boolean).join(' · ')];
+      case 'ivr_node':
+        return [`IVR: ${d.node || '?'}`, stepParts(d)];
+      case 'queued':
+        return [`Queued in ${d.queue || names.queue(d.queue_id) || 'a queue'}`, d.position != null ? `position ${d.position}` : null];
+      case 'announced':
+        return ['Place in line announced', d.position != null ? `position ${d.position}` : null];
+      case 'offered':
+        return [`Rang ${who(d.agent_id)}`, d.extension ? `extension ${d.extension}` : null];
+      case 'offer_failed':
+        return [`Could not ring ${who(d.agent_id)}`, why];
+      case 'answered':
+        return [`Answered by ${who(d.agent_id)}`, null];
+      case 'recording':
+        return ['Recording started', null];
+      case 'voicemail':
+        return ['Voicemail', d.mailbox ? `mailbox ${d.mailbox}` : null];
+      case 'abandoned':
+        return ['Caller hung up while waiting', null];
+      case 'left_queue':
+        return ['Left the queue', why];
+      case 'callback_offered':
+        return ['Callback offered', d.key ? `key ${d.key}` : null];
+      case 'callback_accepted':
+        return ['Callback accepted', d.number || null];
+      case 'callback_registered':
+        return ['Callback registered', [d.queue, d.number].filter(Boolean).join(' · ')];
+      case 'callback_dialing':
+        return [`Calling back with ${who(d.agent_id)}`, d.number || null];
+      case 'transferring':
+        return ['Transferring', transferTarget(d.to)];
+      case 'transferred':
+        return ['Transferred', null];
+      case 'ended':
+        return ['Call ended', endReason(d.reason)];
+      default:
+        return [titleCase(String(e.kind || 'event').replace(/_/g, ' ')), why];
+    }
+  }
+
+  /* --------------------------------------------------------- voicemail */
+
+  const vm = { items: [], seq: 0, visible: false, unseen: 0, callers: new Map(), retry: 0 };
+  const vmSlot = h('div', { class: 'vm-scroll' });
+  const vmPane = h('section', { class: 'vm-pane', 'aria-labelledby': 'vm-title' }, h('header', { class: 'vm-head' }, h('h2', { class: 'thread-title', id: 'vm-title' }, 'Voicemail'), h('p', { class: 'muted' }, 'Messages callers left for the team, newest first.')), vmSlot);
+  let onUnseen = () => {};
+
+  async function loadVoicemail({ quiet = false } = {}) {
+    const seq = ++vm.seq;
+    clearTimeout(vm.retry);
+    if (!quiet) mount(vmSlot, skeletonRows(3));
+    try {
+      const [items, calls] = await Promise.all([
+        api.get(`${base}/voicemails`, { signal }),
+        // Supervisors may read every call: show who left each message.
+        seesAll ? api.get(`${base}/calls`, { signal, query: { limit: 200 } }).catch(() => null) : null,
+      ]);
+      if (seq !== vm.seq) return;
+      vm.items = Array.isArray(items) ? items : [];
+      for (const c of (calls && calls.items) || []) vm.callers.set(c.id, c.caller);
+      renderVoicemail();
+      // A message is playable once Switchboard has fetched it from Asterisk.
+      if (vm.items.some((r) => !r.available) && vm.visible) vm.retry = setTimeout(() => loadVoicemail({ quiet: true }), 2000);
+    } catch (err) {
+      if (err.name === 'AbortError' || seq !== vm.seq) return;
+      if (!quiet) mount(vmSlot, errorState({ title: "Couldn't load voicemail", message: err.message, onRetry: () => loadVoicemail() }));
+    }
+  }
+  cleanups.push(() => clearTimeout(vm.retry));
+
+  function renderVoicemail() {
+    if (!vm.items.length) {
+      mount(vmSlot, emptyState({ iconName: 'voicemail', title: 'No voicemail', message: 'When a caller leaves a message, it shows here for the whole team.' }));
+      return;
+    }
+    mount(vmSlot, h('ul', { class: 'vm-list', 'aria-label': 'Voicemails' }, vm.items.map(voicemailEl)));
+  }
+
+  function voicemailEl(r) {
+    const caller = vm.callers.get(r.call_id);
+    const open = seesAll ? h('a', { href: `#/inbox?view=calls&call=${r.call_id}`, class: 'vm-call' }, `Call #${r.call_id}`) : null;
+    if (open)
+      open.addEventListener('click', (event) => {
+        event.preventDefault();
+        onOpenCall(r.call_id);
+      });
+    return h(
+      'li',
+      { class: 'vm-item', dataset: { testid: 'voicemail', recordingId: String(r.id), callId: String(r.call_id) } },
+      h(
+        'div',
+        { class: 'vm-top' },
+        h('span', { class: 'offer-icon', 'aria-hidden': 'true' }, icon('voicemail', { size: 18 })),
+        h(
+          'div',
+          { class: 'vm-who' },
+          h('div', { class: 'vm-title' }, caller ? String(caller) : r.mailbox ? `Mailbox ${r.mailbox}` : 'Voicemail'),
+          h('div', { class: 'vm-sub muted' }, dotted([caller && r.mailbox ? `Mailbox ${r.mailbox}` : null, r.duration_secs != null ? clock(r.duration_secs) : null, timeEl(r.created_at)])),
+        ),
+        open,
+      ),
+      recordingPlayer(r, caller ? `Voicemail from ${caller}` : `Voicemail ${r.id}`),
+    );
+  }
+
+  /* --------------------------------------------------------- recordings */
+
+  function recordingEl(r) {
+    const label = r.kind === 'voicemail' ? `Voicemail${r.mailbox ? ` · mailbox ${r.mailbox}` : ''}` : 'Call recording';
+    return h(
+      'li',
+      { class: 'recording', dataset: { testid: 'recording', recordingId: String(r.id) } },
+      h('div', { class: 'recording-top' }, h('span', { class: 'recording-label' }, label), h('span', { class: 'muted' }, [r.duration_secs != null ? clock(r.duration_secs) : null, formatDateTime(r.created_at)].filter(Boolean).join(' · '))),
+      recordingPlayer(r, label),
+    );
+  }
+
+  // The audio is served from our own origin with the session cookie; only that path is used.
+  function recordingPlayer(r, label) {
+    const url = typeof r.audio_url === 'string' && /^\/api\/v1\/tenants\/\d+\/recordings\/\d+\/audio$/.test(r.audio_url) ? r.audio_url : null;
+    if (!r.available || !url) return h('p', { class: 'muted recording-pending' }, 'Being stored… it can be played in a moment.');
+    return h(
+      'div',
+      { class: 'recording-player' },
+      h('audio', { controls: true, preload: 'metadata', src: url, 'aria-label': label }),
+      h('a', { class: 'btn btn-secondary btn-sm', href: `${url}?download=1`, download: '', 'aria-label': `Download ${label.toLowerCase()}` }, icon('download', { size: 16 }), h('span', { class: 'btn-label' }, 'Download')),
+    );
+  }
+
+  /* ----------------------------------------------------------- events */
+
+  let refreshTimer = 0;
+  function refreshSoon() {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => {
+      if (log.visible) {
+        loadLog({ quiet: true });
+        if (log.selectedId != null && (!log.detail || log.detail.state !== 'ended')) loadDetail(log.selectedId, { quiet: true });
+      }
+    }, 300);
+  }
+  cleanups.push(() => clearTimeout(refreshTimer));
+
+  // Calls in the IVR or waiting send no event to agents: poll while live calls are listed.
+  const poll = setInterval(() => {
+    if (log.visible && (log.items.some((c) => c.state !== 'ended') || (log.detail && log.detail.state !== 'ended'))) refreshSoon();
+  }, 5000);
+  cleanups.push(() => clearInterval(poll));
+
+  /** One frame of the event stream: `{ kind, payload, user_id, at }`. */
+  function onEvent({ kind, payload: p, user_id: target, at }) {
+    if (!p || typeof p !== 'object') return;
+    const atMs = at ? new Date(at).getTime() : Date.now();
+    // Supervisors' streams carry every agent's call events: the cards are for this user's phone.
+    const mine = target === myId;
+    switch (kind) {
+      case 'call_offer':
+        if (mine) upsertCard(p, 'ringing', atMs);
+        refreshSoon();
+        break;
+      case 'call_connected':
+        if (mine) upsertCard(p, 'connected', atMs);
+        refreshSoon();
+        break;
+      case 'call_ended':
+        if (mine && cards.has(Number(p.call_id))) upsertCard(p, 'ended', atMs);
+        refreshSoon();
+        break;
+      case 'offer_withdrawn':
+        if (p.agent_id == null || p.agent_id === myId) dropRinging(p.contact_id);
+        break;
+      case 'assigned':
+        if (p.agent_id !== myId) dropRinging(p.contact_id);
+        refreshSoon();
+        break;
+      case 'contact_ended':
+        dropRinging(p.contact_id);
+        refreshSoon();
+        break;
+      case 'voicemail':
+        if (vm.visible) loadVoicemail({ quiet: true });
+        else {
+          vm.unseen += 1;
+          onUnseen(vm.unseen);
+        }
+        refreshSoon();
+        break;
+      default:
+        break;
+    }
+  }
+
+  return {
+    dock,
+    onEvent,
+    restore,
+    /** Queue and agent names arrived (the directory loads after the page). */
+    refreshNames() {
+      if (cards.size) renderCards();
+      if (log.visible && log.items.length) renderLog();
+      if (log.visible && log.detail) renderDetail(log.detail);
+    },
+    log: {
+      listPane,
+      detailPane,
+      /** Shows the call log (and `callId` in the detail pane, when given). */
+      show(callId) {
+        log.visible = true;
+        // The call log says how they ended: the ended cards have done their job.
+        for (const [id, c] of cards) if (c.phase === 'ended') dismiss(id);
+        loadLog();
+        if (callId != null) {
+          log.selectedId = callId;
+          onSelected(true);
+          loadDetail(callId);
+        } else if (log.selectedId != null) {
+          loadDetail(log.selectedId);
+        } else {
+          renderNoCall();
+        }
+      },
+      hide() {
+        log.visible = false;
+      },
+      get selectedId() {
+        return log.selectedId;
+      },
+      set onSelected(fn) {
+        onSelected = fn;
+      },
+    },
+    voicemail: {
+      pane: vmPane,
+      show() {
+        vm.visible = true;
+        vm.unseen = 0;
+        onUnseen(0);
+        loadVoicemail();
+      },
+      hide() {
+        vm.visible = false;
+        clearTimeout(vm.retry);
+      },
+      set onUnseen(fn) {
+        onUnseen = fn;
+      },
+    },
+    dispose() {
+      for (const fn of cleanups) fn();
+    },
+  };
+}
