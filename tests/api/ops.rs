@@ -165,6 +165,11 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("GET", "/api/v1/tenants/{tid}/contacts/{kid}"),
         ("GET", "/api/v1/tenants/{tid}/canned-responses"),
         ("POST", "/api/v1/tenants/{tid}/canned-responses"),
+        ("GET", "/api/v1/tenants/{tid}/calls"),
+        ("POST", "/api/v1/tenants/{tid}/calls"),
+        ("GET", "/api/v1/tenants/{tid}/calls/{id}"),
+        ("GET", "/api/v1/tenants/{tid}/recordings/{id}/audio"),
+        ("GET", "/api/v1/tenants/{tid}/voicemails"),
         ("PUT", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
         ("DELETE", "/api/v1/tenants/{tid}/canned-responses/{rid}"),
         (

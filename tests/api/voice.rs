@@ -1054,3 +1054,73 @@ async fn calls_in_progress_survive_a_restart_of_the_service() {
     let first = calls.iter().find(|c| c["caller"] == CALLER).unwrap();
     assert_eq!(first["end_reason"], "agent_hangup");
 }
+
+#[tokio::test]
+async fn an_agent_places_a_call_from_the_inbox_their_phone_first_then_the_customer() {
+    let line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let customer = "+14155550123";
+    line.ari.phone(
+        &format!("{customer}@trunk"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let path = format!("/api/v1/tenants/{}/calls", line.tid);
+    let bad = alex.client.post(&path, json!({"to": "12345"})).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    let r = alex.client.post(&path, json!({"to": customer})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    assert_eq!(r.body["direction"], "outbound");
+    assert_eq!(r.body["caller"], customer);
+    // The customer sees the tenant's number.
+    assert_eq!(r.body["did"], DID);
+    let id = r.body["id"].as_i64().unwrap();
+
+    let ring = line
+        .request("ring Alex's phone first", |r| originates_to(r, &alex.phone))
+        .await;
+    assert_eq!(
+        ring.param("callerId"),
+        Some(format!("\"Call to\" <{customer}>").as_str())
+    );
+    let dial = line
+        .request("then dial the customer", |r| {
+            originates_to(r, &format!("{customer}@trunk"))
+        })
+        .await;
+    assert_eq!(dial.param("callerId"), Some(DID));
+    let leg = dial.param("channelId").unwrap().to_owned();
+    line.request("bridge them", |r| {
+        r.path.ends_with("/addChannel") && r.param("channel") == Some(leg.as_str())
+    })
+    .await;
+    let own = |c: &Value| c["id"] == id;
+    let call = alex.client.get(&format!("{path}/{id}")).await.body;
+    assert!(own(&call), "{call}");
+    line.ari.caller_hangs_up(&leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+    let kinds = kinds(&call);
+    for k in [
+        "dialing_agent",
+        "callback_dialing",
+        "callback_answered",
+        "ended",
+    ] {
+        assert!(kinds.contains(&k.to_owned()), "{k} missing from {kinds:?}");
+    }
+
+    // Without a phone, the agent is told so.
+    let (_, nophone) = line.app.member(&line.op, line.tid, "agent").await;
+    let r = nophone.post(&path, json!({"to": customer})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.message().contains("no phone"), "{}", r.body);
+}
