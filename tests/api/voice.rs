@@ -23,12 +23,14 @@ languages: [en-US]
 defaults:
   language: en-US
   input: { timeout: "4s", max_attempts: 2 }
+variables:
+  account: { type: digits, pii: true }
 start: menu
 nodes:
   menu:
     type: menu
     prompt: "For sales, press 1. To leave a message, press 2. For the front desk, press 3."
-    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback, "5": call_me }
+    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback, "5": call_me, "6": account }
     max_attempts: 2
     on_max_attempts: goodbye
   q_sales:
@@ -50,6 +52,19 @@ nodes:
     on_no_agents: vm
     on_max_wait: vm
     on_full: vm
+  account:
+    type: gather
+    prompt: "Please enter your four-digit account number."
+    into: account
+    min_digits: 4
+    max_digits: 4
+    max_attempts: 2
+    next: read_back
+    on_max_attempts: goodbye
+  read_back:
+    type: say
+    prompt: "You entered {{account | digits}}."
+    next: goodbye
   call_me:
     type: callback
     queue: sales
@@ -1123,4 +1138,62 @@ async fn an_agent_places_a_call_from_the_inbox_their_phone_first_then_the_custom
     let r = nophone.post(&path, json!({"to": customer})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     assert!(r.message().contains("no phone"), "{}", r.body);
+}
+
+#[tokio::test]
+async fn a_prompt_with_personal_data_is_never_cached_and_is_gone_after_the_call() {
+    let line = line(json!({})).await;
+    line.ari.set_playback_duration(Duration::from_millis(400));
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '6');
+    line.prompt(&caller, 2).await;
+    for d in ['4', '7', '1', '9'] {
+        line.ari.press(&caller, d);
+    }
+    let read_back = line.prompt(&caller, 3).await;
+    let media = read_back.param("media").unwrap().to_owned();
+    let url = media.trim_start_matches("sound:").to_owned();
+    assert!(
+        url.starts_with(&format!("{}/media/scratch/", line.app.base)) && url.ends_with(".sln16"),
+        "{media}"
+    );
+    let got = reqwest::get(&url).await.unwrap();
+    assert_eq!(got.status(), StatusCode::OK);
+    assert_eq!(got.headers()["cache-control"], "no-store");
+    assert!(got.bytes().await.unwrap().len() > 8000, "a real prompt");
+    // Nothing in the shared cache says the number.
+    let cache = line.app.state.config.tts_cache_dir();
+    for entry in walk(&cache) {
+        let text = std::fs::read_to_string(&entry).unwrap_or_default();
+        assert!(
+            !text.contains("4 7 1 9") && !text.contains("4719"),
+            "{}",
+            entry.display()
+        );
+    }
+    line.call_until("ended", |c| c["state"] == "ended").await;
+    let gone = reqwest::get(&url).await.unwrap();
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    let entered = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["detail"]["node"] == "account")
+        .unwrap();
+    assert_eq!(entered["detail"]["digits"], "****");
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
 }

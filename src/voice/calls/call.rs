@@ -128,6 +128,8 @@ struct Call {
     pending: VecDeque<interp::Event>,
     // Taken up after a restart: the flow's place is lost, so leaving the queue ends the call.
     adopted: bool,
+    // Prompts with personal data, rendered for this call only; deleted when it ends.
+    scratch: Vec<crate::tts::ScratchFile>,
 }
 
 #[derive(Debug, Clone)]
@@ -326,13 +328,7 @@ pub(crate) async fn run_adopted(
     };
     match adoption {
         Adoption::Queued { contact, queue } => {
-            let catalog = call.published.catalog.clone();
-            let (media, _) = call
-                .shared
-                .deps
-                .media
-                .uris(&catalog, &call.slug, &[apology])
-                .await;
+            let (media, _) = call.media(&[apology]).await;
             call.rejoin_queue(contact, &queue, media).await;
         }
         Adoption::Connected {
@@ -578,6 +574,7 @@ impl Call {
             callback: None,
             pending: VecDeque::new(),
             adopted: false,
+            scratch: Vec::new(),
             wiring,
         }
     }
@@ -624,14 +621,19 @@ impl Call {
         self.play_side(apology).await;
     }
 
-    async fn play_side_items(&mut self, items: Vec<PlayItem>) {
+    /// Media URIs for prompts; personal renditions are kept until the call ends (Asterisk
+    /// fetches them while it plays them) and deleted with it.
+    async fn media(&mut self, items: &[PlayItem]) -> (Vec<String>, Vec<super::MediaError>) {
         let catalog = self.published.catalog.clone();
-        let (media, _) = self
-            .shared
+        self.shared
             .deps
             .media
-            .uris(&catalog, &self.slug, &items)
-            .await;
+            .uris(&catalog, &self.slug, items, &mut self.scratch)
+            .await
+    }
+
+    async fn play_side_items(&mut self, items: Vec<PlayItem>) {
+        let (media, _) = self.media(&items).await;
         self.play_side(media).await;
     }
 
@@ -817,13 +819,7 @@ impl Call {
     // ---------------------------------------------------------------- prompts
 
     async fn play(&mut self, id: PlaybackId, items: &[PlayItem]) -> Option<interp::Event> {
-        let catalog = self.published.catalog.clone();
-        let (media, errors) = self
-            .shared
-            .deps
-            .media
-            .uris(&catalog, &self.slug, items)
-            .await;
+        let (media, errors) = self.media(items).await;
         for e in &errors {
             tracing::warn!(call.id = self.call_id, error = %e, "prompt skipped");
             self.event("prompt_failed", json!({"error": e.0})).await;
@@ -1070,13 +1066,7 @@ impl Call {
                 media.push(format!("number:{}", ewt.div_ceil(60)));
                 media.push("sound:queue-minutes".to_owned());
             }
-            let catalog = self.published.catalog.clone();
-            let (extra, _) = self
-                .shared
-                .deps
-                .media
-                .uris(&catalog, &self.slug, &q.request.announce_prompt)
-                .await;
+            let (extra, _) = self.media(&q.request.announce_prompt).await;
             media.extend(extra);
             self.event("announced", json!({"position": position, "ewt_secs": ewt}))
                 .await;
@@ -1098,13 +1088,7 @@ impl Call {
         if self.stage != Stage::Queued {
             return;
         }
-        let catalog = self.published.catalog.clone();
-        let (media, _) = self
-            .shared
-            .deps
-            .media
-            .uris(&catalog, &self.slug, &cb.prompt)
-            .await;
+        let (media, _) = self.media(&cb.prompt).await;
         self.event("callback_offered", json!({"key": cb.key.to_string()}))
             .await;
         self.play_side(media).await;
@@ -1865,15 +1849,7 @@ impl Call {
         )
         .await;
         let media = match &request.greeting {
-            Greeting::Prompt(items) => {
-                let catalog = self.published.catalog.clone();
-                self.shared
-                    .deps
-                    .media
-                    .uris(&catalog, &self.slug, items)
-                    .await
-                    .0
-            }
+            Greeting::Prompt(items) => self.media(items).await.0,
             Greeting::Unavailable => vec!["sound:vm-nobodyavail".into()],
             Greeting::Busy => vec!["sound:vm-isonphone".into()],
         };

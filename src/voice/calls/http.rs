@@ -37,6 +37,7 @@ pub fn router() -> OpenApiRouter<AppState> {
             "/media/sounds/{slug}/{*path}",
             axum::routing::get(tenant_sound),
         )
+        .route("/media/scratch/{file}", axum::routing::get(personal_prompt))
 }
 
 /// A call.
@@ -475,5 +476,32 @@ async fn tenant_sound(
         header::CACHE_CONTROL,
         HeaderValue::from_static("public, max-age=300"),
     );
+    res
+}
+
+/// A prompt rendered for one call with personal data in it (`/media/scratch/<uuid>.sln16`):
+/// the random name is the only key, nothing is cached on the way, and the file is deleted
+/// when its call ends.
+async fn personal_prompt(
+    State(state): State<AppState>,
+    AppPath(file): AppPath<String>,
+) -> Response {
+    let not_found = || envelope(StatusCode::NOT_FOUND, "not_found", "no such prompt");
+    let Some((stem, "sln16")) = file.split_once('.') else {
+        return not_found();
+    };
+    if uuid::Uuid::parse_str(stem).is_err() || stem.len() != 36 {
+        return not_found();
+    }
+    let Ok(bytes) = tokio::fs::read(state.config.tts_scratch_dir().join(&file)).await else {
+        return not_found();
+    };
+    let mut res = bytes.into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/octet-stream"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }

@@ -3,6 +3,9 @@
 //! - TTS is rendered into the TTS cache (once per distinct prompt, then reused) and played as
 //!   `sound:{media_url}/media/tts/ab/ab12….sln16`: Asterisk fetches it over HTTP into its
 //!   media cache, so it need not share our disk (ARI.md §3.1).
+//! - A prompt with personal data (a `pii` variable in it) is never cached: it is rendered into
+//!   the scratch folder under a random name, served as `/media/scratch/<uuid>.sln16` (not
+//!   guessable, `no-store`), and deleted when the call ends.
 //! - A recorded sound is looked up in the tenant's `sounds/` folder in the call's language
 //!   order, as Asterisk would; found, it is served to Asterisk by `/media/sounds/…`; not found,
 //!   it is left to Asterisk's own sound tree (`sound:queue-thereare`, `lang=` set).
@@ -15,7 +18,10 @@ use crate::config::TtsProvider;
 use crate::ivr::interp::{PlayItem, Speech};
 use crate::ivr::prerender::{self, Job, Plan, RenderOptions, Voice};
 use crate::ivr::{Catalog, SOUND_EXTENSIONS};
-use crate::tts::{AudioFormat, PollySynth, SpeechInput, TtsCache};
+use crate::tts::{
+    AudioFormat, EspeakConfig, EspeakSynth, PollySynth, Prompt, ScratchFile, SpeechInput, TtsCache,
+    TtsError,
+};
 
 /// Renders and locates prompts for calls.
 #[derive(Clone)]
@@ -69,16 +75,19 @@ impl Media {
 
     /// The media URIs for `items`, in order. Items that cannot be made playable are left out
     /// and reported, so one bad prompt never leaves the caller in silence for the rest.
+    /// Personal renditions are added to `scratch`; the caller keeps them while Asterisk may
+    /// play them.
     pub async fn uris(
         &self,
         catalog: &Catalog,
         tenant_slug: &str,
         items: &[PlayItem],
+        scratch: &mut Vec<ScratchFile>,
     ) -> (Vec<String>, Vec<MediaError>) {
         let mut uris = Vec::with_capacity(items.len());
         let mut errors = Vec::new();
         for item in items {
-            match self.uri(catalog, tenant_slug, item).await {
+            match self.uri(catalog, tenant_slug, item, scratch).await {
                 Ok(Some(uri)) => uris.push(uri),
                 Ok(None) => {}
                 Err(e) => errors.push(e),
@@ -92,6 +101,7 @@ impl Media {
         catalog: &Catalog,
         tenant_slug: &str,
         item: &PlayItem,
+        scratch: &mut Vec<ScratchFile>,
     ) -> Result<Option<String>, MediaError> {
         Ok(Some(match item {
             PlayItem::Digits(d) if d.is_empty() => return Ok(None),
@@ -112,22 +122,37 @@ impl Media {
                 speech,
                 voice,
                 language,
+                cacheable,
                 ..
             } => {
-                self.tts(catalog, speech, voice.as_deref(), language)
-                    .await?
+                let plan = self.plan(catalog, voice.as_deref(), language)?;
+                let input = match speech {
+                    Speech::Text(t) => SpeechInput::Text(t.clone()),
+                    Speech::Ssml(s) => SpeechInput::Ssml(s.clone()),
+                };
+                if *cacheable {
+                    self.tts(plan, input, language).await?
+                } else {
+                    let file = self.personal(&plan, &input, language).await?;
+                    let name = file
+                        .path()
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    scratch.push(file);
+                    format!("sound:{}/media/scratch/{name}", self.media_url)
+                }
             }
         }))
     }
 
-    async fn tts(
+    fn plan(
         &self,
         catalog: &Catalog,
-        speech: &Speech,
         voice: Option<&str>,
         language: &str,
-    ) -> Result<String, MediaError> {
-        let plan = match catalog.voices() {
+    ) -> Result<Plan, MediaError> {
+        Ok(match catalog.voices() {
             Some(voices) => prerender::choose_plan(voices, None, voice, language, self.provider)
                 .map_err(MediaError)?,
             // No voices.yaml: the offline voice of the language.
@@ -138,11 +163,67 @@ impl Media {
                 },
                 fallback: None,
             },
+        })
+    }
+
+    /// A personal rendition in the scratch folder (the fallback voice when the first fails).
+    async fn personal(
+        &self,
+        plan: &Plan,
+        input: &SpeechInput,
+        language: &str,
+    ) -> Result<ScratchFile, MediaError> {
+        let first = self.scratch_with(&plan.primary, input, language).await;
+        let result = match (first, &plan.fallback) {
+            (Err(_), Some(fallback)) => self.scratch_with(fallback, input, language).await,
+            (r, _) => r,
         };
-        let input = match speech {
-            Speech::Text(t) => SpeechInput::Text(t.clone()),
-            Speech::Ssml(s) => SpeechInput::Ssml(s.clone()),
-        };
+        match result {
+            Ok(Prompt::Scratch(file)) => Ok(file),
+            Ok(Prompt::Cached(_)) => Err(MediaError(
+                "a personal prompt was cached; it is not played".into(),
+            )),
+            Err(e) => Err(MediaError(e.to_string())),
+        }
+    }
+
+    async fn scratch_with(
+        &self,
+        voice: &Voice,
+        input: &SpeechInput,
+        language: &str,
+    ) -> Result<Prompt, TtsError> {
+        let mut req = voice.request(input, language);
+        req.pii = true;
+        match voice {
+            Voice::Polly { .. } => {
+                let polly = self.options.polly.as_ref().ok_or_else(|| {
+                    TtsError::InvalidRequest("a Polly voice needs tts.provider = polly".into())
+                })?;
+                self.cache
+                    .get_or_render(&req, polly, AudioFormat::Sln16)
+                    .await
+            }
+            Voice::Espeak { voice, speed_wpm } => {
+                let espeak = EspeakSynth::new(EspeakConfig {
+                    program: self.options.espeak_program.clone(),
+                    voice: Some(voice.clone()),
+                    speed_wpm: *speed_wpm,
+                    ..EspeakConfig::default()
+                });
+                self.cache
+                    .get_or_render(&req, &espeak, AudioFormat::Sln16)
+                    .await
+            }
+        }
+    }
+
+    async fn tts(
+        &self,
+        plan: Plan,
+        input: SpeechInput,
+        language: &str,
+    ) -> Result<String, MediaError> {
         let job = Job {
             input,
             language: language.to_owned(),
