@@ -1197,3 +1197,77 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn agents_call_each_other_and_outside_numbers_from_their_phones() {
+    let line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let from = line.ari.agent_dials(&alex.phone, "1002");
+    let ring = line
+        .request("ring Bo's phone", |r| originates_to(r, &bo.phone))
+        .await;
+    assert_eq!(ring.param("originator"), Some(from.as_str()));
+    assert_eq!(ring.param("callerId"), Some("\"Agent 1001\" <1001>"));
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("answer Alex's call once Bo picks up", |r| {
+        r.path == format!("/ari/channels/{from}/answer")
+    })
+    .await;
+    line.request("bridge Alex and Bo", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&from))
+    })
+    .await;
+    line.ari.agent_hangs_up(&leg);
+    line.request("hang up Alex's phone", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{from}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["direction"], "internal");
+    assert_eq!(call["caller"], "1001");
+    assert_eq!(call["did"], "1002");
+
+    // An outside number goes out through the trunk with the tenant's number.
+    let customer = "+14155550123";
+    line.ari
+        .phone(&format!("{customer}@trunk"), Behaviour::Busy);
+    let from = line.ari.agent_dials(&alex.phone, customer);
+    let out = line
+        .request("dial out through the trunk", |r| {
+            originates_to(r, &format!("{customer}@trunk"))
+        })
+        .await;
+    assert_eq!(out.param("callerId"), Some(DID));
+    let busy = line
+        .request("tell Alex the line is busy", |r| {
+            r.method == "DELETE" && r.path == format!("/ari/channels/{from}")
+        })
+        .await;
+    assert_eq!(busy.param("reason"), Some("busy"));
+
+    // A number that is nobody's is refused.
+    let from = line.ari.agent_dials(&alex.phone, "1999");
+    let refused = line
+        .request("refuse an unknown number", |r| {
+            r.method == "DELETE" && r.path == format!("/ari/channels/{from}")
+        })
+        .await;
+    assert_eq!(refused.param("reason"), Some("unallocated"));
+}

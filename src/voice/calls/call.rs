@@ -130,6 +130,8 @@ struct Call {
     adopted: bool,
     // Prompts with personal data, rendered for this call only; deleted when it ends.
     scratch: Vec<crate::tts::ScratchFile>,
+    // Dialled from an agent's phone: no flow; failures hang up with their cause.
+    internal: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -453,6 +455,141 @@ pub(crate) async fn run_outbound(
     call.run(rx).await;
 }
 
+/// The tenant and extension number of an agent's phone channel (`PJSIP/acme-1001-0000002a`).
+fn phone_of(channel_name: &str) -> Option<(String, String)> {
+    let endpoint = channel_name.strip_prefix("PJSIP/")?.rsplit_once('-')?.0;
+    let (slug, number) = endpoint.rsplit_once('-')?;
+    (!slug.is_empty() && !number.is_empty() && number.chars().all(|c| c.is_ascii_digit()))
+        .then(|| (slug.to_owned(), number.to_owned()))
+}
+
+/// A call dialled from an agent's phone (`Stasis(switchboard,internal,NUMBER)`): another
+/// extension of the tenant, or an outside E.164 number through `voice.outbound_endpoint` with
+/// the tenant's number as caller id. Anything else is refused; the dialplan never reaches the
+/// trunk by itself.
+pub(crate) async fn run_internal(
+    shared: Arc<Shared>,
+    wiring: Wiring,
+    channel: Channel,
+    dialled: String,
+    rx: mpsc::UnboundedReceiver<Input>,
+) {
+    let chan = channel.id.clone();
+    let store = shared.deps.store.clone();
+    let from = match phone_of(&channel.name) {
+        Some((slug, number)) => match store::tenants::find_tenant_by_slug(&store, &slug).await {
+            Ok(Some(t)) => {
+                match store::extensions::find_extension_by_number(&store, t.id, &number).await {
+                    Ok(Some(x)) if x.enabled => Some((t, x)),
+                    _ => None,
+                }
+            }
+            _ => None,
+        },
+        None => None,
+    };
+    let Some((tenant, extension)) = from else {
+        tracing::warn!(channel = %channel.name, "a call from a phone that is no extension of ours");
+        refuse(&wiring.client, &chan, "sound:ss-noservice", Cause::Rejected).await;
+        return;
+    };
+    shared.set_tenant(&wiring.key, tenant.id);
+    let published = match shared.deps.flows.live(tenant.id).await {
+        Ok(Some(p)) => p,
+        _ => Arc::new(Published::empty()),
+    };
+    let target = if crate::ivr::is_e164(&dialled) {
+        let presented = published
+            .catalog
+            .dids()
+            .next()
+            .map(str::to_owned)
+            .unwrap_or_default();
+        Some((
+            shared.deps.outbound_endpoint.replace("{number}", &dialled),
+            presented,
+        ))
+    } else {
+        match store::extensions::find_extension_by_number(&store, tenant.id, &dialled).await {
+            Ok(Some(x)) if x.enabled && !x.dnd && x.number != extension.number => Some((
+                format!(
+                    "PJSIP/{}",
+                    crate::voice::provision::object_id(&tenant.slug, &x.number)
+                ),
+                format!(
+                    "\"{}\" <{}>",
+                    extension.display_name.replace('"', ""),
+                    extension.number
+                ),
+            )),
+            _ => None,
+        }
+    };
+    let Some((endpoint, caller_id)) = target else {
+        refuse(
+            &wiring.client,
+            &chan,
+            "sound:ss-noservice",
+            Cause::Unallocated,
+        )
+        .await;
+        return;
+    };
+    let row = match store::calls::insert_call(
+        &store,
+        tenant.id,
+        NewCall {
+            server: &wiring.server_name,
+            channel_id: &chan,
+            direction: "internal",
+            did: &dialled,
+            caller: &extension.number,
+            flow: None,
+        },
+        Utc::now(),
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot record an internal call");
+            refuse(&wiring.client, &chan, "sound:ss-noservice", Cause::Failure).await;
+            return;
+        }
+    };
+    let config = session_config(&shared, tenant.id, &published).await;
+    let mut call = Call::new(
+        shared.clone(),
+        wiring,
+        tenant.id,
+        tenant.slug.clone(),
+        &row,
+        published,
+        config,
+    );
+    call.internal = true;
+    call.agent = extension.user_id;
+    call.event(
+        "entered",
+        json!({"from_extension": extension.number, "dialled": dialled}),
+    )
+    .await;
+    // The phone hears ringing until the other side answers.
+    let _ = call.client().ring(&chan).await;
+    let request = TransferRequest {
+        to: Destination::Sip(String::new()),
+        caller_id,
+        ring_timeout_ms: 30_000,
+        whisper: Vec::new(),
+    };
+    if call.dial_leg(endpoint, &request).await.is_some() {
+        call.end_reason = Some("unreachable");
+        call.hang_up_caller(Cause::Unallocated).await;
+        return;
+    }
+    call.run(rx).await;
+}
+
 /// Plays a short explanation and hangs up a call we cannot take.
 async fn refuse(client: &AriClient, channel: &str, media: &str, cause: Cause) {
     // Answering first lets the caller hear why; a failure here still ends in a hangup.
@@ -575,6 +712,7 @@ impl Call {
             pending: VecDeque::new(),
             adopted: false,
             scratch: Vec::new(),
+            internal: false,
             wiring,
         }
     }
@@ -1569,6 +1707,14 @@ impl Call {
             }
             LegKind::Transfer => {
                 self.stop_side_playbacks().await;
+                if self.internal {
+                    let channel = self.channel.clone();
+                    if let Err(e) = self.client().answer(&channel).await
+                        && !e.is_not_found()
+                    {
+                        self.rest_failed("answer", &e).await;
+                    }
+                }
                 if self.bridge_with(id).await {
                     self.stage = Stage::Connected;
                     self.peer = Some(id.to_owned());
@@ -1797,6 +1943,16 @@ impl Call {
             .await;
             return Some(interp::Event::TransferResult(TransferOutcome::Failed));
         };
+        self.dial_leg(endpoint, &request).await
+    }
+
+    /// Rings `endpoint` for the caller (a transfer, or a call from an agent's phone); the
+    /// caller is bridged when it answers.
+    async fn dial_leg(
+        &mut self,
+        endpoint: String,
+        request: &TransferRequest,
+    ) -> Option<interp::Event> {
         let leg = self.next_id("x");
         let originate = Originate {
             endpoint: endpoint.clone(),
@@ -1820,9 +1976,11 @@ impl Call {
         self.stage = Stage::Transferring;
         match self.client().originate(&originate).await {
             Ok(_) => {
-                self.event("transferring", json!({"to": request.to})).await;
-                // Ringback while the destination rings.
-                self.play_side(vec!["tone:ring".into()]).await;
+                self.event("transferring", json!({"to": endpoint})).await;
+                // Ringback while the destination rings (a phone's own call hears its 180).
+                if !self.internal {
+                    self.play_side(vec!["tone:ring".into()]).await;
+                }
                 None
             }
             Err(e) => {
@@ -1831,7 +1989,7 @@ impl Call {
                 self.stage = Stage::Ivr;
                 self.event(
                     "transfer_failed",
-                    json!({"to": request.to, "why": e.to_string()}),
+                    json!({"to": endpoint, "why": e.to_string()}),
                 )
                 .await;
                 Some(interp::Event::TransferResult(TransferOutcome::Failed))
@@ -2172,7 +2330,19 @@ impl Call {
                     json!({"cause": cause, "why": cause_text(cause)}),
                 )
                 .await;
-                if self.stage == Stage::Transferring {
+                if self.internal {
+                    self.end_reason = Some(match outcome {
+                        TransferOutcome::Busy => "busy",
+                        TransferOutcome::NoAnswer => "no_answer",
+                        _ => "failed",
+                    });
+                    let cause = match outcome {
+                        TransferOutcome::Busy => Cause::Busy,
+                        TransferOutcome::NoAnswer => Cause::NoAnswer,
+                        _ => Cause::Failure,
+                    };
+                    self.hang_up_caller(cause).await;
+                } else if self.stage == Stage::Transferring {
                     self.stage = Stage::Ivr;
                     self.feed(interp::Event::TransferResult(outcome));
                 }
@@ -2529,6 +2699,20 @@ mod tests {
             s,
             BTreeMap::from([("billing".into(), 1), ("spanish".into(), 7)])
         );
+    }
+
+    #[test]
+    fn an_agent_phone_channel_names_its_tenant_and_extension() {
+        assert_eq!(
+            phone_of("PJSIP/acme-1001-0000002a"),
+            Some(("acme".into(), "1001".into()))
+        );
+        assert_eq!(
+            phone_of("PJSIP/big-co-2001-00000001"),
+            Some(("big-co".into(), "2001".into()))
+        );
+        assert_eq!(phone_of("PJSIP/trunk-00000001"), None);
+        assert_eq!(phone_of("SIP/acme-1001-00000001"), None);
     }
 
     #[test]

@@ -315,6 +315,11 @@ impl VoiceService {
                     self.start_inbound(server, start.channel.clone(), did);
                     return;
                 }
+                ["internal", dialled, ..] => {
+                    let dialled = dialled.to_string();
+                    self.start_internal(server, start.channel.clone(), dialled);
+                    return;
+                }
                 ["leg", key, ..] => {
                     let key = key.to_string();
                     let id = start.channel.id.clone();
@@ -342,6 +347,30 @@ impl VoiceService {
         if let Some(key) = key {
             self.0.forward_key(server, &key, None, event);
         }
+    }
+
+    fn start_internal(&self, server: usize, channel: ari::models::Channel, dialled: String) {
+        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
+        let key = format!("{}-{n}", self.0.boot);
+        let (tx, rx) = mpsc::unbounded_channel();
+        {
+            let mut reg = self.0.registry();
+            reg.resources
+                .insert((server, channel.id.clone()), key.clone());
+            reg.calls
+                .insert(key.clone(), CallHandle { tenant: None, tx });
+        }
+        let shared = self.0.clone();
+        let wiring = call::Wiring {
+            server,
+            server_name: self.0.servers[server].config.name.clone(),
+            client: self.0.servers[server].client.clone(),
+            key: key.clone(),
+        };
+        self.0.spawn(async move {
+            call::run_internal(shared.clone(), wiring, channel, dialled, rx).await;
+            shared.forget(&key);
+        });
     }
 
     fn start_inbound(&self, server: usize, channel: ari::models::Channel, did: String) {

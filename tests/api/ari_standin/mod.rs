@@ -106,6 +106,11 @@ impl AriStandIn {
         self.shared.lock().inbound(did, caller)
     }
 
+    /// Agent phone `ext` (`PJSIP/ext`) dials `number`; returns its channel id.
+    pub fn agent_dials(&self, ext: &str, number: &str) -> String {
+        self.shared.lock().agent_dials(ext, number)
+    }
+
     /// The far end sends an RFC 4733 digit.
     pub fn press(&self, channel: &str, digit: char) {
         self.shared.lock().dtmf(channel, &digit.to_string());

@@ -277,6 +277,38 @@ impl World {
         self.channels[id].json()
     }
 
+    /// An agent's phone `ext` dialling `number`: `Stasis(app,internal,NUMBER)` from the
+    /// `from-agents` context.
+    pub fn agent_dials(&mut self, ext: &str, number: &str) -> String {
+        let (id, name) = self.next_ids(ext);
+        let chan = Chan {
+            id: id.clone(),
+            name,
+            state: "Ring".into(),
+            protocol_id: format!("{}-{}@127.0.0.1", self.counter, std::process::id()),
+            caller: (format!("Agent {ext}"), ext.into()),
+            connected: ("".into(), "".into()),
+            context: "from-agents".into(),
+            exten: number.into(),
+            app_data: format!("{},internal,{number}", self.app),
+            creationtime: timestamp(),
+            vars: BTreeMap::new(),
+            bridge: None,
+            in_stasis: true,
+            ext: Some(ext.into()),
+            pending_args: None,
+            dialled: false,
+            moh: None,
+        };
+        self.channels.insert(id.clone(), chan);
+        let channel = self.chan_json(&id);
+        self.emit(
+            "StasisStart",
+            json!({"args": ["internal", number], "channel": channel}),
+        );
+        id
+    }
+
     /// A trunk call entering `Stasis(app,inbound,DID)`.
     pub fn inbound(&mut self, did: &str, caller: &str) -> String {
         let (id, name) = self.next_ids("trunk");
