@@ -135,7 +135,9 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
                 json!({"email": email, "name": format!("Agent {n}"), "role": "agent", "password": "bench-password-1"}),
             )
             .await;
-        let uid = u["id"].as_i64().unwrap_or_else(|| panic!("agent: {u}"));
+        let uid = u["user"]["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("agent: {u}"));
         let number = format!("{}", 2000 + n);
         let x = api
             .post(

@@ -82,6 +82,9 @@ pub struct ExtensionView {
     pub enabled: bool,
     /// Provisioning state.
     pub provisioning: ProvisioningView,
+    /// Whether the phone is registered with Asterisk now (`online`/`offline`, with since
+    /// when); `null` while Asterisk has said nothing about it.
+    pub registration: Option<crate::voice::calls::PhoneState>,
     /// The SIP password, only in the answer that created or changed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -212,9 +215,11 @@ fn view(state: &AppState, tenant: &Tenant, r: ExtensionRecord) -> ExtensionView 
     } else {
         ("pending", None)
     };
+    let sip_username = object_id(&tenant.slug, &r.number);
     ExtensionView {
         id: r.id,
-        sip_username: object_id(&tenant.slug, &r.number),
+        registration: state.voice.phone_state(&sip_username),
+        sip_username,
         number: r.number,
         display_name: r.display_name,
         user_id: r.user_id,

@@ -1271,3 +1271,43 @@ async fn agents_call_each_other_and_outside_numbers_from_their_phones() {
         .await;
     assert_eq!(refused.param("reason"), Some("unallocated"));
 }
+
+#[tokio::test]
+async fn the_extensions_page_shows_whether_each_phone_is_registered() {
+    let line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let path = format!("/api/v1/tenants/{}/extensions", line.tid);
+    let registration = || async {
+        line.op.get(&path).await.body["items"][0]["registration"]["state"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    for _ in 0..100 {
+        if registration().await == "online" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registration().await, "online");
+    line.ari.phone(&alex.phone, Behaviour::Unregistered);
+    for _ in 0..100 {
+        if registration().await == "offline" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(registration().await, "offline");
+    line.request("subscribe to phone registrations", |r| {
+        r.path == "/ari/applications/switchboard/subscription"
+            && r.param("eventSource") == Some("endpoint:PJSIP")
+    })
+    .await;
+}

@@ -120,6 +120,17 @@ pub(crate) struct Shared {
     next: AtomicU64,
     // Every task we spawned, so a stopping service lets go of Asterisk at once.
     tasks: StdMutex<Vec<tokio::task::AbortHandle>>,
+    // PJSIP endpoint id → whether a phone is registered there, and since when.
+    phones: StdMutex<HashMap<String, PhoneState>>,
+}
+
+/// Whether an agent's phone is registered, as Asterisk last said.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct PhoneState {
+    /// `online` (a registered, reachable contact) or `offline`.
+    pub state: &'static str,
+    /// When that was learned (UTC).
+    pub since: chrono::DateTime<chrono::Utc>,
 }
 
 /// The voice side of the service; cheap to clone.
@@ -157,12 +168,24 @@ impl VoiceService {
             boot,
             next: AtomicU64::new(1),
             tasks: StdMutex::new(Vec::new()),
+            phones: StdMutex::new(HashMap::new()),
         })))
     }
 
     /// Whether any Asterisk server is configured.
     pub fn is_configured(&self) -> bool {
         !self.0.servers.is_empty()
+    }
+
+    /// Whether the phone of PJSIP endpoint `id` (`<slug>-<number>`) is registered; `None`
+    /// when Asterisk has said nothing about it (no Asterisk, or not connected yet).
+    pub fn phone_state(&self, id: &str) -> Option<PhoneState> {
+        self.0
+            .phones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(id)
+            .cloned()
     }
 
     /// Calls in progress (all tenants).
@@ -288,6 +311,9 @@ impl VoiceService {
             match item {
                 StreamEvent::Connected => {
                     tracing::info!(asterisk = %name, "ARI events connected");
+                    let phones = self.clone();
+                    self.0
+                        .spawn(async move { phones.watch_phones(server).await });
                     let me = self.clone();
                     if connected_before {
                         self.0.spawn(async move { me.resync(server).await });
@@ -305,8 +331,47 @@ impl VoiceService {
         }
     }
 
+    /// Subscribes to every PJSIP endpoint's state (registrations arrive as `PeerStatusChange`
+    /// and `ContactStatusChange` on a real Asterisk, ARI.md §11) and reads their state now.
+    async fn watch_phones(&self, server: usize) {
+        let client = &self.0.servers[server].client;
+        if let Err(e) = client.subscribe(&["endpoint:PJSIP"]).await {
+            tracing::warn!(error = %e, "phone registrations not subscribed");
+        }
+        match client.list_endpoints_by_tech("PJSIP").await {
+            Ok(list) => {
+                for e in list {
+                    let online = e.state == Some(ari::models::EndpointState::Online);
+                    self.0.set_phone(&e.resource, online);
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "phone registrations not read"),
+        }
+    }
+
     /// Hands one event to its call (or starts a call).
     fn dispatch(&self, server: usize, event: ari::Event) {
+        match &event {
+            ari::Event::EndpointStateChange(e) if e.endpoint.technology == "PJSIP" => {
+                let online = e.endpoint.state == Some(ari::models::EndpointState::Online);
+                self.0.set_phone(&e.endpoint.resource, online);
+                return;
+            }
+            ari::Event::PeerStatusChange(e) if e.endpoint.technology == "PJSIP" => {
+                let online = e.peer.peer_status == "Reachable";
+                self.0.set_phone(&e.endpoint.resource, online);
+                return;
+            }
+            ari::Event::ContactStatusChange(e) if e.endpoint.technology == "PJSIP" => {
+                let status = e.contact_info.contact_status.as_str();
+                if status == "Reachable" || status == "Unreachable" || status == "Removed" {
+                    self.0
+                        .set_phone(&e.endpoint.resource, status == "Reachable");
+                }
+                return;
+            }
+            _ => {}
+        }
         if let ari::Event::StasisStart(start) = &event {
             let args: Vec<&str> = start.args.iter().map(String::as_str).collect();
             match args.as_slice() {
@@ -667,6 +732,20 @@ impl VoiceService {
 impl Shared {
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn set_phone(&self, endpoint: &str, online: bool) {
+        let mut phones = self.phones.lock().unwrap_or_else(|p| p.into_inner());
+        let state = if online { "online" } else { "offline" };
+        if phones.get(endpoint).is_none_or(|p| p.state != state) {
+            phones.insert(
+                endpoint.to_owned(),
+                PhoneState {
+                    state,
+                    since: chrono::Utc::now(),
+                },
+            );
+        }
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {

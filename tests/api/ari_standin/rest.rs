@@ -221,6 +221,20 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
             );
             ok(Value::Array(list))
         }
+        ("GET", ["endpoints", "PJSIP"]) => {
+            let list: Vec<Value> = w.endpoints().iter().map(|e| w.endpoint_json(e)).collect();
+            ok(Value::Array(list))
+        }
+        ("POST", ["applications", app, "subscription"]) if *app == w.app => {
+            match p.str("eventSource") {
+                Some(_) => ok(json!({
+                    "name": w.app, "channel_ids": [], "bridge_ids": [],
+                    "endpoint_ids": ["PJSIP"], "device_names": [],
+                    "events_allowed": [], "events_disallowed": [],
+                })),
+                None => error(400, "Missing parameter eventSource"),
+            }
+        }
         ("GET", ["endpoints", "PJSIP", ext]) if w.endpoints().iter().any(|e| e == ext) => {
             ok(w.endpoint_json(ext))
         }
