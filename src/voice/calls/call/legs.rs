@@ -1,0 +1,482 @@
+//! The legs we originate: agents' phones for offers, transfer targets, the customer of a
+//! callback or click-to-call; and bridging them with the caller.
+
+use super::*;
+
+impl Call {
+    pub(super) async fn ring_agent(&mut self, agent: i64, deadline_ms: i64) {
+        let Some(contact) = self.contact else { return };
+        let store = self.shared.deps.store.clone();
+        let phone = match store::extensions::list_extensions(&store, self.tenant).await {
+            Ok(list) => list
+                .into_iter()
+                .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent)),
+            Err(e) => {
+                tracing::error!(call.id = self.call_id, error = %e, "extensions unavailable");
+                None
+            }
+        };
+        let Some(phone) = phone else {
+            self.event(
+                "offer_failed",
+                json!({"agent_id": agent, "why": "the agent has no phone (or it is on do-not-disturb)"}),
+            )
+            .await;
+            self.decline(contact, agent).await;
+            return;
+        };
+        let leg = format!("{}-a{agent}-{}", self.wiring.key, {
+            self.seq += 1;
+            self.seq
+        });
+        let ring_secs = ((deadline_ms - Utc::now().timestamp_millis()) / 1000).max(1) + 2;
+        let (name, number) = match &self.callback {
+            Some(number) => ("Callback".to_owned(), number.clone()),
+            None if self.caller_name.is_empty() => (self.caller.clone(), self.caller.clone()),
+            None => (self.caller_name.clone(), self.caller.clone()),
+        };
+        let waiting_caller = (!self.caller_gone).then(|| self.channel.clone());
+        let originate = Originate {
+            endpoint: format!(
+                "PJSIP/{}",
+                crate::voice::provision::object_id(&self.slug, &phone.number)
+            ),
+            app_args: vec!["leg".into(), self.wiring.key.clone()],
+            caller_id: Some(format!("\"{}\" <{number}>", name.replace('"', ""))),
+            timeout_secs: Some(ring_secs),
+            channel_id: Some(leg.clone()),
+            // With nobody on the line (a callback) the agent leg picks its own codecs.
+            formats: if waiting_caller.is_none() {
+                vec!["ulaw".into(), "alaw".into()]
+            } else {
+                Vec::new()
+            },
+            originator: waiting_caller,
+            ..Originate::default()
+        };
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &leg);
+        self.legs.insert(
+            leg.clone(),
+            Leg {
+                kind: LegKind::Offer { agent },
+                answered: false,
+                dropped: false,
+            },
+        );
+        match self.client().originate(&originate).await {
+            Ok(_) => {
+                self.event(
+                    "offered",
+                    json!({"agent_id": agent, "extension": phone.number}),
+                )
+                .await;
+                self.notify_agent(agent, "call_offer").await;
+            }
+            Err(e) => {
+                self.legs.remove(&leg);
+                self.shared.release(self.wiring.server, &leg);
+                let why = if e.status() == Some(500) {
+                    "the phone is not registered".to_owned()
+                } else {
+                    format!("{e}")
+                };
+                self.event(
+                    "offer_failed",
+                    json!({"agent_id": agent, "extension": phone.number, "why": why}),
+                )
+                .await;
+                self.decline(contact, agent).await;
+            }
+        }
+    }
+
+    pub(super) async fn decline(&self, contact: i64, agent: i64) {
+        let event = RoutingEvent::OfferDeclined {
+            contact: ContactId(contact as u64),
+            agent: AgentId(agent as u64),
+        };
+        if let Err(e) = self.shared.deps.routing.apply(self.tenant, event).await {
+            tracing::warn!(call.id = self.call_id, error = %e, "decline not applied");
+        }
+    }
+
+    pub(super) async fn drop_leg(&mut self, id: &str, cause: Cause) {
+        if let Some(leg) = self.legs.get_mut(id) {
+            leg.dropped = true;
+        }
+        if let Err(e) = self.client().hangup(id, Some(cause)).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(leg = %id, error = %e, "cannot hang up a leg");
+        }
+    }
+
+    pub(super) async fn drop_ringing_legs(&mut self, cause: Cause) {
+        let ringing: Vec<String> = self
+            .legs
+            .iter()
+            .filter(|(_, l)| !l.dropped)
+            .filter(|(id, _)| self.peer.as_deref() != Some(id.as_str()))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in ringing {
+            self.drop_leg(&id, cause).await;
+        }
+    }
+
+    /// An agent leg or transfer leg answered (its `StasisStart`).
+    pub(super) async fn leg_answered(&mut self, id: &str) {
+        let Some(leg) = self.legs.get_mut(id) else {
+            return;
+        };
+        if leg.dropped {
+            return;
+        }
+        leg.answered = true;
+        let kind = leg.kind.clone();
+        // Nobody is on the line any more, except for a callback, where that is the point.
+        if self.caller_gone && self.stage != Stage::Callback {
+            self.drop_leg(id, Cause::Normal).await;
+            return;
+        }
+        match kind {
+            LegKind::Dialer { agent } => {
+                self.call_customer(agent, id.to_owned()).await;
+            }
+            LegKind::Offer { agent } => {
+                let Some(contact) = self.contact else {
+                    self.drop_leg(id, Cause::AnsweredElsewhere).await;
+                    return;
+                };
+                let event = RoutingEvent::OfferAccepted {
+                    contact: ContactId(contact as u64),
+                    agent: AgentId(agent as u64),
+                };
+                let won = match self.shared.deps.routing.apply(self.tenant, event).await {
+                    Ok(commands) => commands.iter().any(|c| {
+                        matches!(c, Command::Assigned { contact: c_id, agent: a }
+                            if c_id.0 as i64 == contact && a.0 as i64 == agent)
+                    }),
+                    Err(e) => {
+                        tracing::warn!(call.id = self.call_id, error = %e, "accept not applied");
+                        false
+                    }
+                };
+                if won {
+                    self.connect(agent, id.to_owned()).await;
+                } else if self.agent != Some(agent) {
+                    // Another agent was faster, or the offer expired as the phone answered.
+                    self.drop_leg(id, Cause::AnsweredElsewhere).await;
+                }
+            }
+            LegKind::Customer => {
+                // The callback is answered: the customer becomes the call's caller.
+                self.legs.remove(id);
+                self.channel = id.to_owned();
+                self.caller_gone = false;
+                let ringback: Vec<String> = self.side_playbacks.drain().collect();
+                for pb in ringback {
+                    self.stop_playback(&pb).await;
+                }
+                if let Some(talk) = self.talk_bridge.clone()
+                    && let Err(e) = self
+                        .client()
+                        .add_channels(&talk, &[id], &AddChannel::default())
+                        .await
+                {
+                    self.rest_failed("bridge the callback", &e).await;
+                }
+                self.stage = Stage::Connected;
+                self.event("callback_answered", json!({})).await;
+            }
+            LegKind::Transfer => {
+                self.stop_side_playbacks().await;
+                if self.internal {
+                    let channel = self.channel.clone();
+                    if let Err(e) = self.client().answer(&channel).await
+                        && !e.is_not_found()
+                    {
+                        self.rest_failed("answer", &e).await;
+                    }
+                }
+                if self.bridge_with(id).await {
+                    self.stage = Stage::Connected;
+                    self.peer = Some(id.to_owned());
+                    self.event("transferred", json!({"answered": true})).await;
+                    let _ = store::calls::set_state(
+                        &self.shared.deps.store,
+                        self.tenant,
+                        self.call_id,
+                        "connected",
+                    )
+                    .await;
+                    self.feed(interp::Event::TransferResult(TransferOutcome::Answered));
+                } else {
+                    self.drop_leg(id, Cause::Failure).await;
+                    self.stage = Stage::Ivr;
+                    self.feed(interp::Event::TransferResult(TransferOutcome::Failed));
+                }
+            }
+        }
+    }
+
+    /// Puts the caller and `leg` in a new mixing bridge (leaving the lobby).
+    pub(super) async fn bridge_with(&mut self, leg: &str) -> bool {
+        let talk = format!("{}-talk", self.wiring.key);
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &talk);
+        let bridge = NewBridge {
+            types: vec![BridgeType::Mixing],
+            bridge_id: Some(talk.clone()),
+            name: Some(format!("call {}", self.call_id)),
+        };
+        if let Err(e) = self.client().create_bridge(&bridge).await {
+            self.rest_failed("create call bridge", &e).await;
+            return false;
+        }
+        self.talk_bridge = Some(talk.clone());
+        if let Err(e) = self
+            .client()
+            .add_channels(&talk, &[&self.channel, leg], &AddChannel::default())
+            .await
+        {
+            self.rest_failed("bridge the call", &e).await;
+            return false;
+        }
+        true
+    }
+
+    pub(super) async fn connect(&mut self, agent: i64, leg: String) {
+        let Some(q) = self.queued.clone() else {
+            self.drop_leg(&leg, Cause::Normal).await;
+            return;
+        };
+        if self.stage == Stage::Callback {
+            self.call_customer(agent, leg).await;
+            return;
+        }
+        self.clear_queue_timers();
+        self.stop_side_playbacks().await;
+        if !self.bridge_with(&leg).await {
+            // The agent is connected in routing; end it so they are not stuck busy.
+            self.drop_leg(&leg, Cause::Failure).await;
+            let _ = self.shared.deps.routing.end(self.tenant, q.contact).await;
+            self.end_reason.get_or_insert("failed");
+            self.hang_up_caller(Cause::Failure).await;
+            return;
+        }
+        self.destroy_bridge(&q.holding).await;
+        if let Some(q) = &mut self.queued {
+            q.holding.clear();
+        }
+        self.agent = Some(agent);
+        self.peer = Some(leg.clone());
+        self.stage = Stage::Connected;
+        self.drop_ringing_legs(Cause::AnsweredElsewhere).await;
+        let store = self.shared.deps.store.clone();
+        if let Err(e) =
+            store::calls::set_connected(&store, self.tenant, self.call_id, agent, Utc::now()).await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "call row not updated");
+        }
+        self.event("answered", json!({"agent_id": agent})).await;
+        if q.record
+            && let Some(talk) = self.talk_bridge.clone()
+        {
+            // No `/` in names: Asterisk would make sub-folders and URLs would need escaping.
+            let name = format!("t{}-call-{}", self.tenant, self.call_id);
+            let record = Record {
+                name: name.clone(),
+                format: "wav".into(),
+                if_exists: Some("overwrite".into()),
+                ..Record::default()
+            };
+            match self.client().record_bridge(&talk, &record).await {
+                Ok(_) => {
+                    match store::calls::insert_recording(
+                        &store,
+                        self.tenant,
+                        self.call_id,
+                        store::calls::NewRecording {
+                            kind: "recording",
+                            name: &name,
+                            format: "wav",
+                            mailbox: None,
+                        },
+                        Utc::now(),
+                    )
+                    .await
+                    {
+                        Ok(id) => self.recording = Some((id, name.clone())),
+                        Err(e) => tracing::warn!(error = %e, "recording row not stored"),
+                    }
+                    self.event("recording", json!({"name": name})).await;
+                }
+                Err(e) => self.rest_failed("record", &e).await,
+            }
+        }
+        self.notify_agent(agent, "call_connected").await;
+        self.feed(interp::Event::QueueResult(QueueOutcome::Connected));
+    }
+
+    /// A callback taken by `agent` (on `leg`): the agent waits in the call bridge hearing
+    /// ringback while we dial the customer.
+    pub(super) async fn call_customer(&mut self, agent: i64, leg: String) {
+        let Some(number) = self.callback.clone() else {
+            return;
+        };
+        self.agent = Some(agent);
+        self.peer = Some(leg.clone());
+        let talk = format!("{}-talk", self.wiring.key);
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &talk);
+        let bridge = NewBridge {
+            types: vec![BridgeType::Mixing],
+            bridge_id: Some(talk.clone()),
+            name: Some(format!("callback {}", self.call_id)),
+        };
+        let bridged = match self.client().create_bridge(&bridge).await {
+            Ok(_) => {
+                self.talk_bridge = Some(talk.clone());
+                self.client()
+                    .add_channels(&talk, &[&leg], &AddChannel::default())
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if let Err(e) = bridged {
+            self.rest_failed("callback bridge", &e).await;
+            self.end_reason = Some("failed");
+            self.finish_connected().await;
+            self.end().await;
+            return;
+        }
+        let store = self.shared.deps.store.clone();
+        let _ =
+            store::calls::set_connected(&store, self.tenant, self.call_id, agent, Utc::now()).await;
+        self.event(
+            "callback_dialing",
+            json!({"agent_id": agent, "number": mask_number(&number)}),
+        )
+        .await;
+        self.notify_agent(agent, "call_connected").await;
+        let customer = self.next_id("c");
+        let originate = Originate {
+            endpoint: self
+                .shared
+                .deps
+                .outbound_endpoint
+                .replace("{number}", &number),
+            app_args: vec!["leg".into(), self.wiring.key.clone()],
+            caller_id: Some(self.did.clone()),
+            timeout_secs: Some(30),
+            channel_id: Some(customer.clone()),
+            originator: Some(leg.clone()),
+            ..Originate::default()
+        };
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &customer);
+        self.legs.insert(
+            customer.clone(),
+            Leg {
+                kind: LegKind::Customer,
+                answered: false,
+                dropped: false,
+            },
+        );
+        // Ringback for the agent while the customer's phone rings.
+        let playback = self.next_id("r");
+        let play = Play {
+            playback_id: Some(playback.clone()),
+            ..Play::media("tone:ring")
+        };
+        if self.client().play(&leg, &play).await.is_ok() {
+            self.side_playbacks.insert(playback);
+        }
+        if let Err(e) = self.client().originate(&originate).await {
+            self.legs.remove(&customer);
+            self.event("callback_failed", json!({"why": e.to_string()}))
+                .await;
+            self.end_reason = Some("callback_failed");
+            self.finish_connected().await;
+            self.end().await;
+        }
+    }
+
+    pub(super) async fn transfer(&mut self, request: TransferRequest) -> Option<interp::Event> {
+        let endpoint = match &request.to {
+            Destination::Extension(number) => Some(format!(
+                "PJSIP/{}",
+                crate::voice::provision::object_id(&self.slug, number)
+            )),
+            Destination::Number(number) => Some(
+                self.shared
+                    .deps
+                    .outbound_endpoint
+                    .replace("{number}", number),
+            ),
+            Destination::Sip(_) => None,
+        };
+        let Some(endpoint) = endpoint else {
+            self.event(
+                "transfer_failed",
+                json!({"why": "transfers to SIP URIs are not supported"}),
+            )
+            .await;
+            return Some(interp::Event::TransferResult(TransferOutcome::Failed));
+        };
+        self.dial_leg(endpoint, &request).await
+    }
+
+    /// Rings `endpoint` for the caller (a transfer, or a call from an agent's phone); the
+    /// caller is bridged when it answers.
+    pub(super) async fn dial_leg(
+        &mut self,
+        endpoint: String,
+        request: &TransferRequest,
+    ) -> Option<interp::Event> {
+        let leg = self.next_id("x");
+        let originate = Originate {
+            endpoint: endpoint.clone(),
+            app_args: vec!["leg".into(), self.wiring.key.clone()],
+            caller_id: Some(request.caller_id.clone()).filter(|c| !c.is_empty()),
+            timeout_secs: Some(((request.ring_timeout_ms / 1000).max(1)) as i64),
+            channel_id: Some(leg.clone()),
+            originator: Some(self.channel.clone()),
+            ..Originate::default()
+        };
+        self.shared
+            .claim(self.wiring.server, &self.wiring.key, &leg);
+        self.legs.insert(
+            leg.clone(),
+            Leg {
+                kind: LegKind::Transfer,
+                answered: false,
+                dropped: false,
+            },
+        );
+        self.stage = Stage::Transferring;
+        match self.client().originate(&originate).await {
+            Ok(_) => {
+                self.event("transferring", json!({"to": endpoint})).await;
+                // Ringback while the destination rings (a phone's own call hears its 180).
+                if !self.internal {
+                    self.play_side(vec!["tone:ring".into()]).await;
+                }
+                None
+            }
+            Err(e) => {
+                self.legs.remove(&leg);
+                self.shared.release(self.wiring.server, &leg);
+                self.stage = Stage::Ivr;
+                self.event(
+                    "transfer_failed",
+                    json!({"to": endpoint, "why": e.to_string()}),
+                )
+                .await;
+                Some(interp::Event::TransferResult(TransferOutcome::Failed))
+            }
+        }
+    }
+}

@@ -1,0 +1,1053 @@
+//! One call: the task that owns its state, runs the IVR interpreter over ARI, waits in a
+//! queue as a routing contact, rings agents' phones and bridges the answering one.
+//!
+//! Everything about a call happens here, one input at a time: ARI events for its channels,
+//! bridges, playbacks and recordings; routing decisions about its contact; its own timers.
+//! A REST error concerns this call only: 404 means the channel is already gone (the events
+//! saying so follow), anything else is logged on the call's timeline and the call carries on
+//! down the flow's failure path, so the caller never sits in dead air.
+//!
+//! - `start.rs`: how a call begins (trunk, agent's phone, click-to-call, taken up after a
+//!   restart).
+//! - `queue.rs`: the lobby, announcements, exit keys, callbacks, routing's decisions.
+//! - `legs.rs`: agents' phones, transfer targets, the customer of a callback; bridging.
+//! - `voicemail.rs`: greeting, recording, fetching recordings into the data dir.
+//! - here: the task's loop, the interpreter's actions, prompts, events, hangups, the end.
+
+mod legs;
+mod queue;
+mod start;
+mod voicemail;
+
+#[cfg(test)]
+use start::phone_of;
+use start::{engine_priority, plain_request, skill_levels};
+pub(crate) use start::{run_adopted, run_inbound, run_internal, run_outbound};
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use serde_json::{Value, json};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use super::{Input, Shared};
+use crate::domain::TenantId;
+use crate::ivr::interp::{
+    self, Action, Destination, DirectoryOutcome, EnqueueRequest, Greeting, HangupReason, PlayItem,
+    PlaybackId, QueueOutcome, Session, SessionConfig, TimerId, TransferOutcome, TransferRequest,
+    VoicemailRequest,
+};
+use crate::ivr::service::Published;
+use crate::routing::{AgentId, Command, ContactId, Event as RoutingEvent, OverflowReason};
+use crate::store::{self, calls::NewCall};
+use crate::voice::ari::models::Channel;
+use crate::voice::ari::{
+    self, AddChannel, AriClient, AriError, BridgeType, HangupReason as Cause, NewBridge, Originate,
+    Play, Record,
+};
+
+/// Which server and key a call runs under.
+pub(crate) struct Wiring {
+    pub server: usize,
+    pub server_name: String,
+    pub client: AriClient,
+    pub key: String,
+}
+
+/// What a leg we originated is for.
+#[derive(Debug, Clone, PartialEq)]
+enum LegKind {
+    /// Ringing an agent for the queued caller.
+    Offer { agent: i64 },
+    /// A transfer destination.
+    Transfer,
+    /// The customer, called back once an agent took the callback (or called from the inbox).
+    Customer,
+    /// The agent's own phone, rung first for a call the agent places from the inbox.
+    Dialer { agent: i64 },
+}
+
+#[derive(Debug, Clone)]
+struct Leg {
+    kind: LegKind,
+    answered: bool,
+    // We hung it up (withdrawn offer, lost race, call over): its end needs no reaction.
+    dropped: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Queued {
+    contact: i64,
+    queue_id: i64,
+    request: EnqueueRequest,
+    record: bool,
+    holding: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+enum Timer {
+    Ivr(TimerId),
+    QueueMaxWait,
+    Announce,
+    CallbackOffer,
+    CallbackDue,
+}
+
+/// How the call is doing, for the row and the timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Ivr,
+    Queued,
+    Transferring,
+    Connected,
+    Voicemail,
+    /// The caller hung up after asking to be called back; the contact keeps its place.
+    Callback,
+    Ended,
+}
+
+struct Call {
+    shared: Arc<Shared>,
+    wiring: Wiring,
+    tenant: TenantId,
+    slug: String,
+    call_id: i64,
+    channel: String,
+    caller: String,
+    caller_name: String,
+    did: String,
+    published: Arc<Published>,
+    session: Session,
+    stage: Stage,
+    // Our playback id → the interpreter's.
+    playing: HashMap<String, PlaybackId>,
+    // Announcements and ringback we play ourselves (not the interpreter's).
+    side_playbacks: HashSet<String>,
+    timers: BTreeMap<Timer, Instant>,
+    queued: Option<Queued>,
+    legs: HashMap<String, Leg>,
+    talk_bridge: Option<String>,
+    // The agent (or transfer) leg the caller talks to.
+    peer: Option<String>,
+    agent: Option<i64>,
+    contact: Option<i64>,
+    recording: Option<(i64, String)>,
+    voicemail: Option<Voicemail>,
+    seq: u32,
+    caller_gone: bool,
+    end_reason: Option<&'static str>,
+    // The number to call back, once the caller accepted a callback.
+    callback: Option<String>,
+    // Events for the interpreter, fed in order by `drain`.
+    pending: VecDeque<interp::Event>,
+    // Taken up after a restart: the flow's place is lost, so leaving the queue ends the call.
+    adopted: bool,
+    // Prompts with personal data, rendered for this call only; deleted when it ends.
+    scratch: Vec<crate::tts::ScratchFile>,
+    // Dialled from an agent's phone: no flow; failures hang up with their cause.
+    internal: bool,
+}
+
+#[derive(Debug, Clone)]
+struct Voicemail {
+    request: VoicemailRequest,
+    greeting: Option<String>,
+    recording: Option<(i64, String)>,
+}
+
+/// How a call found in Asterisk after a restart of our service is taken up again.
+#[derive(Debug, Clone)]
+pub(crate) enum Adoption {
+    /// Its contact still waits: back to a lobby, in its place.
+    Queued { contact: i64, queue: String },
+    /// Talking to an agent (or a transfer target) on `peer` in bridge `talk`.
+    Connected {
+        contact: Option<i64>,
+        agent: Option<i64>,
+        peer: String,
+        talk: String,
+    },
+    /// The caller asked to be called back and hung up; the contact still waits.
+    Callback { contact: i64, queue: String },
+    /// Anywhere else (the flow, voicemail, a transfer ringing): the flow starts again.
+    Restart,
+}
+
+impl Call {
+    fn new(
+        shared: Arc<Shared>,
+        wiring: Wiring,
+        tenant: TenantId,
+        slug: String,
+        row: &store::calls::CallRecord,
+        published: Arc<Published>,
+        config: SessionConfig,
+    ) -> Self {
+        Call {
+            shared,
+            tenant,
+            slug,
+            call_id: row.id,
+            channel: row.channel_id.clone(),
+            caller: row.caller.clone(),
+            caller_name: String::new(),
+            did: row.did.clone(),
+            published,
+            session: Session::new(config),
+            stage: Stage::Ivr,
+            playing: HashMap::new(),
+            side_playbacks: HashSet::new(),
+            timers: BTreeMap::new(),
+            queued: None,
+            legs: HashMap::new(),
+            talk_bridge: None,
+            peer: None,
+            agent: None,
+            contact: None,
+            recording: None,
+            voicemail: None,
+            seq: 0,
+            caller_gone: false,
+            end_reason: None,
+            callback: None,
+            pending: VecDeque::new(),
+            adopted: false,
+            scratch: Vec::new(),
+            internal: false,
+            wiring,
+        }
+    }
+
+    /// Media URIs for prompts; personal renditions are kept until the call ends (Asterisk
+    /// fetches them while it plays them) and deleted with it.
+    async fn media(&mut self, items: &[PlayItem]) -> (Vec<String>, Vec<super::MediaError>) {
+        let catalog = self.published.catalog.clone();
+        self.shared
+            .deps
+            .media
+            .uris(&catalog, &self.slug, items, &mut self.scratch)
+            .await
+    }
+
+    async fn play_side_items(&mut self, items: Vec<PlayItem>) {
+        let (media, _) = self.media(&items).await;
+        self.play_side(media).await;
+    }
+
+    fn client(&self) -> &AriClient {
+        &self.wiring.client
+    }
+
+    fn next_id(&mut self, what: &str) -> String {
+        self.seq += 1;
+        format!("{}-{what}{}", self.wiring.key, self.seq)
+    }
+
+    async fn run(&mut self, mut rx: mpsc::UnboundedReceiver<Input>) {
+        while self.stage != Stage::Ended || self.legs.values().any(|l| !l.dropped) {
+            let next = self.timers.values().min().copied();
+            tokio::select! {
+                input = rx.recv() => match input {
+                    Some(input) => self.on_input(input).await,
+                    None => break,
+                },
+                _ = async move {
+                    match next {
+                        Some(at) => tokio::time::sleep_until(at).await,
+                        None => std::future::pending().await,
+                    }
+                } => self.fire_timers().await,
+            }
+            if self.stage == Stage::Ended {
+                // Legs we hung up are not waited for.
+                self.legs.retain(|_, l| !l.dropped);
+            }
+        }
+    }
+
+    async fn on_input(&mut self, input: Input) {
+        match input {
+            Input::Ari(event) => self.on_ari(*event).await,
+            Input::Routing(command) => self.on_routing(command).await,
+            Input::Resync(alive) => self.resync(&alive).await,
+        }
+        self.drain().await;
+    }
+
+    async fn fire_timers(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Timer> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(t, _)| *t)
+            .collect();
+        for timer in due {
+            self.timers.remove(&timer);
+            match timer {
+                Timer::Ivr(id) => self.feed(interp::Event::TimerFired(id)),
+                Timer::QueueMaxWait => self.leave_queue(QueueOutcome::MaxWait, "max_wait").await,
+                Timer::Announce => self.announce_position(None).await,
+                Timer::CallbackOffer => self.offer_callback().await,
+                Timer::CallbackDue => {
+                    if !self.release_callback().await {
+                        self.event("callback_failed", json!({"why": "the queue refused it"}))
+                            .await;
+                    }
+                }
+            }
+        }
+        self.drain().await;
+    }
+
+    /// Feeds the interpreter and executes what it asks, until it waits for something.
+    /// Queues an event for the interpreter; [`Self::drain`] feeds it. Nothing calls the
+    /// interpreter re-entrantly, so an action that ends in another event (a failed transfer,
+    /// leaving a queue) simply queues it.
+    fn feed(&mut self, event: interp::Event) {
+        self.pending.push_back(event);
+    }
+
+    /// Feeds the interpreter and executes what it asks, until it waits for something.
+    async fn drain(&mut self) {
+        while let Some(event) = self.pending.pop_front() {
+            let catalog = self.published.catalog.clone();
+            let actions = self.session.handle(&catalog, event, Utc::now());
+            for action in actions {
+                if let Some(follow) = self.execute(action).await {
+                    self.pending.push_back(follow);
+                }
+            }
+        }
+    }
+
+    /// The caller hung up while in the IVR: the interpreter only records where.
+    async fn ivr_hangup(&mut self) {
+        let catalog = self.published.catalog.clone();
+        let actions = self
+            .session
+            .handle(&catalog, interp::Event::CallerHangup, Utc::now());
+        for action in actions {
+            if let Action::NodeEvent(node) = action {
+                let detail = serde_json::to_value(&node).unwrap_or(Value::Null);
+                self.event("ivr_node", detail).await;
+            }
+        }
+    }
+
+    async fn execute(&mut self, action: Action) -> Option<interp::Event> {
+        match action {
+            Action::Play { id, items } => self.play(id, &items).await,
+            Action::StopPlayback { id } => {
+                let ours: Vec<String> = self
+                    .playing
+                    .iter()
+                    .filter(|(_, p)| **p == id)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for pb in ours {
+                    self.playing.remove(&pb);
+                    self.stop_playback(&pb).await;
+                }
+                None
+            }
+            Action::StartTimer { id, after_ms } => {
+                self.timers.insert(
+                    Timer::Ivr(id),
+                    Instant::now() + Duration::from_millis(after_ms),
+                );
+                None
+            }
+            Action::CancelTimer { id } => {
+                self.timers.remove(&Timer::Ivr(id));
+                None
+            }
+            Action::Http(request) => Some(self.http(request).await),
+            Action::Enqueue(request) => self.enqueue(request).await,
+            Action::Transfer(request) => self.transfer(request).await,
+            Action::Voicemail(request) => self.voicemail(request).await,
+            Action::Callback(request) => {
+                // A callback without waiting on the line: register it in the queue now, then
+                // the flow says goodbye.
+                self.event(
+                    "callback_requested",
+                    json!({"queue": request.queue, "not_before": request.not_before}),
+                )
+                .await;
+                let ok = self
+                    .register_callback(&request.queue, &request.number, request.not_before)
+                    .await;
+                Some(interp::Event::CallbackDone { ok })
+            }
+            Action::Directory(request) => {
+                self.event(
+                    "directory_unavailable",
+                    json!({"directory": request.directory, "why": "dial-by-name is not available on calls yet"}),
+                )
+                .await;
+                Some(interp::Event::DirectoryResult(DirectoryOutcome::Exit))
+            }
+            Action::AiAgent(request) => {
+                self.event(
+                    "ai_unavailable",
+                    json!({"agent": request.agent, "why": "no voice AI agent is connected"}),
+                )
+                .await;
+                Some(interp::Event::AiResult(interp::AiOutcome::Error))
+            }
+            Action::Hangup { reason } => {
+                let why = match reason {
+                    HangupReason::Flow => "flow_hangup",
+                    HangupReason::Unrouted => "unrouted",
+                    HangupReason::Guard => "ivr_guard",
+                };
+                self.end_reason.get_or_insert(why);
+                self.hang_up_caller(Cause::Normal).await;
+                None
+            }
+            Action::NodeEvent(node) => {
+                let detail = serde_json::to_value(&node).unwrap_or(Value::Null);
+                self.event("ivr_node", detail).await;
+                None
+            }
+        }
+    }
+
+    // ---------------------------------------------------------------- prompts
+
+    async fn play(&mut self, id: PlaybackId, items: &[PlayItem]) -> Option<interp::Event> {
+        let (media, errors) = self.media(items).await;
+        for e in &errors {
+            tracing::warn!(call.id = self.call_id, error = %e, "prompt skipped");
+            self.event("prompt_failed", json!({"error": e.0})).await;
+        }
+        if media.is_empty() {
+            return Some(interp::Event::PlaybackFinished(id));
+        }
+        let playback = self.next_id("p");
+        let play = Play {
+            media,
+            lang: Some(self.session.language().to_owned()).filter(|l| !l.is_empty()),
+            playback_id: Some(playback.clone()),
+            ..Play::default()
+        };
+        self.playing.insert(playback.clone(), id);
+        match self.client().play(&self.channel, &play).await {
+            Ok(_) => None,
+            Err(e) if e.is_not_found() => None,
+            Err(e) => {
+                self.playing.remove(&playback);
+                self.rest_failed("play", &e).await;
+                Some(interp::Event::PlaybackFinished(id))
+            }
+        }
+    }
+
+    async fn play_side(&mut self, media: Vec<String>) {
+        if media.is_empty() || self.caller_gone {
+            return;
+        }
+        let playback = self.next_id("s");
+        let play = Play {
+            media,
+            lang: Some(self.session.language().to_owned()).filter(|l| !l.is_empty()),
+            playback_id: Some(playback.clone()),
+            ..Play::default()
+        };
+        match self.client().play(&self.channel, &play).await {
+            Ok(_) => {
+                self.side_playbacks.insert(playback);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => self.rest_failed("play", &e).await,
+        }
+    }
+
+    async fn stop_playback(&self, id: &str) {
+        if let Err(e) = self.client().stop_playback(id).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(playback = %id, error = %e, "cannot stop a playback");
+        }
+    }
+
+    async fn stop_side_playbacks(&mut self) {
+        for pb in std::mem::take(&mut self.side_playbacks) {
+            self.stop_playback(&pb).await;
+        }
+    }
+
+    // ---------------------------------------------------------------- HTTP
+
+    async fn http(&mut self, request: interp::HttpRequest) -> interp::Event {
+        if request.headers.iter().any(|(_, v)| v.contains("{{secret.")) {
+            self.event(
+                "http_failed",
+                json!({"url": request.url, "why": "the flow names a secret; secrets for flows are not configurable yet"}),
+            )
+            .await;
+            return interp::Event::HttpFailed { timed_out: false };
+        }
+        let attempts = request.retries + 1;
+        let mut last = interp::Event::HttpFailed { timed_out: false };
+        for _ in 0..attempts {
+            last = http_once(&request).await;
+            if matches!(last, interp::Event::HttpDone { status, .. } if status < 500) {
+                break;
+            }
+        }
+        last
+    }
+
+    // ---------------------------------------------------------------- queue
+
+    // ---------------------------------------------------------------- offers
+
+    // ---------------------------------------------------------------- transfer, voicemail
+
+    // ---------------------------------------------------------------- events
+
+    async fn on_ari(&mut self, event: ari::Event) {
+        match &event {
+            ari::Event::StasisStart(s) if self.legs.contains_key(&s.channel.id) => {
+                let id = s.channel.id.clone();
+                self.leg_answered(&id).await;
+            }
+            ari::Event::ChannelDtmfReceived(d) if d.channel.id == self.channel => {
+                if let Some(digit) = d.digit.chars().next() {
+                    self.on_dtmf(digit).await;
+                }
+            }
+            ari::Event::PlaybackFinished(p) => {
+                let id = p.playback.id.clone();
+                if let Some(pid) = self.playing.remove(&id) {
+                    self.feed(interp::Event::PlaybackFinished(pid));
+                } else if self
+                    .voicemail
+                    .as_ref()
+                    .is_some_and(|v| v.greeting.as_deref() == Some(id.as_str()))
+                {
+                    if let Some(v) = &mut self.voicemail {
+                        v.greeting = None;
+                    }
+                    self.start_voicemail_recording().await;
+                } else {
+                    self.side_playbacks.remove(&id);
+                }
+            }
+            ari::Event::RecordingFinished(r) => {
+                let name = r.recording.name.clone();
+                self.voicemail_recorded(&name).await;
+            }
+            ari::Event::RecordingFailed(r) => {
+                let name = r.recording.name.clone();
+                self.event("recording_failed", json!({"name": name})).await;
+                if self.voicemail.is_some() {
+                    self.voicemail = None;
+                    if !self.caller_gone {
+                        self.stage = Stage::Ivr;
+                        self.feed(interp::Event::VoicemailDone);
+                    }
+                }
+            }
+            ari::Event::StasisEnd(e) => {
+                let id = e.channel.id.clone();
+                self.channel_gone(&id, None).await;
+            }
+            ari::Event::ChannelDestroyed(e) => {
+                let id = e.channel.id.clone();
+                self.channel_gone(&id, Some(e.cause)).await;
+                self.shared.release(self.wiring.server, &id);
+            }
+            _ => {}
+        }
+    }
+
+    async fn on_dtmf(&mut self, digit: char) {
+        match self.stage {
+            Stage::Queued => {
+                let Some(q) = self.queued.clone() else { return };
+                if q.request.callback.as_ref().is_some_and(|c| c.key == digit) {
+                    self.accept_callback().await;
+                } else if q.request.exit_keys.contains(&digit) {
+                    self.leave_queue(QueueOutcome::ExitKey(digit), "exit_key")
+                        .await;
+                }
+            }
+            Stage::Ivr => self.feed(interp::Event::Dtmf(digit)),
+            // The recording itself stops on `#`.
+            Stage::Voicemail
+            | Stage::Transferring
+            | Stage::Connected
+            | Stage::Callback
+            | Stage::Ended => {}
+        }
+    }
+
+    /// A channel of the call left (hung up, or left our app).
+    async fn channel_gone(&mut self, id: &str, cause: Option<i64>) {
+        if id == self.channel {
+            if !self.caller_gone {
+                self.caller_gone = true;
+                self.caller_left("caller_hangup").await;
+            }
+            return;
+        }
+        let Some(leg) = self.legs.get(id).cloned() else {
+            return;
+        };
+        if cause.is_none() && !leg.answered {
+            // `StasisEnd` of a leg that never answered cannot happen; wait for the destroy.
+            return;
+        }
+        self.legs.remove(id);
+        if leg.dropped {
+            return;
+        }
+        if self.peer.as_deref() == Some(id) {
+            // The agent (or transfer target) hung up: the call is over.
+            self.peer = None;
+            self.end_reason.get_or_insert(match leg.kind {
+                LegKind::Offer { .. } | LegKind::Customer | LegKind::Dialer { .. } => {
+                    "agent_hangup"
+                }
+                LegKind::Transfer => "transfer_hangup",
+            });
+            self.finish_connected().await;
+            self.hang_up_caller(Cause::Normal).await;
+            // With nobody answered yet (a callback or outbound call still ringing the
+            // customer) there was no caller to hang up: end here.
+            self.end().await;
+            return;
+        }
+        match leg.kind {
+            LegKind::Offer { agent } => {
+                // The phone rejected, was busy, or rang out before the engine's deadline.
+                self.event(
+                    "offer_failed",
+                    json!({"agent_id": agent, "cause": cause, "why": cause_text(cause)}),
+                )
+                .await;
+                if let Some(contact) = self.contact
+                    && self.agent.is_none()
+                {
+                    self.decline(contact, agent).await;
+                }
+            }
+            LegKind::Dialer { agent } => {
+                self.event(
+                    "agent_no_answer",
+                    json!({"agent_id": agent, "cause": cause, "why": cause_text(cause)}),
+                )
+                .await;
+                self.end_reason = Some("agent_no_answer");
+                self.end().await;
+            }
+            LegKind::Customer => {
+                self.event(
+                    "callback_failed",
+                    json!({"cause": cause, "why": cause_text(cause)}),
+                )
+                .await;
+                self.end_reason = Some("callback_failed");
+                self.finish_connected().await;
+                self.end().await;
+            }
+            LegKind::Transfer => {
+                self.stop_side_playbacks().await;
+                let outcome = match cause {
+                    Some(17) => TransferOutcome::Busy,
+                    Some(18 | 19) => TransferOutcome::NoAnswer,
+                    _ => TransferOutcome::Failed,
+                };
+                self.event(
+                    "transfer_failed",
+                    json!({"cause": cause, "why": cause_text(cause)}),
+                )
+                .await;
+                if self.internal {
+                    self.end_reason = Some(match outcome {
+                        TransferOutcome::Busy => "busy",
+                        TransferOutcome::NoAnswer => "no_answer",
+                        _ => "failed",
+                    });
+                    let cause = match outcome {
+                        TransferOutcome::Busy => Cause::Busy,
+                        TransferOutcome::NoAnswer => Cause::NoAnswer,
+                        _ => Cause::Failure,
+                    };
+                    self.hang_up_caller(cause).await;
+                } else if self.stage == Stage::Transferring {
+                    self.stage = Stage::Ivr;
+                    self.feed(interp::Event::TransferResult(outcome));
+                }
+            }
+        }
+    }
+
+    /// The caller is gone: everything of the call ends.
+    async fn caller_left(&mut self, why: &'static str) {
+        self.caller_gone = true;
+        self.end_reason.get_or_insert(why);
+        // A registered callback still joins the queue at its time.
+        self.timers.retain(|t, _| *t == Timer::CallbackDue);
+        self.playing.clear();
+        self.side_playbacks.clear();
+        match self.stage {
+            Stage::Ivr if self.callback.is_some() && self.queued.is_some() => {
+                self.ivr_hangup().await;
+                // The contact stays queued; this task now stands for the customer.
+                if let Some(q) = &self.queued {
+                    let holding = q.holding.clone();
+                    self.destroy_bridge(&holding).await;
+                }
+                self.stage = Stage::Callback;
+                self.end_reason = None;
+                let _ = store::calls::set_state(
+                    &self.shared.deps.store,
+                    self.tenant,
+                    self.call_id,
+                    "callback",
+                )
+                .await;
+                self.event("waiting_for_callback", json!({})).await;
+                return;
+            }
+            Stage::Ivr => {
+                self.ivr_hangup().await;
+            }
+            Stage::Callback => return,
+            Stage::Queued => {
+                if let Some(q) = self.queued.take() {
+                    self.drop_ringing_legs(Cause::NoAnswer).await;
+                    let _ = self
+                        .shared
+                        .deps
+                        .routing
+                        .withdraw(self.tenant, q.contact)
+                        .await;
+                    self.shared.release_contact(self.tenant, q.contact);
+                    self.contact = None;
+                    self.destroy_bridge(&q.holding).await;
+                    self.end_reason = Some("abandoned");
+                    self.event("abandoned", json!({"contact_id": q.contact}))
+                        .await;
+                }
+            }
+            Stage::Connected => {
+                self.finish_connected().await;
+            }
+            Stage::Transferring => {
+                self.drop_ringing_legs(Cause::Normal).await;
+            }
+            Stage::Voicemail => {
+                // Hanging up is how most callers end a message: keep it.
+                if let Some(vm) = self.voicemail.take()
+                    && let Some((id, name)) = vm.recording
+                {
+                    let _ = self.client().stop_recording(&name).await;
+                    self.save_recording(id, name);
+                    self.notify_team(
+                        "voicemail",
+                        json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
+                    )
+                    .await;
+                }
+            }
+            Stage::Ended => {}
+        }
+        self.end().await;
+    }
+
+    /// Ends the connected part: the agent goes to wrap-up, the bridge and recording close.
+    async fn finish_connected(&mut self) {
+        if let Some(peer) = self.peer.take() {
+            self.drop_leg(&peer, Cause::Normal).await;
+        }
+        if let Some(contact) = self.contact.take() {
+            if let Err(e) = self.shared.deps.routing.end(self.tenant, contact).await {
+                tracing::debug!(call.id = self.call_id, error = %e, "contact already ended");
+            }
+            self.shared.release_contact(self.tenant, contact);
+        }
+        if let Some((id, name)) = self.recording.take() {
+            if let Err(e) = self.client().stop_recording(&name).await
+                && !e.is_not_found()
+            {
+                tracing::warn!(recording = %name, error = %e, "cannot stop a recording");
+            }
+            self.save_recording(id, name);
+        }
+        if let Some(talk) = self.talk_bridge.take() {
+            self.destroy_bridge(&talk).await;
+        }
+        if let Some(agent) = self.agent {
+            self.notify_agent(agent, "call_ended").await;
+        }
+    }
+
+    async fn hang_up_caller(&mut self, cause: Cause) {
+        if self.caller_gone {
+            return;
+        }
+        self.caller_gone = true;
+        if let Err(e) = self.client().hangup(&self.channel, Some(cause)).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "cannot hang up the caller");
+        }
+        self.caller_left("flow_hangup").await;
+    }
+
+    async fn end(&mut self) {
+        if self.stage == Stage::Ended {
+            return;
+        }
+        self.stage = Stage::Ended;
+        if let Some(q) = self.queued.take() {
+            self.destroy_bridge(&q.holding).await;
+        }
+        if let Some(talk) = self.talk_bridge.take() {
+            self.destroy_bridge(&talk).await;
+        }
+        self.drop_ringing_legs(Cause::Normal).await;
+        let reason = self.end_reason.unwrap_or("caller_hangup");
+        self.event("ended", json!({"reason": reason})).await;
+        if let Err(e) = store::calls::set_ended(
+            &self.shared.deps.store,
+            self.tenant,
+            self.call_id,
+            reason,
+            Utc::now(),
+        )
+        .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "call row not ended");
+        }
+    }
+
+    async fn resync(&mut self, alive: &HashSet<String>) {
+        if !self.caller_gone && !alive.contains(&self.channel) {
+            tracing::info!(
+                call.id = self.call_id,
+                "caller left while the events socket was down"
+            );
+            self.caller_gone = true;
+            self.caller_left("caller_hangup").await;
+            return;
+        }
+        let gone: Vec<String> = self
+            .legs
+            .keys()
+            .filter(|id| !alive.contains(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            self.channel_gone(&id, Some(16)).await;
+        }
+        // A prompt that ended while we were deaf: its PlaybackFinished is lost for good.
+        let playing: Vec<(String, PlaybackId)> =
+            self.playing.iter().map(|(k, v)| (k.clone(), *v)).collect();
+        for (pb, pid) in playing {
+            if matches!(self.client().get_playback(&pb).await, Err(e) if e.is_not_found()) {
+                self.playing.remove(&pb);
+                self.feed(interp::Event::PlaybackFinished(pid));
+            }
+        }
+    }
+
+    async fn destroy_bridge(&self, id: &str) {
+        if id.is_empty() {
+            return;
+        }
+        if let Err(e) = self.client().destroy_bridge(id).await
+            && !e.is_not_found()
+        {
+            tracing::warn!(bridge = %id, error = %e, "cannot destroy a bridge");
+        }
+        self.shared.release(self.wiring.server, id);
+    }
+
+    async fn rest_failed(&self, what: &str, e: &AriError) {
+        tracing::warn!(call.id = self.call_id, %what, error = %e, "ARI request failed");
+        self.event(
+            "asterisk_error",
+            json!({"request": what, "error": e.to_string()}),
+        )
+        .await;
+    }
+
+    async fn event(&self, kind: &str, detail: Value) {
+        if let Err(e) = store::calls::add_event(
+            &self.shared.deps.store,
+            self.tenant,
+            self.call_id,
+            kind,
+            &detail,
+            Utc::now(),
+        )
+        .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "call event not stored");
+        }
+    }
+
+    /// Tells one agent's inbox about the call (ringing, connected, ended).
+    async fn notify_agent(&self, agent: i64, kind: &str) {
+        let payload = self.summary();
+        if let Err(e) = self
+            .shared
+            .deps
+            .events
+            .publish(self.tenant, kind, Some(agent), payload)
+            .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "agent not notified");
+        }
+    }
+
+    async fn notify_team(&self, kind: &str, payload: Value) {
+        if let Err(e) = self
+            .shared
+            .deps
+            .events
+            .publish(self.tenant, kind, None, payload)
+            .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "team not notified");
+        }
+    }
+
+    fn summary(&self) -> Value {
+        json!({
+            "call_id": self.call_id,
+            "contact_id": self.contact,
+            "caller": self.caller,
+            "caller_name": self.caller_name,
+            "did": self.did,
+            "queue_id": self.queued.as_ref().map(|q| q.queue_id),
+            "language": self.session.language(),
+        })
+    }
+}
+
+async fn http_once(request: &interp::HttpRequest) -> interp::Event {
+    let Ok(method) = reqwest::Method::from_bytes(request.method.as_bytes()) else {
+        return interp::Event::HttpFailed { timed_out: false };
+    };
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_millis(request.timeout_ms))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+    {
+        Ok(c) => c,
+        Err(_) => return interp::Event::HttpFailed { timed_out: false },
+    };
+    let mut builder = client.request(method, &request.url);
+    for (k, v) in &request.headers {
+        builder = builder.header(k, v);
+    }
+    if let Some(body) = &request.body {
+        builder = builder.body(body.clone());
+    }
+    match builder.send().await {
+        Ok(mut response) => {
+            let status = response.status().as_u16();
+            let mut body = Vec::new();
+            loop {
+                match response.chunk().await {
+                    Ok(Some(chunk)) => {
+                        body.extend_from_slice(&chunk);
+                        // One byte over the cap is enough for the interpreter to refuse it.
+                        if body.len() > request.max_body_bytes {
+                            break;
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        return interp::Event::HttpFailed {
+                            timed_out: e.is_timeout(),
+                        };
+                    }
+                }
+            }
+            interp::Event::HttpDone { status, body }
+        }
+        Err(e) => interp::Event::HttpFailed {
+            timed_out: e.is_timeout(),
+        },
+    }
+}
+
+/// The last four digits only, for the timeline.
+fn mask_number(number: &str) -> String {
+    let digits: Vec<char> = number.chars().collect();
+    let keep = digits.len().saturating_sub(4);
+    digits
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            if i < keep && c.is_ascii_digit() {
+                '*'
+            } else {
+                *c
+            }
+        })
+        .collect()
+}
+
+fn cause_text(cause: Option<i64>) -> &'static str {
+    match cause {
+        Some(17) => "busy",
+        Some(18 | 19) => "no answer",
+        Some(21) => "rejected",
+        Some(26) => "answered elsewhere",
+        Some(16) => "hung up",
+        _ => "failed",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flow_priorities_map_onto_the_engine_scale() {
+        assert_eq!(engine_priority(1), 9);
+        assert_eq!(engine_priority(5), 5);
+        assert_eq!(engine_priority(10), 0);
+        assert_eq!(engine_priority(0), 9);
+    }
+
+    #[test]
+    fn skills_take_an_optional_level() {
+        let s = skill_levels(&["billing".into(), "spanish:7".into(), " ".into()]);
+        assert_eq!(
+            s,
+            BTreeMap::from([("billing".into(), 1), ("spanish".into(), 7)])
+        );
+    }
+
+    #[test]
+    fn an_agent_phone_channel_names_its_tenant_and_extension() {
+        assert_eq!(
+            phone_of("PJSIP/acme-1001-0000002a"),
+            Some(("acme".into(), "1001".into()))
+        );
+        assert_eq!(
+            phone_of("PJSIP/big-co-2001-00000001"),
+            Some(("big-co".into(), "2001".into()))
+        );
+        assert_eq!(phone_of("PJSIP/trunk-00000001"), None);
+        assert_eq!(phone_of("SIP/acme-1001-00000001"), None);
+    }
+
+    #[test]
+    fn numbers_are_masked_but_the_last_four() {
+        assert_eq!(mask_number("+14155550100"), "+*******0100");
+        assert_eq!(mask_number("123"), "123");
+    }
+}
