@@ -168,6 +168,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("GET", "/api/v1/tenants/{tid}/calls"),
         ("POST", "/api/v1/tenants/{tid}/calls"),
         ("GET", "/api/v1/tenants/{tid}/calls/{id}"),
+        ("POST", "/api/v1/tenants/{tid}/calls/{id}/transfer"),
         ("GET", "/api/v1/tenants/{tid}/recordings/{id}/audio"),
         ("GET", "/api/v1/tenants/{tid}/voicemails"),
         ("PUT", "/api/v1/tenants/{tid}/canned-responses/{rid}"),

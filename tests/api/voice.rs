@@ -1311,3 +1311,88 @@ async fn the_extensions_page_shows_whether_each_phone_is_registered() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_agent_hands_a_caller_on_to_a_queue_and_to_an_extension() {
+    let line = line(json!({"wrapup_secs": 30, "strategy": "linear"})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    let call = line
+        .call_until("connected to Alex", |c| c["state"] == "connected")
+        .await;
+    let id = call["id"].as_i64().unwrap();
+    let transfer = format!("/api/v1/tenants/{}/calls/{id}/transfer", line.tid);
+    // Bo joins the queue now; Alex sends the caller back to it.
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&bo).await;
+    let (_, other) = line.app.member(&line.op, line.tid, "agent").await;
+    let r = other.post(&transfer, json!({"queue": "sales"})).await;
+    assert_eq!(
+        r.status,
+        StatusCode::NOT_FOUND,
+        "not the other agent's call"
+    );
+    let r = alex.client.post(&transfer, json!({"queue": "nope"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "no queue nope");
+    let r = alex.client.post(&transfer, json!({"queue": "sales"})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.request("ring Bo for the transferred caller", |r| {
+        originates_to(r, &bo.phone) && r.param("originator") == Some(caller.as_str())
+    })
+    .await;
+    let call = line
+        .call_until("connected to Bo", |c| {
+            c["agent_id"] == bo.id && c["state"] == "connected"
+        })
+        .await;
+    assert!(kinds(&call).contains(&"transferred_by_agent".to_owned()));
+    assert_eq!(line.agent_state(&alex).await, "wrapup");
+
+    // Bo hands the caller to the front desk's extension.
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let r = bo
+        .client
+        .post(&transfer, json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let ring = line
+        .request("ring the desk", |r| {
+            originates_to(r, &desk.phone) && r.param("originator") == Some(caller.as_str())
+        })
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with the desk", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    line.ari.agent_hangs_up(&leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "transfer_hangup");
+    let r = bo.client.post(&transfer, json!({"queue": "sales"})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+}

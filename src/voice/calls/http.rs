@@ -30,6 +30,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_calls, place_call))
         .routes(routes!(get_call))
+        .routes(routes!(transfer_call))
         .routes(routes!(recording_audio))
         .routes(routes!(list_voicemails))
         // A plain route: the path below `sounds/` has slashes, which OpenAPI paths cannot say.
@@ -352,6 +353,40 @@ async fn get_call(
         timeline,
         recordings,
     }))
+}
+
+/// Hands a connected call on (blind transfer): `{"extension": "1002"}`, `{"queue": "sales"}`
+/// or `{"number": "+14155550100"}`. The agent on the call (or a supervisor) may; the agent's
+/// phone is hung up and wrap-up starts at once. `202`: the caller is being transferred (its
+/// timeline tells how it went); `409` when the call is not connected here.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/transfer", tag = "calls",
+    request_body = crate::voice::calls::TransferTarget,
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "transferring"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn transfer_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(to): AppJson<crate::voice::calls::TransferTarget>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    let call = store::calls::find_call(&state.store, scope.id(), path.1)
+        .await?
+        .ok_or_else(|| ApiError::not_found("call"))?;
+    if !sees_all(scope.role) && call.agent_id != Some(own_id(&scope)?) {
+        return Err(ApiError::not_found("call"));
+    }
+    state
+        .voice
+        .transfer(scope.id(), call.id, to)
+        .await
+        .map_err(|message| ApiError::Conflict {
+            code: "cannot_transfer",
+            message,
+        })?;
+    Ok((
+        StatusCode::ACCEPTED,
+        AppJson(serde_json::json!({"status": "transferring"})),
+    ))
 }
 
 /// The team's voicemails, newest first.

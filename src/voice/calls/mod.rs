@@ -94,10 +94,29 @@ pub(crate) enum Input {
     Routing(Command),
     /// The events socket is back: these channels still exist in Asterisk.
     Resync(Arc<HashSet<String>>),
+    /// The agent hands the connected caller on (blind transfer); the answer says whether
+    /// the call could be handed on.
+    Transfer {
+        to: TransferTarget,
+        reply: tokio::sync::oneshot::Sender<Result<(), String>>,
+    },
+}
+
+/// Where an agent sends a connected caller.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferTarget {
+    /// Another extension of the tenant.
+    Extension(String),
+    /// A queue of the tenant, by name: the caller waits there again.
+    Queue(String),
+    /// An outside E.164 number, through `voice.outbound_endpoint`.
+    Number(String),
 }
 
 struct CallHandle {
     tenant: Option<TenantId>,
+    call_id: Option<i64>,
     tx: mpsc::UnboundedSender<Input>,
 }
 
@@ -266,6 +285,7 @@ impl VoiceService {
                 key.clone(),
                 CallHandle {
                     tenant: Some(tenant.id),
+                    call_id: Some(row.id),
                     tx,
                 },
             );
@@ -288,6 +308,31 @@ impl VoiceService {
             shared.forget(&key);
         });
         Ok(id)
+    }
+
+    /// Hands a connected caller on to `to` (blind transfer): the agent's leg is hung up and
+    /// the agent goes to wrap-up. Fails when the call is not in progress here or is not
+    /// connected.
+    pub async fn transfer(
+        &self,
+        tenant: TenantId,
+        call_id: i64,
+        to: TransferTarget,
+    ) -> Result<(), String> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let sent = {
+            let reg = self.0.registry();
+            reg.calls
+                .values()
+                .find(|h| h.tenant == Some(tenant) && h.call_id == Some(call_id))
+                .map(|h| h.tx.send(Input::Transfer { to, reply }).is_ok())
+        };
+        if sent != Some(true) {
+            return Err("the call is not in progress".into());
+        }
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the call ended meanwhile".into()))
     }
 
     /// Stops reading events and drops every call task (the calls stay up in Asterisk, where
@@ -422,8 +467,14 @@ impl VoiceService {
             let mut reg = self.0.registry();
             reg.resources
                 .insert((server, channel.id.clone()), key.clone());
-            reg.calls
-                .insert(key.clone(), CallHandle { tenant: None, tx });
+            reg.calls.insert(
+                key.clone(),
+                CallHandle {
+                    tenant: None,
+                    call_id: None,
+                    tx,
+                },
+            );
         }
         let shared = self.0.clone();
         let wiring = call::Wiring {
@@ -446,8 +497,14 @@ impl VoiceService {
             let mut reg = self.0.registry();
             reg.resources
                 .insert((server, channel.id.clone()), key.clone());
-            reg.calls
-                .insert(key.clone(), CallHandle { tenant: None, tx });
+            reg.calls.insert(
+                key.clone(),
+                CallHandle {
+                    tenant: None,
+                    call_id: None,
+                    tx,
+                },
+            );
         }
         let shared = self.0.clone();
         let client = self.0.servers[server].client.clone();
@@ -663,6 +720,7 @@ impl VoiceService {
                 key.clone(),
                 CallHandle {
                     tenant: Some(TenantId(row.tenant_id)),
+                    call_id: Some(row.id),
                     tx,
                 },
             );
@@ -820,6 +878,12 @@ impl Shared {
     pub(crate) fn set_tenant(&self, key: &str, tenant: TenantId) {
         if let Some(h) = self.registry().calls.get_mut(key) {
             h.tenant = Some(tenant);
+        }
+    }
+
+    pub(crate) fn set_call_id(&self, key: &str, call_id: i64) {
+        if let Some(h) = self.registry().calls.get_mut(key) {
+            h.call_id = Some(call_id);
         }
     }
 

@@ -479,4 +479,85 @@ impl Call {
             }
         }
     }
+
+    /// An agent hands the connected caller on (blind transfer): to another extension or a
+    /// number, rung with ringback and bridged on answer; or back into a queue. The agent's leg
+    /// is hung up and the agent goes to wrap-up at once. With no flow to return to, a failed
+    /// transfer ends the call.
+    pub(super) async fn agent_transfer(&mut self, to: TransferTarget) -> Result<(), String> {
+        if self.stage != Stage::Connected || self.caller_gone || self.peer.is_none() {
+            return Err("the call is not connected".into());
+        }
+        let store = self.shared.deps.store.clone();
+        enum Dest {
+            Leg(String),
+            Queue(String),
+        }
+        let dest = match &to {
+            TransferTarget::Extension(number) => {
+                match store::extensions::find_extension_by_number(&store, self.tenant, number).await
+                {
+                    Ok(Some(x)) if x.enabled && !x.dnd => Dest::Leg(format!(
+                        "PJSIP/{}",
+                        crate::voice::provision::object_id(&self.slug, &x.number)
+                    )),
+                    Ok(Some(_)) => return Err(format!("extension {number} takes no calls now")),
+                    _ => return Err(format!("no extension {number}")),
+                }
+            }
+            TransferTarget::Number(number) if crate::ivr::is_e164(number) => Dest::Leg(
+                self.shared
+                    .deps
+                    .outbound_endpoint
+                    .replace("{number}", number),
+            ),
+            TransferTarget::Number(number) => {
+                return Err(format!("{number} is not an E.164 number"));
+            }
+            TransferTarget::Queue(name) => {
+                let queues = store::queues::list_queues(&store, self.tenant)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if !queues.iter().any(|q| &q.name == name) {
+                    return Err(format!("no queue {name}"));
+                }
+                Dest::Queue(name.clone())
+            }
+        };
+        self.event(
+            "transferred_by_agent",
+            json!({"agent_id": self.agent, "to": format!("{to:?}")}),
+        )
+        .await;
+        // The agent leaves: wrap-up starts, the bridge and its recording close.
+        self.finish_connected().await;
+        self.agent = None;
+        self.adopted = true;
+        match dest {
+            Dest::Leg(endpoint) => {
+                let request = TransferRequest {
+                    to: Destination::Sip(String::new()),
+                    caller_id: format!(
+                        "\"{}\" <{}>",
+                        self.caller_name.replace('"', ""),
+                        self.caller
+                    ),
+                    ring_timeout_ms: 30_000,
+                    whisper: Vec::new(),
+                };
+                if self.dial_leg(endpoint, &request).await.is_some() {
+                    self.end_reason = Some("transfer_failed");
+                    self.hang_up_caller(Cause::Normal).await;
+                }
+            }
+            Dest::Queue(name) => {
+                self.stage = Stage::Ivr;
+                if self.enqueue(plain_request(&name)).await.is_some() {
+                    self.end_reason = Some("transfer_failed");
+                    self.hang_up_caller(Cause::Normal).await;
+                }
+            }
+        }
+        Ok(())
+    }
 }

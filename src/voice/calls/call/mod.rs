@@ -33,7 +33,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Input, Shared};
+use super::{Input, Shared, TransferTarget};
 use crate::domain::TenantId;
 use crate::ivr::interp::{
     self, Action, Destination, DirectoryOutcome, EnqueueRequest, Greeting, HangupReason, PlayItem,
@@ -273,6 +273,10 @@ impl Call {
             Input::Ari(event) => self.on_ari(*event).await,
             Input::Routing(command) => self.on_routing(command).await,
             Input::Resync(alive) => self.resync(&alive).await,
+            Input::Transfer { to, reply } => {
+                let result = self.agent_transfer(to).await;
+                let _ = reply.send(result);
+            }
         }
         self.drain().await;
     }
@@ -668,7 +672,12 @@ impl Call {
                     json!({"cause": cause, "why": cause_text(cause)}),
                 )
                 .await;
-                if self.internal {
+                if self.adopted && !self.internal {
+                    // Handed on by an agent (or taken up after a restart): no flow to go back
+                    // to.
+                    self.end_reason = Some("transfer_failed");
+                    self.hang_up_caller(Cause::Normal).await;
+                } else if self.internal {
                     self.end_reason = Some(match outcome {
                         TransferOutcome::Busy => "busy",
                         TransferOutcome::NoAnswer => "no_answer",

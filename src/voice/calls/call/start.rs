@@ -80,6 +80,7 @@ pub(crate) async fn run_inbound(
             return;
         }
     };
+    shared.set_call_id(&wiring.key, row.id);
     let config = session_config(&shared, tenant, &published).await;
     let mut call = Call::new(
         shared.clone(),
@@ -401,6 +402,7 @@ pub(crate) async fn run_internal(
             return;
         }
     };
+    shared.set_call_id(&wiring.key, row.id);
     let config = session_config(&shared, tenant.id, &published).await;
     let mut call = Call::new(
         shared.clone(),
