@@ -836,6 +836,7 @@ async fn a_dropped_events_socket_is_recovered_and_a_caller_who_left_meanwhile_is
     let leg = ring.param("channelId").unwrap().to_owned();
     let before = line.ari.connections();
     line.ari.drop_websocket();
+    line.ari.wait_until_deaf().await;
     // Deaf: the caller's hangup events are lost.
     line.ari.caller_hangs_up(&caller);
     // Reconnected, we list the channels, see the caller gone, stop Alex's phone, and free

@@ -147,6 +147,18 @@ impl AriStandIn {
         *self.shared.connections.lock().unwrap()
     }
 
+    /// Waits until no events socket is open (after [`Self::drop_websocket`]), so what happens
+    /// next is surely missed by the client.
+    pub async fn wait_until_deaf(&self) {
+        for _ in 0..500 {
+            if *self.shared.open.lock().unwrap() == 0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        panic!("the events socket never closed");
+    }
+
     /// Every REST request received, in order.
     pub fn requests(&self) -> Vec<Request> {
         self.shared.lock().requests.clone()

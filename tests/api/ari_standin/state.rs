@@ -205,6 +205,8 @@ pub struct Shared {
     pub drop_ws: watch::Sender<u64>,
     pub request_seen: Notify,
     pub connections: Mutex<u64>,
+    /// Events sockets open now.
+    pub open: Mutex<u64>,
 }
 
 impl Shared {
@@ -234,6 +236,7 @@ impl Shared {
             drop_ws,
             request_seen: Notify::new(),
             connections: Mutex::new(0),
+            open: Mutex::new(0),
         })
     }
 

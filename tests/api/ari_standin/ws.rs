@@ -52,6 +52,15 @@ async fn serve(
     mut drop_rx: tokio::sync::watch::Receiver<u64>,
 ) {
     *shared.connections.lock().unwrap() += 1;
+    *shared.open.lock().unwrap() += 1;
+    // Counted down however the socket ends.
+    struct Open(Arc<Shared>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            *self.0.open.lock().unwrap() -= 1;
+        }
+    }
+    let _open = Open(shared.clone());
     let Some(mut rx) = rx else {
         // Another app's socket: it hears nothing from ours.
         let _ = drop_rx.changed().await;
