@@ -1,7 +1,7 @@
 // Extensions page: the demo admin creates an agent's extension, sees the SIP password once,
 // finds the extension listed and provisioned (into the ARI stand-in the test script runs as
-// the server's Asterisk), and the password is not on the page after a reload; an agent cannot
-// open the page.
+// the server's Asterisk) with its phone's registration as Asterisk reports it, and the
+// password is not on the page after a reload; an agent cannot open the page.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -55,6 +55,28 @@ test('demo admin creates an extension and sees its password once', async () => {
     assert.match(text, /Provisioned/);
     assert.doesNotMatch(text, /Not provisioned|Failed/);
     await screenshot(page, 'extensions-desktop');
+
+    // The phone registers (the stand-in reports it as Asterisk does): the page says so after a
+    // reload, and again when it goes away.
+    const endpoint = (await row.locator('.user-email').first().innerText()).trim();
+    const phoneState = async (behaviour, shown) => {
+      const res = await fetch(`${env.ariControl}/phones/${endpoint}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ behaviour }),
+      });
+      assert.ok(res.ok, `phone ${behaviour}: ${res.status}`);
+      for (let i = 0; i < 50; i += 1) {
+        await page.reload();
+        const cell = page.locator(`tr[data-number="${number}"] [data-testid="registration"]`);
+        await cell.waitFor();
+        if ((await cell.innerText()).includes(shown)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.fail(`the phone never showed ${shown}`);
+    };
+    await phoneState('answers', 'Online');
+    await phoneState('unregistered', 'Offline');
 
     // From the server after a reload, and the password is nowhere on the page.
     await page.reload();

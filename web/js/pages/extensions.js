@@ -3,7 +3,7 @@
 // The SIP password is shown once, when it is created or changed. Every value from the server
 // goes into the page as text (h() children), never as markup.
 
-import { h, mount, uid } from '../dom.js';
+import { h, mount, uid, formatDateTime } from '../dom.js';
 import { icon } from '../icons.js';
 import { seg } from '../api.js';
 import { pageHeader, button, field, formAlert, setBusy, openDialog, confirmDialog, secretDialog, showApiError, dropdown, skeletonRows, emptyState, errorState, statusPill } from '../ui.js';
@@ -80,7 +80,7 @@ export async function render(root, ctx) {
           'table',
           { class: 'table', 'data-testid': 'extensions' },
           h('caption', { class: 'sr-only' }, 'Extensions'),
-          h('thead', null, h('tr', null, ['Number', 'Name', 'Agent', 'Codecs', 'DND', 'Provisioning'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
+          h('thead', null, h('tr', null, ['Number', 'Name', 'Agent', 'Codecs', 'DND', 'Phone', 'Provisioning'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
           h('tbody', null, items.map(row)),
         ),
       ),
@@ -107,6 +107,11 @@ export async function render(root, ctx) {
       h('td', { 'data-label': 'Agent' }, x.user_name || '—'),
       h('td', { 'data-label': 'Codecs' }, x.codecs.join(', ')),
       h('td', { 'data-label': 'DND' }, x.dnd ? statusPill('On', 'warning') : 'Off'),
+      // Registration as Asterisk last reported it; unknown until it says something.
+      h('td', { 'data-label': 'Phone', 'data-testid': 'registration' },
+        x.registration
+          ? h('span', { title: `since ${formatDateTime(x.registration.since)}` }, x.registration.state === 'online' ? statusPill('Online', 'success') : statusPill('Offline', 'neutral'))
+          : h('span', { class: 'user-email' }, 'Unknown')),
       h('td', { 'data-label': 'Provisioning', 'data-testid': 'provisioning' }, statusPill(label, kind), x.provisioning.message ? h('div', { class: 'user-email' }, x.provisioning.message) : null, retryBtn),
       h('td', { class: 'col-actions' }, h('div', { class: 'menu-anchor' }, more)),
     );
