@@ -114,6 +114,24 @@ pub enum TransferTarget {
     Number(String),
 }
 
+/// What a call task holds from its first moment.
+#[derive(Default)]
+struct Claims {
+    resources: Vec<String>,
+    tenant: Option<TenantId>,
+    call_id: Option<i64>,
+    contact: Option<(TenantId, i64)>,
+}
+
+impl Claims {
+    fn channel(id: &str) -> Self {
+        Claims {
+            resources: vec![id.to_owned()],
+            ..Claims::default()
+        }
+    }
+}
+
 struct CallHandle {
     tenant: Option<TenantId>,
     call_id: Option<i64>,
@@ -260,8 +278,7 @@ impl VoiceService {
                 .and_then(|p| p.catalog.dids().next().map(str::to_owned))
                 .unwrap_or_default(),
         };
-        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{}-{n}", self.0.boot);
+        let key = self.0.new_key();
         let leg = format!("{key}-d{agent}");
         let row = store::calls::insert_call(
             store,
@@ -277,35 +294,20 @@ impl VoiceService {
             chrono::Utc::now(),
         )
         .await?;
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let mut reg = self.0.registry();
-            reg.resources.insert((0, leg.clone()), key.clone());
-            reg.calls.insert(
-                key.clone(),
-                CallHandle {
-                    tenant: Some(tenant.id),
-                    call_id: Some(row.id),
-                    tx,
-                },
-            );
-        }
-        let shared = self.0.clone();
-        let wiring = call::Wiring {
-            server: 0,
-            server_name: srv.config.name.clone(),
-            client: srv.client.clone(),
-            key: key.clone(),
-        };
         let endpoint = format!(
             "PJSIP/{}",
             crate::voice::provision::object_id(&tenant.slug, &phone.number)
         );
         let id = row.id;
         let slug = tenant.slug.clone();
-        self.0.spawn(async move {
-            call::run_outbound(shared.clone(), wiring, row, slug, agent, endpoint, rx).await;
-            shared.forget(&key);
+        let claims = Claims {
+            resources: vec![leg],
+            tenant: Some(tenant.id),
+            call_id: Some(row.id),
+            contact: None,
+        };
+        self.launch(0, key, claims, move |shared, wiring, rx| {
+            call::run_outbound(shared, wiring, row, slug, agent, endpoint, rx)
         });
         Ok(id)
     }
@@ -460,69 +462,60 @@ impl VoiceService {
     }
 
     fn start_internal(&self, server: usize, channel: ari::models::Channel, dialled: String) {
-        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{}-{n}", self.0.boot);
+        let claims = Claims::channel(&channel.id);
+        self.launch(
+            server,
+            self.0.new_key(),
+            claims,
+            move |shared, wiring, rx| call::run_internal(shared, wiring, channel, dialled, rx),
+        );
+    }
+
+    fn start_inbound(&self, server: usize, channel: ari::models::Channel, did: String) {
+        let claims = Claims::channel(&channel.id);
+        self.launch(
+            server,
+            self.0.new_key(),
+            claims,
+            move |shared, wiring, rx| call::run_inbound(shared, wiring, channel, did, rx),
+        );
+    }
+
+    /// Registers a call task's claims (before it runs: the reader may route its events at
+    /// once), then runs it; the registry forgets it when it ends.
+    fn launch<F, Fut>(&self, server: usize, key: String, claims: Claims, run: F)
+    where
+        F: FnOnce(Arc<Shared>, call::Wiring, mpsc::UnboundedReceiver<Input>) -> Fut,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let (tx, rx) = mpsc::unbounded_channel();
         {
             let mut reg = self.0.registry();
-            reg.resources
-                .insert((server, channel.id.clone()), key.clone());
+            for id in claims.resources {
+                reg.resources.insert((server, id), key.clone());
+            }
+            if let Some(contact) = claims.contact {
+                reg.contacts.insert(contact, key.clone());
+            }
             reg.calls.insert(
                 key.clone(),
                 CallHandle {
-                    tenant: None,
-                    call_id: None,
+                    tenant: claims.tenant,
+                    call_id: claims.call_id,
                     tx,
                 },
             );
         }
-        let shared = self.0.clone();
         let wiring = call::Wiring {
             server,
             server_name: self.0.servers[server].config.name.clone(),
             client: self.0.servers[server].client.clone(),
             key: key.clone(),
         };
-        self.0.spawn(async move {
-            call::run_internal(shared.clone(), wiring, channel, dialled, rx).await;
-            shared.forget(&key);
-        });
-    }
-
-    fn start_inbound(&self, server: usize, channel: ari::models::Channel, did: String) {
-        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{}-{n}", self.0.boot);
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let mut reg = self.0.registry();
-            reg.resources
-                .insert((server, channel.id.clone()), key.clone());
-            reg.calls.insert(
-                key.clone(),
-                CallHandle {
-                    tenant: None,
-                    call_id: None,
-                    tx,
-                },
-            );
-        }
+        let task = run(self.0.clone(), wiring, rx);
         let shared = self.0.clone();
-        let client = self.0.servers[server].client.clone();
-        let server_name = self.0.servers[server].config.name.clone();
         self.0.spawn(async move {
-            call::run_inbound(
-                shared.clone(),
-                call::Wiring {
-                    server,
-                    server_name,
-                    client,
-                    key: key.clone(),
-                },
-                channel,
-                did,
-                rx,
-            )
-            .await;
+            task.await;
             shared.forget(&key);
         });
     }
@@ -709,54 +702,33 @@ impl VoiceService {
         row: store::calls::CallRecord,
         adoption: call::Adoption,
     ) {
-        let n = self.0.next.fetch_add(1, Ordering::Relaxed);
-        let key = format!("{}-{n}", self.0.boot);
-        let (tx, rx) = mpsc::unbounded_channel();
-        {
-            let mut reg = self.0.registry();
-            reg.resources
-                .insert((server, row.channel_id.clone()), key.clone());
-            reg.calls.insert(
-                key.clone(),
-                CallHandle {
-                    tenant: Some(TenantId(row.tenant_id)),
-                    call_id: Some(row.id),
-                    tx,
-                },
-            );
-            // Claimed now, not when the task gets to it: routing may offer the contact at once.
-            let contact = match &adoption {
-                call::Adoption::Queued { contact, .. }
-                | call::Adoption::Callback { contact, .. } => Some(*contact),
-                call::Adoption::Connected {
-                    contact,
-                    peer,
-                    talk,
-                    ..
-                } => {
-                    for id in [peer, talk] {
-                        reg.resources.insert((server, id.clone()), key.clone());
-                    }
-                    *contact
-                }
-                call::Adoption::Restart => None,
-            };
-            if let Some(contact) = contact {
-                reg.contacts
-                    .insert((TenantId(row.tenant_id), contact), key.clone());
+        let tenant = TenantId(row.tenant_id);
+        let mut claims = Claims::channel(&row.channel_id);
+        claims.tenant = Some(tenant);
+        claims.call_id = Some(row.id);
+        // Claimed now, not when the task gets to it: routing may offer the contact at once.
+        let contact = match &adoption {
+            call::Adoption::Queued { contact, .. } | call::Adoption::Callback { contact, .. } => {
+                Some(*contact)
             }
-        }
-        let shared = self.0.clone();
-        let wiring = call::Wiring {
-            server,
-            server_name: self.0.servers[server].config.name.clone(),
-            client: self.0.servers[server].client.clone(),
-            key: key.clone(),
+            call::Adoption::Connected {
+                contact,
+                peer,
+                talk,
+                ..
+            } => {
+                claims.resources.extend([peer.clone(), talk.clone()]);
+                *contact
+            }
+            call::Adoption::Restart => None,
         };
-        self.0.spawn(async move {
-            call::run_adopted(shared.clone(), wiring, row, adoption, rx).await;
-            shared.forget(&key);
-        });
+        claims.contact = contact.map(|c| (tenant, c));
+        self.launch(
+            server,
+            self.0.new_key(),
+            claims,
+            move |shared, wiring, rx| call::run_adopted(shared, wiring, row, adoption, rx),
+        );
     }
 
     async fn resync(&self, server: usize) {
@@ -804,6 +776,12 @@ impl Shared {
                 },
             );
         }
+    }
+
+    /// A key no other call of this run or an earlier one has.
+    fn new_key(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{}-{n}", self.boot)
     }
 
     fn spawn(&self, task: impl std::future::Future<Output = ()> + Send + 'static) {

@@ -237,6 +237,31 @@ impl Call {
         self.play_side(media).await;
     }
 
+    /// A call of `row` with the session settings of its tenant.
+    async fn open(
+        shared: Arc<Shared>,
+        wiring: Wiring,
+        tenant: TenantId,
+        slug: String,
+        row: &store::calls::CallRecord,
+        published: Arc<Published>,
+    ) -> Self {
+        let config = start::session_config(&shared, tenant, &published).await;
+        Call::new(shared, wiring, tenant, slug, row, published, config)
+    }
+
+    /// Runs the tenant's flow for the number called, from its start.
+    async fn start_flow(&mut self) {
+        self.feed(interp::Event::Started {
+            flow: None,
+            did: self.did.clone(),
+            caller: self.caller.clone(),
+            channel: "voice".into(),
+            vars: BTreeMap::new(),
+        });
+        self.drain().await;
+    }
+
     fn client(&self) -> &AriClient {
         &self.wiring.client
     }

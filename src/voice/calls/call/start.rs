@@ -81,16 +81,15 @@ pub(crate) async fn run_inbound(
         }
     };
     shared.set_call_id(&wiring.key, row.id);
-    let config = session_config(&shared, tenant, &published).await;
-    let mut call = Call::new(
+    let mut call = Call::open(
         shared.clone(),
         wiring,
         tenant,
         tenant_row.slug.clone(),
         &row,
         published,
-        config,
-    );
+    )
+    .await;
     call.caller_name = channel.caller.name.clone();
     call.event(
         "entered",
@@ -104,15 +103,7 @@ pub(crate) async fn run_inbound(
         call.caller_left("caller_hangup").await;
         return;
     }
-    let started = interp::Event::Started {
-        flow: None,
-        did,
-        caller: call.caller.clone(),
-        channel: "voice".into(),
-        vars: BTreeMap::new(),
-    };
-    call.feed(started);
-    call.drain().await;
+    call.start_flow().await;
     call.run(rx).await;
 }
 
@@ -144,16 +135,15 @@ pub(crate) async fn run_adopted(
             store::calls::set_ended(&store, tenant, row.id, "service_restart", Utc::now()).await;
         return;
     };
-    let config = session_config(&shared, tenant, &published).await;
-    let mut call = Call::new(
+    let mut call = Call::open(
         shared.clone(),
         wiring,
         tenant,
         tenant_row.slug.clone(),
         &row,
         published,
-        config,
-    );
+    )
+    .await;
     call.adopted = true;
     call.event("resumed", json!({"as": format!("{adoption:?}")}))
         .await;
@@ -223,14 +213,7 @@ pub(crate) async fn run_adopted(
         }
         Adoption::Restart => {
             call.play_side_items(vec![apology]).await;
-            call.feed(interp::Event::Started {
-                flow: None,
-                did: row.did.clone(),
-                caller: row.caller.clone(),
-                channel: "voice".into(),
-                vars: BTreeMap::new(),
-            });
-            call.drain().await;
+            call.start_flow().await;
         }
     }
     call.run(rx).await;
@@ -253,10 +236,9 @@ pub(crate) async fn run_outbound(
         // No flows published: nothing of them is needed to place a call.
         _ => Arc::new(Published::empty()),
     };
-    let config = session_config(&shared, tenant, &published).await;
     let leg = row.channel_id.clone();
     let to = row.caller.clone();
-    let mut call = Call::new(shared, wiring, tenant, slug, &row, published, config);
+    let mut call = Call::open(shared, wiring, tenant, slug, &row, published).await;
     // Nobody is on the line until the customer answers.
     call.channel = String::new();
     call.caller_gone = true;
@@ -403,16 +385,15 @@ pub(crate) async fn run_internal(
         }
     };
     shared.set_call_id(&wiring.key, row.id);
-    let config = session_config(&shared, tenant.id, &published).await;
-    let mut call = Call::new(
+    let mut call = Call::open(
         shared.clone(),
         wiring,
         tenant.id,
         tenant.slug.clone(),
         &row,
         published,
-        config,
-    );
+    )
+    .await;
     call.internal = true;
     call.agent = extension.user_id;
     call.event(
