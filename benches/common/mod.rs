@@ -32,9 +32,10 @@ impl Server {
             .env("SWITCHBOARD_LISTEN", "127.0.0.1:0")
             .env("SWITCHBOARD_ADMIN_EMAIL", OPERATOR.0)
             .env("SWITCHBOARD_ADMIN_PASSWORD", OPERATOR.1)
-            .env("SWITCHBOARD_LOG__FILTER", "warn")
+            .env("SWITCHBOARD_LOG__FILTER", server_log_filter())
             .stdout(Stdio::piped())
-            // SB_BENCH_SERVER_LOG=1 shows the server's warnings and errors.
+            // SB_BENCH_SERVER_LOG=1 shows the server's warnings and errors; any other value is
+            // the server's log filter (`SB_BENCH_SERVER_LOG=sqlx::query=debug` lists its SQL).
             .stderr(if std::env::var_os("SB_BENCH_SERVER_LOG").is_some() {
                 Stdio::inherit()
             } else {
@@ -43,7 +44,8 @@ impl Server {
             .spawn()
             .expect("server starts");
         let mut base = String::new();
-        for line in BufReader::new(child.stdout.take().expect("stdout")).lines() {
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        for line in lines.by_ref() {
             let line = line.expect("line");
             if let Some(rest) = line.strip_prefix("Switchboard is running at ") {
                 base = rest.split(' ').next().unwrap_or_default().to_owned();
@@ -51,6 +53,16 @@ impl Server {
             }
         }
         assert!(!base.is_empty(), "the server did not report its address");
+        // The log goes to stdout; shown when asked for, else drained so the server never blocks
+        // on a full pipe.
+        let show = std::env::var_os("SB_BENCH_SERVER_LOG").is_some();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if show {
+                    eprintln!("{line}");
+                }
+            }
+        });
         Server {
             child,
             base,
@@ -198,4 +210,11 @@ pub fn proc_cpu(path: &str) -> std::time::Duration {
     };
     // USER_HZ is 100 on every Linux we run on.
     std::time::Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
+
+fn server_log_filter() -> String {
+    match std::env::var("SB_BENCH_SERVER_LOG") {
+        Ok(filter) if filter != "1" && !filter.is_empty() => filter,
+        _ => "warn".to_owned(),
+    }
 }

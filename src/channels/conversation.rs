@@ -618,6 +618,9 @@ impl ChatService {
     pub async fn follow_routing(self, mut notices: broadcast::Receiver<RoutingNotice>) {
         loop {
             match notices.recv().await {
+                // Calls are the voice service's; only chats (or contacts already gone from the
+                // engine, whose medium is unknown) can be conversations.
+                Ok(n) if n.medium == Some(crate::routing::model::Medium::Voice) => {}
                 Ok(n) => {
                     if let Err(e) = self.on_routing(n.tenant, &n.command).await {
                         tracing::error!(tenant.id = %n.tenant, error = %e, "applying a routing decision to a conversation failed");

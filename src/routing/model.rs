@@ -549,6 +549,21 @@ pub enum Command {
     },
 }
 
+impl Command {
+    /// The contact the command is about, if it is about one.
+    pub fn contact(&self) -> Option<ContactId> {
+        match self {
+            Command::Offer { contact, .. }
+            | Command::WithdrawOffers { contact, .. }
+            | Command::Assigned { contact, .. }
+            | Command::AnnouncePosition { contact, .. }
+            | Command::Overflow { contact, .. }
+            | Command::Rejected { contact, .. } => Some(*contact),
+            Command::AgentAutoPaused { .. } => None,
+        }
+    }
+}
+
 /// Where a waiting contact stands, computed on demand.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Position {

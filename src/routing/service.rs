@@ -50,6 +50,9 @@ pub struct RoutingNotice {
     pub tenant: TenantId,
     /// What the engine decided.
     pub command: Command,
+    /// The medium of the contact the command is about, while the engine still holds it
+    /// (followers of one medium skip the others' decisions without a lookup).
+    pub medium: Option<Medium>,
 }
 
 /// Where a contact stands, for the API.
@@ -370,8 +373,13 @@ impl RoutingService {
                 }
             }
             self.publish(tenant, &command).await?;
+            let medium = command.contact().and_then(|c| r.engine.medium(c));
             // Nobody listening is fine: the decision is already persisted.
-            let _ = self.0.notices.send(RoutingNotice { tenant, command });
+            let _ = self.0.notices.send(RoutingNotice {
+                tenant,
+                command,
+                medium,
+            });
         }
         Ok(())
     }
@@ -516,21 +524,34 @@ impl RoutingService {
         tenant: TenantId,
         contact: i64,
     ) -> Result<ContactState, RoutingError> {
-        let stored = store::routed_contacts::find_routed_contact(&self.0.store, tenant, contact)
-            .await?
-            .ok_or(StoreError::NotFound)?;
         let router = self.router(tenant).await?;
         let r = router.lock().await;
         let id = ContactId(contact as u64);
         let view = r.engine.contact(id);
         let pos = r.engine.position(id);
+        let offered_to = r
+            .offers
+            .get(&id)
+            .map(|(a, _)| a.iter().map(|a| a.0 as i64).collect())
+            .unwrap_or_default();
+        drop(r);
+        // Only a contact the engine no longer holds needs its stored row (its outcome); live
+        // ones are asked for on every queued call, so they cost no query.
+        let mut outcome = None;
         let (status, queue_id, agent_id) = match view {
             Some(ContactView::Waiting { queue }) => ("waiting", queue.0 as i64, None),
             Some(ContactView::Offered { queue }) => ("offered", queue.0 as i64, None),
             Some(ContactView::Assigned { queue, agent }) => {
                 ("connected", queue.0 as i64, Some(agent.0 as i64))
             }
-            None => ("ended", stored.queue_id, stored.agent_id),
+            None => {
+                let stored =
+                    store::routed_contacts::find_routed_contact(&self.0.store, tenant, contact)
+                        .await?
+                        .ok_or(StoreError::NotFound)?;
+                outcome = stored.outcome;
+                ("ended", stored.queue_id, stored.agent_id)
+            }
         };
         Ok(ContactState {
             id: contact,
@@ -540,12 +561,8 @@ impl RoutingService {
             position: pos.map(|p| p.position),
             ewt_secs: pos.map(|p| p.ewt_secs),
             waited_secs: pos.map(|p| p.waited_secs),
-            offered_to: r
-                .offers
-                .get(&id)
-                .map(|(a, _)| a.iter().map(|a| a.0 as i64).collect())
-                .unwrap_or_default(),
-            outcome: if view.is_none() { stored.outcome } else { None },
+            offered_to,
+            outcome,
         })
     }
 

@@ -212,6 +212,72 @@ pub async fn add_event(
     Ok(())
 }
 
+/// A timeline entry for [`add_events`].
+#[derive(Debug, Clone)]
+pub struct NewCallEvent {
+    /// The call (of the tenant passed with it).
+    pub call: i64,
+    /// What happened.
+    pub kind: String,
+    /// Its facts, as JSON text.
+    pub detail: String,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// Appends entries to the timelines of a tenant's calls, in order, in one statement (the
+/// entries travel as one JSON array; entries of calls the tenant does not own are dropped).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, n = events.len()))]
+pub async fn add_events(
+    store: &Store,
+    tenant: TenantId,
+    events: &[NewCallEvent],
+) -> Result<(), StoreError> {
+    const SQLITE: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
+        select c.id, c.tenant_id, json_extract(e.value, '$.at'), json_extract(e.value, '$.kind'), json_extract(e.value, '$.detail') \
+        from json_each($2) e join calls c on c.id = json_extract(e.value, '$.call') and c.tenant_id = $1 \
+        order by e.key";
+    const POSTGRES: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
+        select c.id, c.tenant_id, (e.value->>'at')::timestamptz, e.value->>'kind', e.value->>'detail' \
+        from jsonb_array_elements($2::jsonb) with ordinality as e(value, n) \
+        join calls c on c.id = (e.value->>'call')::bigint and c.tenant_id = $1 \
+        order by e.n";
+    if events.is_empty() {
+        return Ok(());
+    }
+    let batch: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "call": e.call,
+                "kind": e.kind,
+                "detail": e.detail,
+                // The text sqlx itself binds for a SQLite timestamp, so these entries read
+                // back exactly like single inserts; PostgreSQL parses it.
+                "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
+            })
+        })
+        .collect();
+    let batch = serde_json::Value::Array(batch).to_string();
+    match &store.pool {
+        super::Pool::Sqlite { write, .. } => {
+            sqlx::query(SQLITE)
+                .bind(tenant.get())
+                .bind(&batch)
+                .execute(write)
+                .await?;
+        }
+        super::Pool::Postgres(p) => {
+            sqlx::query(POSTGRES)
+                .bind(tenant.get())
+                .bind(&batch)
+                .execute(p)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// One call of the tenant.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
 pub async fn find_call(

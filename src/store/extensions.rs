@@ -167,6 +167,7 @@ pub async fn insert_extension(
         .fetch_one(p)
         .await)
     .on_unique(TAKEN)?;
+    store.caches.extensions.forget(tenant);
     get_extension(store, tenant, id).await
 }
 
@@ -221,6 +222,22 @@ pub async fn list_extensions(
     rows.into_iter().map(TryInto::try_into).collect()
 }
 
+/// `list_extensions` for the call path (each offer looks up the agent's phone): a copy at most
+/// a couple of seconds old, forgotten at once by this store's own writes (see `cache`).
+pub async fn list_extensions_cached(
+    store: &Store,
+    tenant: TenantId,
+) -> Result<std::sync::Arc<Vec<ExtensionRecord>>, StoreError> {
+    match store.caches.extensions.get(tenant) {
+        Ok(copy) => Ok(copy),
+        Err(epoch) => {
+            let list = std::sync::Arc::new(list_extensions(store, tenant).await?);
+            store.caches.extensions.put(tenant, epoch, list.clone());
+            Ok(list)
+        }
+    }
+}
+
 /// Every enabled extension of every live tenant with the tenant's slug, for re-pushing them
 /// all to Asterisk at start. Deliberately not tenant-scoped: one Asterisk serves every tenant,
 /// and the caller is the service itself, never a request.
@@ -272,6 +289,7 @@ pub async fn update_extension(
         .await
         .map(|r| r.rows_affected()))
     .on_unique(TAKEN)?;
+    store.caches.extensions.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -296,6 +314,7 @@ pub async fn set_password(
         .execute(p)
         .await
         .map(|r| r.rows_affected()))?;
+    store.caches.extensions.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -330,6 +349,7 @@ pub async fn record_provisioning(
             .await
             .map(|r| r.rows_affected()))?,
     };
+    store.caches.extensions.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -341,6 +361,7 @@ pub async fn record_provisioning(
 pub async fn delete_extension(store: &Store, tenant: TenantId, id: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from extensions where tenant_id = $1 and id = $2";
     let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).execute(p).await.map(|r| r.rows_affected()))?;
+    store.caches.extensions.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }

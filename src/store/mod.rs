@@ -10,6 +10,7 @@ pub mod ai;
 pub mod api_keys;
 pub mod attachments;
 pub mod audit;
+mod cache;
 pub mod calls;
 pub mod canned;
 pub mod contacts;
@@ -181,6 +182,7 @@ pub fn redact_url(url: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Store {
     pub(crate) pool: Pool,
+    pub(crate) caches: std::sync::Arc<cache::Caches>,
 }
 
 /// Pool occupancy, exported as metrics.
@@ -209,13 +211,17 @@ impl Store {
                     std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
                 // The writer first: it creates the file and sets WAL before readers open it.
+                // No ping before each acquire: a SQLite connection is an open file that cannot
+                // go stale, and the ping would double the hops to its worker thread per query.
                 let write = SqlitePoolOptions::new()
                     .max_connections(1)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(30))
                     .connect_with(opts.clone())
                     .await?;
                 let read = SqlitePoolOptions::new()
                     .max_connections(max_connections)
+                    .test_before_acquire(false)
                     .acquire_timeout(Duration::from_secs(10))
                     .connect_with(opts)
                     .await?;
@@ -229,7 +235,10 @@ impl Store {
                     .await?,
             ),
         };
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            caches: Default::default(),
+        })
     }
 
     /// Which backend this store talks to.

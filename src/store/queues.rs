@@ -79,6 +79,7 @@ pub async fn insert_queue(
         .fetch_one(p)
         .await)
     .on_unique("a queue with this name")?;
+    store.caches.queues.forget(tenant);
     row.into_record(Vec::new())
 }
 
@@ -149,6 +150,22 @@ pub async fn list_queues(store: &Store, tenant: TenantId) -> Result<Vec<QueueRec
         .collect()
 }
 
+/// `list_queues` for the call path (each queued call finds its queue by name): a copy at most
+/// a couple of seconds old, forgotten at once by this store's own writes (see `cache`).
+pub async fn list_queues_cached(
+    store: &Store,
+    tenant: TenantId,
+) -> Result<std::sync::Arc<Vec<QueueRecord>>, StoreError> {
+    match store.caches.queues.get(tenant) {
+        Ok(copy) => Ok(copy),
+        Err(epoch) => {
+            let list = std::sync::Arc::new(list_queues(store, tenant).await?);
+            store.caches.queues.put(tenant, epoch, list.clone());
+            Ok(list)
+        }
+    }
+}
+
 /// Renames a queue and/or replaces its settings.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, queue.id = queue))]
 pub async fn update_queue(
@@ -169,6 +186,7 @@ pub async fn update_queue(
         .await
         .map(|r| r.rows_affected()))
     .on_unique("a queue with this name")?;
+    store.caches.queues.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }
@@ -179,6 +197,17 @@ pub async fn update_queue(
 /// of the tenant fails the whole change (`NotFound`).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, queue.id = queue))]
 pub async fn replace_members(
+    store: &Store,
+    tenant: TenantId,
+    queue: i64,
+    members: &[QueueMemberRecord],
+) -> Result<(), StoreError> {
+    let replaced = replace_members_now(store, tenant, queue, members).await;
+    store.caches.queues.forget(tenant);
+    replaced
+}
+
+async fn replace_members_now(
     store: &Store,
     tenant: TenantId,
     queue: i64,
@@ -224,6 +253,7 @@ pub async fn replace_members(
 pub async fn delete_queue(store: &Store, tenant: TenantId, queue: i64) -> Result<(), StoreError> {
     const SQL: &str = "delete from queues where tenant_id = $1 and id = $2";
     let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(queue).execute(p).await.map(|r| r.rows_affected()))?;
+    store.caches.queues.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }

@@ -153,6 +153,25 @@ pub async fn find_tenant(store: &Store, tenant: TenantId) -> Result<Option<Tenan
     Ok(row.map(Into::into))
 }
 
+/// `find_tenant` for paths that read it on every call (voice): a copy at most a couple of
+/// seconds old, forgotten at once by this store's own writes (see `cache`).
+pub async fn find_tenant_cached(
+    store: &Store,
+    tenant: TenantId,
+) -> Result<Option<Tenant>, StoreError> {
+    match store.caches.tenants.get(tenant) {
+        Ok(copy) => Ok((*copy).clone()),
+        Err(epoch) => {
+            let row = find_tenant(store, tenant).await?;
+            store
+                .caches
+                .tenants
+                .put(tenant, epoch, std::sync::Arc::new(row.clone()));
+            Ok(row)
+        }
+    }
+}
+
 /// A live tenant, or `NotFound`.
 pub async fn get_tenant(store: &Store, tenant: TenantId) -> Result<Tenant, StoreError> {
     find_tenant(store, tenant)
@@ -230,6 +249,7 @@ pub async fn update_tenant(
         .bind(Utc::now())
         .fetch_optional(p)
         .await)?;
+    store.caches.tenants.forget(tenant);
     row.map(Into::into).ok_or(StoreError::NotFound)
 }
 
@@ -253,6 +273,7 @@ pub async fn soft_delete_tenant(store: &Store, tenant: TenantId) -> Result<(), S
     const SQL: &str = "update tenants set deleted_at = $2, slug = slug || '~deleted-' || cast(id as text) \
                        where id = $1 and deleted_at is null";
     let done = on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?;
+    store.caches.tenants.forget(tenant);
     if done == 0 {
         return Err(StoreError::NotFound);
     }

@@ -107,6 +107,11 @@ impl Engine {
         })
     }
 
+    /// The medium of a contact the engine holds (waiting, offered or assigned).
+    pub fn medium(&self, id: ContactId) -> Option<Medium> {
+        self.contacts.get(&id).map(|c| c.info.medium)
+    }
+
     /// Position (1 = next) and expected wait of a waiting contact. EWT is
     /// `position × mean handle time ÷ agents serving`, where agents serving are members
     /// whose presence is available (at least one is assumed, so EWT stays finite).

@@ -315,6 +315,7 @@ async fn get_call(
     AppPath(path): AppPath<(i64, i64)>,
 ) -> ApiResult<AppJson<CallDetail>> {
     let (tid, id) = path;
+    state.voice.flush_timeline().await;
     let call = store::calls::find_call(&state.store, scope.id(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("call"))?;

@@ -16,6 +16,7 @@
 mod call;
 pub mod http;
 pub mod media;
+mod timeline;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -31,8 +32,8 @@ use crate::config::AsteriskConfig;
 use crate::domain::TenantId;
 use crate::inbox::EventHub;
 use crate::ivr::service::FlowService;
+use crate::routing::Command;
 use crate::routing::service::{RoutingNotice, RoutingService};
-use crate::routing::{Command, ContactId};
 use crate::store::{self, Store};
 
 /// What calls need from the rest of the service.
@@ -159,6 +160,7 @@ pub(crate) struct Shared {
     tasks: StdMutex<Vec<tokio::task::AbortHandle>>,
     // PJSIP endpoint id → whether a phone is registered there, and since when.
     phones: StdMutex<HashMap<String, PhoneState>>,
+    timeline: timeline::Timeline,
 }
 
 /// Whether an agent's phone is registered, as Asterisk last said.
@@ -206,6 +208,7 @@ impl VoiceService {
             next: AtomicU64::new(1),
             tasks: StdMutex::new(Vec::new()),
             phones: StdMutex::new(HashMap::new()),
+            timeline: timeline::Timeline::new(),
         })))
     }
 
@@ -225,6 +228,11 @@ impl VoiceService {
             .cloned()
     }
 
+    /// Returns once every call timeline entry this service produced so far is stored.
+    pub async fn flush_timeline(&self) {
+        self.0.timeline.flush().await;
+    }
+
     /// Calls in progress (all tenants).
     pub fn active_calls(&self) -> usize {
         self.0.registry().calls.len()
@@ -233,6 +241,7 @@ impl VoiceService {
     /// Opens every server's events socket and follows routing decisions, in the background.
     /// `routing` must be subscribed before any call can be queued.
     pub fn start(&self, routing: broadcast::Receiver<RoutingNotice>) -> Result<(), VoiceError> {
+        self.0.timeline.start(self.0.deps.store.clone());
         for (index, server) in self.0.servers.iter().enumerate() {
             let stream = EventStream::spawn(StreamOptions::from_config(&server.config)).map_err(
                 |source| VoiceError::Server {
@@ -524,7 +533,7 @@ impl VoiceService {
         loop {
             match notices.recv().await {
                 Ok(notice) => {
-                    let Some(contact) = contact_of(&notice.command) else {
+                    let Some(contact) = notice.command.contact() else {
                         continue;
                     };
                     let key = self
@@ -906,16 +915,4 @@ fn resource_ids(event: &ari::Event) -> Vec<String> {
         _ => {}
     }
     ids
-}
-
-fn contact_of(command: &Command) -> Option<ContactId> {
-    match command {
-        Command::Offer { contact, .. }
-        | Command::WithdrawOffers { contact, .. }
-        | Command::Assigned { contact, .. }
-        | Command::AnnouncePosition { contact, .. }
-        | Command::Overflow { contact, .. }
-        | Command::Rejected { contact, .. } => Some(*contact),
-        Command::AgentAutoPaused { .. } => None,
-    }
 }

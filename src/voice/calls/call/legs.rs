@@ -7,10 +7,11 @@ impl Call {
     pub(super) async fn ring_agent(&mut self, agent: i64, deadline_ms: i64) {
         let Some(contact) = self.contact else { return };
         let store = self.shared.deps.store.clone();
-        let phone = match store::extensions::list_extensions(&store, self.tenant).await {
+        let phone = match store::extensions::list_extensions_cached(&store, self.tenant).await {
             Ok(list) => list
-                .into_iter()
-                .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent)),
+                .iter()
+                .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent))
+                .cloned(),
             Err(e) => {
                 tracing::error!(call.id = self.call_id, error = %e, "extensions unavailable");
                 None

@@ -850,6 +850,8 @@ impl Call {
         self.drop_ringing_legs(Cause::Normal).await;
         let reason = self.end_reason.unwrap_or("caller_hangup");
         self.event("ended", json!({"reason": reason})).await;
+        // Whoever sees the call ended finds its whole timeline.
+        self.shared.timeline.flush().await;
         if let Err(e) = store::calls::set_ended(
             &self.shared.deps.store,
             self.tenant,
@@ -915,18 +917,9 @@ impl Call {
     }
 
     async fn event(&self, kind: &str, detail: Value) {
-        if let Err(e) = store::calls::add_event(
-            &self.shared.deps.store,
-            self.tenant,
-            self.call_id,
-            kind,
-            &detail,
-            Utc::now(),
-        )
-        .await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "call event not stored");
-        }
+        self.shared
+            .timeline
+            .add(self.tenant, self.call_id, kind, &detail, Utc::now());
     }
 
     /// Tells one agent's inbox about the call (ringing, connected, ended).

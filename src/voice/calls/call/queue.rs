@@ -48,8 +48,8 @@ impl Call {
 
     pub(super) async fn enqueue(&mut self, request: EnqueueRequest) -> Option<interp::Event> {
         let store = self.shared.deps.store.clone();
-        let queue = match store::queues::list_queues(&store, self.tenant).await {
-            Ok(list) => list.into_iter().find(|q| q.name == request.queue),
+        let queue = match store::queues::list_queues_cached(&store, self.tenant).await {
+            Ok(list) => list.iter().find(|q| q.name == request.queue).cloned(),
             Err(e) => {
                 tracing::error!(call.id = self.call_id, error = %e, "queues unavailable");
                 None

@@ -25,7 +25,7 @@ pub(crate) async fn run_inbound(
     };
     shared.set_tenant(&wiring.key, tenant);
     let store = &shared.deps.store;
-    let tenant_row = match store::tenants::find_tenant(store, tenant).await {
+    let tenant_row = match store::tenants::find_tenant_cached(store, tenant).await {
         Ok(Some(t)) => t,
         other => {
             tracing::error!(tenant.id = %tenant, result = ?other.map(|_| ()), "tenant of a routed DID unavailable");
@@ -436,9 +436,11 @@ pub(super) async fn session_config(
     tenant: TenantId,
     published: &Published,
 ) -> SessionConfig {
-    let directory = match store::extensions::list_extensions(&shared.deps.store, tenant).await {
+    let directory = match store::extensions::list_extensions_cached(&shared.deps.store, tenant)
+        .await
+    {
         Ok(list) => list
-            .into_iter()
+            .iter()
             .filter(|x| x.enabled)
             .map(|x| {
                 let mut words = x.display_name.split_whitespace();
@@ -447,7 +449,7 @@ pub(super) async fn session_config(
                 interp::DirectoryEntry {
                     first_name: first,
                     last_name: last,
-                    extension: x.number,
+                    extension: x.number.clone(),
                 }
             })
             .collect(),
