@@ -1,14 +1,22 @@
 //! `EventHub`: persist an event, then fan it out to every connected socket of this process.
+//!
+//! Events are stored by one writer task: what gathered while it was writing goes in the next
+//! statement, with consecutive numbers (a call setup publishes half a dozen events; under
+//! load they share statements instead of each taking the database's single writer).
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::domain::TenantId;
-use crate::store::events::EventRecord;
+use crate::store::events::{EventRecord, NewEvent};
 use crate::store::{self, Store, StoreError};
+
+/// Events stored in one statement at most.
+const MAX_BATCH: usize = 256;
 
 /// An event as sockets receive it.
 #[derive(Debug, Clone, Serialize)]
@@ -49,6 +57,16 @@ impl LiveEvent {
 pub struct EventHub {
     store: Store,
     tx: broadcast::Sender<Arc<LiveEvent>>,
+    // Started by the first publish (a runtime is running by then).
+    writer: Arc<OnceLock<mpsc::UnboundedSender<Pending>>>,
+}
+
+struct Pending {
+    tenant: TenantId,
+    kind: String,
+    user_id: Option<i64>,
+    payload: serde_json::Value,
+    done: oneshot::Sender<Result<Arc<LiveEvent>, StoreError>>,
 }
 
 impl EventHub {
@@ -56,10 +74,14 @@ impl EventHub {
     pub fn new(store: Store) -> Self {
         // A socket that falls this far behind re-reads the log instead (see ws.rs).
         let (tx, _) = broadcast::channel(4096);
-        EventHub { store, tx }
+        EventHub {
+            store,
+            tx,
+            writer: Arc::new(OnceLock::new()),
+        }
     }
 
-    /// Stores the event, then pushes it to live sockets.
+    /// Stores the event, then pushes it to live sockets; returns once it is stored.
     pub async fn publish(
         &self,
         tenant: TenantId,
@@ -67,19 +89,34 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Result<Arc<LiveEvent>, StoreError> {
-        let record =
-            store::events::append_event(&self.store, tenant, kind, user_id, &payload).await?;
-        let event = Arc::new(LiveEvent {
+        let writer = self.writer.get_or_init(|| {
+            let (queue, pending) = mpsc::unbounded_channel();
+            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
+            queue
+        });
+        let (done, stored) = oneshot::channel();
+        let pending = Pending {
             tenant,
-            seq: record.seq,
-            kind: record.kind,
+            kind: kind.to_owned(),
             user_id,
             payload,
-            at: record.created_at,
-        });
-        // No socket listening is fine: the event is in the log.
-        let _ = self.tx.send(event.clone());
-        Ok(event)
+            done,
+        };
+        if let Err(mpsc::error::SendError(p)) = writer.send(pending) {
+            // The writer is gone only when its runtime is shutting down: store it here.
+            return store_one(
+                &self.store,
+                &self.tx,
+                p.tenant,
+                &p.kind,
+                p.user_id,
+                p.payload,
+            )
+            .await;
+        }
+        stored.await.map_err(|_| {
+            StoreError::Database(sqlx::Error::Protocol("event writer stopped".into()))
+        })?
     }
 
     /// Live events of every tenant (filter by `tenant`).
@@ -91,4 +128,91 @@ impl EventHub {
     pub fn store(&self) -> &Store {
         &self.store
     }
+}
+
+async fn write_events(
+    store: Store,
+    tx: broadcast::Sender<Arc<LiveEvent>>,
+    mut pending: mpsc::UnboundedReceiver<Pending>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        let mut per_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
+        for p in batch.drain(..) {
+            per_tenant.entry(p.tenant).or_default().push(p);
+        }
+        for (tenant, events) in per_tenant {
+            write_tenant(&store, &tx, tenant, events).await;
+        }
+    }
+}
+
+async fn write_tenant(
+    store: &Store,
+    tx: &broadcast::Sender<Arc<LiveEvent>>,
+    tenant: TenantId,
+    events: Vec<Pending>,
+) {
+    if events.len() > 1 {
+        let rows: Vec<NewEvent> = events
+            .iter()
+            .map(|p| NewEvent {
+                kind: p.kind.clone(),
+                user_id: p.user_id,
+                payload: p.payload.to_string(),
+            })
+            .collect();
+        match store::events::append_events(store, tenant, &rows).await {
+            Ok(records) if records.len() == events.len() => {
+                for (p, r) in events.into_iter().zip(records) {
+                    let _ = p.done.send(Ok(announce(tx, tenant, r, p.payload)));
+                }
+                return;
+            }
+            Ok(records) => {
+                tracing::error!(tenant.id = %tenant, asked = events.len(), stored = records.len(), "event batch stored partly; not retried");
+                return;
+            }
+            // Another instance took the numbers, or the batch failed: one by one, each with
+            // its own retry and its own error.
+            Err(e) => {
+                tracing::debug!(tenant.id = %tenant, error = %e, "event batch refused; storing one by one")
+            }
+        }
+    }
+    for p in events {
+        let stored = store_one(store, tx, tenant, &p.kind, p.user_id, p.payload).await;
+        let _ = p.done.send(stored);
+    }
+}
+
+async fn store_one(
+    store: &Store,
+    tx: &broadcast::Sender<Arc<LiveEvent>>,
+    tenant: TenantId,
+    kind: &str,
+    user_id: Option<i64>,
+    payload: serde_json::Value,
+) -> Result<Arc<LiveEvent>, StoreError> {
+    let record = store::events::append_event(store, tenant, kind, user_id, &payload).await?;
+    Ok(announce(tx, tenant, record, payload))
+}
+
+fn announce(
+    tx: &broadcast::Sender<Arc<LiveEvent>>,
+    tenant: TenantId,
+    record: EventRecord,
+    payload: serde_json::Value,
+) -> Arc<LiveEvent> {
+    let event = Arc::new(LiveEvent {
+        tenant,
+        seq: record.seq,
+        kind: record.kind,
+        user_id: record.user_id,
+        payload,
+        at: record.created_at,
+    });
+    // No socket listening is fine: the event is in the log.
+    let _ = tx.send(event.clone());
+    event
 }

@@ -56,6 +56,76 @@ pub async fn append_event(
     }
 }
 
+/// An event for [`append_events`].
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    /// Event kind.
+    pub kind: String,
+    /// The one user it is for, or `None` for every member.
+    pub user_id: Option<i64>,
+    /// JSON payload, as text.
+    pub payload: String,
+}
+
+/// Appends several events of one tenant with consecutive sequence numbers in one statement
+/// and returns them in order. A writer racing for the same numbers (another instance) fails
+/// the whole batch with a conflict; the caller then appends them one by one.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, n = events.len()))]
+pub async fn append_events(
+    store: &Store,
+    tenant: TenantId,
+    events: &[NewEvent],
+) -> Result<Vec<EventRecord>, StoreError> {
+    // SQLite buffers an insert whose select reads the target table before writing, so the
+    // base number is read once, before the first new row.
+    const SQLITE: &str = "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
+        insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
+        select $1, base.s + e.key + 1, json_extract(e.value, '$.kind'), json_extract(e.value, '$.user_id'), \
+               json_extract(e.value, '$.payload'), json_extract(e.value, '$.at') \
+        from base, json_each($2) e order by e.key \
+        returning seq, kind, user_id, payload, created_at";
+    const POSTGRES: &str = "with base as (select coalesce(max(seq), 0) as s from tenant_events where tenant_id = $1) \
+        insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
+        select $1, base.s + e.n, e.value->>'kind', (e.value->>'user_id')::bigint, e.value->>'payload', \
+               (e.value->>'at')::timestamptz \
+        from base, jsonb_array_elements($2::jsonb) with ordinality as e(value, n) \
+        returning seq, kind, user_id, payload, created_at";
+    if events.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One instant for the batch, in the text sqlx binds for a SQLite timestamp.
+    let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+    let batch: Vec<serde_json::Value> = events
+        .iter()
+        .map(|e| serde_json::json!({"kind": e.kind, "user_id": e.user_id, "payload": e.payload, "at": at}))
+        .collect();
+    let batch = serde_json::Value::Array(batch).to_string();
+    let mut rows: Vec<EventRecord> = match &store.pool {
+        super::Pool::Sqlite { write, .. } => {
+            sqlx::query_as(SQLITE)
+                .bind(tenant.get())
+                .bind(&batch)
+                .fetch_all(write)
+                .await
+        }
+        super::Pool::Postgres(p) => {
+            sqlx::query_as(POSTGRES)
+                .bind(tenant.get())
+                .bind(&batch)
+                .fetch_all(p)
+                .await
+        }
+    }
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            StoreError::Conflict("event sequence numbers taken meanwhile".into())
+        }
+        _ => StoreError::from(e),
+    })?;
+    rows.sort_by_key(|r| r.seq);
+    Ok(rows)
+}
+
 /// Events after `since`, oldest first, at most `limit`.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn list_events_since(

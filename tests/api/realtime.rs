@@ -295,3 +295,57 @@ async fn the_socket_refuses_strangers_other_tenants_and_foreign_origins() {
     );
     let _ = w.agent_b;
 }
+
+/// Events published at the same moment (a call setup publishes several) are stored together:
+/// each still gets its own, consecutive number, the log holds them in that order with their
+/// payloads, and live sockets receive them in number order.
+#[tokio::test]
+async fn events_published_at_once_get_consecutive_numbers_in_order() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "burst").await;
+    let tenant = switchboard::domain::TenantId(tid);
+    let hub = app.state.events.clone();
+    let mut live = hub.subscribe();
+    let published = futures::future::join_all((0..40).map(|i| {
+        let hub = hub.clone();
+        async move {
+            let user = (i % 2 == 1).then_some(7);
+            hub.publish(tenant, "burst", user, json!({ "i": i }))
+                .await
+                .expect("published")
+        }
+    }))
+    .await;
+    for (i, e) in published.iter().enumerate() {
+        assert_eq!(e.payload["i"], i, "each publisher gets its own event back");
+        assert_eq!(e.user_id, (i % 2 == 1).then_some(7));
+    }
+    let first = published[0].seq;
+    let seqs: Vec<i64> = published.iter().map(|e| e.seq).collect();
+    assert_eq!(seqs, (first..first + 40).collect::<Vec<_>>());
+
+    let log = switchboard::store::events::list_events_since(&app.store, tenant, first - 1, 100)
+        .await
+        .unwrap();
+    assert_eq!(log.len(), 40);
+    for (i, r) in log.iter().enumerate() {
+        assert_eq!(r.seq, first + i as i64);
+        assert_eq!(r.kind, "burst");
+        let payload: Value = serde_json::from_str(&r.payload).unwrap();
+        assert_eq!(payload["i"], i);
+        assert_eq!(r.user_id, (i % 2 == 1).then_some(7));
+    }
+
+    let mut heard = Vec::new();
+    while heard.len() < 40 {
+        let e = tokio::time::timeout(Duration::from_secs(5), live.recv())
+            .await
+            .expect("live event")
+            .expect("hub open");
+        if e.tenant == tenant && e.kind == "burst" {
+            heard.push(e.seq);
+        }
+    }
+    assert_eq!(heard, seqs);
+}

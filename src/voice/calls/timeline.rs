@@ -20,6 +20,10 @@ use crate::store::{self, Store, calls::NewCallEvent};
 /// Entries written in one go at most (a burst beyond that waits for the next round).
 const MAX_BATCH: usize = 512;
 
+/// How long the writer lets entries gather after the first one: a call setup adds its
+/// entries within a few milliseconds, and nobody waits on them (a flush skips the wait).
+const GATHER: Duration = Duration::from_millis(5);
+
 enum Entry {
     Event(TenantId, NewCallEvent),
     Flush(oneshot::Sender<()>),
@@ -83,6 +87,15 @@ impl Timeline {
 async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Entry>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        if !batch.iter().any(|e| matches!(e, Entry::Flush(_))) {
+            tokio::time::sleep(GATHER).await;
+            while batch.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(entry) => batch.push(entry),
+                    Err(_) => break,
+                }
+            }
+        }
         let mut per_tenant: BTreeMap<TenantId, Vec<NewCallEvent>> = BTreeMap::new();
         let mut flushed = Vec::new();
         for entry in batch.drain(..) {
