@@ -1,8 +1,8 @@
 //! Calls end to end against the ARI stand-in: a trunk call to a DID runs the tenant's IVR
 //! flow (TTS prompts rendered and served by URL, keys pressed), waits in a queue as a voice
 //! contact of the routing engine, rings the agent's PJSIP phone, is bridged and recorded,
-//! and ends into wrap-up; ring timeouts, abandons, voicemail, transfer, callbacks, a dropped
-//! events socket and a blended agent, each as a caller and an agent would live it.
+//! and ends into wrap-up; ring timeouts, abandons, voicemail, transfer, callbacks, dial-by-name,
+//! a dropped events socket and a blended agent, each as a caller and an agent would live it.
 
 use std::time::Duration;
 
@@ -30,7 +30,7 @@ nodes:
   menu:
     type: menu
     prompt: "For sales, press 1. To leave a message, press 2. For the front desk, press 3."
-    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback, "5": call_me, "6": account }
+    options: { "1": q_sales, "2": vm, "3": front_desk, "4": q_callback, "5": call_me, "6": account, "7": staff }
     max_attempts: 2
     on_max_attempts: goodbye
   q_sales:
@@ -79,6 +79,15 @@ nodes:
     on_no_answer: vm
     on_busy: vm
     on_failure: vm
+  staff:
+    type: directory
+    directory: staff
+    on_not_found: nobody
+    on_exit: goodbye
+    on_operator: front_desk
+  nobody:
+    type: hangup
+    prompt: "Sorry, nobody here has that name."
   vm:
     type: voicemail
     mailbox: "sales"
@@ -153,12 +162,18 @@ async fn line(queue_settings: Value) -> Line {
 impl Line {
     /// A logged-in agent in the queue with phone `number`.
     async fn agent(&self, number: &str, behaviour: Behaviour) -> Agent {
+        self.agent_named(number, &format!("Agent {number}"), behaviour)
+            .await
+    }
+
+    /// [`Self::agent`] whose extension shows (and the directory finds) `name`.
+    async fn agent_named(&self, number: &str, name: &str, behaviour: Behaviour) -> Agent {
         let (id, client) = self.app.member(&self.op, self.tid, "agent").await;
         let r = self
             .op
             .post(
                 &format!("/api/v1/tenants/{}/extensions", self.tid),
-                json!({"number": number, "display_name": format!("Agent {number}"), "user_id": id}),
+                json!({"number": number, "display_name": name, "user_id": id}),
             )
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
@@ -319,6 +334,36 @@ fn kinds(call: &Value) -> Vec<String> {
         .iter()
         .map(|e| e["kind"].as_str().unwrap().to_owned())
         .collect()
+}
+
+/// The media URIs of a play request, in order.
+fn media_of(r: &Request) -> Vec<String> {
+    if let Some(list) = r.body.as_ref().and_then(|b| b["media"].as_array()) {
+        return list
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_owned))
+            .collect();
+    }
+    r.param("media")
+        .map(|m| m.split(',').map(str::to_owned).collect())
+        .unwrap_or_default()
+}
+
+/// A request to play something to `channel` that includes `uri`.
+fn plays(r: &Request, channel: &str, uri: &str) -> bool {
+    r.method == "POST"
+        && r.path.starts_with(&format!("/ari/channels/{channel}/play"))
+        && media_of(r).iter().any(|m| m == uri)
+}
+
+fn timeline_entry(call: &Value, kind: &str) -> Value {
+    call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == kind)
+        .unwrap_or_else(|| panic!("no {kind} in {:?}", kinds(call)))["detail"]
+        .clone()
 }
 
 fn originates_to(r: &Request, phone: &str) -> bool {
@@ -1396,4 +1441,276 @@ async fn an_agent_hands_a_caller_on_to_a_queue_and_to_an_extension() {
     assert_eq!(call["end_reason"], "transfer_hangup");
     let r = bo.client.post(&transfer, json!({"queue": "sales"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+}
+
+/// Into the staff directory from the menu, up to its intro.
+async fn into_directory(line: &Line) -> String {
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '7');
+    line.request("ask the caller to spell a name", |r| {
+        plays(r, &caller, "sound:dir-intro")
+    })
+    .await;
+    caller
+}
+
+#[tokio::test]
+async fn a_caller_spells_a_last_name_hears_it_presses_1_and_is_put_through_to_that_agent() {
+    let line = line(json!({})).await;
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let alex = line
+        .agent_named("1001", "Alex Smith", answers.clone())
+        .await;
+    let bo = line.agent_named("1002", "Bo Jones", answers).await;
+    let caller = into_directory(&line).await;
+
+    // S-M-I: only Alex Smith; the name is said, then how to choose it.
+    for key in ['7', '6', '4'] {
+        line.ari.press(&caller, key);
+    }
+    let offer = line
+        .request("offer Alex Smith", |r| plays(r, &caller, "sound:dir-instr"))
+        .await;
+    let media = media_of(&offer);
+    assert_eq!(media.len(), 2, "{media:?}");
+    assert!(
+        media[0].starts_with(&format!("sound:{}/media/tts/", line.app.base)),
+        "the name, spoken: {media:?}"
+    );
+    let name = reqwest::get(media[0].trim_start_matches("sound:"))
+        .await
+        .unwrap();
+    assert_eq!(name.status(), StatusCode::OK);
+    line.ari.press(&caller, '1');
+
+    let ring = line
+        .request("ring Alex's extension", |r| originates_to(r, &alex.phone))
+        .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with Alex", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    let call = line
+        .call_until("connected to Alex", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(
+        timeline_entry(&call, "directory_search"),
+        json!({"digits": 3, "matches": 1})
+    );
+    assert_eq!(
+        timeline_entry(&call, "directory_result"),
+        json!({"outcome": "selected", "extension": "1001"})
+    );
+    let staff = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ivr_node" && e["detail"]["node"] == "staff")
+        .unwrap();
+    assert_eq!(staff["detail"]["exit"], "selected");
+    assert_eq!(staff["detail"]["detail"], "1001");
+    let kinds = kinds(&call);
+    for k in [
+        "directory_search",
+        "directory_result",
+        "transferring",
+        "transferred",
+    ] {
+        assert!(kinds.contains(&k.to_owned()), "{k} missing from {kinds:?}");
+    }
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &bo.phone)),
+        "Bo's phone never rang"
+    );
+
+    line.ari.agent_hangs_up(&leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "transfer_hangup");
+}
+
+#[tokio::test]
+async fn letters_that_match_nobody_are_regretted_and_the_flow_takes_its_not_found_branch() {
+    let line = line(json!({})).await;
+    line.agent_named(
+        "1001",
+        "Alex Smith",
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let caller = into_directory(&line).await;
+
+    for key in ['9', '9', '9'] {
+        line.ari.press(&caller, key);
+    }
+    line.request("say nobody matches", |r| {
+        plays(r, &caller, "sound:dir-nomatch")
+    })
+    .await;
+    // The flow's on_not_found says sorry and hangs up.
+    line.request("hang up the caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "flow_hangup");
+    assert_eq!(
+        timeline_entry(&call, "directory_search"),
+        json!({"digits": 3, "matches": 0})
+    );
+    assert_eq!(
+        timeline_entry(&call, "directory_result"),
+        json!({"outcome": "not_found", "extension": null})
+    );
+    let exits: Vec<(String, String)> = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ivr_node")
+        .map(|e| {
+            (
+                e["detail"]["node"].as_str().unwrap().to_owned(),
+                e["detail"]["exit"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        exits.contains(&("staff".into(), "on_not_found".into())),
+        "{exits:?}"
+    );
+    assert!(exits.iter().any(|(node, _)| node == "nobody"), "{exits:?}");
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| plays(r, &caller, "sound:dir-instr")),
+        "no name was offered"
+    );
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| r.param("endpoint").is_some()),
+        "nobody was rung"
+    );
+}
+
+#[tokio::test]
+async fn zero_in_the_directory_reaches_the_operator() {
+    let line = line(json!({})).await;
+    let desk = line
+        .agent_named(
+            "1002",
+            "Front Desk",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let caller = into_directory(&line).await;
+    line.ari.press(&caller, '0');
+    // The flow's on_operator is the front desk.
+    line.request("ring the front desk", |r| originates_to(r, &desk.phone))
+        .await;
+    let call = line
+        .call_until("connected to the desk", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(
+        timeline_entry(&call, "directory_result"),
+        json!({"outcome": "operator", "extension": null})
+    );
+    assert!(!kinds(&call).contains(&"directory_search".to_owned()));
+}
+
+#[tokio::test]
+async fn a_caller_who_hangs_up_while_spelling_ends_the_call_cleanly() {
+    let line = line(json!({})).await;
+    let caller = into_directory(&line).await;
+    line.ari.press(&caller, '7');
+    line.ari.press(&caller, '6');
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+    let kinds = kinds(&call);
+    assert!(!kinds.contains(&"directory_result".to_owned()), "{kinds:?}");
+    let staff = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "ivr_node" && e["detail"]["node"] == "staff")
+        .unwrap_or_else(|| panic!("the directory node is on the timeline: {kinds:?}"));
+    assert_eq!(staff["detail"]["exit"], "caller_hangup");
+}
+
+#[tokio::test]
+async fn a_caller_still_in_the_directory_at_the_flows_time_limit_is_taken_out_of_it() {
+    let line = line(json!({})).await;
+    let did = "+15550002000";
+    let quick = r#"version: 1
+id: quick
+name: Directory first
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+  on_error: too_long
+limits: { max_ivr_time: "2s" }
+start: staff
+nodes:
+  staff:
+    type: directory
+    directory: staff
+    on_not_found: too_long
+  too_long:
+    type: hangup
+    prompt: "Please call again."
+"#;
+    let routes = format!(
+        "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n  - match: {{ did: \"{did}\" }}\n    flow: quick\n"
+    );
+    for (path, text) in [
+        ("flows/quick.yaml", quick.to_owned()),
+        ("routes.yaml", routes),
+    ] {
+        let r = line
+            .op
+            .post(
+                &format!("/api/v1/tenants/{}/flows/publish", line.tid),
+                json!({"path": path, "text": text}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
+    }
+    let caller = line.ari.inbound_call(did, CALLER);
+    line.request("ask the caller to spell a name", |r| {
+        plays(r, &caller, "sound:dir-intro")
+    })
+    .await;
+    line.ari.press(&caller, '7');
+
+    // Two seconds in, the flow's limit sends the caller to its on_error, which says goodbye.
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "flow_hangup");
+    assert_eq!(
+        timeline_entry(&call, "directory_result"),
+        json!({"outcome": "interrupted", "extension": null})
+    );
+    let staff = timeline_entry(&call, "ivr_node");
+    assert_eq!(staff["node"], "staff");
+    assert_eq!(staff["exit"], "max_ivr_time");
+    assert!(!kinds(&call).contains(&"directory_search".to_owned()));
 }

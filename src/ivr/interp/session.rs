@@ -171,6 +171,16 @@ impl Session {
         &self.language
     }
 
+    /// The voice profile in effect (`set_language`'s `voice`, else the flow's default).
+    pub fn voice(&self) -> Option<&str> {
+        self.voice.as_deref()
+    }
+
+    /// True while the session waits for a [`Event::DirectoryResult`].
+    pub fn awaits_directory(&self) -> bool {
+        self.wait == Wait::Directory
+    }
+
     /// Handles one event at `now` and returns what the adapter must do.
     pub fn handle(&mut self, cat: &Catalog, event: Event, now: DateTime<Utc>) -> Vec<Action> {
         let mut out = Vec::new();

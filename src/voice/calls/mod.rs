@@ -9,11 +9,13 @@
 //!   `["leg", KEY]` is an agent or transfer leg we originated and goes to its call.
 //! - Routing commands about a voice contact (offers, withdrawals, assignment, position
 //!   announcements, overflow) go to the call holding the contact.
+//! - Dial-by-name is a pure dialog (`directory`) the call task runs like the interpreter.
 //! - After the socket comes back, every call is told which channels still exist, so a call
 //!   whose caller left while we were deaf ends cleanly and a missed `PlaybackFinished` is
 //!   recovered (ARI.md §1.2).
 
 mod call;
+mod directory;
 pub mod http;
 pub mod media;
 mod timeline;

@@ -12,8 +12,10 @@
 //! - `queue.rs`: the lobby, announcements, exit keys, callbacks, routing's decisions.
 //! - `legs.rs`: agents' phones, transfer targets, the customer of a callback; bridging.
 //! - `voicemail.rs`: greeting, recording, fetching recordings into the data dir.
+//! - `dial_by_name.rs`: the directory dialog over ARI (prompts, keys, its timer).
 //! - here: the task's loop, the interpreter's actions, prompts, events, hangups, the end.
 
+mod dial_by_name;
 mod legs;
 mod queue;
 mod start;
@@ -36,9 +38,9 @@ use tokio::time::Instant;
 use super::{Input, Shared, TransferTarget};
 use crate::domain::TenantId;
 use crate::ivr::interp::{
-    self, Action, Destination, DirectoryOutcome, EnqueueRequest, Greeting, HangupReason, PlayItem,
-    PlaybackId, QueueOutcome, Session, SessionConfig, TimerId, TransferOutcome, TransferRequest,
-    VoicemailRequest,
+    self, Action, Destination, DirectoryOutcome, DirectoryRequest, EnqueueRequest, Greeting,
+    HangupReason, PlayItem, PlaybackId, QueueOutcome, Session, SessionConfig, TimerId,
+    TransferOutcome, TransferRequest, VoicemailRequest,
 };
 use crate::ivr::service::Published;
 use crate::routing::{AgentId, Command, ContactId, Event as RoutingEvent, OverflowReason};
@@ -94,12 +96,15 @@ enum Timer {
     Announce,
     CallbackOffer,
     CallbackDue,
+    Directory,
 }
 
 /// How the call is doing, for the row and the timeline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     Ivr,
+    /// Dial-by-name: keys, prompts and the timer belong to the directory dialog.
+    Directory,
     Queued,
     Transferring,
     Connected,
@@ -136,6 +141,7 @@ struct Call {
     contact: Option<i64>,
     recording: Option<(i64, String)>,
     voicemail: Option<Voicemail>,
+    directory: Option<dial_by_name::Directory>,
     seq: u32,
     caller_gone: bool,
     end_reason: Option<&'static str>,
@@ -209,6 +215,7 @@ impl Call {
             contact: None,
             recording: None,
             voicemail: None,
+            directory: None,
             seq: 0,
             caller_gone: false,
             end_reason: None,
@@ -321,6 +328,7 @@ impl Call {
                 Timer::QueueMaxWait => self.leave_queue(QueueOutcome::MaxWait, "max_wait").await,
                 Timer::Announce => self.announce_position(None).await,
                 Timer::CallbackOffer => self.offer_callback().await,
+                Timer::Directory => self.directory_timer().await,
                 Timer::CallbackDue => {
                     if !self.release_callback().await {
                         self.event("callback_failed", json!({"why": "the queue refused it"}))
@@ -345,6 +353,9 @@ impl Call {
         while let Some(event) = self.pending.pop_front() {
             let catalog = self.published.catalog.clone();
             let actions = self.session.handle(&catalog, event, Utc::now());
+            if self.stage == Stage::Directory && !self.session.awaits_directory() {
+                self.abandon_directory().await;
+            }
             for action in actions {
                 if let Some(follow) = self.execute(action).await {
                     self.pending.push_back(follow);
@@ -411,14 +422,7 @@ impl Call {
                     .await;
                 Some(interp::Event::CallbackDone { ok })
             }
-            Action::Directory(request) => {
-                self.event(
-                    "directory_unavailable",
-                    json!({"directory": request.directory, "why": "dial-by-name is not available on calls yet"}),
-                )
-                .await;
-                Some(interp::Event::DirectoryResult(DirectoryOutcome::Exit))
-            }
+            Action::Directory(request) => self.open_directory(request).await,
             Action::AiAgent(request) => {
                 self.event(
                     "ai_unavailable",
@@ -552,7 +556,9 @@ impl Call {
             }
             ari::Event::PlaybackFinished(p) => {
                 let id = p.playback.id.clone();
-                if let Some(pid) = self.playing.remove(&id) {
+                if self.is_directory_prompt(&id) {
+                    self.directory_prompt_finished(&id).await;
+                } else if let Some(pid) = self.playing.remove(&id) {
                     self.feed(interp::Event::PlaybackFinished(pid));
                 } else if self
                     .voicemail
@@ -607,6 +613,7 @@ impl Call {
                 }
             }
             Stage::Ivr => self.feed(interp::Event::Dtmf(digit)),
+            Stage::Directory => self.directory_key(digit).await,
             // The recording itself stops on `#`.
             Stage::Voicemail
             | Stage::Transferring
@@ -730,6 +737,7 @@ impl Call {
         self.timers.retain(|t, _| *t == Timer::CallbackDue);
         self.playing.clear();
         self.side_playbacks.clear();
+        self.directory = None;
         match self.stage {
             Stage::Ivr if self.callback.is_some() && self.queued.is_some() => {
                 self.ivr_hangup().await;
@@ -750,7 +758,7 @@ impl Call {
                 self.event("waiting_for_callback", json!({})).await;
                 return;
             }
-            Stage::Ivr => {
+            Stage::Ivr | Stage::Directory => {
                 self.ivr_hangup().await;
             }
             Stage::Callback => return,
@@ -893,6 +901,7 @@ impl Call {
                 self.feed(interp::Event::PlaybackFinished(pid));
             }
         }
+        self.resync_directory().await;
     }
 
     async fn destroy_bridge(&self, id: &str) {
