@@ -233,14 +233,17 @@ pub async fn add_events(
     tenant: TenantId,
     events: &[NewCallEvent],
 ) -> Result<(), StoreError> {
+    // The tenant check is a lookup by primary key per entry: as a join, SQLite's planner may
+    // scan the tenant's calls for every entry instead.
     const SQLITE: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
-        select c.id, c.tenant_id, json_extract(e.value, '$.at'), json_extract(e.value, '$.kind'), json_extract(e.value, '$.detail') \
-        from json_each($2) e join calls c on c.id = json_extract(e.value, '$.call') and c.tenant_id = $1 \
+        select e.value ->> '$.call', $1, e.value ->> '$.at', e.value ->> '$.kind', e.value ->> '$.detail' \
+        from json_each($2) e \
+        where exists (select 1 from calls c where c.id = e.value ->> '$.call' and c.tenant_id = $1) \
         order by e.key";
     const POSTGRES: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
-        select c.id, c.tenant_id, (e.value->>'at')::timestamptz, e.value->>'kind', e.value->>'detail' \
+        select (e.value->>'call')::bigint, $1, (e.value->>'at')::timestamptz, e.value->>'kind', e.value->>'detail' \
         from jsonb_array_elements($2::jsonb) with ordinality as e(value, n) \
-        join calls c on c.id = (e.value->>'call')::bigint and c.tenant_id = $1 \
+        where exists (select 1 from calls c where c.id = (e.value->>'call')::bigint and c.tenant_id = $1) \
         order by e.n";
     if events.is_empty() {
         return Ok(());

@@ -80,8 +80,8 @@ pub async fn append_events(
     // base number is read once, before the first new row.
     const SQLITE: &str = "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
         insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
-        select $1, base.s + e.key + 1, json_extract(e.value, '$.kind'), json_extract(e.value, '$.user_id'), \
-               json_extract(e.value, '$.payload'), json_extract(e.value, '$.at') \
+        select $1, base.s + e.key + 1, e.value ->> '$.kind', e.value ->> '$.user_id', \
+               e.value ->> '$.payload', e.value ->> '$.at' \
         from base, json_each($2) e order by e.key \
         returning seq, kind, user_id, payload, created_at";
     const POSTGRES: &str = "with base as (select coalesce(max(seq), 0) as s from tenant_events where tenant_id = $1) \
