@@ -69,6 +69,8 @@ nodes:
     type: callback
     queue: sales
     number: caller
+    max_attempts: 2
+    retry_delay: "1m"
     next: callback_done
     on_error: vm
   front_desk:
@@ -1040,6 +1042,73 @@ async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "caller_hangup");
     assert_eq!(line.agent_state(&alex).await, "available");
+}
+
+#[tokio::test]
+async fn a_customer_busy_at_the_first_callback_frees_the_agent_and_is_queued_again_for_later() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let customer_phone = format!("{CALLER}@trunk");
+    line.ari.phone(&customer_phone, Behaviour::Busy);
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '5');
+    line.request("say thanks and hang up", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    line.request("dial the customer a first time", |r| {
+        originates_to(r, &customer_phone)
+    })
+    .await;
+    let call = line
+        .call_until("the busy customer noted", |c| {
+            kinds(c).contains(&"callback_failed".to_owned()) && c["state"] == "queued"
+        })
+        .await;
+    let timeline = call["timeline"].as_array().unwrap();
+    let failed = timeline
+        .iter()
+        .find(|e| e["kind"] == "callback_failed")
+        .unwrap();
+    assert_eq!(failed["detail"]["attempt"], 1, "{failed}");
+    assert_eq!(failed["detail"]["of"], 2, "{failed}");
+    assert_eq!(failed["detail"]["retry_in_secs"], 60, "{failed}");
+    // Registered again, due a minute later (the flow's retry_delay), not offered before.
+    let again = timeline
+        .iter()
+        .filter(|e| e["kind"] == "callback_registered")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no second registration in {timeline:?}"));
+    let due: chrono::DateTime<chrono::Utc> =
+        serde_json::from_value(again["detail"]["not_before"].clone()).unwrap();
+    let wait = due - chrono::Utc::now();
+    assert!(
+        wait > chrono::Duration::seconds(50) && wait <= chrono::Duration::seconds(60),
+        "{again}"
+    );
+    assert_ne!(call["end_reason"], "callback_failed");
+    // Alex's phone was let go and Alex is free for other calls meanwhile.
+    assert_eq!(line.agent_state(&alex).await, "available");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let dialled = line
+        .ari
+        .requests()
+        .iter()
+        .filter(|r| originates_to(r, &customer_phone))
+        .count();
+    assert_eq!(
+        dialled, 1,
+        "the customer is not dialled again before the delay"
+    );
 }
 
 #[tokio::test]

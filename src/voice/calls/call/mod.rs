@@ -114,6 +114,36 @@ enum Stage {
     Ended,
 }
 
+/// How often a callback's customer is dialled before giving up, and how long apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct CallbackTries {
+    made: u32,
+    max: u32,
+    apart: Duration,
+}
+
+impl Default for CallbackTries {
+    fn default() -> Self {
+        CallbackTries {
+            made: 0,
+            max: 1,
+            apart: Duration::from_secs(300),
+        }
+    }
+}
+
+impl CallbackTries {
+    /// From a flow's `max_attempts` and `retry_delay` (5 minutes when only attempts are set).
+    fn from_flow(max_attempts: Option<u32>, retry_delay_ms: Option<u64>) -> Self {
+        let default = CallbackTries::default();
+        CallbackTries {
+            made: 0,
+            max: max_attempts.unwrap_or(1).max(1),
+            apart: retry_delay_ms.map_or(default.apart, Duration::from_millis),
+        }
+    }
+}
+
 struct Call {
     shared: Arc<Shared>,
     wiring: Wiring,
@@ -147,6 +177,7 @@ struct Call {
     end_reason: Option<&'static str>,
     // The number to call back, once the caller accepted a callback.
     callback: Option<String>,
+    callback_tries: CallbackTries,
     // Events for the interpreter, fed in order by `drain`.
     pending: VecDeque<interp::Event>,
     // Taken up after a restart: the flow's place is lost, so leaving the queue ends the call.
@@ -220,6 +251,7 @@ impl Call {
             caller_gone: false,
             end_reason: None,
             callback: None,
+            callback_tries: CallbackTries::default(),
             pending: VecDeque::new(),
             adopted: false,
             scratch: Vec::new(),
@@ -417,6 +449,8 @@ impl Call {
                     json!({"queue": request.queue, "not_before": request.not_before}),
                 )
                 .await;
+                self.callback_tries =
+                    CallbackTries::from_flow(request.max_attempts, request.retry_delay_ms);
                 let ok = self
                     .register_callback(&request.queue, &request.number, request.not_before)
                     .await;
@@ -683,11 +717,18 @@ impl Call {
                 self.end().await;
             }
             LegKind::Customer => {
+                self.callback_tries.made += 1;
+                let tries = self.callback_tries;
+                let again = tries.made < tries.max;
                 self.event(
                     "callback_failed",
-                    json!({"cause": cause, "why": cause_text(cause)}),
+                    json!({"cause": cause, "why": cause_text(cause), "attempt": tries.made, "of": tries.max,
+                           "retry_in_secs": again.then(|| tries.apart.as_secs())}),
                 )
                 .await;
+                if again && self.retry_callback().await {
+                    return;
+                }
                 self.end_reason = Some("callback_failed");
                 self.finish_connected().await;
                 self.end().await;

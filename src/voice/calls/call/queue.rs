@@ -311,6 +311,10 @@ impl Call {
         )
         .await;
         self.callback = Some(number);
+        self.callback_tries = CallbackTries::from_flow(
+            q.request.callback.as_ref().and_then(|c| c.max_attempts),
+            q.request.callback.as_ref().and_then(|c| c.retry_delay_ms),
+        );
         self.stop_side_playbacks().await;
         // Out of the lobby, to hear the flow's confirmation.
         if let Err(e) = self
@@ -392,6 +396,24 @@ impl Call {
             }
             None => self.release_callback().await,
         }
+    }
+
+    /// The customer did not answer a callback and attempts are left: the agent is let go
+    /// (wrap-up as after any call) and the callback queues again, offered once the retry
+    /// delay has passed.
+    pub(super) async fn retry_callback(&mut self) -> bool {
+        let (Some(q), Some(number)) = (self.queued.clone(), self.callback.clone()) else {
+            return false;
+        };
+        // The agent's ringback.
+        self.stop_side_playbacks().await;
+        self.finish_connected().await;
+        self.agent = None;
+        self.stage = Stage::Callback;
+        let due =
+            Utc::now() + chrono::Duration::from_std(self.callback_tries.apart).unwrap_or_default();
+        self.register_callback(&q.request.queue, &number, Some(due))
+            .await
     }
 
     /// Puts a registered callback in front of agents.
