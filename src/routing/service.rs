@@ -55,6 +55,17 @@ pub struct RoutingNotice {
     pub medium: Option<Medium>,
 }
 
+/// What [`RoutingService::hold_for_outbound`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutboundHold {
+    /// This contact, connected to the agent, holds their voice capacity until it ends.
+    Held(i64),
+    /// The agent is on a call or being offered one.
+    OnACall,
+    /// The agent is not in routing (signed out): nothing to hold.
+    NotRouted,
+}
+
 /// Where a contact stands, for the API.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ContactState {
@@ -464,6 +475,52 @@ impl RoutingService {
         self.apply(tenant, Event::ContactEnqueued(new_contact(stored)))
             .await?;
         self.contact_state(tenant, stored.id).await
+    }
+
+    /// An agent places a call themselves (click-to-call): the call is a contact connected to
+    /// them from the start, so it holds their voice capacity (no inbound call is offered
+    /// meanwhile) and ends into wrap-up like any other.
+    pub async fn hold_for_outbound(
+        &self,
+        tenant: TenantId,
+        agent: i64,
+        queue: i64,
+    ) -> Result<OutboundHold, RoutingError> {
+        let store = &self.0.store;
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        let id = AgentId(agent as u64);
+        match r.engine.agent_state(id) {
+            Some(s) if s.voice_contacts == 0 && s.offered.is_none() => {}
+            Some(_) => return Ok(OutboundHold::OnACall),
+            // Signed out of routing: offered nothing, so nothing to hold.
+            None => return Ok(OutboundHold::NotRouted),
+        }
+        let stored = store::routed_contacts::insert_routed_contact(
+            store,
+            tenant,
+            NewRoutedContact {
+                queue_id: queue,
+                medium: "voice",
+                channel: "outbound",
+                priority: 5,
+                required_skills: "{}",
+                enqueued_at: Utc::now(),
+                callback: false,
+            },
+        )
+        .await?;
+        if !r
+            .engine
+            .resume_connected(new_contact(&stored), id, now_ts())
+        {
+            store::routed_contacts::mark_ended(store, tenant, stored.id, "ended").await?;
+            return Ok(OutboundHold::NotRouted);
+        }
+        store::routed_contacts::mark_connected(store, tenant, stored.id, agent).await?;
+        drop(r);
+        self.0.wake.notify_one();
+        Ok(OutboundHold::Held(stored.id))
     }
 
     /// The customer left (hung up, closed the chat): abandoned if waiting, ended if connected.

@@ -1196,6 +1196,7 @@ async fn an_agent_places_a_call_from_the_inbox_their_phone_first_then_the_custom
             },
         )
         .await;
+    line.available(&alex).await;
     let customer = "+14155550123";
     line.ari.phone(
         &format!("{customer}@trunk"),
@@ -1235,9 +1236,27 @@ async fn an_agent_places_a_call_from_the_inbox_their_phone_first_then_the_custom
     let own = |c: &Value| c["id"] == id;
     let call = alex.client.get(&format!("{path}/{id}")).await.body;
     assert!(own(&call), "{call}");
+    // The call holds Alex's voice capacity: busy for routing, no second call placed.
+    assert_eq!(line.agent_state(&alex).await, "busy");
+    let again = alex.client.post(&path, json!({"to": customer})).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert!(
+        again.message().contains("already on a call"),
+        "{}",
+        again.body
+    );
     line.ari.caller_hangs_up(&leg);
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "caller_hangup");
+    let mut state = line.agent_state(&alex).await;
+    for _ in 0..50 {
+        if state != "busy" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        state = line.agent_state(&alex).await;
+    }
+    assert!(state == "available" || state == "wrapup", "{state}");
     let kinds = kinds(&call);
     for k in [
         "dialing_agent",

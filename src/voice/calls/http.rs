@@ -273,6 +273,7 @@ async fn place_call(
         .await
         .map_err(|e| match e {
             crate::voice::calls::VoiceError::Store(e) => ApiError::from(e),
+            crate::voice::calls::VoiceError::Routing(e) => ApiError::from(e),
             other => ApiError::Conflict {
                 code: "cannot_call",
                 message: other.to_string(),

@@ -35,7 +35,7 @@ use crate::domain::TenantId;
 use crate::inbox::EventHub;
 use crate::ivr::service::FlowService;
 use crate::routing::Command;
-use crate::routing::service::{RoutingNotice, RoutingService};
+use crate::routing::service::{OutboundHold, RoutingNotice, RoutingService};
 use crate::store::{self, Store};
 
 /// What calls need from the rest of the service.
@@ -70,9 +70,15 @@ pub enum VoiceError {
     /// The agent has no enabled phone.
     #[error("you have no phone: ask an admin for an extension (or turn off do-not-disturb)")]
     NoPhone,
+    /// The agent is on a call (or their phone is ringing with one).
+    #[error("you are already on a call")]
+    OnACall,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    /// Routing state could not be read or changed.
+    #[error(transparent)]
+    Routing(#[from] crate::routing::service::RoutingError),
     /// A configured server is unusable.
     #[error("voice.asterisk `{server}`: {source}")]
     Server {
@@ -275,6 +281,26 @@ impl VoiceService {
             .into_iter()
             .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent))
             .ok_or(VoiceError::NoPhone)?;
+        // The call holds the agent's voice capacity through one of their queues (its reports
+        // count it there); an agent in no queue is not routed calls anyway.
+        let queues =
+            store::queues::queues_of_member(store, tenant.id, crate::domain::UserId(agent)).await?;
+        let held = match queues.first() {
+            Some(&queue) => {
+                match self
+                    .0
+                    .deps
+                    .routing
+                    .hold_for_outbound(tenant.id, agent, queue)
+                    .await?
+                {
+                    OutboundHold::Held(contact) => Some(contact),
+                    OutboundHold::OnACall => return Err(VoiceError::OnACall),
+                    OutboundHold::NotRouted => None,
+                }
+            }
+            None => None,
+        };
         // The customer sees the configured number, else the tenant's first DID.
         let presented = match &self.0.deps.outbound_caller_id {
             Some(id) => id.clone(),
@@ -315,10 +341,10 @@ impl VoiceService {
             resources: vec![leg],
             tenant: Some(tenant.id),
             call_id: Some(row.id),
-            contact: None,
+            contact: held.map(|c| (tenant.id, c)),
         };
         self.launch(0, key, claims, move |shared, wiring, rx| {
-            call::run_outbound(shared, wiring, row, slug, agent, endpoint, rx)
+            call::run_outbound(shared, wiring, row, slug, agent, endpoint, held, rx)
         });
         Ok(id)
     }

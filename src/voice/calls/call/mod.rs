@@ -897,6 +897,15 @@ impl Call {
             self.destroy_bridge(&talk).await;
         }
         self.drop_ringing_legs(Cause::Normal).await;
+        // No contact outlives its call in routing (a click-to-call whose agent never answered
+        // still holds the agent's capacity here).
+        if let Some(contact) = self.contact.take() {
+            let routing = &self.shared.deps.routing;
+            if routing.end(self.tenant, contact).await.is_err() {
+                let _ = routing.withdraw(self.tenant, contact).await;
+            }
+            self.shared.release_contact(self.tenant, contact);
+        }
         let reason = self.end_reason.unwrap_or("caller_hangup");
         self.event("ended", json!({"reason": reason})).await;
         // Whoever sees the call ended finds its whole timeline.

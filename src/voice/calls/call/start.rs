@@ -228,6 +228,7 @@ pub(crate) async fn run_outbound(
     slug: String,
     agent: i64,
     endpoint: String,
+    held: Option<i64>,
     rx: mpsc::UnboundedReceiver<Input>,
 ) {
     let tenant = TenantId(row.tenant_id);
@@ -244,6 +245,7 @@ pub(crate) async fn run_outbound(
     call.caller_gone = true;
     call.callback = Some(to.clone());
     call.stage = Stage::Callback;
+    call.contact = held;
     call.legs.insert(
         leg.clone(),
         Leg {
