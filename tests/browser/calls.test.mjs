@@ -5,7 +5,9 @@
 // number, the agent's card shows who calls and their IVR path (the number masked), turns into
 // "On call" when the phone is picked up, and after the agent hangs up the call is in the Calls
 // view as ended, with its timeline and its recording to play or download, also on a phone.
-// A second caller leaves a voicemail, which the agent finds with a player.
+// A second caller leaves a voicemail, which the agent finds with a player. A third is handed
+// on by the agent with Transfer to extension 1002 (a desk phone that answers), and the call's
+// timeline says so.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ import { launch, newPage, loginAndWait, env, unique, screenshot } from './helper
 const PASSWORD = 'calls-test-pass-1';
 const CALLER = '+14155550123';
 const VM_CALLER = '+14155550188';
+const XFER_CALLER = '+14155550177';
 const ACCOUNT = '4711';
 
 // A menu whose key 1 leads to the sales queue (after an account number the flow keeps private)
@@ -62,7 +65,7 @@ nodes:
 `;
 
 let browser;
-let setup; // { tid, did, agentEmail, endpoint }
+let setup; // { tid, did, agentEmail, endpoint, desk }
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -143,10 +146,14 @@ before(async () => {
       while (did.includes(ACCOUNT)) did = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
       await post('/flows/publish', { path: 'flows/main.yaml', text: FLOW }, 200);
       await post('/flows/publish', { path: 'routes.yaml', text: `version: 1\nroutes:\n  - match: { did: "${did}" }\n    flow: main\n` }, 200);
+      // A desk phone without an agent, which calls are transferred to; it answers at once.
+      const desk = await post('/extensions', { number: '1002', display_name: 'Front desk' });
+      assert.equal(desk.provisioning.state, 'provisioned', JSON.stringify(desk.provisioning));
       const endpoint = `${slug}-1001`;
       // The phone is registered and rings until the test picks it up.
       await control('POST', `/phones/${endpoint}`, { behaviour: 'no_answer' });
-      setup = { tid, did, agentEmail, endpoint };
+      await control('POST', `/phones/${slug}-1002`, { behaviour: 'answers', after_ms: 200 });
+      setup = { tid, did, agentEmail, endpoint, desk: `${slug}-1002` };
     } finally {
       await adminCtx.close();
     }
@@ -306,6 +313,93 @@ test('a voicemail is listed for the team with a player', async () => {
     assert.ok((await audioDuration(audio)) > 0, 'the browser reads the message');
     assert.equal(await tab.locator('.view-count').isVisible(), false, 'seen');
     await screenshot(page, 'inbox-voicemail');
+    agent.assertClean();
+  } finally {
+    await agent.context.close();
+  }
+});
+
+test('the agent transfers a connected call to another extension: the card says where it went and the timeline shows the transfer', async () => {
+  const agent = await agentInbox();
+  const { page } = agent;
+  try {
+    /* A caller reaches the agent, who picks up. */
+    const isRing = (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.endpoint}` && r.query.channelId;
+    const before = (await control('GET', '/requests')).filter(isRing).length;
+    const { channel } = await control('POST', '/calls', { did: setup.did, caller: XFER_CALLER });
+    await asked('play the menu', playsTo(channel));
+    await control('POST', `/calls/${channel}/dtmf`, { digit: '1' });
+    await asked('ask for the account number', playsTo(channel), { n: 2 });
+    for (const digit of ACCOUNT) await control('POST', `/calls/${channel}/dtmf`, { digit });
+    const ring = await asked("ring the agent's phone", isRing, { n: before + 1 });
+    const card = page.getByTestId('call-card').filter({ hasText: XFER_CALLER });
+    await card.filter({ hasText: 'Incoming call' }).waitFor();
+    await control('POST', `/calls/${ring.query.channelId}/answer`);
+    await card.filter({ hasText: 'On call' }).waitFor();
+    const callId = Number(await card.getAttribute('data-call-id'));
+
+    /* Transfer: a dialog that keeps the focus, closes with Escape, and checks what is typed. */
+    const transfer = card.getByRole('button', { name: `Transfer the call from ${XFER_CALLER}` });
+    await transfer.click();
+    const dialog = page.getByRole('dialog', { name: 'Transfer call' });
+    await dialog.waitFor();
+    assert.equal(await dialog.getByRole('radio', { name: 'Extension' }).getAttribute('aria-checked'), 'true');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent?.trim()), 'Transfer', 'the focus is back on the button');
+    await transfer.click();
+    await dialog.waitFor();
+    for (let i = 0; i < 8; i += 1) {
+      await page.keyboard.press('Tab');
+      assert.ok(await dialog.evaluate((el) => el.contains(document.activeElement)), 'the focus stays in the dialog');
+    }
+    // A number must be E.164.
+    await dialog.getByRole('radio', { name: 'Number' }).click();
+    await dialog.getByLabel('Number').fill('415 555');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await dialog.locator('.field-error', { hasText: 'Enter the number in E.164 form' }).waitFor();
+    assert.equal(await dialog.getByLabel('Number').getAttribute('aria-invalid'), 'true');
+    // An unknown extension: the server's answer is shown in the dialog, which stays open.
+    await dialog.getByRole('radio', { name: 'Extension' }).click();
+    const ext = dialog.getByLabel('Extension', { exact: true });
+    const isSelect = await ext.evaluate((el) => el.tagName === 'SELECT');
+    if (!isSelect) {
+      await ext.fill('9999');
+      await dialog.getByRole('button', { name: 'Transfer' }).click();
+      await dialog.getByRole('alert').filter({ hasText: /no extension 9999/i }).waitFor();
+      await ext.fill('1002');
+    } else {
+      await ext.selectOption('1002');
+    }
+    await screenshot(page, 'inbox-call-transfer');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    /* The card says the call was handed on, a toast says where; the desk phone is rung. */
+    const handed = card.filter({ hasText: 'Call transferred' });
+    await handed.waitFor();
+    assert.equal(await handed.getByTestId('call-handed-on').innerText(), 'Handed on to extension 1002');
+    await page.getByText('Call transferred to extension 1002.').waitFor();
+    assert.equal(await handed.getByRole('button', { name: /Transfer/ }).count(), 0);
+    await asked('ring extension 1002', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.desk}`);
+    await asked("hang up the agent's phone", (r) => r.method === 'DELETE' && r.path === `/ari/channels/${ring.query.channelId}`);
+
+    /* The timeline (API and Calls view) shows the transfer. */
+    const res = await page.request.get(`/api/v1/tenants/${setup.tid}/calls/${callId}`);
+    assert.equal(res.status(), 200);
+    const kinds = (await res.json()).timeline.map((e) => e.kind);
+    assert.ok(kinds.includes('transferred_by_agent') && kinds.includes('transferring'), `${kinds}`);
+    assert.ok(kinds.indexOf('answered') < kinds.indexOf('transferred_by_agent'), `${kinds}`);
+    await handed.getByRole('button', { name: 'Call details' }).click();
+    const timeline = page.getByTestId('call-detail').getByTestId('call-timeline');
+    await timeline.locator('.call-event[data-kind="transferred_by_agent"]').waitFor();
+    const text = await timeline.innerText();
+    assert.match(text, /Transferred by you\s*to extension 1002/);
+    assert.match(text, /Transferring/);
+    await screenshot(page, 'inbox-call-transferred');
+
+    /* The caller and the desk finish their talk. */
+    await control('POST', `/calls/${channel}/hangup`);
     agent.assertClean();
   } finally {
     await agent.context.close();

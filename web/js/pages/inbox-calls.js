@@ -3,7 +3,9 @@
 //   queue, and their way through the IVR (each node with the exit taken and the digits, masked
 //   where the flow keeps them private). It turns into "On call" with a running timer when the
 //   agent picks up and ends when the call does. Agents answer on their SIP phone, so the card
-//   has nothing to click to answer;
+//   has nothing to click to answer. A connected call can be handed on with Transfer (to an
+//   extension, a queue or an outside number): the caller is transferred, the agent's phone hangs
+//   up and the card says where the call went;
 // - the call log (an agent's own calls; every call for supervisors) with each call's timeline
 //   and its recordings to play or download;
 // - the team's voicemails with a player.
@@ -13,7 +15,7 @@
 import { h, mount, formatDateTime, formatRelative, timeEl, titleCase } from '../dom.js';
 import { icon } from '../icons.js';
 import { seg } from '../api.js';
-import { button, emptyState, errorState, skeletonRows, statusPill } from '../ui.js';
+import { button, emptyState, errorState, skeletonRows, statusPill, openDialog, field, formAlert, setBusy, showApiError } from '../ui.js';
 
 const LIVE_STATE = {
   ivr: ['In the IVR', 'neutral'],
@@ -51,8 +53,14 @@ function clock(totalSecs) {
   return hh ? `${hh}:${String(mm).padStart(2, '0')}:${ss}` : `${mm}:${ss}`;
 }
 
-// A transfer node's `to`: `{extension}`, `{number}` or `{queue}`.
+// A transfer node's `to`: `{extension}`, `{number}` or `{queue}`; an agent's transfer says
+// `Extension("1002")`, `Queue("sales")` or `Number("+1…")`, a dialled leg its endpoint.
 function transferTarget(to) {
+  if (typeof to === 'string') {
+    const m = /^(Extension|Queue|Number)\("(.*)"\)$/.exec(to);
+    if (m) return transferTarget({ [m[1].toLowerCase()]: m[2] });
+    return to ? `to ${to}` : null;
+  }
   if (!to || typeof to !== 'object') return null;
   if (to.extension) return `to extension ${to.extension}`;
   if (to.number) return `to ${to.number}`;
@@ -113,8 +121,9 @@ function ivrPath(steps) {
  * The calls side of the inbox.
  *   names: { queue(id) → name or '', agent(id) → name or '' }
  *   onOpenCall(id): show a call in the Calls view (from a card or a voicemail)
+ *   queues(): the tenant's queues [{ id, name }] (for transfers), toast: the app's toasts
  */
-export function createCalls({ api, base, signal, myId, role, names, onOpenCall }) {
+export function createCalls({ api, base, signal, myId, role, names, onOpenCall, queues = () => [], toast = null }) {
   const seesAll = role !== 'agent';
   const cards = new Map(); // call id → { payload, phase, since, endedAt, steps, stepsState }
   const cleanups = [];
@@ -131,12 +140,18 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall }
   function cardEl(c) {
     const p = c.payload;
     const number = String(p.caller || '') || 'Unknown number';
-    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? 'On call' : 'Call ended';
+    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? 'On call' : c.handedOn ? 'Call transferred' : 'Call ended';
     const queue = p.queue_id != null ? names.queue(p.queue_id) || `Queue #${p.queue_id}` : null;
     const close = c.phase === 'ended' ? h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Dismiss' }, icon('x', { size: 16 })) : null;
     if (close) close.addEventListener('click', () => dismiss(p.call_id));
     const details = h('button', { type: 'button', class: 'btn btn-ghost btn-sm call-card-open' }, 'Call details');
     details.addEventListener('click', () => onOpenCall(p.call_id));
+    let transfer = null;
+    if (c.phase === 'connected') {
+      transfer = button('Transfer', { variant: 'secondary', size: 'sm', iconName: 'arrowRight', className: 'call-card-transfer', attrs: { 'data-testid': 'call-transfer', 'aria-label': `Transfer the call from ${number}` } });
+      transfer.addEventListener('click', () => openTransfer(p.call_id));
+    }
+    const handedOn = c.phase === 'ended' && c.handedOn ? h('span', { class: 'call-handed-on', dataset: { testid: 'call-handed-on' } }, icon('arrowRight', { size: 14 }), `Handed on ${c.handedOn}`) : null;
     return h(
       'section',
       { class: ['offer-card', 'call-card', `is-${c.phase}`], role: 'group', 'aria-label': `${title}: ${number}`, dataset: { testid: 'call-card', callId: String(p.call_id), phase: c.phase } },
@@ -157,7 +172,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall }
         p.language ? fact('Language', String(p.language)) : null,
       ),
       h('div', { class: 'call-card-path', dataset: { testid: 'call-ivr' } }, h('h3', { class: 'call-subtitle' }, 'IVR path'), c.stepsState === 'loaded' ? ivrPath(c.steps) : h('p', { class: 'muted' }, c.stepsState === 'failed' ? 'Not available.' : 'Loading…')),
-      h('p', { class: 'call-hint' }, c.phase === 'ringing' ? [icon('phone', { size: 14 }), ' Answer on your phone.'] : c.phase === 'ended' ? details : null),
+      h('p', { class: 'call-hint' }, c.phase === 'ringing' ? [icon('phone', { size: 14 }), ' Answer on your phone.'] : c.phase === 'connected' ? transfer : c.phase === 'ended' ? [handedOn, details] : null),
     );
   }
 
@@ -178,6 +193,149 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall }
     if (cards.size) tickCards();
   }, 1000);
   cleanups.push(() => clearInterval(tick));
+
+  /* ------------------------------------------------------ transfer */
+
+  // Admins and owners may list the extensions: a select without the agent's own phone.
+  // Agents and supervisors may not, and type the extension's number instead.
+  const readsExtensions = ['admin', 'owner', 'operator'].includes(role);
+  let extensionsLoaded = null;
+  function loadExtensions() {
+    if (!readsExtensions) return Promise.resolve(null);
+    if (!extensionsLoaded) {
+      extensionsLoaded = api
+        .get(`${base}/extensions`, { signal })
+        .then((res) => ((res && res.items) || []).filter((x) => x && x.number && x.user_id !== myId && x.enabled !== false))
+        .catch((err) => {
+          extensionsLoaded = null;
+          if (err.name === 'AbortError') throw err;
+          return null;
+        });
+    }
+    return extensionsLoaded;
+  }
+
+  const KINDS = [
+    { id: 'extension', label: 'Extension' },
+    { id: 'queue', label: 'Queue' },
+    { id: 'number', label: 'Number' },
+  ];
+
+  let transferOpen = false;
+  async function openTransfer(callId) {
+    const c = cards.get(callId);
+    if (!c || c.phase !== 'connected' || transferOpen) return;
+    transferOpen = true;
+    let extensions = null;
+    try {
+      extensions = await loadExtensions();
+    } catch {
+      transferOpen = false;
+      return;
+    }
+    if (!cards.get(callId) || cards.get(callId).phase !== 'connected') {
+      transferOpen = false;
+      return;
+    }
+    const queueList = (queues() || []).filter((q) => q && q.name);
+    const currentQueue = c.payload.queue_id != null ? queueList.find((q) => q.id === c.payload.queue_id) : null;
+
+    const extField = extensions
+      ? field({ name: 'extension', label: 'Extension', type: 'select', required: true, options: extensions.length ? extensions.map((x) => ({ value: x.number, label: `${x.number} · ${x.user_name || x.display_name || 'no agent'}` })) : [{ value: '', label: 'No other extension' }] })
+      : field({ name: 'extension', label: 'Extension', required: true, inputmode: 'numeric', autocomplete: 'off', placeholder: '1002', hint: 'The number of the phone to ring (2–10 digits).' });
+    const queueField = field({
+      name: 'queue',
+      label: 'Queue',
+      type: 'select',
+      required: true,
+      value: (queueList.find((q) => q !== currentQueue) || currentQueue || {}).name || '',
+      options: queueList.length ? queueList.map((q) => ({ value: q.name, label: q === currentQueue ? `${q.name} (current)` : q.name })) : [{ value: '', label: 'No queue' }],
+      hint: 'The caller waits in the queue again.',
+    });
+    const numberField = field({ name: 'number', label: 'Number', type: 'tel', required: true, inputmode: 'tel', autocomplete: 'off', placeholder: '+14155550100', hint: 'In international (E.164) form: + and the country code.' });
+    const fields = { extension: extField, queue: queueField, number: numberField };
+
+    const radios = h('div', { class: 'seg seg-3', role: 'radiogroup', 'aria-label': 'Transfer to' });
+    let kind = 'extension';
+    function pick(next, focus) {
+      kind = next;
+      for (const b of radios.children) {
+        const on = b.dataset.kind === kind;
+        b.setAttribute('aria-checked', String(on));
+        b.tabIndex = on ? 0 : -1;
+      }
+      for (const [k, f] of Object.entries(fields)) f.el.hidden = k !== kind;
+      alertBox.clear();
+      if (focus) radios.querySelector(`[data-kind="${kind}"]`).focus();
+    }
+    for (const k of KINDS) {
+      const b = h('button', { type: 'button', role: 'radio', class: 'seg-btn', dataset: { kind: k.id } }, k.label);
+      b.addEventListener('click', () => pick(k.id, false));
+      b.addEventListener('keydown', (event) => {
+        const step = { ArrowRight: 1, ArrowDown: 1, ArrowLeft: -1, ArrowUp: -1 }[event.key];
+        if (!step) return;
+        event.preventDefault();
+        const i = KINDS.findIndex((x) => x.id === kind);
+        pick(KINDS[(i + step + KINDS.length) % KINDS.length].id, true);
+      });
+      radios.append(b);
+    }
+
+    const alertBox = formAlert();
+    const submitBtn = button('Transfer', { variant: 'primary', type: 'submit', attrs: { 'data-testid': 'call-transfer-submit' } });
+    const cancel = button('Cancel');
+    const formId = `call-transfer-${callId}`;
+    const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, h('div', { class: 'field' }, h('span', { class: 'label', 'aria-hidden': 'true' }, 'Transfer to'), radios), extField.el, queueField.el, numberField.el);
+    submitBtn.setAttribute('form', formId);
+    pick('extension', false);
+    const number = String(c.payload.caller || '') || 'the caller';
+    const dlg = openDialog({ title: 'Transfer call', description: `${number} is handed on at once; your phone hangs up and wrap-up starts.`, body: form, footer: [cancel, submitBtn], initialFocus: () => radios.querySelector('[aria-checked="true"]') });
+    dlg.el.dataset.testid = 'call-transfer-dialog';
+    cancel.addEventListener('click', () => dlg.close());
+    dlg.closed.then(() => {
+      transferOpen = false;
+      // The card may have been drawn again meanwhile: back to its Transfer button (or the dock).
+      if (document.activeElement && document.activeElement !== document.body) return;
+      const again = dock.querySelector(`.call-card[data-call-id="${callId}"] .call-card-transfer`) || dock.querySelector(`.call-card[data-call-id="${callId}"] .call-card-open`);
+      if (again) again.focus();
+    });
+
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      alertBox.clear();
+      const f = fields[kind];
+      f.clearError();
+      const value = String(f.input.value || '').trim();
+      let problem = null;
+      if (!value) problem = kind === 'extension' ? 'Choose an extension.' : kind === 'queue' ? 'Choose a queue.' : 'Enter a number.';
+      else if (kind === 'extension' && !/^\d{2,10}$/.test(value)) problem = 'An extension is 2 to 10 digits.';
+      else if (kind === 'number' && !/^\+[1-9]\d{1,14}$/.test(value)) problem = 'Enter the number in E.164 form, like +14155550100.';
+      if (problem) {
+        f.setError(problem);
+        f.input.focus();
+        return;
+      }
+      const where = kind === 'extension' ? `to extension ${value}` : kind === 'queue' ? `to queue ${value}` : `to ${value}`;
+      setBusy(submitBtn, true);
+      try {
+        // The body is the target itself: {"extension": "1002"}, {"queue": "sales"} or {"number": "+1…"}.
+        await api.post(`${base}/calls/${seg(callId)}/transfer`, { [kind]: value });
+        dlg.close(true);
+        const card = cards.get(callId);
+        if (card) {
+          card.handedOn = where;
+          if (card.phase !== 'ended') upsertCard({ call_id: callId }, 'ended', Date.now());
+          else renderCards();
+        }
+        if (toast) toast.success(`Call transferred ${where}.`);
+        refreshSoon();
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+        setBusy(submitBtn, false);
+        showApiError(err, { [kind]: f }, alertBox);
+      }
+    });
+  }
 
   function dismiss(callId) {
     const c = cards.get(callId);
@@ -471,8 +629,12 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall }
         return ['Callback registered', [d.queue, d.number].filter(Boolean).join(' · ')];
       case 'callback_dialing':
         return [`Calling back with ${who(d.agent_id)}`, d.number || null];
+      case 'transferred_by_agent':
+        return [`Transferred by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, transferTarget(d.to)];
       case 'transferring':
         return ['Transferring', transferTarget(d.to)];
+      case 'transfer_failed':
+        return ['Transfer failed', [transferTarget(d.to), why].filter(Boolean).join(' · ') || null];
       case 'transferred':
         return ['Transferred', null];
       case 'ended':

@@ -287,6 +287,8 @@ export async function render(root, ctx) {
       agent: (id) => (state.members || []).find((m) => m.id === id)?.name || '',
     },
     onOpenCall: (id) => setView('calls', { callId: id }),
+    queues: () => state.queues || [],
+    toast,
   });
   calls.log.onSelected = (open) => {
     layout.dataset.thread = open ? 'open' : 'none';
