@@ -344,7 +344,14 @@ impl VoiceService {
             contact: held.map(|c| (tenant.id, c)),
         };
         self.launch(0, key, claims, move |shared, wiring, rx| {
-            call::run_outbound(shared, wiring, row, slug, agent, endpoint, held, rx)
+            let outbound = call::Outbound {
+                row,
+                slug,
+                agent,
+                endpoint,
+                held,
+            };
+            call::run_outbound(shared, wiring, outbound, rx)
         });
         Ok(id)
     }

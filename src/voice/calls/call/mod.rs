@@ -23,8 +23,8 @@ mod voicemail;
 
 #[cfg(test)]
 use start::phone_of;
+pub(crate) use start::{Outbound, run_adopted, run_inbound, run_internal, run_outbound};
 use start::{engine_priority, plain_request, skill_levels};
-pub(crate) use start::{run_adopted, run_inbound, run_internal, run_outbound};
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
@@ -723,7 +723,7 @@ impl Call {
                 self.event(
                     "callback_failed",
                     json!({"cause": cause, "why": cause_text(cause), "attempt": tries.made, "of": tries.max,
-                           "retry_in_secs": again.then(|| tries.apart.as_secs())}),
+                           "retry_in_secs": again.then_some(tries.apart.as_secs())}),
                 )
                 .await;
                 if again && self.retry_callback().await {

@@ -219,18 +219,32 @@ pub(crate) async fn run_adopted(
     call.run(rx).await;
 }
 
+/// What a call placed from the inbox starts with.
+pub(crate) struct Outbound {
+    pub(crate) row: store::calls::CallRecord,
+    pub(crate) slug: String,
+    pub(crate) agent: i64,
+    /// The agent's phone (`PJSIP/…`).
+    pub(crate) endpoint: String,
+    /// The routing contact holding the agent's voice capacity, if they are in routing.
+    pub(crate) held: Option<i64>,
+}
+
 /// A call an agent places from the inbox: the agent's phone rings first; once they pick up,
 /// the customer is dialled and the two are bridged (the callback path, without a queue).
 pub(crate) async fn run_outbound(
     shared: Arc<Shared>,
     wiring: Wiring,
-    row: store::calls::CallRecord,
-    slug: String,
-    agent: i64,
-    endpoint: String,
-    held: Option<i64>,
+    outbound: Outbound,
     rx: mpsc::UnboundedReceiver<Input>,
 ) {
+    let Outbound {
+        row,
+        slug,
+        agent,
+        endpoint,
+        held,
+    } = outbound;
     let tenant = TenantId(row.tenant_id);
     let published = match shared.deps.flows.live(tenant).await {
         Ok(Some(p)) => p,
