@@ -163,14 +163,17 @@ async fn write_tenant(
             })
             .collect();
         match store::events::append_events(store, tenant, &rows).await {
-            Ok(records) if records.len() == events.len() => {
-                for (p, r) in events.into_iter().zip(records) {
-                    let _ = p.done.send(Ok(announce(tx, tenant, r, p.payload)));
-                }
-                return;
-            }
             Ok(records) => {
-                tracing::error!(tenant.id = %tenant, asked = events.len(), stored = records.len(), "event batch stored partly; not retried");
+                // One statement stores all or nothing; a short answer would be a driver fault,
+                // told to the publishers it left out rather than stored twice.
+                let mut records = records.into_iter();
+                for p in events {
+                    let stored = records
+                        .next()
+                        .map(|r| announce(tx, tenant, r, p.payload))
+                        .ok_or_else(|| StoreError::Corrupt("event batch answered short".into()));
+                    let _ = p.done.send(stored);
+                }
                 return;
             }
             // Another instance took the numbers, or the batch failed: one by one, each with

@@ -66,6 +66,22 @@ impl<T> TenantCache<T> {
         }
     }
 
+    /// The fresh copy, else what `load` reads (kept unless a write raced it).
+    pub(crate) async fn get_or_load<E>(
+        &self,
+        tenant: TenantId,
+        load: impl std::future::Future<Output = Result<T, E>>,
+    ) -> Result<Arc<T>, E> {
+        match self.get(tenant) {
+            Ok(copy) => Ok(copy),
+            Err(epoch) => {
+                let value = Arc::new(load.await?);
+                self.put(tenant, epoch, value.clone());
+                Ok(value)
+            }
+        }
+    }
+
     pub(crate) fn forget(&self, tenant: TenantId) {
         let mut inner = self.inner.lock().expect("cache lock");
         inner.epoch += 1;

@@ -228,14 +228,11 @@ pub async fn list_extensions_cached(
     store: &Store,
     tenant: TenantId,
 ) -> Result<std::sync::Arc<Vec<ExtensionRecord>>, StoreError> {
-    match store.caches.extensions.get(tenant) {
-        Ok(copy) => Ok(copy),
-        Err(epoch) => {
-            let list = std::sync::Arc::new(list_extensions(store, tenant).await?);
-            store.caches.extensions.put(tenant, epoch, list.clone());
-            Ok(list)
-        }
-    }
+    store
+        .caches
+        .extensions
+        .get_or_load(tenant, list_extensions(store, tenant))
+        .await
 }
 
 /// Every enabled extension of every live tenant with the tenant's slug, for re-pushing them

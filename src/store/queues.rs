@@ -156,14 +156,11 @@ pub async fn list_queues_cached(
     store: &Store,
     tenant: TenantId,
 ) -> Result<std::sync::Arc<Vec<QueueRecord>>, StoreError> {
-    match store.caches.queues.get(tenant) {
-        Ok(copy) => Ok(copy),
-        Err(epoch) => {
-            let list = std::sync::Arc::new(list_queues(store, tenant).await?);
-            store.caches.queues.put(tenant, epoch, list.clone());
-            Ok(list)
-        }
-    }
+    store
+        .caches
+        .queues
+        .get_or_load(tenant, list_queues(store, tenant))
+        .await
 }
 
 /// Renames a queue and/or replaces its settings.

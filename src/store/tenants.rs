@@ -159,17 +159,12 @@ pub async fn find_tenant_cached(
     store: &Store,
     tenant: TenantId,
 ) -> Result<Option<Tenant>, StoreError> {
-    match store.caches.tenants.get(tenant) {
-        Ok(copy) => Ok((*copy).clone()),
-        Err(epoch) => {
-            let row = find_tenant(store, tenant).await?;
-            store
-                .caches
-                .tenants
-                .put(tenant, epoch, std::sync::Arc::new(row.clone()));
-            Ok(row)
-        }
-    }
+    let copy = store
+        .caches
+        .tenants
+        .get_or_load(tenant, find_tenant(store, tenant))
+        .await?;
+    Ok((*copy).clone())
 }
 
 /// A live tenant, or `NotFound`.

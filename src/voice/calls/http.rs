@@ -244,7 +244,8 @@ pub struct NewCall {
 
 /// Places a call: the signed-in agent's phone rings first; when they pick up, the customer is
 /// dialled and the two are connected. Answers with the call at once (state `callback` while
-/// it rings); its timeline tells how it went.
+/// it rings); its timeline tells how it went. 409 when voice is off for the tenant, the agent
+/// has no phone, or is already on a call (the call holds their voice capacity until it ends).
 #[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls", tag = "calls", request_body = NewCall,
     params(("tid" = i64, Path, description = "tenant id")),
     responses((status = 201, body = CallView), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]

@@ -8,7 +8,6 @@
 
 use std::collections::BTreeMap;
 use std::sync::Mutex as StdMutex;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -31,8 +30,8 @@ enum Entry {
 
 pub(crate) struct Timeline {
     tx: mpsc::UnboundedSender<Entry>,
+    // Taken by the writer when it starts.
     rx: StdMutex<Option<mpsc::UnboundedReceiver<Entry>>>,
-    running: AtomicBool,
 }
 
 impl Timeline {
@@ -41,7 +40,6 @@ impl Timeline {
         Timeline {
             tx,
             rx: StdMutex::new(Some(rx)),
-            running: AtomicBool::new(false),
         }
     }
 
@@ -49,7 +47,6 @@ impl Timeline {
     pub(crate) fn start(&self, store: Store) {
         let rx = self.rx.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(rx) = rx {
-            self.running.store(true, Ordering::Release);
             tokio::spawn(write_batches(store, rx));
         }
     }
@@ -74,7 +71,8 @@ impl Timeline {
 
     /// Returns once every entry added before is stored (or failed to be).
     pub(crate) async fn flush(&self) {
-        if !self.running.load(Ordering::Acquire) {
+        let running = self.rx.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+        if !running {
             return;
         }
         let (done, wait) = oneshot::channel();

@@ -4,6 +4,19 @@
 use super::*;
 
 impl Call {
+    /// A leg we are about to originate: events about it reach this call from now on.
+    fn add_ringing_leg(&mut self, id: &str, kind: LegKind) {
+        self.shared.claim(self.wiring.server, &self.wiring.key, id);
+        self.legs.insert(
+            id.to_owned(),
+            Leg {
+                kind,
+                answered: false,
+                dropped: false,
+            },
+        );
+    }
+
     pub(super) async fn ring_agent(&mut self, agent: i64, deadline_ms: i64) {
         let Some(contact) = self.contact else { return };
         let store = self.shared.deps.store.clone();
@@ -55,16 +68,7 @@ impl Call {
             originator: waiting_caller,
             ..Originate::default()
         };
-        self.shared
-            .claim(self.wiring.server, &self.wiring.key, &leg);
-        self.legs.insert(
-            leg.clone(),
-            Leg {
-                kind: LegKind::Offer { agent },
-                answered: false,
-                dropped: false,
-            },
-        );
+        self.add_ringing_leg(&leg, LegKind::Offer { agent });
         match self.client().originate(&originate).await {
             Ok(_) => {
                 self.event(
@@ -376,16 +380,7 @@ impl Call {
             originator: Some(leg.clone()),
             ..Originate::default()
         };
-        self.shared
-            .claim(self.wiring.server, &self.wiring.key, &customer);
-        self.legs.insert(
-            customer.clone(),
-            Leg {
-                kind: LegKind::Customer,
-                answered: false,
-                dropped: false,
-            },
-        );
+        self.add_ringing_leg(&customer, LegKind::Customer);
         // Ringback for the agent while the customer's phone rings.
         let playback = self.next_id("r");
         let play = Play {
@@ -447,16 +442,7 @@ impl Call {
             originator: Some(self.channel.clone()),
             ..Originate::default()
         };
-        self.shared
-            .claim(self.wiring.server, &self.wiring.key, &leg);
-        self.legs.insert(
-            leg.clone(),
-            Leg {
-                kind: LegKind::Transfer,
-                answered: false,
-                dropped: false,
-            },
-        );
+        self.add_ringing_leg(&leg, LegKind::Transfer);
         self.stage = Stage::Transferring;
         match self.client().originate(&originate).await {
             Ok(_) => {
