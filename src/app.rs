@@ -449,6 +449,7 @@ fn build_voice(
         outbound_endpoint: config.voice.outbound_endpoint.clone(),
         http_allowlist: config.ivr.http_allowlist.clone(),
         outbound_caller_id: config.voice.outbound_caller_id.clone(),
+        sip_uri_endpoint: config.voice.sip_uri_endpoint.clone(),
     };
     Ok(crate::voice::calls::VoiceService::new(
         &config.voice.asterisk,

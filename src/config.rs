@@ -40,6 +40,7 @@
 //! | `voice.media_url` | `SWITCHBOARD_VOICE__MEDIA_URL` | `http://{listen}` |
 //! | `voice.outbound_endpoint` | `SWITCHBOARD_VOICE__OUTBOUND_ENDPOINT` | `PJSIP/{number}@trunk` |
 //! | `voice.outbound_caller_id` | `SWITCHBOARD_VOICE__OUTBOUND_CALLER_ID` | unset (the DID called) |
+//! | `voice.sip_uri_endpoint` | `SWITCHBOARD_VOICE__SIP_URI_ENDPOINT` | `PJSIP/trunk/{uri}` |
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
@@ -126,6 +127,9 @@ pub struct VoiceConfig {
     /// Caller id presented on calls to customers (callbacks, click-to-call); unset: the DID
     /// the customer first called, else none.
     pub outbound_caller_id: Option<String>,
+    /// How a flow's transfer to a SIP URI is dialled: `{uri}` is replaced by the URI
+    /// (`sip:alice@example.com`), sent through a PJSIP endpoint's settings (`PJSIP/<endpoint>/<uri>`).
+    pub sip_uri_endpoint: String,
 }
 
 impl Default for VoiceConfig {
@@ -135,6 +139,7 @@ impl Default for VoiceConfig {
             media_url: None,
             outbound_endpoint: "PJSIP/{number}@trunk".into(),
             outbound_caller_id: None,
+            sip_uri_endpoint: "PJSIP/trunk/{uri}".into(),
         }
     }
 }

@@ -1809,3 +1809,424 @@ nodes:
     assert_eq!(staff["exit"], "max_ivr_time");
     assert!(!kinds(&call).contains(&"directory_search".to_owned()));
 }
+
+/// A connected call with Alex (wrap-up 30 s), and Alex's leg.
+async fn connected_to_alex(line: &Line) -> (Agent, String, String, i64) {
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let caller = into_queue(line).await;
+    let ring = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    let alex_leg = ring.param("channelId").unwrap().to_owned();
+    let call = line
+        .call_until("connected to Alex", |c| c["state"] == "connected")
+        .await;
+    (alex, caller, alex_leg, call["id"].as_i64().unwrap())
+}
+
+/// The channels in the bridge `leg` is in.
+fn bridge_of(line: &Line, leg: &str) -> Vec<String> {
+    line.ari
+        .bridges()
+        .iter()
+        .find(|b| {
+            b["channels"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c == leg))
+        })
+        .map(|b| {
+            let mut list: Vec<String> = b["channels"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_str().unwrap().to_owned())
+                .collect();
+            list.sort();
+            list
+        })
+        .unwrap_or_default()
+}
+
+/// Polls the stand-in until the bridge of `leg` holds exactly `expected`.
+async fn bridged_until(line: &Line, leg: &str, expected: Vec<&str>) {
+    let expected = sorted(expected);
+    for _ in 0..100 {
+        if bridge_of(line, leg) == expected {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!(
+        "{leg} never bridged with {expected:?}: {:?}",
+        line.ari.bridges()
+    );
+}
+
+fn sorted(mut list: Vec<&str>) -> Vec<String> {
+    list.sort();
+    list.into_iter().map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn an_agent_consults_a_colleague_while_the_caller_holds_then_hands_the_caller_over() {
+    let line = line(json!({"wrapup_secs": 30})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(300),
+            },
+        )
+        .await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/complete"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "there is no consultation on this call");
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"queue": "sales"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+
+    // The caller hears music on hold, out of the bridge; the desk rings from Alex's phone, which
+    // hears ringback meanwhile.
+    line.request("take the caller out of the bridge", |r| {
+        r.path.ends_with("/removeChannel") && r.param("channel") == Some(caller.as_str())
+    })
+    .await;
+    let ring = line
+        .request("ring the desk", |r| {
+            originates_to(r, &desk.phone) && r.param("originator") == Some(alex_leg.as_str())
+        })
+        .await;
+    // Asked for before the desk was rung.
+    assert_eq!(line.ari.moh(&caller).as_deref(), Some("default"));
+    assert_eq!(ring.param("callerId"), Some("\"Agent 1001\" <1001>"));
+    let desk_leg = ring.param("channelId").unwrap().to_owned();
+    line.request("ringback for Alex", |r| plays(r, &alex_leg, "tone:ring"))
+        .await;
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "complete or cancel the consultation first");
+    let r = alex
+        .client
+        .post(&format!("{calls}/transfer"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+
+    // The desk answers: Alex and the desk talk, the caller still holds.
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+    assert_eq!(
+        bridge_of(&line, &alex_leg),
+        sorted(vec![&alex_leg, &desk_leg])
+    );
+    assert_eq!(line.ari.moh(&caller).as_deref(), Some("default"));
+    assert_eq!(line.agent_state(&alex).await, "busy");
+
+    // Alex completes: the caller is with the desk, Alex's phone hangs up, wrap-up starts.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/complete"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.request("hang up Alex", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{alex_leg}")
+    })
+    .await;
+    let call = line
+        .call_until("with the desk", |c| {
+            kinds(c).contains(&"transferred".to_owned()) && c["state"] == "connected"
+        })
+        .await;
+    assert_eq!(bridge_of(&line, &caller), sorted(vec![&caller, &desk_leg]));
+    assert_eq!(line.ari.moh(&caller), None, "no music once put through");
+    let by = timeline_entry(&call, "transferred_by_agent");
+    assert_eq!(by["attended"], true, "{by}");
+    assert_eq!(by["agent_id"], alex.id, "{by}");
+    assert_eq!(line.agent_state(&alex).await, "wrapup");
+    line.ari.agent_hangs_up(&desk_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "transfer_hangup");
+}
+
+#[tokio::test]
+async fn a_busy_colleague_or_a_cancelled_consultation_brings_the_caller_back_to_the_agent() {
+    let line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    let busy = line.agent("1003", Behaviour::Busy).await;
+    let desk = line
+        .agent(
+            "1004",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let back_with_alex = || bridge_of(&line, &alex_leg) == sorted(vec![&alex_leg, &caller]);
+
+    // Hold and resume on their own.
+    let r = alex.client.post(&format!("{calls}/hold"), json!({})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.request("music for the caller", |r| {
+        r.method == "POST" && r.path == format!("/ari/channels/{caller}/moh")
+    })
+    .await;
+    assert_eq!(bridge_of(&line, &alex_leg), vec![alex_leg.clone()]);
+    let r = alex
+        .client
+        .post(&format!("{calls}/resume"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert!(back_with_alex(), "{:?}", line.ari.bridges());
+    assert_eq!(line.ari.moh(&caller), None);
+
+    // A busy colleague: the caller is back with Alex at once.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let call = line
+        .call_until("the consultation failed", |c| {
+            kinds(c).contains(&"consult_failed".to_owned())
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "consult_failed")["why"], "busy");
+    line.request("ring the busy phone", |r| originates_to(r, &busy.phone))
+        .await;
+    bridged_until(&line, &alex_leg, vec![&alex_leg, &caller]).await;
+    assert_eq!(line.ari.moh(&caller), None);
+
+    // Another colleague answers, Alex thinks better of it and cancels.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1004"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let ring = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await;
+    let desk_leg = ring.param("channelId").unwrap().to_owned();
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.request("hang up the desk", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    assert!(back_with_alex(), "{:?}", line.ari.bridges());
+    let call = line
+        .call_until("cancelled", |c| {
+            kinds(c).contains(&"consult_cancelled".to_owned())
+        })
+        .await;
+    assert_eq!(call["state"], "connected");
+    assert_eq!(call["agent_id"], alex.id);
+    for k in ["on_hold", "off_hold", "consulting"] {
+        assert!(
+            kinds(&call).contains(&k.to_owned()),
+            "{k}: {:?}",
+            kinds(&call)
+        );
+    }
+    line.ari.agent_hangs_up(&alex_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "agent_hangup");
+}
+
+#[tokio::test]
+async fn an_agent_who_hangs_up_while_the_colleague_rings_leaves_the_caller_with_them() {
+    let line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(800),
+            },
+        )
+        .await;
+    let r = alex
+        .client
+        .post(
+            &format!("/api/v1/tenants/{}/calls/{id}/consult", line.tid),
+            json!({"extension": "1003"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let ring = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await;
+    let desk_leg = ring.param("channelId").unwrap().to_owned();
+    // Alex hangs up before the desk answers: the caller hears the desk ringing, then talks
+    // to it.
+    line.ari.agent_hangs_up(&alex_leg);
+    line.request("ringback for the caller", |r| {
+        plays(r, &caller, "tone:ring")
+    })
+    .await;
+    let call = line
+        .call_until("with the desk", |c| {
+            kinds(c).contains(&"transferred".to_owned()) && c["state"] == "connected"
+        })
+        .await;
+    assert_eq!(bridge_of(&line, &caller), sorted(vec![&caller, &desk_leg]));
+    let by = timeline_entry(&call, "transferred_by_agent");
+    assert_eq!(by["answered"], false, "{by}");
+    assert_eq!(line.ari.moh(&caller), None);
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+}
+
+#[tokio::test]
+async fn a_caller_holding_while_the_agent_consults_is_back_with_the_agent_after_a_restart() {
+    let mut line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let r = alex
+        .client
+        .post(
+            &format!("/api/v1/tenants/{}/calls/{id}/consult", line.tid),
+            json!({"extension": "1003"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let desk_leg = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    // The consultation is lost with the service's memory; the caller is not: back with Alex.
+    line.request("hang up the desk", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    line.request("bring the caller back to Alex", |r| {
+        r.path.ends_with("/addChannel") && r.param("channel") == Some(caller.as_str())
+    })
+    .await;
+    bridged_until(&line, &alex_leg, vec![&alex_leg, &caller]).await;
+    assert_eq!(line.ari.moh(&caller), None);
+    line.ari.agent_hangs_up(&alex_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "agent_hangup");
+}
+
+#[tokio::test]
+async fn a_flow_transfers_a_caller_to_a_sip_uri_through_the_trunk() {
+    let line = line(json!({})).await;
+    let partner = "sip:desk@partner.example.com";
+    let flow = r#"version: 1
+id: partner
+name: Partner desk
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+start: to_partner
+nodes:
+  to_partner:
+    type: transfer
+    to: { sip: "sip:desk@partner.example.com" }
+    caller_id: caller
+    ring_timeout: "5s"
+    on_no_answer: goodbye
+    on_busy: goodbye
+    on_failure: goodbye
+  goodbye:
+    type: hangup
+    prompt: "Goodbye."
+"#;
+    let did = "+15550002000";
+    for (path, text) in [
+        ("flows/partner.yaml", flow.to_owned()),
+        (
+            "routes.yaml",
+            format!(
+                "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n  - match: {{ did: \"{did}\" }}\n    flow: partner\n"
+            ),
+        ),
+    ] {
+        let r = line
+            .op
+            .post(
+                &format!("/api/v1/tenants/{}/flows/publish", line.tid),
+                json!({"path": path, "text": text}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
+    }
+    line.ari.phone(
+        &format!("trunk/{partner}"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let caller = line.ari.inbound_call(did, CALLER);
+    let ring = line
+        .request("dial the SIP URI through the trunk", |r| {
+            originates_to(r, &format!("trunk/{partner}"))
+        })
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with the partner", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    let call = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    assert!(kinds(&call).contains(&"transferred".to_owned()));
+    line.ari.agent_hangs_up(&leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "transfer_hangup");
+}

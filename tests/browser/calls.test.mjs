@@ -7,7 +7,8 @@
 // view as ended, with its timeline and its recording to play or download, also on a phone.
 // A second caller leaves a voicemail, which the agent finds with a player. A third is handed
 // on by the agent with Transfer to extension 1002 (a desk phone that answers), and the call's
-// timeline says so.
+// timeline says so. A fourth is put on hold and resumed, then the agent consults the desk while
+// the caller holds and puts the caller through.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ const PASSWORD = 'calls-test-pass-1';
 const CALLER = '+14155550123';
 const VM_CALLER = '+14155550188';
 const XFER_CALLER = '+14155550177';
+const CONSULT_CALLER = '+14155550166';
 const ACCOUNT = '4711';
 
 // A menu whose key 1 leads to the sales queue (after an account number the flow keeps private)
@@ -399,6 +401,83 @@ test('the agent transfers a connected call to another extension: the card says w
     await screenshot(page, 'inbox-call-transferred');
 
     /* The caller and the desk finish their talk. */
+    await control('POST', `/calls/${channel}/hangup`);
+    agent.assertClean();
+  } finally {
+    await agent.context.close();
+  }
+});
+
+test('the agent holds a call, consults the desk while the caller hears music, and puts the caller through', async () => {
+  const agent = await agentInbox();
+  const { page } = agent;
+  try {
+    const isRing = (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.endpoint}` && r.query.channelId;
+    const before = (await control('GET', '/requests')).filter(isRing).length;
+    const { channel } = await control('POST', '/calls', { did: setup.did, caller: CONSULT_CALLER });
+    await asked('play the menu', playsTo(channel));
+    await control('POST', `/calls/${channel}/dtmf`, { digit: '1' });
+    await asked('ask for the account number', playsTo(channel), { n: 2 });
+    for (const digit of ACCOUNT) await control('POST', `/calls/${channel}/dtmf`, { digit });
+    const ring = await asked("ring the agent's phone", isRing, { n: before + 1 });
+    const card = page.getByTestId('call-card').filter({ hasText: CONSULT_CALLER });
+    await card.filter({ hasText: 'Incoming call' }).waitFor();
+    await control('POST', `/calls/${ring.query.channelId}/answer`);
+    await card.filter({ hasText: 'On call' }).waitFor();
+    const callId = Number(await card.getAttribute('data-call-id'));
+    const mohFor = (r) => r.method === 'POST' && r.path === `/ari/channels/${channel}/moh`;
+
+    /* Hold: the caller hears music; Resume: back to talking. */
+    await card.getByRole('button', { name: `Put the call from ${CONSULT_CALLER} on hold` }).click();
+    await card.filter({ hasText: 'On hold' }).waitFor();
+    await card.getByText('The caller hears music on hold.').waitFor();
+    await asked('play music on hold to the caller', mohFor);
+    await card.getByRole('button', { name: `Take the call from ${CONSULT_CALLER} off hold` }).click();
+    await card.filter({ hasText: 'On call' }).waitFor();
+    await asked('stop the music', (r) => r.method === 'DELETE' && r.path === `/ari/channels/${channel}/moh`);
+
+    /* Consult first: the desk is rung from the agent's phone while the caller holds. */
+    await card.getByRole('button', { name: `Transfer the call from ${CONSULT_CALLER}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Transfer call' });
+    await dialog.waitFor();
+    await dialog.getByRole('radio', { name: 'Queue' }).click();
+    assert.equal(await dialog.getByRole('button', { name: 'Consult first' }).isVisible(), false, 'a queue cannot be consulted');
+    await dialog.getByRole('radio', { name: 'Extension' }).click();
+    const ext = dialog.getByLabel('Extension', { exact: true });
+    if (await ext.evaluate((el) => el.tagName === 'SELECT')) await ext.selectOption('1002');
+    else await ext.fill('1002');
+    await dialog.getByRole('button', { name: 'Consult first' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await card.filter({ hasText: 'Consulting' }).waitFor();
+    const consult = await asked('ring the desk from the agent\'s phone', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.desk}` && r.query.originator === ring.query.channelId);
+    await asked('play music on hold to the caller again', mohFor, { n: 2 });
+    const status = card.getByTestId('call-status');
+    await status.filter({ hasText: `Talking to extension 1002; ${CONSULT_CALLER} is on hold.` }).waitFor();
+    await screenshot(page, 'inbox-call-consulting');
+
+    /* Complete: the caller is put through to the desk, the agent's phone hangs up. */
+    await card.getByRole('button', { name: `Put ${CONSULT_CALLER} through to extension 1002` }).click();
+    const handed = card.filter({ hasText: 'Call transferred' });
+    await handed.waitFor();
+    assert.equal(await handed.getByTestId('call-handed-on').innerText(), 'Handed on to extension 1002');
+    await page.getByText('Call transferred to extension 1002.').waitFor();
+    await asked("hang up the agent's phone", (r) => r.method === 'DELETE' && r.path === `/ari/channels/${ring.query.channelId}`);
+    await asked('bridge the caller with the desk', (r) => r.path.endsWith('/addChannel') && String(r.query.channel || '').includes(channel) && String(r.query.channel || '').includes(consult.query.channelId));
+
+    /* The Calls view tells the story. */
+    await handed.getByRole('button', { name: 'Call details' }).click();
+    const timeline = page.getByTestId('call-detail').getByTestId('call-timeline');
+    await timeline.locator('.call-event[data-kind="transferred_by_agent"]').waitFor();
+    const text = await timeline.innerText();
+    assert.match(text, /Put on hold by you/);
+    assert.match(text, /Taken off hold/);
+    assert.match(text, /Consulted extension 1002\s*by you/);
+    assert.match(text, /Consultation answered/);
+    assert.match(text, /Put through by you\s*to extension 1002 · after consulting/);
+    const res = await page.request.get(`/api/v1/tenants/${setup.tid}/calls/${callId}`);
+    const kinds = (await res.json()).timeline.map((e) => e.kind);
+    assert.ok(kinds.includes('transferred'), `${kinds}`);
+
     await control('POST', `/calls/${channel}/hangup`);
     agent.assertClean();
   } finally {

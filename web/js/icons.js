@@ -5,6 +5,11 @@
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 const ICONS = {
+  pause: [
+    ['rect', 6.5, 5, 3.5, 14, 1],
+    ['rect', 14, 5, 3.5, 14, 1],
+  ],
+  play: [['path', 'M8 5.5v13l10.5-6.5z']],
   home: [['path', 'M4 10.5 12 4l8 6.5V19a1 1 0 0 1-1 1h-4.5v-5.5h-5V20H5a1 1 0 0 1-1-1z']],
   users: [
     ['circle', 9, 8.5, 3.5],

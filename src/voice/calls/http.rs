@@ -24,6 +24,7 @@ use crate::http::error::{ApiError, ApiResult, ErrorBody, envelope};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::store;
 use crate::store::calls::{CallFilter, CallRecord, RecordingRecord};
+use crate::voice::calls::CallAction;
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -31,6 +32,11 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_calls, place_call))
         .routes(routes!(get_call))
         .routes(routes!(transfer_call))
+        .routes(routes!(consult_call))
+        .routes(routes!(complete_consult))
+        .routes(routes!(cancel_consult))
+        .routes(routes!(hold_call))
+        .routes(routes!(resume_call))
         .routes(routes!(recording_audio))
         .routes(routes!(list_voicemails))
         // A plain route: the path below `sounds/` has slashes, which OpenAPI paths cannot say.
@@ -372,23 +378,128 @@ async fn transfer_call(
     AppPath(path): AppPath<(i64, i64)>,
     AppJson(to): AppJson<crate::voice::calls::TransferTarget>,
 ) -> ApiResult<(StatusCode, AppJson<Value>)> {
-    let call = store::calls::find_call(&state.store, scope.id(), path.1)
+    act(
+        &state,
+        &scope,
+        path.1,
+        CallAction::Transfer(to),
+        "transferring",
+    )
+    .await
+}
+
+/// Attended transfer, first step: the caller hears music on hold while the colleague
+/// (`{"extension": "1002"}` or `{"number": "+1…"}`) is rung from the agent's phone; once they
+/// answer, agent and colleague talk. Then `…/consult/complete` or `…/consult/cancel`. `409`
+/// when the call is not connected, already consulting, or the colleague cannot be called.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/consult", tag = "calls",
+    request_body = crate::voice::calls::TransferTarget,
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "consulting"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn consult_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+    AppJson(to): AppJson<crate::voice::calls::TransferTarget>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(
+        &state,
+        &scope,
+        path.1,
+        CallAction::Consult(to),
+        "consulting",
+    )
+    .await
+}
+
+/// Attended transfer, done: the caller is put through to the consulted colleague (still
+/// ringing: when they answer), the agent's phone hangs up and wrap-up starts.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/consult/complete", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "transferring"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn complete_consult(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(
+        &state,
+        &scope,
+        path.1,
+        CallAction::CompleteConsult,
+        "transferring",
+    )
+    .await
+}
+
+/// Attended transfer, called off: the colleague is hung up, the caller is back with the agent.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/consult/cancel", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "back with the caller"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn cancel_consult(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(
+        &state,
+        &scope,
+        path.1,
+        CallAction::CancelConsult,
+        "connected",
+    )
+    .await
+}
+
+/// Music on hold for the caller; the agent's phone stays on the call.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/hold", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "on hold"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn hold_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(&state, &scope, path.1, CallAction::Hold, "on_hold").await
+}
+
+/// The caller off hold, talking to the agent again.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/resume", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "connected"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn resume_call(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(&state, &scope, path.1, CallAction::Resume, "connected").await
+}
+
+/// What the agent on the call (or a supervisor) asks of it; others do not see the call.
+async fn act(
+    state: &AppState,
+    scope: &TenantScope<AnyMember>,
+    id: i64,
+    action: CallAction,
+    status: &'static str,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    let call = store::calls::find_call(&state.store, scope.id(), id)
         .await?
         .ok_or_else(|| ApiError::not_found("call"))?;
-    if !sees_all(scope.role) && call.agent_id != Some(own_id(&scope)?) {
+    if !sees_all(scope.role) && call.agent_id != Some(own_id(scope)?) {
         return Err(ApiError::not_found("call"));
     }
     state
         .voice
-        .transfer(scope.id(), call.id, to)
+        .act(scope.id(), call.id, action)
         .await
         .map_err(|message| ApiError::Conflict {
-            code: "cannot_transfer",
+            code: "call_action_refused",
             message,
         })?;
     Ok((
         StatusCode::ACCEPTED,
-        AppJson(serde_json::json!({"status": "transferring"})),
+        AppJson(serde_json::json!({ "status": status })),
     ))
 }
 

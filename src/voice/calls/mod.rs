@@ -59,6 +59,8 @@ pub struct VoiceDeps {
     pub http_allowlist: Option<Vec<String>>,
     /// `voice.outbound_caller_id`.
     pub outbound_caller_id: Option<String>,
+    /// `voice.sip_uri_endpoint`.
+    pub sip_uri_endpoint: String,
 }
 
 /// Why voice could not start, or a call could not be placed.
@@ -103,16 +105,32 @@ pub(crate) enum Input {
     Routing(Command),
     /// The events socket is back: these channels still exist in Asterisk.
     Resync(Arc<HashSet<String>>),
-    /// The agent hands the connected caller on (blind transfer); the answer says whether
-    /// the call could be handed on.
-    Transfer {
-        to: TransferTarget,
+    /// The agent does something with the connected call; the answer says whether it could.
+    Agent {
+        action: CallAction,
         reply: tokio::sync::oneshot::Sender<Result<(), String>>,
     },
 }
 
+/// What the agent on a connected call (or a supervisor) does with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallAction {
+    /// Hand the caller on at once (blind transfer).
+    Transfer(TransferTarget),
+    /// Hold the caller and ring a colleague first (attended transfer).
+    Consult(TransferTarget),
+    /// Put the caller through to the consulted colleague; the agent leaves.
+    CompleteConsult,
+    /// Hang up the colleague; the caller is back with the agent.
+    CancelConsult,
+    /// Music on hold for the caller.
+    Hold,
+    /// Back to talking.
+    Resume,
+}
+
 /// Where an agent sends a connected caller.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TransferTarget {
     /// Another extension of the tenant.
@@ -356,14 +374,14 @@ impl VoiceService {
         Ok(id)
     }
 
-    /// Hands a connected caller on to `to` (blind transfer): the agent's leg is hung up and
-    /// the agent goes to wrap-up. Fails when the call is not in progress here or is not
-    /// connected.
-    pub async fn transfer(
+    /// Does `action` on a connected call in progress here (transfer, consult, hold …).
+    /// Fails, with a reason for the agent, when the call is not in progress here, not
+    /// connected, or the action does not fit its state.
+    pub async fn act(
         &self,
         tenant: TenantId,
         call_id: i64,
-        to: TransferTarget,
+        action: CallAction,
     ) -> Result<(), String> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         let sent = {
@@ -371,7 +389,7 @@ impl VoiceService {
             reg.calls
                 .values()
                 .find(|h| h.tenant == Some(tenant) && h.call_id == Some(call_id))
-                .map(|h| h.tx.send(Input::Transfer { to, reply }).is_ok())
+                .map(|h| h.tx.send(Input::Agent { action, reply }).is_ok())
         };
         if sent != Some(true) {
             return Err("the call is not in progress".into());
@@ -660,11 +678,24 @@ impl VoiceService {
                     contact: c.id,
                     queue,
                 }),
-                ("connected", _, _) => bridges
-                    .iter()
-                    .find(|b| b.channels.contains(&row.channel_id) && b.channels.len() == 2)
-                    .and_then(|b| {
-                        let peer = b.channels.iter().find(|c| **c != row.channel_id)?;
+                ("connected", _, _) => {
+                    let bridged = bridges
+                        .iter()
+                        .find(|b| b.channels.contains(&row.channel_id) && b.channels.len() == 2);
+                    // On hold: the caller is in no bridge, the agent (with a consulted
+                    // colleague, whose leg is let go) in the call's own.
+                    let held = bridged.is_none().then(|| {
+                        bridges.iter().find(|b| {
+                            b.name == call::talk_bridge_name(row.id)
+                                && !b.channels.is_empty()
+                                && !bridges.iter().any(|o| o.channels.contains(&row.channel_id))
+                        })
+                    });
+                    bridged.or(held.flatten()).and_then(|b| {
+                        let peer = b
+                            .channels
+                            .iter()
+                            .find(|c| **c != row.channel_id && !call::is_consult_leg(c))?;
                         Some(call::Adoption::Connected {
                             contact: contact
                                 .as_ref()
@@ -673,8 +704,10 @@ impl VoiceService {
                             agent: row.agent_id,
                             peer: peer.clone(),
                             talk: b.id.clone(),
+                            held: bridged.is_none(),
                         })
-                    }),
+                    })
+                }
                 _ => Some(call::Adoption::Restart),
             };
             let Some(adoption) = adoption else {

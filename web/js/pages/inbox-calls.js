@@ -3,9 +3,10 @@
 //   queue, and their way through the IVR (each node with the exit taken and the digits, masked
 //   where the flow keeps them private). It turns into "On call" with a running timer when the
 //   agent picks up and ends when the call does. Agents answer on their SIP phone, so the card
-//   has nothing to click to answer. A connected call can be handed on with Transfer (to an
-//   extension, a queue or an outside number): the caller is transferred, the agent's phone hangs
-//   up and the card says where the call went;
+//   has nothing to click to answer. A connected call can be put on hold and resumed, and handed
+//   on with Transfer (to an extension, a queue or an outside number): at once (the agent's phone
+//   hangs up and the card says where the call went), or after consulting the extension or
+//   number while the caller holds (the card then offers Complete transfer and Back to caller);
 // - the call log (an agent's own calls; every call for supervisors) with each call's timeline
 //   and its recordings to play or download;
 // - the team's voicemails with a player.
@@ -140,17 +141,14 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
   function cardEl(c) {
     const p = c.payload;
     const number = String(p.caller || '') || 'Unknown number';
-    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? 'On call' : c.handedOn ? 'Call transferred' : 'Call ended';
+    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? (p.consult ? 'Consulting' : p.on_hold ? 'On hold' : 'On call') : c.handedOn ? 'Call transferred' : 'Call ended';
     const queue = p.queue_id != null ? names.queue(p.queue_id) || `Queue #${p.queue_id}` : null;
     const close = c.phase === 'ended' ? h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Dismiss' }, icon('x', { size: 16 })) : null;
     if (close) close.addEventListener('click', () => dismiss(p.call_id));
     const details = h('button', { type: 'button', class: 'btn btn-ghost btn-sm call-card-open' }, 'Call details');
     details.addEventListener('click', () => onOpenCall(p.call_id));
-    let transfer = null;
-    if (c.phase === 'connected') {
-      transfer = button('Transfer', { variant: 'secondary', size: 'sm', iconName: 'arrowRight', className: 'call-card-transfer', attrs: { 'data-testid': 'call-transfer', 'aria-label': `Transfer the call from ${number}` } });
-      transfer.addEventListener('click', () => openTransfer(p.call_id));
-    }
+    let controls = null;
+    if (c.phase === 'connected') controls = p.consult ? consultControls(p, number) : callControls(p, number);
     const handedOn = c.phase === 'ended' && c.handedOn ? h('span', { class: 'call-handed-on', dataset: { testid: 'call-handed-on' } }, icon('arrowRight', { size: 14 }), `Handed on ${c.handedOn}`) : null;
     return h(
       'section',
@@ -172,8 +170,63 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         p.language ? fact('Language', String(p.language)) : null,
       ),
       h('div', { class: 'call-card-path', dataset: { testid: 'call-ivr' } }, h('h3', { class: 'call-subtitle' }, 'IVR path'), c.stepsState === 'loaded' ? ivrPath(c.steps) : h('p', { class: 'muted' }, c.stepsState === 'failed' ? 'Not available.' : 'Loading…')),
-      h('p', { class: 'call-hint' }, c.phase === 'ringing' ? [icon('phone', { size: 14 }), ' Answer on your phone.'] : c.phase === 'connected' ? transfer : c.phase === 'ended' ? [handedOn, details] : null),
+      h('p', { class: 'call-hint' }, c.phase === 'ringing' ? [icon('phone', { size: 14 }), ' Answer on your phone.'] : c.phase === 'connected' ? controls : c.phase === 'ended' ? [handedOn, details] : null),
     );
+  }
+
+  // Hold or resume, and Transfer (which can consult first).
+  function callControls(p, number) {
+    const held = Boolean(p.on_hold);
+    const hold = button(held ? 'Resume' : 'Hold', { variant: 'secondary', size: 'sm', iconName: held ? 'play' : 'pause', className: 'call-card-hold', attrs: { 'data-testid': held ? 'call-resume' : 'call-hold', 'aria-label': held ? `Take the call from ${number} off hold` : `Put the call from ${number} on hold` } });
+    hold.addEventListener('click', () => callAction(p.call_id, hold, held ? 'resume' : 'hold', held ? { on_hold: false } : { on_hold: true }));
+    const transfer = button('Transfer', { variant: 'secondary', size: 'sm', iconName: 'arrowRight', className: 'call-card-transfer', attrs: { 'data-testid': 'call-transfer', 'aria-label': `Transfer the call from ${number}` } });
+    transfer.addEventListener('click', () => openTransfer(p.call_id));
+    return h('span', { class: 'call-controls' }, held ? h('span', { class: 'call-status', dataset: { testid: 'call-status' } }, 'The caller hears music on hold.') : null, hold, transfer);
+  }
+
+  // While a colleague is consulted the caller holds: put them through, or go back to them.
+  function consultControls(p, number) {
+    const who = targetLabel(p.consult.to);
+    const status = p.consult.answered ? `Talking to ${who}; ${number} is on hold.` : `Calling ${who}… ${number} is on hold.`;
+    const complete = button('Complete transfer', { variant: 'primary', size: 'sm', iconName: 'arrowRight', className: 'call-card-complete', attrs: { 'data-testid': 'call-consult-complete', 'aria-label': `Put ${number} through to ${who}` } });
+    complete.addEventListener('click', () => callAction(p.call_id, complete, 'consult/complete', null, who));
+    const back = button('Back to caller', { variant: 'secondary', size: 'sm', className: 'call-card-cancel', attrs: { 'data-testid': 'call-consult-cancel', 'aria-label': `Hang up ${who} and talk to ${number} again` } });
+    back.addEventListener('click', () => callAction(p.call_id, back, 'consult/cancel', { consult: null, on_hold: false }));
+    return h('span', { class: 'call-controls' }, h('span', { class: 'call-status', role: 'status', dataset: { testid: 'call-status' } }, status), complete, back);
+  }
+
+  // `{extension}`, `{number}` or `{queue}` as the agent asked for it.
+  function targetLabel(to) {
+    if (!to || typeof to !== 'object') return 'your colleague';
+    if (to.extension) return `extension ${to.extension}`;
+    if (to.number) return String(to.number);
+    if (to.queue) return `queue ${to.queue}`;
+    return 'your colleague';
+  }
+
+  /**
+   * One of the connected call's actions (`hold`, `resume`, `consult/complete`, `consult/cancel`).
+   * `patch` updates the card at once (the call's own event follows); a completed consultation
+   * ends the card as handed on to `handedTo`.
+   */
+  async function callAction(callId, btn, path, patch, handedTo = null) {
+    setBusy(btn, true);
+    try {
+      await api.post(`${base}/calls/${seg(callId)}/${path}`, {});
+      const card = cards.get(callId);
+      if (handedTo && card) {
+        card.handedOn = `to ${handedTo}`;
+        upsertCard({ call_id: callId, consult: null, on_hold: false }, 'ended', Date.now());
+        if (toast) toast.success(`Call transferred to ${handedTo}.`);
+      } else if (patch && card && card.phase === 'connected') {
+        upsertCard({ call_id: callId, ...patch }, 'connected', Date.now());
+      }
+      refreshSoon();
+    } catch (err) {
+      if (err.name === 'AbortError') return;
+      setBusy(btn, false);
+      if (toast) toast.error(err.message || 'That did not work.');
+    }
   }
 
   function fact(term, value) {
@@ -265,6 +318,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         b.tabIndex = on ? 0 : -1;
       }
       for (const [k, f] of Object.entries(fields)) f.el.hidden = k !== kind;
+      // A queue has nobody to talk to first.
+      consultBtn.hidden = kind === 'queue';
       alertBox.clear();
       if (focus) radios.querySelector(`[data-kind="${kind}"]`).focus();
     }
@@ -283,13 +338,15 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
     const alertBox = formAlert();
     const submitBtn = button('Transfer', { variant: 'primary', type: 'submit', attrs: { 'data-testid': 'call-transfer-submit' } });
+    const consultBtn = button('Consult first', { variant: 'secondary', type: 'submit', attrs: { 'data-testid': 'call-consult-submit', title: 'The caller holds while you talk to them; then put the caller through or go back.' } });
     const cancel = button('Cancel');
     const formId = `call-transfer-${callId}`;
     const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, h('div', { class: 'field' }, h('span', { class: 'label', 'aria-hidden': 'true' }, 'Transfer to'), radios), extField.el, queueField.el, numberField.el);
     submitBtn.setAttribute('form', formId);
+    consultBtn.setAttribute('form', formId);
     pick('extension', false);
     const number = String(c.payload.caller || '') || 'the caller';
-    const dlg = openDialog({ title: 'Transfer call', description: `${number} is handed on at once; your phone hangs up and wrap-up starts.`, body: form, footer: [cancel, submitBtn], initialFocus: () => radios.querySelector('[aria-checked="true"]') });
+    const dlg = openDialog({ title: 'Transfer call', description: `Transfer hands ${number} on at once: your phone hangs up and wrap-up starts. Consult first puts ${number} on hold while you talk to the extension or number.`, body: form, footer: [cancel, consultBtn, submitBtn], initialFocus: () => radios.querySelector('[aria-checked="true"]') });
     dlg.el.dataset.testid = 'call-transfer-dialog';
     cancel.addEventListener('click', () => dlg.close());
     dlg.closed.then(() => {
@@ -316,6 +373,20 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return;
       }
       const where = kind === 'extension' ? `to extension ${value}` : kind === 'queue' ? `to queue ${value}` : `to ${value}`;
+      if (event.submitter === consultBtn && kind !== 'queue') {
+        setBusy(consultBtn, true);
+        try {
+          await api.post(`${base}/calls/${seg(callId)}/consult`, { [kind]: value });
+          dlg.close(true);
+          if (cards.get(callId)) upsertCard({ call_id: callId, on_hold: true, consult: { to: { [kind]: value }, answered: false } }, 'connected', Date.now());
+          refreshSoon();
+        } catch (err) {
+          if (err.name === 'AbortError') return;
+          setBusy(consultBtn, false);
+          showApiError(err, { [kind]: f }, alertBox);
+        }
+        return;
+      }
       setBusy(submitBtn, true);
       try {
         // The body is the target itself: {"extension": "1002"}, {"queue": "sales"} or {"number": "+1…"}.
@@ -630,7 +701,21 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       case 'callback_dialing':
         return [`Calling back with ${who(d.agent_id)}`, d.number || null];
       case 'transferred_by_agent':
-        return [`Transferred by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, transferTarget(d.to)];
+        return [`${d.attended ? 'Put through' : 'Transferred'} by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, [transferTarget(d.to), d.attended ? (d.answered ? 'after consulting' : 'while it rang') : null].filter(Boolean).join(' · ') || null];
+      case 'on_hold':
+        return [`Put on hold by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, null];
+      case 'off_hold':
+        return ['Taken off hold', null];
+      case 'consulting':
+        return [`Consulted ${(transferTarget(d.to) || '').replace(/^to /, '') || 'a colleague'}`, d.agent_id != null ? `by ${who(d.agent_id)}` : null];
+      case 'consult_answered':
+        return ['Consultation answered', 'the caller on hold'];
+      case 'consult_failed':
+        return ['Consultation failed', why];
+      case 'consult_cancelled':
+        return ['Back to the caller', 'consultation called off'];
+      case 'consult_ended':
+        return ['Back to the caller', 'the colleague hung up'];
       case 'transferring':
         return ['Transferring', transferTarget(d.to)];
       case 'transfer_failed':

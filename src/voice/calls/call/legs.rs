@@ -5,7 +5,7 @@ use super::*;
 
 impl Call {
     /// A leg we are about to originate: events about it reach this call from now on.
-    fn add_ringing_leg(&mut self, id: &str, kind: LegKind) {
+    pub(super) fn add_ringing_leg(&mut self, id: &str, kind: LegKind) {
         self.shared.claim(self.wiring.server, &self.wiring.key, id);
         self.legs.insert(
             id.to_owned(),
@@ -195,6 +195,13 @@ impl Call {
                 self.stage = Stage::Connected;
                 self.event("callback_answered", json!({})).await;
             }
+            LegKind::Consult => {
+                if self.consult.as_ref().is_some_and(|c| c.leg == id) {
+                    self.consult_answered(id).await;
+                } else {
+                    self.drop_leg(id, Cause::Normal).await;
+                }
+            }
             LegKind::Transfer => {
                 self.stop_side_playbacks().await;
                 if self.internal {
@@ -234,7 +241,7 @@ impl Call {
         let bridge = NewBridge {
             types: vec![BridgeType::Mixing],
             bridge_id: Some(talk.clone()),
-            name: Some(format!("call {}", self.call_id)),
+            name: Some(talk_bridge_name(self.call_id)),
         };
         if let Err(e) = self.client().create_bridge(&bridge).await {
             self.rest_failed("create call bridge", &e).await;
@@ -412,12 +419,15 @@ impl Call {
                     .outbound_endpoint
                     .replace("{number}", number),
             ),
+            Destination::Sip(uri) if dialable_sip_uri(uri) => {
+                Some(self.shared.deps.sip_uri_endpoint.replace("{uri}", uri))
+            }
             Destination::Sip(_) => None,
         };
         let Some(endpoint) = endpoint else {
             self.event(
                 "transfer_failed",
-                json!({"why": "transfers to SIP URIs are not supported"}),
+                json!({"why": "the SIP URI cannot be dialled (sip:user@host, no spaces, commas or &)"}),
             )
             .await;
             return Some(interp::Event::TransferResult(TransferOutcome::Failed));
@@ -466,85 +476,41 @@ impl Call {
             }
         }
     }
+}
 
-    /// An agent hands the connected caller on (blind transfer): to another extension or a
-    /// number, rung with ringback and bridged on answer; or back into a queue. The agent's leg
-    /// is hung up and the agent goes to wrap-up at once. With no flow to return to, a failed
-    /// transfer ends the call.
-    pub(super) async fn agent_transfer(&mut self, to: TransferTarget) -> Result<(), String> {
-        if self.stage != Stage::Connected || self.caller_gone || self.peer.is_none() {
-            return Err("the call is not connected".into());
-        }
-        let store = self.shared.deps.store.clone();
-        enum Dest {
-            Leg(String),
-            Queue(String),
-        }
-        let dest = match &to {
-            TransferTarget::Extension(number) => {
-                match store::extensions::find_extension_by_number(&store, self.tenant, number).await
-                {
-                    Ok(Some(x)) if x.enabled && !x.dnd => Dest::Leg(format!(
-                        "PJSIP/{}",
-                        crate::voice::provision::object_id(&self.slug, &x.number)
-                    )),
-                    Ok(Some(_)) => return Err(format!("extension {number} takes no calls now")),
-                    _ => return Err(format!("no extension {number}")),
-                }
-            }
-            TransferTarget::Number(number) if crate::ivr::is_e164(number) => Dest::Leg(
-                self.shared
-                    .deps
-                    .outbound_endpoint
-                    .replace("{number}", number),
-            ),
-            TransferTarget::Number(number) => {
-                return Err(format!("{number} is not an E.164 number"));
-            }
-            TransferTarget::Queue(name) => {
-                let queues = store::queues::list_queues(&store, self.tenant)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !queues.iter().any(|q| &q.name == name) {
-                    return Err(format!("no queue {name}"));
-                }
-                Dest::Queue(name.clone())
-            }
-        };
-        self.event(
-            "transferred_by_agent",
-            json!({"agent_id": self.agent, "to": format!("{to:?}")}),
-        )
-        .await;
-        // The agent leaves: wrap-up starts, the bridge and its recording close.
-        self.finish_connected().await;
-        self.agent = None;
-        self.adopted = true;
-        match dest {
-            Dest::Leg(endpoint) => {
-                let request = TransferRequest {
-                    to: Destination::Sip(String::new()),
-                    caller_id: format!(
-                        "\"{}\" <{}>",
-                        self.caller_name.replace('"', ""),
-                        self.caller
-                    ),
-                    ring_timeout_ms: 30_000,
-                    whisper: Vec::new(),
-                };
-                if self.dial_leg(endpoint, &request).await.is_some() {
-                    self.end_reason = Some("transfer_failed");
-                    self.hang_up_caller(Cause::Normal).await;
-                }
-            }
-            Dest::Queue(name) => {
-                self.stage = Stage::Ivr;
-                if self.enqueue(plain_request(&name)).await.is_some() {
-                    self.end_reason = Some("transfer_failed");
-                    self.hang_up_caller(Cause::Normal).await;
-                }
-            }
-        }
-        Ok(())
+/// A SIP URI safe to put in a dial string: `sip:` or `sips:`, a user and a host, and none of
+/// the characters Asterisk reads as separators between endpoints or options.
+fn dialable_sip_uri(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+    else {
+        return false;
+    };
+    let Some((user, host)) = rest.split_once('@') else {
+        return false;
+    };
+    !user.is_empty()
+        && !host.is_empty()
+        && uri
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, ',' | '&' | '^' | '"' | '\\' | '<' | '>'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::dialable_sip_uri;
+
+    #[test]
+    fn only_plain_sip_uris_reach_the_dial_string() {
+        assert!(dialable_sip_uri("sip:alice@example.com"));
+        assert!(dialable_sip_uri(
+            "sips:desk@pbx.example.com:5061;transport=tls"
+        ));
+        assert!(!dialable_sip_uri("sip:example.com"));
+        assert!(!dialable_sip_uri("tel:+14155550100"));
+        assert!(!dialable_sip_uri("sip:a@b.com&PJSIP/evil"));
+        assert!(!dialable_sip_uri("sip:a b@example.com"));
+        assert!(!dialable_sip_uri("sip:a@b.com,30"));
     }
 }

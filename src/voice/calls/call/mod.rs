@@ -15,6 +15,7 @@
 //! - `dial_by_name.rs`: the directory dialog over ARI (prompts, keys, its timer).
 //! - here: the task's loop, the interpreter's actions, prompts, events, hangups, the end.
 
+mod consult;
 mod dial_by_name;
 mod legs;
 mod queue;
@@ -35,7 +36,7 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use super::{Input, Shared, TransferTarget};
+use super::{CallAction, Input, Shared, TransferTarget};
 use crate::domain::TenantId;
 use crate::ivr::interp::{
     self, Action, Destination, DirectoryOutcome, DirectoryRequest, EnqueueRequest, Greeting,
@@ -70,6 +71,8 @@ enum LegKind {
     Customer,
     /// The agent's own phone, rung first for a call the agent places from the inbox.
     Dialer { agent: i64 },
+    /// A colleague the agent consults while the caller holds.
+    Consult,
 }
 
 #[derive(Debug, Clone)]
@@ -186,6 +189,9 @@ struct Call {
     scratch: Vec<crate::tts::ScratchFile>,
     // Dialled from an agent's phone: no flow; failures hang up with their cause.
     internal: bool,
+    // Out of the call bridge, hearing music on hold (held by the agent, or consulting).
+    held: bool,
+    consult: Option<consult::Consult>,
 }
 
 #[derive(Debug, Clone)]
@@ -206,6 +212,8 @@ pub(crate) enum Adoption {
         agent: Option<i64>,
         peer: String,
         talk: String,
+        /// The caller was on hold (or holding during a consultation), out of the bridge.
+        held: bool,
     },
     /// The caller asked to be called back and hung up; the contact still waits.
     Callback { contact: i64, queue: String },
@@ -256,6 +264,8 @@ impl Call {
             adopted: false,
             scratch: Vec::new(),
             internal: false,
+            held: false,
+            consult: None,
             wiring,
         }
     }
@@ -337,8 +347,8 @@ impl Call {
             Input::Ari(event) => self.on_ari(*event).await,
             Input::Routing(command) => self.on_routing(command).await,
             Input::Resync(alive) => self.resync(&alive).await,
-            Input::Transfer { to, reply } => {
-                let result = self.agent_transfer(to).await;
+            Input::Agent { action, reply } => {
+                let result = self.on_agent_action(action).await;
                 let _ = reply.send(result);
             }
         }
@@ -677,6 +687,12 @@ impl Call {
         if leg.dropped {
             return;
         }
+        if self.peer.as_deref() == Some(id) && self.consult.is_some() {
+            // The agent hung up while consulting: the caller goes to the colleague.
+            self.peer = None;
+            self.complete_consult().await;
+            return;
+        }
         if self.peer.as_deref() == Some(id) {
             // The agent (or transfer target) hung up: the call is over.
             self.peer = None;
@@ -684,7 +700,7 @@ impl Call {
                 LegKind::Offer { .. } | LegKind::Customer | LegKind::Dialer { .. } => {
                     "agent_hangup"
                 }
-                LegKind::Transfer => "transfer_hangup",
+                LegKind::Transfer | LegKind::Consult => "transfer_hangup",
             });
             self.finish_connected().await;
             self.hang_up_caller(Cause::Normal).await;
@@ -694,6 +710,11 @@ impl Call {
             return;
         }
         match leg.kind {
+            LegKind::Consult => {
+                if self.consult.as_ref().is_some_and(|c| c.leg == id) {
+                    self.consult_leg_gone(cause).await;
+                }
+            }
             LegKind::Offer { agent } => {
                 // The phone rejected, was busy, or rang out before the engine's deadline.
                 self.event(
@@ -1016,6 +1037,8 @@ impl Call {
             "did": self.did,
             "queue_id": self.queued.as_ref().map(|q| q.queue_id),
             "language": self.session.language(),
+            "on_hold": self.held,
+            "consult": self.consult.as_ref().map(|c| json!({"to": c.to, "answered": c.answered})),
         })
     }
 }
@@ -1066,6 +1089,19 @@ async fn http_once(request: &interp::HttpRequest) -> interp::Event {
             timed_out: e.is_timeout(),
         },
     }
+}
+
+/// The name of a call's mixing bridge, by which a restart finds the agent of a held caller.
+pub(crate) fn talk_bridge_name(call_id: i64) -> String {
+    format!("call {call_id}")
+}
+
+/// Whether a channel id is a consultation leg of ours (`<key>-k<n>`).
+pub(crate) fn is_consult_leg(id: &str) -> bool {
+    id.rsplit_once('-').is_some_and(|(_, tail)| {
+        tail.strip_prefix('k')
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    })
 }
 
 /// The last four digits only, for the timeline.
@@ -1129,6 +1165,15 @@ mod tests {
         );
         assert_eq!(phone_of("PJSIP/trunk-00000001"), None);
         assert_eq!(phone_of("SIP/acme-1001-00000001"), None);
+    }
+
+    #[test]
+    fn consultation_legs_are_told_from_agents_phones_by_their_id() {
+        assert!(is_consult_leg("b1c2-17-k4"));
+        assert!(!is_consult_leg("b1c2-17-a3-4"));
+        assert!(!is_consult_leg("b1c2-17-x5"));
+        assert!(!is_consult_leg("b1c2-17-k"));
+        assert!(!is_consult_leg("PJSIP/acme-1001-0000002a"));
     }
 
     #[test]

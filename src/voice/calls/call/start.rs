@@ -173,6 +173,7 @@ pub(crate) async fn run_adopted(
             agent,
             peer,
             talk,
+            held,
         } => {
             for id in [&peer, &talk] {
                 shared.claim(call.wiring.server, &call.wiring.key, id);
@@ -196,6 +197,12 @@ pub(crate) async fn run_adopted(
                 shared.claim_contact(tenant, c, &call.wiring.key);
             }
             call.stage = Stage::Connected;
+            if held {
+                // Whatever the agent was doing with the held caller is lost with our state:
+                // they talk again rather than the caller holding forever.
+                call.held = true;
+                call.resume_after_restart().await;
+            }
         }
         Adoption::Callback { contact, queue } => {
             call.caller_gone = true;
