@@ -219,6 +219,7 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("DELETE", "/api/v1/tenants/{tid}/extensions/{xid}"),
         ("POST", "/api/v1/tenants/{tid}/extensions/{xid}/password"),
         ("POST", "/api/v1/tenants/{tid}/extensions/{xid}/provision"),
+        ("GET", "/api/v1/tenants/{tid}/phone-directory"),
         ("GET", "/widget/config"),
         ("GET", "/widget/ws"),
     ];
