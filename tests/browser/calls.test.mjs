@@ -378,6 +378,14 @@ test('the agent transfers a connected call to another extension: the card says w
     assert.equal(await directory.getByRole('option').count(), 0);
     await ext.fill('front');
     assert.equal(await directory.getByRole('option').count(), 1);
+    // From the keyboard: the arrow keys move through the list and Enter picks (not submits).
+    await ext.fill('');
+    await ext.press('ArrowDown');
+    assert.equal(await ext.getAttribute('aria-activedescendant'), await desk.getAttribute('id'));
+    await ext.press('Enter');
+    assert.equal(await ext.inputValue(), '1002');
+    assert.ok(await dialog.isVisible(), 'Enter on the list picks without sending');
+    // And with the mouse.
     await ext.fill('');
     await desk.click();
     assert.equal(await ext.inputValue(), '1002');
