@@ -46,7 +46,7 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
         (name = "routing", description = "Contacts in queues, offers, accept and decline"),
         (name = "realtime", description = "The event stream over WebSocket"),
         (name = "inbox", description = "Conversations for agents: threads, replies, offers"),
-        (name = "extensions", description = "Agents' phones (PJSIP extensions) and their provisioning into Asterisk"),
+        (name = "extensions", description = "Agents' phones (PJSIP extensions), their provisioning into Asterisk, and the phone directory every member reads"),
         (name = "calls", description = "Calls: the log, each call's timeline, recordings and voicemails"),
         (name = "widget", description = "The website chat widget: admin and public endpoints"),
         (name = "ops", description = "Health, readiness, metrics"),

@@ -255,6 +255,17 @@ pub async fn list_enabled_for_provisioning(
     Ok(out)
 }
 
+/// The tenant slug and number of every enabled extension of every live tenant, for following
+/// their phones' device state in Asterisk. Deliberately not tenant-scoped, as
+/// [`list_enabled_for_provisioning`]: one Asterisk serves every tenant, and the caller is the
+/// service itself, never a request.
+#[tracing::instrument(skip_all)]
+pub async fn list_enabled_phones(store: &Store) -> Result<Vec<(String, String)>, StoreError> {
+    const SQL: &str = "select t.slug, e.number from extensions e join tenants t on t.id = e.tenant_id \
+                       where e.enabled and t.deleted_at is null order by t.slug, e.number";
+    Ok(on_pool!(store, p => sqlx::query_as(SQL).fetch_all(p).await)?)
+}
+
 /// Replaces the admin-set fields. A taken number is a `Conflict`.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, extension.id = id))]
 pub async fn update_extension(

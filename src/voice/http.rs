@@ -1,5 +1,7 @@
 //! Extensions (agents' phones) over HTTP: CRUD, the SIP password (shown once), provisioning
-//! into Asterisk with a retry, and the tenant's `pjsip.conf` include. Admins only.
+//! into Asterisk with a retry, and the tenant's `pjsip.conf` include, for admins; and the
+//! phone directory, which every member reads (numbers, names, who takes calls now, nothing
+//! about SIP).
 //!
 //! Every change is pushed at once when an Asterisk is configured; the outcome is stored on
 //! the extension, so a failed push is visible in the list and can be retried.
@@ -20,13 +22,14 @@ use super::provision::{
 };
 use crate::admin::audit;
 use crate::app::AppState;
-use crate::auth::{Admin, TenantScope};
+use crate::auth::{Admin, AnyMember, TenantScope};
 use crate::domain::{TenantId, UserId};
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::extract::{AppJson, AppPath, AppQuery};
 use crate::store;
 use crate::store::extensions::{ExtensionFields, ExtensionRecord};
 use crate::store::tenants::Tenant;
+use crate::voice::calls::{DeviceState, PhoneActivity};
 
 /// The routes of this module.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -36,6 +39,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_extension, update_extension, delete_extension))
         .routes(routes!(change_password))
         .routes(routes!(retry_provisioning))
+        .routes(routes!(phone_directory))
 }
 
 /// Where an extension stands with Asterisk.
@@ -85,6 +89,12 @@ pub struct ExtensionView {
     /// Whether the phone is registered with Asterisk now (`online`/`offline`, with since
     /// when); `null` while Asterisk has said nothing about it.
     pub registration: Option<crate::voice::calls::PhoneState>,
+    /// What the phone is doing now: Asterisk's device state (`DeviceStateChanged`), else
+    /// what the calls Switchboard sees say; `null` while nothing is known.
+    pub device_state: Option<DeviceState>,
+    /// Calls the phone is on or being rung for now (the channels Asterisk lists on the
+    /// endpoint, else those Switchboard sees); 0 when idle.
+    pub active_calls: u32,
     /// The SIP password, only in the answer that created or changed it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub password: Option<String>,
@@ -203,6 +213,18 @@ fn yes() -> bool {
 }
 
 fn view(state: &AppState, tenant: &Tenant, r: ExtensionRecord) -> ExtensionView {
+    let activity = state
+        .voice
+        .phone_activity(&object_id(&tenant.slug, &r.number), r.call_limit);
+    view_with(state, tenant, r, activity)
+}
+
+fn view_with(
+    state: &AppState,
+    tenant: &Tenant,
+    r: ExtensionRecord,
+    activity: PhoneActivity,
+) -> ExtensionView {
     let configured = state.provisioner.is_configured();
     let (st, message) = if let Some(e) = &r.provision_error {
         ("failed", Some(e.clone()))
@@ -219,6 +241,8 @@ fn view(state: &AppState, tenant: &Tenant, r: ExtensionRecord) -> ExtensionView 
     ExtensionView {
         id: r.id,
         registration: state.voice.phone_state(&sip_username),
+        device_state: activity.device_state,
+        active_calls: activity.active_calls,
         sip_username,
         number: r.number,
         display_name: r.display_name,
@@ -458,11 +482,12 @@ async fn sync(
         return Ok(store::extensions::get_extension(&state.store, tenant.id, id).await?);
     }
     let outcome = if r.enabled {
-        state
-            .provisioner
-            .push(&pjsip(state, tenant, &r)?)
-            .await
-            .map(|()| Some(Utc::now()))
+        let pushed = state.provisioner.push(&pjsip(state, tenant, &r)?).await;
+        if pushed.is_ok() {
+            // A new (or renumbered) phone: its device state is followed from now on.
+            state.voice.watch_phone(&object_id(&tenant.slug, &r.number));
+        }
+        pushed.map(|()| Some(Utc::now()))
     } else {
         state
             .provisioner
@@ -487,10 +512,16 @@ async fn list_extensions(
     State(state): State<AppState>,
     scope: TenantScope<Admin>,
 ) -> ApiResult<AppJson<ExtensionList>> {
-    let items = store::extensions::list_extensions(&state.store, scope.id())
-        .await?
+    let records = store::extensions::list_extensions(&state.store, scope.id()).await?;
+    let phones: Vec<(String, i64)> = records
+        .iter()
+        .map(|r| (object_id(&scope.tenant.slug, &r.number), r.call_limit))
+        .collect();
+    let activities = state.voice.phone_activities(&phones).await;
+    let items = records
         .into_iter()
-        .map(|r| view(&state, &scope.tenant, r))
+        .zip(activities)
+        .map(|(r, a)| view_with(&state, &scope.tenant, r, a))
         .collect();
     Ok(AppJson(ExtensionList {
         items,
@@ -759,6 +790,75 @@ async fn pjsip_include(
         .into_response())
 }
 
+/// One phone of the tenant's directory. Only what a colleague needs to pick whom to put a
+/// caller through to: no SIP username or password, codecs, forwarding or voicemail.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryEntry {
+    /// The extension number (what to dial, or to transfer to).
+    pub number: String,
+    /// The phone's caller name.
+    pub display_name: String,
+    /// The name of the agent using it.
+    pub agent_name: Option<String>,
+    /// Whether it takes a call now: registered, not on do-not-disturb, not on a call.
+    pub available: bool,
+    /// Why in one word: `available`, `on_call` (ringing or on a call), `dnd`, `offline` (not
+    /// registered) or `unknown` (Asterisk has said nothing about it).
+    pub status: &'static str,
+    /// The caller's own phone.
+    pub mine: bool,
+}
+
+/// The tenant's phone directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PhoneDirectory {
+    /// Enabled extensions, by number.
+    pub items: Vec<DirectoryEntry>,
+}
+
+/// One word for whether a phone takes a call now.
+fn directory_status(dnd: bool, activity: PhoneActivity) -> &'static str {
+    match activity.device_state {
+        _ if dnd => "dnd",
+        Some(DeviceState::Idle) => "available",
+        Some(DeviceState::Unavailable) => "offline",
+        Some(_) => "on_call",
+        None => "unknown",
+    }
+}
+
+/// The tenant's phones for every member: each enabled extension's number, name and agent,
+/// and whether it takes a call now (for transfers; the extensions list is for admins).
+#[utoipa::path(get, path = "/api/v1/tenants/{tid}/phone-directory", tag = "extensions",
+    params(("tid" = i64, Path, description = "tenant id")),
+    responses((status = 200, body = PhoneDirectory), (status = 404, body = ErrorBody)))]
+async fn phone_directory(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+) -> ApiResult<AppJson<PhoneDirectory>> {
+    let me = scope.principal.user_id().map(UserId::get);
+    let records = store::extensions::list_extensions_cached(&state.store, scope.id()).await?;
+    let items = records
+        .iter()
+        .filter(|r| r.enabled)
+        .map(|r| {
+            let activity = state
+                .voice
+                .phone_activity(&object_id(&scope.tenant.slug, &r.number), r.call_limit);
+            let status = directory_status(r.dnd, activity);
+            DirectoryEntry {
+                number: r.number.clone(),
+                display_name: r.display_name.clone(),
+                agent_name: r.user_name.clone(),
+                available: status == "available",
+                status,
+                mine: me.is_some() && r.user_id == me,
+            }
+        })
+        .collect();
+    Ok(AppJson(PhoneDirectory { items }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -780,6 +880,32 @@ mod tests {
         assert!(check_codecs(&[]).is_err());
         assert!(check_codecs(&["mp3".into()]).is_err());
         assert!(check_codecs(&["ulaw".into(), "ulaw".into()]).is_err());
+    }
+
+    #[test]
+    fn the_directory_says_available_only_for_an_idle_phone_without_dnd() {
+        let on = |device_state| PhoneActivity {
+            device_state,
+            active_calls: 0,
+        };
+        assert_eq!(
+            directory_status(false, on(Some(DeviceState::Idle))),
+            "available"
+        );
+        assert_eq!(directory_status(true, on(Some(DeviceState::Idle))), "dnd");
+        assert_eq!(
+            directory_status(false, on(Some(DeviceState::Ringing))),
+            "on_call"
+        );
+        assert_eq!(
+            directory_status(false, on(Some(DeviceState::OnHold))),
+            "on_call"
+        );
+        assert_eq!(
+            directory_status(false, on(Some(DeviceState::Unavailable))),
+            "offline"
+        );
+        assert_eq!(directory_status(false, on(None)), "unknown");
     }
 
     #[test]

@@ -1454,6 +1454,168 @@ async fn the_extensions_page_shows_whether_each_phone_is_registered() {
 }
 
 #[tokio::test]
+async fn the_extensions_page_shows_each_phones_calls_and_device_state_as_asterisk_reports_them() {
+    let line = line(json!({})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    line.request("follow the phone's device state", |r| {
+        r.path == "/ari/applications/switchboard/subscription"
+            && r.param("eventSource") == Some("deviceState:PJSIP/voice-1001")
+    })
+    .await;
+    let path = format!("/api/v1/tenants/{}/extensions", line.tid);
+    let phone = || async {
+        let body = line.op.get(&path).await.body;
+        let x = &body["items"][0];
+        (
+            x["device_state"].as_str().unwrap_or("null").to_owned(),
+            x["active_calls"].as_i64().unwrap_or(-1),
+        )
+    };
+    let until = |state: &'static str, calls: i64| {
+        let phone = &phone;
+        async move {
+            let mut now = phone().await;
+            for _ in 0..100 {
+                if now == (state.to_owned(), calls) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                now = phone().await;
+            }
+            panic!("the phone never showed {state} with {calls} calls: {now:?}");
+        }
+    };
+    until("idle", 0).await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    let ring = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    until("ringing", 1).await;
+    line.ari.agent_answers(&leg);
+    until("in_use", 1).await;
+    // The count is Asterisk's: the channels on the endpoint, read while a phone is busy.
+    line.request("count the phone's channels", |r| {
+        r.method == "GET" && r.path == "/ari/endpoints/PJSIP"
+    })
+    .await;
+    line.ari.caller_hangs_up(&caller);
+    until("idle", 0).await;
+    // Each state came from Asterisk's device state events, not only from our own legs.
+    let states: Vec<String> = line
+        .ari
+        .emitted()
+        .iter()
+        .filter(|e| {
+            e["type"] == "DeviceStateChanged" && e["device_state"]["name"] == "PJSIP/voice-1001"
+        })
+        .map(|e| {
+            e["device_state"]["state"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect();
+    assert!(
+        states.ends_with(&["RINGING".into(), "INUSE".into(), "NOT_INUSE".into()]),
+        "{states:?}"
+    );
+}
+
+#[tokio::test]
+async fn every_member_reads_the_phone_directory_without_anything_secret() {
+    let line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.agent_named(
+        "1002",
+        "Front Desk",
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let extensions = format!("/api/v1/tenants/{}/extensions", line.tid);
+    for (number, extra) in [
+        ("1003", json!({"dnd": true})),
+        ("1004", json!({"enabled": false})),
+    ] {
+        let mut body = json!({"number": number, "display_name": format!("Phone {number}")});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        let r = line.op.post(&extensions, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    }
+    // Agents may not list extensions (they hold SIP settings) but read the directory.
+    assert_eq!(
+        alex.client.get(&extensions).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let path = format!("/api/v1/tenants/{}/phone-directory", line.tid);
+    let mut body = Value::Null;
+    for _ in 0..100 {
+        let r = alex.client.get(&path).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        body = r.body;
+        if body["items"][1]["available"] == true {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let items = body["items"].as_array().unwrap();
+    let numbers: Vec<&str> = items
+        .iter()
+        .map(|x| x["number"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        numbers,
+        ["1001", "1002", "1003"],
+        "enabled extensions only: {body}"
+    );
+    for x in items {
+        let mut keys: Vec<&str> = x.as_object().unwrap().keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "agent_name",
+                "available",
+                "display_name",
+                "mine",
+                "number",
+                "status"
+            ],
+            "nothing about SIP, passwords or forwarding: {x}"
+        );
+    }
+    let desk = &items[1];
+    assert_eq!(desk["display_name"], "Front Desk");
+    assert_eq!(desk["agent_name"], "Test agent");
+    assert_eq!(
+        (&desk["available"], &desk["status"], &desk["mine"]),
+        (&json!(true), &json!("available"), &json!(false))
+    );
+    assert_eq!(items[0]["mine"], true, "Alex's own phone");
+    assert_eq!(
+        (&items[2]["available"], &items[2]["status"]),
+        (&json!(false), &json!("dnd"))
+    );
+    assert_eq!(items[2]["agent_name"], Value::Null);
+    // Another tenant's members see nothing of it.
+    let other = line.app.create_tenant(&line.op, "elsewhere").await;
+    let (_, stranger) = line.app.member(&line.op, other, "agent").await;
+    assert_eq!(stranger.get(&path).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn an_agent_hands_a_caller_on_to_a_queue_and_to_an_extension() {
     let line = line(json!({"wrapup_secs": 30, "strategy": "linear"})).await;
     let alex = line

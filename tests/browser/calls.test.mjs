@@ -363,16 +363,36 @@ test('the agent transfers a connected call to another extension: the card says w
     assert.equal(await dialog.getByLabel('Number').getAttribute('aria-invalid'), 'true');
     // An unknown extension: the server's answer is shown in the dialog, which stays open.
     await dialog.getByRole('radio', { name: 'Extension' }).click();
-    const ext = dialog.getByLabel('Extension', { exact: true });
-    const isSelect = await ext.evaluate((el) => el.tagName === 'SELECT');
-    if (!isSelect) {
-      await ext.fill('9999');
-      await dialog.getByRole('button', { name: 'Transfer' }).click();
-      await dialog.getByRole('alert').filter({ hasText: /no extension 9999/i }).waitFor();
-      await ext.fill('1002');
-    } else {
-      await ext.selectOption('1002');
-    }
+    const ext = dialog.getByRole('combobox', { name: 'Extension' });
+    await ext.fill('9999');
+    await dialog.getByRole('button', { name: 'Transfer' }).click();
+    await dialog.getByRole('alert').filter({ hasText: /no extension 9999/i }).waitFor();
+    // The phone directory (any member reads it) lists the other phones, not the agent's own,
+    // with whether each takes a call now; typing narrows it, and 1002 is picked from it.
+    await ext.fill('');
+    const directory = dialog.getByRole('listbox', { name: 'Phone directory' });
+    const desk = directory.getByRole('option', { name: /1002/ });
+    await desk.waitFor();
+    assert.match(await desk.innerText(), /Front desk/);
+    assert.match(await desk.innerText(), /Available/);
+    assert.equal(await directory.getByRole('option', { name: /1001/ }).count(), 0, "the agent's own phone is not offered");
+    await ext.fill('nobody');
+    assert.equal(await directory.getByRole('option').count(), 0);
+    await ext.fill('front');
+    assert.equal(await directory.getByRole('option').count(), 1);
+    // From the keyboard: the arrow keys move through the list and Enter picks (not submits).
+    await ext.fill('');
+    await ext.press('ArrowDown');
+    assert.equal(await ext.getAttribute('aria-activedescendant'), await desk.getAttribute('id'));
+    await ext.press('Enter');
+    assert.equal(await ext.inputValue(), '1002');
+    assert.ok(await dialog.isVisible(), 'Enter on the list picks without sending');
+    // And with the mouse.
+    await ext.fill('');
+    await desk.click();
+    assert.equal(await ext.inputValue(), '1002');
+    assert.equal(await desk.getAttribute('aria-selected'), 'true');
+    assert.ok(await ext.evaluate((el) => el === document.activeElement), 'the focus stays in the box');
     await screenshot(page, 'inbox-call-transfer');
     await dialog.getByRole('button', { name: 'Transfer' }).click();
     await dialog.waitFor({ state: 'detached' });

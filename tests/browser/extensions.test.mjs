@@ -1,7 +1,7 @@
 // Extensions page: the demo admin creates an agent's extension, sees the SIP password once,
 // finds the extension listed and provisioned (into the ARI stand-in the test script runs as
-// the server's Asterisk) with its phone's registration as Asterisk reports it, and the
-// password is not on the page after a reload; an agent cannot open the page.
+// the server's Asterisk) with its phone's registration and device state as Asterisk reports
+// them, and the password is not on the page after a reload; an agent cannot open the page.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,8 +75,23 @@ test('demo admin creates an extension and sees its password once', async () => {
       }
       assert.fail(`the phone never showed ${shown}`);
     };
+    // What the phone is doing (Asterisk's device state) and its calls; Refresh reads them
+    // again without reloading the page.
+    const calls = page.locator(`tr[data-number="${number}"] [data-testid="calls"]`);
+    const device = async (shown) => {
+      for (let i = 0; i < 50; i += 1) {
+        await page.getByTestId('refresh-extensions').click();
+        await page.waitForFunction(() => !document.querySelector('[data-testid="refresh-extensions"]').hasAttribute('aria-busy'));
+        if ((await calls.innerText()).includes(shown)) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.fail(`the phone never showed ${shown}: ${await calls.innerText()}`);
+    };
     await phoneState('answers', 'Online');
+    await device('Idle');
+    assert.match(await calls.innerText(), /0 calls/);
     await phoneState('unregistered', 'Offline');
+    await device('Unavailable');
 
     // From the server after a reload, and the password is nowhere on the page.
     await page.reload();

@@ -13,11 +13,14 @@
 //! - After the socket comes back, every call is told which channels still exist, so a call
 //!   whose caller left while we were deaf ends cleanly and a missed `PlaybackFinished` is
 //!   recovered (ARI.md §1.2).
+//! - Agents' phones are followed too: registration from endpoint, peer and contact events,
+//!   device state and calls per phone in [`phones`].
 
 mod call;
 mod directory;
 pub mod http;
 pub mod media;
+mod phones;
 mod timeline;
 
 use std::collections::{HashMap, HashSet};
@@ -28,6 +31,7 @@ use std::sync::{Arc, Mutex as StdMutex};
 use tokio::sync::{broadcast, mpsc};
 
 pub use media::{Media, MediaError, find_sound};
+pub use phones::{DeviceState, PhoneActivity};
 
 use super::ari::{self, AriClient, EventStream, StreamEvent, StreamOptions};
 use crate::config::AsteriskConfig;
@@ -186,8 +190,17 @@ pub(crate) struct Shared {
     tasks: StdMutex<Vec<tokio::task::AbortHandle>>,
     // PJSIP endpoint id → whether a phone is registered there, and since when.
     phones: StdMutex<HashMap<String, PhoneState>>,
+    // Device states and the phones' channels: what each phone is doing.
+    devices: phones::Devices,
     timeline: timeline::Timeline,
 }
+
+/// How long a list waits for Asterisk's count of each phone's channels before it makes do
+/// with what the events said.
+const ENDPOINTS_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Device states subscribed per request (each source is a query item; this keeps the URL short).
+const SUBSCRIBE_CHUNK: usize = 50;
 
 /// Whether an agent's phone is registered, as Asterisk last said.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -234,6 +247,7 @@ impl VoiceService {
             next: AtomicU64::new(1),
             tasks: StdMutex::new(Vec::new()),
             phones: StdMutex::new(HashMap::new()),
+            devices: phones::Devices::default(),
             timeline: timeline::Timeline::new(),
         })))
     }
@@ -252,6 +266,83 @@ impl VoiceService {
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
             .cloned()
+    }
+
+    /// What the phone of PJSIP endpoint `id` is doing, from what is known now (Asterisk's
+    /// device state, else the phone's calls we see); `call_limit` is the extension's.
+    pub fn phone_activity(&self, id: &str, call_limit: i64) -> PhoneActivity {
+        self.activity(id, call_limit, None)
+    }
+
+    fn activity(&self, id: &str, call_limit: i64, channels: Option<usize>) -> PhoneActivity {
+        let registered = self.phone_state(id).map(|p| p.state == "online");
+        let limit = u32::try_from(call_limit).unwrap_or(0);
+        self.0.devices.activity(id, registered, limit, channels)
+    }
+
+    /// [`Self::phone_activity`] of several phones (`(id, call_limit)`), with the number of
+    /// calls each is on read from Asterisk (the channels on each endpoint) when any phone is
+    /// on a call: device state says only *that* a phone is in use, and Asterisk also sees the
+    /// calls that never pass through us. Asterisk not answering within a moment leaves the
+    /// counts to our own channels.
+    pub async fn phone_activities(&self, phones: &[(String, i64)]) -> Vec<PhoneActivity> {
+        let now: Vec<PhoneActivity> = phones
+            .iter()
+            .map(|(id, limit)| self.phone_activity(id, *limit))
+            .collect();
+        if now.iter().all(|a| a.active_calls == 0) {
+            return now;
+        }
+        let Some(channels) = self.endpoint_channels().await else {
+            return now;
+        };
+        phones
+            .iter()
+            .map(|(id, limit)| {
+                let n = channels.get(id.as_str()).copied().unwrap_or(0);
+                self.activity(id, *limit, Some(n))
+            })
+            .collect()
+    }
+
+    /// Channels per PJSIP endpoint over every server; `None` unless all of them answered.
+    async fn endpoint_channels(&self) -> Option<HashMap<String, usize>> {
+        let reads = self.0.servers.iter().map(|s| {
+            tokio::time::timeout(ENDPOINTS_WAIT, s.client.list_endpoints_by_tech("PJSIP"))
+        });
+        let mut counts: HashMap<String, usize> = HashMap::new();
+        for read in futures::future::join_all(reads).await {
+            match read {
+                Ok(Ok(list)) => {
+                    for e in list {
+                        *counts.entry(e.resource).or_default() += e.channel_ids.len();
+                    }
+                }
+                Ok(Err(e)) => {
+                    tracing::debug!(error = %e, "phones' channels not read");
+                    return None;
+                }
+                Err(_) => {
+                    tracing::debug!("phones' channels not read in time");
+                    return None;
+                }
+            }
+        }
+        Some(counts)
+    }
+
+    /// Follows the device state of PJSIP endpoint `id` (an extension just pushed) on every
+    /// server, in the background. A server not connected yet subscribes it when it connects.
+    pub fn watch_phone(&self, id: &str) {
+        for server in 0..self.0.servers.len() {
+            let client = self.0.servers[server].client.clone();
+            let source = format!("deviceState:PJSIP/{id}");
+            self.0.spawn(async move {
+                if let Err(e) = client.subscribe(&[source.as_str()]).await {
+                    tracing::debug!(%source, error = %e, "device state not subscribed yet");
+                }
+            });
+        }
     }
 
     /// Returns once every call timeline entry this service produced so far is stored.
@@ -441,17 +532,48 @@ impl VoiceService {
     }
 
     /// Subscribes to every PJSIP endpoint's state (registrations arrive as `PeerStatusChange`
-    /// and `ContactStatusChange` on a real Asterisk, ARI.md §11) and reads their state now.
+    /// and `ContactStatusChange` on a real Asterisk, ARI.md §11) and to the device state of
+    /// every enabled extension (`DeviceStateChanged` comes only per subscribed device, and not
+    /// for the trunk, whose every call would be an event more), then reads their state now.
+    /// Subscriptions belong to the app and are lost with it: this runs on every connect.
     async fn watch_phones(&self, server: usize) {
         let client = &self.0.servers[server].client;
         if let Err(e) = client.subscribe(&["endpoint:PJSIP"]).await {
             tracing::warn!(error = %e, "phone registrations not subscribed");
+        }
+        // The phones whose device state Asterisk will tell us from now on.
+        let mut watched: HashSet<String> = HashSet::new();
+        match store::extensions::list_enabled_phones(&self.0.deps.store).await {
+            Ok(phones) => {
+                let ids: Vec<String> = phones
+                    .iter()
+                    .map(|(slug, number)| crate::voice::provision::object_id(slug, number))
+                    .collect();
+                for chunk in ids.chunks(SUBSCRIBE_CHUNK) {
+                    let sources: Vec<String> = chunk
+                        .iter()
+                        .map(|id| format!("deviceState:PJSIP/{id}"))
+                        .collect();
+                    let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+                    if let Err(e) = client.subscribe(&sources).await {
+                        tracing::warn!(error = %e, "phones' device states not subscribed");
+                        break;
+                    }
+                    watched.extend(chunk.iter().cloned());
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "phones to watch not read"),
         }
         match client.list_endpoints_by_tech("PJSIP").await {
             Ok(list) => {
                 for e in list {
                     let online = e.state == Some(ari::models::EndpointState::Online);
                     self.0.set_phone(&e.resource, online);
+                    // Only where events will follow: a first state nobody updates would
+                    // outweigh what our own calls say for ever.
+                    if watched.contains(&e.resource) {
+                        self.0.devices.seed(server, &e);
+                    }
                 }
             }
             Err(e) => tracing::warn!(error = %e, "phone registrations not read"),
@@ -479,8 +601,15 @@ impl VoiceService {
                 }
                 return;
             }
+            ari::Event::DeviceStateChanged(e) => {
+                self.0
+                    .devices
+                    .set_device(server, &e.device_state.name, &e.device_state.state);
+                return;
+            }
             _ => {}
         }
+        self.0.devices.observe(server, &event);
         if let ari::Event::StasisStart(start) = &event {
             let args: Vec<&str> = start.args.iter().map(String::as_str).collect();
             match args.as_slice() {
@@ -817,6 +946,7 @@ impl VoiceService {
                 return;
             }
         };
+        self.0.devices.keep_only(server, &channels);
         let alive = Arc::new(channels);
         let keys: Vec<String> = {
             let reg = self.0.registry();

@@ -9,9 +9,10 @@
 //! is logged, so tests can check what our code asked and validate what it was told.
 //!
 //! Only our app's events are sent, as with `subscribeAll=false` (no `ChannelVarset`,
-//! `DeviceStateChanged`, `ChannelDialplan` … which the captures only show because the
-//! recorder subscribed to everything). Events emitted while no socket is open are lost, as
-//! Asterisk drops them for an inactive app.
+//! `ChannelDialplan` … which the captures only show because the recorder subscribed to
+//! everything); `DeviceStateChanged` comes for the agent endpoints the app subscribed to
+//! (`deviceState:PJSIP/<id>`), computed as chan_pjsip does. Events emitted while no socket is
+//! open are lost, as Asterisk drops them for an inactive app.
 
 mod events;
 mod rest;

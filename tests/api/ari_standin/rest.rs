@@ -226,14 +226,20 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
             ok(Value::Array(list))
         }
         ("POST", ["applications", app, "subscription"]) if *app == w.app => {
-            match p.str("eventSource") {
-                Some(_) => ok(json!({
-                    "name": w.app, "channel_ids": [], "bridge_ids": [],
-                    "endpoint_ids": ["PJSIP"], "device_names": [],
-                    "events_allowed": [], "events_disallowed": [],
-                })),
-                None => error(400, "Missing parameter eventSource"),
+            let sources = p.list("eventSource");
+            if sources.is_empty() {
+                return error(400, "Missing parameter eventSource");
             }
+            for source in &sources {
+                if let Some(name) = source.strip_prefix("deviceState:") {
+                    w.device_subs.insert(name.to_owned());
+                }
+            }
+            ok(json!({
+                "name": w.app, "channel_ids": [], "bridge_ids": [],
+                "endpoint_ids": ["PJSIP"], "device_names": w.device_subs,
+                "events_allowed": [], "events_disallowed": [],
+            }))
         }
         ("GET", ["endpoints", "PJSIP", ext]) if w.endpoints().iter().any(|e| e == ext) => {
             ok(w.endpoint_json(ext))
@@ -243,7 +249,7 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
             "name": w.app,
             "channel_ids": w.channels.values().filter(|c| c.in_stasis).map(|c| &c.id).collect::<Vec<_>>(),
             "bridge_ids": w.bridges.keys().collect::<Vec<_>>(),
-            "endpoint_ids": [], "device_names": [], "events_allowed": [], "events_disallowed": [],
+            "endpoint_ids": [], "device_names": w.device_subs, "events_allowed": [], "events_disallowed": [],
         })),
         ("GET", ["applications", _]) => error(404, "Application not found"),
         ("GET", ["channels"]) => ok(Value::Array(

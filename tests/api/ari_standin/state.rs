@@ -2,7 +2,7 @@
 //! log of requests, answers and events. Every change and the events it causes happen under
 //! one lock, so events leave in the order Asterisk would send them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -187,6 +187,10 @@ pub struct World {
     /// Finished recordings by name: (format, seconds), as `GET /recordings/stored` lists them.
     pub stored: BTreeMap<String, (String, u64)>,
     pub phones: BTreeMap<String, Behaviour>,
+    /// Devices the app subscribed to (`deviceState:NAME`): only these send `DeviceStateChanged`.
+    pub device_subs: BTreeSet<String>,
+    /// The last device state of each agent endpoint, as Asterisk caches it.
+    pub devices: BTreeMap<String, &'static str>,
     /// `res_pjsip` objects pushed over dynamic configuration: (type, id) → attributes.
     pub config: BTreeMap<(String, String), BTreeMap<String, String>>,
     pub globals: BTreeMap<String, String>,
@@ -223,6 +227,8 @@ impl Shared {
                 recordings: BTreeMap::new(),
                 stored: BTreeMap::new(),
                 phones: BTreeMap::new(),
+                device_subs: BTreeSet::new(),
+                devices: BTreeMap::new(),
                 config: BTreeMap::new(),
                 globals: BTreeMap::new(),
                 requests: Vec::new(),
@@ -309,6 +315,7 @@ impl World {
             "StasisStart",
             json!({"args": ["internal", number], "channel": channel}),
         );
+        self.device_changed(ext);
         id
     }
 
@@ -388,6 +395,7 @@ impl World {
             let channel = self.chan_json(&id);
             self.emit("StasisStart", json!({"args": args, "channel": channel}));
         }
+        self.device_changed(ext);
         id
     }
 
@@ -400,7 +408,11 @@ impl World {
         }
         c.state = state.into();
         let channel = c.json();
+        let ext = c.ext.clone();
         self.emit("ChannelStateChange", json!({"channel": channel}));
+        if let Some(ext) = ext {
+            self.device_changed(&ext);
+        }
     }
 
     fn dial_event(&mut self, id: &str, status: &str) {
@@ -509,6 +521,9 @@ impl World {
         let mut c = self.channels.remove(id).unwrap();
         c.app_data.clear();
         self.emit("ChannelDestroyed", destroyed(c.json(), cause, tech));
+        if let Some(ext) = &c.ext {
+            self.device_changed(ext);
+        }
         self.playbacks
             .retain(|_, p| p.target_uri != format!("channel:{id}"));
         let mut finished = Vec::new();
@@ -714,6 +729,88 @@ impl World {
         let now = self.endpoint_json(ext);
         if now["state"] != was {
             self.emit("EndpointStateChange", json!({"endpoint": now}));
+        }
+        self.device_changed(ext);
+    }
+
+    /// chan_pjsip's device state of endpoint `ext` (`chan_pjsip_devicestate`): INVALID when
+    /// unknown, UNAVAILABLE when offline, NOT_INUSE when online, else the aggregate of its
+    /// channels' states (`ast_devstate_aggregate_add`: the highest in Asterisk's order, ringing
+    /// and in use together RINGINUSE), and BUSY once `device_state_busy_at` calls are up.
+    pub fn device_state(&self, ext: &str) -> &'static str {
+        if !self.endpoints().iter().any(|e| e == ext) {
+            return "INVALID";
+        }
+        let online = !matches!(self.phones.get(ext), Some(Behaviour::Unregistered) | None);
+        let base = if online { "NOT_INUSE" } else { "UNAVAILABLE" };
+        let order = |s: &str| match s {
+            "INVALID" => 0,
+            "UNKNOWN" => 1,
+            "UNAVAILABLE" => 2,
+            "NOT_INUSE" => 3,
+            "ONHOLD" => 4,
+            "RINGING" => 5,
+            "INUSE" => 6,
+            "BUSY" => 7,
+            _ => 8, // RINGINUSE
+        };
+        let (mut aggregate, mut ringing, mut in_use, mut up) = ("INVALID", false, false, 0);
+        for c in self
+            .channels
+            .values()
+            .filter(|c| c.ext.as_deref() == Some(ext))
+        {
+            // ast_state_chan2dev
+            let s = match c.state.as_str() {
+                "Down" => "NOT_INUSE",
+                "Ringing" | "Pre-ring" => "RINGING",
+                "Busy" => "BUSY",
+                "Unknown" => "UNKNOWN",
+                _ => "INUSE",
+            };
+            if s == "RINGING" {
+                ringing = true;
+            } else if matches!(s, "INUSE" | "ONHOLD" | "BUSY") {
+                in_use = true;
+            }
+            if ringing && in_use {
+                aggregate = "RINGINUSE";
+            } else if order(s) > order(aggregate) {
+                aggregate = s;
+            }
+            if matches!(c.state.as_str(), "Up" | "Ring" | "Busy") {
+                up += 1;
+            }
+        }
+        let busy_at = self
+            .config
+            .get(&("endpoint".to_owned(), ext.to_owned()))
+            .and_then(|a| a.get("device_state_busy_at"))
+            .and_then(|v| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        if busy_at > 0 && up == busy_at {
+            "BUSY"
+        } else if aggregate != "INVALID" {
+            aggregate
+        } else {
+            base
+        }
+    }
+
+    /// Asterisk's device state cache: a change of endpoint `ext`'s state sends
+    /// `DeviceStateChanged` to an app subscribed to `deviceState:PJSIP/ext`.
+    pub fn device_changed(&mut self, ext: &str) {
+        let now = self.device_state(ext);
+        if self.devices.get(ext) == Some(&now) {
+            return;
+        }
+        self.devices.insert(ext.to_owned(), now);
+        let name = format!("PJSIP/{ext}");
+        if self.device_subs.contains(&name) {
+            self.emit(
+                "DeviceStateChanged",
+                json!({"device_state": {"name": name, "state": now}}),
+            );
         }
     }
 }

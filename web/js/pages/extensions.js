@@ -1,5 +1,6 @@
 // Extensions (agents' SIP phones) of the current tenant (admins): number, name, agent, codecs,
-// NAT, call limit, voicemail, forwarding, do-not-disturb, and where each stands with Asterisk.
+// NAT, call limit, voicemail, forwarding, do-not-disturb, where each stands with Asterisk, and
+// what each phone is doing now (registration, device state, calls; read again with Refresh).
 // The SIP password is shown once, when it is created or changed. Every value from the server
 // goes into the page as text (h() children), never as markup.
 
@@ -18,6 +19,16 @@ const CODECS = [
   { value: 'ilbc', label: 'iLBC' },
 ];
 const DEFAULT_CODECS = ['g722', 'ulaw', 'alaw'];
+
+// Device states as Asterisk reports them (or as Switchboard's own calls say, without it).
+const DEVICE = {
+  idle: ['Idle', 'success'],
+  ringing: ['Ringing', 'warning'],
+  in_use: ['In use', 'warning'],
+  busy: ['Busy', 'danger'],
+  on_hold: ['On hold', 'warning'],
+  unavailable: ['Unavailable', 'neutral'],
+};
 
 const STATES = {
   provisioned: ['Provisioned', 'success'],
@@ -41,15 +52,19 @@ export async function render(root, ctx) {
   let users = [];
   let configured = false;
 
+  const refreshBtn = button('Refresh', { iconName: 'refresh', attrs: { 'data-testid': 'refresh-extensions', title: "Read the phones' state again" } });
+  refreshBtn.addEventListener('click', () => load({ quiet: true }));
   const newBtn = button('New extension', { variant: 'primary', iconName: 'plus', attrs: { 'data-testid': 'new-extension' } });
   newBtn.addEventListener('click', () => openEditor(null));
   const download = h('a', { class: 'btn btn-secondary', href: `/api/v1${base}/pjsip.conf`, download: `pjsip_${tenant.tenant_slug}.conf`, 'data-testid': 'download-include' }, icon('download', { size: 16 }), h('span', null, 'pjsip.conf include'));
   const notice = h('div');
   const listSlot = h('div', { class: 'card card-flush' });
-  mount(root, pageHeader({ title: 'Extensions', description: ["Agents' phones for ", h('strong', null, tenant.tenant_name), ': SIP accounts pushed into Asterisk.'], actions: [download, newBtn] }), notice, listSlot);
+  mount(root, pageHeader({ title: 'Extensions', description: ["Agents' phones for ", h('strong', null, tenant.tenant_name), ': SIP accounts pushed into Asterisk.'], actions: [refreshBtn, download, newBtn] }), notice, listSlot);
 
-  async function load() {
-    mount(listSlot, skeletonRows(3));
+  // `quiet` keeps the table while reading again (Refresh), so nothing jumps.
+  async function load({ quiet = false } = {}) {
+    if (!quiet || !items.length) mount(listSlot, skeletonRows(3));
+    if (quiet) setBusy(refreshBtn, true);
     try {
       const [res, members] = await Promise.all([api.get(base, { signal }), api.listAll(`/tenants/${seg(tenant.tenant_id)}/users`, { signal })]);
       items = (res && res.items) || [];
@@ -59,7 +74,9 @@ export async function render(root, ctx) {
     } catch (err) {
       if (err.name === 'AbortError') return;
       if (err.status === 403) return ctx.forbidden(err.message);
-      mount(listSlot, errorState({ title: "Couldn't load extensions", message: err.message, onRetry: load }));
+      mount(listSlot, errorState({ title: "Couldn't load extensions", message: err.message, onRetry: () => load() }));
+    } finally {
+      if (quiet) setBusy(refreshBtn, false);
     }
   }
 
@@ -80,7 +97,7 @@ export async function render(root, ctx) {
           'table',
           { class: 'table', 'data-testid': 'extensions' },
           h('caption', { class: 'sr-only' }, 'Extensions'),
-          h('thead', null, h('tr', null, ['Number', 'Name', 'Agent', 'Codecs', 'DND', 'Phone', 'Provisioning'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
+          h('thead', null, h('tr', null, ['Number', 'Name', 'Agent', 'Codecs', 'DND', 'Phone', 'Calls', 'Provisioning'].map((t) => h('th', { scope: 'col' }, t)), h('th', { scope: 'col', class: 'col-actions' }, h('span', { class: 'sr-only' }, 'Actions')))),
           h('tbody', null, items.map(row)),
         ),
       ),
@@ -112,9 +129,18 @@ export async function render(root, ctx) {
         x.registration
           ? h('span', { title: `since ${formatDateTime(x.registration.since)}` }, x.registration.state === 'online' ? statusPill('Online', 'success') : statusPill('Offline', 'neutral'))
           : h('span', { class: 'user-email' }, 'Unknown')),
+      // What the phone is doing now and how many calls it is on (ringing ones included).
+      h('td', { 'data-label': 'Calls', 'data-testid': 'calls', dataset: { deviceState: x.device_state || '' } }, deviceCell(x)),
       h('td', { 'data-label': 'Provisioning', 'data-testid': 'provisioning' }, statusPill(label, kind), x.provisioning.message ? h('div', { class: 'user-email' }, x.provisioning.message) : null, retryBtn),
       h('td', { class: 'col-actions' }, h('div', { class: 'menu-anchor' }, more)),
     );
+  }
+
+  function deviceCell(x) {
+    if (!x.device_state) return h('span', { class: 'user-email' }, 'Unknown');
+    const [label, kind] = DEVICE[x.device_state] || [x.device_state, 'neutral'];
+    const n = Number(x.active_calls) || 0;
+    return h('span', null, statusPill(label, kind), h('div', { class: 'user-email', 'data-testid': 'active-calls' }, n === 1 ? '1 call' : `${n} calls`));
   }
 
   function replace(saved) {

@@ -13,7 +13,7 @@
 //
 // Numbers, caller names and digits come from outside: they reach the page as text nodes only.
 
-import { h, mount, formatDateTime, formatRelative, timeEl, titleCase } from '../dom.js';
+import { h, mount, uid, formatDateTime, formatRelative, timeEl, titleCase } from '../dom.js';
 import { icon } from '../icons.js';
 import { seg } from '../api.js';
 import { button, emptyState, errorState, skeletonRows, statusPill, openDialog, field, formAlert, setBusy, showApiError } from '../ui.js';
@@ -249,23 +249,100 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
   /* ------------------------------------------------------ transfer */
 
-  // Admins and owners may list the extensions: a select without the agent's own phone.
-  // Agents and supervisors may not, and type the extension's number instead.
-  const readsExtensions = ['admin', 'owner', 'operator'].includes(role);
-  let extensionsLoaded = null;
-  function loadExtensions() {
-    if (!readsExtensions) return Promise.resolve(null);
-    if (!extensionsLoaded) {
-      extensionsLoaded = api
-        .get(`${base}/extensions`, { signal })
-        .then((res) => ((res && res.items) || []).filter((x) => x && x.number && x.user_id !== myId && x.enabled !== false))
-        .catch((err) => {
-          extensionsLoaded = null;
-          if (err.name === 'AbortError') throw err;
-          return null;
-        });
+  // Every member reads the phone directory: the tenant's phones with their names, who uses
+  // them and whether each takes a call now (nothing about SIP), less the agent's own phone.
+  // Read at every opening, since who is free changes from call to call; without it (an error)
+  // the number is typed.
+  async function loadDirectory() {
+    try {
+      const res = await api.get(`${base}/phone-directory`, { signal });
+      return ((res && res.items) || []).filter((x) => x && x.number && !x.mine);
+    } catch (err) {
+      if (err.name === 'AbortError') throw err;
+      return null;
     }
-    return extensionsLoaded;
+  }
+
+  const AVAILABILITY = {
+    available: ['Available', 'success'],
+    on_call: ['On a call', 'warning'],
+    dnd: ['Do not disturb', 'warning'],
+    offline: ['Offline', 'neutral'],
+    unknown: ['Unknown', 'neutral'],
+  };
+
+  // The Extension field: a box to type a number (or part of a name, to narrow the list) with
+  // the directory listed under it, as a combobox: the arrow keys move through the phones,
+  // Enter or a click puts the chosen one's number in the box, and the focus stays in the box.
+  function extensionPicker(entries) {
+    const f = field({ name: 'extension', label: 'Extension', required: true, autocomplete: 'off', placeholder: entries && entries.length ? '1002 or a name' : '1002', hint: entries && entries.length ? 'Type the number, or pick a phone from the directory.' : 'The number of the phone to ring (2–10 digits).' });
+    f.resolve = () => String(f.input.value || '').trim();
+    if (!entries || !entries.length) {
+      f.input.setAttribute('inputmode', 'numeric');
+      return f;
+    }
+    const list = h('ul', { id: uid('xfer-directory'), class: 'picker-list', role: 'listbox', 'aria-label': 'Phone directory', dataset: { testid: 'phone-directory' } });
+    f.input.setAttribute('role', 'combobox');
+    f.input.setAttribute('aria-autocomplete', 'list');
+    f.input.setAttribute('aria-controls', list.id);
+    f.input.setAttribute('aria-expanded', 'true');
+    const options = entries.map((x) => {
+      const [label, kind] = AVAILABILITY[x.status] || AVAILABILITY.unknown;
+      const who = x.agent_name && x.agent_name !== x.display_name ? `${x.display_name} · ${x.agent_name}` : x.display_name;
+      const el = h('li', { id: uid('xfer-phone'), role: 'option', class: 'picker-option', 'aria-selected': 'false', dataset: { number: x.number, status: x.status } }, h('code', null, x.number), h('span', { class: 'picker-name' }, who), statusPill(label, kind));
+      // Picking with the mouse leaves the focus in the box.
+      el.addEventListener('mousedown', (event) => event.preventDefault());
+      el.addEventListener('click', () => choose(x));
+      return { x, el, text: `${x.number} ${x.display_name} ${x.agent_name || ''}`.toLowerCase() };
+    });
+    const none = h('li', { class: 'picker-empty', role: 'presentation' }, 'No phone in the directory matches.');
+    let shown = options;
+    let active = -1;
+    function setActive(i) {
+      active = i;
+      shown.forEach((o, j) => o.el.classList.toggle('is-active', j === i));
+      if (i >= 0 && shown[i]) {
+        f.input.setAttribute('aria-activedescendant', shown[i].el.id);
+        shown[i].el.scrollIntoView({ block: 'nearest' });
+      } else {
+        f.input.removeAttribute('aria-activedescendant');
+      }
+    }
+    function render() {
+      const typed = String(f.input.value || '').trim();
+      const q = typed.toLowerCase();
+      const exact = options.find((o) => o.x.number === typed);
+      // A picked (or fully typed) number shows the whole directory, with that phone marked.
+      shown = exact || !q ? options : options.filter((o) => o.x.number.startsWith(q) || o.text.includes(q));
+      for (const o of options) o.el.setAttribute('aria-selected', String(o === exact));
+      list.replaceChildren(...(shown.length ? shown.map((o) => o.el) : [none]));
+      setActive(-1);
+    }
+    function choose(x) {
+      f.input.value = x.number;
+      f.clearError();
+      render();
+      f.input.focus();
+    }
+    f.input.addEventListener('input', render);
+    f.input.addEventListener('keydown', (event) => {
+      if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+        event.preventDefault();
+        const n = shown.length;
+        if (n) setActive(event.key === 'ArrowDown' ? (active + 1) % n : (active - 1 + n) % n);
+      } else if (event.key === 'Enter' && active >= 0 && shown[active]) {
+        event.preventDefault();
+        choose(shown[active].x);
+      }
+    });
+    f.input.after(list);
+    render();
+    // Part of a name that leaves one phone stands for its number.
+    f.resolve = () => {
+      const typed = String(f.input.value || '').trim();
+      return !/^\d*$/.test(typed) && shown.length === 1 ? shown[0].x.number : typed;
+    };
+    return f;
   }
 
   const KINDS = [
@@ -279,9 +356,9 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     const c = cards.get(callId);
     if (!c || c.phase !== 'connected' || transferOpen) return;
     transferOpen = true;
-    let extensions = null;
+    let directory = null;
     try {
-      extensions = await loadExtensions();
+      directory = await loadDirectory();
     } catch {
       transferOpen = false;
       return;
@@ -293,9 +370,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     const queueList = (queues() || []).filter((q) => q && q.name);
     const currentQueue = c.payload.queue_id != null ? queueList.find((q) => q.id === c.payload.queue_id) : null;
 
-    const extField = extensions
-      ? field({ name: 'extension', label: 'Extension', type: 'select', required: true, options: extensions.length ? extensions.map((x) => ({ value: x.number, label: `${x.number} · ${x.user_name || x.display_name || 'no agent'}` })) : [{ value: '', label: 'No other extension' }] })
-      : field({ name: 'extension', label: 'Extension', required: true, inputmode: 'numeric', autocomplete: 'off', placeholder: '1002', hint: 'The number of the phone to ring (2–10 digits).' });
+    const extField = extensionPicker(directory);
     const queueField = field({
       name: 'queue',
       label: 'Queue',
@@ -338,12 +413,12 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
     const alertBox = formAlert();
     const submitBtn = button('Transfer', { variant: 'primary', type: 'submit', attrs: { 'data-testid': 'call-transfer-submit' } });
-    const consultBtn = button('Consult first', { variant: 'secondary', type: 'submit', attrs: { 'data-testid': 'call-consult-submit', title: 'The caller holds while you talk to them; then put the caller through or go back.' } });
+    // Not a submit button: Enter in a field means Transfer, the dialog's primary action.
+    const consultBtn = button('Consult first', { variant: 'secondary', attrs: { 'data-testid': 'call-consult-submit', title: 'The caller holds while you talk to them; then put the caller through or go back.' } });
     const cancel = button('Cancel');
     const formId = `call-transfer-${callId}`;
     const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, h('div', { class: 'field' }, h('span', { class: 'label', 'aria-hidden': 'true' }, 'Transfer to'), radios), extField.el, queueField.el, numberField.el);
     submitBtn.setAttribute('form', formId);
-    consultBtn.setAttribute('form', formId);
     pick('extension', false);
     const number = String(c.payload.caller || '') || 'the caller';
     const dlg = openDialog({ title: 'Transfer call', description: `Transfer hands ${number} on at once: your phone hangs up and wrap-up starts. Consult first puts ${number} on hold while you talk to the extension or number.`, body: form, footer: [cancel, consultBtn, submitBtn], initialFocus: () => radios.querySelector('[aria-checked="true"]') });
@@ -357,14 +432,19 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       if (again) again.focus();
     });
 
-    form.addEventListener('submit', async (event) => {
+    form.addEventListener('submit', (event) => {
       event.preventDefault();
+      send(false);
+    });
+    consultBtn.addEventListener('click', () => send(true));
+
+    async function send(consult) {
       alertBox.clear();
       const f = fields[kind];
       f.clearError();
-      const value = String(f.input.value || '').trim();
+      const value = kind === 'extension' ? extField.resolve() : String(f.input.value || '').trim();
       let problem = null;
-      if (!value) problem = kind === 'extension' ? 'Choose an extension.' : kind === 'queue' ? 'Choose a queue.' : 'Enter a number.';
+      if (!value) problem = kind === 'extension' ? 'Type or pick an extension.' : kind === 'queue' ? 'Choose a queue.' : 'Enter a number.';
       else if (kind === 'extension' && !/^\d{2,10}$/.test(value)) problem = 'An extension is 2 to 10 digits.';
       else if (kind === 'number' && !/^\+[1-9]\d{1,14}$/.test(value)) problem = 'Enter the number in E.164 form, like +14155550100.';
       if (problem) {
@@ -373,7 +453,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return;
       }
       const where = kind === 'extension' ? `to extension ${value}` : kind === 'queue' ? `to queue ${value}` : `to ${value}`;
-      if (event.submitter === consultBtn && kind !== 'queue') {
+      if (consult && kind !== 'queue') {
         setBusy(consultBtn, true);
         try {
           await api.post(`${base}/calls/${seg(callId)}/consult`, { [kind]: value });
@@ -405,7 +485,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         setBusy(submitBtn, false);
         showApiError(err, { [kind]: f }, alertBox);
       }
-    });
+    }
   }
 
   function dismiss(callId) {
