@@ -171,6 +171,10 @@ async fn the_openapi_document_describes_every_endpoint_and_only_real_ones() {
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/consult"),
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/consult/cancel"),
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/consult/complete"),
+        (
+            "POST",
+            "/api/v1/tenants/{tid}/calls/{id}/consult/conference",
+        ),
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/hold"),
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/resume"),
         ("POST", "/api/v1/tenants/{tid}/calls/{id}/transfer"),

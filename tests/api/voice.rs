@@ -2392,3 +2392,80 @@ nodes:
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "transfer_hangup");
 }
+
+#[tokio::test]
+async fn the_agent_joins_the_caller_into_a_three_way_call_then_leaves_the_other_two_talking() {
+    let line = line(json!({"wrapup_secs": 30})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(300),
+            },
+        )
+        .await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/conference"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let desk_leg = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    // Before the desk answers there is nobody to join.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/conference"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "the colleague has not answered yet");
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/conference"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    assert_eq!(
+        bridge_of(&line, &caller),
+        sorted(vec![&caller, &alex_leg, &desk_leg])
+    );
+    assert_eq!(
+        line.ari.moh(&caller),
+        None,
+        "no music in the three-way call"
+    );
+
+    // Alex hangs up: the caller and the desk go on.
+    line.ari.agent_hangs_up(&alex_leg);
+    let call = line
+        .call_until("with the desk", |c| {
+            kinds(c).contains(&"transferred".to_owned()) && c["state"] == "connected"
+        })
+        .await;
+    bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
+    let by = timeline_entry(&call, "transferred_by_agent");
+    assert_eq!(by["conference"], true, "{by}");
+    assert!(kinds(&call).contains(&"conference".to_owned()));
+    assert_eq!(line.agent_state(&alex).await, "wrapup");
+    line.ari.caller_hangs_up(&caller);
+    line.request("hang up the desk", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+}

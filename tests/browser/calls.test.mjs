@@ -8,7 +8,8 @@
 // A second caller leaves a voicemail, which the agent finds with a player. A third is handed
 // on by the agent with Transfer to extension 1002 (a desk phone that answers), and the call's
 // timeline says so. A fourth is put on hold and resumed, then the agent consults the desk while
-// the caller holds and puts the caller through.
+// the caller holds and puts the caller through. A fifth joins a three-way call with the agent
+// and the desk, and stays with the agent when the desk is dropped.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -19,6 +20,7 @@ const CALLER = '+14155550123';
 const VM_CALLER = '+14155550188';
 const XFER_CALLER = '+14155550177';
 const CONSULT_CALLER = '+14155550166';
+const THREE_WAY_CALLER = '+14155550155';
 const ACCOUNT = '4711';
 
 // A menu whose key 1 leads to the sales queue (after an account number the flow keeps private)
@@ -499,6 +501,53 @@ test('the agent holds a call, consults the desk while the caller hears music, an
     assert.ok(kinds.includes('transferred'), `${kinds}`);
 
     await control('POST', `/calls/${channel}/hangup`);
+    agent.assertClean();
+  } finally {
+    await agent.context.close();
+  }
+});
+
+test('the agent joins the caller and the consulted desk into a three-way call, then drops the desk', async () => {
+  const agent = await agentInbox();
+  const { page } = agent;
+  try {
+    const isRing = (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.endpoint}` && r.query.channelId;
+    const before = (await control('GET', '/requests')).filter(isRing).length;
+    const { channel } = await control('POST', '/calls', { did: setup.did, caller: THREE_WAY_CALLER });
+    await asked('play the menu', playsTo(channel));
+    await control('POST', `/calls/${channel}/dtmf`, { digit: '1' });
+    await asked('ask for the account number', playsTo(channel), { n: 2 });
+    for (const digit of ACCOUNT) await control('POST', `/calls/${channel}/dtmf`, { digit });
+    const ring = await asked("ring the agent's phone", isRing, { n: before + 1 });
+    const card = page.getByTestId('call-card').filter({ hasText: THREE_WAY_CALLER });
+    await card.filter({ hasText: 'Incoming call' }).waitFor();
+    await control('POST', `/calls/${ring.query.channelId}/answer`);
+    await card.filter({ hasText: 'On call' }).waitFor();
+
+    await card.getByRole('button', { name: `Transfer the call from ${THREE_WAY_CALLER}` }).click();
+    const dialog = page.getByRole('dialog', { name: 'Transfer call' });
+    await dialog.waitFor();
+    await dialog.getByLabel('Extension', { exact: true }).fill('1002');
+    await dialog.getByRole('button', { name: 'Consult first' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await card.getByTestId('call-status').filter({ hasText: 'Talking to extension 1002' }).waitFor();
+
+    /* Join all three: no more music for the caller, who is bridged with both phones. */
+    await card.getByRole('button', { name: `Bring ${THREE_WAY_CALLER} into your talk with extension 1002` }).click();
+    await card.filter({ hasText: 'Three-way call' }).waitFor();
+    await card.getByTestId('call-status').filter({ hasText: `Three-way call with ${THREE_WAY_CALLER} and extension 1002.` }).waitFor();
+    await asked('bring the caller into the talk', (r) => r.path.endsWith('/addChannel') && r.query.channel === channel);
+    await screenshot(page, 'inbox-call-three-way');
+
+    /* Drop the desk: the agent and the caller talk on. */
+    await card.getByRole('button', { name: `Hang up extension 1002 and stay with ${THREE_WAY_CALLER}` }).click();
+    await card.filter({ hasText: 'On call' }).waitFor();
+    assert.equal(await card.getByRole('button', { name: `Transfer the call from ${THREE_WAY_CALLER}` }).count(), 1);
+    const consult = await asked('ring the desk', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.desk}` && r.query.originator === ring.query.channelId);
+    await asked('hang up the desk', (r) => r.method === 'DELETE' && r.path === `/ari/channels/${consult.query.channelId}`);
+
+    await control('POST', `/calls/${ring.query.channelId}/hangup`);
+    await card.filter({ hasText: 'Call ended' }).waitFor();
     agent.assertClean();
   } finally {
     await agent.context.close();

@@ -35,6 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(consult_call))
         .routes(routes!(complete_consult))
         .routes(routes!(cancel_consult))
+        .routes(routes!(conference_consult))
         .routes(routes!(hold_call))
         .routes(routes!(resume_call))
         .routes(routes!(recording_audio))
@@ -449,6 +450,21 @@ async fn cancel_consult(
         "connected",
     )
     .await
+}
+
+/// Attended transfer, all three together: the held caller joins the agent and the consulted
+/// colleague. Then the agent leaves with `…/consult/complete` (the other two talk on), drops
+/// the colleague with `…/consult/cancel`, or hangs up (which completes). `409` before the
+/// colleague answered.
+#[utoipa::path(post, path = "/api/v1/tenants/{tid}/calls/{id}/consult/conference", tag = "calls",
+    params(("tid" = i64, Path, description = "tenant id"), ("id" = i64, Path, description = "call id")),
+    responses((status = 202, description = "three-way call"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn conference_consult(
+    State(state): State<AppState>,
+    scope: TenantScope<AnyMember>,
+    AppPath(path): AppPath<(i64, i64)>,
+) -> ApiResult<(StatusCode, AppJson<Value>)> {
+    act(&state, &scope, path.1, CallAction::Conference, "conference").await
 }
 
 /// Music on hold for the caller; the agent's phone stays on the call.

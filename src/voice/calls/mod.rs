@@ -127,6 +127,8 @@ pub enum CallAction {
     CompleteConsult,
     /// Hang up the colleague; the caller is back with the agent.
     CancelConsult,
+    /// The caller joins the agent and the consulted colleague (a three-way call).
+    Conference,
     /// Music on hold for the caller.
     Hold,
     /// Back to talking.
@@ -808,19 +810,18 @@ impl VoiceService {
                     queue,
                 }),
                 ("connected", _, _) => {
-                    let bridged = bridges
+                    // The call's own bridge: with the caller and the agent; without the caller
+                    // when they were on hold; with a consulted colleague too (whose leg is let
+                    // go).
+                    let talk = bridges
                         .iter()
-                        .find(|b| b.channels.contains(&row.channel_id) && b.channels.len() == 2);
-                    // On hold: the caller is in no bridge, the agent (with a consulted
-                    // colleague, whose leg is let go) in the call's own.
-                    let held = bridged.is_none().then(|| {
-                        bridges.iter().find(|b| {
-                            b.name == call::talk_bridge_name(row.id)
-                                && !b.channels.is_empty()
-                                && !bridges.iter().any(|o| o.channels.contains(&row.channel_id))
-                        })
-                    });
-                    bridged.or(held.flatten()).and_then(|b| {
+                        .find(|b| b.name == call::talk_bridge_name(row.id))
+                        .or_else(|| {
+                            bridges.iter().find(|b| {
+                                b.channels.contains(&row.channel_id) && b.channels.len() == 2
+                            })
+                        });
+                    talk.and_then(|b| {
                         let peer = b
                             .channels
                             .iter()
@@ -833,7 +834,7 @@ impl VoiceService {
                             agent: row.agent_id,
                             peer: peer.clone(),
                             talk: b.id.clone(),
-                            held: bridged.is_none(),
+                            held: !b.channels.contains(&row.channel_id),
                         })
                     })
                 }

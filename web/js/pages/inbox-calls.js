@@ -6,7 +6,8 @@
 //   has nothing to click to answer. A connected call can be put on hold and resumed, and handed
 //   on with Transfer (to an extension, a queue or an outside number): at once (the agent's phone
 //   hangs up and the card says where the call went), or after consulting the extension or
-//   number while the caller holds (the card then offers Complete transfer and Back to caller);
+//   number while the caller holds (the card then offers Complete transfer, Join all three and
+//   Back to caller);
 // - the call log (an agent's own calls; every call for supervisors) with each call's timeline
 //   and its recordings to play or download;
 // - the team's voicemails with a player.
@@ -141,7 +142,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
   function cardEl(c) {
     const p = c.payload;
     const number = String(p.caller || '') || 'Unknown number';
-    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? (p.consult ? 'Consulting' : p.on_hold ? 'On hold' : 'On call') : c.handedOn ? 'Call transferred' : 'Call ended';
+    const title = c.phase === 'ringing' ? 'Incoming call' : c.phase === 'connected' ? (p.consult ? (p.consult.joined ? 'Three-way call' : 'Consulting') : p.on_hold ? 'On hold' : 'On call') : c.handedOn ? 'Call transferred' : 'Call ended';
     const queue = p.queue_id != null ? names.queue(p.queue_id) || `Queue #${p.queue_id}` : null;
     const close = c.phase === 'ended' ? h('button', { type: 'button', class: 'icon-btn icon-btn-sm', 'aria-label': 'Dismiss' }, icon('x', { size: 16 })) : null;
     if (close) close.addEventListener('click', () => dismiss(p.call_id));
@@ -184,15 +185,28 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     return h('span', { class: 'call-controls' }, held ? h('span', { class: 'call-status', dataset: { testid: 'call-status' } }, 'The caller hears music on hold.') : null, hold, transfer);
   }
 
-  // While a colleague is consulted the caller holds: put them through, or go back to them.
+  // While a colleague is consulted the caller holds: put them through, join all three, or go
+  // back to the caller. On a three-way call: leave the other two talking, or drop the colleague.
   function consultControls(p, number) {
     const who = targetLabel(p.consult.to);
+    if (p.consult.joined) {
+      const leave = button('Leave the call', { variant: 'primary', size: 'sm', iconName: 'arrowRight', className: 'call-card-complete', attrs: { 'data-testid': 'call-consult-complete', 'aria-label': `Leave ${number} talking with ${who}` } });
+      leave.addEventListener('click', () => callAction(p.call_id, leave, 'consult/complete', null, who));
+      const drop = button(`Drop ${who}`, { variant: 'secondary', size: 'sm', className: 'call-card-cancel', attrs: { 'data-testid': 'call-consult-cancel', 'aria-label': `Hang up ${who} and stay with ${number}` } });
+      drop.addEventListener('click', () => callAction(p.call_id, drop, 'consult/cancel', { consult: null, on_hold: false }));
+      return h('span', { class: 'call-controls' }, h('span', { class: 'call-status', role: 'status', dataset: { testid: 'call-status' } }, `Three-way call with ${number} and ${who}.`), leave, drop);
+    }
     const status = p.consult.answered ? `Talking to ${who}; ${number} is on hold.` : `Calling ${who}… ${number} is on hold.`;
     const complete = button('Complete transfer', { variant: 'primary', size: 'sm', iconName: 'arrowRight', className: 'call-card-complete', attrs: { 'data-testid': 'call-consult-complete', 'aria-label': `Put ${number} through to ${who}` } });
     complete.addEventListener('click', () => callAction(p.call_id, complete, 'consult/complete', null, who));
+    let join = null;
+    if (p.consult.answered) {
+      join = button('Join all three', { variant: 'secondary', size: 'sm', iconName: 'users', className: 'call-card-join', attrs: { 'data-testid': 'call-consult-conference', 'aria-label': `Bring ${number} into your talk with ${who}` } });
+      join.addEventListener('click', () => callAction(p.call_id, join, 'consult/conference', { on_hold: false, consult: { ...p.consult, joined: true } }));
+    }
     const back = button('Back to caller', { variant: 'secondary', size: 'sm', className: 'call-card-cancel', attrs: { 'data-testid': 'call-consult-cancel', 'aria-label': `Hang up ${who} and talk to ${number} again` } });
     back.addEventListener('click', () => callAction(p.call_id, back, 'consult/cancel', { consult: null, on_hold: false }));
-    return h('span', { class: 'call-controls' }, h('span', { class: 'call-status', role: 'status', dataset: { testid: 'call-status' } }, status), complete, back);
+    return h('span', { class: 'call-controls' }, h('span', { class: 'call-status', role: 'status', dataset: { testid: 'call-status' } }, status), complete, join, back);
   }
 
   // `{extension}`, `{number}` or `{queue}` as the agent asked for it.
@@ -781,7 +795,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       case 'callback_dialing':
         return [`Calling back with ${who(d.agent_id)}`, d.number || null];
       case 'transferred_by_agent':
-        return [`${d.attended ? 'Put through' : 'Transferred'} by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, [transferTarget(d.to), d.attended ? (d.answered ? 'after consulting' : 'while it rang') : null].filter(Boolean).join(' · ') || null];
+        return [`${d.attended ? (d.conference ? 'Handed over' : 'Put through') : 'Transferred'} by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, [transferTarget(d.to), d.attended ? (d.conference ? 'after a three-way call' : d.answered ? 'after consulting' : 'while it rang') : null].filter(Boolean).join(' · ') || null];
       case 'on_hold':
         return [`Put on hold by ${d.agent_id != null ? who(d.agent_id) : 'the agent'}`, null];
       case 'off_hold':
@@ -796,6 +810,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return ['Back to the caller', 'consultation called off'];
       case 'consult_ended':
         return ['Back to the caller', 'the colleague hung up'];
+      case 'conference':
+        return [`Three-way call`, d.agent_id != null ? `joined by ${who(d.agent_id)}` : null];
       case 'transferring':
         return ['Transferring', transferTarget(d.to)];
       case 'transfer_failed':

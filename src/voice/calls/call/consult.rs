@@ -9,7 +9,9 @@
 //! cancels (the colleague is hung up, the caller is back with the agent). The colleague hanging
 //! up, or not answering, brings the caller back too. The agent hanging up during a
 //! consultation completes it, as a PBX's attended transfer does: with the colleague still
-//! ringing, the caller hears the ringing and is bridged on answer.
+//! ringing, the caller hears the ringing and is bridged on answer. Once the colleague answered
+//! the agent may also join the caller in (a three-way call) and then leave, or drop the
+//! colleague.
 
 use super::*;
 
@@ -20,6 +22,8 @@ pub(super) struct Consult {
     /// Where, as the agent asked for it (for the timeline and the inbox card).
     pub to: TransferTarget,
     pub answered: bool,
+    /// The caller talks with both (a three-way call), no longer on hold.
+    pub joined: bool,
 }
 
 /// Where a transfer or consultation goes, once checked against the tenant's setup.
@@ -43,9 +47,12 @@ impl Call {
             CallAction::Resume if consulting => {
                 Err("cancel the consultation to talk to the caller again".into())
             }
-            CallAction::CompleteConsult | CallAction::CancelConsult if !consulting => {
+            CallAction::CompleteConsult | CallAction::CancelConsult | CallAction::Conference
+                if !consulting =>
+            {
                 Err("there is no consultation on this call".into())
             }
+            CallAction::Conference => self.join_all().await,
             CallAction::Transfer(to) => self.agent_transfer(to).await,
             CallAction::Consult(to) => self.start_consult(to).await,
             CallAction::CompleteConsult => {
@@ -206,6 +213,7 @@ impl Call {
             leg,
             to: to.clone(),
             answered: false,
+            joined: false,
         });
         // Ringback for the agent while the colleague's phone rings.
         let playback = self.next_id("r");
@@ -221,6 +229,26 @@ impl Call {
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),
         )
         .await;
+        self.notify_peer_agent().await;
+        Ok(())
+    }
+
+    /// The caller joins the agent and the colleague: a three-way call. The agent can then
+    /// leave (the other two go on talking), drop the colleague, or hang up.
+    async fn join_all(&mut self) -> Result<(), String> {
+        match &self.consult {
+            Some(c) if c.joined => return Ok(()),
+            Some(c) if !c.answered => {
+                return Err("the colleague has not answered yet".into());
+            }
+            _ => {}
+        }
+        self.unhold_caller().await?;
+        if let Some(c) = &mut self.consult {
+            c.joined = true;
+        }
+        self.event("conference", json!({"agent_id": self.agent}))
+            .await;
         self.notify_peer_agent().await;
         Ok(())
     }
@@ -301,7 +329,7 @@ impl Call {
         self.event(
             "transferred_by_agent",
             json!({"agent_id": self.agent, "to": format!("{:?}", consult.to), "attended": true,
-                   "answered": consult.answered}),
+                   "answered": consult.answered, "conference": consult.joined}),
         )
         .await;
         self.stop_side_playbacks().await;
@@ -366,8 +394,11 @@ impl Call {
         Ok(())
     }
 
-    /// Back into the call bridge.
+    /// Back into the call bridge (nothing to do when the caller is in it).
     async fn unhold_caller(&mut self) -> Result<(), String> {
+        if !self.held {
+            return Ok(());
+        }
         let Some(talk) = self.talk_bridge.clone() else {
             return Err("the call is not bridged".into());
         };

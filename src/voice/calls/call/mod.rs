@@ -1038,7 +1038,7 @@ impl Call {
             "queue_id": self.queued.as_ref().map(|q| q.queue_id),
             "language": self.session.language(),
             "on_hold": self.held,
-            "consult": self.consult.as_ref().map(|c| json!({"to": c.to, "answered": c.answered})),
+            "consult": self.consult.as_ref().map(|c| json!({"to": c.to, "answered": c.answered, "joined": c.joined})),
         })
     }
 }
