@@ -2469,3 +2469,58 @@ async fn the_agent_joins_the_caller_into_a_three_way_call_then_leaves_the_other_
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "caller_hangup");
 }
+
+#[tokio::test]
+async fn a_flow_transfer_to_a_desk_on_do_not_disturb_takes_the_busy_branch_without_ringing() {
+    let line = line(json!({})).await;
+    let desk = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let list = line
+        .op
+        .get(&format!("/api/v1/tenants/{}/extensions", line.tid))
+        .await;
+    let xid = list.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["number"] == "1002")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = line
+        .op
+        .patch(
+            &format!("/api/v1/tenants/{}/extensions/{xid}", line.tid),
+            json!({"dnd": true}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    // The flow's on_busy: voicemail.
+    line.request("record a message instead", |r| {
+        r.path == format!("/ari/channels/{caller}/record")
+    })
+    .await;
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &desk.phone)),
+        "a phone on do-not-disturb is not rung"
+    );
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(
+        timeline_entry(&call, "transfer_failed")["why"],
+        "the extension is on do-not-disturb"
+    );
+}

@@ -408,6 +408,11 @@ impl Call {
     }
 
     pub(super) async fn transfer(&mut self, request: TransferRequest) -> Option<interp::Event> {
+        if let Destination::Extension(number) = &request.to
+            && let Some(refused) = self.extension_refuses(number).await
+        {
+            return Some(refused);
+        }
         let endpoint = match &request.to {
             Destination::Extension(number) => Some(format!(
                 "PJSIP/{}",
@@ -433,6 +438,28 @@ impl Call {
             return Some(interp::Event::TransferResult(TransferOutcome::Failed));
         };
         self.dial_leg(endpoint, &request).await
+    }
+
+    /// A phone on do-not-disturb is busy to the flow (its `on_busy`) without ringing; one the
+    /// tenant does not have, or has disabled, fails (`on_failure`).
+    async fn extension_refuses(&mut self, number: &str) -> Option<interp::Event> {
+        let store = self.shared.deps.store.clone();
+        let phone = match store::extensions::list_extensions_cached(&store, self.tenant).await {
+            Ok(list) => list.iter().find(|x| x.number == number).cloned(),
+            // Not knowing is no reason to refuse: Asterisk tells soon enough.
+            Err(_) => return None,
+        };
+        let (outcome, why) = match phone {
+            Some(x) if x.enabled && !x.dnd => return None,
+            Some(x) if x.enabled => (TransferOutcome::Busy, "the extension is on do-not-disturb"),
+            _ => (TransferOutcome::Failed, "no such extension"),
+        };
+        self.event(
+            "transfer_failed",
+            json!({"to": format!("extension {number}"), "why": why}),
+        )
+        .await;
+        Some(interp::Event::TransferResult(outcome))
     }
 
     /// Rings `endpoint` for the caller (a transfer, or a call from an agent's phone); the
