@@ -2064,6 +2064,12 @@ async fn an_agent_consults_a_colleague_while_the_caller_holds_then_hands_the_cal
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
     let r = alex
         .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1001"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "that is your own phone");
+    let r = alex
+        .client
         .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);

@@ -167,6 +167,14 @@ impl Call {
         let Dest::Leg(endpoint) = self.destination(&to).await? else {
             return Err("a queue cannot be consulted: transfer the call to it".into());
         };
+        if let TransferTarget::Extension(number) = &to
+            && self
+                .agent_extension()
+                .await
+                .is_some_and(|x| &x.number == number)
+        {
+            return Err("that is your own phone".into());
+        }
         let Some(agent_leg) = self.peer.clone() else {
             return Err("the call is not connected".into());
         };
@@ -176,8 +184,11 @@ impl Call {
         }
         let caller_id = match &to {
             // The colleague's phone shows who is asking; the trunk needs one of our numbers.
-            TransferTarget::Extension(_) => self.agent_caller_id().await,
-            _ => None,
+            TransferTarget::Extension(_) => self
+                .agent_extension()
+                .await
+                .map(|x| format!("\"{}\" <{}>", x.display_name.replace('"', ""), x.number)),
+            _ => self.shared.deps.outbound_caller_id.clone(),
         }
         .unwrap_or_else(|| self.did.clone());
         let leg = self.next_id("k");
@@ -427,15 +438,13 @@ impl Call {
         }
     }
 
-    /// `"Name" <number>` of the agent's extension, for the colleague's phone.
-    async fn agent_caller_id(&self) -> Option<String> {
+    /// The phone of the agent on the call.
+    async fn agent_extension(&self) -> Option<store::extensions::ExtensionRecord> {
         let agent = self.agent?;
         let list = store::extensions::list_extensions_cached(&self.shared.deps.store, self.tenant)
             .await
             .ok()?;
-        let x = list.iter().find(|x| x.user_id == Some(agent))?;
-        let name = x.display_name.replace('"', "");
-        Some(format!("\"{name}\" <{}>", x.number))
+        list.iter().find(|x| x.user_id == Some(agent)).cloned()
     }
 
     /// The agent's card shows hold and consultation as they change.
