@@ -349,3 +349,56 @@ async fn events_published_at_once_get_consecutive_numbers_in_order() {
     }
     assert_eq!(heard, seqs);
 }
+
+/// Events nobody waits for (a call's progress on an agent's card) are stored and pushed in
+/// their turn: between awaited ones published before and after them, with numbers in that
+/// order, on the log and live.
+#[tokio::test]
+async fn events_published_without_waiting_keep_their_place() {
+    let app = spawn_app().await;
+    let op = app.operator().await;
+    let tid = app.create_tenant(&op, "soon").await;
+    let tenant = switchboard::domain::TenantId(tid);
+    let hub = app.state.events.clone();
+    let mut live = hub.subscribe();
+    let before = hub
+        .publish(tenant, "step", None, json!({ "i": 0 }))
+        .await
+        .unwrap();
+    for i in 1..=3 {
+        hub.publish_soon(tenant, "step", Some(7), json!({ "i": i }));
+    }
+    let after = hub
+        .publish(tenant, "step", None, json!({ "i": 4 }))
+        .await
+        .unwrap();
+    assert_eq!(
+        after.seq,
+        before.seq + 4,
+        "the three in between are stored first"
+    );
+    let log =
+        switchboard::store::events::list_events_since(&app.store, tenant, before.seq - 1, 100)
+            .await
+            .unwrap();
+    let order: Vec<Value> = log
+        .iter()
+        .map(|r| serde_json::from_str::<Value>(&r.payload).unwrap()["i"].clone())
+        .collect();
+    assert_eq!(
+        order,
+        vec![json!(0), json!(1), json!(2), json!(3), json!(4)]
+    );
+    assert_eq!(log[2].user_id, Some(7));
+    let mut heard = Vec::new();
+    while heard.len() < 5 {
+        let e = tokio::time::timeout(Duration::from_secs(5), live.recv())
+            .await
+            .expect("live event")
+            .expect("hub open");
+        if e.tenant == tenant && e.kind == "step" {
+            heard.push(e.payload["i"].clone());
+        }
+    }
+    assert_eq!(heard, order);
+}
