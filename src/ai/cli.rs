@@ -79,9 +79,13 @@ pub struct EvalArgs {
     /// Languages the model understands (others are matched by words alone).
     #[arg(long, value_delimiter = ',', default_value = "en")]
     pub model_languages: Vec<String>,
-    /// Hold the model's weights as trained (f32) instead of in 8 bits, as the server does.
-    #[arg(long)]
+    /// Hold the model's weights as trained (f32). Unset (and without --q8), the precision that
+    /// is faster on this CPU, as the server does.
+    #[arg(long, conflicts_with = "q8")]
     pub f32: bool,
+    /// Hold the model's weights in 8-bit blocks (Q8_0).
+    #[arg(long)]
+    pub q8: bool,
     /// Try another `local.semantic_threshold` than the settings' (for calibration).
     #[arg(long)]
     pub semantic_threshold: Option<f64>,
@@ -263,8 +267,10 @@ pub async fn eval(store: Option<&Store>, args: &EvalArgs) -> anyhow::Result<()> 
     }
     let precision = if args.f32 {
         super::embed::Precision::F32
-    } else {
+    } else if args.q8 {
         super::embed::Precision::Q8
+    } else {
+        super::embed::Precision::fastest()
     };
     let embedder = match &args.model {
         Some(dir) => Some(

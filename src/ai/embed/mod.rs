@@ -88,10 +88,10 @@ impl std::fmt::Debug for Embedder {
 }
 
 impl Embedder {
-    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`, with 8-bit
-    /// weights ([`Precision::Q8`]).
+    /// Loads `config.json`, `tokenizer.json` and `model.safetensors` from `dir`, with the
+    /// weights at the precision that is faster on this CPU ([`Precision::fastest`]).
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        Self::load_with(dir, Precision::Q8)
+        Self::load_with(dir, Precision::fastest())
     }
 
     /// Like [`load`](Self::load), holding the weights at `precision`.
