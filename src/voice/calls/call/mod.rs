@@ -13,6 +13,8 @@
 //! - `legs.rs`: agents' phones, transfer targets, the customer of a callback; bridging.
 //! - `voicemail.rs`: greeting, recording, fetching recordings into the data dir.
 //! - `dial_by_name.rs`: the directory dialog over ARI (prompts, keys, its timer).
+//! - `consult.rs`: what the agent does with a connected call (hold, blind and attended
+//!   transfers, three-way calls).
 //! - here: the task's loop, the interpreter's actions, prompts, events, hangups, the end.
 
 mod consult;
