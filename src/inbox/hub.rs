@@ -2,8 +2,7 @@
 //!
 //! Events are stored by one writer task: what gathered while it was writing goes in the next
 //! statement, with consecutive numbers (a call setup publishes half a dozen events; under
-//! load they share statements instead of each taking the database's single writer). Events
-//! nobody waits for (`publish_soon`) wait 2 ms for company first.
+//! load they share statements instead of each taking the database's single writer).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
@@ -18,11 +17,6 @@ use crate::store::{self, Store, StoreError};
 
 /// Events stored in one statement at most.
 const MAX_BATCH: usize = 256;
-
-/// How long events nobody waits for ([`EventHub::publish_soon`]) wait for company before they
-/// are stored: a call publishes several in a few milliseconds, and under load one statement
-/// then stores many calls' events.
-const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// An event as sockets receive it.
 #[derive(Debug, Clone, Serialize)]
@@ -72,22 +66,7 @@ struct Pending {
     kind: String,
     user_id: Option<i64>,
     payload: serde_json::Value,
-    // `None`: nobody waits (publish_soon); a failure is logged.
-    done: Option<oneshot::Sender<Result<Arc<LiveEvent>, StoreError>>>,
-}
-
-impl Pending {
-    fn answer(self, stored: Result<Arc<LiveEvent>, StoreError>) {
-        match (self.done, stored) {
-            (Some(done), stored) => {
-                let _ = done.send(stored);
-            }
-            (None, Err(e)) => {
-                tracing::warn!(tenant.id = %self.tenant, kind = %self.kind, error = %e, "event not stored");
-            }
-            (None, Ok(_)) => {}
-        }
-    }
+    done: oneshot::Sender<Result<Arc<LiveEvent>, StoreError>>,
 }
 
 impl EventHub {
@@ -102,14 +81,6 @@ impl EventHub {
         }
     }
 
-    fn writer(&self) -> &mpsc::UnboundedSender<Pending> {
-        self.writer.get_or_init(|| {
-            let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
-            queue
-        })
-    }
-
     /// Stores the event, then pushes it to live sockets; returns once it is stored.
     pub async fn publish(
         &self,
@@ -118,15 +89,20 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Result<Arc<LiveEvent>, StoreError> {
+        let writer = self.writer.get_or_init(|| {
+            let (queue, pending) = mpsc::unbounded_channel();
+            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
+            queue
+        });
         let (done, stored) = oneshot::channel();
         let pending = Pending {
             tenant,
             kind: kind.to_owned(),
             user_id,
             payload,
-            done: Some(done),
+            done,
         };
-        if let Err(mpsc::error::SendError(p)) = self.writer().send(pending) {
+        if let Err(mpsc::error::SendError(p)) = writer.send(pending) {
             // The writer is gone only when its runtime is shutting down: store it here.
             return store_one(
                 &self.store,
@@ -141,29 +117,6 @@ impl EventHub {
         stored.await.map_err(|_| {
             StoreError::Database(sqlx::Error::Protocol("event writer stopped".into()))
         })?
-    }
-
-    /// Like [`publish`](Self::publish) for a publisher that does not wait: the event is stored
-    /// and pushed in its turn (after every event published before it), within a few
-    /// milliseconds; a failure to store it is logged. For notices such as a call's progress on
-    /// an agent's card, which nothing else depends on.
-    pub fn publish_soon(
-        &self,
-        tenant: TenantId,
-        kind: &str,
-        user_id: Option<i64>,
-        payload: serde_json::Value,
-    ) {
-        let pending = Pending {
-            tenant,
-            kind: kind.to_owned(),
-            user_id,
-            payload,
-            done: None,
-        };
-        if self.writer().send(pending).is_err() {
-            tracing::warn!(tenant.id = %tenant, %kind, "event writer stopped; event dropped");
-        }
     }
 
     /// Live events of every tenant (filter by `tenant`).
@@ -184,15 +137,6 @@ async fn write_events(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if batch.iter().all(|p| p.done.is_none()) {
-            tokio::time::sleep(GATHER).await;
-            while batch.len() < MAX_BATCH {
-                match pending.try_recv() {
-                    Ok(p) => batch.push(p),
-                    Err(_) => break,
-                }
-            }
-        }
         let mut per_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for p in batch.drain(..) {
             per_tenant.entry(p.tenant).or_default().push(p);
@@ -223,13 +167,12 @@ async fn write_tenant(
                 // One statement stores all or nothing; a short answer would be a driver fault,
                 // told to the publishers it left out rather than stored twice.
                 let mut records = records.into_iter();
-                for mut p in events {
-                    let payload = std::mem::take(&mut p.payload);
+                for p in events {
                     let stored = records
                         .next()
-                        .map(|r| announce(tx, tenant, r, payload))
+                        .map(|r| announce(tx, tenant, r, p.payload))
                         .ok_or_else(|| StoreError::Corrupt("event batch answered short".into()));
-                    p.answer(stored);
+                    let _ = p.done.send(stored);
                 }
                 return;
             }
@@ -240,10 +183,9 @@ async fn write_tenant(
             }
         }
     }
-    for mut p in events {
-        let payload = std::mem::take(&mut p.payload);
-        let stored = store_one(store, tx, tenant, &p.kind, p.user_id, payload).await;
-        p.answer(stored);
+    for p in events {
+        let stored = store_one(store, tx, tenant, &p.kind, p.user_id, p.payload).await;
+        let _ = p.done.send(stored);
     }
 }
 

@@ -67,7 +67,7 @@ impl Call {
                 if !self.held {
                     self.hold_caller().await?;
                     self.event("on_hold", json!({"agent_id": self.agent})).await;
-                    self.notify_peer_agent();
+                    self.notify_peer_agent().await;
                 }
                 Ok(())
             }
@@ -76,7 +76,7 @@ impl Call {
                     self.unhold_caller().await?;
                     self.event("off_hold", json!({"agent_id": self.agent}))
                         .await;
-                    self.notify_peer_agent();
+                    self.notify_peer_agent().await;
                 }
                 Ok(())
             }
@@ -240,7 +240,7 @@ impl Call {
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),
         )
         .await;
-        self.notify_peer_agent();
+        self.notify_peer_agent().await;
         Ok(())
     }
 
@@ -260,7 +260,7 @@ impl Call {
         }
         self.event("conference", json!({"agent_id": self.agent}))
             .await;
-        self.notify_peer_agent();
+        self.notify_peer_agent().await;
         Ok(())
     }
 
@@ -286,7 +286,7 @@ impl Call {
             c.answered = true;
         }
         self.event("consult_answered", json!({})).await;
-        self.notify_peer_agent();
+        self.notify_peer_agent().await;
     }
 
     /// The colleague's leg ended by itself: busy, no answer, or hung up after talking.
@@ -327,7 +327,7 @@ impl Call {
             self.hang_up_caller(Cause::Failure).await;
             return;
         }
-        self.notify_peer_agent();
+        self.notify_peer_agent().await;
     }
 
     /// The caller goes to the colleague and the agent leaves (wrap-up starts). With the
@@ -448,9 +448,9 @@ impl Call {
     }
 
     /// The agent's card shows hold and consultation as they change.
-    fn notify_peer_agent(&self) {
+    async fn notify_peer_agent(&self) {
         if let Some(agent) = self.agent {
-            self.notify_agent(agent, "call_connected");
+            self.notify_agent(agent, "call_connected").await;
         }
     }
 }

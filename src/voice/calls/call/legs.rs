@@ -76,7 +76,7 @@ impl Call {
                     json!({"agent_id": agent, "extension": phone.number}),
                 )
                 .await;
-                self.notify_agent(agent, "call_offer");
+                self.notify_agent(agent, "call_offer").await;
             }
             Err(e) => {
                 self.legs.remove(&leg);
@@ -328,7 +328,7 @@ impl Call {
                 Err(e) => self.rest_failed("record", &e).await,
             }
         }
-        self.notify_agent(agent, "call_connected");
+        self.notify_agent(agent, "call_connected").await;
         self.feed(interp::Event::QueueResult(QueueOutcome::Connected));
     }
 
@@ -372,7 +372,7 @@ impl Call {
             json!({"agent_id": agent, "number": mask_number(&number)}),
         )
         .await;
-        self.notify_agent(agent, "call_connected");
+        self.notify_agent(agent, "call_connected").await;
         let customer = self.next_id("c");
         let originate = Originate {
             endpoint: self

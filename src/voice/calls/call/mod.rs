@@ -859,7 +859,8 @@ impl Call {
                     self.notify_team(
                         "voicemail",
                         json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
-                    );
+                    )
+                    .await;
                 }
             }
             Stage::Ended => {}
@@ -890,7 +891,7 @@ impl Call {
             self.destroy_bridge(&talk).await;
         }
         if let Some(agent) = self.agent {
-            self.notify_agent(agent, "call_ended");
+            self.notify_agent(agent, "call_ended").await;
         }
     }
 
@@ -1003,21 +1004,30 @@ impl Call {
             .add(self.tenant, self.call_id, kind, &detail, Utc::now());
     }
 
-    /// Tells one agent's inbox about the call (ringing, connected, ended). Nothing waits for
-    /// it: the call goes on while the event is stored and pushed, in order.
-    fn notify_agent(&self, agent: i64, kind: &str) {
+    /// Tells one agent's inbox about the call (ringing, connected, ended).
+    async fn notify_agent(&self, agent: i64, kind: &str) {
         let payload = self.summary();
-        self.shared
+        if let Err(e) = self
+            .shared
             .deps
             .events
-            .publish_soon(self.tenant, kind, Some(agent), payload);
+            .publish(self.tenant, kind, Some(agent), payload)
+            .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "agent not notified");
+        }
     }
 
-    fn notify_team(&self, kind: &str, payload: Value) {
-        self.shared
+    async fn notify_team(&self, kind: &str, payload: Value) {
+        if let Err(e) = self
+            .shared
             .deps
             .events
-            .publish_soon(self.tenant, kind, None, payload);
+            .publish(self.tenant, kind, None, payload)
+            .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "team not notified");
+        }
     }
 
     fn summary(&self) -> Value {
