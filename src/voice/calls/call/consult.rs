@@ -87,14 +87,18 @@ impl Call {
         let store = self.shared.deps.store.clone();
         match to {
             TransferTarget::Extension(number) => {
-                match store::extensions::find_extension_by_number(&store, self.tenant, number).await
+                // The same short per-tenant copy the offers and flow transfers read.
+                let list = store::extensions::list_extensions_cached(&store, self.tenant).await;
+                match list
+                    .ok()
+                    .and_then(|l| l.iter().find(|x| &x.number == number).cloned())
                 {
-                    Ok(Some(x)) if x.enabled && !x.dnd => Ok(Dest::Leg(format!(
+                    Some(x) if x.enabled && !x.dnd => Ok(Dest::Leg(format!(
                         "PJSIP/{}",
                         crate::voice::provision::object_id(&self.slug, &x.number)
                     ))),
-                    Ok(Some(_)) => Err(format!("extension {number} takes no calls now")),
-                    _ => Err(format!("no extension {number}")),
+                    Some(_) => Err(format!("extension {number} takes no calls now")),
+                    None => Err(format!("no extension {number}")),
                 }
             }
             TransferTarget::Number(number) if crate::ivr::is_e164(number) => Ok(Dest::Leg(
