@@ -42,6 +42,9 @@ pub struct CallRecord {
     pub ended_at: Option<DateTime<Utc>>,
     /// Why it ended.
     pub end_reason: Option<String>,
+    /// Whom a transfer put the caller through to ("extension 1002 (Bob Lee)", a number or a
+    /// SIP URI); unset while the caller never left the agent who answered.
+    pub transferred_to: Option<String>,
 }
 
 /// What a new call carries.
@@ -100,7 +103,7 @@ pub struct RecordingRecord {
 macro_rules! columns {
     () => {
         "id, tenant_id, server, channel_id, direction, did, caller, flow, state, routed_contact_id, \
-         queue_id, agent_id, started_at, answered_at, ended_at, end_reason"
+         queue_id, agent_id, started_at, answered_at, ended_at, end_reason, transferred_to"
     };
 }
 
@@ -168,9 +171,27 @@ pub async fn set_connected(
     agent: i64,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "update calls set state = 'connected', agent_id = $3, answered_at = $4 \
+    const SQL: &str = "update calls set state = 'connected', agent_id = $3, answered_at = $4, \
+                       transferred_to = null \
                        where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(at).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// A transfer answered at `at`: the caller talks to `to` now. A call a flow put through
+/// (no agent before) counts as answered from then.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_transferred(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    to: &str,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set state = 'connected', transferred_to = $3, \
+                       answered_at = coalesce(answered_at, $4) \
+                       where tenant_id = $1 and id = $2 and state <> 'ended'";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(to).bind(at).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 

@@ -784,6 +784,14 @@ async fn a_caller_transferred_to_a_busy_desk_falls_back_to_voicemail_and_to_a_fr
                 .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
     })
     .await;
+    // No agent took it, yet the caller talked: answered by the desk.
+    let call = line
+        .call_until("put through to the desk", |c| {
+            c["transferred_to"] == "extension 1002 (Agent 1002)"
+        })
+        .await;
+    assert!(call["answered_at"].is_string(), "{call}");
+    assert_eq!(call["agent_id"], Value::Null);
     line.ari.agent_hangs_up(&leg);
     line.request("hang up the caller", |r| {
         r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
@@ -1693,9 +1701,18 @@ async fn an_agent_hands_a_caller_on_to_a_queue_and_to_an_extension() {
                 .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
     })
     .await;
+    // The call log says whom the caller is with now, beside the agent who answered.
+    let call = line
+        .call_until("put through to the desk", |c| {
+            c["transferred_to"] == "extension 1003 (Agent 1003)"
+        })
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    assert_eq!(call["state"], "connected");
     line.ari.agent_hangs_up(&leg);
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "transfer_hangup");
+    assert_eq!(call["transferred_to"], "extension 1003 (Agent 1003)");
     let r = bo.client.post(&transfer, json!({"queue": "sales"})).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
 }
@@ -2135,6 +2152,11 @@ async fn an_agent_consults_a_colleague_while_the_caller_holds_then_hands_the_cal
     let by = timeline_entry(&call, "transferred_by_agent");
     assert_eq!(by["attended"], true, "{by}");
     assert_eq!(by["agent_id"], alex.id, "{by}");
+    assert_eq!(call["transferred_to"], "extension 1003 (Agent 1003)");
+    assert_eq!(
+        call["agent_id"], alex.id,
+        "the agent who answered stays on record"
+    );
     assert_eq!(line.agent_state(&alex).await, "wrapup");
     line.ari.agent_hangs_up(&desk_leg);
     let call = line.call_until("ended", |c| c["state"] == "ended").await;

@@ -405,13 +405,22 @@ test('the agent transfers a connected call to another extension: the card says w
     assert.equal(await handed.getByTestId('call-handed-on').innerText(), 'Handed on to extension 1002');
     await page.getByText('Call transferred to extension 1002.').waitFor();
     assert.equal(await handed.getByRole('button', { name: /Transfer/ }).count(), 0);
-    await asked('ring extension 1002', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.desk}`);
+    const deskRing = await asked('ring extension 1002', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.desk}`);
     await asked("hang up the agent's phone", (r) => r.method === 'DELETE' && r.path === `/ari/channels/${ring.query.channelId}`);
+    /* The desk picks up: the call is with the desk now. */
+    await control('POST', `/calls/${deskRing.query.channelId}/answer`);
+    let call;
+    for (let i = 0; i < 100; i += 1) {
+      const res = await page.request.get(`/api/v1/tenants/${setup.tid}/calls/${callId}`);
+      assert.equal(res.status(), 200);
+      call = await res.json();
+      if (call.transferred_to) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(call.transferred_to, 'extension 1002 (Front desk)');
 
     /* The timeline (API and Calls view) shows the transfer. */
-    const res = await page.request.get(`/api/v1/tenants/${setup.tid}/calls/${callId}`);
-    assert.equal(res.status(), 200);
-    const kinds = (await res.json()).timeline.map((e) => e.kind);
+    const kinds = call.timeline.map((e) => e.kind);
     assert.ok(kinds.includes('transferred_by_agent') && kinds.includes('transferring'), `${kinds}`);
     assert.ok(kinds.indexOf('answered') < kinds.indexOf('transferred_by_agent'), `${kinds}`);
     await handed.getByRole('button', { name: 'Call details' }).click();
@@ -420,6 +429,7 @@ test('the agent transfers a connected call to another extension: the card says w
     const text = await timeline.innerText();
     assert.match(text, /Transferred by you\s*to extension 1002/);
     assert.match(text, /Transferring/);
+    assert.equal(await page.getByTestId('call-detail').getByTestId('call-transferred-to').innerText(), 'extension 1002 (Front desk)');
     await screenshot(page, 'inbox-call-transferred');
 
     /* The caller and the desk finish their talk. */

@@ -79,6 +79,9 @@ pub struct CallView {
     pub end_reason: Option<String>,
     /// The Asterisk server.
     pub asterisk: String,
+    /// Whom a transfer put the caller through to: `extension 1002 (Bob Lee)`, a number or a
+    /// SIP URI (a transfer to a queue shows as the next agent instead).
+    pub transferred_to: Option<String>,
 }
 
 impl From<CallRecord> for CallView {
@@ -98,6 +101,7 @@ impl From<CallRecord> for CallView {
             ended_at: c.ended_at,
             end_reason: c.end_reason,
             asterisk: c.server,
+            transferred_to: c.transferred_to,
         }
     }
 }

@@ -190,8 +190,8 @@ pub(crate) struct Shared {
     next: AtomicU64,
     // Every task we spawned, so a stopping service lets go of Asterisk at once.
     tasks: StdMutex<Vec<tokio::task::AbortHandle>>,
-    // PJSIP endpoint id → whether a phone is registered there, and since when.
-    phones: StdMutex<HashMap<String, PhoneState>>,
+    // Whether each PJSIP endpoint's phone is registered, and since when, per server.
+    phones: StdMutex<phones::Registrations>,
     // Device states and the phones' channels: what each phone is doing.
     devices: phones::Devices,
     timeline: timeline::Timeline,
@@ -248,7 +248,7 @@ impl VoiceService {
             boot,
             next: AtomicU64::new(1),
             tasks: StdMutex::new(Vec::new()),
-            phones: StdMutex::new(HashMap::new()),
+            phones: StdMutex::new(phones::Registrations::default()),
             devices: phones::Devices::default(),
             timeline: timeline::Timeline::new(),
         })))
@@ -267,7 +267,6 @@ impl VoiceService {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .get(id)
-            .cloned()
     }
 
     /// What the phone of PJSIP endpoint `id` is doing, from what is known now (Asterisk's
@@ -570,7 +569,7 @@ impl VoiceService {
             Ok(list) => {
                 for e in list {
                     let online = e.state == Some(ari::models::EndpointState::Online);
-                    self.0.set_phone(&e.resource, online);
+                    self.0.set_phone(server, &e.resource, online);
                     // Only where events will follow: a first state nobody updates would
                     // outweigh what our own calls say for ever.
                     if watched.contains(&e.resource) {
@@ -587,19 +586,19 @@ impl VoiceService {
         match &event {
             ari::Event::EndpointStateChange(e) if e.endpoint.technology == "PJSIP" => {
                 let online = e.endpoint.state == Some(ari::models::EndpointState::Online);
-                self.0.set_phone(&e.endpoint.resource, online);
+                self.0.set_phone(server, &e.endpoint.resource, online);
                 return;
             }
             ari::Event::PeerStatusChange(e) if e.endpoint.technology == "PJSIP" => {
                 let online = e.peer.peer_status == "Reachable";
-                self.0.set_phone(&e.endpoint.resource, online);
+                self.0.set_phone(server, &e.endpoint.resource, online);
                 return;
             }
             ari::Event::ContactStatusChange(e) if e.endpoint.technology == "PJSIP" => {
                 let status = e.contact_info.contact_status.as_str();
                 if status == "Reachable" || status == "Unreachable" || status == "Removed" {
                     self.0
-                        .set_phone(&e.endpoint.resource, status == "Reachable");
+                        .set_phone(server, &e.endpoint.resource, status == "Reachable");
                 }
                 return;
             }
@@ -972,18 +971,13 @@ impl Shared {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    fn set_phone(&self, endpoint: &str, online: bool) {
-        let mut phones = self.phones.lock().unwrap_or_else(|p| p.into_inner());
-        let state = if online { "online" } else { "offline" };
-        if phones.get(endpoint).is_none_or(|p| p.state != state) {
-            phones.insert(
-                endpoint.to_owned(),
-                PhoneState {
-                    state,
-                    since: chrono::Utc::now(),
-                },
-            );
-        }
+    fn set_phone(&self, server: usize, endpoint: &str, online: bool) {
+        self.phones.lock().unwrap_or_else(|p| p.into_inner()).set(
+            server,
+            endpoint,
+            online,
+            chrono::Utc::now(),
+        );
     }
 
     /// A key no other call of this run or an earlier one has.

@@ -283,9 +283,70 @@ fn combine(
     }
 }
 
+/// Whether each phone is registered, as every Asterisk server reports it. A phone registers
+/// with one server; the others report it offline, and that must not hide it, whichever
+/// report came last.
+#[derive(Debug, Default)]
+pub(super) struct Registrations(HashMap<String, HashMap<usize, super::PhoneState>>);
+
+impl Registrations {
+    /// Server `server` reports the phone of `endpoint` online or offline at `now`; a report
+    /// that changes nothing keeps the time of the change.
+    pub(super) fn set(
+        &mut self,
+        server: usize,
+        endpoint: &str,
+        online: bool,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let state = if online { "online" } else { "offline" };
+        let per_server = self.0.entry(endpoint.to_owned()).or_default();
+        if per_server.get(&server).is_none_or(|p| p.state != state) {
+            per_server.insert(server, super::PhoneState { state, since: now });
+        }
+    }
+
+    /// Online (since it first registered) when any server has the phone; otherwise offline
+    /// since the last server lost it; `None` when no server said anything.
+    pub(super) fn get(&self, endpoint: &str) -> Option<super::PhoneState> {
+        let reports = self.0.get(endpoint)?;
+        let online = reports
+            .values()
+            .filter(|p| p.state == "online")
+            .min_by_key(|p| p.since);
+        online
+            .or_else(|| reports.values().max_by_key(|p| p.since))
+            .cloned()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_phone_registered_with_one_server_is_online_whatever_the_others_say_last() {
+        let t = |s: i64| chrono::DateTime::from_timestamp(1_800_000_000 + s, 0).unwrap();
+        let mut r = Registrations::default();
+        assert!(r.get("acme-1001").is_none(), "nobody said anything yet");
+        r.set(0, "acme-1001", true, t(0));
+        r.set(1, "acme-1001", false, t(5));
+        let now = r.get("acme-1001").unwrap();
+        assert_eq!((now.state, now.since), ("online", t(0)));
+        // The same report again keeps the time of the change.
+        r.set(0, "acme-1001", true, t(9));
+        assert_eq!(r.get("acme-1001").unwrap().since, t(0));
+        // It moves to the second server: online all along.
+        r.set(1, "acme-1001", true, t(10));
+        r.set(0, "acme-1001", false, t(11));
+        let now = r.get("acme-1001").unwrap();
+        assert_eq!((now.state, now.since), ("online", t(10)));
+        // Gone from both: offline since the last one lost it.
+        r.set(1, "acme-1001", false, t(20));
+        let now = r.get("acme-1001").unwrap();
+        assert_eq!((now.state, now.since), ("offline", t(20)));
+        assert!(r.get("acme-1002").is_none());
+    }
 
     fn channel(id: &str, name: &str, state: &str) -> ari::models::Channel {
         ari::models::Channel {

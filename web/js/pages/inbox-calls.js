@@ -622,7 +622,9 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     const talk = call.answered_at ? secondsBetween(call.answered_at, call.ended_at || new Date()) : null;
     const queue = call.queue_id != null ? names.queue(call.queue_id) || `Queue #${call.queue_id}` : null;
     const agent = seesAll && call.agent_id != null ? (call.agent_id === myId ? 'You' : names.agent(call.agent_id) || `Agent #${call.agent_id}`) : null;
-    const summary = [queue, agent, talk != null ? `talked ${clock(talk)}` : call.state === 'ended' ? 'not answered' : null].filter(Boolean).join(' · ');
+    // A transferred call names whom the caller was put through to, after the agent who did it.
+    const handedTo = call.transferred_to ? `→ ${call.transferred_to}` : null;
+    const summary = [queue, agent, handedTo, talk != null ? `talked ${clock(talk)}` : call.state === 'ended' ? 'not answered' : null].filter(Boolean).join(' · ');
     const link = h(
       'a',
       { class: ['conv-row', 'call-row', call.id === log.selectedId && 'is-selected'], href: `#/inbox?view=calls&call=${call.id}`, dataset: { callId: String(call.id), testid: 'call-row' }, 'aria-current': call.id === log.selectedId ? 'true' : null },
@@ -725,6 +727,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
             call.flow ? fact('IVR flow', String(call.flow)) : null,
             queue ? fact('Queue', queue) : null,
             agent ? fact('Agent', agent) : null,
+            call.transferred_to ? fact('Transferred to', h('span', { dataset: { testid: 'call-transferred-to' } }, String(call.transferred_to))) : null,
             fact('Started', formatDateTime(call.started_at)),
             wait != null ? fact('Answered', `${formatDateTime(call.answered_at)} (after ${clock(wait)})`) : null,
             call.ended_at ? fact('Ended', formatDateTime(call.ended_at)) : null,

@@ -126,6 +126,7 @@ impl Call {
     /// transfer ends the call.
     async fn agent_transfer(&mut self, to: TransferTarget) -> Result<(), String> {
         let dest = self.destination(&to).await?;
+        self.transfer_to = self.party(&to).await;
         self.event(
             "transferred_by_agent",
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),
@@ -164,6 +165,15 @@ impl Call {
             }
         }
         Ok(())
+    }
+
+    /// How the call log names a transfer target (a queue's next agent names itself).
+    async fn party(&self, to: &TransferTarget) -> Option<String> {
+        match to {
+            TransferTarget::Extension(number) => Some(self.extension_party(number).await),
+            TransferTarget::Number(number) => Some(number.clone()),
+            TransferTarget::Queue(_) => None,
+        }
     }
 
     /// Holds the caller and rings `to` from the agent's leg.
@@ -349,6 +359,7 @@ impl Call {
         .await;
         self.stop_side_playbacks().await;
         self.stop_hold_music().await;
+        self.transfer_to = self.party(&consult.to).await;
         // From now on the colleague's leg is the caller's transfer.
         if let Some(leg) = self.legs.get_mut(&consult.leg) {
             leg.kind = LegKind::Transfer;
@@ -363,6 +374,7 @@ impl Call {
             if self.bridge_with(&consult.leg).await {
                 self.stage = Stage::Connected;
                 self.peer = Some(consult.leg);
+                self.record_transfer().await;
                 self.event("transferred", json!({"answered": true, "attended": true}))
                     .await;
             } else {

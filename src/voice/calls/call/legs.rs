@@ -215,14 +215,8 @@ impl Call {
                 if self.bridge_with(id).await {
                     self.stage = Stage::Connected;
                     self.peer = Some(id.to_owned());
+                    self.record_transfer().await;
                     self.event("transferred", json!({"answered": true})).await;
-                    let _ = store::calls::set_state(
-                        &self.shared.deps.store,
-                        self.tenant,
-                        self.call_id,
-                        "connected",
-                    )
-                    .await;
                     self.feed(interp::Event::TransferResult(TransferOutcome::Answered));
                 } else {
                     self.drop_leg(id, Cause::Failure).await;
@@ -413,6 +407,10 @@ impl Call {
         {
             return Some(refused);
         }
+        self.transfer_to = Some(match &request.to {
+            Destination::Extension(number) => self.extension_party(number).await,
+            Destination::Number(number) | Destination::Sip(number) => number.clone(),
+        });
         let endpoint = match &request.to {
             Destination::Extension(number) => Some(format!(
                 "PJSIP/{}",
@@ -438,6 +436,36 @@ impl Call {
             return Some(interp::Event::TransferResult(TransferOutcome::Failed));
         };
         self.dial_leg(endpoint, &request).await
+    }
+
+    /// How the call log names extension `number`: with its display name when it has one.
+    pub(super) async fn extension_party(&self, number: &str) -> String {
+        let list =
+            store::extensions::list_extensions_cached(&self.shared.deps.store, self.tenant).await;
+        match list
+            .ok()
+            .and_then(|l| l.iter().find(|x| x.number == number).cloned())
+        {
+            Some(x) if !x.display_name.trim().is_empty() => {
+                format!("extension {number} ({})", x.display_name.trim())
+            }
+            _ => format!("extension {number}"),
+        }
+    }
+
+    /// The transfer was answered: the call is connected again, with whom it is now.
+    pub(super) async fn record_transfer(&mut self) {
+        let store = &self.shared.deps.store;
+        let result = match &self.transfer_to {
+            Some(to) => {
+                store::calls::set_transferred(store, self.tenant, self.call_id, to, Utc::now())
+                    .await
+            }
+            None => store::calls::set_state(store, self.tenant, self.call_id, "connected").await,
+        };
+        if let Err(e) = result {
+            tracing::warn!(call.id = self.call_id, error = %e, "transfer not recorded on the call");
+        }
     }
 
     /// A phone on do-not-disturb is busy to the flow (its `on_busy`) without ringing; one the

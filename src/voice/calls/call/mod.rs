@@ -172,6 +172,8 @@ struct Call {
     talk_bridge: Option<String>,
     // The agent (or transfer) leg the caller talks to.
     peer: Option<String>,
+    // Whom a transfer under way rings, as the call log names it.
+    transfer_to: Option<String>,
     agent: Option<i64>,
     contact: Option<i64>,
     recording: Option<(i64, String)>,
@@ -252,6 +254,7 @@ impl Call {
             legs: HashMap::new(),
             talk_bridge: None,
             peer: None,
+            transfer_to: None,
             agent: None,
             contact: None,
             recording: None,
