@@ -5,6 +5,12 @@ use std::process::ExitCode;
 use clap::Parser;
 use switchboard::cli::{self, Cli};
 
+// A call's setup allocates and frees thousands of small buffers across the runtime's threads
+// (JSON, HTTP, SQL rows); mimalloc's per-thread pages cost less per call than glibc's arenas
+// (measured with `cargo bench --bench ari`, README "Benchmarks").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     match cli::run(Cli::parse()).await {

@@ -156,8 +156,8 @@ pub async fn set_queued(
     contact: i64,
     queue: i64,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "update calls set state = 'queued', routed_contact_id = $3, queue_id = $4 \
-                       where tenant_id = $1 and id = $2";
+    const SQL: &str = "update calls set state = 'queued', routed_contact_id = $3, queue_id = $4, \
+                       transferred_to = null where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).bind(queue).execute(p).await.map(|_| ()))?;
     Ok(())
 }

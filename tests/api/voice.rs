@@ -2350,6 +2350,148 @@ async fn a_caller_holding_while_the_agent_consults_is_back_with_the_agent_after_
 }
 
 #[tokio::test]
+async fn a_transfer_that_could_not_ring_or_queue_is_refused_and_the_agent_keeps_the_caller() {
+    let line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    // The desk's phone registered, then dropped off (Asterisk says so).
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let extensions = format!("/api/v1/tenants/{}/extensions", line.tid);
+    let desk_registration = || async {
+        let list = line.op.get(&extensions).await.body["items"].clone();
+        list.as_array()
+            .and_then(|l| l.iter().find(|x| x["number"] == "1003").cloned())
+            .map(|x| {
+                x["registration"]["state"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .unwrap_or_default()
+    };
+    for want in ["online", "offline"] {
+        if want == "offline" {
+            line.ari.phone(&desk.phone, Behaviour::Unregistered);
+        }
+        for _ in 0..100 {
+            if desk_registration().await == want {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(desk_registration().await, want);
+    }
+    for action in ["transfer", "consult"] {
+        let r = alex
+            .client
+            .post(&format!("{calls}/{action}"), json!({"extension": "1003"}))
+            .await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{action}: {}", r.body);
+        assert_eq!(r.message(), "the phone of extension 1003 is not registered");
+    }
+    // A queue nobody is logged in to would turn the caller away at once.
+    let q = line
+        .op
+        .post(
+            &format!("/api/v1/tenants/{}/queues", line.tid),
+            json!({"name": "billing"}),
+        )
+        .await;
+    assert_eq!(q.status, StatusCode::CREATED, "{}", q.body);
+    let r = alex
+        .client
+        .post(&format!("{calls}/transfer"), json!({"queue": "billing"}))
+        .await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(r.message(), "nobody is logged in to queue billing");
+    // Alex still has the caller: nothing was hung up, and Alex is not in wrap-up.
+    assert_eq!(bridge_of(&line, &caller), sorted(vec![&alex_leg, &caller]));
+    assert_eq!(line.agent_state(&alex).await, "busy");
+    let call = line.op.get(&calls).await.body;
+    assert_eq!(call["state"], "connected");
+    assert!(
+        !kinds(&call).contains(&"transferred_by_agent".to_owned()),
+        "{call}"
+    );
+}
+
+#[tokio::test]
+async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_across_a_restart() {
+    let mut line = line(json!({})).await;
+    let (alex, caller, _, id) = connected_to_alex(&line).await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    let desk = line
+        .agent(
+            "1003",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let desk_leg = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/complete"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.call_until("with the desk", |c| {
+        c["transferred_to"] == "extension 1003 (Agent 1003)"
+    })
+    .await;
+    bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
+    // Alex let go of the call: Alex may not hold or move the others' talk.
+    let r = alex.client.post(&format!("{calls}/hold"), json!({})).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(
+        r.message(),
+        "the call was handed on to extension 1003 (Agent 1003)"
+    );
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    // Taken up as the caller's talk with the desk: neither is hung up.
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for channel in [&caller, &desk_leg] {
+        assert!(
+            !line
+                .ari
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")),
+            "{channel} was hung up"
+        );
+    }
+    assert_eq!(bridge_of(&line, &caller), sorted(vec![&caller, &desk_leg]));
+    line.ari.agent_hangs_up(&desk_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "transfer_hangup");
+    assert_eq!(call["transferred_to"], "extension 1003 (Agent 1003)");
+}
+
+#[tokio::test]
 async fn a_flow_transfers_a_caller_to_a_sip_uri_through_the_trunk() {
     let line = line(json!({})).await;
     let partner = "sip:desk@partner.example.com";

@@ -820,17 +820,19 @@ impl VoiceService {
                                 b.channels.contains(&row.channel_id) && b.channels.len() == 2
                             })
                         });
+                    // Put through to a colleague (after a consultation too, on the consulted
+                    // leg): the caller talks to whoever is with them; no agent's call any more.
+                    let handed_on = row.transferred_to.is_some();
                     talk.and_then(|b| {
-                        let peer = b
-                            .channels
-                            .iter()
-                            .find(|c| **c != row.channel_id && !call::is_consult_leg(c))?;
+                        let peer = b.channels.iter().find(|c| {
+                            **c != row.channel_id && (handed_on || !call::is_consult_leg(c))
+                        })?;
                         Some(call::Adoption::Connected {
                             contact: contact
                                 .as_ref()
                                 .filter(|c| c.status == "connected")
                                 .map(|c| c.id),
-                            agent: row.agent_id,
+                            agent: if handed_on { None } else { row.agent_id },
                             peer: peer.clone(),
                             talk: b.id.clone(),
                             held: !b.channels.contains(&row.channel_id),
@@ -969,6 +971,16 @@ impl VoiceService {
 impl Shared {
     fn registry(&self) -> std::sync::MutexGuard<'_, Registry> {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Whether Asterisk said the phone of `endpoint` is not registered (unknown is not
+    /// offline).
+    pub(crate) fn phone_offline(&self, endpoint: &str) -> bool {
+        self.phones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(endpoint)
+            .is_some_and(|p| p.state == "offline")
     }
 
     fn set_phone(&self, server: usize, endpoint: &str, online: bool) {

@@ -39,6 +39,14 @@ impl Call {
         if self.stage != Stage::Connected || self.caller_gone || self.peer.is_none() {
             return Err("the call is not connected".into());
         }
+        // Once handed on (to a colleague's phone or a number) the call is nobody's in the
+        // inbox: the agent who transferred it must not hold or move the others' talk.
+        if self.agent.is_none() {
+            return Err(match &self.transfer_to {
+                Some(to) => format!("the call was handed on to {to}"),
+                None => "the call is with no agent".to_owned(),
+            });
+        }
         let consulting = self.consult.is_some();
         match action {
             CallAction::Transfer(_) | CallAction::Consult(_) | CallAction::Hold if consulting => {
@@ -93,10 +101,17 @@ impl Call {
                     .ok()
                     .and_then(|l| l.iter().find(|x| &x.number == number).cloned())
                 {
-                    Some(x) if x.enabled && !x.dnd => Ok(Dest::Leg(format!(
-                        "PJSIP/{}",
-                        crate::voice::provision::object_id(&self.slug, &x.number)
-                    ))),
+                    Some(x) if x.enabled && !x.dnd => {
+                        let endpoint = crate::voice::provision::object_id(&self.slug, &x.number);
+                        // Asterisk said the phone is not registered: ringing it would fail at
+                        // once, after the agent had let go of the caller.
+                        if self.shared.phone_offline(&endpoint) {
+                            return Err(format!(
+                                "the phone of extension {number} is not registered"
+                            ));
+                        }
+                        Ok(Dest::Leg(format!("PJSIP/{endpoint}")))
+                    }
                     Some(_) => Err(format!("extension {number} takes no calls now")),
                     None => Err(format!("no extension {number}")),
                 }
@@ -112,8 +127,18 @@ impl Call {
                 let queues = store::queues::list_queues(&store, self.tenant)
                     .await
                     .map_err(|e| e.to_string())?;
-                if !queues.iter().any(|q| &q.name == name) {
+                let Some(queue) = queues.iter().find(|q| &q.name == name) else {
                     return Err(format!("no queue {name}"));
+                };
+                // The queue would turn the caller away at once, with the agent already gone.
+                if !self
+                    .shared
+                    .deps
+                    .routing
+                    .queue_staffed(self.tenant, queue.id)
+                    .await
+                {
+                    return Err(format!("nobody is logged in to queue {name}"));
                 }
                 Ok(Dest::Queue(name.clone()))
             }
@@ -437,6 +462,13 @@ impl Call {
             .await
         {
             self.rest_failed("resume", &e).await;
+            // Back to the music, still on hold (Resume can be tried again): not silence.
+            let class = self
+                .queued
+                .as_ref()
+                .and_then(|q| q.request.hold_music.clone());
+            let _ = self.client().start_moh(&channel, class.as_deref()).await;
+            self.held = true;
             return Err(format!("cannot bring the caller back: {e}"));
         }
         Ok(())

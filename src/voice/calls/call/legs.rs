@@ -220,8 +220,15 @@ impl Call {
                     self.feed(interp::Event::TransferResult(TransferOutcome::Answered));
                 } else {
                     self.drop_leg(id, Cause::Failure).await;
-                    self.stage = Stage::Ivr;
-                    self.feed(interp::Event::TransferResult(TransferOutcome::Failed));
+                    if self.adopted || self.internal {
+                        // Handed on by an agent, or a phone's own call: no flow to go back to,
+                        // and silence is worse than an end.
+                        self.end_reason = Some("transfer_failed");
+                        self.hang_up_caller(Cause::Failure).await;
+                    } else {
+                        self.stage = Stage::Ivr;
+                        self.feed(interp::Event::TransferResult(TransferOutcome::Failed));
+                    }
                 }
             }
         }

@@ -254,7 +254,7 @@ impl Call {
             legs: HashMap::new(),
             talk_bridge: None,
             peer: None,
-            transfer_to: None,
+            transfer_to: row.transferred_to.clone(),
             agent: None,
             contact: None,
             recording: None,
