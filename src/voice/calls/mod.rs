@@ -526,6 +526,11 @@ impl VoiceService {
                 }
                 StreamEvent::Disconnected { reason } => {
                     tracing::warn!(asterisk = %name, %reason, "ARI events lost; reconnecting");
+                    self.0
+                        .phones
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .forget(server);
                 }
                 StreamEvent::Event(message) => self.dispatch(server, message.event),
             }

@@ -306,6 +306,15 @@ impl Registrations {
         }
     }
 
+    /// Forgets what server `server` said (its events stopped): until it is heard again, its
+    /// last word must not keep a phone online.
+    pub(super) fn forget(&mut self, server: usize) {
+        self.0.retain(|_, per_server| {
+            per_server.remove(&server);
+            !per_server.is_empty()
+        });
+    }
+
     /// Online (since it first registered) when any server has the phone; otherwise offline
     /// since the last server lost it; `None` when no server said anything.
     pub(super) fn get(&self, endpoint: &str) -> Option<super::PhoneState> {
@@ -346,6 +355,13 @@ mod tests {
         let now = r.get("acme-1001").unwrap();
         assert_eq!((now.state, now.since), ("offline", t(20)));
         assert!(r.get("acme-1002").is_none());
+        // A server whose events stopped is forgotten: its "online" no longer counts.
+        r.set(1, "acme-1001", true, t(30));
+        r.set(0, "acme-1001", false, t(31));
+        r.forget(1);
+        assert_eq!(r.get("acme-1001").unwrap().state, "offline");
+        r.forget(0);
+        assert!(r.get("acme-1001").is_none(), "nobody knows any more");
     }
 
     fn channel(id: &str, name: &str, state: &str) -> ari::models::Channel {
