@@ -119,6 +119,35 @@ impl EventHub {
         })?
     }
 
+    /// Like [`publish`](Self::publish) without waiting for the number: for notices whose
+    /// publisher has nothing to do with the stored event (a call's cards). They keep their
+    /// place among the others (one writer, in order), and while the writer is busy they
+    /// gather and share its next statement. A failure is logged by the writer.
+    pub fn publish_detached(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        user_id: Option<i64>,
+        payload: serde_json::Value,
+    ) {
+        let writer = self.writer.get_or_init(|| {
+            let (queue, pending) = mpsc::unbounded_channel();
+            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
+            queue
+        });
+        let (done, _) = oneshot::channel();
+        let pending = Pending {
+            tenant,
+            kind: kind.to_owned(),
+            user_id,
+            payload,
+            done,
+        };
+        if writer.send(pending).is_err() {
+            tracing::warn!(tenant.id = %tenant, kind, "event not stored: the service is stopping");
+        }
+    }
+
     /// Live events of every tenant (filter by `tenant`).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.tx.subscribe()
@@ -172,7 +201,7 @@ async fn write_tenant(
                         .next()
                         .map(|r| announce(tx, tenant, r, p.payload))
                         .ok_or_else(|| StoreError::Corrupt("event batch answered short".into()));
-                    let _ = p.done.send(stored);
+                    deliver(p.done, tenant, stored);
                 }
                 return;
             }
@@ -185,7 +214,19 @@ async fn write_tenant(
     }
     for p in events {
         let stored = store_one(store, tx, tenant, &p.kind, p.user_id, p.payload).await;
-        let _ = p.done.send(stored);
+        deliver(p.done, tenant, stored);
+    }
+}
+
+/// Hands the publisher its stored event; a detached publisher is gone, so its failure is
+/// logged here.
+fn deliver(
+    done: oneshot::Sender<Result<Arc<LiveEvent>, StoreError>>,
+    tenant: TenantId,
+    stored: Result<Arc<LiveEvent>, StoreError>,
+) {
+    if let Err(Err(e)) = done.send(stored) {
+        tracing::warn!(tenant.id = %tenant, error = %e, "event not stored");
     }
 }
 

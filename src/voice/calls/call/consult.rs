@@ -75,7 +75,7 @@ impl Call {
                 if !self.held {
                     self.hold_caller().await?;
                     self.event("on_hold", json!({"agent_id": self.agent})).await;
-                    self.notify_peer_agent().await;
+                    self.notify_peer_agent();
                 }
                 Ok(())
             }
@@ -84,7 +84,7 @@ impl Call {
                     self.unhold_caller().await?;
                     self.event("off_hold", json!({"agent_id": self.agent}))
                         .await;
-                    self.notify_peer_agent().await;
+                    self.notify_peer_agent();
                 }
                 Ok(())
             }
@@ -279,7 +279,7 @@ impl Call {
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),
         )
         .await;
-        self.notify_peer_agent().await;
+        self.notify_peer_agent();
         Ok(())
     }
 
@@ -299,7 +299,7 @@ impl Call {
         }
         self.event("conference", json!({"agent_id": self.agent}))
             .await;
-        self.notify_peer_agent().await;
+        self.notify_peer_agent();
         Ok(())
     }
 
@@ -325,7 +325,7 @@ impl Call {
             c.answered = true;
         }
         self.event("consult_answered", json!({})).await;
-        self.notify_peer_agent().await;
+        self.notify_peer_agent();
     }
 
     /// The colleague's leg ended by itself: busy, no answer, or hung up after talking.
@@ -366,7 +366,7 @@ impl Call {
             self.hang_up_caller(Cause::Failure).await;
             return;
         }
-        self.notify_peer_agent().await;
+        self.notify_peer_agent();
     }
 
     /// The caller goes to the colleague and the agent leaves (wrap-up starts). With the
@@ -496,9 +496,9 @@ impl Call {
     }
 
     /// The agent's card shows hold and consultation as they change.
-    async fn notify_peer_agent(&self) {
+    fn notify_peer_agent(&self) {
         if let Some(agent) = self.agent {
-            self.notify_agent(agent, "call_connected").await;
+            self.notify_agent(agent, "call_connected");
         }
     }
 }

@@ -76,7 +76,7 @@ impl Call {
                     json!({"agent_id": agent, "extension": phone.number}),
                 )
                 .await;
-                self.notify_agent(agent, "call_offer").await;
+                self.notify_agent(agent, "call_offer");
             }
             Err(e) => {
                 self.legs.remove(&leg);
@@ -329,7 +329,7 @@ impl Call {
                 Err(e) => self.rest_failed("record", &e).await,
             }
         }
-        self.notify_agent(agent, "call_connected").await;
+        self.notify_agent(agent, "call_connected");
         self.feed(interp::Event::QueueResult(QueueOutcome::Connected));
     }
 
@@ -373,7 +373,7 @@ impl Call {
             json!({"agent_id": agent, "number": mask_number(&number)}),
         )
         .await;
-        self.notify_agent(agent, "call_connected").await;
+        self.notify_agent(agent, "call_connected");
         let customer = self.next_id("c");
         let originate = Originate {
             endpoint: self

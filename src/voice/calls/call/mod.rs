@@ -862,8 +862,7 @@ impl Call {
                     self.notify_team(
                         "voicemail",
                         json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
-                    )
-                    .await;
+                    );
                 }
             }
             Stage::Ended => {}
@@ -894,7 +893,7 @@ impl Call {
             self.destroy_bridge(&talk).await;
         }
         if let Some(agent) = self.agent {
-            self.notify_agent(agent, "call_ended").await;
+            self.notify_agent(agent, "call_ended");
         }
     }
 
@@ -1007,30 +1006,21 @@ impl Call {
             .add(self.tenant, self.call_id, kind, &detail, Utc::now());
     }
 
-    /// Tells one agent's inbox about the call (ringing, connected, ended).
-    async fn notify_agent(&self, agent: i64, kind: &str) {
+    /// Tells one agent's inbox about the call (ringing, connected, ended). The call goes on
+    /// without waiting for the notice to be stored: nothing it does depends on it.
+    fn notify_agent(&self, agent: i64, kind: &str) {
         let payload = self.summary();
-        if let Err(e) = self
-            .shared
+        self.shared
             .deps
             .events
-            .publish(self.tenant, kind, Some(agent), payload)
-            .await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "agent not notified");
-        }
+            .publish_detached(self.tenant, kind, Some(agent), payload);
     }
 
-    async fn notify_team(&self, kind: &str, payload: Value) {
-        if let Err(e) = self
-            .shared
+    fn notify_team(&self, kind: &str, payload: Value) {
+        self.shared
             .deps
             .events
-            .publish(self.tenant, kind, None, payload)
-            .await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "team not notified");
-        }
+            .publish_detached(self.tenant, kind, None, payload);
     }
 
     fn summary(&self) -> Value {

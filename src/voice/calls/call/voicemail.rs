@@ -123,8 +123,7 @@ impl Call {
             self.notify_team(
                 "voicemail",
                 json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
-            )
-            .await;
+            );
         }
         if !self.caller_gone {
             self.stage = Stage::Ivr;
