@@ -277,6 +277,11 @@ pub struct QueueConfig {
     /// records the call's bridge).
     #[serde(default)]
     pub record_calls: bool,
+    /// Ring a member whose phone is already on a call Switchboard did not route to them (a
+    /// transfer, a direct call): app_queue's `ringinuse`. Off, such a phone is skipped and the
+    /// next agent is tried (the engine ignores it; the voice adapter reads the phone's state).
+    #[serde(default)]
+    pub ring_in_use: bool,
 }
 
 mod defaults {
@@ -321,6 +326,7 @@ impl QueueConfig {
             default_handle_secs: defaults::handle(),
             auto_assign: false,
             record_calls: false,
+            ring_in_use: false,
         }
     }
 }

@@ -2492,6 +2492,71 @@ async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_acro
 }
 
 #[tokio::test]
+async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unless_the_queue_rings_in_use()
+ {
+    let line = line(json!({})).await;
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&bo).await;
+    // A caller reaches Bo's desk straight from the menu: a transfer, not a queue offer.
+    let first = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&first, 1).await;
+    line.ari.press(&first, '3');
+    let desk_leg = line
+        .request("ring the front desk", |r| originates_to(r, &bo.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    bridged_until(&line, &first, vec![&first, &desk_leg]).await;
+    assert_eq!(line.agent_state(&bo).await, "available");
+
+    // A second caller queues: Bo is free to routing, but his phone is on the first call.
+    let second = line.ari.inbound_call(DID, "+14155552222");
+    line.prompt(&second, 1).await;
+    line.ari.press(&second, '1');
+    let call = line
+        .call_until("Bo skipped", |c| {
+            c["caller"] == "+14155552222" && kinds(c).contains(&"offer_failed".to_owned())
+        })
+        .await;
+    let failed = timeline_entry(&call, "offer_failed");
+    assert_eq!(
+        failed["why"], "the agent's phone is on another call",
+        "{failed}"
+    );
+    assert_eq!(failed["agent_id"], bo.id, "{failed}");
+    let rung_for_second = || {
+        line.ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &bo.phone) && r.param("originator") == Some(second.as_str()))
+    };
+    assert!(!rung_for_second(), "Bo's busy phone was rung");
+
+    // The queue rings phones in use (app_queue's ringinuse): after the retry window (5 s),
+    // Bo's phone rings for the second caller too.
+    let r = line
+        .op
+        .patch(
+            &format!("/api/v1/tenants/{}/queues/{}", line.tid, line.queue),
+            json!({"settings": {"ring_in_use": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    line.request("ring Bo for the second caller", |r| {
+        originates_to(r, &bo.phone) && r.param("originator") == Some(second.as_str())
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_flow_transfers_a_caller_to_a_sip_uri_through_the_trunk() {
     let line = line(json!({})).await;
     let partner = "sip:desk@partner.example.com";

@@ -36,7 +36,8 @@ pub struct QueueView {
     /// `retry_secs`, `max_wait_secs`, `max_len`, `overflow`, `wrapup_secs`, `sl_threshold_secs`,
     /// `join_empty`, `leave_empty`, `weight`, `announce_position_secs`, `autopause_after`,
     /// `default_handle_secs`, `auto_assign`, `record_calls` (voice calls answered from the
-    /// queue are recorded).
+    /// queue are recorded), `ring_in_use` (ring an agent whose phone is already on a call
+    /// that was not routed to them; off by default).
     #[schema(value_type = Object)]
     pub settings: Value,
     /// Members in the order `linear` and `round_robin_ordered` walk.

@@ -39,6 +39,18 @@ impl Call {
             self.decline(contact, agent).await;
             return;
         };
+        let endpoint = crate::voice::provision::object_id(&self.slug, &phone.number);
+        if self.shared.phone_engaged(&endpoint, phone.call_limit) && !self.rings_in_use().await {
+            // As app_queue with `ringinuse=no`: the agent is free to routing, but their phone
+            // is on a call that did not come through it (a transfer, a direct call).
+            self.event(
+                "offer_failed",
+                json!({"agent_id": agent, "why": "the agent's phone is on another call"}),
+            )
+            .await;
+            self.decline(contact, agent).await;
+            return;
+        }
         let leg = format!("{}-a{agent}-{}", self.wiring.key, {
             self.seq += 1;
             self.seq
@@ -51,10 +63,7 @@ impl Call {
         };
         let waiting_caller = (!self.caller_gone).then(|| self.channel.clone());
         let originate = Originate {
-            endpoint: format!(
-                "PJSIP/{}",
-                crate::voice::provision::object_id(&self.slug, &phone.number)
-            ),
+            endpoint: format!("PJSIP/{endpoint}"),
             app_args: vec!["leg".into(), self.wiring.key.clone()],
             caller_id: Some(format!("\"{}\" <{number}>", name.replace('"', ""))),
             timeout_secs: Some(ring_secs),
@@ -94,6 +103,25 @@ impl Call {
                 self.decline(contact, agent).await;
             }
         }
+    }
+
+    /// The queue's `ring_in_use`, read when ringing (the short per-tenant copy), so that a
+    /// change applies to callers already waiting.
+    async fn rings_in_use(&self) -> bool {
+        let Some(queue) = self.queued.as_ref().map(|q| q.queue_id) else {
+            return false;
+        };
+        store::queues::list_queues_cached(&self.shared.deps.store, self.tenant)
+            .await
+            .ok()
+            .and_then(|list| {
+                list.iter().find(|q| q.id == queue).and_then(|q| {
+                    q.settings
+                        .get("ring_in_use")
+                        .and_then(serde_json::Value::as_bool)
+                })
+            })
+            .unwrap_or(false)
     }
 
     pub(super) async fn decline(&self, contact: i64, agent: i64) {
