@@ -2410,7 +2410,7 @@ async fn a_transfer_that_could_not_ring_or_queue_is_refused_and_the_agent_keeps_
         .post(&format!("{calls}/transfer"), json!({"queue": "billing"}))
         .await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
-    assert_eq!(r.message(), "nobody is logged in to queue billing");
+    assert_eq!(r.message(), "nobody in queue billing can take calls now");
     // Alex still has the caller: nothing was hung up, and Alex is not in wrap-up.
     assert_eq!(bridge_of(&line, &caller), sorted(vec![&alex_leg, &caller]));
     assert_eq!(line.agent_state(&alex).await, "busy");

@@ -531,6 +531,7 @@ impl VoiceService {
                         .lock()
                         .unwrap_or_else(|p| p.into_inner())
                         .forget(server);
+                    self.0.devices.forget_server(server);
                 }
                 StreamEvent::Event(message) => self.dispatch(server, message.event),
             }
@@ -978,24 +979,10 @@ impl Shared {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether the phone of `endpoint` is ringing, on a call, on hold or busy now (Asterisk's
-    /// device state, else the calls we see on it).
-    pub(crate) fn phone_engaged(&self, endpoint: &str, call_limit: i64) -> bool {
-        let registered = self
-            .phones
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(endpoint)
-            .map(|p| p.state == "online");
-        let limit = u32::try_from(call_limit).unwrap_or(0);
-        matches!(
-            self.devices
-                .activity(endpoint, registered, limit, None)
-                .device_state,
-            Some(
-                DeviceState::InUse | DeviceState::Busy | DeviceState::Ringing | DeviceState::OnHold
-            )
-        )
+    /// Whether the phone of `endpoint` is on a call routing did not give its agent (from the
+    /// channels we see; an offer of ours that was just withdrawn does not count).
+    pub(crate) fn phone_on_unrouted_call(&self, endpoint: &str) -> bool {
+        self.devices.on_unrouted_call(endpoint)
     }
 
     /// Whether Asterisk said the phone of `endpoint` is not registered (unknown is not

@@ -120,6 +120,24 @@ impl Devices {
         self.lock().set(server, id, state.clone());
     }
 
+    /// Forgets what server `server` said of devices (its events stopped): a dead server's last
+    /// "in use" must not outweigh the others for ever.
+    pub(crate) fn forget_server(&self, server: usize) {
+        self.lock().asterisk.retain(|_, per_server| {
+            per_server.remove(&server);
+            !per_server.is_empty()
+        });
+    }
+
+    /// Whether the phone of `id` is on a call we see that routing did not give its agent (a
+    /// transfer or consultation to it, a call it placed or received through our app).
+    pub(crate) fn on_unrouted_call(&self, id: &str) -> bool {
+        self.lock().legs.get(id).is_some_and(|legs| {
+            legs.keys()
+                .any(|(_, channel)| !super::call::is_routed_agent_leg(channel))
+        })
+    }
+
     /// A first device state from an endpoint listing (after connecting, before any
     /// `DeviceStateChanged`): offline, idle, or in use when it has channels.
     pub(crate) fn seed(&self, server: usize, endpoint: &ari::models::Endpoint) {

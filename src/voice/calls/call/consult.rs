@@ -130,7 +130,8 @@ impl Call {
                 let Some(queue) = queues.iter().find(|q| &q.name == name) else {
                     return Err(format!("no queue {name}"));
                 };
-                // The queue would turn the caller away at once, with the agent already gone.
+                // The queue would turn the caller away at once (nobody available, ringing, busy
+                // or in wrap-up), with the agent already gone.
                 if !self
                     .shared
                     .deps
@@ -138,7 +139,7 @@ impl Call {
                     .queue_staffed(self.tenant, queue.id)
                     .await
                 {
-                    return Err(format!("nobody is logged in to queue {name}"));
+                    return Err(format!("nobody in queue {name} can take calls now"));
                 }
                 Ok(Dest::Queue(name.clone()))
             }

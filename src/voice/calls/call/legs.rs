@@ -40,7 +40,7 @@ impl Call {
             return;
         };
         let endpoint = crate::voice::provision::object_id(&self.slug, &phone.number);
-        if self.shared.phone_engaged(&endpoint, phone.call_limit) && !self.rings_in_use().await {
+        if self.shared.phone_on_unrouted_call(&endpoint) && !self.rings_in_use().await {
             // As app_queue with `ringinuse=no`: the agent is free to routing, but their phone
             // is on a call that did not come through it (a transfer, a direct call).
             self.event(
@@ -48,7 +48,8 @@ impl Call {
                 json!({"agent_id": agent, "why": "the agent's phone is on another call"}),
             )
             .await;
-            self.decline(contact, agent).await;
+            self.timers
+                .insert(Timer::PhoneBusy(agent), Instant::now() + PHONE_BUSY_PAUSE);
             return;
         }
         let leg = format!("{}-a{agent}-{}", self.wiring.key, {

@@ -94,6 +94,10 @@ struct Queued {
     holding: String,
 }
 
+/// How long an offer to an agent whose phone is on another call is held before it is
+/// declined: long enough that a queue with no retry window does not spin on that agent.
+const PHONE_BUSY_PAUSE: Duration = Duration::from_secs(1);
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Timer {
     Ivr(TimerId),
@@ -102,6 +106,9 @@ enum Timer {
     CallbackOffer,
     CallbackDue,
     Directory,
+    // Decline the offer to this agent, whose phone is on another call (after a pause, so
+    // that a queue with no retry window does not offer it again at once, in a loop).
+    PhoneBusy(i64),
 }
 
 /// How the call is doing, for the row and the timeline.
@@ -376,6 +383,11 @@ impl Call {
                 Timer::Announce => self.announce_position(None).await,
                 Timer::CallbackOffer => self.offer_callback().await,
                 Timer::Directory => self.directory_timer().await,
+                Timer::PhoneBusy(agent) => {
+                    if let Some(contact) = self.contact {
+                        self.decline(contact, agent).await;
+                    }
+                }
                 Timer::CallbackDue => {
                     if !self.release_callback().await {
                         self.event("callback_failed", json!({"why": "the queue refused it"}))
@@ -790,6 +802,7 @@ impl Call {
                     self.hang_up_caller(cause).await;
                 } else if self.stage == Stage::Transferring {
                     self.stage = Stage::Ivr;
+                    self.transfer_to = None;
                     self.feed(interp::Event::TransferResult(outcome));
                 }
             }
@@ -1091,7 +1104,25 @@ pub(crate) fn talk_bridge_name(call_id: i64) -> String {
     format!("call {call_id}")
 }
 
-/// Whether a channel id is a consultation leg of ours (`<key>-k<n>`).
+/// Whether a channel id is a leg routing gave an agent: an offer (`<key>-a<agent>-<n>`) or
+/// the agent's leg of a click-to-call (`<key>-d<agent>`).
+pub(crate) fn is_routed_agent_leg(id: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let Some((head, tail)) = id.rsplit_once('-') else {
+        return false;
+    };
+    // `{key}-d{agent}`: click-to-call rings the agent first (routing holds their capacity).
+    if tail.strip_prefix('d').is_some_and(digits) {
+        return true;
+    }
+    // `{key}-a{agent}-{n}`: an offer to the agent.
+    digits(tail)
+        && head
+            .rsplit_once('-')
+            .is_some_and(|(_, a)| a.strip_prefix('a').is_some_and(digits))
+}
+
+/// Whether `id` is a consultation leg (`{key}-k{n}`).
 pub(crate) fn is_consult_leg(id: &str) -> bool {
     id.rsplit_once('-').is_some_and(|(_, tail)| {
         tail.strip_prefix('k')
@@ -1169,6 +1200,20 @@ mod tests {
         assert!(!is_consult_leg("b1c2-17-x5"));
         assert!(!is_consult_leg("b1c2-17-k"));
         assert!(!is_consult_leg("PJSIP/acme-1001-0000002a"));
+    }
+
+    #[test]
+    fn legs_routing_gave_an_agent_are_told_from_transfers_and_direct_calls() {
+        assert!(is_routed_agent_leg("b1c2-17-a3-4"));
+        assert!(is_routed_agent_leg("b1c2-17-d3"));
+        assert!(!is_routed_agent_leg("b1c2-17-k4"), "a consultation");
+        assert!(!is_routed_agent_leg("b1c2-17-x5"), "a transfer");
+        assert!(
+            !is_routed_agent_leg("1796564537.12"),
+            "a call the phone placed"
+        );
+        assert!(!is_routed_agent_leg("b1c2-17-a-4"));
+        assert!(!is_routed_agent_leg("b1c2-17-d"));
     }
 
     #[test]
