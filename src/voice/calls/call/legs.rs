@@ -18,7 +18,9 @@ impl Call {
     }
 
     pub(super) async fn ring_agent(&mut self, agent: i64, deadline_ms: i64) {
-        let Some(contact) = self.contact else { return };
+        if self.contact.is_none() {
+            return;
+        }
         let store = self.shared.deps.store.clone();
         let phone = match store::extensions::list_extensions_cached(&store, self.tenant).await {
             Ok(list) => list
@@ -36,7 +38,7 @@ impl Call {
                 json!({"agent_id": agent, "why": "the agent has no phone (or it is on do-not-disturb)"}),
             )
             .await;
-            self.decline(contact, agent).await;
+            self.decline_soon(agent);
             return;
         };
         let endpoint = crate::voice::provision::object_id(&self.slug, &phone.number);
@@ -48,8 +50,7 @@ impl Call {
                 json!({"agent_id": agent, "why": "the agent's phone is on another call"}),
             )
             .await;
-            self.timers
-                .insert(Timer::PhoneBusy(agent), Instant::now() + PHONE_BUSY_PAUSE);
+            self.decline_soon(agent);
             return;
         }
         let leg = format!("{}-a{agent}-{}", self.wiring.key, {
@@ -101,9 +102,17 @@ impl Call {
                     json!({"agent_id": agent, "extension": phone.number, "why": why}),
                 )
                 .await;
-                self.decline(contact, agent).await;
+                self.decline_soon(agent);
             }
         }
+    }
+
+    /// Declines the offer to `agent` a second from now: for a phone that was not rung at all
+    /// (none, do-not-disturb, unregistered, on another call), so that a queue with no retry
+    /// window does not offer the same agent again and again at once.
+    fn decline_soon(&mut self, agent: i64) {
+        self.timers
+            .insert(Timer::PhoneBusy(agent), Instant::now() + PHONE_BUSY_PAUSE);
     }
 
     /// The queue's `ring_in_use`, read when ringing (the short per-tenant copy), so that a

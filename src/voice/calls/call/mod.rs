@@ -94,8 +94,9 @@ struct Queued {
     holding: String,
 }
 
-/// How long an offer to an agent whose phone is on another call is held before it is
-/// declined: long enough that a queue with no retry window does not spin on that agent.
+/// How long an offer to an agent whose phone was not rung (none, do-not-disturb,
+/// unregistered, on another call) is held before it is declined: long enough that a queue with
+/// no retry window does not spin on that agent.
 const PHONE_BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -106,8 +107,8 @@ enum Timer {
     CallbackOffer,
     CallbackDue,
     Directory,
-    // Decline the offer to this agent, whose phone is on another call (after a pause, so
-    // that a queue with no retry window does not offer it again at once, in a loop).
+    // Decline the offer to this agent, whose phone was not rung (after a pause, so that a
+    // queue with no retry window does not offer it again at once, in a loop).
     PhoneBusy(i64),
 }
 
