@@ -2557,6 +2557,77 @@ async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unles
 }
 
 #[tokio::test]
+async fn a_call_placed_from_the_inbox_is_taken_up_after_a_restart_with_the_customer_as_the_caller()
+{
+    let mut line = line(json!({})).await;
+    let mut alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let customer = "+14155550123";
+    line.ari.phone(
+        &format!("{customer}@trunk"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let path = format!("/api/v1/tenants/{}/calls", line.tid);
+    let r = alex.client.post(&path, json!({"to": customer})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let id = r.body["id"].as_i64().unwrap();
+    let alex_leg = line
+        .request("ring Alex's phone first", |r| originates_to(r, &alex.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    let customer_leg = line
+        .request("then dial the customer", |r| {
+            originates_to(r, &format!("{customer}@trunk"))
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    bridged_until(&line, &customer_leg, vec![&alex_leg, &customer_leg]).await;
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    alex.client.base = line.app.base.clone();
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    // Hold puts the customer on music, not Alex.
+    let hold = format!("{path}/{id}/hold");
+    let mut r = alex.client.post(&hold, json!({})).await;
+    for _ in 0..50 {
+        if r.status == StatusCode::ACCEPTED {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        r = alex.client.post(&hold, json!({})).await;
+    }
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    for _ in 0..50 {
+        if line.ari.moh(&customer_leg).is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(line.ari.moh(&customer_leg).as_deref(), Some("default"));
+    assert_eq!(line.ari.moh(&alex_leg), None);
+    assert_eq!(bridge_of(&line, &alex_leg), sorted(vec![&alex_leg]));
+    // Alex hanging up ends the call as the agent's hangup.
+    line.ari.agent_hangs_up(&alex_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "agent_hangup");
+}
+
+#[tokio::test]
 async fn a_flow_transfers_a_caller_to_a_sip_uri_through_the_trunk() {
     let line = line(json!({})).await;
     let partner = "sip:desk@partner.example.com";

@@ -804,6 +804,7 @@ impl VoiceService {
                 None => None,
             };
             let alive = in_app.contains(&row.channel_id);
+            let mut caller_channel: Option<String> = None;
             let adoption = match (row.state.as_str(), waiting, queue_name) {
                 ("callback", Some(c), Some(queue)) => Some(call::Adoption::Callback {
                     contact: c.id,
@@ -830,18 +831,27 @@ impl VoiceService {
                     // leg): the caller talks to whoever is with them; no agent's call any more.
                     let handed_on = row.transferred_to.is_some();
                     talk.and_then(|b| {
-                        let peer = b.channels.iter().find(|c| {
+                        let other = b.channels.iter().find(|c| {
                             **c != row.channel_id && (handed_on || !call::is_consult_leg(c))
                         })?;
+                        // A call placed from the inbox names the agent's leg (rung first): the
+                        // customer on the other side is the caller.
+                        let (caller, peer) = if call::is_routed_agent_leg(&row.channel_id) {
+                            (other.clone(), row.channel_id.clone())
+                        } else {
+                            (row.channel_id.clone(), other.clone())
+                        };
+                        let held = !b.channels.contains(&caller);
+                        caller_channel = Some(caller);
                         Some(call::Adoption::Connected {
                             contact: contact
                                 .as_ref()
                                 .filter(|c| c.status == "connected")
                                 .map(|c| c.id),
                             agent: if handed_on { None } else { row.agent_id },
-                            peer: peer.clone(),
+                            peer,
                             talk: b.id.clone(),
-                            held: !b.channels.contains(&row.channel_id),
+                            held,
                         })
                     })
                 }
@@ -881,6 +891,10 @@ impl VoiceService {
                 .await;
                 continue;
             };
+            let mut row = row;
+            if let Some(caller) = caller_channel {
+                row.channel_id = caller;
+            }
             kept.insert(row.channel_id.clone());
             if let call::Adoption::Connected { peer, talk, .. } = &adoption {
                 kept.insert(peer.clone());

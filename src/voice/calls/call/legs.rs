@@ -385,7 +385,8 @@ impl Call {
         let bridge = NewBridge {
             types: vec![BridgeType::Mixing],
             bridge_id: Some(talk.clone()),
-            name: Some(format!("callback {}", self.call_id)),
+            // The call's bridge name: a restart finds it by this (see `talk_bridge_name`).
+            name: Some(talk_bridge_name(self.call_id)),
         };
         let bridged = match self.client().create_bridge(&bridge).await {
             Ok(_) => {
