@@ -178,6 +178,20 @@ pub async fn set_connected(
     Ok(())
 }
 
+/// The call's caller is now on `channel` (a callback or a call placed from the inbox: the
+/// customer's leg once answered), so that a restart finds the call by its caller.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_caller_channel(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    channel: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set channel_id = $3 where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(channel).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
 /// A transfer answered at `at`: the caller talks to `to` now. A call a flow put through
 /// (no agent before) counts as answered from then.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]

@@ -2628,6 +2628,79 @@ async fn a_call_placed_from_the_inbox_is_taken_up_after_a_restart_with_the_custo
 }
 
 #[tokio::test]
+async fn a_callback_in_progress_is_taken_up_after_a_restart_with_the_customer_and_the_agent_talking()
+ {
+    let mut line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let number = "+14155552222";
+    line.ari.phone(
+        &format!("{number}@trunk"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    // The caller asks to be called back; Alex is free, so the callback starts at once.
+    let caller = line.ari.inbound_call(DID, number);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '5');
+    let alex_leg = line
+        .request("ring Alex for the callback", |r| {
+            originates_to(r, &alex.phone)
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    let customer_leg = line
+        .request("then dial the customer", |r| {
+            originates_to(r, &format!("{number}@trunk"))
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    bridged_until(&line, &customer_leg, vec![&alex_leg, &customer_leg]).await;
+    line.call_until("the customer answered", |c| {
+        c["state"] == "connected" && kinds(c).contains(&"callback_answered".to_owned())
+    })
+    .await;
+
+    let hangups = |line: &Line| {
+        line.ari
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "DELETE"
+                    && (r.path == format!("/ari/channels/{alex_leg}")
+                        || r.path == format!("/ari/channels/{customer_leg}"))
+            })
+            .count()
+    };
+    let before = hangups(&line);
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(hangups(&line), before, "nobody was hung up");
+    assert_eq!(
+        bridge_of(&line, &customer_leg),
+        sorted(vec![&alex_leg, &customer_leg])
+    );
+    line.ari.agent_hangs_up(&alex_leg);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "agent_hangup");
+}
+
+#[tokio::test]
 async fn a_flow_transfers_a_caller_to_a_sip_uri_through_the_trunk() {
     let line = line(json!({})).await;
     let partner = "sip:desk@partner.example.com";

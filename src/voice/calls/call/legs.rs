@@ -217,6 +217,16 @@ impl Call {
                 // The callback is answered: the customer becomes the call's caller.
                 self.legs.remove(id);
                 self.channel = id.to_owned();
+                if let Err(e) = store::calls::set_caller_channel(
+                    &self.shared.deps.store,
+                    self.tenant,
+                    self.call_id,
+                    id,
+                )
+                .await
+                {
+                    tracing::warn!(call.id = self.call_id, error = %e, "the customer's channel not recorded");
+                }
                 self.caller_gone = false;
                 let ringback: Vec<String> = self.side_playbacks.drain().collect();
                 for pb in ringback {
