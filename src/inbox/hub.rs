@@ -81,6 +81,15 @@ impl EventHub {
         }
     }
 
+    /// The one writer task's queue, started by the first publish (a runtime runs by then).
+    fn writer(&self) -> &mpsc::UnboundedSender<Pending> {
+        self.writer.get_or_init(|| {
+            let (queue, pending) = mpsc::unbounded_channel();
+            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
+            queue
+        })
+    }
+
     /// Stores the event, then pushes it to live sockets; returns once it is stored.
     pub async fn publish(
         &self,
@@ -89,11 +98,7 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Result<Arc<LiveEvent>, StoreError> {
-        let writer = self.writer.get_or_init(|| {
-            let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
-            queue
-        });
+        let writer = self.writer();
         let (done, stored) = oneshot::channel();
         let pending = Pending {
             tenant,
@@ -130,11 +135,7 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) {
-        let writer = self.writer.get_or_init(|| {
-            let (queue, pending) = mpsc::unbounded_channel();
-            tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
-            queue
-        });
+        let writer = self.writer();
         let (done, _) = oneshot::channel();
         let pending = Pending {
             tenant,

@@ -993,12 +993,6 @@ impl Shared {
         self.registry.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Whether the phone of `endpoint` is on a call routing did not give its agent (from the
-    /// channels we see; an offer of ours that was just withdrawn does not count).
-    pub(crate) fn phone_on_unrouted_call(&self, endpoint: &str) -> bool {
-        self.devices.on_unrouted_call(endpoint)
-    }
-
     /// Whether Asterisk said the phone of `endpoint` is not registered (unknown is not
     /// offline).
     pub(crate) fn phone_offline(&self, endpoint: &str) -> bool {

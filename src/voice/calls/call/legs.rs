@@ -33,24 +33,22 @@ impl Call {
             }
         };
         let Some(phone) = phone else {
-            self.event(
-                "offer_failed",
+            self.not_rung(
+                agent,
                 json!({"agent_id": agent, "why": "the agent has no phone (or it is on do-not-disturb)"}),
             )
             .await;
-            self.decline_soon(agent);
             return;
         };
         let endpoint = crate::voice::provision::object_id(&self.slug, &phone.number);
-        if self.shared.phone_on_unrouted_call(&endpoint) && !self.rings_in_use().await {
+        if self.shared.devices.on_unrouted_call(&endpoint) && !self.rings_in_use().await {
             // As app_queue with `ringinuse=no`: the agent is free to routing, but their phone
             // is on a call that did not come through it (a transfer, a direct call).
-            self.event(
-                "offer_failed",
+            self.not_rung(
+                agent,
                 json!({"agent_id": agent, "why": "the agent's phone is on another call"}),
             )
             .await;
-            self.decline_soon(agent);
             return;
         }
         let leg = format!("{}-a{agent}-{}", self.wiring.key, {
@@ -97,20 +95,21 @@ impl Call {
                 } else {
                     format!("{e}")
                 };
-                self.event(
-                    "offer_failed",
+                self.not_rung(
+                    agent,
                     json!({"agent_id": agent, "extension": phone.number, "why": why}),
                 )
                 .await;
-                self.decline_soon(agent);
             }
         }
     }
 
-    /// Declines the offer to `agent` a second from now: for a phone that was not rung at all
-    /// (none, do-not-disturb, unregistered, on another call), so that a queue with no retry
-    /// window does not offer the same agent again and again at once.
-    fn decline_soon(&mut self, agent: i64) {
+    /// The offer to `agent` could not ring their phone (none, do-not-disturb, unregistered,
+    /// on another call): the timeline says why (`detail`), and the offer is declined a second
+    /// from now, so that a queue with no retry window does not offer the same agent again and
+    /// again at once.
+    async fn not_rung(&mut self, agent: i64, detail: Value) {
+        self.event("offer_failed", detail).await;
         self.timers
             .insert(Timer::PhoneBusy(agent), Instant::now() + PHONE_BUSY_PAUSE);
     }
@@ -125,11 +124,9 @@ impl Call {
             .await
             .ok()
             .and_then(|list| {
-                list.iter().find(|q| q.id == queue).and_then(|q| {
-                    q.settings
-                        .get("ring_in_use")
-                        .and_then(serde_json::Value::as_bool)
-                })
+                list.iter()
+                    .find(|q| q.id == queue)
+                    .and_then(|q| q.settings.get("ring_in_use").and_then(Value::as_bool))
             })
             .unwrap_or(false)
     }
@@ -463,10 +460,6 @@ impl Call {
         {
             return Some(refused);
         }
-        self.transfer_to = Some(match &request.to {
-            Destination::Extension(number) => self.extension_party(number).await,
-            Destination::Number(number) | Destination::Sip(number) => number.clone(),
-        });
         let endpoint = match &request.to {
             Destination::Extension(number) => Some(format!(
                 "PJSIP/{}",
@@ -491,6 +484,10 @@ impl Call {
             .await;
             return Some(interp::Event::TransferResult(TransferOutcome::Failed));
         };
+        self.transfer_to = Some(match &request.to {
+            Destination::Extension(number) => self.extension_party(number).await,
+            Destination::Number(number) | Destination::Sip(number) => number.clone(),
+        });
         self.dial_leg(endpoint, &request).await
     }
 
