@@ -124,6 +124,29 @@ impl EventHub {
         })?
     }
 
+    /// Hands the event to the writer, in order with every other, and returns at once; the
+    /// returned [`Queued`] resolves once it is stored. For publishers that must not wait
+    /// while they hold a lock but must not answer before their events are in the log.
+    pub fn queue(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        user_id: Option<i64>,
+        payload: serde_json::Value,
+    ) -> Queued {
+        let (done, stored) = oneshot::channel();
+        let pending = Pending {
+            tenant,
+            kind: kind.to_owned(),
+            user_id,
+            payload,
+            done,
+        };
+        // A writer gone (the runtime stopping) drops `done`: `stored` then says so.
+        let _ = self.writer().send(pending);
+        Queued(stored)
+    }
+
     /// Like [`publish`](Self::publish) without waiting for the number: for notices whose
     /// publisher has nothing to do with the stored event (a call's cards). They keep their
     /// place among the others (one writer, in order), and while the writer is busy they
@@ -157,6 +180,18 @@ impl EventHub {
     /// The store the log lives in.
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// An event handed to the writer (see [`EventHub::queue`]).
+pub struct Queued(oneshot::Receiver<Result<Arc<LiveEvent>, StoreError>>);
+
+impl Queued {
+    /// Waits until the event is stored.
+    pub async fn stored(self) -> Result<Arc<LiveEvent>, StoreError> {
+        self.0.await.map_err(|_| {
+            StoreError::Database(sqlx::Error::Protocol("event writer stopped".into()))
+        })?
     }
 }
 

@@ -12,7 +12,7 @@ mod labels;
 mod tickets;
 mod ws;
 
-pub use hub::{EventHub, LiveEvent};
+pub use hub::{EventHub, LiveEvent, Queued};
 /// The routes of this module: the event socket and the conversation API.
 pub fn router() -> utoipa_axum::router::OpenApiRouter<crate::app::AppState> {
     ws::router()

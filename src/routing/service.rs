@@ -22,6 +22,7 @@ use super::model::{
     OverflowTarget, Presence, QueueConfig, QueueId, QueueStats, Timestamp,
 };
 use crate::domain::{TenantId, UserId};
+use crate::inbox::Queued;
 use crate::store::agents::AgentProfile;
 use crate::store::queues::QueueRecord;
 use crate::store::routed_contacts::{NewRoutedContact, RoutedContact};
@@ -241,11 +242,12 @@ impl RoutingService {
             map.insert(tenant, entry.clone());
             entry
         };
-        {
+        let pending = {
             let mut r = entry.lock().await;
-            self.execute(tenant, &mut r, commands).await?;
-        }
+            self.execute(tenant, &mut r, commands).await?
+        };
         self.0.wake.notify_one();
+        all_stored(pending).await?;
         Ok(entry)
     }
 
@@ -297,9 +299,10 @@ impl RoutingService {
         let router = self.router(tenant).await?;
         let mut r = router.lock().await;
         let commands = r.engine.handle(event, now_ts());
-        self.execute(tenant, &mut r, commands.clone()).await?;
+        let pending = self.execute(tenant, &mut r, commands.clone()).await?;
         drop(r);
         self.0.wake.notify_one();
+        all_stored(pending).await?;
         Ok(commands)
     }
 
@@ -308,8 +311,9 @@ impl RoutingService {
         tenant: TenantId,
         r: &mut TenantRouter,
         commands: Vec<Command>,
-    ) -> Result<(), RoutingError> {
+    ) -> Result<Vec<Queued>, RoutingError> {
         let store = &self.0.store;
+        let mut pending = Vec::new();
         for command in commands {
             match &command {
                 Command::Offer {
@@ -383,7 +387,7 @@ impl RoutingService {
                     .await?;
                 }
             }
-            self.publish(tenant, &command).await?;
+            self.publish(tenant, &command, &mut pending);
             let medium = command.contact().and_then(|c| r.engine.medium(c));
             // Nobody listening is fine: the decision is already persisted.
             let _ = self.0.notices.send(RoutingNotice {
@@ -392,11 +396,15 @@ impl RoutingService {
                 medium,
             });
         }
-        Ok(())
+        Ok(pending)
     }
 
-    /// Puts a decision on the tenant's event stream (agents' inboxes, supervisors' views).
-    async fn publish(&self, tenant: TenantId, command: &Command) -> Result<(), RoutingError> {
+    /// Puts a decision on the tenant's event stream (agents' inboxes, supervisors' views), in
+    /// order with every other event. The router is not held while it is stored (that took a
+    /// database round trip per event under the tenant's lock, and kept the events of
+    /// concurrent calls from sharing statements): callers wait for `pending` once they let
+    /// go of it, so an answer still comes after its events are in the log.
+    fn publish(&self, tenant: TenantId, command: &Command, pending: &mut Vec<Queued>) {
         let ev = &self.0.events;
         match command {
             Command::Offer {
@@ -406,25 +414,22 @@ impl RoutingService {
             } => {
                 for a in agents {
                     let payload = serde_json::json!({"contact_id": contact.0, "agent_id": a.0, "deadline": to_utc(*deadline)});
-                    ev.publish(tenant, "offer", Some(a.0 as i64), payload)
-                        .await?;
+                    pending.push(ev.queue(tenant, "offer", Some(a.0 as i64), payload));
                 }
             }
             Command::WithdrawOffers { contact, agents } => {
                 for a in agents {
                     let payload = serde_json::json!({"contact_id": contact.0, "agent_id": a.0});
-                    ev.publish(tenant, "offer_withdrawn", Some(a.0 as i64), payload)
-                        .await?;
+                    pending.push(ev.queue(tenant, "offer_withdrawn", Some(a.0 as i64), payload));
                 }
             }
             Command::Assigned { contact, agent } => {
-                ev.publish(
+                pending.push(ev.queue(
                     tenant,
                     "assigned",
                     None,
                     serde_json::json!({"contact_id": contact.0, "agent_id": agent.0}),
-                )
-                .await?;
+                ));
             }
             Command::Overflow {
                 contact,
@@ -433,26 +438,24 @@ impl RoutingService {
                 keeps_waiting,
             } => {
                 let payload = serde_json::json!({"contact_id": contact.0, "target": target, "reason": reason, "keeps_waiting": keeps_waiting});
-                ev.publish(tenant, "overflow", None, payload).await?;
+                pending.push(ev.queue(tenant, "overflow", None, payload));
             }
             Command::Rejected { contact, reason } => {
-                ev.publish(
+                pending.push(ev.queue(
                     tenant,
                     "rejected",
                     None,
                     serde_json::json!({"contact_id": contact.0, "reason": reason}),
-                )
-                .await?;
+                ));
             }
             Command::AgentAutoPaused { agent } => {
                 let payload = serde_json::json!({"user_id": agent.0, "state": "away", "reason": super::AUTOPAUSE_REASON});
-                ev.publish(tenant, "presence", None, payload).await?;
+                pending.push(ev.queue(tenant, "presence", None, payload));
             }
             // Position announcements are for the waiting customer (voice prompt, chat message),
             // not for the agents' stream.
             Command::AnnouncePosition { .. } => {}
         }
-        Ok(())
     }
 
     /// Persists a new contact, then queues it. Returns its state (position and wait).
@@ -540,13 +543,11 @@ impl RoutingService {
         );
         r.offers.remove(&ContactId(contact as u64));
         store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
-        self.execute(tenant, &mut r, commands).await?;
+        let mut pending = self.execute(tenant, &mut r, commands).await?;
         let payload = serde_json::json!({"contact_id": contact, "outcome": outcome});
-        self.0
-            .events
-            .publish(tenant, "contact_ended", None, payload)
-            .await?;
-        Ok(())
+        pending.push(self.0.events.queue(tenant, "contact_ended", None, payload));
+        drop(r);
+        all_stored(pending).await
     }
 
     /// A connected contact finished; its agent goes into wrap-up.
@@ -566,13 +567,11 @@ impl RoutingService {
             now_ts(),
         );
         store::routed_contacts::mark_ended(&self.0.store, tenant, contact, "ended").await?;
-        self.execute(tenant, &mut r, commands).await?;
+        let mut pending = self.execute(tenant, &mut r, commands).await?;
         let payload = serde_json::json!({"contact_id": contact, "outcome": "ended"});
-        self.0
-            .events
-            .publish(tenant, "contact_ended", None, payload)
-            .await?;
-        Ok(())
+        pending.push(self.0.events.queue(tenant, "contact_ended", None, payload));
+        drop(r);
+        all_stored(pending).await
     }
 
     /// Where a contact stands now.
@@ -802,4 +801,13 @@ impl RoutingService {
             }
         }
     }
+}
+
+/// Waits until events handed to the writer are stored (in order, so the last one would do;
+/// each is awaited to report the first failure).
+async fn all_stored(pending: Vec<Queued>) -> Result<(), RoutingError> {
+    for event in pending {
+        event.stored().await?;
+    }
+    Ok(())
 }

@@ -139,6 +139,12 @@ impl TestApp {
     /// Stops the server gracefully and starts a new one on the same database and data
     /// folder, as a restart of the service would.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Stops the service (as a crash or an upgrade would), to change the world meanwhile.
+    pub async fn stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -148,6 +154,10 @@ impl TestApp {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
+    }
+
+    /// Starts the service again after [`stop`](Self::stop), on the same database.
+    pub async fn start_again(&mut self) {
         let app = App::build(self.config.clone()).await.expect("app rebuilds");
         self.launch(app);
     }

@@ -2492,6 +2492,121 @@ async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_acro
 }
 
 #[tokio::test]
+async fn a_caller_whose_transfer_was_ringing_at_a_restart_hears_an_apology_and_starts_again() {
+    let mut line = line(json!({})).await;
+    let (alex, caller, _, id) = connected_to_alex(&line).await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    let desk = line.agent("1003", Behaviour::NoAnswer).await;
+    let r = alex
+        .client
+        .post(&format!("{calls}/transfer"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let desk_leg = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    let ringback = format!("{caller}-ringback");
+    line.request("ringback for the caller", |r| {
+        r.path == format!("/ari/channels/{caller}/play/{ringback}")
+    })
+    .await;
+
+    let seen = line.ari.emitted().len();
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    // The ringback plays until stopped (a tone): stopped, the apology and the menu play.
+    line.request("stop the old ringback", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/playbacks/{ringback}")
+    })
+    .await;
+    line.request("hang up the desk's ringing phone", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    let played = |line: &Line| {
+        line.ari.emitted()[seen..]
+            .iter()
+            .filter(|e| {
+                e["type"] == "PlaybackFinished"
+                    && e["playback"]["target_uri"] == format!("channel:{caller}")
+                    && e["playback"]["id"] != ringback.as_str()
+            })
+            .count()
+    };
+    for _ in 0..100 {
+        if played(&line) >= 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        played(&line) >= 2,
+        "the apology and the greeting did not play"
+    );
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")),
+        "the caller was hung up"
+    );
+    // Back in the menu: the caller queues again.
+    line.ari.press(&caller, '1');
+    let call = line
+        .call_until("queued again", |c| c["state"] == "queued")
+        .await;
+    assert!(kinds(&call).contains(&"resumed".to_owned()), "{call}");
+}
+
+#[tokio::test]
+async fn a_caller_left_alone_while_the_service_was_down_hears_an_apology_and_starts_again() {
+    let mut line = line(json!({})).await;
+    let (mut alex, caller, alex_leg, _) = connected_to_alex(&line).await;
+    line.app.stop().await;
+    // Alex's phone hangs up while nobody listens to Asterisk's events.
+    line.ari.agent_hangs_up(&alex_leg);
+    line.app.start_again().await;
+    line.op.base = line.app.base.clone();
+    alex.client.base = line.app.base.clone();
+
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    line.request("let go of the call's bridge", |r| {
+        r.method == "DELETE" && r.path.starts_with("/ari/bridges/") && r.path.ends_with("-talk")
+    })
+    .await;
+    line.request("apologise to the caller", |r| {
+        r.path.starts_with(&format!("/ari/channels/{caller}/play"))
+    })
+    .await;
+    // Alex's part is over: Alex is no longer on the call.
+    for _ in 0..50 {
+        if line.agent_state(&alex).await != "busy" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_ne!(line.agent_state(&alex).await, "busy");
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")),
+        "the caller was hung up"
+    );
+    // Back in the menu: the caller queues again.
+    line.prompt(&caller, 2).await;
+    line.ari.press(&caller, '1');
+    line.call_until("queued again", |c| c["state"] == "queued")
+        .await;
+}
+
+#[tokio::test]
 async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unless_the_queue_rings_in_use()
  {
     let line = line(json!({})).await;

@@ -830,7 +830,7 @@ impl VoiceService {
                     // Put through to a colleague (after a consultation too, on the consulted
                     // leg): the caller talks to whoever is with them; no agent's call any more.
                     let handed_on = row.transferred_to.is_some();
-                    talk.and_then(|b| {
+                    let with_someone = talk.and_then(|b| {
                         let other = b.channels.iter().find(|c| {
                             **c != row.channel_id && (handed_on || !call::is_consult_leg(c))
                         })?;
@@ -853,7 +853,26 @@ impl VoiceService {
                             talk: b.id.clone(),
                             held,
                         })
-                    })
+                    });
+                    match with_someone {
+                        Some(adoption) => Some(adoption),
+                        // Nobody with the caller: a transfer was ringing (the agent had let
+                        // go), or the other side hung up while we were down. The caller
+                        // starts again with an apology rather than being dropped; an agent's
+                        // part is over (wrap-up), and the bridge is let go first so that the
+                        // caller is not in it.
+                        None => {
+                            if let Some(c) = contact.as_ref().filter(|c| c.status == "connected")
+                                && let Err(e) = routing.end(tenant, c.id).await
+                            {
+                                tracing::warn!(contact = c.id, error = %e, "contact of a call starting again not freed");
+                            }
+                            if let Some(b) = talk {
+                                let _ = srv.client.destroy_bridge(&b.id).await;
+                            }
+                            Some(call::Adoption::Restart)
+                        }
+                    }
                 }
                 _ => Some(call::Adoption::Restart),
             };
@@ -914,6 +933,14 @@ impl VoiceService {
                 continue;
             }
             let _ = srv.client.hangup(id, None).await;
+        }
+        // Legs an earlier run was ringing (a transfer, an offer, a consultation): a leg enters
+        // the app only once answered, so the loop above does not see them, and nobody will
+        // bridge them now. Left alone, the phone would ring on until its timeout.
+        for c in channels.iter().filter(|c| {
+            !in_app.contains(&c.id) && !kept.contains(&c.id) && earlier_run_leg(&c.id, &self.0.boot)
+        }) {
+            let _ = srv.client.hangup(&c.id, None).await;
         }
         for b in bridges.iter().filter(|b| !kept.contains(&b.id)) {
             let ours = b.id.ends_with("-hold") || b.id.ends_with("-talk");
@@ -1140,4 +1167,52 @@ fn resource_ids(event: &ari::Event) -> Vec<String> {
         _ => {}
     }
     ids
+}
+
+/// Whether `id` is a leg we originated (`{boot}-{n}-{kind}…`, see `Calls::new_key`) in
+/// another run than `boot`.
+fn earlier_run_leg(id: &str, boot: &str) -> bool {
+    let mut parts = id.splitn(3, '-');
+    let (Some(run), Some(n), Some(leg)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let mut kind = leg.chars();
+    // A boot is a millisecond timestamp in hex (11 digits until 2527); a UUID's first group,
+    // as other applications name channels, has 8.
+    run != boot
+        && run.len() >= 10
+        && run.bytes().all(|b| b.is_ascii_hexdigit())
+        && !n.is_empty()
+        && n.bytes().all(|b| b.is_ascii_digit())
+        && kind.next().is_some_and(|c| c.is_ascii_lowercase())
+        && kind.next().is_some_and(|c| c.is_ascii_digit())
+}
+
+#[cfg(test)]
+mod earlier_run_tests {
+    use super::earlier_run_leg;
+
+    #[test]
+    fn only_our_legs_of_another_run_are_taken_for_an_earlier_runs() {
+        let boot = "1a24c4058d1";
+        for leg in [
+            "1a24c40246c-1-x3",
+            "1a24c40246c-12-a2-2",
+            "1a24c40246c-3-k4",
+            "1a24c40246c-3-d17",
+        ] {
+            assert!(earlier_run_leg(leg, boot), "{leg}");
+        }
+        for other in [
+            // Ours, this run.
+            "1a24c4058d1-1-x3",
+            // Asterisk's own ids, another application's UUIDs, our bridges.
+            "1796575614.0",
+            "550e8400-1234-a1b2-c3d4-446655440000",
+            "550e8400-e29b-41d4-a716-446655440000",
+            "1a24c40246c-1-talk",
+        ] {
+            assert!(!earlier_run_leg(other, boot), "{other}");
+        }
+    }
 }

@@ -271,7 +271,7 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
         },
         ("DELETE", ["playbacks", id]) => {
             if w.playbacks.contains_key(*id) {
-                w.finish_playback(id);
+                w.finish_playback(shared, id);
                 no_content()
             } else {
                 error(404, "Playback not found")
@@ -551,6 +551,7 @@ fn play(
     if w.playbacks.contains_key(&id) {
         return error(409, "A playback with that id already exists");
     }
+    w.playback_order += 1;
     let pb = Playback {
         id: id.clone(),
         media,
@@ -558,10 +559,15 @@ fn play(
         target_uri: target.into(),
         state: "queued".into(),
         copies,
+        order: w.playback_order,
     };
     let body = pb.json();
+    // Playbacks on one target queue: this one starts when those before it are done.
+    let busy = w.target_busy(target);
     w.playbacks.insert(id.clone(), pb);
-    w.start_playback(shared, &id);
+    if !busy {
+        w.start_playback(shared, &id);
+    }
     created(body, format!("/playbacks/{id}"))
 }
 

@@ -142,6 +142,8 @@ pub struct Playback {
     pub state: String,
     /// Bridge playbacks were delivered twice by Asterisk 22.10.1; so are ours.
     pub copies: usize,
+    /// When it was asked for: a target plays its playbacks one after another, in this order.
+    pub order: u64,
 }
 
 impl Playback {
@@ -198,6 +200,8 @@ pub struct World {
     pub exchanges: Vec<Exchange>,
     pub emitted: Vec<Value>,
     counter: u64,
+    /// Orders playbacks per target (FIFO, as Asterisk queues them).
+    pub playback_order: u64,
     epoch: i64,
     events: broadcast::Sender<String>,
 }
@@ -235,6 +239,7 @@ impl Shared {
                 exchanges: Vec::new(),
                 emitted: Vec::new(),
                 counter: 0,
+                playback_order: 0,
                 epoch: chrono::Utc::now().timestamp(),
                 events: events.clone(),
             }),
@@ -626,6 +631,11 @@ impl World {
 
     fn schedule_step(&mut self, shared: &Arc<Shared>, id: &str) {
         let index = self.playbacks[id].index;
+        // A tone plays until it is stopped (`DELETE /playbacks/{id}`); what is queued after
+        // it on the same target waits until then.
+        if self.playbacks[id].media[index].starts_with("tone:") {
+            return;
+        }
         let id = id.to_owned();
         later(shared, self.timings.playback, move |w, shared| {
             let Some(p) = w.playbacks.get_mut(&id) else {
@@ -643,16 +653,41 @@ impl World {
                 w.playback_event("PlaybackStarted", &id);
                 w.schedule_step(shared, &id);
             } else {
-                w.finish_playback(&id);
+                w.finish_playback(shared, &id);
             }
         });
     }
 
-    pub fn finish_playback(&mut self, id: &str) {
-        if let Some(p) = self.playbacks.get_mut(id) {
-            p.state = "done".into();
-            self.playback_event("PlaybackFinished", id);
-            self.playbacks.remove(id);
+    pub fn finish_playback(&mut self, shared: &Arc<Shared>, id: &str) {
+        let Some(p) = self.playbacks.get_mut(id) else {
+            return;
+        };
+        let was_playing = p.state != "queued";
+        p.state = "done".into();
+        self.playback_event("PlaybackFinished", id);
+        let target = self.playbacks.remove(id).map(|p| p.target_uri);
+        if let Some(target) = target.filter(|_| was_playing) {
+            self.start_next_playback(shared, &target);
+        }
+    }
+
+    /// Whether `target` is playing something now (a new playback then waits its turn).
+    pub fn target_busy(&self, target: &str) -> bool {
+        self.playbacks
+            .values()
+            .any(|p| p.target_uri == target && p.state != "queued")
+    }
+
+    /// The oldest playback waiting on `target` starts.
+    fn start_next_playback(&mut self, shared: &Arc<Shared>, target: &str) {
+        let next = self
+            .playbacks
+            .values()
+            .filter(|p| p.target_uri == target && p.state == "queued")
+            .min_by_key(|p| p.order)
+            .map(|p| p.id.clone());
+        if let Some(next) = next {
+            self.start_playback(shared, &next);
         }
     }
 

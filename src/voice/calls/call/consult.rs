@@ -412,7 +412,7 @@ impl Call {
             self.stage = Stage::Transferring;
             self.event("transferring", json!({"to": format!("{:?}", consult.to)}))
                 .await;
-            self.play_side(vec!["tone:ring".into()]).await;
+            self.play_ringback().await;
         }
     }
 

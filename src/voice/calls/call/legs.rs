@@ -567,7 +567,7 @@ impl Call {
                 self.event("transferring", json!({"to": endpoint})).await;
                 // Ringback while the destination rings (a phone's own call hears its 180).
                 if !self.internal {
-                    self.play_side(vec!["tone:ring".into()]).await;
+                    self.play_ringback().await;
                 }
                 None
             }

@@ -569,6 +569,30 @@ impl Call {
         }
     }
 
+    /// Ringback for the caller while a transfer rings. A tone plays until stopped, so it has
+    /// an id a later run can name ([`ringback_id`]): after a restart of our service the
+    /// caller's ringing must be stopped, or every prompt would queue behind it.
+    async fn play_ringback(&mut self) {
+        if self.caller_gone {
+            return;
+        }
+        let playback = ringback_id(&self.channel);
+        if self.side_playbacks.remove(&playback) {
+            self.stop_playback(&playback).await;
+        }
+        let play = Play {
+            playback_id: Some(playback.clone()),
+            ..Play::media("tone:ring")
+        };
+        match self.client().play(&self.channel, &play).await {
+            Ok(_) => {
+                self.side_playbacks.insert(playback);
+            }
+            Err(e) if e.is_not_found() => {}
+            Err(e) => self.rest_failed("ringback", &e).await,
+        }
+    }
+
     async fn stop_side_playbacks(&mut self) {
         for pb in std::mem::take(&mut self.side_playbacks) {
             self.stop_playback(&pb).await;
@@ -1101,6 +1125,11 @@ async fn http_once(request: &interp::HttpRequest) -> interp::Event {
 }
 
 /// The name of a call's mixing bridge, by which a restart finds the agent of a held caller.
+/// The id of the ringback a caller hears while a transfer rings (one at a time per caller).
+pub(crate) fn ringback_id(caller_channel: &str) -> String {
+    format!("{caller_channel}-ringback")
+}
+
 pub(crate) fn talk_bridge_name(call_id: i64) -> String {
     format!("call {call_id}")
 }

@@ -219,6 +219,9 @@ pub(crate) async fn run_adopted(
             call.stage = Stage::Callback;
         }
         Adoption::Restart => {
+            // A transfer may have been ringing: its ringback plays until stopped, and the
+            // apology and the flow's prompts would queue behind it.
+            call.stop_playback(&ringback_id(&call.channel)).await;
             call.play_side_items(vec![apology]).await;
             call.start_flow().await;
         }
