@@ -90,15 +90,15 @@ impl EventHub {
         })
     }
 
-    /// Stores the event, then pushes it to live sockets; returns once it is stored.
-    pub async fn publish(
+    /// Hands an event to the writer (in order with every other); the event comes back if the
+    /// writer is gone, which happens only when the runtime is shutting down.
+    fn hand_over(
         &self,
         tenant: TenantId,
         kind: &str,
         user_id: Option<i64>,
         payload: serde_json::Value,
-    ) -> Result<Arc<LiveEvent>, StoreError> {
-        let writer = self.writer();
+    ) -> (Queued, Option<Pending>) {
         let (done, stored) = oneshot::channel();
         let pending = Pending {
             tenant,
@@ -107,21 +107,33 @@ impl EventHub {
             payload,
             done,
         };
-        if let Err(mpsc::error::SendError(p)) = writer.send(pending) {
-            // The writer is gone only when its runtime is shutting down: store it here.
-            return store_one(
-                &self.store,
-                &self.tx,
-                p.tenant,
-                &p.kind,
-                p.user_id,
-                p.payload,
-            )
-            .await;
+        let unsent = self.writer().send(pending).err().map(|e| e.0);
+        (Queued(stored), unsent)
+    }
+
+    /// Stores the event, then pushes it to live sockets; returns once it is stored.
+    pub async fn publish(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        user_id: Option<i64>,
+        payload: serde_json::Value,
+    ) -> Result<Arc<LiveEvent>, StoreError> {
+        match self.hand_over(tenant, kind, user_id, payload) {
+            (stored, None) => stored.stored().await,
+            // No writer any more: store it here.
+            (_, Some(p)) => {
+                store_one(
+                    &self.store,
+                    &self.tx,
+                    p.tenant,
+                    &p.kind,
+                    p.user_id,
+                    p.payload,
+                )
+                .await
+            }
         }
-        stored.await.map_err(|_| {
-            StoreError::Database(sqlx::Error::Protocol("event writer stopped".into()))
-        })?
     }
 
     /// Hands the event to the writer, in order with every other, and returns at once; the
@@ -134,17 +146,8 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Queued {
-        let (done, stored) = oneshot::channel();
-        let pending = Pending {
-            tenant,
-            kind: kind.to_owned(),
-            user_id,
-            payload,
-            done,
-        };
-        // A writer gone (the runtime stopping) drops `done`: `stored` then says so.
-        let _ = self.writer().send(pending);
-        Queued(stored)
+        // Unsent (the runtime stopping), the event is dropped with its `done`: `stored` says so.
+        self.hand_over(tenant, kind, user_id, payload).0
     }
 
     /// Like [`publish`](Self::publish) without waiting for the number: for notices whose
@@ -158,16 +161,7 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) {
-        let writer = self.writer();
-        let (done, _) = oneshot::channel();
-        let pending = Pending {
-            tenant,
-            kind: kind.to_owned(),
-            user_id,
-            payload,
-            done,
-        };
-        if writer.send(pending).is_err() {
+        if self.hand_over(tenant, kind, user_id, payload).1.is_some() {
             tracing::warn!(tenant.id = %tenant, kind, "event not stored: the service is stopping");
         }
     }

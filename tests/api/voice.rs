@@ -2011,6 +2011,46 @@ async fn connected_to_alex(line: &Line) -> (Agent, String, String, i64) {
     (alex, caller, alex_leg, call["id"].as_i64().unwrap())
 }
 
+/// Alex `action`s (`consult` or `transfer`) the call `id` to extension 1003, a desk phone
+/// behaving as `behaviour`: returns the desk and the leg ringing it.
+async fn alex_rings_the_desk(
+    line: &Line,
+    alex: &Agent,
+    id: i64,
+    action: &str,
+    behaviour: Behaviour,
+) -> (Agent, String) {
+    let desk = line.agent("1003", behaviour).await;
+    let r = alex
+        .client
+        .post(
+            &format!("/api/v1/tenants/{}/calls/{id}/{action}", line.tid),
+            json!({"extension": "1003"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let desk_leg = line
+        .request("ring the desk", |r| originates_to(r, &desk.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    (desk, desk_leg)
+}
+
+/// Alex consults extension 1003, which answers: returns the desk's leg, in the call bridge.
+async fn alex_consults_the_desk(line: &Line, alex: &Agent, id: i64) -> String {
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let (_, desk_leg) = alex_rings_the_desk(line, alex, id, "consult", answers).await;
+    line.call_until("the desk answered", |c| {
+        kinds(c).contains(&"consult_answered".to_owned())
+    })
+    .await;
+    desk_leg
+}
+
 /// The channels in the bridge `leg` is in.
 fn bridge_of(line: &Line, leg: &str) -> Vec<String> {
     line.ari
@@ -2259,26 +2299,16 @@ async fn a_busy_colleague_or_a_cancelled_consultation_brings_the_caller_back_to_
 async fn an_agent_who_hangs_up_while_the_colleague_rings_leaves_the_caller_with_them() {
     let line = line(json!({})).await;
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
-    let desk = line
-        .agent(
-            "1003",
-            Behaviour::Answers {
-                after: Duration::from_millis(800),
-            },
-        )
-        .await;
-    let r = alex
-        .client
-        .post(
-            &format!("/api/v1/tenants/{}/calls/{id}/consult", line.tid),
-            json!({"extension": "1003"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let ring = line
-        .request("ring the desk", |r| originates_to(r, &desk.phone))
-        .await;
-    let desk_leg = ring.param("channelId").unwrap().to_owned();
+    let (_desk, desk_leg) = alex_rings_the_desk(
+        &line,
+        &alex,
+        id,
+        "consult",
+        Behaviour::Answers {
+            after: Duration::from_millis(800),
+        },
+    )
+    .await;
     // Alex hangs up before the desk answers: the caller hears the desk ringing, then talks
     // to it.
     line.ari.agent_hangs_up(&alex_leg);
@@ -2304,32 +2334,7 @@ async fn an_agent_who_hangs_up_while_the_colleague_rings_leaves_the_caller_with_
 async fn a_caller_holding_while_the_agent_consults_is_back_with_the_agent_after_a_restart() {
     let mut line = line(json!({})).await;
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
-    let desk = line
-        .agent(
-            "1003",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    let r = alex
-        .client
-        .post(
-            &format!("/api/v1/tenants/{}/calls/{id}/consult", line.tid),
-            json!({"extension": "1003"}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let desk_leg = line
-        .request("ring the desk", |r| originates_to(r, &desk.phone))
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    line.call_until("the desk answered", |c| {
-        kinds(c).contains(&"consult_answered".to_owned())
-    })
-    .await;
+    let desk_leg = alex_consults_the_desk(&line, &alex, id).await;
 
     line.app.restart().await;
     line.op.base = line.app.base.clone();
@@ -2427,29 +2432,7 @@ async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_acro
     let mut line = line(json!({})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;
     let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
-    let desk = line
-        .agent(
-            "1003",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    let r = alex
-        .client
-        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let desk_leg = line
-        .request("ring the desk", |r| originates_to(r, &desk.phone))
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    line.call_until("the desk answered", |c| {
-        kinds(c).contains(&"consult_answered".to_owned())
-    })
-    .await;
+    let desk_leg = alex_consults_the_desk(&line, &alex, id).await;
     let r = alex
         .client
         .post(&format!("{calls}/consult/complete"), json!({}))
@@ -2495,19 +2478,8 @@ async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_acro
 async fn a_caller_whose_transfer_was_ringing_at_a_restart_hears_an_apology_and_starts_again() {
     let mut line = line(json!({})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;
-    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
-    let desk = line.agent("1003", Behaviour::NoAnswer).await;
-    let r = alex
-        .client
-        .post(&format!("{calls}/transfer"), json!({"extension": "1003"}))
-        .await;
-    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let desk_leg = line
-        .request("ring the desk", |r| originates_to(r, &desk.phone))
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
+    let (_desk, desk_leg) =
+        alex_rings_the_desk(&line, &alex, id, "transfer", Behaviour::NoAnswer).await;
     let ringback = format!("{caller}-ringback");
     line.request("ringback for the caller", |r| {
         r.path == format!("/ari/channels/{caller}/play/{ringback}")
