@@ -193,19 +193,22 @@ pub async fn set_caller_channel(
 }
 
 /// A transfer answered at `at`: the caller talks to `to` now. A call a flow put through
-/// (no agent before) counts as answered from then.
+/// (no agent before) counts as answered from then. `contact` is the routing contact holding
+/// the answering agent's capacity, if any.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
 pub async fn set_transferred(
     store: &Store,
     tenant: TenantId,
     id: i64,
     to: &str,
+    contact: Option<i64>,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     const SQL: &str = "update calls set state = 'connected', transferred_to = $3, \
-                       answered_at = coalesce(answered_at, $4) \
+                       answered_at = coalesce(answered_at, $4), \
+                       routed_contact_id = coalesce($5, routed_contact_id) \
                        where tenant_id = $1 and id = $2 and state <> 'ended'";
-    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(to).bind(at).execute(p).await.map(|_| ()))?;
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(to).bind(at).bind(contact).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 

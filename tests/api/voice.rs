@@ -2579,6 +2579,53 @@ async fn a_caller_left_alone_while_the_service_was_down_hears_an_apology_and_sta
 }
 
 #[tokio::test]
+async fn a_colleague_who_answers_a_transfer_is_on_a_call_to_routing_until_it_ends() {
+    let mut line = line(json!({"wrapup_secs": 0})).await;
+    let (alex, caller, _, id) = connected_to_alex(&line).await;
+    let (desk, desk_leg) = alex_rings_the_desk(
+        &line,
+        &alex,
+        id,
+        "transfer",
+        Behaviour::Answers {
+            after: Duration::from_millis(500),
+        },
+    )
+    .await;
+    // Signed in to routing before the desk picks up.
+    line.available(&desk).await;
+    bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
+    // The desk's agent takes the customer: routing offers them nothing else meanwhile.
+    let call = line
+        .call_until("the desk's agent held", |c| {
+            kinds(c).contains(&"colleague_held".to_owned())
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "colleague_held")["agent_id"], desk.id);
+    assert_eq!(line.agent_state(&desk).await, "busy");
+
+    // The hold survives a restart with the call.
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    let mut desk = desk;
+    desk.client.base = line.app.base.clone();
+    assert_eq!(line.agent_state(&desk).await, "busy");
+
+    // The call ends: the desk's agent is free again.
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+    for _ in 0..50 {
+        if line.agent_state(&desk).await == "available" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(line.agent_state(&desk).await, "available");
+}
+
+#[tokio::test]
 async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unless_the_queue_rings_in_use()
  {
     let line = line(json!({})).await;
@@ -2591,17 +2638,24 @@ async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unles
         )
         .await;
     line.available(&bo).await;
-    // A caller reaches Bo's desk straight from the menu: a transfer, not a queue offer.
-    let first = line.ari.inbound_call(DID, CALLER);
-    line.prompt(&first, 1).await;
-    line.ari.press(&first, '3');
-    let desk_leg = line
-        .request("ring the front desk", |r| originates_to(r, &bo.phone))
+    // Bo calls a customer from his phone (not through the inbox): routing does not know.
+    let customer = "+14155550123";
+    line.ari.phone(
+        &format!("{customer}@trunk"),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let from = line.ari.agent_dials(&bo.phone, customer);
+    let out_leg = line
+        .request("dial the customer", |r| {
+            originates_to(r, &format!("{customer}@trunk"))
+        })
         .await
         .param("channelId")
         .unwrap()
         .to_owned();
-    bridged_until(&line, &first, vec![&first, &desk_leg]).await;
+    bridged_until(&line, &from, vec![&from, &out_leg]).await;
     assert_eq!(line.agent_state(&bo).await, "available");
 
     // A second caller queues: Bo is free to routing, but his phone is on the first call.

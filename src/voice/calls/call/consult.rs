@@ -153,6 +153,7 @@ impl Call {
     async fn agent_transfer(&mut self, to: TransferTarget) -> Result<(), String> {
         let dest = self.destination(&to).await?;
         self.transfer_to = self.party(&to).await;
+        self.transfer_extension = extension_of(&to);
         self.event(
             "transferred_by_agent",
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),
@@ -386,6 +387,7 @@ impl Call {
         self.stop_side_playbacks().await;
         self.stop_hold_music().await;
         self.transfer_to = self.party(&consult.to).await;
+        self.transfer_extension = extension_of(&consult.to);
         // From now on the colleague's leg is the caller's transfer.
         if let Some(leg) = self.legs.get_mut(&consult.leg) {
             leg.kind = LegKind::Transfer;
@@ -501,6 +503,13 @@ impl Call {
         if let Some(agent) = self.agent {
             self.notify_agent(agent, "call_connected");
         }
+    }
+}
+
+fn extension_of(to: &TransferTarget) -> Option<String> {
+    match to {
+        TransferTarget::Extension(number) => Some(number.clone()),
+        _ => None,
     }
 }
 

@@ -488,7 +488,53 @@ impl Call {
             Destination::Extension(number) => self.extension_party(number).await,
             Destination::Number(number) | Destination::Sip(number) => number.clone(),
         });
+        self.transfer_extension = match &request.to {
+            Destination::Extension(number) => Some(number.clone()),
+            _ => None,
+        };
         self.dial_leg(endpoint, &request).await
+    }
+
+    /// A customer's call answered on an agent's desk takes that agent's voice capacity, as a
+    /// call they place from the inbox does: routing then offers them no second call, and chats
+    /// only as their cross-medium rule allows. The hold ends with the call (wrap-up follows).
+    /// Returns the hold's contact, which the call row names so that a restart keeps it.
+    async fn hold_colleague(&mut self) -> Option<i64> {
+        // A phone's own call is not a customer's; a call still holding a contact keeps it.
+        if self.internal || self.contact.is_some() {
+            return None;
+        }
+        let number = self.transfer_extension.clone()?;
+        let store = self.shared.deps.store.clone();
+        let list = store::extensions::list_extensions_cached(&store, self.tenant)
+            .await
+            .ok()?;
+        let user = list.iter().find(|x| x.number == number)?.user_id?;
+        let queues =
+            store::queues::queues_of_member(&store, self.tenant, crate::domain::UserId(user))
+                .await
+                .ok()?;
+        // Not in any queue: routing offers them nothing anyway.
+        let queue = *queues.first()?;
+        let routing = self.shared.deps.routing.clone();
+        match routing.hold_for_outbound(self.tenant, user, queue).await {
+            Ok(crate::routing::service::OutboundHold::Held(contact)) => {
+                self.shared
+                    .claim_contact(self.tenant, contact, &self.wiring.key);
+                self.contact = Some(contact);
+                self.event(
+                    "colleague_held",
+                    json!({"agent_id": user, "contact_id": contact}),
+                )
+                .await;
+                Some(contact)
+            }
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(call.id = self.call_id, error = %e, "colleague's capacity not held");
+                None
+            }
+        }
     }
 
     /// How the call log names extension `number`: with its display name when it has one.
@@ -508,11 +554,19 @@ impl Call {
 
     /// The transfer was answered: the call is connected again, with whom it is now.
     pub(super) async fn record_transfer(&mut self) {
+        let held = self.hold_colleague().await;
         let store = &self.shared.deps.store;
         let result = match &self.transfer_to {
             Some(to) => {
-                store::calls::set_transferred(store, self.tenant, self.call_id, to, Utc::now())
-                    .await
+                store::calls::set_transferred(
+                    store,
+                    self.tenant,
+                    self.call_id,
+                    to,
+                    held,
+                    Utc::now(),
+                )
+                .await
             }
             None => store::calls::set_state(store, self.tenant, self.call_id, "connected").await,
         };

@@ -182,6 +182,8 @@ struct Call {
     peer: Option<String>,
     // Whom a transfer under way rings, as the call log names it.
     transfer_to: Option<String>,
+    // The extension a transfer under way rings, if it rings one: an agent's desk.
+    transfer_extension: Option<String>,
     agent: Option<i64>,
     contact: Option<i64>,
     recording: Option<(i64, String)>,
@@ -263,6 +265,7 @@ impl Call {
             talk_bridge: None,
             peer: None,
             transfer_to: row.transferred_to.clone(),
+            transfer_extension: None,
             agent: None,
             contact: None,
             recording: None,
@@ -828,6 +831,7 @@ impl Call {
                 } else if self.stage == Stage::Transferring {
                     self.stage = Stage::Ivr;
                     self.transfer_to = None;
+                    self.transfer_extension = None;
                     self.feed(interp::Event::TransferResult(outcome));
                 }
             }
