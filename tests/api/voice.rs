@@ -2428,6 +2428,40 @@ async fn a_transfer_that_could_not_ring_or_queue_is_refused_and_the_agent_keeps_
 }
 
 #[tokio::test]
+async fn an_agent_consulting_a_ringing_colleague_at_a_restart_talks_to_the_caller_again_without_ringing()
+ {
+    let mut line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let (_desk, desk_leg) =
+        alex_rings_the_desk(&line, &alex, id, "consult", Behaviour::NoAnswer).await;
+    let ringback = format!("{alex_leg}-ringback");
+    line.request("ringback for Alex", |r| {
+        r.path == format!("/ari/channels/{alex_leg}/play/{ringback}")
+    })
+    .await;
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    line.request("hang up the desk's ringing phone", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    // The tone would play on through Alex's talk with the caller: it is stopped.
+    line.request("stop Alex's ringback", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/playbacks/{ringback}")
+    })
+    .await;
+    assert!(
+        line.ari
+            .emitted()
+            .iter()
+            .any(|e| e["type"] == "PlaybackFinished" && e["playback"]["id"] == ringback.as_str()),
+        "Alex's ringback still plays"
+    );
+    bridged_until(&line, &caller, vec![&caller, &alex_leg]).await;
+}
+
+#[tokio::test]
 async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_across_a_restart() {
     let mut line = line(json!({})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;

@@ -268,14 +268,7 @@ impl Call {
             joined: false,
         });
         // Ringback for the agent while the colleague's phone rings.
-        let playback = self.next_id("r");
-        let play = Play {
-            playback_id: Some(playback.clone()),
-            ..Play::media("tone:ring")
-        };
-        if self.client().play(&agent_leg, &play).await.is_ok() {
-            self.side_playbacks.insert(playback);
-        }
+        self.play_ringback_to(&agent_leg).await;
         self.event(
             "consulting",
             json!({"agent_id": self.agent, "to": format!("{to:?}")}),

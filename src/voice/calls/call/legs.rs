@@ -436,14 +436,7 @@ impl Call {
         };
         self.add_ringing_leg(&customer, LegKind::Customer);
         // Ringback for the agent while the customer's phone rings.
-        let playback = self.next_id("r");
-        let play = Play {
-            playback_id: Some(playback.clone()),
-            ..Play::media("tone:ring")
-        };
-        if self.client().play(&leg, &play).await.is_ok() {
-            self.side_playbacks.insert(playback);
-        }
+        self.play_ringback_to(&leg).await;
         if let Err(e) = self.client().originate(&originate).await {
             self.legs.remove(&customer);
             self.event("callback_failed", json!({"why": e.to_string()}))

@@ -572,14 +572,21 @@ impl Call {
         }
     }
 
-    /// Ringback for the caller while a transfer rings. A tone plays until stopped, so it has
-    /// an id a later run can name ([`ringback_id`]): after a restart of our service the
-    /// caller's ringing must be stopped, or every prompt would queue behind it.
+    /// Ringback for the caller while a transfer rings.
     async fn play_ringback(&mut self) {
         if self.caller_gone {
             return;
         }
-        let playback = ringback_id(&self.channel);
+        let channel = self.channel.clone();
+        self.play_ringback_to(&channel).await;
+    }
+
+    /// Ringback on `channel` (the caller's, or an agent's while a colleague or customer rings).
+    /// A tone plays until stopped, so it has an id a later run can name ([`ringback_id`]):
+    /// after a restart of our service the ringing must be stopped, or the caller's prompts
+    /// would queue behind it and the agent would hear it through the talk.
+    async fn play_ringback_to(&mut self, channel: &str) {
+        let playback = ringback_id(channel);
         if self.side_playbacks.remove(&playback) {
             self.stop_playback(&playback).await;
         }
@@ -587,7 +594,7 @@ impl Call {
             playback_id: Some(playback.clone()),
             ..Play::media("tone:ring")
         };
-        match self.client().play(&self.channel, &play).await {
+        match self.client().play(channel, &play).await {
             Ok(_) => {
                 self.side_playbacks.insert(playback);
             }
@@ -1129,9 +1136,9 @@ async fn http_once(request: &interp::HttpRequest) -> interp::Event {
 }
 
 /// The name of a call's mixing bridge, by which a restart finds the agent of a held caller.
-/// The id of the ringback a caller hears while a transfer rings (one at a time per caller).
-pub(crate) fn ringback_id(caller_channel: &str) -> String {
-    format!("{caller_channel}-ringback")
+/// The id of the ringback a channel hears while someone else rings (one at a time each).
+pub(crate) fn ringback_id(channel: &str) -> String {
+    format!("{channel}-ringback")
 }
 
 pub(crate) fn talk_bridge_name(call_id: i64) -> String {

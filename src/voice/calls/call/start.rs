@@ -178,6 +178,9 @@ pub(crate) async fn run_adopted(
             for id in [&peer, &talk] {
                 shared.claim(call.wiring.server, &call.wiring.key, id);
             }
+            // The agent may have been hearing a colleague ring (a consultation whose leg is
+            // now hung up): a tone plays until stopped.
+            call.stop_playback(&ringback_id(&peer)).await;
             call.legs.insert(
                 peer.clone(),
                 Leg {
