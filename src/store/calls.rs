@@ -45,6 +45,9 @@ pub struct CallRecord {
     /// Whom a transfer put the caller through to ("extension 1002 (Bob Lee)", a number or a
     /// SIP URI); unset while the caller never left the agent who answered.
     pub transferred_to: Option<String>,
+    /// The routing contact holding the capacity of the agent a transfer put the caller
+    /// through to, while that talk lasts.
+    pub held_contact_id: Option<i64>,
 }
 
 /// What a new call carries.
@@ -103,7 +106,8 @@ pub struct RecordingRecord {
 macro_rules! columns {
     () => {
         "id, tenant_id, server, channel_id, direction, did, caller, flow, state, routed_contact_id, \
-         queue_id, agent_id, started_at, answered_at, ended_at, end_reason, transferred_to"
+         queue_id, agent_id, started_at, answered_at, ended_at, end_reason, transferred_to, \
+         held_contact_id"
     };
 }
 
@@ -157,7 +161,8 @@ pub async fn set_queued(
     queue: i64,
 ) -> Result<(), StoreError> {
     const SQL: &str = "update calls set state = 'queued', routed_contact_id = $3, queue_id = $4, \
-                       transferred_to = null where tenant_id = $1 and id = $2";
+                       transferred_to = null, held_contact_id = null \
+                       where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).bind(queue).execute(p).await.map(|_| ()))?;
     Ok(())
 }
@@ -172,7 +177,7 @@ pub async fn set_connected(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     const SQL: &str = "update calls set state = 'connected', agent_id = $3, answered_at = $4, \
-                       transferred_to = null \
+                       transferred_to = null, held_contact_id = null \
                        where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(at).execute(p).await.map(|_| ()))?;
     Ok(())
@@ -194,7 +199,7 @@ pub async fn set_caller_channel(
 
 /// A transfer answered at `at`: the caller talks to `to` now. A call a flow put through
 /// (no agent before) counts as answered from then. `contact` is the routing contact holding
-/// the answering agent's capacity, if any.
+/// the answering agent's capacity, if any (`held_contact_id`).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
 pub async fn set_transferred(
     store: &Store,
@@ -206,7 +211,7 @@ pub async fn set_transferred(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update calls set state = 'connected', transferred_to = $3, \
                        answered_at = coalesce(answered_at, $4), \
-                       routed_contact_id = coalesce($5, routed_contact_id) \
+                       held_contact_id = $5 \
                        where tenant_id = $1 and id = $2 and state <> 'ended'";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(to).bind(at).bind(contact).execute(p).await.map(|_| ()))?;
     Ok(())

@@ -2462,6 +2462,33 @@ async fn an_agent_consulting_a_ringing_colleague_at_a_restart_talks_to_the_calle
 }
 
 #[tokio::test]
+async fn a_caller_whose_agent_left_a_consultation_while_the_service_was_down_goes_to_the_colleague()
+{
+    let mut line = line(json!({})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk_leg = alex_consults_the_desk(&line, &alex, id).await;
+    line.app.stop().await;
+    // Alex hangs up while nobody listens: live, that would complete the consultation.
+    line.ari.agent_hangs_up(&alex_leg);
+    line.app.start_again().await;
+    line.op.base = line.app.base.clone();
+
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
+    for channel in [&caller, &desk_leg] {
+        assert!(
+            !line
+                .ari
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")),
+            "{channel} was hung up"
+        );
+    }
+}
+
+#[tokio::test]
 async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_across_a_restart() {
     let mut line = line(json!({})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;
@@ -2616,6 +2643,11 @@ async fn a_caller_left_alone_while_the_service_was_down_hears_an_apology_and_sta
 async fn a_colleague_who_answers_a_transfer_is_on_a_call_to_routing_until_it_ends() {
     let mut line = line(json!({"wrapup_secs": 0})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;
+    let queued_as = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await["contact_id"]
+        .clone();
+    assert!(queued_as.is_i64(), "{queued_as}");
     let (desk, desk_leg) = alex_rings_the_desk(
         &line,
         &alex,
@@ -2636,6 +2668,8 @@ async fn a_colleague_who_answers_a_transfer_is_on_a_call_to_routing_until_it_end
         })
         .await;
     assert_eq!(timeline_entry(&call, "colleague_held")["agent_id"], desk.id);
+    // The call still names the contact it was queued as (the hold is apart).
+    assert_eq!(call["contact_id"], queued_as);
     assert_eq!(line.agent_state(&desk).await, "busy");
 
     // The hold survives a restart with the call.

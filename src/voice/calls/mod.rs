@@ -788,7 +788,9 @@ impl VoiceService {
                 continue;
             }
             let tenant = TenantId(row.tenant_id);
-            let contact = match row.routed_contact_id {
+            // A call put through to an agent's desk holds that agent's capacity: that
+            // contact is the call's now, not the one it was queued as.
+            let contact = match row.held_contact_id.or(row.routed_contact_id) {
                 Some(c) => routing.contact_state(tenant, c).await.ok(),
                 None => None,
             };
@@ -854,23 +856,51 @@ impl VoiceService {
                             held,
                         })
                     });
-                    match with_someone {
-                        Some(adoption) => Some(adoption),
-                        // Nobody with the caller: a transfer was ringing (the agent had let
-                        // go), or the other side hung up while we were down. The caller
-                        // starts again with an apology rather than being dropped; an agent's
-                        // part is over (wrap-up), and the bridge is let go first so that the
-                        // caller is not in it.
-                        None => {
+                    // A customer's call: one placed from the inbox or from a phone has no
+                    // flow of its own to start again.
+                    let inbound =
+                        row.direction == "inbound" && !call::is_routed_agent_leg(&row.channel_id);
+                    // The agent's leg went while we were down but a consulted colleague is
+                    // still in the call's bridge: the caller goes to them, as the agent
+                    // hanging up during a consultation does.
+                    let colleague = talk.and_then(|b| {
+                        b.channels
+                            .iter()
+                            .find(|c| **c != row.channel_id && call::is_consult_leg(c))
+                            .map(|leg| (b, leg.clone()))
+                    });
+                    match (with_someone, colleague) {
+                        (Some(adoption), _) => Some(adoption),
+                        (None, _) if !inbound => None,
+                        // Nobody with the caller but maybe a colleague; or nobody at all: a
+                        // transfer was ringing (the agent had let go), or the other side hung
+                        // up while we were down. An agent's part is over (wrap-up). Alone, the
+                        // caller starts again with an apology rather than being dropped, out
+                        // of the bridge (let go first).
+                        (None, colleague) => {
                             if let Some(c) = contact.as_ref().filter(|c| c.status == "connected")
                                 && let Err(e) = routing.end(tenant, c.id).await
                             {
                                 tracing::warn!(contact = c.id, error = %e, "contact of a call starting again not freed");
                             }
-                            if let Some(b) = talk {
-                                let _ = srv.client.destroy_bridge(&b.id).await;
+                            match colleague {
+                                Some((b, peer)) => {
+                                    caller_channel = Some(row.channel_id.clone());
+                                    Some(call::Adoption::Connected {
+                                        contact: None,
+                                        agent: None,
+                                        peer,
+                                        talk: b.id.clone(),
+                                        held: !b.channels.contains(&row.channel_id),
+                                    })
+                                }
+                                None => {
+                                    if let Some(b) = talk {
+                                        let _ = srv.client.destroy_bridge(&b.id).await;
+                                    }
+                                    Some(call::Adoption::Restart)
+                                }
                             }
-                            Some(call::Adoption::Restart)
                         }
                     }
                 }
