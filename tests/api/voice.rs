@@ -317,6 +317,30 @@ impl Line {
     }
 
     /// What the routing engine sees the agent doing: available, ringing, busy, wrapup …
+    /// Alex: agent 1001, whose phone answers after 100 ms, signed in to routing.
+    async fn alex(&self) -> Agent {
+        let alex = self
+            .agent(
+                "1001",
+                Behaviour::Answers {
+                    after: Duration::from_millis(100),
+                },
+            )
+            .await;
+        self.available(&alex).await;
+        alex
+    }
+
+    /// A customer's number that answers after 100 ms when dialled through the trunk.
+    fn customer_answers(&self, number: &str) {
+        self.ari.phone(
+            &format!("{number}@trunk"),
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        );
+    }
+
     async fn agent_state(&self, agent: &Agent) -> String {
         let r = agent
             .client
@@ -671,15 +695,7 @@ async fn the_agent_whose_phone_rings_reads_the_call_and_its_ivr_path_but_not_its
 #[tokio::test]
 async fn a_blended_agent_on_a_call_gets_no_second_call_but_the_next_caller_waits() {
     let line = line(json!({"offer_timeout_secs": 30})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     into_queue(&line).await;
     line.call_until("connected", |c| c["state"] == "connected")
         .await;
@@ -802,15 +818,7 @@ async fn a_caller_transferred_to_a_busy_desk_falls_back_to_voicemail_and_to_a_fr
 #[tokio::test]
 async fn a_callback_keeps_its_place_and_the_agent_is_called_before_the_customer() {
     let line = line(json!({"offer_timeout_secs": 30})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     // Alex is on a first call, so the next callers wait.
     let first = into_queue(&line).await;
     line.call_until("connected", |c| c["state"] == "connected")
@@ -997,15 +1005,7 @@ async fn a_number_belongs_to_one_tenant_and_within_its_limit() {
 #[tokio::test]
 async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
     let line = line(json!({"offer_timeout_secs": 30})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     line.ari.phone(
         &format!("{CALLER}@trunk"),
         Behaviour::Answers {
@@ -1055,15 +1055,7 @@ async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
 #[tokio::test]
 async fn a_customer_busy_at_the_first_callback_frees_the_agent_and_is_queued_again_for_later() {
     let line = line(json!({"offer_timeout_secs": 30})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     let customer_phone = format!("{CALLER}@trunk");
     line.ari.phone(&customer_phone, Behaviour::Busy);
     let caller = line.ari.inbound_call(DID, CALLER);
@@ -1129,15 +1121,7 @@ async fn a_customer_busy_at_the_first_callback_frees_the_agent_and_is_queued_aga
 #[tokio::test]
 async fn calls_in_progress_survive_a_restart_of_the_service() {
     let mut line = line(json!({"offer_timeout_secs": 30})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     // One caller talks to Alex, a second waits in the queue.
     let talking = into_queue(&line).await;
     line.call_until("connected", |c| c["state"] == "connected")
@@ -1203,22 +1187,9 @@ async fn calls_in_progress_survive_a_restart_of_the_service() {
 #[tokio::test]
 async fn an_agent_places_a_call_from_the_inbox_their_phone_first_then_the_customer() {
     let line = line(json!({})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     let customer = "+14155550123";
-    line.ari.phone(
-        &format!("{customer}@trunk"),
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    );
+    line.customer_answers(customer);
     let path = format!("/api/v1/tenants/{}/calls", line.tid);
     let bad = alex.client.post(&path, json!({"to": "12345"})).await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
@@ -1626,15 +1597,7 @@ async fn every_member_reads_the_phone_directory_without_anything_secret() {
 #[tokio::test]
 async fn an_agent_hands_a_caller_on_to_a_queue_and_to_an_extension() {
     let line = line(json!({"wrapup_secs": 30, "strategy": "linear"})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     let caller = into_queue(&line).await;
     let call = line
         .call_until("connected to Alex", |c| c["state"] == "connected")
@@ -1991,15 +1954,7 @@ nodes:
 
 /// A connected call with Alex (wrap-up 30 s), and Alex's leg.
 async fn connected_to_alex(line: &Line) -> (Agent, String, String, i64) {
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     let caller = into_queue(line).await;
     let ring = line
         .request("ring Alex", |r| originates_to(r, &alex.phone))
@@ -2049,6 +2004,68 @@ async fn alex_consults_the_desk(line: &Line, alex: &Agent, id: i64) -> String {
     })
     .await;
     desk_leg
+}
+
+/// A call Switchboard places for Alex (from the inbox, or a callback): Alex's phone rings
+/// first, then `customer` is dialled and the two are bridged. Returns both legs.
+async fn alex_then_the_customer(line: &Line, alex: &Agent, customer: &str) -> (String, String) {
+    let alex_leg = line
+        .request("ring Alex's phone first", |r| originates_to(r, &alex.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    let customer_leg = line
+        .request("then dial the customer", |r| {
+            originates_to(r, &format!("{customer}@trunk"))
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    bridged_until(line, &customer_leg, vec![&alex_leg, &customer_leg]).await;
+    (alex_leg, customer_leg)
+}
+
+/// `channel` hears ringback while the desk's phone (`desk_leg`) rings, and Switchboard
+/// restarts: the desk's phone is hung up and the ringback (a tone, which plays until stopped)
+/// is stopped. Returns the ringback's id and how many events the stand-in had sent before.
+async fn restart_while_the_desk_rings(
+    line: &mut Line,
+    channel: &str,
+    desk_leg: &str,
+) -> (String, usize) {
+    let ringback = format!("{channel}-ringback");
+    line.request("ringback while the desk rings", |r| {
+        r.path == format!("/ari/channels/{channel}/play/{ringback}")
+    })
+    .await;
+    let seen = line.ari.emitted().len();
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    line.request("stop the old ringback", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/playbacks/{ringback}")
+    })
+    .await;
+    line.request("hang up the desk's ringing phone", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    (ringback, seen)
+}
+
+/// Switchboard asked Asterisk to hang up none of `channels`.
+fn assert_not_hung_up(line: &Line, channels: &[&str]) {
+    for channel in channels {
+        assert!(
+            !line
+                .ari
+                .requests()
+                .iter()
+                .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")),
+            "{channel} was hung up"
+        );
+    }
 }
 
 /// The channels in the bridge `leg` is in.
@@ -2434,23 +2451,8 @@ async fn an_agent_consulting_a_ringing_colleague_at_a_restart_talks_to_the_calle
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
     let (_desk, desk_leg) =
         alex_rings_the_desk(&line, &alex, id, "consult", Behaviour::NoAnswer).await;
-    let ringback = format!("{alex_leg}-ringback");
-    line.request("ringback for Alex", |r| {
-        r.path == format!("/ari/channels/{alex_leg}/play/{ringback}")
-    })
-    .await;
-
-    line.app.restart().await;
-    line.op.base = line.app.base.clone();
-    line.request("hang up the desk's ringing phone", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
-    })
-    .await;
     // The tone would play on through Alex's talk with the caller: it is stopped.
-    line.request("stop Alex's ringback", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/playbacks/{ringback}")
-    })
-    .await;
+    let (ringback, _) = restart_while_the_desk_rings(&mut line, &alex_leg, &desk_leg).await;
     assert!(
         line.ari
             .emitted()
@@ -2476,16 +2478,7 @@ async fn a_caller_whose_agent_left_a_consultation_while_the_service_was_down_goe
     line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
         .await;
     bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
-    for channel in [&caller, &desk_leg] {
-        assert!(
-            !line
-                .ari
-                .requests()
-                .iter()
-                .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")),
-            "{channel} was hung up"
-        );
-    }
+    assert_not_hung_up(&line, &[&caller, &desk_leg]);
 }
 
 #[tokio::test]
@@ -2518,16 +2511,7 @@ async fn a_caller_put_through_after_a_consultation_stays_with_the_colleague_acro
     line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
         .await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    for channel in [&caller, &desk_leg] {
-        assert!(
-            !line
-                .ari
-                .requests()
-                .iter()
-                .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")),
-            "{channel} was hung up"
-        );
-    }
+    assert_not_hung_up(&line, &[&caller, &desk_leg]);
     assert_eq!(bridge_of(&line, &caller), sorted(vec![&caller, &desk_leg]));
     line.ari.agent_hangs_up(&desk_leg);
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
@@ -2541,24 +2525,8 @@ async fn a_caller_whose_transfer_was_ringing_at_a_restart_hears_an_apology_and_s
     let (alex, caller, _, id) = connected_to_alex(&line).await;
     let (_desk, desk_leg) =
         alex_rings_the_desk(&line, &alex, id, "transfer", Behaviour::NoAnswer).await;
-    let ringback = format!("{caller}-ringback");
-    line.request("ringback for the caller", |r| {
-        r.path == format!("/ari/channels/{caller}/play/{ringback}")
-    })
-    .await;
-
-    let seen = line.ari.emitted().len();
-    line.app.restart().await;
-    line.op.base = line.app.base.clone();
     // The ringback plays until stopped (a tone): stopped, the apology and the menu play.
-    line.request("stop the old ringback", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/playbacks/{ringback}")
-    })
-    .await;
-    line.request("hang up the desk's ringing phone", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
-    })
-    .await;
+    let (ringback, seen) = restart_while_the_desk_rings(&mut line, &caller, &desk_leg).await;
     let played = |line: &Line| {
         line.ari.emitted()[seen..]
             .iter()
@@ -2579,14 +2547,7 @@ async fn a_caller_whose_transfer_was_ringing_at_a_restart_hears_an_apology_and_s
         played(&line) >= 2,
         "the apology and the greeting did not play"
     );
-    assert!(
-        !line
-            .ari
-            .requests()
-            .iter()
-            .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")),
-        "the caller was hung up"
-    );
+    assert_not_hung_up(&line, &[&caller]);
     // Back in the menu: the caller queues again.
     line.ari.press(&caller, '1');
     let call = line
@@ -2624,14 +2585,7 @@ async fn a_caller_left_alone_while_the_service_was_down_hears_an_apology_and_sta
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_ne!(line.agent_state(&alex).await, "busy");
-    assert!(
-        !line
-            .ari
-            .requests()
-            .iter()
-            .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")),
-        "the caller was hung up"
-    );
+    assert_not_hung_up(&line, &[&caller]);
     // Back in the menu: the caller queues again.
     line.prompt(&caller, 2).await;
     line.ari.press(&caller, '1');
@@ -2708,12 +2662,7 @@ async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unles
     line.available(&bo).await;
     // Bo calls a customer from his phone (not through the inbox): routing does not know.
     let customer = "+14155550123";
-    line.ari.phone(
-        &format!("{customer}@trunk"),
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    );
+    line.customer_answers(customer);
     let from = line.ari.agent_dials(&bo.phone, customer);
     let out_leg = line
         .request("dial the customer", |r| {
@@ -2769,41 +2718,14 @@ async fn an_agent_whose_phone_is_on_a_call_routing_did_not_give_is_skipped_unles
 async fn a_call_placed_from_the_inbox_is_taken_up_after_a_restart_with_the_customer_as_the_caller()
 {
     let mut line = line(json!({})).await;
-    let mut alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let mut alex = line.alex().await;
     let customer = "+14155550123";
-    line.ari.phone(
-        &format!("{customer}@trunk"),
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    );
+    line.customer_answers(customer);
     let path = format!("/api/v1/tenants/{}/calls", line.tid);
     let r = alex.client.post(&path, json!({"to": customer})).await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let id = r.body["id"].as_i64().unwrap();
-    let alex_leg = line
-        .request("ring Alex's phone first", |r| originates_to(r, &alex.phone))
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    let customer_leg = line
-        .request("then dial the customer", |r| {
-            originates_to(r, &format!("{customer}@trunk"))
-        })
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    bridged_until(&line, &customer_leg, vec![&alex_leg, &customer_leg]).await;
+    let (alex_leg, customer_leg) = alex_then_the_customer(&line, &alex, customer).await;
 
     line.app.restart().await;
     line.op.base = line.app.base.clone();
@@ -2840,43 +2762,14 @@ async fn a_call_placed_from_the_inbox_is_taken_up_after_a_restart_with_the_custo
 async fn a_callback_in_progress_is_taken_up_after_a_restart_with_the_customer_and_the_agent_talking()
  {
     let mut line = line(json!({})).await;
-    let alex = line
-        .agent(
-            "1001",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
+    let alex = line.alex().await;
     let number = "+14155552222";
-    line.ari.phone(
-        &format!("{number}@trunk"),
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    );
+    line.customer_answers(number);
     // The caller asks to be called back; Alex is free, so the callback starts at once.
     let caller = line.ari.inbound_call(DID, number);
     line.prompt(&caller, 1).await;
     line.ari.press(&caller, '5');
-    let alex_leg = line
-        .request("ring Alex for the callback", |r| {
-            originates_to(r, &alex.phone)
-        })
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    let customer_leg = line
-        .request("then dial the customer", |r| {
-            originates_to(r, &format!("{number}@trunk"))
-        })
-        .await
-        .param("channelId")
-        .unwrap()
-        .to_owned();
-    bridged_until(&line, &customer_leg, vec![&alex_leg, &customer_leg]).await;
+    let (alex_leg, customer_leg) = alex_then_the_customer(&line, &alex, number).await;
     line.call_until("the customer answered", |c| {
         c["state"] == "connected" && kinds(c).contains(&"callback_answered".to_owned())
     })

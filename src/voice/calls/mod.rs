@@ -869,38 +869,36 @@ impl VoiceService {
                             .find(|c| **c != row.channel_id && call::is_consult_leg(c))
                             .map(|leg| (b, leg.clone()))
                     });
+                    // Nobody with the caller but maybe a colleague; or nobody at all: a
+                    // transfer was ringing (the agent had let go), or the other side hung up
+                    // while we were down. Either way the agent's part is over (wrap-up).
+                    if with_someone.is_none()
+                        && inbound
+                        && let Some(c) = contact.as_ref().filter(|c| c.status == "connected")
+                        && let Err(e) = routing.end(tenant, c.id).await
+                    {
+                        tracing::warn!(contact = c.id, error = %e, "contact of a call starting again not freed");
+                    }
                     match (with_someone, colleague) {
                         (Some(adoption), _) => Some(adoption),
                         (None, _) if !inbound => None,
-                        // Nobody with the caller but maybe a colleague; or nobody at all: a
-                        // transfer was ringing (the agent had let go), or the other side hung
-                        // up while we were down. An agent's part is over (wrap-up). Alone, the
-                        // caller starts again with an apology rather than being dropped, out
-                        // of the bridge (let go first).
-                        (None, colleague) => {
-                            if let Some(c) = contact.as_ref().filter(|c| c.status == "connected")
-                                && let Err(e) = routing.end(tenant, c.id).await
-                            {
-                                tracing::warn!(contact = c.id, error = %e, "contact of a call starting again not freed");
+                        (None, Some((b, peer))) => {
+                            caller_channel = Some(row.channel_id.clone());
+                            Some(call::Adoption::Connected {
+                                contact: None,
+                                agent: None,
+                                peer,
+                                talk: b.id.clone(),
+                                held: !b.channels.contains(&row.channel_id),
+                            })
+                        }
+                        // Alone, the caller starts again with an apology rather than being
+                        // dropped, out of the bridge (let go first).
+                        (None, None) => {
+                            if let Some(b) = talk {
+                                let _ = srv.client.destroy_bridge(&b.id).await;
                             }
-                            match colleague {
-                                Some((b, peer)) => {
-                                    caller_channel = Some(row.channel_id.clone());
-                                    Some(call::Adoption::Connected {
-                                        contact: None,
-                                        agent: None,
-                                        peer,
-                                        talk: b.id.clone(),
-                                        held: !b.channels.contains(&row.channel_id),
-                                    })
-                                }
-                                None => {
-                                    if let Some(b) = talk {
-                                        let _ = srv.client.destroy_bridge(&b.id).await;
-                                    }
-                                    Some(call::Adoption::Restart)
-                                }
-                            }
+                            Some(call::Adoption::Restart)
                         }
                     }
                 }

@@ -821,6 +821,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return ['Transfer failed', [transferTarget(d.to), why].filter(Boolean).join(' · ') || null];
       case 'transferred':
         return ['Transferred', null];
+      case 'colleague_held':
+        return [`With ${who(d.agent_id)} now`, 'busy to routing until the call ends'];
       case 'ended':
         return ['Call ended', endReason(d.reason)];
       default:
