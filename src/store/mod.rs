@@ -27,14 +27,17 @@ pub mod tenants;
 pub mod tickets;
 pub mod users;
 pub mod widgets;
+mod writer;
 
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::ConnectOptions;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use writer::SqliteWriter;
 
 /// Run one sqlx expression against whichever backend this store uses.
 /// The body is type-checked once per driver.
@@ -49,8 +52,9 @@ macro_rules! on_pool {
 pub(crate) use on_pool;
 
 /// Like `on_pool!`, for statements that write. SQLite allows one writer at a time: all writes
-/// go through one dedicated connection, queued fairly in-process, instead of many connections
-/// meeting the file lock and sleeping in SQLite's busy handler (which made latency spiky).
+/// go through one dedicated connection (`writer::SqliteWriter`), queued fairly in-process,
+/// instead of many connections meeting the file lock and sleeping in SQLite's busy handler
+/// (which made latency spiky).
 macro_rules! on_write {
     ($store:expr, $pool:ident => $body:expr) => {
         match &$store.pool {
@@ -88,29 +92,26 @@ pub enum StoreError {
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes cannot wait for a
 /// concurrent writer and fails with "database is locked" instead. PostgreSQL needs nothing.
 pub(crate) trait BeginWrite {
-    type Db: sqlx::Database;
+    type Tx: std::ops::DerefMut + Send;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-    + Send;
+    ) -> impl std::future::Future<Output = Result<Self::Tx, sqlx::Error>> + Send;
 }
 
-impl BeginWrite for SqlitePool {
-    type Db = sqlx::Sqlite;
+impl BeginWrite for SqliteWriter {
+    type Tx = writer::WriteTx;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-    + Send {
-        self.begin_with("BEGIN IMMEDIATE")
+    ) -> impl std::future::Future<Output = Result<Self::Tx, sqlx::Error>> + Send {
+        self.begin_immediate()
     }
 }
 
 impl BeginWrite for PgPool {
-    type Db = sqlx::Postgres;
+    type Tx = sqlx::Transaction<'static, sqlx::Postgres>;
     fn begin_write(
         &self,
-    ) -> impl std::future::Future<Output = Result<sqlx::Transaction<'static, Self::Db>, sqlx::Error>>
-    + Send {
+    ) -> impl std::future::Future<Output = Result<Self::Tx, sqlx::Error>> + Send {
         self.begin()
     }
 }
@@ -133,13 +134,13 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
 
 /// The connection pool of one backend.
 #[derive(Debug, Clone)]
-pub enum Pool {
+pub(crate) enum Pool {
     /// Embedded default, one node.
     Sqlite {
         /// Readers (WAL lets them run beside the writer).
         read: SqlitePool,
         /// The one writer connection.
-        write: SqlitePool,
+        write: SqliteWriter,
     },
     /// Required for more than one instance.
     Postgres(PgPool),
@@ -213,12 +214,7 @@ impl Store {
                 // The writer first: it creates the file and sets WAL before readers open it.
                 // No ping before each acquire: a SQLite connection is an open file that cannot
                 // go stale, and the ping would double the hops to its worker thread per query.
-                let write = SqlitePoolOptions::new()
-                    .max_connections(1)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(30))
-                    .connect_with(opts.clone())
-                    .await?;
+                let write = SqliteWriter::new(opts.connect().await?);
                 let read = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .test_before_acquire(false)
@@ -252,7 +248,7 @@ impl Store {
     /// Applies pending migrations of this backend's tree.
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match &self.pool {
-            Pool::Sqlite { write, .. } => migrations::SQLITE.run(write).await?,
+            Pool::Sqlite { write, .. } => migrations::SQLITE.run(&mut *write.turn().await?).await?,
             Pool::Postgres(p) => migrations::POSTGRES.run(p).await?,
         }
         Ok(())
@@ -267,10 +263,13 @@ impl Store {
     /// Current pool occupancy.
     pub fn pool_stats(&self) -> PoolStats {
         match &self.pool {
-            Pool::Sqlite { read, write } => PoolStats {
-                size: read.size() + write.size(),
-                idle: (read.num_idle() + write.num_idle()) as u32,
-            },
+            Pool::Sqlite { read, write } => {
+                let (open, idle) = write.occupancy();
+                PoolStats {
+                    size: read.size() + open,
+                    idle: read.num_idle() as u32 + idle,
+                }
+            }
             Pool::Postgres(p) => PoolStats {
                 size: p.size(),
                 idle: p.num_idle() as u32,

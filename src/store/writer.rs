@@ -1,0 +1,325 @@
+//! SQLite's one writer connection, taken in turn.
+//!
+//! SQLite allows one writer at a time, so every write goes through one connection. A sqlx pool
+//! of one connection would do that too, but it pings the connection each time it is given back
+//! (a second round trip to the connection's worker thread, from a task spawned for it), and arms
+//! a timer for each acquire. On the voice path that doubled the thread switches of every write.
+//! Here the connection sits behind a fair (FIFO) async mutex: a write is one round trip.
+//!
+//! A statement cut short (its future dropped) leaves nothing behind: the connection's worker
+//! finishes or drops it before the next command, which waits behind it in the same queue.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use futures::stream::{BoxStream, StreamExt};
+use sqlx::sqlite::{
+    Sqlite, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
+    SqliteTransactionManager, SqliteTypeInfo,
+};
+use sqlx::{Connection, Either, Execute, Executor};
+use sqlx_core::transaction::TransactionManager;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+/// How long a write waits for the connection before failing, as the pool's acquire did.
+const WAIT_FOR_TURN: Duration = Duration::from_secs(30);
+
+type Slot = Option<SqliteConnection>;
+
+/// The writer connection; cheap to clone. Closed by [`SqliteWriter::close`], after which
+/// every write fails with `PoolClosed`, as a closed pool's would.
+#[derive(Clone)]
+pub(crate) struct SqliteWriter {
+    conn: Arc<Mutex<Slot>>,
+}
+
+impl std::fmt::Debug for SqliteWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteWriter").finish_non_exhaustive()
+    }
+}
+
+/// The connection, held for one statement or one transaction.
+pub(crate) struct Turn(OwnedMutexGuard<Slot>);
+
+impl Deref for Turn {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        self.0
+            .as_ref()
+            .expect("a turn is only handed out on an open connection")
+    }
+}
+
+impl DerefMut for Turn {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        self.0
+            .as_mut()
+            .expect("a turn is only handed out on an open connection")
+    }
+}
+
+impl SqliteWriter {
+    pub(crate) fn new(conn: SqliteConnection) -> Self {
+        Self {
+            conn: Arc::new(Mutex::new(Some(conn))),
+        }
+    }
+
+    /// Waits for the connection. Uncontended, this takes no timer and no thread switch.
+    pub(crate) async fn turn(&self) -> Result<Turn, sqlx::Error> {
+        let guard = match self.conn.clone().try_lock_owned() {
+            Ok(guard) => guard,
+            Err(_) => tokio::time::timeout(WAIT_FOR_TURN, self.conn.clone().lock_owned())
+                .await
+                .map_err(|_| sqlx::Error::PoolTimedOut)?,
+        };
+        if guard.is_none() {
+            return Err(sqlx::Error::PoolClosed);
+        }
+        Ok(Turn(guard))
+    }
+
+    /// Starts a transaction holding the write lock (`BEGIN IMMEDIATE`, see `BeginWrite`).
+    pub(crate) async fn begin_immediate(&self) -> Result<WriteTx, sqlx::Error> {
+        let mut turn = self.turn().await?;
+        SqliteTransactionManager::begin(
+            &mut turn,
+            Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
+        )
+        .await?;
+        Ok(WriteTx { turn, open: true })
+    }
+
+    /// Closes the connection once the writes ahead of this call are done.
+    pub(crate) async fn close(&self) {
+        if let Some(conn) = self.conn.lock().await.take() {
+            let _ = conn.close().await;
+        }
+    }
+
+    /// Whether the connection is open and not in use: (open, idle).
+    pub(crate) fn occupancy(&self) -> (u32, u32) {
+        match self.conn.try_lock() {
+            Ok(slot) => (u32::from(slot.is_some()), u32::from(slot.is_some())),
+            Err(_) => (1, 0),
+        }
+    }
+}
+
+/// A write transaction. Dropped without `commit`, it is rolled back before the connection's
+/// next command, as sqlx's own `Transaction` is.
+pub(crate) struct WriteTx {
+    turn: Turn,
+    open: bool,
+}
+
+impl WriteTx {
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        SqliteTransactionManager::commit(&mut self.turn).await?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = SqliteConnection;
+    fn deref(&self) -> &SqliteConnection {
+        &self.turn
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut SqliteConnection {
+        &mut self.turn
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            SqliteTransactionManager::start_rollback(&mut self.turn);
+        }
+    }
+}
+
+impl<'c> Executor<'c> for &'c SqliteWriter {
+    type Database = Sqlite;
+
+    fn fetch_many<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Sqlite>,
+    {
+        // Writes return a handful of rows at most: they are gathered while the connection is
+        // held, so the turn ends with the statement and not with the caller's reading.
+        futures::stream::once(async move {
+            let items: Vec<_> = match self.turn().await {
+                Ok(mut turn) => turn.fetch_many(query).collect().await,
+                Err(e) => vec![Err(e)],
+            };
+            futures::stream::iter(items)
+        })
+        .flatten()
+        .boxed()
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
+    where
+        'c: 'e,
+        E: 'q + Execute<'q, Sqlite>,
+    {
+        Box::pin(async move { self.turn().await?.fetch_optional(query).await })
+    }
+
+    fn prepare_with<'e>(
+        self,
+        sql: sqlx::SqlStr,
+        parameters: &'e [SqliteTypeInfo],
+    ) -> BoxFuture<'e, Result<SqliteStatement, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        Box::pin(async move { self.turn().await?.prepare_with(sql, parameters).await })
+    }
+
+    fn describe<'e>(
+        self,
+        sql: sqlx::SqlStr,
+    ) -> BoxFuture<'e, Result<sqlx::Describe<Sqlite>, sqlx::Error>>
+    where
+        'c: 'e,
+    {
+        Box::pin(async move { self.turn().await?.describe(sql).await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use sqlx::sqlite::SqliteConnectOptions;
+    use sqlx::{ConnectOptions, Row};
+
+    use super::*;
+
+    async fn writer() -> SqliteWriter {
+        let conn = SqliteConnectOptions::from_str("sqlite::memory:")
+            .unwrap()
+            .connect()
+            .await
+            .unwrap();
+        let w = SqliteWriter::new(conn);
+        sqlx::query("create table notes (id integer primary key, text text not null)")
+            .execute(&w)
+            .await
+            .unwrap();
+        w
+    }
+
+    async fn texts(w: &SqliteWriter) -> Vec<String> {
+        sqlx::query("select text from notes order by id")
+            .fetch_all(w)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_committed_transaction_is_kept_and_a_dropped_one_leaves_nothing() {
+        let w = writer().await;
+        let mut tx = w.begin_immediate().await.unwrap();
+        sqlx::query("insert into notes (text) values ('kept')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+
+        let mut tx = w.begin_immediate().await.unwrap();
+        sqlx::query("insert into notes (text) values ('dropped')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        drop(tx);
+
+        sqlx::query("insert into notes (text) values ('after')")
+            .execute(&w)
+            .await
+            .unwrap();
+        assert_eq!(texts(&w).await, ["kept", "after"]);
+    }
+
+    #[tokio::test]
+    async fn a_write_waits_for_the_open_transaction_then_runs() {
+        let w = writer().await;
+        let mut tx = w.begin_immediate().await.unwrap();
+        sqlx::query("insert into notes (text) values ('first')")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let second = tokio::spawn({
+            let w = w.clone();
+            async move {
+                sqlx::query("insert into notes (text) values ('second')")
+                    .execute(&w)
+                    .await
+                    .map(|r| r.rows_affected())
+            }
+        });
+        tokio::task::yield_now().await;
+        assert!(!second.is_finished(), "wrote inside another's transaction");
+        tx.commit().await.unwrap();
+        assert_eq!(second.await.unwrap().unwrap(), 1);
+        assert_eq!(texts(&w).await, ["first", "second"]);
+    }
+
+    #[tokio::test]
+    async fn a_write_given_up_halfway_does_not_disturb_the_next() {
+        let w = writer().await;
+        for n in 0..20 {
+            let mut given_up =
+                Box::pin(sqlx::query("insert into notes (text) values ('maybe')").execute(&w));
+            // Started (the connection taken, the statement sent) and then dropped.
+            let _ = futures::poll!(given_up.as_mut());
+            drop(given_up);
+            sqlx::query("insert into notes (text) values ($1)")
+                .bind(format!("sure {n}"))
+                .execute(&w)
+                .await
+                .unwrap();
+        }
+        let sure = texts(&w)
+            .await
+            .into_iter()
+            .filter(|t| t.starts_with("sure"))
+            .count();
+        assert_eq!(sure, 20);
+    }
+
+    #[tokio::test]
+    async fn after_close_writes_fail_as_a_closed_pool_s_would() {
+        let w = writer().await;
+        assert_eq!(w.occupancy(), (1, 1));
+        w.close().await;
+        assert_eq!(w.occupancy(), (0, 0));
+        let err = sqlx::query("insert into notes (text) values ('late')")
+            .execute(&w)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, sqlx::Error::PoolClosed), "{err:?}");
+        assert!(matches!(
+            w.begin_immediate().await,
+            Err(sqlx::Error::PoolClosed)
+        ));
+    }
+}
