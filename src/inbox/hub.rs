@@ -196,6 +196,16 @@ async fn write_events(
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // Let the tasks already waiting to run have their turn first: under load they publish
+        // too, and their events then share this statement. No timer is armed; with nothing
+        // else ready this returns at once.
+        tokio::task::yield_now().await;
+        while batch.len() < MAX_BATCH {
+            match pending.try_recv() {
+                Ok(p) => batch.push(p),
+                Err(_) => break,
+            }
+        }
         let mut per_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for p in batch.drain(..) {
             per_tenant.entry(p.tenant).or_default().push(p);

@@ -621,7 +621,7 @@ async fn cached_or_render<S: Synthesizer>(
     format: AudioFormat,
 ) -> Result<(bool, PathBuf), TtsError> {
     let path = cache.path_for(&cache_key(synth.provider(), req, format), format);
-    if tokio::fs::try_exists(&path).await.unwrap_or(false) {
+    if crate::tts::cache::exists(&path) {
         return Ok((true, path));
     }
     let prompt = cache.get_or_render(req, synth, format).await?;

@@ -180,7 +180,7 @@ impl TtsCache {
         }
         let key = cache_key(synth.provider(), &req, format);
         let path = self.path_for(&key, format);
-        if exists(&path).await {
+        if exists(&path) {
             return Ok(Prompt::Cached(path));
         }
         let lock = {
@@ -190,7 +190,7 @@ impl TtsCache {
         let result = async {
             let _guard = lock.lock().await;
             // Whoever held the lock before us may have rendered it.
-            if exists(&path).await {
+            if exists(&path) {
                 return Ok(Prompt::Cached(path.clone()));
             }
             let audio = synth.synthesize(&req).await?;
@@ -237,8 +237,11 @@ impl TtsCache {
     }
 }
 
-async fn exists(path: &Path) -> bool {
-    tokio::fs::try_exists(path).await.unwrap_or(false)
+/// Whether a rendered prompt is on disk. Asked on every prompt a call plays, so it is a plain
+/// `stat` of a local file (about a microsecond), not `tokio::fs`, whose trip through the
+/// blocking pool costs two thread switches per prompt.
+pub(crate) fn exists(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok()
 }
 
 async fn write_blocking(path: PathBuf, audio: Audio, format: AudioFormat) -> Result<(), TtsError> {

@@ -183,6 +183,9 @@ fn every_captured_event_parses_into_its_typed_variant_with_the_same_fields() {
             let at = format!("{scenario}/events.jsonl:{}", n + 1);
             let raw: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{at}: {e}"));
             let message = EventMessage::parse(line).unwrap_or_else(|e| panic!("{at}: {e}"));
+            // The text is read straight into the model; reading it through a `Value` (the path
+            // of odd frames) must give the same event.
+            assert_eq!(message, EventMessage::from_value(raw.clone()), "{at}");
             let kind = s(&raw, "/type");
             *seen.entry(kind.to_owned()).or_default() += 1;
             assert_eq!(message.event.kind(), kind, "{at}");
@@ -223,6 +226,11 @@ fn an_unknown_or_unfitting_event_is_kept_raw() {
     assert_eq!(m.event.kind(), "ChannelDestroyed");
     assert!(matches!(m.event, Event::Other { .. }));
     assert!(EventMessage::parse("[1,2]").is_err());
+    // An envelope field of the wrong type does not lose the event either.
+    let numbered = r#"{"type":"ChannelDestroyed","application":7,"timestamp":"t","cause":16,"cause_txt":"x","channel":{"id":"c"}}"#;
+    let m = EventMessage::parse(numbered).unwrap();
+    assert_eq!(m.application, "");
+    assert_eq!(m.event.channel().map(|c| c.id.as_str()), Some("c"));
 }
 
 /// Parses `body` as the model `returns` names and compares it with the raw JSON.
