@@ -15,7 +15,9 @@
 //!
 //! Printed: setups/s, setup latency p50/p99, Switchboard's CPU per call, and the stand-in's
 //! (with this load driver) CPU per call, beside a stand-in-only pass that replays the same
-//! ARI requests without Switchboard.
+//! ARI requests without Switchboard. Also Switchboard's thread switches per call and its CPU
+//! as a multiple of the stand-in's: on a shared machine both processes slow down together, so
+//! the ratio compares builds better than the absolute figure does.
 
 mod common;
 
@@ -111,6 +113,8 @@ struct Run {
     secs: f64,
     ours: Duration,
     standin: Duration,
+    /// Switchboard's thread switches (none when it did not run).
+    switches: Option<u64>,
 }
 
 async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
@@ -225,6 +229,7 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
     }
 
     let cpu_ours = server.cpu();
+    let switches = server.thread_switches();
     let cpu_standin = proc_cpu("/proc/self/stat");
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
@@ -253,6 +258,7 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
         secs,
         ours: server.cpu() - cpu_ours,
         standin: proc_cpu("/proc/self/stat") - cpu_standin,
+        switches: Some(server.thread_switches().saturating_sub(switches)),
     }
 }
 
@@ -342,6 +348,7 @@ async fn standin_alone(concurrency: usize, secs: u64) -> Run {
         secs: started.elapsed().as_secs_f64(),
         ours: Duration::ZERO,
         standin: proc_cpu("/proc/self/stat") - cpu,
+        switches: None,
     }
 }
 
@@ -357,6 +364,14 @@ fn report(label: &str, mut run: Run) {
         run.ours.as_secs_f64() * 1000.0 / calls,
         run.standin.as_secs_f64() * 1000.0 / calls,
     );
+    if let Some(switches) = run.switches {
+        println!(
+            "{:<40} switchboard thread switches {:>5.1} per call, CPU {:.2}× the stand-in's",
+            "",
+            switches as f64 / calls,
+            run.ours.as_secs_f64() / run.standin.as_secs_f64().max(1e-9),
+        );
+    }
 }
 
 fn main() {

@@ -75,6 +75,29 @@ impl Server {
         proc_cpu(&format!("/proc/{}/stat", self.child.id()))
     }
 
+    /// Thread switches of the server so far, over all its threads (voluntary: a thread slept
+    /// or waited; involuntary: it was preempted). Each costs a trip through the kernel's
+    /// scheduler, which `perf` showed as a large share of the voice path's CPU.
+    pub fn thread_switches(&self) -> u64 {
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.child.id())) else {
+            return 0;
+        };
+        tasks
+            .filter_map(Result::ok)
+            .map(|task| {
+                std::fs::read_to_string(task.path().join("status"))
+                    .unwrap_or_default()
+                    .lines()
+                    .filter_map(|l| {
+                        l.strip_prefix("voluntary_ctxt_switches:")
+                            .or_else(|| l.strip_prefix("nonvoluntary_ctxt_switches:"))
+                    })
+                    .filter_map(|v| v.trim().parse::<u64>().ok())
+                    .sum::<u64>()
+            })
+            .sum()
+    }
+
     /// Resident memory of the server process, bytes.
     pub fn rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
