@@ -77,7 +77,9 @@ impl Server {
 
     /// Thread switches of the server so far, over all its threads (voluntary: a thread slept
     /// or waited; involuntary: it was preempted). Each costs a trip through the kernel's
-    /// scheduler, which `perf` showed as a large share of the voice path's CPU.
+    /// scheduler, which `perf` showed as a large share of the voice path's CPU. Threads that
+    /// exited meanwhile (blocking-pool threads idle for 10 s) take their counts with them, so a
+    /// build that uses the blocking pool more may be undercounted, never overcounted.
     pub fn thread_switches(&self) -> u64 {
         let Ok(tasks) = std::fs::read_dir(format!("/proc/{}/task", self.child.id())) else {
             return 0;

@@ -32,7 +32,6 @@ mod writer;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::ConnectOptions;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -212,9 +211,9 @@ impl Store {
                     std::fs::create_dir_all(parent).map_err(sqlx::Error::Io)?;
                 }
                 // The writer first: it creates the file and sets WAL before readers open it.
+                let write = SqliteWriter::connect(opts.clone()).await?;
                 // No ping before each acquire: a SQLite connection is an open file that cannot
                 // go stale, and the ping would double the hops to its worker thread per query.
-                let write = SqliteWriter::new(opts.connect().await?);
                 let read = SqlitePoolOptions::new()
                     .max_connections(max_connections)
                     .test_before_acquire(false)

@@ -8,6 +8,8 @@
 //!
 //! A statement cut short (its future dropped) leaves nothing behind: the connection's worker
 //! finishes or drops it before the next command, which waits behind it in the same queue.
+//! Should the connection's worker thread ever stop, the statement that finds out fails and the
+//! connection is opened again for the next one, as the pool would have replaced it.
 
 use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
@@ -16,10 +18,10 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use futures::stream::{BoxStream, StreamExt};
 use sqlx::sqlite::{
-    Sqlite, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
+    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
     SqliteTransactionManager, SqliteTypeInfo,
 };
-use sqlx::{Connection, Either, Execute, Executor};
+use sqlx::{ConnectOptions, Connection, Either, Execute, Executor};
 use sqlx_core::transaction::TransactionManager;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -33,6 +35,7 @@ type Slot = Option<SqliteConnection>;
 #[derive(Clone)]
 pub(crate) struct SqliteWriter {
     conn: Arc<Mutex<Slot>>,
+    options: Arc<SqliteConnectOptions>,
 }
 
 impl std::fmt::Debug for SqliteWriter {
@@ -42,12 +45,39 @@ impl std::fmt::Debug for SqliteWriter {
 }
 
 /// The connection, held for one statement or one transaction.
-pub(crate) struct Turn(OwnedMutexGuard<Slot>);
+pub(crate) struct Turn {
+    slot: OwnedMutexGuard<Slot>,
+    options: Arc<SqliteConnectOptions>,
+}
+
+impl Turn {
+    /// After a failed statement: a connection whose worker thread is gone is replaced, so one
+    /// crash costs one write and not every write until a restart.
+    async fn mend(&mut self, error: &sqlx::Error) {
+        if matches!(error, sqlx::Error::WorkerCrashed) {
+            match self.options.connect().await {
+                Ok(fresh) => *self.slot = Some(fresh),
+                Err(e) => tracing::error!(error = %e, "cannot reopen the SQLite writer connection"),
+            }
+        }
+    }
+
+    async fn fetch_optional<'q, E: 'q + Execute<'q, Sqlite>>(
+        mut self,
+        query: E,
+    ) -> Result<Option<SqliteRow>, sqlx::Error> {
+        let result = (&mut *self).fetch_optional(query).await;
+        if let Err(e) = &result {
+            self.mend(e).await;
+        }
+        result
+    }
+}
 
 impl Deref for Turn {
     type Target = SqliteConnection;
     fn deref(&self) -> &SqliteConnection {
-        self.0
+        self.slot
             .as_ref()
             .expect("a turn is only handed out on an open connection")
     }
@@ -55,17 +85,20 @@ impl Deref for Turn {
 
 impl DerefMut for Turn {
     fn deref_mut(&mut self) -> &mut SqliteConnection {
-        self.0
+        self.slot
             .as_mut()
             .expect("a turn is only handed out on an open connection")
     }
 }
 
 impl SqliteWriter {
-    pub(crate) fn new(conn: SqliteConnection) -> Self {
-        Self {
+    /// Opens the connection.
+    pub(crate) async fn connect(options: SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        let conn = options.connect().await?;
+        Ok(Self {
             conn: Arc::new(Mutex::new(Some(conn))),
-        }
+            options: Arc::new(options),
+        })
     }
 
     /// Waits for the connection. Uncontended, this takes no timer and no thread switch.
@@ -79,17 +112,24 @@ impl SqliteWriter {
         if guard.is_none() {
             return Err(sqlx::Error::PoolClosed);
         }
-        Ok(Turn(guard))
+        Ok(Turn {
+            slot: guard,
+            options: self.options.clone(),
+        })
     }
 
     /// Starts a transaction holding the write lock (`BEGIN IMMEDIATE`, see `BeginWrite`).
     pub(crate) async fn begin_immediate(&self) -> Result<WriteTx, sqlx::Error> {
         let mut turn = self.turn().await?;
-        SqliteTransactionManager::begin(
+        let begun = SqliteTransactionManager::begin(
             &mut turn,
             Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
         )
-        .await?;
+        .await;
+        if let Err(e) = begun {
+            turn.mend(&e).await;
+            return Err(e);
+        }
         Ok(WriteTx { turn, open: true })
     }
 
@@ -160,7 +200,13 @@ impl<'c> Executor<'c> for &'c SqliteWriter {
         // held, so the turn ends with the statement and not with the caller's reading.
         futures::stream::once(async move {
             let items: Vec<_> = match self.turn().await {
-                Ok(mut turn) => turn.fetch_many(query).collect().await,
+                Ok(mut turn) => {
+                    let items: Vec<_> = turn.fetch_many(query).collect().await;
+                    if let Some(Err(e)) = items.last() {
+                        turn.mend(e).await;
+                    }
+                    items
+                }
                 Err(e) => vec![Err(e)],
             };
             futures::stream::iter(items)
@@ -206,18 +252,14 @@ impl<'c> Executor<'c> for &'c SqliteWriter {
 mod tests {
     use std::str::FromStr;
 
-    use sqlx::sqlite::SqliteConnectOptions;
-    use sqlx::{ConnectOptions, Row};
+    use sqlx::Row;
 
     use super::*;
 
     async fn writer() -> SqliteWriter {
-        let conn = SqliteConnectOptions::from_str("sqlite::memory:")
-            .unwrap()
-            .connect()
+        let w = SqliteWriter::connect(SqliteConnectOptions::from_str("sqlite::memory:").unwrap())
             .await
             .unwrap();
-        let w = SqliteWriter::new(conn);
         sqlx::query("create table notes (id integer primary key, text text not null)")
             .execute(&w)
             .await
@@ -260,10 +302,10 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_write_waits_for_the_open_transaction_then_runs() {
+    async fn a_write_waits_for_the_open_transaction_and_is_not_part_of_it() {
         let w = writer().await;
         let mut tx = w.begin_immediate().await.unwrap();
-        sqlx::query("insert into notes (text) values ('first')")
+        sqlx::query("insert into notes (text) values ('undone')")
             .execute(&mut *tx)
             .await
             .unwrap();
@@ -276,11 +318,39 @@ mod tests {
                     .map(|r| r.rows_affected())
             }
         });
-        tokio::task::yield_now().await;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         assert!(!second.is_finished(), "wrote inside another's transaction");
-        tx.commit().await.unwrap();
+        // Rolled back: had the second write run inside it, it would be undone too.
+        drop(tx);
         assert_eq!(second.await.unwrap().unwrap(), 1);
-        assert_eq!(texts(&w).await, ["first", "second"]);
+        assert_eq!(texts(&w).await, ["second"]);
+    }
+
+    #[tokio::test]
+    async fn a_transaction_given_up_halfway_leaves_nothing_and_the_next_write_runs() {
+        let w = writer().await;
+        for n in 0..20 {
+            let mut tx = w.begin_immediate().await.unwrap();
+            sqlx::query("insert into notes (text) values ('undone')")
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+            {
+                let mut given_up = Box::pin(
+                    sqlx::query("insert into notes (text) values ('undone too')").execute(&mut *tx),
+                );
+                let _ = futures::poll!(given_up.as_mut());
+            }
+            drop(tx);
+            sqlx::query("insert into notes (text) values ($1)")
+                .bind(format!("sure {n}"))
+                .execute(&w)
+                .await
+                .unwrap();
+        }
+        let texts = texts(&w).await;
+        assert_eq!(texts.len(), 20, "{texts:?}");
+        assert!(texts.iter().all(|t| t.starts_with("sure")), "{texts:?}");
     }
 
     #[tokio::test]
