@@ -151,22 +151,6 @@ pub async fn set_state(
     Ok(())
 }
 
-/// The call joined a queue as routing contact `contact`.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
-pub async fn set_queued(
-    store: &Store,
-    tenant: TenantId,
-    id: i64,
-    contact: i64,
-    queue: i64,
-) -> Result<(), StoreError> {
-    const SQL: &str = "update calls set state = 'queued', routed_contact_id = $3, queue_id = $4, \
-                       transferred_to = null, held_contact_id = null \
-                       where tenant_id = $1 and id = $2";
-    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).bind(queue).execute(p).await.map(|_| ()))?;
-    Ok(())
-}
-
 /// An agent answered and the call is connected.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
 pub async fn set_connected(

@@ -6,7 +6,7 @@ use switchboard::domain::{ApiKeyRole, Email, Role, Slug};
 use switchboard::store::audit::{Actor, AuditRecord};
 use switchboard::store::sessions::NewSession;
 use switchboard::store::tenants::{TenantChanges, TenantFeatures, TenantLimits};
-use switchboard::store::{Backend, StoreError, api_keys, audit, sessions, tenants, users};
+use switchboard::store::{Backend, StoreError, api_keys, audit, calls, sessions, tenants, users};
 
 use crate::helpers::spawn_app;
 
@@ -393,6 +393,64 @@ async fn the_store_story_runs_end_to_end() {
             .unwrap()
             .is_empty()
     );
+
+    // A call queues: its routing contact and its row change in one round trip.
+    let call = calls::insert_call(
+        s,
+        t.id,
+        calls::NewCall {
+            server: "pbx",
+            channel_id: "story-1",
+            direction: "inbound",
+            did: "+15550001",
+            caller: "+15550002",
+            flow: Some("main"),
+        },
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let voice = routed_contacts::insert_for_call(
+        s,
+        t.id,
+        call.id,
+        routed_contacts::NewRoutedContact {
+            queue_id: q.id,
+            medium: "voice",
+            channel: "voice",
+            priority: 5,
+            required_skills: "{}",
+            enqueued_at,
+            callback: false,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (voice.status.as_str(), voice.medium.as_str()),
+        ("waiting", "voice")
+    );
+    assert_ne!(voice.id, c.id);
+    let queued = calls::find_call(s, t.id, call.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            queued.state.as_str(),
+            queued.routed_contact_id,
+            queued.queue_id
+        ),
+        ("queued", Some(voice.id), Some(q.id))
+    );
+    assert_eq!(
+        routed_contacts::find_routed_contact(s, t.id, voice.id)
+            .await
+            .unwrap()
+            .map(|r| r.status),
+        Some("waiting".to_owned())
+    );
+    routed_contacts::mark_ended(s, t.id, voice.id, "ended")
+        .await
+        .unwrap();
+
     queues::delete_queue(s, t.id, q.id).await.unwrap();
     assert!(queues::find_queue(s, t.id, q.id).await.unwrap().is_none());
 

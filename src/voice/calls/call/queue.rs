@@ -102,9 +102,10 @@ impl Call {
         }
         let skills =
             serde_json::to_string(&skill_levels(&request.skills)).unwrap_or_else(|_| "{}".into());
-        let stored = match store::routed_contacts::insert_routed_contact(
+        let stored = match store::routed_contacts::insert_for_call(
             &store,
             self.tenant,
+            self.call_id,
             store::routed_contacts::NewRoutedContact {
                 queue_id: queue.id,
                 medium: "voice",
@@ -140,11 +141,6 @@ impl Call {
             holding,
         });
         self.stage = Stage::Queued;
-        if let Err(e) =
-            store::calls::set_queued(&store, self.tenant, self.call_id, stored.id, queue.id).await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "call row not updated");
-        }
         let state = routing.enqueue_stored(self.tenant, &stored).await;
         let (position, ewt) = match &state {
             Ok(s) => (s.position, s.ewt_secs),
@@ -345,9 +341,10 @@ impl Call {
         let Some(queue) = queues.into_iter().find(|q| q.name == queue_name) else {
             return false;
         };
-        let stored = store::routed_contacts::insert_routed_contact(
+        let stored = store::routed_contacts::insert_for_call(
             &store,
             self.tenant,
+            self.call_id,
             store::routed_contacts::NewRoutedContact {
                 queue_id: queue.id,
                 medium: "voice",
@@ -375,8 +372,6 @@ impl Call {
                 .unwrap_or(false),
             holding: String::new(),
         });
-        let _ =
-            store::calls::set_queued(&store, self.tenant, self.call_id, stored.id, queue.id).await;
         self.event(
             "callback_registered",
             json!({"contact_id": stored.id, "queue": queue_name, "number": mask_number(number), "not_before": not_before}),
