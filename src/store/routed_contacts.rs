@@ -63,6 +63,16 @@ macro_rules! columns {
     };
 }
 
+/// A new contact's insert, up to its `returning` list: $1 tenant, $2 queue, $3 medium,
+/// $4 channel, $5 priority, $6 skills, $7 enqueued at, $8 now, $9 callback.
+macro_rules! insert {
+    () => {
+        "insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, \
+         required_skills, enqueued_at, joined_at, callback, status, created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning "
+    };
+}
+
 /// Records a contact that starts waiting; returns it with its id.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn insert_routed_contact(
@@ -70,12 +80,7 @@ pub async fn insert_routed_contact(
     tenant: TenantId,
     c: NewRoutedContact<'_>,
 ) -> Result<RoutedContact, StoreError> {
-    const SQL: &str = concat!(
-        "insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, required_skills, \
-         enqueued_at, joined_at, callback, status, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning ",
-        columns!()
-    );
+    const SQL: &str = concat!(insert!(), columns!());
     Ok(on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(c.queue_id)
@@ -103,9 +108,7 @@ pub async fn insert_for_call(
 ) -> Result<RoutedContact, StoreError> {
     // Two statements in one command: the insert commits, then the update names its row.
     const SQLITE: &str = concat!(
-        "insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, \
-         required_skills, enqueued_at, joined_at, callback, status, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning ",
+        insert!(),
         columns!(),
         "; update calls set state = 'queued', queue_id = $2, transferred_to = null, \
          held_contact_id = null, routed_contact_id = last_insert_rowid() \
@@ -113,9 +116,8 @@ pub async fn insert_for_call(
     );
     // One statement: both changes or neither.
     const POSTGRES: &str = concat!(
-        "with c as (insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, \
-         required_skills, enqueued_at, joined_at, callback, status, created_at, updated_at) \
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'waiting', $8, $8) returning ",
+        "with c as (",
+        insert!(),
         columns!(),
         "), q as (update calls set state = 'queued', queue_id = $2, transferred_to = null, \
          held_contact_id = null, routed_contact_id = (select id from c) \
