@@ -126,11 +126,10 @@ pub async fn insert_for_call(
         " from c"
     );
     let now = Utc::now();
-    match &store.pool {
-        super::Pool::Sqlite { write, .. } => {
-            use futures::TryStreamExt;
-            use sqlx::{Executor, FromRow};
-            let query = sqlx::query(SQLITE)
+    // Both backends' statements take the same ten values.
+    macro_rules! bound {
+        ($query:expr) => {
+            $query
                 .bind(tenant.get())
                 .bind(c.queue_id)
                 .bind(c.medium)
@@ -140,7 +139,14 @@ pub async fn insert_for_call(
                 .bind(c.enqueued_at)
                 .bind(now)
                 .bind(c.callback)
-                .bind(call);
+                .bind(call)
+        };
+    }
+    match &store.pool {
+        super::Pool::Sqlite { write, .. } => {
+            use futures::TryStreamExt;
+            use sqlx::{Executor, FromRow};
+            let query = bound!(sqlx::query(SQLITE));
             let mut steps = write.fetch_many(query);
             let mut stored = None;
             loop {
@@ -161,19 +167,7 @@ pub async fn insert_for_call(
             }
             stored.ok_or(StoreError::NotFound)
         }
-        super::Pool::Postgres(p) => Ok(sqlx::query_as(POSTGRES)
-            .bind(tenant.get())
-            .bind(c.queue_id)
-            .bind(c.medium)
-            .bind(c.channel)
-            .bind(c.priority)
-            .bind(c.required_skills)
-            .bind(c.enqueued_at)
-            .bind(now)
-            .bind(c.callback)
-            .bind(call)
-            .fetch_one(p)
-            .await?),
+        super::Pool::Postgres(p) => Ok(bound!(sqlx::query_as(POSTGRES)).fetch_one(p).await?),
     }
 }
 
