@@ -73,6 +73,22 @@ macro_rules! insert {
     };
 }
 
+/// Binds `insert!`'s nine values, in its order.
+macro_rules! bind_new {
+    ($query:expr, $tenant:expr, $c:expr, $now:expr) => {
+        $query
+            .bind($tenant.get())
+            .bind($c.queue_id)
+            .bind($c.medium)
+            .bind($c.channel)
+            .bind($c.priority)
+            .bind($c.required_skills)
+            .bind($c.enqueued_at)
+            .bind($now)
+            .bind($c.callback)
+    };
+}
+
 /// Records a contact that starts waiting; returns it with its id.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn insert_routed_contact(
@@ -81,18 +97,11 @@ pub async fn insert_routed_contact(
     c: NewRoutedContact<'_>,
 ) -> Result<RoutedContact, StoreError> {
     const SQL: &str = concat!(insert!(), columns!());
-    Ok(on_write!(store, p => sqlx::query_as(SQL)
-        .bind(tenant.get())
-        .bind(c.queue_id)
-        .bind(c.medium)
-        .bind(c.channel)
-        .bind(c.priority)
-        .bind(c.required_skills)
-        .bind(c.enqueued_at)
-        .bind(Utc::now())
-        .bind(c.callback)
+    Ok(
+        on_write!(store, p => bind_new!(sqlx::query_as(SQL), tenant, c, Utc::now())
         .fetch_one(p)
-        .await)?)
+        .await)?,
+    )
 }
 
 /// Queues a call: records its routing contact, as [`insert_routed_contact`] does, and marks the
@@ -126,20 +135,10 @@ pub async fn insert_for_call(
         " from c"
     );
     let now = Utc::now();
-    // Both backends' statements take the same ten values.
+    // Both backends' statements take the new contact's values, then the call.
     macro_rules! bound {
         ($query:expr) => {
-            $query
-                .bind(tenant.get())
-                .bind(c.queue_id)
-                .bind(c.medium)
-                .bind(c.channel)
-                .bind(c.priority)
-                .bind(c.required_skills)
-                .bind(c.enqueued_at)
-                .bind(now)
-                .bind(c.callback)
-                .bind(call)
+            bind_new!($query, tenant, c, now).bind(call)
         };
     }
     match &store.pool {

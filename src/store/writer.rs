@@ -62,11 +62,8 @@ impl Turn {
         }
     }
 
-    async fn fetch_optional<'q, E: 'q + Execute<'q, Sqlite>>(
-        mut self,
-        query: E,
-    ) -> Result<Option<SqliteRow>, sqlx::Error> {
-        let result = (&mut *self).fetch_optional(query).await;
+    /// Passes `result` on, mending the connection first when it failed.
+    async fn checked<T>(&mut self, result: Result<T, sqlx::Error>) -> Result<T, sqlx::Error> {
         if let Err(e) = &result {
             self.mend(e).await;
         }
@@ -126,10 +123,7 @@ impl SqliteWriter {
             Some(sqlx::SqlSafeStr::into_sql_str("BEGIN IMMEDIATE")),
         )
         .await;
-        if let Err(e) = begun {
-            turn.mend(&e).await;
-            return Err(e);
-        }
+        turn.checked(begun).await?;
         Ok(WriteTx { turn, open: true })
     }
 
@@ -223,7 +217,11 @@ impl<'c> Executor<'c> for &'c SqliteWriter {
         'c: 'e,
         E: 'q + Execute<'q, Sqlite>,
     {
-        Box::pin(async move { self.turn().await?.fetch_optional(query).await })
+        Box::pin(async move {
+            let mut turn = self.turn().await?;
+            let found = turn.fetch_optional(query).await;
+            turn.checked(found).await
+        })
     }
 
     fn prepare_with<'e>(
