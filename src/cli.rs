@@ -179,6 +179,21 @@ pub enum ConfigCommand {
     Check,
 }
 
+/// The runtime the command runs on: `runtime.worker_threads` threads from the configuration,
+/// or one per core when it is unset. A configuration that does not load is reported by
+/// [`run`] (some commands need none), so here it only means the default.
+pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = Config::load(cli.config.as_deref())
+        .ok()
+        .and_then(|c| c.runtime.worker_threads)
+    {
+        builder.worker_threads(n);
+    }
+    builder.build()
+}
+
 /// Runs the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // The simulator needs no configuration or database.
@@ -506,4 +521,31 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(
+        clippy::result_large_err,
+        reason = "figment::Jail's closure signature is fixed"
+    )]
+    use super::*;
+
+    #[test]
+    fn the_runtime_has_the_configured_worker_threads() {
+        figment::Jail::expect_with(|jail| {
+            let cli = Cli::parse_from(["switchboard", "serve"]);
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            let default = runtime(&cli).map_err(|e| e.to_string())?;
+            assert_eq!(default.metrics().num_workers(), cores);
+            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "3");
+            let three = runtime(&cli).map_err(|e| e.to_string())?;
+            assert_eq!(three.metrics().num_workers(), 3);
+            // An invalid configuration falls back to the default here; `run` reports it.
+            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "0");
+            let fallback = runtime(&cli).map_err(|e| e.to_string())?;
+            assert_eq!(fallback.metrics().num_workers(), cores);
+            Ok(())
+        });
+    }
 }

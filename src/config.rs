@@ -108,6 +108,16 @@ pub struct Config {
     pub tts: TtsConfig,
     /// Voice over Asterisk ARI.
     pub voice: VoiceConfig,
+    /// The async runtime.
+    pub runtime: RuntimeConfig,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct RuntimeConfig {
+    /// Threads running the service's tasks; unset = one per core the process may use.
+    pub worker_threads: Option<usize>,
 }
 
 /// `[voice]`.
@@ -446,6 +456,7 @@ impl Default for Config {
             ivr: IvrConfig::default(),
             tts: TtsConfig::default(),
             voice: VoiceConfig::default(),
+            runtime: RuntimeConfig::default(),
         }
     }
 }
@@ -553,6 +564,12 @@ impl Config {
                 key: "database.url",
                 message: e.to_string(),
             })?;
+        }
+        if self.runtime.worker_threads == Some(0) {
+            return Err(invalid(
+                "runtime.worker_threads",
+                "must be at least 1 (or unset)",
+            ));
         }
         if self.database.max_connections == 0 {
             return Err(invalid("database.max_connections", "must be at least 1"));
@@ -722,6 +739,26 @@ mod tests {
         assert!(!out.contains("s3cret"), "{out}");
         assert!(!out.contains(&"00".repeat(32)), "{out}");
         assert!(out.contains("REDACTED"));
+    }
+
+    #[test]
+    fn worker_threads_from_the_environment_and_zero_refused() {
+        figment::Jail::expect_with(|jail| {
+            assert_eq!(
+                Config::load(None)
+                    .map_err(|e| e.to_string())?
+                    .runtime
+                    .worker_threads,
+                None
+            );
+            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "1");
+            let c = Config::load(None).map_err(|e| e.to_string())?;
+            assert_eq!(c.runtime.worker_threads, Some(1));
+            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "0");
+            let err = Config::load(None).expect_err("0 threads").to_string();
+            assert!(err.contains("runtime.worker_threads"), "{err}");
+            Ok(())
+        });
     }
 
     #[test]

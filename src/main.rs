@@ -11,9 +11,13 @@ use switchboard::cli::{self, Cli};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> ExitCode {
-    match cli::run(Cli::parse()).await {
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli::runtime(&cli) {
+        Ok(runtime) => runtime.block_on(cli::run(cli)),
+        Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One readable line with the whole cause chain, never a backtrace.
