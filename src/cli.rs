@@ -535,7 +535,11 @@ mod tests {
     fn the_runtime_has_the_configured_worker_threads() {
         figment::Jail::expect_with(|jail| {
             let cli = Cli::parse_from(["switchboard", "serve"]);
-            let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+            // Unset, tokio decides: its own variable, else one per core.
+            let cores = std::env::var("TOKIO_WORKER_THREADS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
             let default = runtime(&cli).map_err(|e| e.to_string())?;
             assert_eq!(default.metrics().num_workers(), cores);
             jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "3");

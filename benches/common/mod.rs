@@ -174,6 +174,18 @@ impl Api {
             .expect("json")
     }
 
+    /// A GET; panics unless it answers 200.
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .expect("request");
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.expect("json")
+    }
+
     /// The session cookie, for WebSocket upgrades.
     pub async fn cookie(base: &str, email: &str, password: &str) -> String {
         let res = reqwest::Client::new()

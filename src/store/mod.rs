@@ -21,6 +21,7 @@ pub mod ivr;
 pub mod labels;
 pub mod migrations;
 pub mod queues;
+mod readers;
 pub mod routed_contacts;
 pub mod sessions;
 pub mod tenants;
@@ -32,10 +33,9 @@ mod writer;
 use std::str::FromStr;
 use std::time::Duration;
 
+use readers::SqliteReaders;
 use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
 use writer::SqliteWriter;
 
 /// Run one sqlx expression against whichever backend this store uses.
@@ -137,7 +137,7 @@ pub(crate) enum Pool {
     /// Embedded default, one node.
     Sqlite {
         /// Readers (WAL lets them run beside the writer).
-        read: SqlitePool,
+        read: SqliteReaders,
         /// The one writer connection.
         write: SqliteWriter,
     },
@@ -212,14 +212,8 @@ impl Store {
                 }
                 // The writer first: it creates the file and sets WAL before readers open it.
                 let write = SqliteWriter::connect(opts.clone()).await?;
-                // No ping before each acquire: a SQLite connection is an open file that cannot
-                // go stale, and the ping would double the hops to its worker thread per query.
-                let read = SqlitePoolOptions::new()
-                    .max_connections(max_connections)
-                    .test_before_acquire(false)
-                    .acquire_timeout(Duration::from_secs(10))
-                    .connect_with(opts)
-                    .await?;
+                // Not a sqlx pool either (see `readers`): one round trip per read.
+                let read = SqliteReaders::connect(opts, max_connections).await?;
                 Pool::Sqlite { read, write }
             }
             Backend::Postgres => Pool::Postgres(
@@ -263,10 +257,11 @@ impl Store {
     pub fn pool_stats(&self) -> PoolStats {
         match &self.pool {
             Pool::Sqlite { read, write } => {
+                let (read_open, read_idle) = read.occupancy();
                 let (open, idle) = write.occupancy();
                 PoolStats {
-                    size: read.size() + open,
-                    idle: read.num_idle() as u32 + idle,
+                    size: read_open + open,
+                    idle: read_idle + idle,
                 }
             }
             Pool::Postgres(p) => PoolStats {

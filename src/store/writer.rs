@@ -15,13 +15,8 @@ use std::ops::{Deref, DerefMut};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::future::BoxFuture;
-use futures::stream::{BoxStream, StreamExt};
-use sqlx::sqlite::{
-    Sqlite, SqliteConnectOptions, SqliteConnection, SqliteQueryResult, SqliteRow, SqliteStatement,
-    SqliteTransactionManager, SqliteTypeInfo,
-};
-use sqlx::{ConnectOptions, Connection, Either, Execute, Executor};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection, SqliteTransactionManager};
+use sqlx::{ConnectOptions, Connection};
 use sqlx_core::transaction::TransactionManager;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
@@ -51,6 +46,10 @@ pub(crate) struct Turn {
 }
 
 impl Turn {
+    /// Nothing to do when a statement ends: a write given up halfway is finished or dropped by
+    /// the worker before the next command, and every write waits in that one queue anyway.
+    pub(super) fn finish(&mut self) {}
+
     /// After a failed statement: a connection whose worker thread is gone is replaced, so one
     /// crash costs one write and not every write until a restart.
     async fn mend(&mut self, error: &sqlx::Error) {
@@ -179,72 +178,111 @@ impl Drop for WriteTx {
     }
 }
 
-impl<'c> Executor<'c> for &'c SqliteWriter {
-    type Database = Sqlite;
+/// `sqlx::Executor` for a type whose `async fn turn(&self)` hands out a connection (a turn with
+/// `finish`, `mend` and `checked`, dereferencing to `SqliteConnection`): each statement runs on
+/// the connection of one turn, which ends with the statement.
+macro_rules! turn_executor {
+    ($ty:ty) => {
+        impl<'c> ::sqlx::Executor<'c> for &'c $ty {
+            type Database = ::sqlx::sqlite::Sqlite;
 
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<SqliteQueryResult, SqliteRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Sqlite>,
-    {
-        // Writes return a handful of rows at most: they are gathered while the connection is
-        // held, so the turn ends with the statement and not with the caller's reading.
-        futures::stream::once(async move {
-            let items: Vec<_> = match self.turn().await {
-                Ok(mut turn) => {
-                    let items: Vec<_> = turn.fetch_many(query).collect().await;
-                    if let Some(Err(e)) = items.last() {
-                        turn.mend(e).await;
-                    }
-                    items
-                }
-                Err(e) => vec![Err(e)],
-            };
-            futures::stream::iter(items)
-        })
-        .flatten()
-        .boxed()
-    }
+            fn fetch_many<'e, 'q: 'e, E>(
+                self,
+                query: E,
+            ) -> ::futures::stream::BoxStream<
+                'e,
+                Result<
+                    ::sqlx::Either<::sqlx::sqlite::SqliteQueryResult, ::sqlx::sqlite::SqliteRow>,
+                    ::sqlx::Error,
+                >,
+            >
+            where
+                'c: 'e,
+                E: 'q + ::sqlx::Execute<'q, ::sqlx::sqlite::Sqlite>,
+            {
+                use ::futures::stream::StreamExt;
+                // The rows are gathered while the connection is held (every caller collects
+                // them anyway: writes return a handful, lists are paged), so the turn ends
+                // with the statement and not with the caller's reading.
+                ::futures::stream::once(async move {
+                    let items: Vec<_> = match self.turn().await {
+                        Ok(mut turn) => {
+                            let items: Vec<_> = turn.fetch_many(query).collect().await;
+                            turn.finish();
+                            if let Some(Err(e)) = items.last() {
+                                turn.mend(e).await;
+                            }
+                            items
+                        }
+                        Err(e) => vec![Err(e)],
+                    };
+                    ::futures::stream::iter(items)
+                })
+                .flatten()
+                .boxed()
+            }
 
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<SqliteRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Sqlite>,
-    {
-        Box::pin(async move {
-            let mut turn = self.turn().await?;
-            let found = turn.fetch_optional(query).await;
-            turn.checked(found).await
-        })
-    }
+            fn fetch_optional<'e, 'q: 'e, E>(
+                self,
+                query: E,
+            ) -> ::futures::future::BoxFuture<
+                'e,
+                Result<Option<::sqlx::sqlite::SqliteRow>, ::sqlx::Error>,
+            >
+            where
+                'c: 'e,
+                E: 'q + ::sqlx::Execute<'q, ::sqlx::sqlite::Sqlite>,
+            {
+                Box::pin(async move {
+                    let mut turn = self.turn().await?;
+                    let found = turn.fetch_optional(query).await;
+                    turn.finish();
+                    turn.checked(found).await
+                })
+            }
 
-    fn prepare_with<'e>(
-        self,
-        sql: sqlx::SqlStr,
-        parameters: &'e [SqliteTypeInfo],
-    ) -> BoxFuture<'e, Result<SqliteStatement, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        Box::pin(async move { self.turn().await?.prepare_with(sql, parameters).await })
-    }
+            fn prepare_with<'e>(
+                self,
+                sql: ::sqlx::SqlStr,
+                parameters: &'e [::sqlx::sqlite::SqliteTypeInfo],
+            ) -> ::futures::future::BoxFuture<
+                'e,
+                Result<::sqlx::sqlite::SqliteStatement, ::sqlx::Error>,
+            >
+            where
+                'c: 'e,
+            {
+                Box::pin(async move {
+                    let mut turn = self.turn().await?;
+                    let prepared = turn.prepare_with(sql, parameters).await;
+                    turn.finish();
+                    prepared
+                })
+            }
 
-    fn describe<'e>(
-        self,
-        sql: sqlx::SqlStr,
-    ) -> BoxFuture<'e, Result<sqlx::Describe<Sqlite>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        Box::pin(async move { self.turn().await?.describe(sql).await })
-    }
+            fn describe<'e>(
+                self,
+                sql: ::sqlx::SqlStr,
+            ) -> ::futures::future::BoxFuture<
+                'e,
+                Result<::sqlx::Describe<::sqlx::sqlite::Sqlite>, ::sqlx::Error>,
+            >
+            where
+                'c: 'e,
+            {
+                Box::pin(async move {
+                    let mut turn = self.turn().await?;
+                    let described = turn.describe(sql).await;
+                    turn.finish();
+                    described
+                })
+            }
+        }
+    };
 }
+pub(super) use turn_executor;
+
+turn_executor!(SqliteWriter);
 
 #[cfg(test)]
 mod tests {
