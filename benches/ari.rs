@@ -35,7 +35,7 @@ use switchboard::voice::ari::{AddChannel, AriClient, BridgeType, NewBridge, Orig
 use tokio::sync::oneshot;
 
 use ari_standin::{AriStandIn, Behaviour};
-use common::{Api, OPERATOR, Server, pct, proc_cpu};
+use common::{Api, OPERATOR, Server, env_or, pct, proc_cpu};
 
 const DID: &str = "+15550009000";
 
@@ -61,13 +61,6 @@ nodes:
     type: hangup
     prompt: "Goodbye."
 "#;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 type Waiters = Arc<Mutex<HashMap<String, oneshot::Sender<()>>>>;
 

@@ -16,16 +16,9 @@ use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-use common::{Api, OPERATOR, Server, pct};
+use common::{Api, OPERATOR, Server, env_or, pct};
 
 type Sent = Arc<Mutex<HashMap<u64, Instant>>>;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 fn report(label: &str, mut samples: Vec<f64>, sent: u64, secs: f64) {
     samples.sort_by(|a, b| a.total_cmp(b));

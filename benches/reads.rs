@@ -11,15 +11,8 @@ mod common;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::{Api, OPERATOR, Server, pct};
+use common::{Api, OPERATOR, Server, env_or, pct};
 use serde_json::json;
-
-fn env_or(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
 
 async fn clients(base: &str, n: usize) -> Vec<Arc<Api>> {
     let mut out = Vec::with_capacity(n);

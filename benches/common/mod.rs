@@ -223,6 +223,14 @@ pub async fn tenant_with_widget(api: &Api) -> (i64, String) {
     (tid, w["public_id"].as_str().expect("widget").to_owned())
 }
 
+/// A whole-number setting from the environment, `default` when unset or not a number.
+pub fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 /// p-th percentile of sorted samples.
 pub fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
