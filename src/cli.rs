@@ -179,23 +179,24 @@ pub enum ConfigCommand {
     Check,
 }
 
-/// The runtime the command runs on: `runtime.worker_threads` threads from the configuration,
-/// or one per core when it is unset. A configuration that does not load is reported by
-/// [`run`] (some commands need none), so here it only means the default.
-pub fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
+/// The runtime the command runs on: `runtime.worker_threads` threads from `config`, or tokio's
+/// default when it is unset or there is no valid configuration (some commands need none;
+/// [`run`] reports an invalid one to those that do).
+pub fn runtime(config: Option<&Config>) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(n) = Config::load(cli.config.as_deref())
-        .ok()
-        .and_then(|c| c.runtime.worker_threads)
-    {
+    if let Some(n) = config.and_then(|c| c.runtime.worker_threads) {
         builder.worker_threads(n);
     }
     builder.build()
 }
 
-/// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
+/// Runs the parsed command line; `config` is [`Config::load`] of `cli.config`, read once by
+/// the caller (it also sizes the runtime).
+pub async fn run(
+    cli: Cli,
+    config: Result<Config, crate::config::ConfigError>,
+) -> anyhow::Result<()> {
     // The simulator needs no configuration or database.
     if let Command::Simulate(args) = cli.command {
         return simulate(args);
@@ -214,7 +215,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     {
         return crate::ai::cli::eval(None, args).await;
     }
-    let config = Config::load(cli.config.as_deref()).context("invalid configuration")?;
+    let config = config.context("invalid configuration")?;
     match cli.command {
         Command::Config(ConfigCommand::Check) => {
             print!("{}", config.redacted_toml());
@@ -525,31 +526,24 @@ fn simulate(args: SimulateArgs) -> anyhow::Result<()> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(
-        clippy::result_large_err,
-        reason = "figment::Jail's closure signature is fixed"
-    )]
     use super::*;
 
     #[test]
     fn the_runtime_has_the_configured_worker_threads() {
-        figment::Jail::expect_with(|jail| {
-            let cli = Cli::parse_from(["switchboard", "serve"]);
-            // Unset, tokio decides: its own variable, else one per core.
-            let cores = std::env::var("TOKIO_WORKER_THREADS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-            let default = runtime(&cli).map_err(|e| e.to_string())?;
-            assert_eq!(default.metrics().num_workers(), cores);
-            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "3");
-            let three = runtime(&cli).map_err(|e| e.to_string())?;
-            assert_eq!(three.metrics().num_workers(), 3);
-            // An invalid configuration falls back to the default here; `run` reports it.
-            jail.set_env("SWITCHBOARD_RUNTIME__WORKER_THREADS", "0");
-            let fallback = runtime(&cli).map_err(|e| e.to_string())?;
-            assert_eq!(fallback.metrics().num_workers(), cores);
-            Ok(())
-        });
+        // Unset, tokio decides: its own variable, else one per core.
+        let cores = std::env::var("TOKIO_WORKER_THREADS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        let unset = Config::default();
+        assert_eq!(
+            runtime(Some(&unset)).unwrap().metrics().num_workers(),
+            cores
+        );
+        let mut three = Config::default();
+        three.runtime.worker_threads = Some(3);
+        assert_eq!(runtime(Some(&three)).unwrap().metrics().num_workers(), 3);
+        // No valid configuration: the default here; `run` reports the configuration's error.
+        assert_eq!(runtime(None).unwrap().metrics().num_workers(), cores);
     }
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use switchboard::cli::{self, Cli};
+use switchboard::config::Config;
 
 // A call's setup allocates and frees thousands of small buffers across the runtime's threads
 // (JSON, HTTP, SQL rows); mimalloc's per-thread pages cost less per call than glibc's arenas
@@ -13,8 +14,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let result = match cli::runtime(&cli) {
-        Ok(runtime) => runtime.block_on(cli::run(cli)),
+    // Read once: it sizes the runtime, and the commands that need it get it.
+    let config = Config::load(cli.config.as_deref());
+    let result = match cli::runtime(config.as_ref().ok()) {
+        Ok(runtime) => runtime.block_on(cli::run(cli, config)),
         Err(e) => Err(anyhow::Error::new(e).context("cannot start the async runtime")),
     };
     match result {

@@ -178,14 +178,14 @@ impl Drop for ReadTurn {
         let Some(conn) = self.conn.take() else {
             return;
         };
-        let home = self.home.clone();
-        let permit = self.permit.take();
         if self.finished {
-            give_back(&home, conn);
+            give_back(&self.home, conn);
             return;
         }
+        let permit = self.permit.take();
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
+                let home = self.home.clone();
                 runtime.spawn(async move {
                     let mut conn = conn;
                     match conn.ping().await {
@@ -199,7 +199,7 @@ impl Drop for ReadTurn {
             }
             // No runtime to wait on: let the connection go.
             Err(_) => {
-                home.open.fetch_sub(1, Ordering::Relaxed);
+                self.home.open.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
