@@ -18,6 +18,9 @@
 //! ARI requests without Switchboard. Also Switchboard's thread switches per call and its CPU
 //! as a multiple of the stand-in's: on a shared machine both processes slow down together, so
 //! the ratio compares builds better than the absolute figure does.
+//!
+//! REST requests travel over the events socket, as with an Asterisk of 20.14, 21.9, 22.4 or
+//! later (the default); `REST_OVER_WEBSOCKET=0` sends them over HTTP on both passes.
 
 mod common;
 
@@ -31,7 +34,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use switchboard::config::AsteriskConfig;
-use switchboard::voice::ari::{AddChannel, AriClient, BridgeType, NewBridge, Originate, Play};
+use switchboard::voice::ari::{
+    AddChannel, AriClient, BridgeType, EventStream, NewBridge, Originate, Play, StreamOptions,
+};
 use tokio::sync::oneshot;
 
 use ari_standin::{AriStandIn, Behaviour};
@@ -110,11 +115,11 @@ struct Run {
     switches: Option<u64>,
 }
 
-async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
+async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize, socket: bool) -> Run {
     let ari = Arc::new(AriStandIn::start().await);
     ari.set_playback_duration(Duration::from_millis(1));
     let asterisk = format!(
-        "[{{name=\"standin\",url=\"{}\",username=\"switchboard\",password=\"switchboard\",max_in_flight=64}}]",
+        "[{{name=\"standin\",url=\"{}\",username=\"switchboard\",password=\"switchboard\",max_in_flight=64,rest_over_websocket={socket}}}]",
         ari.url()
     );
     let server = Server::start_with(&[("SWITCHBOARD_VOICE__ASTERISK", &asterisk)]);
@@ -257,7 +262,7 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize) -> Run {
 
 /// The same ARI traffic for one call, sent by a bare client instead of Switchboard: what the
 /// stand-in and this driver cost without us.
-async fn standin_alone(concurrency: usize, secs: u64) -> Run {
+async fn standin_alone(concurrency: usize, secs: u64, socket: bool) -> Run {
     let ari = Arc::new(AriStandIn::start().await);
     ari.set_playback_duration(Duration::from_millis(1));
     for n in 0..concurrency {
@@ -273,6 +278,20 @@ async fn standin_alone(concurrency: usize, secs: u64) -> Run {
         ..AsteriskConfig::for_url(&ari.url())
     };
     let client = AriClient::new(&config).expect("client");
+    if socket {
+        let mut stream =
+            EventStream::spawn(StreamOptions::from_config(&config).requests_for(&client))
+                .expect("events");
+        tokio::spawn(async move { while stream.recv().await.is_some() {} });
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !client.rest_over_socket() {
+            assert!(
+                Instant::now() < deadline,
+                "the stand-in takes no requests on its socket"
+            );
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
     let cpu = proc_cpu("/proc/self/stat");
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
@@ -370,18 +389,20 @@ fn report(label: &str, mut run: Run) {
 fn main() {
     let concurrency = env_or("CONCURRENCY", 32) as usize;
     let secs = env_or("SECS", 10);
+    let socket = env_or("REST_OVER_WEBSOCKET", 1) != 0;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
         println!(
-            "ARI call setup (IVR greeting → queue → agent phone → bridge), {concurrency} calls in flight, {secs} s, {} cores",
-            std::thread::available_parallelism().map_or(0, |n| n.get())
+            "ARI call setup (IVR greeting → queue → agent phone → bridge), {concurrency} calls in flight, {secs} s, {} cores, requests over {}",
+            std::thread::available_parallelism().map_or(0, |n| n.get()),
+            if socket { "the events socket" } else { "HTTP" }
         );
-        let run = switchboard_path(concurrency, secs, 20).await;
+        let run = switchboard_path(concurrency, secs, 20, socket).await;
         report("switchboard + ARI stand-in", run);
-        let run = standin_alone(concurrency, secs).await;
+        let run = standin_alone(concurrency, secs, socket).await;
         report("ARI stand-in alone (same requests)", run);
     });
 }

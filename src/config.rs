@@ -44,7 +44,7 @@
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
-//! `request_timeout_secs` (`10`), `max_in_flight` (`32`). In the environment it is one value:
+//! `request_timeout_secs` (`10`), `max_in_flight` (`32`), `rest_over_websocket` (`true`). In the environment it is one value:
 //! `SWITCHBOARD_VOICE__ASTERISK='[{name="pbx1",url="http://10.0.0.5:8088/ari",username="switchboard",password="…"}]'`.
 
 use std::net::SocketAddr;
@@ -176,6 +176,10 @@ pub struct AsteriskConfig {
     /// REST requests in flight at once (Asterisk's HTTP `sessionlimit` is 100 by default).
     #[serde(default = "default_ari_in_flight")]
     pub max_in_flight: usize,
+    /// Send REST requests over the events socket when Asterisk takes them there (20.14,
+    /// 21.9, 22.4 and later; an older one is detected and spoken to over HTTP).
+    #[serde(default = "default_true")]
+    pub rest_over_websocket: bool,
 }
 
 fn default_ari_app() -> String {
@@ -184,6 +188,10 @@ fn default_ari_app() -> String {
 
 fn default_ari_timeout() -> u64 {
     10
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_ari_in_flight() -> usize {
@@ -201,6 +209,7 @@ impl AsteriskConfig {
             app: default_ari_app(),
             request_timeout_secs: default_ari_timeout(),
             max_in_flight: default_ari_in_flight(),
+            rest_over_websocket: true,
         }
     }
 

@@ -1033,8 +1033,11 @@ async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
         r.path.ends_with("/addChannel") && r.param("channel") == Some(leg.as_str())
     })
     .await;
+    // The row says connected from the agent's answer; the customer's comes after the bridge.
     let call = line
-        .call_until("connected", |c| c["state"] == "connected")
+        .call_until("the customer answered", |c| {
+            c["state"] == "connected" && kinds(c).iter().any(|k| k == "callback_answered")
+        })
         .await;
     assert_eq!(call["agent_id"], alex.id);
     let kinds = kinds(&call);

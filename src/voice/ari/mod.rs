@@ -5,7 +5,8 @@
 //! - [`AriClient`] (`rest.rs`, `channels.rs`, `params.rs`, `resources.rs`): REST over reqwest, one client
 //!   per Asterisk server, requests built from the operation table in [`ops`].
 //! - [`EventStream`] (`stream.rs`): the events WebSocket on a dedicated reader task, with
-//!   reconnect and `Connected`/`Disconnected` notices.
+//!   reconnect and `Connected`/`Disconnected` notices; REST requests travel over it when
+//!   Asterisk takes them there (`socket_rest.rs`).
 //! - [`Event`] (`events.rs`, `payloads.rs`): typed events, unknown ones kept raw.
 //! - [`models`] (`models.rs`, `states.rs`): the ARI objects.
 //! - [`AriError`] (`error.rs`): failures by HTTP status, with Asterisk's message.
@@ -21,6 +22,7 @@ mod params;
 mod payloads;
 mod resources;
 mod rest;
+mod socket_rest;
 mod states;
 mod stream;
 

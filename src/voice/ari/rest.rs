@@ -19,6 +19,7 @@ use url::Url;
 
 use super::error::AriError;
 use super::ops::Op;
+use super::socket_rest::RestLink;
 use crate::config::AsteriskConfig;
 
 /// A typed client for one Asterisk server's ARI.
@@ -34,6 +35,9 @@ struct Inner {
     http: reqwest::Client,
     auth: HeaderValue,
     permits: Semaphore,
+    timeout: Duration,
+    /// The events socket, when requests may go over it.
+    link: Arc<RestLink>,
 }
 
 impl std::fmt::Debug for AriClient {
@@ -70,6 +74,8 @@ impl AriClient {
                 http,
                 auth: basic_auth(&server.username, &server.password)?,
                 permits: Semaphore::new(server.max_in_flight.max(1)),
+                timeout: Duration::from_secs(server.request_timeout_secs.max(1)),
+                link: Arc::default(),
             }),
         })
     }
@@ -87,6 +93,16 @@ impl AriClient {
     /// The base URL (`http://HOST:8088/ari`).
     pub fn base_url(&self) -> &Url {
         &self.inner.base
+    }
+
+    /// Shared with this server's events stream, which offers its socket for requests.
+    pub(super) fn rest_link(&self) -> Arc<RestLink> {
+        self.inner.link.clone()
+    }
+
+    /// Whether requests go over the events socket now (instead of HTTP).
+    pub fn rest_over_socket(&self) -> bool {
+        self.inner.link.current().is_some()
     }
 
     /// Starts a request for `op`, filling its path placeholders in order.
@@ -220,40 +236,68 @@ impl Call<'_> {
         Ok(url)
     }
 
-    /// Sends the request; a non-2xx answer becomes the matching [`AriError`].
+    /// Sends the request, over the events socket when it takes requests (files excepted: a
+    /// socket answer is text), else over HTTP; a non-2xx answer becomes the matching
+    /// [`AriError`].
     async fn execute(self) -> Result<Vec<u8>, AriError> {
         let url = self.url()?;
         let inner = &self.client.inner;
-        let method = reqwest::Method::from_bytes(self.op.method.as_bytes())
-            .map_err(|e| AriError::Config(e.to_string()))?;
-        let mut request = inner
-            .http
-            .request(method, url)
-            .header(AUTHORIZATION, inner.auth.clone());
-        if !self.body.is_empty() {
-            request = request.json(&self.body);
-        }
         let _permit = inner
             .permits
             .acquire()
             .await
             .map_err(|_| AriError::Transport("client closed".into()))?;
         let started = Instant::now();
-        let response = request.send().await.map_err(AriError::from_reqwest)?;
-        let status = response.status();
-        let body = response.bytes().await.map_err(AriError::from_reqwest)?;
+        let socket = (self.op.returns != "binary")
+            .then(|| inner.link.current())
+            .flatten();
+        let (status, body) = match socket {
+            Some(socket) => {
+                // The path as sent over HTTP, relative to the base (`channels/ID/answer`).
+                let uri = url
+                    .path()
+                    .strip_prefix(inner.base.path().trim_end_matches('/'))
+                    .unwrap_or(url.path())
+                    .trim_start_matches('/');
+                let query: Vec<(&str, &str)> =
+                    self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let body = (!self.body.is_empty())
+                    .then(|| serde_json::to_string(&self.body))
+                    .transpose()
+                    .map_err(|e| AriError::Config(e.to_string()))?;
+                let answer = socket
+                    .send(self.op.method, uri, &query, body.as_deref(), inner.timeout)
+                    .await?;
+                (answer.status, answer.body)
+            }
+            None => {
+                let method = reqwest::Method::from_bytes(self.op.method.as_bytes())
+                    .map_err(|e| AriError::Config(e.to_string()))?;
+                let mut request = inner
+                    .http
+                    .request(method, url)
+                    .header(AUTHORIZATION, inner.auth.clone());
+                if !self.body.is_empty() {
+                    request = request.json(&self.body);
+                }
+                let response = request.send().await.map_err(AriError::from_reqwest)?;
+                let status = response.status().as_u16();
+                let body = response.bytes().await.map_err(AriError::from_reqwest)?;
+                (status, body.to_vec())
+            }
+        };
         tracing::debug!(
             ari.server = %inner.name,
             ari.op = self.op.name,
-            status = status.as_u16(),
+            status,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "ARI request"
         );
-        if status.is_success() {
-            Ok(body.to_vec())
+        if (200..300).contains(&status) {
+            Ok(body)
         } else {
             Err(AriError::from_status(
-                status.as_u16(),
+                status,
                 &String::from_utf8_lossy(&body),
             ))
         }

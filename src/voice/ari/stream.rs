@@ -6,10 +6,14 @@
 //! exponential backoff and jitter, and tells the consumer with [`StreamEvent::Disconnected`]
 //! and [`StreamEvent::Connected`]: Asterisk does not replay what was missed, so after every
 //! `Connected` the call layer re-lists channels and bridges and renews subscriptions.
+//!
+//! Given a client ([`StreamOptions::requests_for`]), the socket also carries that client's
+//! REST requests once Asterisk shows it takes them (`socket_rest.rs`).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use futures::{Sink, SinkExt, Stream, StreamExt};
+use futures::{Sink, Stream, StreamExt};
 use rand::Rng;
 use reqwest::header::HeaderValue;
 use secrecy::SecretString;
@@ -21,8 +25,9 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use url::Url;
 
 use super::error::AriError;
-use super::events::EventMessage;
-use super::rest::basic_auth;
+use super::events::{Event, EventMessage};
+use super::rest::{AriClient, basic_auth};
+use super::socket_rest::{PROBE_ID, RestLink, SocketRest};
 use crate::config::AsteriskConfig;
 
 /// What the stream hands the consumer.
@@ -63,6 +68,16 @@ pub struct StreamOptions {
     pub ping_interval: Duration,
     /// Give up a connection attempt after this long.
     pub connect_timeout: Duration,
+    /// The client whose requests may travel over the socket.
+    rest: Option<Arc<RestLink>>,
+}
+
+impl std::fmt::Debug for RestLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RestLink")
+            .field("open", &self.current().is_some())
+            .finish()
+    }
 }
 
 impl StreamOptions {
@@ -79,7 +94,15 @@ impl StreamOptions {
             backoff_max: Duration::from_secs(30),
             ping_interval: Duration::from_secs(15),
             connect_timeout: Duration::from_secs(10),
+            rest: None,
         }
+    }
+
+    /// Lets `client`'s REST requests go over this socket whenever Asterisk answers them there
+    /// (20.14, 21.9, 22.4 and later); they use HTTP otherwise.
+    pub fn requests_for(mut self, client: &AriClient) -> Self {
+        self.rest = Some(client.rest_link());
+        self
     }
 
     /// The events URL: `ws(s)://HOST:PORT/ari/events?app=…&subscribeAll=…`.
@@ -150,16 +173,42 @@ pub struct EventStream {
     task: Option<JoinHandle<()>>,
 }
 
+/// Takes each item as the reader reads it; false when nobody listens any more.
+type Deliver = Box<dyn FnMut(StreamEvent) -> bool + Send>;
+
 impl EventStream {
     /// Starts the reader task; it connects (and reconnects) on its own.
     pub fn spawn(opts: StreamOptions) -> Result<Self, AriError> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut stream = Self::start(opts, Box::new(move |item| tx.send(item).is_ok()))?;
+        stream.rx = rx;
+        Ok(stream)
+    }
+
+    /// Starts the reader task handing each item to `handle` on the reader itself, one task
+    /// wake-up per event fewer than [`EventStream::recv`]. `handle` must not block: Asterisk
+    /// drops a reader that falls behind. [`EventStream::recv`] then yields nothing; keep the
+    /// stream (or [`EventStream::join`] it) for as long as events should flow.
+    pub fn spawn_with(
+        opts: StreamOptions,
+        mut handle: impl FnMut(StreamEvent) + Send + 'static,
+    ) -> Result<Self, AriError> {
+        Self::start(
+            opts,
+            Box::new(move |item| {
+                handle(item);
+                true
+            }),
+        )
+    }
+
+    fn start(opts: StreamOptions, deliver: Deliver) -> Result<Self, AriError> {
         let url = opts.events_url()?;
         let auth = basic_auth(&opts.username, &opts.password)?;
-        let (tx, rx) = mpsc::unbounded_channel();
         let (stop, stop_rx) = watch::channel(false);
-        let task = tokio::spawn(run(opts, url, auth, tx, stop_rx));
+        let task = tokio::spawn(run(opts, url, auth, deliver, stop_rx));
         Ok(EventStream {
-            rx,
+            rx: mpsc::unbounded_channel().1,
             stop,
             task: Some(task),
         })
@@ -168,6 +217,13 @@ impl EventStream {
     /// The next event; `None` once the stream has stopped.
     pub async fn recv(&mut self) -> Option<StreamEvent> {
         self.rx.recv().await
+    }
+
+    /// Waits until the reader task ends (it runs until the stream is dropped or shut down).
+    pub async fn join(mut self) {
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
     }
 
     /// Closes the socket and waits for the reader task to end.
@@ -209,7 +265,7 @@ async fn run(
     opts: StreamOptions,
     url: Url,
     auth: HeaderValue,
-    tx: mpsc::UnboundedSender<StreamEvent>,
+    mut deliver: Deliver,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut backoff = Backoff::new(opts.backoff_initial, opts.backoff_max);
@@ -224,14 +280,22 @@ async fn run(
                 tracing::info!(ari.server = %opts.name, ari.app = %opts.app, "ARI events connected");
                 backoff.reset();
                 failures = 0;
-                if tx.send(StreamEvent::Connected).is_err() {
+                if !deliver(StreamEvent::Connected) {
                     return;
                 }
-                match pump(ws, &tx, &mut stop, opts.ping_interval).await {
+                match pump(
+                    ws,
+                    &mut deliver,
+                    &mut stop,
+                    opts.ping_interval,
+                    opts.rest.as_deref(),
+                )
+                .await
+                {
                     End::Stopped | End::ConsumerGone => return,
                     End::Lost(reason) => {
                         tracing::warn!(ari.server = %opts.name, %reason, "ARI events socket lost; reconnecting");
-                        if tx.send(StreamEvent::Disconnected { reason }).is_err() {
+                        if !deliver(StreamEvent::Disconnected { reason }) {
                             return;
                         }
                     }
@@ -266,21 +330,53 @@ async fn connect(url: &Url, auth: &HeaderValue) -> Result<Ws, tungstenite::Error
     request
         .headers_mut()
         .insert(tungstenite::http::header::AUTHORIZATION, auth.clone());
-    let (ws, _response) = tokio_tungstenite::connect_async(request).await?;
+    // Without TCP_NODELAY a request frame written while an earlier one is unacknowledged
+    // waits for the ACK (Nagle), which loopback delays by up to 40 ms.
+    let (ws, _response) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
     Ok(ws)
 }
 
 /// Reads one connection until it ends. Generic over the socket so tests can drive it.
 async fn pump<S>(
-    mut ws: S,
-    tx: &mpsc::UnboundedSender<StreamEvent>,
+    ws: S,
+    deliver: &mut Deliver,
     stop: &mut watch::Receiver<bool>,
     ping_interval: Duration,
+    rest: Option<&RestLink>,
 ) -> End
 where
     S: Stream<Item = Result<Message, tungstenite::Error>>
         + Sink<Message, Error = tungstenite::Error>
-        + Unpin,
+        + Unpin
+        + Send
+        + 'static,
+{
+    let (sink, mut frames) = ws.split();
+    // Our pings and close go through it too, whether or not it carries requests.
+    let socket = SocketRest::new(Box::pin(sink));
+    if rest.is_some()
+        && let Err(e) = socket.probe().await
+    {
+        return End::Lost(e.to_string());
+    }
+    let end = read(&mut frames, &socket, deliver, stop, ping_interval, rest).await;
+    if let Some(link) = rest {
+        link.remove(&socket);
+    }
+    socket.close();
+    end
+}
+
+async fn read<S>(
+    frames: &mut S,
+    socket: &Arc<SocketRest>,
+    deliver: &mut Deliver,
+    stop: &mut watch::Receiver<bool>,
+    ping_interval: Duration,
+    rest: Option<&RestLink>,
+) -> End
+where
+    S: Stream<Item = Result<Message, tungstenite::Error>> + Unpin,
 {
     let mut ticker = tokio::time::interval_at(Instant::now() + ping_interval, ping_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -289,25 +385,37 @@ where
         tokio::select! {
             _ = stopped(stop) => {
                 // Asterisk may take its time to answer the close; do not hang shutdown on it.
-                let _ = tokio::time::timeout(Duration::from_secs(1), ws.close()).await;
+                let _ = tokio::time::timeout(Duration::from_secs(1), socket.shut()).await;
                 return End::Stopped;
             }
             _ = ticker.tick() => {
                 if last_heard.elapsed() >= ping_interval * 2 {
                     return End::Lost("no answer to pings".into());
                 }
-                if let Err(e) = ws.send(Message::Ping(Default::default())).await {
+                if let Err(e) = socket.write(Message::Ping(Default::default())).await {
                     return End::Lost(e.to_string());
                 }
             }
-            frame = ws.next() => {
+            frame = frames.next() => {
                 last_heard = Instant::now();
                 match frame {
                     None => return End::Lost("socket closed".into()),
                     Some(Err(e)) => return End::Lost(e.to_string()),
                     Some(Ok(Message::Text(text))) => match EventMessage::parse(text.as_str()) {
-                        Ok(event) => {
-                            if tx.send(StreamEvent::Event(Box::new(event))).is_err() {
+                        Ok(mut event) => {
+                            if let Event::RestResponse(response) = &mut event.event {
+                                if response.request_id == PROBE_ID {
+                                    if let Some(link) = rest {
+                                        tracing::info!("ARI requests go over the events socket");
+                                        link.install(socket.clone());
+                                    }
+                                    continue;
+                                }
+                                if socket.answer(response) {
+                                    continue;
+                                }
+                            }
+                            if !deliver(StreamEvent::Event(Box::new(event))) {
                                 return End::ConsumerGone;
                             }
                         }
@@ -328,6 +436,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::SinkExt;
     use rand::SeedableRng;
 
     #[test]
@@ -368,10 +477,17 @@ mod tests {
         let mut server = WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
         let (tx, mut rx) = mpsc::unbounded_channel();
         let (_stop_tx, mut stop) = watch::channel(false);
-        let pumping =
-            tokio::spawn(
-                async move { pump(client, &tx, &mut stop, Duration::from_secs(60)).await },
-            );
+        let mut deliver: Deliver = Box::new(move |item| tx.send(item).is_ok());
+        let pumping = tokio::spawn(async move {
+            pump(
+                client,
+                &mut deliver,
+                &mut stop,
+                Duration::from_secs(60),
+                None,
+            )
+            .await
+        });
         let stasis_end =
             r#"{"type":"StasisEnd","application":"a","timestamp":"t","channel":{"id":"c1"}}"#;
         server.send(Message::text(stasis_end)).await.unwrap();
@@ -389,5 +505,109 @@ mod tests {
             rx.try_recv().is_err(),
             "the bad frame is dropped, not forwarded"
         );
+    }
+
+    #[tokio::test]
+    async fn requests_go_over_the_socket_once_asterisk_answers_there_and_fail_when_it_drops() {
+        use tokio_tungstenite::WebSocketStream;
+        use tokio_tungstenite::tungstenite::protocol::Role;
+        let (ours, theirs) = tokio::io::duplex(64 * 1024);
+        let client = WebSocketStream::from_raw_socket(ours, Role::Client, None).await;
+        let mut server = WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (_stop_tx, mut stop) = watch::channel(false);
+        let mut deliver: Deliver = Box::new(move |item| tx.send(item).is_ok());
+        let link = Arc::new(RestLink::default());
+        let pumping = tokio::spawn({
+            let link = link.clone();
+            async move {
+                pump(
+                    client,
+                    &mut deliver,
+                    &mut stop,
+                    Duration::from_secs(60),
+                    Some(&link),
+                )
+                .await
+            }
+        });
+        let frame_json = |m: Option<Result<Message, tungstenite::Error>>| -> serde_json::Value {
+            serde_json::from_str(m.unwrap().unwrap().to_text().unwrap()).unwrap()
+        };
+
+        // The reader asks first; nothing goes over the socket before Asterisk answers.
+        let probe = frame_json(server.next().await);
+        assert_eq!(probe["type"], "RESTRequest");
+        assert_eq!(probe["uri"], "asterisk/ping");
+        assert!(link.current().is_none());
+        let pong = serde_json::json!({"type": "RESTResponse", "request_id": probe["request_id"],
+            "transaction_id": probe["transaction_id"], "status_code": 200, "reason_phrase": "OK",
+            "uri": "asterisk/ping", "content_type": "application/json",
+            "message_body": "{\"ping\":\"pong\"}", "application": "a", "timestamp": "t"});
+        server.send(Message::text(pong.to_string())).await.unwrap();
+        let socket = loop {
+            if let Some(s) = link.current() {
+                break s;
+            }
+            tokio::task::yield_now().await;
+        };
+
+        // A request and its answer, with an event between them that still reaches the consumer.
+        let asking = tokio::spawn({
+            let socket = socket.clone();
+            async move {
+                socket
+                    .send(
+                        "POST",
+                        "channels/c1/answer",
+                        &[],
+                        None,
+                        Duration::from_secs(5),
+                    )
+                    .await
+            }
+        });
+        let request = frame_json(server.next().await);
+        assert_eq!(request["method"], "POST");
+        assert_eq!(request["uri"], "channels/c1/answer");
+        let event =
+            r#"{"type":"StasisEnd","application":"a","timestamp":"t","channel":{"id":"c9"}}"#;
+        server.send(Message::text(event)).await.unwrap();
+        let not_found = serde_json::json!({"type": "RESTResponse",
+            "request_id": request["request_id"], "transaction_id": request["transaction_id"],
+            "status_code": 404, "reason_phrase": "Not Found", "uri": "channels/c1/answer",
+            "content_type": "application/json",
+            "message_body": "{\"message\":\"Channel not found\"}"});
+        server
+            .send(Message::text(not_found.to_string()))
+            .await
+            .unwrap();
+        let answer = asking.await.unwrap().unwrap();
+        assert_eq!(answer.status, 404);
+        assert_eq!(answer.body, br#"{"message":"Channel not found"}"#);
+        match rx.recv().await.unwrap() {
+            StreamEvent::Event(e) => assert_eq!(e.event.channel().unwrap().id, "c9"),
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(rx.try_recv().is_err(), "answers are not events");
+
+        // A request still waiting when the socket goes fails at once, and HTTP takes over.
+        let waiting = tokio::spawn({
+            let socket = socket.clone();
+            async move {
+                socket
+                    .send("GET", "channels", &[], None, Duration::from_secs(30))
+                    .await
+            }
+        });
+        let _ = server.next().await;
+        server.send(Message::Close(None)).await.unwrap();
+        assert!(matches!(pumping.await.unwrap(), End::Lost(_)));
+        let failed = tokio::time::timeout(Duration::from_secs(5), waiting)
+            .await
+            .expect("failed before its timeout")
+            .unwrap();
+        assert!(matches!(failed, Err(AriError::Transport(_))), "{failed:?}");
+        assert!(link.current().is_none());
     }
 }

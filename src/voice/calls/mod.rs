@@ -361,13 +361,22 @@ impl VoiceService {
     pub fn start(&self, routing: broadcast::Receiver<RoutingNotice>) -> Result<(), VoiceError> {
         self.0.timeline.start(self.0.deps.store.clone());
         for (index, server) in self.0.servers.iter().enumerate() {
-            let stream = EventStream::spawn(StreamOptions::from_config(&server.config)).map_err(
-                |source| VoiceError::Server {
-                    server: server.config.name.clone(),
-                    source,
-                },
-            )?;
-            self.0.spawn(self.clone().read_events(index, stream));
+            let mut options = StreamOptions::from_config(&server.config);
+            if server.config.rest_over_websocket {
+                options = options.requests_for(&server.client);
+            }
+            // Events are handed to their calls on the reader task itself: a call brings a
+            // few dozen, and a task in between would wake for each.
+            let voice = self.clone();
+            let mut connected_before = false;
+            let stream = EventStream::spawn_with(options, move |item| {
+                voice.on_stream(index, item, &mut connected_before)
+            })
+            .map_err(|source| VoiceError::Server {
+                server: server.config.name.clone(),
+                source,
+            })?;
+            self.0.spawn(stream.join());
         }
         self.0.spawn(self.clone().follow_routing(routing));
         Ok(())
@@ -505,36 +514,35 @@ impl VoiceService {
         }
     }
 
-    async fn read_events(self, server: usize, mut stream: EventStream) {
-        let name = self.0.servers[server].config.name.clone();
-        let mut connected_before = false;
-        while let Some(item) = stream.recv().await {
-            match item {
-                StreamEvent::Connected => {
-                    tracing::info!(asterisk = %name, "ARI events connected");
-                    let phones = self.clone();
-                    self.0
-                        .spawn(async move { phones.watch_phones(server).await });
-                    let me = self.clone();
-                    if connected_before {
-                        self.0.spawn(async move { me.resync(server).await });
-                    } else {
-                        // Calls of an earlier run of ours may still be up in Asterisk.
-                        self.0.spawn(async move { me.recover(server).await });
-                    }
-                    connected_before = true;
+    /// What the events reader of `server` read; never waits.
+    fn on_stream(&self, server: usize, item: StreamEvent, connected_before: &mut bool) {
+        match item {
+            StreamEvent::Connected => {
+                let name = &self.0.servers[server].config.name;
+                tracing::info!(asterisk = %name, "ARI events connected");
+                let phones = self.clone();
+                self.0
+                    .spawn(async move { phones.watch_phones(server).await });
+                let me = self.clone();
+                if *connected_before {
+                    self.0.spawn(async move { me.resync(server).await });
+                } else {
+                    // Calls of an earlier run of ours may still be up in Asterisk.
+                    self.0.spawn(async move { me.recover(server).await });
                 }
-                StreamEvent::Disconnected { reason } => {
-                    tracing::warn!(asterisk = %name, %reason, "ARI events lost; reconnecting");
-                    self.0
-                        .phones
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .forget(server);
-                    self.0.devices.forget_server(server);
-                }
-                StreamEvent::Event(message) => self.dispatch(server, message.event),
+                *connected_before = true;
             }
+            StreamEvent::Disconnected { reason } => {
+                let name = &self.0.servers[server].config.name;
+                tracing::warn!(asterisk = %name, %reason, "ARI events lost; reconnecting");
+                self.0
+                    .phones
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .forget(server);
+                self.0.devices.forget_server(server);
+            }
+            StreamEvent::Event(message) => self.dispatch(server, message.event),
         }
     }
 

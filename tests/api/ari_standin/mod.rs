@@ -77,6 +77,10 @@ impl AriStandIn {
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let addr = listener.local_addr().unwrap();
+        // Frames on the events socket are small and many: no Nagle delay between them.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         let server = tokio::spawn(async move {
             axum::serve(listener, router).await.unwrap();
         });
@@ -95,6 +99,14 @@ impl AriStandIn {
     /// A `[[voice.asterisk]]` entry pointing at the stand-in with its credentials.
     pub fn config(&self) -> AsteriskConfig {
         AsteriskConfig::for_url(&self.url())
+    }
+
+    /// Plays an Asterisk older than 20.14/21.9/22.4 (`false`): `RESTRequest` frames on the
+    /// events socket go unanswered.
+    pub fn set_rest_over_websocket(&self, on: bool) {
+        self.shared
+            .rest_over_socket
+            .store(on, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// How long each media item of a playback lasts.

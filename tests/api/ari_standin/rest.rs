@@ -79,9 +79,9 @@ impl Params {
     }
 }
 
-struct Reply {
-    status: u16,
-    body: Option<Value>,
+pub(super) struct Reply {
+    pub status: u16,
+    pub body: Option<Value>,
     location: Option<String>,
 }
 
@@ -132,42 +132,10 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
         .unwrap_or_default();
     let body: Option<Value> = serde_json::from_slice(&bytes).ok();
     let path = parts.uri.path().to_owned();
-    let mut params: BTreeMap<String, Value> = query
-        .iter()
-        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-        .collect();
-    if let Some(Value::Object(extra)) = &body {
-        for (k, v) in extra {
-            params.insert(k.clone(), v.clone());
-        }
-    }
     if let Some(response) = stored_file(&shared, &parts.method, &path) {
         return response;
     }
-    let reply = {
-        let mut world = shared.lock();
-        world.requests.push(Request {
-            method: parts.method.to_string(),
-            path: path.clone(),
-            query: query.clone(),
-            body: body.clone(),
-        });
-        let segments: Vec<String> = path
-            .trim_start_matches("/ari/")
-            .split('/')
-            .map(percent_decode)
-            .collect();
-        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let reply = route(&mut world, &shared, &parts.method, &segs, &Params(params));
-        world.exchanges.push(Exchange {
-            method: parts.method.to_string(),
-            path: path.clone(),
-            status: reply.status,
-            body: reply.body.clone(),
-        });
-        reply
-    };
-    shared.request_seen.notify_waiters();
+    let reply = answer(&shared, &parts.method, &path, query, body, false);
     let status = StatusCode::from_u16(reply.status).unwrap();
     let mut response = match reply.body {
         Some(body) => (status, axum::Json(body)).into_response(),
@@ -182,6 +150,52 @@ pub async fn handle(State(shared): State<Arc<Shared>>, req: HttpRequest) -> Resp
             .insert(header::LOCATION, HeaderValue::from_str(&location).unwrap());
     }
     response
+}
+
+/// One request, however it came (`path` is `/ari/…`): logged, answered, the answer logged.
+pub(super) fn answer(
+    shared: &Arc<Shared>,
+    method: &Method,
+    path: &str,
+    query: Vec<(String, String)>,
+    body: Option<Value>,
+    over_socket: bool,
+) -> Reply {
+    let mut params: BTreeMap<String, Value> = query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect();
+    if let Some(Value::Object(extra)) = &body {
+        for (k, v) in extra {
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    let reply = {
+        let mut world = shared.lock();
+        world.requests.push(Request {
+            method: method.to_string(),
+            path: path.to_owned(),
+            query,
+            body,
+            over_socket,
+        });
+        let segments: Vec<String> = path
+            .trim_start_matches("/ari/")
+            .split('/')
+            .map(percent_decode)
+            .collect();
+        let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+        let reply = route(&mut world, shared, method, &segs, &Params(params));
+        world.exchanges.push(Exchange {
+            method: method.to_string(),
+            path: path.to_owned(),
+            status: reply.status,
+            body: reply.body.clone(),
+        });
+        reply
+    };
+    shared.request_seen.notify_waiters();
+    reply
 }
 
 fn percent_decode(s: &str) -> String {
@@ -726,6 +740,7 @@ fn stored_file(shared: &Arc<Shared>, method: &Method, path: &str) -> Option<Resp
         path: path.to_owned(),
         query: Vec::new(),
         body: None,
+        over_socket: false,
     });
     let found = world.stored.get(&name).cloned();
     world.exchanges.push(Exchange {

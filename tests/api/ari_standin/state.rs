@@ -34,6 +34,8 @@ pub struct Request {
     pub query: Vec<(String, String)>,
     /// The JSON body, if any.
     pub body: Option<Value>,
+    /// Sent as a `RESTRequest` frame on the events socket rather than over HTTP.
+    pub over_socket: bool,
 }
 
 impl Request {
@@ -215,6 +217,9 @@ pub struct Shared {
     pub connections: Mutex<u64>,
     /// Events sockets open now.
     pub open: Mutex<u64>,
+    /// Whether `RESTRequest` frames on the events socket are answered (Asterisk 20.14, 21.9,
+    /// 22.4 and later); an older Asterisk ignores them.
+    pub rest_over_socket: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -248,6 +253,7 @@ impl Shared {
             request_seen: Notify::new(),
             connections: Mutex::new(0),
             open: Mutex::new(0),
+            rest_over_socket: std::sync::atomic::AtomicBool::new(true),
         })
     }
 

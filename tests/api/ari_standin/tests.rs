@@ -23,15 +23,37 @@ fn reference() -> PathBuf {
 }
 
 async fn connect(s: &AriStandIn) -> (AriClient, EventStream) {
+    connect_with(s, false).await
+}
+
+/// With `over_socket`, the client's requests go over the events socket (once the stand-in
+/// has answered the stream's question there, which this waits for).
+async fn connect_with(s: &AriStandIn, over_socket: bool) -> (AriClient, EventStream) {
     let config = s.config();
     let client = AriClient::new(&config).unwrap();
     let mut opts = StreamOptions::from_config(&config);
     opts.backoff_initial = Duration::from_millis(50);
     opts.backoff_max = Duration::from_millis(200);
+    if over_socket {
+        opts = opts.requests_for(&client);
+    }
     let mut stream = EventStream::spawn(opts).unwrap();
     let first = tokio::time::timeout(WAIT, stream.recv()).await.unwrap();
     assert_eq!(first, Some(StreamEvent::Connected));
+    if over_socket {
+        over_socket_soon(&client).await;
+    }
     (client, stream)
+}
+
+async fn over_socket_soon(client: &AriClient) {
+    tokio::time::timeout(WAIT, async {
+        while !client.rest_over_socket() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("requests go over the events socket");
 }
 
 /// The next event as (type, JSON without the envelope).
@@ -240,8 +262,17 @@ fn the_validation_catches_wrong_types_unknown_fields_and_missing_required_ones()
 
 #[tokio::test]
 async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captured() {
+    inbound_call_as_captured(false).await;
+}
+
+#[tokio::test]
+async fn the_same_call_with_its_requests_over_the_events_socket_goes_the_same_way() {
+    inbound_call_as_captured(true).await;
+}
+
+async fn inbound_call_as_captured(over_socket: bool) {
     let s = AriStandIn::start().await;
-    let (client, mut stream) = connect(&s).await;
+    let (client, mut stream) = connect_with(&s, over_socket).await;
 
     let id = s.inbound_call(DID, CALLER);
     let start = expect(&mut stream, &["StasisStart"]).await;
@@ -341,6 +372,76 @@ async fn an_inbound_call_is_answered_played_to_reads_dtmf_and_hangs_up_as_captur
         .collect();
     assert_eq!(ours, theirs);
     assert_valid(&s);
+    let requests = s.requests();
+    assert!(
+        requests.iter().all(|r| r.over_socket == over_socket),
+        "every request over {}: {requests:#?}",
+        if over_socket { "the socket" } else { "HTTP" }
+    );
+    stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_asterisk_that_ignores_requests_on_the_socket_is_spoken_to_over_http() {
+    let s = AriStandIn::start().await;
+    s.set_rest_over_websocket(false);
+    let config = s.config();
+    let client = AriClient::new(&config).unwrap();
+    let mut stream =
+        EventStream::spawn(StreamOptions::from_config(&config).requests_for(&client)).unwrap();
+    assert_eq!(
+        tokio::time::timeout(WAIT, stream.recv()).await.unwrap(),
+        Some(StreamEvent::Connected)
+    );
+    let id = s.inbound_call(DID, CALLER);
+    expect(&mut stream, &["StasisStart"]).await;
+    client.answer(&id).await.unwrap();
+    expect(&mut stream, &["ChannelStateChange"]).await;
+    assert!(!client.rest_over_socket());
+    let answer = s
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/answer"))
+        .unwrap();
+    assert!(!answer.over_socket);
+    stream.shutdown().await;
+}
+
+#[tokio::test]
+async fn requests_fall_back_to_http_while_the_socket_is_down_and_return_to_it_after() {
+    let s = AriStandIn::start().await;
+    let (client, mut stream) = connect_with(&s, true).await;
+    let id = s.inbound_call(DID, CALLER);
+    expect(&mut stream, &["StasisStart"]).await;
+
+    s.drop_websocket();
+    let got = tokio::time::timeout(WAIT, stream.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(got, StreamEvent::Disconnected { .. }), "{got:?}");
+    // Between the drop and the reconnect the request takes HTTP.
+    assert!(!client.rest_over_socket());
+    client.answer(&id).await.unwrap();
+    assert_eq!(
+        tokio::time::timeout(WAIT, stream.recv())
+            .await
+            .unwrap()
+            .unwrap(),
+        StreamEvent::Connected
+    );
+    over_socket_soon(&client).await;
+    client.hangup(&id, None).await.unwrap();
+    let transports: Vec<(String, bool)> = s
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains(&id))
+        .map(|r| (r.method, r.over_socket))
+        .collect();
+    assert_eq!(
+        transports,
+        [("POST".to_owned(), false), ("DELETE".to_owned(), true)]
+    );
     stream.shutdown().await;
 }
 

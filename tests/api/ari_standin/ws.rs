@@ -1,5 +1,7 @@
 //! The events WebSocket, `/ari/events?app=…`: auth checked on the upgrade, then every event
-//! the world emits, until the test drops the socket.
+//! the world emits, until the test drops the socket. `RESTRequest` frames sent on it are
+//! answered with `RESTResponse` frames, as Asterisk 20.14/21.9/22.4 and later do (unless the
+//! test makes it an older Asterisk, which ignores them).
 
 use std::sync::Arc;
 
@@ -11,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
-use super::rest::{authorised, parse_query, unauthorised};
+use super::rest::{answer, authorised, parse_query, unauthorised};
 use super::state::Shared;
 
 pub async fn events(State(shared): State<Arc<Shared>>, req: Request) -> Response {
@@ -86,9 +88,88 @@ async fn serve(
                 Some(Ok(Message::Ping(data))) => {
                     let _ = socket.send(Message::Pong(data)).await;
                 }
+                Some(Ok(Message::Text(text))) => {
+                    if let Some(reply) = rest_request(&shared, text.as_str())
+                        && socket.send(Message::Text(reply.into())).await.is_err()
+                    {
+                        return;
+                    }
+                }
                 Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
         }
     }
+}
+
+#[derive(serde::Deserialize)]
+struct RestRequest {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    transaction_id: String,
+    #[serde(default)]
+    request_id: String,
+    method: String,
+    uri: String,
+    #[serde(default)]
+    query_strings: Vec<QueryString>,
+    #[serde(default)]
+    content_type: Option<String>,
+    #[serde(default)]
+    message_body: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct QueryString {
+    name: String,
+    value: String,
+}
+
+/// The `RESTResponse` frame for a `RESTRequest` frame; `None` for anything else, or when
+/// playing an Asterisk older than REST over the socket.
+fn rest_request(shared: &Arc<Shared>, text: &str) -> Option<String> {
+    if !shared
+        .rest_over_socket
+        .load(std::sync::atomic::Ordering::Relaxed)
+    {
+        return None;
+    }
+    let request: RestRequest = serde_json::from_str(text).ok()?;
+    if request.kind != "RESTRequest" {
+        return None;
+    }
+    let mut query: Vec<(String, String)> = request
+        .query_strings
+        .into_iter()
+        .map(|q| (q.name, q.value))
+        .collect();
+    let body = match (request.content_type.as_deref(), request.message_body) {
+        (Some("application/x-www-form-urlencoded"), Some(form)) => {
+            query.extend(parse_query(Some(&form)));
+            None
+        }
+        (_, Some(text)) => serde_json::from_str(&text).ok(),
+        (_, None) => None,
+    };
+    let method = axum::http::Method::from_bytes(request.method.as_bytes()).ok()?;
+    let path = format!("/ari/{}", request.uri.trim_start_matches('/'));
+    let reply = answer(shared, &method, &path, query, body, true);
+    let status = StatusCode::from_u16(reply.status).unwrap();
+    let mut frame = json!({
+        "type": "RESTResponse",
+        "transaction_id": request.transaction_id,
+        "request_id": request.request_id,
+        "status_code": reply.status,
+        "reason_phrase": status.canonical_reason().unwrap_or_default(),
+        "uri": request.uri,
+        "application": shared.lock().app.clone(),
+        "timestamp": super::events::timestamp(),
+        "asterisk_id": super::events::ASTERISK_ID,
+    });
+    if let Some(body) = reply.body {
+        frame["content_type"] = "application/json".into();
+        frame["message_body"] = body.to_string().into();
+    }
+    Some(frame.to_string())
 }

@@ -342,3 +342,45 @@ fn every_captured_rest_exchange_is_an_operation_we_expose_and_its_answer_parses(
     }
     assert_eq!(exchanges, 152);
 }
+
+/// The `RESTRequest` frames the recorder sent on the events socket of a real Asterisk (which
+/// answered every one) are what ours look like for the same requests.
+#[test]
+fn our_requests_over_the_events_socket_are_shaped_like_the_ones_asterisk_answered() {
+    let scenario = "j_app_lifecycle_rest_over_ws";
+    let file = ari_reference()
+        .join("captured")
+        .join(scenario)
+        .join("ws_sent.jsonl");
+    let text = fs::read_to_string(&file).expect("the capture of REST over the events socket");
+    let mut checked = 0;
+    {
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            let theirs: Value = serde_json::from_str(line).unwrap();
+            let query: Vec<(&str, &str)> = theirs["query_strings"]
+                .as_array()
+                .map(|list| {
+                    list.iter()
+                        .map(|q| (s(q, "/name"), s(q, "/value")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let ours = crate::voice::ari::socket_rest::frame(
+                s(&theirs, "/request_id"),
+                s(&theirs, "/method"),
+                s(&theirs, "/uri"),
+                &query,
+                theirs["message_body"].as_str(),
+            );
+            let mut ours: Value = serde_json::from_str(&ours).unwrap();
+            // The recorder's transaction ids group several requests; ours are one each.
+            ours["transaction_id"] = theirs["transaction_id"].clone();
+            assert_eq!(ours, theirs, "{scenario}: {line}");
+            checked += 1;
+        }
+    }
+    assert_eq!(
+        checked, 4,
+        "the four frames of j_app_lifecycle_rest_over_ws"
+    );
+}
