@@ -236,9 +236,9 @@ impl Call<'_> {
         Ok(url)
     }
 
-    /// Sends the request, over the events socket when it takes requests (files excepted: a
-    /// socket answer is text), else over HTTP; a non-2xx answer becomes the matching
-    /// [`AriError`].
+    /// Sends the request, over the events socket when it takes requests and the operation
+    /// suits it (`socket_rest::suits_socket`), else over HTTP; a non-2xx answer becomes the
+    /// matching [`AriError`].
     async fn execute(self) -> Result<Vec<u8>, AriError> {
         let url = self.url()?;
         let inner = &self.client.inner;
@@ -248,28 +248,30 @@ impl Call<'_> {
             .await
             .map_err(|_| AriError::Transport("client closed".into()))?;
         let started = Instant::now();
-        let socket = (self.op.returns != "binary")
+        let socket = super::socket_rest::suits_socket(self.op)
             .then(|| inner.link.current())
             .flatten();
-        let (status, body) = match socket {
-            Some(socket) => {
-                // The path as sent over HTTP, relative to the base (`channels/ID/answer`).
-                let uri = url
-                    .path()
-                    .strip_prefix(inner.base.path().trim_end_matches('/'))
-                    .unwrap_or(url.path())
-                    .trim_start_matches('/');
-                let query: Vec<(&str, &str)> =
-                    self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-                let body = (!self.body.is_empty())
-                    .then(|| serde_json::to_string(&self.body))
-                    .transpose()
-                    .map_err(|e| AriError::Config(e.to_string()))?;
-                let answer = socket
-                    .send(self.op.method, uri, &query, body.as_deref(), inner.timeout)
-                    .await?;
-                (answer.status, answer.body)
-            }
+        let mut over_socket = None;
+        if let Some(socket) = socket {
+            // The path as sent over HTTP, relative to the base (`channels/ID/answer`).
+            let uri = url
+                .path()
+                .strip_prefix(inner.base.path().trim_end_matches('/'))
+                .unwrap_or(url.path())
+                .trim_start_matches('/');
+            let query: Vec<(&str, &str)> =
+                self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let body = (!self.body.is_empty())
+                .then(|| serde_json::to_string(&self.body))
+                .transpose()
+                .map_err(|e| AriError::Config(e.to_string()))?;
+            over_socket = socket
+                .send(self.op.method, uri, &query, body.as_deref(), inner.timeout)
+                .await?
+                .map(|answer| (answer.status, answer.body));
+        }
+        let (status, body) = match over_socket {
+            Some(answer) => answer,
             None => {
                 let method = reqwest::Method::from_bytes(self.op.method.as_bytes())
                     .map_err(|e| AriError::Config(e.to_string()))?;

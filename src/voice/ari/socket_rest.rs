@@ -64,8 +64,31 @@ pub(super) const PROBE_ID: &str = "switchboard-probe";
 /// One open events socket, as a way to send requests.
 pub(crate) struct SocketRest {
     sink: tokio::sync::Mutex<SocketSink>,
-    waiting: StdMutex<HashMap<u64, oneshot::Sender<RestResponse>>>,
+    /// Requests waiting for their answer; `None` once the socket has closed.
+    waiting: StdMutex<Option<HashMap<u64, oneshot::Sender<RestResponse>>>>,
     next_id: AtomicU64,
+}
+
+/// Operations Asterisk carries out on the channel's own thread and answers only once done
+/// (`stasis_app_send_command`): behind a long prompt on that channel they wait for its end.
+/// Asterisk reads the socket's requests one at a time, so over the socket such a wait would
+/// hold up every call's requests; over HTTP it holds up only the call that made it.
+const WAIT_ON_THE_CHANNEL: &[&str] = &[
+    "channels.answer",
+    "channels.progress",
+    "channels.continueInDialplan",
+    "channels.move",
+    "channels.redirect",
+    "channels.getChannelVar",
+    "channels.setChannelVar",
+    "bridges.addChannel",
+    "bridges.removeChannel",
+];
+
+/// Whether a request for `op` may travel over the socket: not one that waits on a channel's
+/// thread, and not a file (a socket answer is text).
+pub(super) fn suits_socket(op: &super::ops::Op) -> bool {
+    op.returns != "binary" && !WAIT_ON_THE_CHANNEL.contains(&op.name)
 }
 
 /// What came back: Asterisk's status and body.
@@ -126,13 +149,24 @@ impl SocketRest {
     pub(super) fn new(sink: SocketSink) -> Arc<Self> {
         Arc::new(SocketRest {
             sink: tokio::sync::Mutex::new(sink),
-            waiting: StdMutex::new(HashMap::new()),
+            waiting: StdMutex::new(Some(HashMap::new())),
             next_id: AtomicU64::new(1),
         })
     }
 
-    fn waiting(&self) -> std::sync::MutexGuard<'_, HashMap<u64, oneshot::Sender<RestResponse>>> {
+    fn waiting(
+        &self,
+    ) -> std::sync::MutexGuard<'_, Option<HashMap<u64, oneshot::Sender<RestResponse>>>> {
         self.waiting.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Pings, unless a request is being written (which proves the link as well): the reader
+    /// must not stop reading to wait for the write half.
+    pub(super) async fn ping(&self) -> Result<(), tungstenite::Error> {
+        match self.sink.try_lock() {
+            Ok(mut sink) => sink.send(Message::Ping(Default::default())).await,
+            Err(_) => Ok(()),
+        }
     }
 
     /// Writes one frame (an event socket's ping or close too).
@@ -151,7 +185,8 @@ impl SocketRest {
         self.write(Message::text(text)).await
     }
 
-    /// Sends one request and waits up to `timeout` for its answer.
+    /// Sends one request and waits up to `timeout` for its answer. `None` when the socket
+    /// closed before the request could be sent (it may go over HTTP instead).
     pub(super) async fn send(
         &self,
         method: &str,
@@ -159,15 +194,20 @@ impl SocketRest {
         query: &[(&str, &str)],
         body: Option<&str>,
         timeout: Duration,
-    ) -> Result<Answer, AriError> {
+    ) -> Result<Option<Answer>, AriError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = oneshot::channel();
-        self.waiting().insert(id, tx);
+        match self.waiting().as_mut() {
+            Some(waiting) => waiting.insert(id, tx),
+            None => return Ok(None),
+        };
         // Taken out again however this ends (an error, a timeout, the caller giving up).
         struct Forget<'a>(&'a SocketRest, u64);
         impl Drop for Forget<'_> {
             fn drop(&mut self) {
-                self.0.waiting().remove(&self.1);
+                if let Some(waiting) = self.0.waiting().as_mut() {
+                    waiting.remove(&self.1);
+                }
             }
         }
         let _forget = Forget(self, id);
@@ -183,13 +223,13 @@ impl SocketRest {
         let answer = tokio::time::timeout(timeout, exchange)
             .await
             .map_err(|_| AriError::Timeout)??;
-        Ok(Answer {
+        Ok(Some(Answer {
             status: u16::try_from(answer.status_code).unwrap_or(0),
             body: answer
                 .message_body
                 .map(String::into_bytes)
                 .unwrap_or_default(),
-        })
+        }))
     }
 
     /// Hands an answer to the request waiting for it; false when it is not one of ours.
@@ -197,7 +237,7 @@ impl SocketRest {
         let Ok(id) = response.request_id.parse::<u64>() else {
             return false;
         };
-        match self.waiting().remove(&id) {
+        match self.waiting().as_mut().and_then(|w| w.remove(&id)) {
             Some(tx) => {
                 let _ = tx.send(std::mem::take(response));
                 true
@@ -206,15 +246,37 @@ impl SocketRest {
         }
     }
 
-    /// The socket closed: every request still waiting fails now rather than at its timeout.
+    /// The socket closed: every request still waiting fails now rather than at its timeout,
+    /// and later ones are refused (they take HTTP).
     pub(super) fn close(&self) {
-        self.waiting().clear();
+        self.waiting().take();
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_operations_kept_off_the_socket_are_ones_the_client_sends() {
+        for name in WAIT_ON_THE_CHANNEL {
+            let op = super::super::ops::ALL
+                .iter()
+                .find(|op| op.name == *name)
+                .unwrap_or_else(|| panic!("{name} is not in the operation table"));
+            assert!(!suits_socket(op), "{name}");
+        }
+        let play = super::super::ops::ALL
+            .iter()
+            .find(|op| op.name == "channels.play")
+            .unwrap();
+        assert!(suits_socket(play));
+        let file = super::super::ops::ALL
+            .iter()
+            .find(|op| op.returns == "binary")
+            .unwrap();
+        assert!(!suits_socket(file));
+    }
 
     #[test]
     fn a_request_frame_has_the_shape_asterisk_reads() {

@@ -354,17 +354,26 @@ where
     let (sink, mut frames) = ws.split();
     // Our pings and close go through it too, whether or not it carries requests.
     let socket = SocketRest::new(Box::pin(sink));
-    if rest.is_some()
-        && let Err(e) = socket.probe().await
-    {
-        return End::Lost(e.to_string());
+    // However this connection ends (a panic in the consumer too), its socket stops taking
+    // requests and the ones waiting fail at once.
+    struct Retire<'a>(Option<&'a RestLink>, Arc<SocketRest>);
+    impl Drop for Retire<'_> {
+        fn drop(&mut self) {
+            if let Some(link) = self.0 {
+                link.remove(&self.1);
+            }
+            self.1.close();
+        }
     }
-    let end = read(&mut frames, &socket, deliver, stop, ping_interval, rest).await;
-    if let Some(link) = rest {
-        link.remove(&socket);
+    let _retire = Retire(rest, socket.clone());
+    if rest.is_some() {
+        match tokio::time::timeout(ping_interval, socket.probe()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return End::Lost(e.to_string()),
+            Err(_) => return End::Lost("the socket takes no writes".into()),
+        }
     }
-    socket.close();
-    end
+    read(&mut frames, &socket, deliver, stop, ping_interval, rest).await
 }
 
 async fn read<S>(
@@ -392,7 +401,7 @@ where
                 if last_heard.elapsed() >= ping_interval * 2 {
                     return End::Lost("no answer to pings".into());
                 }
-                if let Err(e) = socket.write(Message::Ping(Default::default())).await {
+                if let Err(e) = socket.ping().await {
                     return End::Lost(e.to_string());
                 }
             }
@@ -405,13 +414,17 @@ where
                         Ok(mut event) => {
                             if let Event::RestResponse(response) = &mut event.event {
                                 if response.request_id == PROBE_ID {
+                                    // Any answer shows Asterisk reads requests here.
                                     if let Some(link) = rest {
-                                        tracing::info!("ARI requests go over the events socket");
+                                        tracing::info!(status = response.status_code, "ARI requests go over the events socket");
                                         link.install(socket.clone());
                                     }
                                     continue;
                                 }
-                                if socket.answer(response) {
+                                // Ours, or the late answer to one of ours given up on.
+                                if socket.answer(response)
+                                    || response.request_id.parse::<u64>().is_ok()
+                                {
                                     continue;
                                 }
                             }
@@ -582,7 +595,11 @@ mod tests {
             .send(Message::text(not_found.to_string()))
             .await
             .unwrap();
-        let answer = asking.await.unwrap().unwrap();
+        let answer = asking
+            .await
+            .unwrap()
+            .unwrap()
+            .expect("sent over the socket");
         assert_eq!(answer.status, 404);
         assert_eq!(answer.body, br#"{"message":"Channel not found"}"#);
         match rx.recv().await.unwrap() {
@@ -609,5 +626,10 @@ mod tests {
             .unwrap();
         assert!(matches!(failed, Err(AriError::Transport(_))), "{failed:?}");
         assert!(link.current().is_none());
+        // A request on the closed socket is refused before anything is written: HTTP's turn.
+        let refused = socket
+            .send("GET", "channels", &[], None, Duration::from_secs(30))
+            .await;
+        assert!(matches!(refused, Ok(None)), "{refused:?}");
     }
 }
