@@ -481,26 +481,36 @@ mod tests {
         );
     }
 
-    #[tokio::test]
-    async fn the_pump_forwards_events_drops_bad_frames_and_reports_a_close() {
+    type FarEnd = tokio_tungstenite::WebSocketStream<tokio::io::DuplexStream>;
+
+    /// A pump over an in-memory socket: Asterisk's end of it, what the consumer is handed,
+    /// the pump's task, and its stop switch (dropping it stops the pump).
+    async fn pump_in_memory(
+        rest: Option<Arc<RestLink>>,
+    ) -> (
+        FarEnd,
+        mpsc::UnboundedReceiver<StreamEvent>,
+        JoinHandle<End>,
+        watch::Sender<bool>,
+    ) {
         use tokio_tungstenite::WebSocketStream;
         use tokio_tungstenite::tungstenite::protocol::Role;
         let (ours, theirs) = tokio::io::duplex(64 * 1024);
         let client = WebSocketStream::from_raw_socket(ours, Role::Client, None).await;
-        let mut server = WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let (_stop_tx, mut stop) = watch::channel(false);
+        let server = WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (stop_tx, mut stop) = watch::channel(false);
         let mut deliver: Deliver = Box::new(move |item| tx.send(item).is_ok());
         let pumping = tokio::spawn(async move {
-            pump(
-                client,
-                &mut deliver,
-                &mut stop,
-                Duration::from_secs(60),
-                None,
-            )
-            .await
+            let ping = Duration::from_secs(60);
+            pump(client, &mut deliver, &mut stop, ping, rest.as_deref()).await
         });
+        (server, rx, pumping, stop_tx)
+    }
+
+    #[tokio::test]
+    async fn the_pump_forwards_events_drops_bad_frames_and_reports_a_close() {
+        let (mut server, mut rx, pumping, _stop) = pump_in_memory(None).await;
         let stasis_end =
             r#"{"type":"StasisEnd","application":"a","timestamp":"t","channel":{"id":"c1"}}"#;
         server.send(Message::text(stasis_end)).await.unwrap();
@@ -522,28 +532,8 @@ mod tests {
 
     #[tokio::test]
     async fn requests_go_over_the_socket_once_asterisk_answers_there_and_fail_when_it_drops() {
-        use tokio_tungstenite::WebSocketStream;
-        use tokio_tungstenite::tungstenite::protocol::Role;
-        let (ours, theirs) = tokio::io::duplex(64 * 1024);
-        let client = WebSocketStream::from_raw_socket(ours, Role::Client, None).await;
-        let mut server = WebSocketStream::from_raw_socket(theirs, Role::Server, None).await;
-        let (tx, mut rx) = mpsc::unbounded_channel();
-        let (_stop_tx, mut stop) = watch::channel(false);
-        let mut deliver: Deliver = Box::new(move |item| tx.send(item).is_ok());
         let link = Arc::new(RestLink::default());
-        let pumping = tokio::spawn({
-            let link = link.clone();
-            async move {
-                pump(
-                    client,
-                    &mut deliver,
-                    &mut stop,
-                    Duration::from_secs(60),
-                    Some(&link),
-                )
-                .await
-            }
-        });
+        let (mut server, mut rx, pumping, _stop) = pump_in_memory(Some(link.clone())).await;
         let frame_json = |m: Option<Result<Message, tungstenite::Error>>| -> serde_json::Value {
             serde_json::from_str(m.unwrap().unwrap().to_text().unwrap()).unwrap()
         };
