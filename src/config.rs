@@ -44,7 +44,8 @@
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
-//! `request_timeout_secs` (`10`), `max_in_flight` (`32`), `rest_over_websocket` (`true`). In the environment it is one value:
+//! `request_timeout_secs` (`10`), `max_in_flight` (`32`), `rest_over_websocket` (`true`). In the
+//! environment it is one value:
 //! `SWITCHBOARD_VOICE__ASTERISK='[{name="pbx1",url="http://10.0.0.5:8088/ari",username="switchboard",password="…"}]'`.
 
 use std::net::SocketAddr;
@@ -178,7 +179,7 @@ pub struct AsteriskConfig {
     pub max_in_flight: usize,
     /// Send REST requests over the events socket when Asterisk takes them there (20.14,
     /// 21.9, 22.4 and later; an older one is detected and spoken to over HTTP).
-    #[serde(default = "default_true")]
+    #[serde(default = "yes")]
     pub rest_over_websocket: bool,
 }
 
@@ -190,7 +191,7 @@ fn default_ari_timeout() -> u64 {
     10
 }
 
-fn default_true() -> bool {
+fn yes() -> bool {
     true
 }
 

@@ -251,25 +251,27 @@ impl Call<'_> {
         let socket = super::socket_rest::suits_socket(self.op)
             .then(|| inner.link.current())
             .flatten();
-        let mut over_socket = None;
-        if let Some(socket) = socket {
-            // The path as sent over HTTP, relative to the base (`channels/ID/answer`).
-            let uri = url
-                .path()
-                .strip_prefix(inner.base.path().trim_end_matches('/'))
-                .unwrap_or(url.path())
-                .trim_start_matches('/');
-            let query: Vec<(&str, &str)> =
-                self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let body = (!self.body.is_empty())
-                .then(|| serde_json::to_string(&self.body))
-                .transpose()
-                .map_err(|e| AriError::Config(e.to_string()))?;
-            over_socket = socket
-                .send(self.op.method, uri, &query, body.as_deref(), inner.timeout)
-                .await?
-                .map(|answer| (answer.status, answer.body));
-        }
+        let over_socket = match socket {
+            None => None,
+            Some(socket) => {
+                // The path as sent over HTTP, relative to the base (`channels/ID/answer`).
+                let uri = url
+                    .path()
+                    .strip_prefix(inner.base.path().trim_end_matches('/'))
+                    .unwrap_or(url.path())
+                    .trim_start_matches('/');
+                let query: Vec<(&str, &str)> =
+                    self.query.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                let body = (!self.body.is_empty())
+                    .then(|| serde_json::to_string(&self.body))
+                    .transpose()
+                    .map_err(|e| AriError::Config(e.to_string()))?;
+                socket
+                    .send(self.op.method, uri, &query, body.as_deref(), inner.timeout)
+                    .await?
+                    .map(|answer| (answer.status, answer.body))
+            }
+        };
         let (status, body) = match over_socket {
             Some(answer) => answer,
             None => {

@@ -180,9 +180,7 @@ impl EventStream {
     /// Starts the reader task; it connects (and reconnects) on its own.
     pub fn spawn(opts: StreamOptions) -> Result<Self, AriError> {
         let (tx, rx) = mpsc::unbounded_channel();
-        let mut stream = Self::start(opts, Box::new(move |item| tx.send(item).is_ok()))?;
-        stream.rx = rx;
-        Ok(stream)
+        Self::start(opts, Box::new(move |item| tx.send(item).is_ok()), rx)
     }
 
     /// Starts the reader task handing each item to `handle` on the reader itself, one task
@@ -193,22 +191,25 @@ impl EventStream {
         opts: StreamOptions,
         mut handle: impl FnMut(StreamEvent) + Send + 'static,
     ) -> Result<Self, AriError> {
-        Self::start(
-            opts,
-            Box::new(move |item| {
-                handle(item);
-                true
-            }),
-        )
+        let deliver: Deliver = Box::new(move |item| {
+            handle(item);
+            true
+        });
+        // A receiver whose sender is gone: `recv` answers `None` at once.
+        Self::start(opts, deliver, mpsc::unbounded_channel().1)
     }
 
-    fn start(opts: StreamOptions, deliver: Deliver) -> Result<Self, AriError> {
+    fn start(
+        opts: StreamOptions,
+        deliver: Deliver,
+        rx: mpsc::UnboundedReceiver<StreamEvent>,
+    ) -> Result<Self, AriError> {
         let url = opts.events_url()?;
         let auth = basic_auth(&opts.username, &opts.password)?;
         let (stop, stop_rx) = watch::channel(false);
         let task = tokio::spawn(run(opts, url, auth, deliver, stop_rx));
         Ok(EventStream {
-            rx: mpsc::unbounded_channel().1,
+            rx,
             stop,
             task: Some(task),
         })

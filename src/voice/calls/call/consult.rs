@@ -395,8 +395,7 @@ impl Call {
             if self.bridge_with(&consult.leg).await {
                 self.stage = Stage::Connected;
                 self.peer = Some(consult.leg);
-                self.record_transfer().await;
-                self.event("transferred", json!({"answered": true, "attended": true}))
+                self.record_transfer(json!({"answered": true, "attended": true}))
                     .await;
             } else {
                 self.drop_leg(&consult.leg, Cause::Failure).await;

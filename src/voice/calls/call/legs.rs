@@ -260,8 +260,7 @@ impl Call {
                 if self.bridge_with(id).await {
                     self.stage = Stage::Connected;
                     self.peer = Some(id.to_owned());
-                    self.record_transfer().await;
-                    self.event("transferred", json!({"answered": true})).await;
+                    self.record_transfer(json!({"answered": true})).await;
                     self.feed(interp::Event::TransferResult(TransferOutcome::Answered));
                 } else {
                     self.drop_leg(id, Cause::Failure).await;
@@ -332,13 +331,14 @@ impl Call {
         self.peer = Some(leg.clone());
         self.stage = Stage::Connected;
         self.drop_ringing_legs(Cause::AnsweredElsewhere).await;
+        // The entry first: whoever reads the row connected finds it in the timeline.
+        self.event("answered", json!({"agent_id": agent})).await;
         let store = self.shared.deps.store.clone();
         if let Err(e) =
             store::calls::set_connected(&store, self.tenant, self.call_id, agent, Utc::now()).await
         {
             tracing::warn!(call.id = self.call_id, error = %e, "call row not updated");
         }
-        self.event("answered", json!({"agent_id": agent})).await;
         if q.record
             && let Some(talk) = self.talk_bridge.clone()
         {
@@ -545,9 +545,12 @@ impl Call {
         }
     }
 
-    /// The transfer was answered: the call is connected again, with whom it is now.
-    pub(super) async fn record_transfer(&mut self) {
+    /// The transfer was answered: its `transferred` entry (`detail`), and the call row
+    /// connected again, with whom it is now.
+    pub(super) async fn record_transfer(&mut self, detail: serde_json::Value) {
         let held = self.hold_colleague().await;
+        // The entry first: whoever reads the row connected finds it in the timeline.
+        self.event("transferred", detail).await;
         let store = &self.shared.deps.store;
         let result = match &self.transfer_to {
             Some(to) => {
