@@ -56,9 +56,9 @@ pub struct RoutingNotice {
     pub medium: Option<Medium>,
 }
 
-/// What [`RoutingService::hold_for_outbound`] did.
+/// What [`RoutingService::hold_desk`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum OutboundHold {
+pub enum HoldOutcome {
     /// This contact, connected to the agent, holds their voice capacity until it ends.
     Held(i64),
     /// The agent is on a call or being offered one.
@@ -66,6 +66,30 @@ pub enum OutboundHold {
     /// The agent is not in routing (signed out): nothing to hold.
     NotRouted,
 }
+
+/// Why a call outside routing holds an agent's voice capacity (the held contact's channel).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeskHold {
+    /// A call the agent places themselves.
+    Outbound,
+    /// A customer's call transferred to the agent's phone.
+    Transfer,
+    /// A colleague consulting the agent while their caller holds.
+    Consultation,
+}
+
+impl DeskHold {
+    fn channel(self) -> &'static str {
+        match self {
+            DeskHold::Outbound | DeskHold::Transfer => "outbound",
+            DeskHold::Consultation => CONSULTATION_CHANNEL,
+        }
+    }
+}
+
+/// The channel of a consultation's hold. A consultation does not outlive our process (a
+/// restart lets the consulted leg go), so its hold is ended when routing loads.
+const CONSULTATION_CHANNEL: &str = "consultation";
 
 /// Where a contact stands, for the API.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -231,7 +255,7 @@ impl RoutingService {
         {
             return Ok(r.clone());
         }
-        let (router, commands) = self.load(tenant).await?;
+        let (router, commands, stale) = self.load(tenant).await?;
         let entry = {
             let mut map = self.0.tenants.lock().unwrap_or_else(|p| p.into_inner());
             // Another request may have loaded it meanwhile; the first one wins.
@@ -242,6 +266,15 @@ impl RoutingService {
             map.insert(tenant, entry.clone());
             entry
         };
+        // Only the load that won ends what it found stale: a losing one may have read the
+        // contacts before a hold was taken through the winner.
+        for contact in stale {
+            if let Err(e) =
+                store::routed_contacts::mark_ended(&self.0.store, tenant, contact, "ended").await
+            {
+                tracing::warn!(tenant.id = %tenant, contact, error = %e, "stale contact not ended");
+            }
+        }
         let pending = {
             let mut r = entry.lock().await;
             self.execute(tenant, &mut r, commands).await?
@@ -251,12 +284,17 @@ impl RoutingService {
         Ok(entry)
     }
 
-    /// Rebuilds a tenant's engine from the store.
-    async fn load(&self, tenant: TenantId) -> Result<(TenantRouter, Vec<Command>), RoutingError> {
+    /// Rebuilds a tenant's engine from the store; also returns the stored contacts that cannot
+    /// be taken up (to be ended).
+    async fn load(
+        &self,
+        tenant: TenantId,
+    ) -> Result<(TenantRouter, Vec<Command>, Vec<i64>), RoutingError> {
         let store = &self.0.store;
         let mut engine = Engine::new(tenant.get() as u64 ^ 0x5eed);
         let now = now_ts();
         let mut commands = Vec::new();
+        let mut stale = Vec::new();
         for a in store::agents::list_agents(store, tenant).await? {
             commands.extend(engine.handle(
                 Event::AgentAdded {
@@ -271,10 +309,11 @@ impl RoutingService {
         }
         for c in store::routed_contacts::list_live_contacts(store, tenant).await? {
             match (c.status.as_str(), c.agent_id) {
+                _ if c.channel == CONSULTATION_CHANNEL => stale.push(c.id),
                 ("connected", Some(agent)) => {
                     if !engine.resume_connected(new_contact(&c), AgentId(agent as u64), now) {
                         // Its agent or queue is gone: the contact cannot be resumed.
-                        store::routed_contacts::mark_ended(store, tenant, c.id, "ended").await?;
+                        stale.push(c.id);
                     }
                 }
                 _ => commands.extend(engine.handle(Event::ContactEnqueued(new_contact(&c)), now)),
@@ -287,6 +326,7 @@ impl RoutingService {
                 offers: HashMap::new(),
             },
             commands,
+            stale,
         ))
     }
 
@@ -480,50 +520,97 @@ impl RoutingService {
         self.contact_state(tenant, stored.id).await
     }
 
-    /// An agent places a call themselves (click-to-call): the call is a contact connected to
-    /// them from the start, so it holds their voice capacity (no inbound call is offered
-    /// meanwhile) and ends into wrap-up like any other.
-    pub async fn hold_for_outbound(
+    /// A call outside routing takes `agent`'s voice capacity as a routed call would, until it
+    /// ends (into wrap-up like any other), counted in `queue`. For a call the agent places
+    /// themselves (click-to-call) an agent with an offer ringing is refused as on a call. A
+    /// call picked up on their phone (a transfer, a colleague's consultation) is a fact: a
+    /// queue call ringing them meanwhile goes on to the next agent at once (counted as
+    /// declined by them, who chose the other call); a chat offer stands.
+    pub async fn hold_desk(
         &self,
         tenant: TenantId,
         agent: i64,
         queue: i64,
-    ) -> Result<OutboundHold, RoutingError> {
+        why: DeskHold,
+    ) -> Result<HoldOutcome, RoutingError> {
         let store = &self.0.store;
         let router = self.router(tenant).await?;
         let mut r = router.lock().await;
         let id = AgentId(agent as u64);
-        match r.engine.agent_state(id) {
-            Some(s) if s.voice_contacts == 0 && s.offered.is_none() => {}
-            Some(_) => return Ok(OutboundHold::OnACall),
+        let answered = why != DeskHold::Outbound;
+        let ringing = match r.engine.agent_state(id) {
+            Some(s) if s.voice_contacts > 0 => return Ok(HoldOutcome::OnACall),
+            Some(s) => s.offered,
             // Signed out of routing: offered nothing, so nothing to hold.
-            None => return Ok(OutboundHold::NotRouted),
-        }
-        let stored = store::routed_contacts::insert_routed_contact(
+            None => return Ok(HoldOutcome::NotRouted),
+        };
+        let give_up = match ringing {
+            None => None,
+            Some(c) if answered && r.engine.medium(c) == Some(Medium::Voice) => Some(c),
+            Some(_) if answered => None,
+            Some(_) => return Ok(HoldOutcome::OnACall),
+        };
+        let stored = store::routed_contacts::insert_connected(
             store,
             tenant,
             NewRoutedContact {
                 queue_id: queue,
                 medium: "voice",
-                channel: "outbound",
+                channel: why.channel(),
                 priority: 5,
                 required_skills: "{}",
                 enqueued_at: Utc::now(),
                 callback: false,
             },
+            agent,
         )
         .await?;
+        // Busy first, so that the offer given up below is not followed by another to them.
         if !r
             .engine
             .resume_connected(new_contact(&stored), id, now_ts())
         {
             store::routed_contacts::mark_ended(store, tenant, stored.id, "ended").await?;
-            return Ok(OutboundHold::NotRouted);
+            return Ok(HoldOutcome::NotRouted);
         }
-        store::routed_contacts::mark_connected(store, tenant, stored.id, agent).await?;
+        let mut pending = Vec::new();
+        if let Some(contact) = give_up {
+            let mut commands = vec![Command::WithdrawOffers {
+                contact,
+                agents: vec![id],
+            }];
+            commands.extend(
+                r.engine
+                    .handle(Event::OfferDeclined { contact, agent: id }, now_ts()),
+            );
+            // The hold stands whatever happens to the offer's bookkeeping: the caller of this
+            // has no other way to end it.
+            match self.execute(tenant, &mut r, commands).await {
+                Ok(queued) => pending = queued,
+                Err(e) => {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "offer given up for a held agent not stored")
+                }
+            }
+        }
         drop(r);
         self.0.wake.notify_one();
-        Ok(OutboundHold::Held(stored.id))
+        if let Err(e) = all_stored(pending).await {
+            tracing::warn!(tenant.id = %tenant, error = %e, "offer given up for a held agent not logged");
+        }
+        Ok(HoldOutcome::Held(stored.id))
+    }
+
+    /// A consultation's hold becomes a transfer's (the attended transfer was completed): it
+    /// lasts as long as the call from now on, across a restart of ours too.
+    pub async fn keep_hold(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        store::routed_contacts::set_channel(
+            &self.0.store,
+            tenant,
+            contact,
+            DeskHold::Transfer.channel(),
+        )
+        .await?;
+        Ok(())
     }
 
     /// The customer left (hung up, closed the chat): abandoned if waiting, ended if connected.

@@ -48,6 +48,9 @@ pub struct CallRecord {
     /// The routing contact holding the capacity of the agent a transfer put the caller
     /// through to, while that talk lasts.
     pub held_contact_id: Option<i64>,
+    /// The routing contact holding the capacity of a colleague the agent is consulting, once
+    /// they answered, while the consultation lasts.
+    pub consult_contact_id: Option<i64>,
 }
 
 /// What a new call carries.
@@ -107,7 +110,7 @@ macro_rules! columns {
     () => {
         "id, tenant_id, server, channel_id, direction, did, caller, flow, state, routed_contact_id, \
          queue_id, agent_id, started_at, answered_at, ended_at, end_reason, transferred_to, \
-         held_contact_id"
+         held_contact_id, consult_contact_id"
     };
 }
 
@@ -195,9 +198,38 @@ pub async fn set_transferred(
 ) -> Result<(), StoreError> {
     const SQL: &str = "update calls set state = 'connected', transferred_to = $3, \
                        answered_at = coalesce(answered_at, $4), \
-                       held_contact_id = $5 \
+                       held_contact_id = $5, consult_contact_id = null \
                        where tenant_id = $1 and id = $2 and state <> 'ended'";
     on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(to).bind(at).bind(contact).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The contact holding the capacity of the colleague being consulted (`None`: the
+/// consultation is over).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_consult_contact(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    contact: Option<i64>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set consult_contact_id = $3 where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).execute(p).await.map(|_| ()))?;
+    Ok(())
+}
+
+/// The caller is with the colleague who was being consulted (their agent left while we were
+/// down): `contact` holds that colleague's capacity now, and no consultation is under way.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
+pub async fn set_held_contact(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    contact: Option<i64>,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update calls set held_contact_id = $3, consult_contact_id = null \
+                       where tenant_id = $1 and id = $2";
+    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(contact).execute(p).await.map(|_| ()))?;
     Ok(())
 }
 

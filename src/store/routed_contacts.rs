@@ -104,6 +104,31 @@ pub async fn insert_routed_contact(
     )
 }
 
+/// Records a contact already connected to `agent` (a call outside routing holding their
+/// capacity): one statement, and never a row a restart would take for a waiting customer.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn insert_connected(
+    store: &Store,
+    tenant: TenantId,
+    c: NewRoutedContact<'_>,
+    agent: i64,
+) -> Result<RoutedContact, StoreError> {
+    const SQL: &str = concat!(
+        "insert into routing_contacts (tenant_id, queue_id, medium, channel, priority, \
+         required_skills, enqueued_at, joined_at, callback, status, agent_id, outcome, \
+         created_at, updated_at) \
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'connected', $10, 'answered', $8, $8) \
+         returning ",
+        columns!()
+    );
+    Ok(
+        on_write!(store, p => bind_new!(sqlx::query_as(SQL), tenant, c, Utc::now())
+        .bind(agent)
+        .fetch_one(p)
+        .await)?,
+    )
+}
+
 /// Queues a call: records its routing contact, as [`insert_routed_contact`] does, and marks the
 /// call's row queued with it, in one round trip to the database instead of two (a call setup's
 /// database work is mostly round trips). A failed update of the call row is logged, not
@@ -182,6 +207,21 @@ pub async fn mark_connected(
                        where tenant_id = $1 and id = $2";
     affected(
         on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+    )
+}
+
+/// Renames the channel a contact came in on (a consultation's hold kept for the transfer).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
+pub async fn set_channel(
+    store: &Store,
+    tenant: TenantId,
+    id: i64,
+    channel: &str,
+) -> Result<(), StoreError> {
+    const SQL: &str = "update routing_contacts set channel = $3, updated_at = $4 \
+                       where tenant_id = $1 and id = $2 and status <> 'ended'";
+    affected(
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(channel).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
     )
 }
 

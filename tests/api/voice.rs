@@ -303,6 +303,33 @@ impl Line {
         panic!("the call never became {what}: {detail:#}");
     }
 
+    /// [`Self::call_until`] for call `id`, when another call came in since.
+    async fn call_id_until(&self, id: i64, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+        let url = format!("/api/v1/tenants/{}/calls/{id}", self.tid);
+        for _ in 0..100 {
+            let detail = self.op.get(&url).await.body;
+            if pred(&detail) {
+                return detail;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let detail = self.op.get(&url).await.body;
+        panic!("call {id} never became {what}: {detail:#}");
+    }
+
+    /// Waits until `agent`'s routing state is `state`; returns the last one seen.
+    async fn agent_state_until(&self, agent: &Agent, state: &str) -> String {
+        let mut seen = String::new();
+        for _ in 0..50 {
+            seen = self.agent_state(agent).await;
+            if seen == state {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        seen
+    }
+
     /// Polls the queue's live view until `n` contacts wait in it.
     async fn waiting_until(&self, n: usize) -> Value {
         let path = format!("/api/v1/tenants/{}/queues/{}/live", self.tid, self.queue);
@@ -1989,6 +2016,21 @@ async fn alex_rings_the_desk(
     behaviour: Behaviour,
 ) -> (Agent, String) {
     let desk = line.agent("1003", behaviour).await;
+    let desk_leg = alex_rings(line, alex, id, action, &desk).await;
+    (desk, desk_leg)
+}
+
+/// Extension 1003, a desk phone behaving as `behaviour`, whose agent (in the queue) is
+/// signed in to routing.
+async fn signed_in_desk(line: &Line, behaviour: Behaviour) -> Agent {
+    let desk = line.agent("1003", behaviour).await;
+    line.available(&desk).await;
+    desk
+}
+
+/// Alex `action`s (`consult` or `transfer`) the call `id` to `desk` (extension 1003): returns
+/// the leg ringing it.
+async fn alex_rings(line: &Line, alex: &Agent, id: i64, action: &str, desk: &Agent) -> String {
     let r = alex
         .client
         .post(
@@ -1997,13 +2039,11 @@ async fn alex_rings_the_desk(
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
-    let desk_leg = line
-        .request("ring the desk", |r| originates_to(r, &desk.phone))
+    line.request("ring the desk", |r| originates_to(r, &desk.phone))
         .await
         .param("channelId")
         .unwrap()
-        .to_owned();
-    (desk, desk_leg)
+        .to_owned()
 }
 
 /// Alex consults extension 1003, which answers: returns the desk's leg, in the call bridge.
@@ -2479,19 +2519,53 @@ async fn an_agent_consulting_a_ringing_colleague_at_a_restart_talks_to_the_calle
 #[tokio::test]
 async fn a_caller_whose_agent_left_a_consultation_while_the_service_was_down_goes_to_the_colleague()
 {
-    let mut line = line(json!({})).await;
+    let mut line = line(json!({"wrapup_secs": 0})).await;
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
-    let desk_leg = alex_consults_the_desk(&line, &alex, id).await;
+    let desk = signed_in_desk(
+        &line,
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
+    line.call_until("the desk's agent held", |c| {
+        kinds(c).contains(&"colleague_held".to_owned())
+    })
+    .await;
     line.app.stop().await;
     // Alex hangs up while nobody listens: live, that would complete the consultation.
     line.ari.agent_hangs_up(&alex_leg);
     line.app.start_again().await;
     line.op.base = line.app.base.clone();
+    let mut desk = desk;
+    desk.client.base = line.app.base.clone();
 
     line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
         .await;
     bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
     assert_not_hung_up(&line, &[&caller, &desk_leg]);
+    // The desk's agent is on the customer's call now: held as after a completed consultation.
+    let call = line
+        .call_until("the desk's agent held again", |c| {
+            kinds(c).iter().filter(|k| *k == "colleague_held").count() == 2
+        })
+        .await;
+    let again = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .rfind(|e| e["kind"] == "colleague_held")
+        .unwrap();
+    assert_eq!(again["detail"]["agent_id"], desk.id, "{again}");
+    assert_eq!(again["detail"]["after_restart"], true, "{again}");
+    assert_eq!(line.agent_state(&desk).await, "busy", "{call}");
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(
+        line.agent_state_until(&desk, "available").await,
+        "available"
+    );
 }
 
 #[tokio::test]
@@ -2612,18 +2686,14 @@ async fn a_colleague_who_answers_a_transfer_is_on_a_call_to_routing_until_it_end
         .await["contact_id"]
         .clone();
     assert!(queued_as.is_i64(), "{queued_as}");
-    let (desk, desk_leg) = alex_rings_the_desk(
+    let desk = signed_in_desk(
         &line,
-        &alex,
-        id,
-        "transfer",
         Behaviour::Answers {
-            after: Duration::from_millis(500),
+            after: Duration::from_millis(100),
         },
     )
     .await;
-    // Signed in to routing before the desk picks up.
-    line.available(&desk).await;
+    let desk_leg = alex_rings(&line, &alex, id, "transfer", &desk).await;
     bridged_until(&line, &caller, vec![&caller, &desk_leg]).await;
     // The desk's agent takes the customer: routing offers them nothing else meanwhile.
     let call = line
@@ -2655,6 +2725,194 @@ async fn a_colleague_who_answers_a_transfer_is_on_a_call_to_routing_until_it_end
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(line.agent_state(&desk).await, "available");
+}
+
+#[tokio::test]
+async fn a_consulted_colleague_is_on_a_call_to_routing_until_the_consultation_or_the_call_ends() {
+    let mut line = line(json!({"wrapup_secs": 0})).await;
+    let (alex, caller, _, id) = connected_to_alex(&line).await;
+    let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
+    let desk = signed_in_desk(
+        &line,
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
+    let call = line
+        .call_until("the desk's agent held", |c| {
+            kinds(c).contains(&"colleague_held".to_owned())
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "colleague_held")["agent_id"], desk.id);
+    assert_eq!(line.agent_state(&desk).await, "busy");
+
+    // Cancelled: the desk's phone is free, and so is its agent.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/cancel"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    line.request("hang up the desk", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    assert_eq!(
+        line.agent_state_until(&desk, "available").await,
+        "available"
+    );
+
+    // Consulted again and put through: the desk's agent stays held with the caller, across a
+    // restart of ours too, until the call ends.
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult"), json!({"extension": "1003"}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let again = line
+        .request("ring the desk again", |r| {
+            originates_to(r, &desk.phone) && r.param("channelId") != Some(desk_leg.as_str())
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    line.call_until("the desk answered again", |c| {
+        kinds(c).iter().filter(|k| *k == "consult_answered").count() == 2
+    })
+    .await;
+    assert_eq!(line.agent_state(&desk).await, "busy");
+    let r = alex
+        .client
+        .post(&format!("{calls}/consult/complete"), json!({}))
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let call = line
+        .call_until("with the desk", |c| {
+            kinds(c).contains(&"transferred".to_owned()) && c["state"] == "connected"
+        })
+        .await;
+    let held = kinds(&call)
+        .iter()
+        .filter(|k| *k == "colleague_held")
+        .count();
+    assert_eq!(held, 2, "the consultation's hold is the transfer's: {call}");
+    bridged_until(&line, &caller, vec![&caller, &again]).await;
+    assert_eq!(line.agent_state(&desk).await, "busy");
+    assert_eq!(
+        line.agent_state_until(&alex, "available").await,
+        "available"
+    );
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    line.call_until("taken up", |c| kinds(c).contains(&"resumed".to_owned()))
+        .await;
+    let mut desk = desk;
+    desk.client.base = line.app.base.clone();
+    assert_eq!(line.agent_state(&desk).await, "busy");
+
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(
+        line.agent_state_until(&desk, "available").await,
+        "available"
+    );
+}
+
+#[tokio::test]
+async fn a_colleague_held_by_a_consultation_is_free_again_after_a_restart_lets_it_go() {
+    let mut line = line(json!({"wrapup_secs": 0})).await;
+    let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
+    let desk = signed_in_desk(
+        &line,
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    )
+    .await;
+    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
+    line.call_until("the desk's agent held", |c| {
+        kinds(c).contains(&"colleague_held".to_owned())
+    })
+    .await;
+    assert_eq!(line.agent_state(&desk).await, "busy");
+
+    line.app.restart().await;
+    line.op.base = line.app.base.clone();
+    let mut desk = desk;
+    desk.client.base = line.app.base.clone();
+    // The consultation is let go with the service's memory: the caller is back with Alex,
+    // and the desk's agent is nobody's any more.
+    line.request("hang up the desk", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{desk_leg}")
+    })
+    .await;
+    bridged_until(&line, &alex_leg, vec![&alex_leg, &caller]).await;
+    assert_eq!(
+        line.agent_state_until(&desk, "available").await,
+        "available"
+    );
+}
+
+#[tokio::test]
+async fn a_colleague_rung_for_a_queue_call_who_picks_up_a_transfer_instead_lets_the_queue_call_go_on()
+ {
+    // Alex is in wrap-up once he lets go of his call: nobody else can take the second caller.
+    let line = line(json!({"wrapup_secs": 60, "offer_timeout_secs": 60})).await;
+    let (alex, first, _, first_id) = connected_to_alex(&line).await;
+    // The desk rings for a second caller (Alex is busy) and does not pick up.
+    let desk = signed_in_desk(&line, Behaviour::NoAnswer).await;
+    let second = line.ari.inbound_call(DID, "+14155552222");
+    line.prompt(&second, 1).await;
+    line.ari.press(&second, '1');
+    let offer_leg = line
+        .request("ring the desk for the second caller", |r| {
+            originates_to(r, &desk.phone) && r.param("originator") == Some(second.as_str())
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    assert_eq!(line.agent_state(&desk).await, "ringing");
+
+    // Alex transfers the first caller to the desk, whose agent picks that call up instead.
+    let r = alex
+        .client
+        .post(
+            &format!("/api/v1/tenants/{}/calls/{first_id}/transfer", line.tid),
+            json!({"extension": "1003"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.body);
+    let transfer_leg = line
+        .request("ring the desk with the transfer", |r| {
+            originates_to(r, &desk.phone) && r.param("channelId") != Some(offer_leg.as_str())
+        })
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    line.ari.agent_answers(&transfer_leg);
+    bridged_until(&line, &first, vec![&first, &transfer_leg]).await;
+    let call = line
+        .call_id_until(first_id, "the desk's agent held", |c| {
+            kinds(c).contains(&"colleague_held".to_owned())
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "colleague_held")["agent_id"], desk.id);
+
+    // The queue call stops ringing the desk and waits for the next agent.
+    line.request("stop ringing the desk for the second caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{offer_leg}")
+    })
+    .await;
+    assert_eq!(line.agent_state(&desk).await, "busy");
+    assert_eq!(line.agent_state(&alex).await, "wrapup");
+    let live = line.waiting_until(1).await;
+    assert_eq!(live["waiting"][0]["status"], "waiting", "{live}");
+    assert_eq!(live["waiting"][0]["offered_to"], json!([]), "{live}");
 }
 
 #[tokio::test]

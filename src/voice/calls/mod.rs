@@ -39,7 +39,7 @@ use crate::domain::TenantId;
 use crate::inbox::EventHub;
 use crate::ivr::service::FlowService;
 use crate::routing::Command;
-use crate::routing::service::{OutboundHold, RoutingNotice, RoutingService};
+use crate::routing::service::{DeskHold, HoldOutcome, RoutingNotice, RoutingService};
 use crate::store::{self, Store};
 
 /// What calls need from the rest of the service.
@@ -410,12 +410,12 @@ impl VoiceService {
                     .0
                     .deps
                     .routing
-                    .hold_for_outbound(tenant.id, agent, queue)
+                    .hold_desk(tenant.id, agent, queue, DeskHold::Outbound)
                     .await?
                 {
-                    OutboundHold::Held(contact) => Some(contact),
-                    OutboundHold::OnACall => return Err(VoiceError::OnACall),
-                    OutboundHold::NotRouted => None,
+                    HoldOutcome::Held(contact) => Some(contact),
+                    HoldOutcome::OnACall => return Err(VoiceError::OnACall),
+                    HoldOutcome::NotRouted => None,
                 }
             }
             None => None,
@@ -892,8 +892,9 @@ impl VoiceService {
                         (None, _) if !inbound => None,
                         (None, Some((b, peer))) => {
                             caller_channel = Some(row.channel_id.clone());
+                            let held = self.hold_consulted_again(&row).await;
                             Some(call::Adoption::Connected {
-                                contact: None,
+                                contact: held,
                                 agent: None,
                                 peer,
                                 talk: b.id.clone(),
@@ -985,6 +986,49 @@ impl VoiceService {
             }
         }
         tracing::info!(asterisk = %srv.config.name, adopted, "calls of the previous run recovered");
+    }
+
+    /// The caller of `row` goes to the colleague their agent was consulting (the agent left
+    /// while we were down). That colleague's hold was let go with the consultation when routing
+    /// loaded; they are on the customer's call now, so they are held again, as after a
+    /// completed consultation, and the row says so for the next restart.
+    async fn hold_consulted_again(&self, row: &store::calls::CallRecord) -> Option<i64> {
+        let tenant = TenantId(row.tenant_id);
+        let routing = &self.0.deps.routing;
+        let earlier = routing
+            .contact_state(tenant, row.consult_contact_id?)
+            .await
+            .ok()?;
+        let held = match routing
+            .hold_desk(
+                tenant,
+                earlier.agent_id?,
+                earlier.queue_id,
+                DeskHold::Transfer,
+            )
+            .await
+        {
+            Ok(HoldOutcome::Held(contact)) => contact,
+            Ok(_) => return None,
+            Err(e) => {
+                tracing::warn!(call.id = row.id, error = %e, "consulted colleague not held again");
+                return None;
+            }
+        };
+        let store = &self.0.deps.store;
+        if let Err(e) = store::calls::set_held_contact(store, tenant, row.id, Some(held)).await {
+            tracing::warn!(call.id = row.id, error = %e, "colleague's hold not named on the call");
+        }
+        let _ = store::calls::add_event(
+            store,
+            tenant,
+            row.id,
+            "colleague_held",
+            &serde_json::json!({"agent_id": earlier.agent_id, "contact_id": held, "after_restart": true}),
+            chrono::Utc::now(),
+        )
+        .await;
+        Some(held)
     }
 
     fn start_adopted(

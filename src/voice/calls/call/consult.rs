@@ -24,6 +24,9 @@ pub(super) struct Consult {
     pub answered: bool,
     /// The caller talks with both (a three-way call), no longer on hold.
     pub joined: bool,
+    /// The routing contact holding the consulted agent's voice capacity once they answered
+    /// (their phone is busy with us: routing must not ring it for a queue call meanwhile).
+    pub hold: Option<i64>,
 }
 
 /// Where a transfer or consultation goes, once checked against the tenant's setup.
@@ -266,6 +269,7 @@ impl Call {
             to: to.clone(),
             answered: false,
             joined: false,
+            hold: None,
         });
         // Ringback for the agent while the colleague's phone rings.
         self.play_ringback_to(&agent_leg).await;
@@ -316,8 +320,30 @@ impl Call {
                 .await;
             return;
         }
+        let hold = match self.consult.as_ref().map(|c| c.to.clone()) {
+            Some(TransferTarget::Extension(number)) => {
+                self.hold_desk_at(&number, DeskHold::Consultation).await
+            }
+            _ => None,
+        };
+        if let Some(contact) = hold {
+            self.shared
+                .claim_contact(self.tenant, contact, &self.wiring.key);
+            // Should a restart hand the caller to this colleague, they are held again.
+            if let Err(e) = store::calls::set_consult_contact(
+                &self.shared.deps.store,
+                self.tenant,
+                self.call_id,
+                Some(contact),
+            )
+            .await
+            {
+                tracing::warn!(call.id = self.call_id, error = %e, "consultation's hold not named on the call");
+            }
+        }
         if let Some(c) = &mut self.consult {
             c.answered = true;
+            c.hold = hold;
         }
         self.event("consult_answered", json!({})).await;
         self.notify_peer_agent();
@@ -349,9 +375,10 @@ impl Call {
 
     /// The consultation is over without a transfer: the caller is back with the agent.
     async fn consult_over(&mut self, kind: &str, detail: Value) {
-        if self.consult.take().is_none() {
+        let Some(consult) = self.consult.take() else {
             return;
-        }
+        };
+        self.release_consult_hold(consult.hold).await;
         self.stop_side_playbacks().await;
         self.event(kind, detail).await;
         if !self.caller_gone && self.unhold_caller().await.is_err() {
@@ -388,6 +415,18 @@ impl Call {
         self.finish_connected().await;
         self.agent = None;
         self.adopted = true;
+        // The consulted agent's hold is the call's now: it ends with the call.
+        self.contact = consult.hold;
+        if let Some(contact) = consult.hold
+            && let Err(e) = self
+                .shared
+                .deps
+                .routing
+                .keep_hold(self.tenant, contact)
+                .await
+        {
+            tracing::warn!(call.id = self.call_id, error = %e, "consultation's hold not kept for the transfer");
+        }
         if self.caller_gone {
             return;
         }
@@ -395,7 +434,7 @@ impl Call {
             if self.bridge_with(&consult.leg).await {
                 self.stage = Stage::Connected;
                 self.peer = Some(consult.leg);
-                self.record_transfer(json!({"answered": true, "attended": true}))
+                self.record_transfer(json!({"answered": true, "attended": true}), consult.hold)
                     .await;
             } else {
                 self.drop_leg(&consult.leg, Cause::Failure).await;
@@ -408,6 +447,25 @@ impl Call {
                 .await;
             self.play_ringback().await;
         }
+    }
+
+    /// A consultation over without a transfer: the consulted agent's phone is free again
+    /// (into wrap-up, as after any call they took).
+    pub(super) async fn release_consult_hold(&mut self, hold: Option<i64>) {
+        let Some(contact) = hold else {
+            return;
+        };
+        if let Err(e) = self.shared.deps.routing.end(self.tenant, contact).await {
+            tracing::debug!(call.id = self.call_id, error = %e, "consultation's hold already ended");
+        }
+        self.shared.release_contact(self.tenant, contact);
+        let _ = store::calls::set_consult_contact(
+            &self.shared.deps.store,
+            self.tenant,
+            self.call_id,
+            None,
+        )
+        .await;
     }
 
     /// A held caller found after a restart of our service goes back to the agent.

@@ -260,7 +260,7 @@ impl Call {
                 if self.bridge_with(id).await {
                     self.stage = Stage::Connected;
                     self.peer = Some(id.to_owned());
-                    self.record_transfer(json!({"answered": true})).await;
+                    self.record_transfer(json!({"answered": true}), None).await;
                     self.feed(interp::Event::TransferResult(TransferOutcome::Answered));
                 } else {
                     self.drop_leg(id, Cause::Failure).await;
@@ -498,6 +498,18 @@ impl Call {
             return None;
         }
         let number = self.transfer_extension.clone()?;
+        let contact = self.hold_desk_at(&number, DeskHold::Transfer).await?;
+        self.shared
+            .claim_contact(self.tenant, contact, &self.wiring.key);
+        self.contact = Some(contact);
+        Some(contact)
+    }
+
+    /// Holds the voice capacity of the agent whose phone is extension `number` (see
+    /// [`crate::routing::service::RoutingService::hold_desk`]), counted in this call's queue when they serve it, else
+    /// in their first. None when the phone is nobody's, or its agent is not routed or already
+    /// on a call.
+    pub(super) async fn hold_desk_at(&mut self, number: &str, why: DeskHold) -> Option<i64> {
         let store = self.shared.deps.store.clone();
         let list = store::extensions::list_extensions_cached(&store, self.tenant)
             .await
@@ -507,14 +519,15 @@ impl Call {
             store::queues::queues_of_member(&store, self.tenant, crate::domain::UserId(user))
                 .await
                 .ok()?;
+        let ours = self.queued.as_ref().map(|q| q.queue_id);
         // Not in any queue: routing offers them nothing anyway.
-        let queue = *queues.first()?;
+        let queue = match ours {
+            Some(q) if queues.contains(&q) => q,
+            _ => *queues.first()?,
+        };
         let routing = self.shared.deps.routing.clone();
-        match routing.hold_for_outbound(self.tenant, user, queue).await {
-            Ok(crate::routing::service::OutboundHold::Held(contact)) => {
-                self.shared
-                    .claim_contact(self.tenant, contact, &self.wiring.key);
-                self.contact = Some(contact);
+        match routing.hold_desk(self.tenant, user, queue, why).await {
+            Ok(HoldOutcome::Held(contact)) => {
                 self.event(
                     "colleague_held",
                     json!({"agent_id": user, "contact_id": contact}),
@@ -547,8 +560,12 @@ impl Call {
 
     /// The transfer was answered: its `transferred` entry (`detail`), and the call row
     /// connected again, with whom it is now.
-    pub(super) async fn record_transfer(&mut self, detail: serde_json::Value) {
-        let held = self.hold_colleague().await;
+    /// `held`: the contact already holding the answering agent's capacity (a consultation's).
+    pub(super) async fn record_transfer(&mut self, detail: serde_json::Value, held: Option<i64>) {
+        let held = match held {
+            Some(contact) => Some(contact),
+            None => self.hold_colleague().await,
+        };
         // The entry first: whoever reads the row connected finds it in the timeline.
         self.event("transferred", detail).await;
         let store = &self.shared.deps.store;

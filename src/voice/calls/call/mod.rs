@@ -46,6 +46,7 @@ use crate::ivr::interp::{
     TransferOutcome, TransferRequest, VoicemailRequest,
 };
 use crate::ivr::service::Published;
+use crate::routing::service::{DeskHold, HoldOutcome};
 use crate::routing::{AgentId, Command, ContactId, Event as RoutingEvent, OverflowReason};
 use crate::store::{self, calls::NewCall};
 use crate::voice::ari::models::Channel;
@@ -971,6 +972,9 @@ impl Call {
             self.destroy_bridge(&talk).await;
         }
         self.drop_ringing_legs(Cause::Normal).await;
+        if let Some(consult) = self.consult.take() {
+            self.release_consult_hold(consult.hold).await;
+        }
         // No contact outlives its call in routing (a click-to-call whose agent never answered
         // still holds the agent's capacity here).
         if let Some(contact) = self.contact.take() {
