@@ -12,7 +12,7 @@ use serde::Serialize;
 use tokio::sync::{broadcast, mpsc, oneshot};
 
 use crate::domain::TenantId;
-use crate::store::events::{EventRecord, NewEvent};
+use crate::store::events::{ContactChange, EventRecord, NewEvent};
 use crate::store::{self, Store, StoreError};
 
 /// Events stored in one statement at most.
@@ -62,10 +62,7 @@ pub struct EventHub {
 }
 
 struct Pending {
-    tenant: TenantId,
-    kind: String,
-    user_id: Option<i64>,
-    payload: serde_json::Value,
+    event: Unstored,
     done: oneshot::Sender<Result<Arc<LiveEvent>, StoreError>>,
 }
 
@@ -98,13 +95,17 @@ impl EventHub {
         kind: &str,
         user_id: Option<i64>,
         payload: serde_json::Value,
+        contact: Option<ContactChange>,
     ) -> (Queued, Option<Pending>) {
         let (done, stored) = oneshot::channel();
         let pending = Pending {
-            tenant,
-            kind: kind.to_owned(),
-            user_id,
-            payload,
+            event: Unstored {
+                tenant,
+                kind: kind.to_owned(),
+                user_id,
+                payload,
+                contact,
+            },
             done,
         };
         let unsent = self.writer().send(pending).err().map(|e| e.0);
@@ -119,20 +120,10 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) -> Result<Arc<LiveEvent>, StoreError> {
-        match self.hand_over(tenant, kind, user_id, payload) {
+        match self.hand_over(tenant, kind, user_id, payload, None) {
             (stored, None) => stored.stored().await,
             // No writer any more: store it here.
-            (_, Some(p)) => {
-                store_one(
-                    &self.store,
-                    &self.tx,
-                    p.tenant,
-                    &p.kind,
-                    p.user_id,
-                    p.payload,
-                )
-                .await
-            }
+            (_, Some(p)) => store_one(&self.store, &self.tx, p.event).await,
         }
     }
 
@@ -147,7 +138,22 @@ impl EventHub {
         payload: serde_json::Value,
     ) -> Queued {
         // Unsent (the runtime stopping), the event is dropped with its `done`: `stored` says so.
-        self.hand_over(tenant, kind, user_id, payload).0
+        self.hand_over(tenant, kind, user_id, payload, None).0
+    }
+
+    /// [`queue`](Self::queue) for an event that tells a routing contact's new status: the
+    /// contact's row changes with the event, in the same round trip to the database (and in
+    /// order with every other event's change).
+    pub fn queue_with_contact(
+        &self,
+        tenant: TenantId,
+        kind: &str,
+        user_id: Option<i64>,
+        payload: serde_json::Value,
+        contact: ContactChange,
+    ) -> Queued {
+        self.hand_over(tenant, kind, user_id, payload, Some(contact))
+            .0
     }
 
     /// Like [`publish`](Self::publish) without waiting for the number: for notices whose
@@ -161,7 +167,11 @@ impl EventHub {
         user_id: Option<i64>,
         payload: serde_json::Value,
     ) {
-        if self.hand_over(tenant, kind, user_id, payload).1.is_some() {
+        if self
+            .hand_over(tenant, kind, user_id, payload, None)
+            .1
+            .is_some()
+        {
             tracing::warn!(tenant.id = %tenant, kind, "event not stored: the service is stopping");
         }
     }
@@ -208,7 +218,7 @@ async fn write_events(
         }
         let mut per_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
         for p in batch.drain(..) {
-            per_tenant.entry(p.tenant).or_default().push(p);
+            per_tenant.entry(p.event.tenant).or_default().push(p);
         }
         for (tenant, events) in per_tenant {
             write_tenant(&store, &tx, tenant, events).await;
@@ -226,9 +236,10 @@ async fn write_tenant(
         let rows: Vec<NewEvent> = events
             .iter()
             .map(|p| NewEvent {
-                kind: p.kind.clone(),
-                user_id: p.user_id,
-                payload: p.payload.to_string(),
+                kind: p.event.kind.clone(),
+                user_id: p.event.user_id,
+                payload: p.event.payload.to_string(),
+                contact: p.event.contact.clone(),
             })
             .collect();
         match store::events::append_events(store, tenant, &rows).await {
@@ -239,7 +250,7 @@ async fn write_tenant(
                 for p in events {
                     let stored = records
                         .next()
-                        .map(|r| announce(tx, tenant, r, p.payload))
+                        .map(|r| announce(tx, tenant, r, p.event.payload))
                         .ok_or_else(|| StoreError::Corrupt("event batch answered short".into()));
                     deliver(p.done, tenant, stored);
                 }
@@ -253,8 +264,7 @@ async fn write_tenant(
         }
     }
     for p in events {
-        let stored = store_one(store, tx, tenant, &p.kind, p.user_id, p.payload).await;
-        deliver(p.done, tenant, stored);
+        deliver(p.done, tenant, store_one(store, tx, p.event).await);
     }
 }
 
@@ -270,16 +280,30 @@ fn deliver(
     }
 }
 
+/// An event to store by itself.
+struct Unstored {
+    tenant: TenantId,
+    kind: String,
+    user_id: Option<i64>,
+    payload: serde_json::Value,
+    contact: Option<ContactChange>,
+}
+
 async fn store_one(
     store: &Store,
     tx: &broadcast::Sender<Arc<LiveEvent>>,
-    tenant: TenantId,
-    kind: &str,
-    user_id: Option<i64>,
-    payload: serde_json::Value,
+    p: Unstored,
 ) -> Result<Arc<LiveEvent>, StoreError> {
-    let record = store::events::append_event(store, tenant, kind, user_id, &payload).await?;
-    Ok(announce(tx, tenant, record, payload))
+    let record = store::events::append_event(
+        store,
+        p.tenant,
+        &p.kind,
+        p.user_id,
+        &p.payload,
+        p.contact.as_ref(),
+    )
+    .await?;
+    Ok(announce(tx, p.tenant, record, p.payload))
 }
 
 fn announce(

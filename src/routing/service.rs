@@ -24,6 +24,7 @@ use super::model::{
 use crate::domain::{TenantId, UserId};
 use crate::inbox::Queued;
 use crate::store::agents::AgentProfile;
+use crate::store::events::ContactChange;
 use crate::store::queues::QueueRecord;
 use crate::store::routed_contacts::{NewRoutedContact, RoutedContact};
 use crate::store::{self, Store, StoreError};
@@ -371,15 +372,9 @@ impl RoutingService {
                         }
                     }
                 }
-                Command::Assigned { contact, agent } => {
+                // Its row changes with its event (see `publish`).
+                Command::Assigned { contact, .. } => {
                     r.offers.remove(contact);
-                    store::routed_contacts::mark_connected(
-                        store,
-                        tenant,
-                        contact.0 as i64,
-                        agent.0 as i64,
-                    )
-                    .await?;
                 }
                 Command::AnnouncePosition { .. } => {}
                 Command::Overflow {
@@ -464,11 +459,15 @@ impl RoutingService {
                 }
             }
             Command::Assigned { contact, agent } => {
-                pending.push(ev.queue(
+                pending.push(ev.queue_with_contact(
                     tenant,
                     "assigned",
                     None,
                     serde_json::json!({"contact_id": contact.0, "agent_id": agent.0}),
+                    ContactChange::Connected {
+                        id: contact.0 as i64,
+                        agent: agent.0 as i64,
+                    },
                 ));
             }
             Command::Overflow {
@@ -629,10 +628,31 @@ impl RoutingService {
             now_ts(),
         );
         r.offers.remove(&ContactId(contact as u64));
-        store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
+        self.ended(tenant, r, contact, outcome, commands).await
+    }
+
+    /// Carries out the engine's decisions after a contact's end, and stores the end with its
+    /// `contact_ended` event (in order with the event, and row change, of its connection).
+    async fn ended(
+        &self,
+        tenant: TenantId,
+        mut r: tokio::sync::MutexGuard<'_, TenantRouter>,
+        contact: i64,
+        outcome: &str,
+        commands: Vec<Command>,
+    ) -> Result<(), RoutingError> {
         let mut pending = self.execute(tenant, &mut r, commands).await?;
         let payload = serde_json::json!({"contact_id": contact, "outcome": outcome});
-        pending.push(self.0.events.queue(tenant, "contact_ended", None, payload));
+        pending.push(self.0.events.queue_with_contact(
+            tenant,
+            "contact_ended",
+            None,
+            payload,
+            ContactChange::Ended {
+                id: contact,
+                outcome: outcome.to_owned(),
+            },
+        ));
         drop(r);
         all_stored(pending).await
     }
@@ -653,12 +673,7 @@ impl RoutingService {
             },
             now_ts(),
         );
-        store::routed_contacts::mark_ended(&self.0.store, tenant, contact, "ended").await?;
-        let mut pending = self.execute(tenant, &mut r, commands).await?;
-        let payload = serde_json::json!({"contact_id": contact, "outcome": "ended"});
-        pending.push(self.0.events.queue(tenant, "contact_ended", None, payload));
-        drop(r);
-        all_stored(pending).await
+        self.ended(tenant, r, contact, "ended", commands).await
     }
 
     /// Where a contact stands now.

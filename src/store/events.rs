@@ -21,7 +21,103 @@ pub struct EventRecord {
     pub created_at: DateTime<Utc>,
 }
 
-/// Appends an event with the tenant's next sequence number and returns it.
+/// A routing contact's new status, stored with the event that tells it (see
+/// [`append_events`]): the row and the log change in the same round trip to the database.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ContactChange {
+    /// Connected to an agent (outcome `answered`).
+    Connected {
+        /// The contact.
+        id: i64,
+        /// The agent.
+        agent: i64,
+    },
+    /// Ended; an answered contact keeps `answered` as its outcome.
+    Ended {
+        /// The contact.
+        id: i64,
+        /// `ended`, `abandoned` …
+        outcome: String,
+    },
+}
+
+// A batch's contact changes, as SQLite statements run before its events' insert in the same
+// command: the connections first (a contact may connect and end within one batch). Both are
+// no-ops on an ended contact, so running them again (a batch retried event by event) is
+// harmless. $1 is the tenant; the arguments name the connections, the ends and the instant.
+macro_rules! sqlite_contacts {
+    ($connected:literal, $ended:literal, $now:literal) => {
+        concat!(
+            "update routing_contacts set status = 'connected', \
+             agent_id = c.value ->> '$.agent', outcome = 'answered', updated_at = ",
+            $now,
+            " from json_each(",
+            $connected,
+            ") c \
+             where routing_contacts.tenant_id = $1 and routing_contacts.id = c.value ->> '$.id' \
+             and routing_contacts.status <> 'ended'; \
+             update routing_contacts set status = 'ended', \
+             outcome = coalesce(routing_contacts.outcome, c.value ->> '$.outcome'), updated_at = ",
+            $now,
+            " from json_each(",
+            $ended,
+            ") c \
+             where routing_contacts.tenant_id = $1 and routing_contacts.id = c.value ->> '$.id' \
+             and routing_contacts.status <> 'ended'; "
+        )
+    };
+}
+const POSTGRES_CONNECTED: &str = "update routing_contacts set status = 'connected', \
+    agent_id = (c.value->>'agent')::bigint, outcome = 'answered', updated_at = $3 \
+    from jsonb_array_elements($2::jsonb) c \
+    where routing_contacts.tenant_id = $1 and routing_contacts.id = (c.value->>'id')::bigint \
+    and routing_contacts.status <> 'ended'";
+const POSTGRES_ENDED: &str = "update routing_contacts set status = 'ended', \
+    outcome = coalesce(routing_contacts.outcome, c.value->>'outcome'), updated_at = $3 \
+    from jsonb_array_elements($2::jsonb) c \
+    where routing_contacts.tenant_id = $1 and routing_contacts.id = (c.value->>'id')::bigint \
+    and routing_contacts.status <> 'ended'";
+
+/// The changes as the statements above take them: (connections, ends), JSON arrays.
+fn contact_lists<'a>(changes: impl Iterator<Item = &'a ContactChange>) -> (String, String) {
+    let (mut connected, mut ended) = (Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            ContactChange::Connected { id, agent } => {
+                connected.push(serde_json::json!({"id": id, "agent": agent}))
+            }
+            ContactChange::Ended { id, outcome } => {
+                ended.push(serde_json::json!({"id": id, "outcome": outcome}))
+            }
+        }
+    }
+    (
+        serde_json::Value::Array(connected).to_string(),
+        serde_json::Value::Array(ended).to_string(),
+    )
+}
+
+/// PostgreSQL takes the changes as statements of their own, before the events' insert.
+async fn postgres_contacts(
+    pool: &sqlx::PgPool,
+    tenant: TenantId,
+    (connected, ended): &(String, String),
+) -> Result<(), sqlx::Error> {
+    for (sql, list) in [(POSTGRES_CONNECTED, connected), (POSTGRES_ENDED, ended)] {
+        if list != "[]" {
+            sqlx::query(sql)
+                .bind(tenant.get())
+                .bind(list)
+                .bind(Utc::now())
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Appends an event with the tenant's next sequence number and returns it; `contact` is
+/// stored with it.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, kind))]
 pub async fn append_event(
     store: &Store,
@@ -29,23 +125,61 @@ pub async fn append_event(
     kind: &str,
     user_id: Option<i64>,
     payload: &serde_json::Value,
+    contact: Option<&ContactChange>,
 ) -> Result<EventRecord, StoreError> {
     // The next number is computed in the insert itself; two writers racing for the same
     // number meet the primary key, and the loser simply tries the next one.
-    const SQL: &str = "insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
-                       select $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 from tenant_events where tenant_id = $1 \
-                       returning seq, kind, user_id, payload, created_at";
+    macro_rules! insert {
+        () => {
+            "insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
+             select $1, coalesce(max(seq), 0) + 1, $2, $3, $4, $5 from tenant_events where tenant_id = $1 \
+             returning seq, kind, user_id, payload, created_at"
+        };
+    }
+    const SQL: &str = insert!();
+    const SQLITE_WITH_CONTACT: &str = concat!(sqlite_contacts!("$6", "$7", "$5"), insert!());
     let text = payload.to_string();
+    let lists = contact.map(|c| contact_lists(std::iter::once(c)));
     let mut attempts = 0;
     loop {
-        let res: Result<EventRecord, sqlx::Error> = on_write!(store, p => sqlx::query_as(SQL)
-            .bind(tenant.get())
-            .bind(kind)
-            .bind(user_id)
-            .bind(&text)
-            .bind(Utc::now())
-            .fetch_one(p)
-            .await);
+        let now = Utc::now();
+        let res: Result<EventRecord, sqlx::Error> = match (&store.pool, &lists) {
+            (super::Pool::Sqlite { write, .. }, Some((connected, ended))) => {
+                sqlx::query_as(SQLITE_WITH_CONTACT)
+                    .bind(tenant.get())
+                    .bind(kind)
+                    .bind(user_id)
+                    .bind(&text)
+                    .bind(now)
+                    .bind(connected)
+                    .bind(ended)
+                    .fetch_one(write)
+                    .await
+            }
+            (super::Pool::Postgres(p), Some(lists)) => {
+                match postgres_contacts(p, tenant, lists).await {
+                    Ok(()) => {
+                        sqlx::query_as(SQL)
+                            .bind(tenant.get())
+                            .bind(kind)
+                            .bind(user_id)
+                            .bind(&text)
+                            .bind(now)
+                            .fetch_one(p)
+                            .await
+                    }
+                    Err(e) => Err(e),
+                }
+            }
+            (_, None) => on_write!(store, p => sqlx::query_as(SQL)
+                .bind(tenant.get())
+                .bind(kind)
+                .bind(user_id)
+                .bind(&text)
+                .bind(now)
+                .fetch_one(p)
+                .await),
+        };
         match res {
             Ok(r) => return Ok(r),
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() && attempts < 20 => {
@@ -65,11 +199,14 @@ pub struct NewEvent {
     pub user_id: Option<i64>,
     /// JSON payload, as text.
     pub payload: String,
+    /// The routing contact change it tells, stored with it.
+    pub contact: Option<ContactChange>,
 }
 
 /// Appends several events of one tenant with consecutive sequence numbers in one statement
-/// and returns them in order. A writer racing for the same numbers (another instance) fails
-/// the whole batch with a conflict; the caller then appends them one by one.
+/// and returns them in order; the contact changes they carry are stored in the same round
+/// trip. A writer racing for the same numbers (another instance) fails the whole batch with a
+/// conflict; the caller then appends them one by one.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, n = events.len()))]
 pub async fn append_events(
     store: &Store,
@@ -84,6 +221,15 @@ pub async fn append_events(
                e.value ->> '$.payload', e.value ->> '$.at' \
         from base, json_each($2) e order by e.key \
         returning seq, kind, user_id, payload, created_at";
+    const SQLITE_WITH_CONTACTS: &str = concat!(
+        sqlite_contacts!("$3", "$4", "$5"),
+        "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
+        insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
+        select $1, base.s + e.key + 1, e.value ->> '$.kind', e.value ->> '$.user_id', \
+               e.value ->> '$.payload', e.value ->> '$.at' \
+        from base, json_each($2) e order by e.key \
+        returning seq, kind, user_id, payload, created_at"
+    );
     const POSTGRES: &str = "with base as (select coalesce(max(seq), 0) as s from tenant_events where tenant_id = $1) \
         insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
         select $1, base.s + e.n, e.value->>'kind', (e.value->>'user_id')::bigint, e.value->>'payload', \
@@ -100,20 +246,41 @@ pub async fn append_events(
         .map(|e| serde_json::json!({"kind": e.kind, "user_id": e.user_id, "payload": e.payload, "at": at}))
         .collect();
     let batch = serde_json::Value::Array(batch).to_string();
-    let mut rows: Vec<EventRecord> = match &store.pool {
-        super::Pool::Sqlite { write, .. } => {
+    let changes = events.iter().filter_map(|e| e.contact.as_ref());
+    let lists = (changes.clone().next().is_some()).then(|| contact_lists(changes));
+    let mut rows: Vec<EventRecord> = match (&store.pool, &lists) {
+        (super::Pool::Sqlite { write, .. }, Some((connected, ended))) => {
+            sqlx::query_as(SQLITE_WITH_CONTACTS)
+                .bind(tenant.get())
+                .bind(&batch)
+                .bind(connected)
+                .bind(ended)
+                .bind(Utc::now())
+                .fetch_all(write)
+                .await
+        }
+        (super::Pool::Sqlite { write, .. }, None) => {
             sqlx::query_as(SQLITE)
                 .bind(tenant.get())
                 .bind(&batch)
                 .fetch_all(write)
                 .await
         }
-        super::Pool::Postgres(p) => {
-            sqlx::query_as(POSTGRES)
-                .bind(tenant.get())
-                .bind(&batch)
-                .fetch_all(p)
-                .await
+        (super::Pool::Postgres(p), lists) => {
+            let stored = match lists {
+                Some(lists) => postgres_contacts(p, tenant, lists).await,
+                None => Ok(()),
+            };
+            match stored {
+                Ok(()) => {
+                    sqlx::query_as(POSTGRES)
+                        .bind(tenant.get())
+                        .bind(&batch)
+                        .fetch_all(p)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
         }
     }
     .map_err(|e| match &e {

@@ -195,21 +195,6 @@ pub async fn insert_for_call(
     }
 }
 
-/// Marks a contact connected to an agent.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
-pub async fn mark_connected(
-    store: &Store,
-    tenant: TenantId,
-    id: i64,
-    agent: i64,
-) -> Result<(), StoreError> {
-    const SQL: &str = "update routing_contacts set status = 'connected', agent_id = $3, outcome = 'answered', updated_at = $4 \
-                       where tenant_id = $1 and id = $2";
-    affected(
-        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
-    )
-}
-
 /// Renames the channel a contact came in on (a consultation's hold kept for the transfer).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
 pub async fn set_channel(

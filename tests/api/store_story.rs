@@ -253,7 +253,7 @@ async fn the_store_story_runs_end_to_end() {
     );
 
     // Routing: queues, members, agent profiles, routed contacts
-    use switchboard::store::{agents, queues, routed_contacts};
+    use switchboard::store::{agents, events, queues, routed_contacts};
     users::insert_membership(s, t.id, u.id, Role::Agent)
         .await
         .unwrap_err();
@@ -369,16 +369,52 @@ async fn the_store_story_runs_end_to_end() {
     routed_contacts::mark_moved(s, t.id, c.id, q.id)
         .await
         .unwrap();
-    routed_contacts::mark_connected(s, t.id, c.id, u.id.get())
-        .await
-        .unwrap();
+    // A contact's status changes with the event that tells it, alone or in a batch.
+    let assigned = events::append_event(
+        s,
+        t.id,
+        "assigned",
+        None,
+        &serde_json::json!({"contact_id": c.id}),
+        Some(&events::ContactChange::Connected {
+            id: c.id,
+            agent: u.id.get(),
+        }),
+    )
+    .await
+    .unwrap();
+    let live = routed_contacts::list_live_contacts(s, t.id).await.unwrap();
     assert_eq!(
-        routed_contacts::list_live_contacts(s, t.id).await.unwrap()[0].status,
-        "connected"
+        (live[0].status.as_str(), live[0].agent_id),
+        ("connected", Some(u.id.get()))
     );
-    routed_contacts::mark_ended(s, t.id, c.id, "ended")
-        .await
-        .unwrap();
+    let told = events::append_events(
+        s,
+        t.id,
+        &[
+            events::NewEvent {
+                kind: "note".into(),
+                user_id: None,
+                payload: "{}".into(),
+                contact: None,
+            },
+            events::NewEvent {
+                kind: "contact_ended".into(),
+                user_id: None,
+                payload: "{}".into(),
+                contact: Some(events::ContactChange::Ended {
+                    id: c.id,
+                    outcome: "ended".into(),
+                }),
+            },
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        told.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        [assigned.seq + 1, assigned.seq + 2]
+    );
     let ended = routed_contacts::find_routed_contact(s, t.id, c.id)
         .await
         .unwrap()
