@@ -154,22 +154,6 @@ pub async fn set_state(
     Ok(())
 }
 
-/// An agent answered and the call is connected.
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
-pub async fn set_connected(
-    store: &Store,
-    tenant: TenantId,
-    id: i64,
-    agent: i64,
-    at: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    const SQL: &str = "update calls set state = 'connected', agent_id = $3, answered_at = $4, \
-                       transferred_to = null, held_contact_id = null \
-                       where tenant_id = $1 and id = $2";
-    on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(at).execute(p).await.map(|_| ()))?;
-    Ok(())
-}
-
 /// The call's caller is now on `channel` (a callback or a call placed from the inbox: the
 /// customer's leg once answered), so that a restart finds the call by its caller.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = id))]
@@ -284,57 +268,146 @@ pub struct NewCallEvent {
     pub at: DateTime<Utc>,
 }
 
+/// A change of a call's row for [`add_events`], stored after the entries it comes with.
+#[derive(Debug, Clone)]
+pub enum CallChange {
+    /// An agent answered and the call is connected.
+    Connected {
+        /// The call.
+        call: i64,
+        /// The agent.
+        agent: i64,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The call ended (the first reason recorded wins).
+    Ended {
+        /// The call.
+        call: i64,
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+// A batch's row changes, after its entries in the same SQLite command: connections first (a
+// call may connect and end within one batch). $1 is the tenant, $3 the connections, $4 the ends.
+macro_rules! sqlite_changes {
+    () => {
+        "update calls set state = 'connected', \
+         agent_id = c.value ->> '$.agent', answered_at = c.value ->> '$.at', \
+         transferred_to = null, held_contact_id = null \
+         from json_each($3) c where calls.tenant_id = $1 and calls.id = c.value ->> '$.call'; \
+         update calls set state = 'ended', end_reason = c.value ->> '$.reason', \
+         ended_at = c.value ->> '$.at' \
+         from json_each($4) c where calls.tenant_id = $1 and calls.id = c.value ->> '$.call' \
+         and calls.state <> 'ended';"
+    };
+}
+const POSTGRES_CONNECTED: &str = "update calls set state = 'connected', \
+    agent_id = (c.value->>'agent')::bigint, answered_at = (c.value->>'at')::timestamptz, \
+    transferred_to = null, held_contact_id = null \
+    from jsonb_array_elements($2::jsonb) c \
+    where calls.tenant_id = $1 and calls.id = (c.value->>'call')::bigint";
+const POSTGRES_ENDED: &str = "update calls set state = 'ended', end_reason = c.value->>'reason', \
+    ended_at = (c.value->>'at')::timestamptz \
+    from jsonb_array_elements($2::jsonb) c \
+    where calls.tenant_id = $1 and calls.id = (c.value->>'call')::bigint \
+    and calls.state <> 'ended'";
+
+/// The text sqlx itself binds for a SQLite timestamp, so batched values read back exactly like
+/// single ones; PostgreSQL parses it.
+fn stamp(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// Appends entries to the timelines of a tenant's calls, in order, in one statement (the
-/// entries travel as one JSON array; entries of calls the tenant does not own are dropped).
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant, n = events.len()))]
+/// entries travel as one JSON array; entries of calls the tenant does not own are dropped),
+/// then makes `changes` to their rows, in the same round trip to the database: whoever reads
+/// a row connected or ended finds the entries that came before.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant, n = events.len(), changes = changes.len()))]
 pub async fn add_events(
     store: &Store,
     tenant: TenantId,
     events: &[NewCallEvent],
+    changes: &[CallChange],
 ) -> Result<(), StoreError> {
     // The tenant check is a lookup by primary key per entry: as a join, SQLite's planner may
     // scan the tenant's calls for every entry instead.
-    const SQLITE: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
-        select e.value ->> '$.call', $1, e.value ->> '$.at', e.value ->> '$.kind', e.value ->> '$.detail' \
-        from json_each($2) e \
-        where exists (select 1 from calls c where c.id = e.value ->> '$.call' and c.tenant_id = $1) \
-        order by e.key";
+    macro_rules! sqlite_entries {
+        () => {
+            "insert into call_events (call_id, tenant_id, at, kind, detail) \
+            select e.value ->> '$.call', $1, e.value ->> '$.at', e.value ->> '$.kind', e.value ->> '$.detail' \
+            from json_each($2) e \
+            where exists (select 1 from calls c where c.id = e.value ->> '$.call' and c.tenant_id = $1) \
+            order by e.key"
+        };
+    }
+    const SQLITE: &str = sqlite_entries!();
+    const SQLITE_WITH_CHANGES: &str = concat!(sqlite_entries!(), "; ", sqlite_changes!());
     const POSTGRES: &str = "insert into call_events (call_id, tenant_id, at, kind, detail) \
         select (e.value->>'call')::bigint, $1, (e.value->>'at')::timestamptz, e.value->>'kind', e.value->>'detail' \
         from jsonb_array_elements($2::jsonb) with ordinality as e(value, n) \
         where exists (select 1 from calls c where c.id = (e.value->>'call')::bigint and c.tenant_id = $1) \
         order by e.n";
-    if events.is_empty() {
+    if events.is_empty() && changes.is_empty() {
         return Ok(());
     }
     let batch: Vec<serde_json::Value> = events
         .iter()
         .map(|e| {
-            serde_json::json!({
-                "call": e.call,
-                "kind": e.kind,
-                "detail": e.detail,
-                // The text sqlx itself binds for a SQLite timestamp, so these entries read
-                // back exactly like single inserts; PostgreSQL parses it.
-                "at": e.at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false),
-            })
+            serde_json::json!({"call": e.call, "kind": e.kind, "detail": e.detail, "at": stamp(&e.at)})
         })
         .collect();
     let batch = serde_json::Value::Array(batch).to_string();
+    let (mut connected, mut ended) = (Vec::new(), Vec::new());
+    for change in changes {
+        match change {
+            CallChange::Connected { call, agent, at } => {
+                connected.push(serde_json::json!({"call": call, "agent": agent, "at": stamp(at)}))
+            }
+            CallChange::Ended { call, reason, at } => {
+                ended.push(serde_json::json!({"call": call, "reason": reason, "at": stamp(at)}))
+            }
+        }
+    }
+    let connected = serde_json::Value::Array(connected).to_string();
+    let ended = serde_json::Value::Array(ended).to_string();
     match &store.pool {
-        super::Pool::Sqlite { write, .. } => {
+        super::Pool::Sqlite { write, .. } if changes.is_empty() => {
             sqlx::query(SQLITE)
                 .bind(tenant.get())
                 .bind(&batch)
                 .execute(write)
                 .await?;
         }
-        super::Pool::Postgres(p) => {
-            sqlx::query(POSTGRES)
+        super::Pool::Sqlite { write, .. } => {
+            sqlx::query(SQLITE_WITH_CHANGES)
                 .bind(tenant.get())
                 .bind(&batch)
-                .execute(p)
+                .bind(&connected)
+                .bind(&ended)
+                .execute(write)
                 .await?;
+        }
+        super::Pool::Postgres(p) => {
+            if !events.is_empty() {
+                sqlx::query(POSTGRES)
+                    .bind(tenant.get())
+                    .bind(&batch)
+                    .execute(p)
+                    .await?;
+            }
+            for (sql, list) in [(POSTGRES_CONNECTED, &connected), (POSTGRES_ENDED, &ended)] {
+                if list != "[]" {
+                    sqlx::query(sql)
+                        .bind(tenant.get())
+                        .bind(list)
+                        .execute(p)
+                        .await?;
+                }
+            }
         }
     }
     Ok(())

@@ -487,6 +487,60 @@ async fn the_store_story_runs_end_to_end() {
         .await
         .unwrap();
 
+    // Timeline entries and the row's changes in one round trip: connected, then ended (the
+    // first end recorded wins).
+    let entry = |kind: &str| calls::NewCallEvent {
+        call: call.id,
+        kind: kind.into(),
+        detail: "{}".into(),
+        at: Utc::now(),
+    };
+    let answered_at = Utc::now();
+    calls::add_events(
+        s,
+        t.id,
+        &[entry("answered")],
+        &[calls::CallChange::Connected {
+            call: call.id,
+            agent: u.id.get(),
+            at: answered_at,
+        }],
+    )
+    .await
+    .unwrap();
+    let connected = calls::find_call(s, t.id, call.id).await.unwrap().unwrap();
+    assert_eq!(
+        (connected.state.as_str(), connected.agent_id),
+        ("connected", Some(u.id.get()))
+    );
+    assert_eq!(
+        connected.answered_at.map(|a| a.timestamp_millis()),
+        Some(answered_at.timestamp_millis())
+    );
+    let ends = |reason: &str| calls::CallChange::Ended {
+        call: call.id,
+        reason: reason.into(),
+        at: Utc::now(),
+    };
+    calls::add_events(s, t.id, &[entry("ended")], &[ends("agent_hangup")])
+        .await
+        .unwrap();
+    calls::add_events(s, t.id, &[], &[ends("late")])
+        .await
+        .unwrap();
+    let ended = calls::find_call(s, t.id, call.id).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.state.as_str(), ended.end_reason.as_deref()),
+        ("ended", Some("agent_hangup"))
+    );
+    let kinds: Vec<String> = calls::list_events(s, t.id, call.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.kind)
+        .collect();
+    assert_eq!(kinds, ["answered", "ended"]);
+
     queues::delete_queue(s, t.id, q.id).await.unwrap();
     assert!(queues::find_queue(s, t.id, q.id).await.unwrap().is_none());
 

@@ -3,8 +3,9 @@
 //! A call setup adds a dozen timeline entries; written one by one they were most of the
 //! database work of a call. Call tasks hand entries to one writer task and go on at once; the
 //! writer stores whatever has gathered meanwhile in one statement per tenant, in order. A
-//! call flushes before its row says it ended, and the call API flushes before reading, so
-//! nobody sees a timeline that is behind the call.
+//! call's row says it is connected or ended through the writer too ([`Timeline::change_row`]),
+//! after the entries added before, in the same round trip to the database, and the call API
+//! flushes before reading, so nobody sees a timeline that is behind the call.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex as StdMutex;
@@ -14,7 +15,8 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::domain::TenantId;
-use crate::store::{self, Store, calls::NewCallEvent};
+use crate::store::calls::{CallChange, NewCallEvent};
+use crate::store::{self, Store};
 
 /// Entries written in one go at most (a burst beyond that waits for the next round).
 const MAX_BATCH: usize = 512;
@@ -25,6 +27,7 @@ const GATHER: Duration = Duration::from_millis(5);
 
 enum Entry {
     Event(TenantId, NewCallEvent),
+    Row(TenantId, CallChange, oneshot::Sender<()>),
     Flush(oneshot::Sender<()>),
 }
 
@@ -69,10 +72,23 @@ impl Timeline {
         let _ = self.tx.send(Entry::Event(tenant, event));
     }
 
+    /// Changes a call's row after the entries added before it, in the same round trip to the
+    /// database; returns once it is stored (or failed to be, which the writer logs). Calls
+    /// only run once the writer has started; before, the change waits for it, as entries do.
+    pub(crate) async fn change_row(&self, tenant: TenantId, change: CallChange) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Entry::Row(tenant, change, done)).is_ok() && self.running() {
+            let _ = wait.await;
+        }
+    }
+
+    fn running(&self) -> bool {
+        self.rx.lock().unwrap_or_else(|p| p.into_inner()).is_none()
+    }
+
     /// Returns once every entry added before is stored (or failed to be).
     pub(crate) async fn flush(&self) {
-        let running = self.rx.lock().unwrap_or_else(|p| p.into_inner()).is_none();
-        if !running {
+        if !self.running() {
             return;
         }
         let (done, wait) = oneshot::channel();
@@ -85,7 +101,11 @@ impl Timeline {
 async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Entry>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        if !batch.iter().any(|e| matches!(e, Entry::Flush(_))) {
+        // Somebody waits: no gathering.
+        if !batch
+            .iter()
+            .any(|e| matches!(e, Entry::Flush(_) | Entry::Row(..)))
+        {
             tokio::time::sleep(GATHER).await;
             while batch.len() < MAX_BATCH {
                 match rx.try_recv() {
@@ -94,16 +114,24 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Entry>) {
                 }
             }
         }
-        let mut per_tenant: BTreeMap<TenantId, Vec<NewCallEvent>> = BTreeMap::new();
+        // A row change goes after every entry of its tenant in the batch: the ones added
+        // before it, and some added after, which is harmless (nobody reads a row's change as
+        // a promise that later entries are missing).
+        let mut per_tenant: BTreeMap<TenantId, (Vec<NewCallEvent>, Vec<CallChange>)> =
+            BTreeMap::new();
         let mut flushed = Vec::new();
         for entry in batch.drain(..) {
             match entry {
-                Entry::Event(tenant, event) => per_tenant.entry(tenant).or_default().push(event),
+                Entry::Event(tenant, event) => per_tenant.entry(tenant).or_default().0.push(event),
+                Entry::Row(tenant, change, done) => {
+                    per_tenant.entry(tenant).or_default().1.push(change);
+                    flushed.push(done);
+                }
                 Entry::Flush(done) => flushed.push(done),
             }
         }
-        for (tenant, events) in per_tenant {
-            write(&store, tenant, &events).await;
+        for (tenant, (events, changes)) in per_tenant {
+            write(&store, tenant, &events, &changes).await;
         }
         for done in flushed {
             let _ = done.send(());
@@ -111,20 +139,22 @@ async fn write_batches(store: Store, mut rx: mpsc::UnboundedReceiver<Entry>) {
     }
 }
 
-/// One retry after a short pause (a busy database); then the entries are logged as lost,
-/// as a single failed insert was before batching.
-async fn write(store: &Store, tenant: TenantId, events: &[NewCallEvent]) {
+/// One retry after a short pause (a busy database); then the entries and changes are logged
+/// as lost, as a single failed statement was before batching. A retry runs the changes again
+/// (each sets the same values); should the database fail between the entries and the changes
+/// of one command, it stores those entries twice.
+async fn write(store: &Store, tenant: TenantId, events: &[NewCallEvent], changes: &[CallChange]) {
     let mut last = None;
     for attempt in 0..2 {
         if attempt > 0 {
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
-        match store::calls::add_events(store, tenant, events).await {
+        match store::calls::add_events(store, tenant, events, changes).await {
             Ok(()) => return,
             Err(e) => last = Some(e),
         }
     }
     if let Some(e) = last {
-        tracing::warn!(tenant.id = %tenant, lost = events.len(), error = %e, "call timeline entries not stored");
+        tracing::warn!(tenant.id = %tenant, lost = events.len(), changes = ?changes, error = %e, "call timeline entries or row changes not stored");
     }
 }

@@ -333,12 +333,8 @@ impl Call {
         self.drop_ringing_legs(Cause::AnsweredElsewhere).await;
         // The entry first: whoever reads the row connected finds it in the timeline.
         self.event("answered", json!({"agent_id": agent})).await;
+        self.connected_row(agent).await;
         let store = self.shared.deps.store.clone();
-        if let Err(e) =
-            store::calls::set_connected(&store, self.tenant, self.call_id, agent, Utc::now()).await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "call row not updated");
-        }
         if q.record
             && let Some(talk) = self.talk_bridge.clone()
         {
@@ -378,6 +374,16 @@ impl Call {
         self.feed(interp::Event::QueueResult(QueueOutcome::Connected));
     }
 
+    /// The call's row says it is connected to `agent` (after the timeline's entries so far).
+    async fn connected_row(&self, agent: i64) {
+        let change = CallChange::Connected {
+            call: self.call_id,
+            agent,
+            at: Utc::now(),
+        };
+        self.shared.timeline.change_row(self.tenant, change).await;
+    }
+
     /// A callback taken by `agent` (on `leg`): the agent waits in the call bridge hearing
     /// ringback while we dial the customer.
     pub(super) async fn call_customer(&mut self, agent: i64, leg: String) {
@@ -411,9 +417,7 @@ impl Call {
             self.end().await;
             return;
         }
-        let store = self.shared.deps.store.clone();
-        let _ =
-            store::calls::set_connected(&store, self.tenant, self.call_id, agent, Utc::now()).await;
+        self.connected_row(agent).await;
         self.event(
             "callback_dialing",
             json!({"agent_id": agent, "number": mask_number(&number)}),

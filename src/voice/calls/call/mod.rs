@@ -48,7 +48,8 @@ use crate::ivr::interp::{
 use crate::ivr::service::Published;
 use crate::routing::service::{DeskHold, HoldOutcome};
 use crate::routing::{AgentId, Command, ContactId, Event as RoutingEvent, OverflowReason};
-use crate::store::{self, calls::NewCall};
+use crate::store;
+use crate::store::calls::{CallChange, NewCall};
 use crate::voice::ari::models::Channel;
 use crate::voice::ari::{
     self, AddChannel, AriClient, AriError, BridgeType, HangupReason as Cause, NewBridge, Originate,
@@ -986,19 +987,13 @@ impl Call {
         }
         let reason = self.end_reason.unwrap_or("caller_hangup");
         self.event("ended", json!({"reason": reason})).await;
-        // Whoever sees the call ended finds its whole timeline.
-        self.shared.timeline.flush().await;
-        if let Err(e) = store::calls::set_ended(
-            &self.shared.deps.store,
-            self.tenant,
-            self.call_id,
-            reason,
-            Utc::now(),
-        )
-        .await
-        {
-            tracing::warn!(call.id = self.call_id, error = %e, "call row not ended");
-        }
+        // After the whole timeline: whoever sees the call ended finds all of it.
+        let change = CallChange::Ended {
+            call: self.call_id,
+            reason: reason.to_owned(),
+            at: Utc::now(),
+        };
+        self.shared.timeline.change_row(self.tenant, change).await;
     }
 
     async fn resync(&mut self, alive: &HashSet<String>) {
