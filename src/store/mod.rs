@@ -287,3 +287,50 @@ impl Store {
 pub fn clamp_limit(limit: Option<i64>) -> i64 {
     limit.unwrap_or(50).clamp(1, 200)
 }
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Every statement of `sql` (`;`-separated) that touches `table` finds its rows by primary
+    /// key in SQLite's plan, whatever else the table holds: a scan there grows with the table.
+    pub(crate) async fn assert_looked_up_by_key(sql: &str, table: &str) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("plan.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let Pool::Sqlite { write, .. } = &store.pool else {
+            unreachable!("a SQLite URL")
+        };
+        let mut checked = 0;
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            // Our own constants, explained in a test.
+            let explain = sqlx::AssertSqlSafe(format!("explain query plan {statement}"));
+            let plan: Vec<String> = sqlx::query_as::<_, (i64, i64, i64, String)>(explain)
+                .fetch_all(write)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|(_, _, _, detail)| detail)
+                .collect();
+            let on_table: Vec<&String> = plan
+                .iter()
+                .filter(|step| {
+                    step.contains(&format!(" {table} ")) || step.ends_with(&format!(" {table}"))
+                })
+                .collect();
+            assert!(
+                !on_table.is_empty(),
+                "{table} not in the plan of {statement}: {plan:?}"
+            );
+            for step in on_table {
+                assert!(
+                    step.contains("INTEGER PRIMARY KEY"),
+                    "{table} not looked up by key in {statement}: {plan:?}"
+                );
+            }
+            checked += 1;
+        }
+        assert!(checked > 0, "no statement in {sql}");
+    }
+}
