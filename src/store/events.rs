@@ -158,29 +158,22 @@ pub async fn append_event(
                     .fetch_one(write)
                     .await
             }
-            (super::Pool::Postgres(p), Some(lists)) => {
-                match postgres_contacts(p, tenant, lists).await {
-                    Ok(()) => {
-                        sqlx::query_as(SQL)
-                            .bind(tenant.get())
-                            .bind(kind)
-                            .bind(user_id)
-                            .bind(&text)
-                            .bind(now)
-                            .fetch_one(p)
-                            .await
+            (pool, lists) => {
+                async {
+                    if let (super::Pool::Postgres(p), Some(lists)) = (pool, lists) {
+                        postgres_contacts(p, tenant, lists).await?;
                     }
-                    Err(e) => Err(e),
+                    on_write!(store, p => sqlx::query_as(SQL)
+                        .bind(tenant.get())
+                        .bind(kind)
+                        .bind(user_id)
+                        .bind(&text)
+                        .bind(now)
+                        .fetch_one(p)
+                        .await)
                 }
+                .await
             }
-            (_, None) => on_write!(store, p => sqlx::query_as(SQL)
-                .bind(tenant.get())
-                .bind(kind)
-                .bind(user_id)
-                .bind(&text)
-                .bind(now)
-                .fetch_one(p)
-                .await),
         };
         match res {
             Ok(r) => return Ok(r),

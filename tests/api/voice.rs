@@ -2046,6 +2046,21 @@ async fn alex_rings(line: &Line, alex: &Agent, id: i64, action: &str, desk: &Age
         .to_owned()
 }
 
+/// Alex consults extension 1003, whose agent is signed in to routing and answers: returns the
+/// desk and its leg once its agent is held.
+async fn alex_consults_a_signed_in_desk(line: &Line, alex: &Agent, id: i64) -> (Agent, String) {
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let desk = signed_in_desk(line, answers).await;
+    let desk_leg = alex_rings(line, alex, id, "consult", &desk).await;
+    line.call_until("the desk's agent held", |c| {
+        kinds(c).contains(&"colleague_held".to_owned())
+    })
+    .await;
+    (desk, desk_leg)
+}
+
 /// Alex consults extension 1003, which answers: returns the desk's leg, in the call bridge.
 async fn alex_consults_the_desk(line: &Line, alex: &Agent, id: i64) -> String {
     let answers = Behaviour::Answers {
@@ -2521,18 +2536,7 @@ async fn a_caller_whose_agent_left_a_consultation_while_the_service_was_down_goe
 {
     let mut line = line(json!({"wrapup_secs": 0})).await;
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
-    let desk = signed_in_desk(
-        &line,
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    )
-    .await;
-    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
-    line.call_until("the desk's agent held", |c| {
-        kinds(c).contains(&"colleague_held".to_owned())
-    })
-    .await;
+    let (desk, desk_leg) = alex_consults_a_signed_in_desk(&line, &alex, id).await;
     line.app.stop().await;
     // Alex hangs up while nobody listens: live, that would complete the consultation.
     line.ari.agent_hangs_up(&alex_leg);
@@ -2732,19 +2736,8 @@ async fn a_consulted_colleague_is_on_a_call_to_routing_until_the_consultation_or
     let mut line = line(json!({"wrapup_secs": 0})).await;
     let (alex, caller, _, id) = connected_to_alex(&line).await;
     let calls = format!("/api/v1/tenants/{}/calls/{id}", line.tid);
-    let desk = signed_in_desk(
-        &line,
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    )
-    .await;
-    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
-    let call = line
-        .call_until("the desk's agent held", |c| {
-            kinds(c).contains(&"colleague_held".to_owned())
-        })
-        .await;
+    let (desk, desk_leg) = alex_consults_a_signed_in_desk(&line, &alex, id).await;
+    let call = line.call_until("read", |_| true).await;
     assert_eq!(timeline_entry(&call, "colleague_held")["agent_id"], desk.id);
     assert_eq!(line.agent_state(&desk).await, "busy");
 
@@ -2825,18 +2818,7 @@ async fn a_consulted_colleague_is_on_a_call_to_routing_until_the_consultation_or
 async fn a_colleague_held_by_a_consultation_is_free_again_after_a_restart_lets_it_go() {
     let mut line = line(json!({"wrapup_secs": 0})).await;
     let (alex, caller, alex_leg, id) = connected_to_alex(&line).await;
-    let desk = signed_in_desk(
-        &line,
-        Behaviour::Answers {
-            after: Duration::from_millis(100),
-        },
-    )
-    .await;
-    let desk_leg = alex_rings(&line, &alex, id, "consult", &desk).await;
-    line.call_until("the desk's agent held", |c| {
-        kinds(c).contains(&"colleague_held".to_owned())
-    })
-    .await;
+    let (desk, desk_leg) = alex_consults_a_signed_in_desk(&line, &alex, id).await;
     assert_eq!(line.agent_state(&desk).await, "busy");
 
     line.app.restart().await;
