@@ -269,6 +269,10 @@ impl App {
             timers.abort();
         }
         self.state.voice.stop();
+        // What the writers still hold (timeline entries, calls' and routing contacts' changes
+        // riding with them) is stored before the database closes.
+        self.state.voice.flush_timeline().await;
+        self.state.events.flush().await;
         self.state.store.close().await;
         result
     }

@@ -58,7 +58,13 @@ pub struct EventHub {
     store: Store,
     tx: broadcast::Sender<Arc<LiveEvent>>,
     // Started by the first publish (a runtime is running by then).
-    writer: Arc<OnceLock<mpsc::UnboundedSender<Pending>>>,
+    writer: Arc<OnceLock<mpsc::UnboundedSender<Item>>>,
+}
+
+/// What the writer takes: an event, or a caller waiting for the events ahead of it.
+enum Item {
+    Event(Pending),
+    Flush(oneshot::Sender<()>),
 }
 
 struct Pending {
@@ -79,7 +85,7 @@ impl EventHub {
     }
 
     /// The one writer task's queue, started by the first publish (a runtime runs by then).
-    fn writer(&self) -> &mpsc::UnboundedSender<Pending> {
+    fn writer(&self) -> &mpsc::UnboundedSender<Item> {
         self.writer.get_or_init(|| {
             let (queue, pending) = mpsc::unbounded_channel();
             tokio::spawn(write_events(self.store.clone(), self.tx.clone(), pending));
@@ -108,7 +114,11 @@ impl EventHub {
             },
             done,
         };
-        let unsent = self.writer().send(pending).err().map(|e| e.0);
+        let unsent = match self.writer().send(Item::Event(pending)) {
+            Ok(()) => None,
+            Err(mpsc::error::SendError(Item::Event(p))) => Some(p),
+            Err(_) => None,
+        };
         (Queued(stored), unsent)
     }
 
@@ -176,6 +186,18 @@ impl EventHub {
         }
     }
 
+    /// Returns once every event handed over before is stored (or failed to be): at shutdown,
+    /// before the database closes, since some carry routing contacts' changes.
+    pub async fn flush(&self) {
+        let Some(writer) = self.writer.get() else {
+            return;
+        };
+        let (done, wait) = oneshot::channel();
+        if writer.send(Item::Flush(done)).is_ok() {
+            let _ = wait.await;
+        }
+    }
+
     /// Live events of every tenant (filter by `tenant`).
     pub fn subscribe(&self) -> broadcast::Receiver<Arc<LiveEvent>> {
         self.tx.subscribe()
@@ -202,7 +224,7 @@ impl Queued {
 async fn write_events(
     store: Store,
     tx: broadcast::Sender<Arc<LiveEvent>>,
-    mut pending: mpsc::UnboundedReceiver<Pending>,
+    mut pending: mpsc::UnboundedReceiver<Item>,
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while pending.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -217,11 +239,18 @@ async fn write_events(
             }
         }
         let mut per_tenant: BTreeMap<TenantId, Vec<Pending>> = BTreeMap::new();
-        for p in batch.drain(..) {
-            per_tenant.entry(p.event.tenant).or_default().push(p);
+        let mut flushed = Vec::new();
+        for item in batch.drain(..) {
+            match item {
+                Item::Event(p) => per_tenant.entry(p.event.tenant).or_default().push(p),
+                Item::Flush(done) => flushed.push(done),
+            }
         }
         for (tenant, events) in per_tenant {
             write_tenant(&store, &tx, tenant, events).await;
+        }
+        for done in flushed {
+            let _ = done.send(());
         }
     }
 }
@@ -323,4 +352,41 @@ fn announce(
     // No socket listening is fine: the event is in the log.
     let _ = tx.send(event.clone());
     event
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Slug;
+    use crate::store::tenants::{self, TenantFeatures, TenantLimits};
+
+    #[tokio::test]
+    async fn a_flush_returns_once_every_event_handed_over_before_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("hub.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let slug = Slug::parse("hub").unwrap();
+        let tenant = tenants::insert_tenant(
+            &store,
+            "Hub",
+            &slug,
+            TenantLimits::default(),
+            TenantFeatures::default(),
+        )
+        .await
+        .unwrap();
+        let hub = EventHub::new(store.clone());
+        // Nothing handed over yet, no writer: at once.
+        hub.flush().await;
+        for n in 0..50 {
+            hub.publish_detached(tenant.id, "note", None, serde_json::json!({"n": n}));
+        }
+        hub.flush().await;
+        let stored = store::events::list_events_since(&store, tenant.id, 0, 100)
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 50);
+        assert_eq!(stored.last().unwrap().payload, r#"{"n":49}"#);
+    }
 }

@@ -641,7 +641,12 @@ impl RoutingService {
         outcome: &str,
         commands: Vec<Command>,
     ) -> Result<(), RoutingError> {
-        let mut pending = self.execute(tenant, &mut r, commands).await?;
+        // The end is stored even if a decision that followed fails: the engine has let go of
+        // the contact, and a row still live would come back at the next load.
+        let (mut pending, failed) = match self.execute(tenant, &mut r, commands).await {
+            Ok(pending) => (pending, None),
+            Err(e) => (Vec::new(), Some(e)),
+        };
         let payload = serde_json::json!({"contact_id": contact, "outcome": outcome});
         pending.push(self.0.events.queue_with_contact(
             tenant,
@@ -654,7 +659,11 @@ impl RoutingService {
             },
         ));
         drop(r);
-        all_stored(pending).await
+        let stored = all_stored(pending).await;
+        match failed {
+            Some(e) => Err(e),
+            None => stored,
+        }
     }
 
     /// A connected contact finished; its agent goes into wrap-up.

@@ -77,8 +77,17 @@ impl Timeline {
     /// only run once the writer has started; before, the change waits for it, as entries do.
     pub(crate) async fn change_row(&self, tenant: TenantId, change: CallChange) {
         let (done, wait) = oneshot::channel();
-        if self.tx.send(Entry::Row(tenant, change, done)).is_ok() && self.running() {
-            let _ = wait.await;
+        match self.tx.send(Entry::Row(tenant, change, done)) {
+            Ok(()) if self.running() => {
+                let _ = wait.await;
+            }
+            Ok(()) => {}
+            // The writer only stops with the runtime.
+            Err(e) => {
+                if let Entry::Row(tenant, change, _) = e.0 {
+                    tracing::warn!(tenant.id = %tenant, ?change, "call row change not stored: the service is stopping");
+                }
+            }
         }
     }
 
@@ -154,7 +163,16 @@ async fn write(store: &Store, tenant: TenantId, events: &[NewCallEvent], changes
             Err(e) => last = Some(e),
         }
     }
-    if let Some(e) = last {
-        tracing::warn!(tenant.id = %tenant, lost = events.len(), changes = ?changes, error = %e, "call timeline entries or row changes not stored");
+    let Some(e) = last else { return };
+    // The rows' changes matter more than the entries: a last try without them.
+    if !changes.is_empty()
+        && !events.is_empty()
+        && store::calls::add_events(store, tenant, &[], changes)
+            .await
+            .is_ok()
+    {
+        tracing::warn!(tenant.id = %tenant, lost = events.len(), error = %e, "call timeline entries not stored");
+        return;
     }
+    tracing::warn!(tenant.id = %tenant, lost = events.len(), changes = ?changes, error = %e, "call timeline entries and row changes not stored");
 }
