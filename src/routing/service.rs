@@ -536,18 +536,16 @@ impl RoutingService {
         let router = self.router(tenant).await?;
         let mut r = router.lock().await;
         let id = AgentId(agent as u64);
-        let answered = why != DeskHold::Outbound;
-        let ringing = match r.engine.agent_state(id) {
-            Some(s) if s.voice_contacts > 0 => return Ok(HoldOutcome::OnACall),
-            Some(s) => s.offered,
+        // The offer to give up for the call picked up instead, if any.
+        let give_up = match r.engine.agent_state(id) {
             // Signed out of routing: offered nothing, so nothing to hold.
             None => return Ok(HoldOutcome::NotRouted),
-        };
-        let give_up = match ringing {
-            None => None,
-            Some(c) if answered && r.engine.medium(c) == Some(Medium::Voice) => Some(c),
-            Some(_) if answered => None,
-            Some(_) => return Ok(HoldOutcome::OnACall),
+            Some(s) if s.voice_contacts > 0 => return Ok(HoldOutcome::OnACall),
+            Some(s) => match s.offered {
+                Some(_) if why == DeskHold::Outbound => return Ok(HoldOutcome::OnACall),
+                Some(c) if r.engine.medium(c) == Some(Medium::Voice) => Some(c),
+                _ => None,
+            },
         };
         let stored = store::routed_contacts::insert_connected(
             store,

@@ -210,21 +210,19 @@ pub async fn append_events(
 ) -> Result<Vec<EventRecord>, StoreError> {
     // SQLite buffers an insert whose select reads the target table before writing, so the
     // base number is read once, before the first new row.
-    const SQLITE: &str = "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
-        insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
-        select $1, base.s + e.key + 1, e.value ->> '$.kind', e.value ->> '$.user_id', \
-               e.value ->> '$.payload', e.value ->> '$.at' \
-        from base, json_each($2) e order by e.key \
-        returning seq, kind, user_id, payload, created_at";
-    const SQLITE_WITH_CONTACTS: &str = concat!(
-        sqlite_contacts!("$3", "$4", "$5"),
-        "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
-        insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
-        select $1, base.s + e.key + 1, e.value ->> '$.kind', e.value ->> '$.user_id', \
-               e.value ->> '$.payload', e.value ->> '$.at' \
-        from base, json_each($2) e order by e.key \
-        returning seq, kind, user_id, payload, created_at"
-    );
+    macro_rules! sqlite_insert {
+        () => {
+            "with base(s) as (select coalesce(max(seq), 0) from tenant_events where tenant_id = $1) \
+            insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
+            select $1, base.s + e.key + 1, e.value ->> '$.kind', e.value ->> '$.user_id', \
+                   e.value ->> '$.payload', e.value ->> '$.at' \
+            from base, json_each($2) e order by e.key \
+            returning seq, kind, user_id, payload, created_at"
+        };
+    }
+    const SQLITE: &str = sqlite_insert!();
+    const SQLITE_WITH_CONTACTS: &str =
+        concat!(sqlite_contacts!("$3", "$4", "$5"), sqlite_insert!());
     const POSTGRES: &str = "with base as (select coalesce(max(seq), 0) as s from tenant_events where tenant_id = $1) \
         insert into tenant_events (tenant_id, seq, kind, user_id, payload, created_at) \
         select $1, base.s + e.n, e.value->>'kind', (e.value->>'user_id')::bigint, e.value->>'payload', \
@@ -262,20 +260,17 @@ pub async fn append_events(
                 .await
         }
         (super::Pool::Postgres(p), lists) => {
-            let stored = match lists {
-                Some(lists) => postgres_contacts(p, tenant, lists).await,
-                None => Ok(()),
-            };
-            match stored {
-                Ok(()) => {
-                    sqlx::query_as(POSTGRES)
-                        .bind(tenant.get())
-                        .bind(&batch)
-                        .fetch_all(p)
-                        .await
+            async {
+                if let Some(lists) = lists {
+                    postgres_contacts(p, tenant, lists).await?;
                 }
-                Err(e) => Err(e),
+                sqlx::query_as(POSTGRES)
+                    .bind(tenant.get())
+                    .bind(&batch)
+                    .fetch_all(p)
+                    .await
             }
+            .await
         }
     }
     .map_err(|e| match &e {
