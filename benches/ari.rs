@@ -11,7 +11,10 @@
 //!
 //! `CONCURRENCY` calls are kept in flight (default 32) by as many agents, for `SECS` seconds
 //! (default 10) after a warm-up; prompts last 1 ms in the stand-in, so the figure is the
-//! signalling cost, not the length of a greeting.
+//! signalling cost, not the length of a greeting. With `RATE=n`, calls instead arrive at `n`
+//! a second (as callers do, whether or not the last one is through), on `CONCURRENCY` agents:
+//! `RATE=200` measures the CPU per call at the goal rate rather than flat out, where
+//! Switchboard, the stand-in and this driver compete for the same two cores.
 //!
 //! Printed: setups/s, setup latency p50/p99, Switchboard's CPU per call, and the stand-in's
 //! (with this load driver) CPU per call, beside a stand-in-only pass that replays the same
@@ -106,6 +109,97 @@ fn watch(ari: &AriStandIn, bridged: Waiters, destroyed: Waiters) {
     });
 }
 
+/// How calls are started: `Closed` keeps every slot busy (a new call as soon as one ends);
+/// `Paced` starts `rate` calls a second whatever their length, as callers arrive, each on a
+/// free slot (a slot is one agent's phone; with none free the next call waits for one).
+#[derive(Clone, Copy)]
+enum Load {
+    Closed,
+    Paced { rate: f64 },
+}
+
+/// Runs calls on `slots` slots under `load` until `deadline`: `call(slot, n)` returns its
+/// setup time in ms when it was set up.
+async fn drive<F, Fut>(load: Load, slots: usize, deadline: Instant, call: F) -> Vec<f64>
+where
+    F: Fn(u64, u64) -> Fut + Clone + Send + 'static,
+    Fut: std::future::Future<Output = Option<f64>> + Send + 'static,
+{
+    match load {
+        Load::Closed => {
+            let mut workers = Vec::new();
+            for w in 0..slots as u64 {
+                let call = call.clone();
+                workers.push(tokio::spawn(async move {
+                    let mut setups = Vec::new();
+                    let mut n = 1_000_000 + w * 1_000_000;
+                    while Instant::now() < deadline {
+                        n += 1;
+                        setups.extend(call(w, n).await);
+                    }
+                    setups
+                }));
+            }
+            let mut setups = Vec::new();
+            for w in workers {
+                setups.extend(w.await.expect("worker"));
+            }
+            setups
+        }
+        Load::Paced { rate } => {
+            let (free_tx, mut free_rx) = tokio::sync::mpsc::unbounded_channel();
+            for w in 0..slots as u64 {
+                free_tx.send(w).expect("slot");
+            }
+            // Calls that fell behind (no agent free) are started as soon as one is, so the
+            // rate holds over the run; their wait counts in their setup time.
+            let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / rate));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            let mut calls = Vec::new();
+            let mut n = 1_000_000u64;
+            let mut waited = 0u64;
+            loop {
+                let due = tick.tick().await;
+                if tokio::time::Instant::now() >= deadline.into() {
+                    break;
+                }
+                let w = match free_rx.try_recv() {
+                    Ok(w) => w,
+                    Err(_) => {
+                        waited += 1;
+                        tokio::select! {
+                            w = free_rx.recv() => match w {
+                                Some(w) => w,
+                                None => break,
+                            },
+                            _ = tokio::time::sleep_until(deadline.into()) => break,
+                        }
+                    }
+                };
+                n += 1;
+                let (call, free_tx) = (call.clone(), free_tx.clone());
+                calls.push(tokio::spawn(async move {
+                    let late = due.elapsed().as_secs_f64() * 1000.0;
+                    let setup = call(w, n).await.map(|ms| ms + late);
+                    let _ = free_tx.send(w);
+                    setup
+                }));
+            }
+            if waited > 0 {
+                println!(
+                    "{waited} of {} calls waited for a free agent: the rate was more than {slots} agents could take",
+                    calls.len()
+                );
+            }
+            let mut setups = Vec::new();
+            for c in calls {
+                setups.extend(c.await.expect("call"));
+            }
+            setups
+        }
+    }
+}
+
 struct Run {
     setups: Vec<f64>,
     secs: f64,
@@ -115,7 +209,13 @@ struct Run {
     switches: Option<u64>,
 }
 
-async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize, socket: bool) -> Run {
+async fn switchboard_path(
+    load: Load,
+    concurrency: usize,
+    secs: u64,
+    warmup: usize,
+    socket: bool,
+) -> Run {
     let ari = Arc::new(AriStandIn::start().await);
     ari.set_playback_duration(Duration::from_millis(1));
     let asterisk = format!(
@@ -231,25 +331,11 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize, socket: 
     let cpu_standin = proc_cpu("/proc/self/stat");
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
-    let mut workers = Vec::new();
-    for w in 0..concurrency as u64 {
+    let setups = drive(load, concurrency, deadline, move |_, n| {
         let call = call.clone();
-        workers.push(tokio::spawn(async move {
-            let mut setups = Vec::new();
-            let mut n = 1_000_000 + w * 1_000_000;
-            while Instant::now() < deadline {
-                n += 1;
-                if let Some(d) = call(n).await {
-                    setups.push(d.as_secs_f64() * 1000.0);
-                }
-            }
-            setups
-        }));
-    }
-    let mut setups = Vec::new();
-    for w in workers {
-        setups.extend(w.await.expect("worker"));
-    }
+        async move { call(n).await.map(|d| d.as_secs_f64() * 1000.0) }
+    })
+    .await;
     let secs = started.elapsed().as_secs_f64();
     Run {
         setups,
@@ -262,7 +348,7 @@ async fn switchboard_path(concurrency: usize, secs: u64, warmup: usize, socket: 
 
 /// The same ARI traffic for one call, sent by a bare client instead of Switchboard: what the
 /// stand-in and this driver cost without us.
-async fn standin_alone(concurrency: usize, secs: u64, socket: bool) -> Run {
+async fn standin_alone(load: Load, concurrency: usize, secs: u64, socket: bool) -> Run {
     let ari = Arc::new(AriStandIn::start().await);
     ari.set_playback_duration(Duration::from_millis(1));
     for n in 0..concurrency {
@@ -278,6 +364,11 @@ async fn standin_alone(concurrency: usize, secs: u64, socket: bool) -> Run {
         ..AsteriskConfig::for_url(&ari.url())
     };
     let client = AriClient::new(&config).expect("client");
+    // The events Switchboard asks Asterisk not to send are not sent on this pass either.
+    client
+        .filter_events(switchboard::voice::calls::UNREAD_EVENTS)
+        .await
+        .expect("event filter");
     if socket {
         let mut stream =
             EventStream::spawn(StreamOptions::from_config(&config).requests_for(&client))
@@ -295,66 +386,56 @@ async fn standin_alone(concurrency: usize, secs: u64, socket: bool) -> Run {
     let cpu = proc_cpu("/proc/self/stat");
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs);
-    let mut workers = Vec::new();
-    for w in 0..concurrency {
-        let ari = ari.clone();
-        let client = client.clone();
-        workers.push(tokio::spawn(async move {
-            let mut setups = Vec::new();
-            let mut n = 0u64;
-            while Instant::now() < deadline {
-                n += 1;
-                let start = Instant::now();
-                let caller = ari.inbound_call(DID, "+14155550000");
-                let _ = client.answer(&caller).await;
-                let _ = client.play(&caller, &Play::media("sound:hello")).await;
-                let hold = format!("w{w}-{n}-hold");
-                let _ = client
-                    .create_bridge(&NewBridge {
-                        types: vec![BridgeType::Holding],
-                        bridge_id: Some(hold.clone()),
-                        name: None,
-                    })
-                    .await;
-                let _ = client
-                    .add_channels(&hold, &[&caller], &AddChannel::default())
-                    .await;
-                let _ = client.start_bridge_moh(&hold, None).await;
-                let leg = format!("w{w}-{n}-leg");
-                let _ = client
-                    .originate(&Originate {
-                        endpoint: format!("PJSIP/bench-{}", 2000 + w),
-                        app_args: vec!["leg".into()],
-                        channel_id: Some(leg.clone()),
-                        originator: Some(caller.clone()),
-                        timeout_secs: Some(20),
-                        ..Originate::default()
-                    })
-                    .await;
-                let talk = format!("w{w}-{n}-talk");
-                let _ = client
-                    .create_bridge(&NewBridge {
-                        types: vec![BridgeType::Mixing],
-                        bridge_id: Some(talk.clone()),
-                        name: None,
-                    })
-                    .await;
-                let _ = client
-                    .add_channels(&talk, &[&caller, &leg], &AddChannel::default())
-                    .await;
-                let _ = client.destroy_bridge(&hold).await;
-                setups.push(start.elapsed().as_secs_f64() * 1000.0);
-                ari.caller_hangs_up(&caller);
-                let _ = client.hangup(&leg, None).await;
-                let _ = client.destroy_bridge(&talk).await;
-            }
-            setups
-        }));
-    }
-    let mut setups = Vec::new();
-    for w in workers {
-        setups.extend(w.await.expect("worker"));
-    }
+    let setups = drive(load, concurrency, deadline, move |w, n| {
+        let (ari, client) = (ari.clone(), client.clone());
+        async move {
+            let start = Instant::now();
+            let caller = ari.inbound_call(DID, "+14155550000");
+            let _ = client.answer(&caller).await;
+            let _ = client.play(&caller, &Play::media("sound:hello")).await;
+            let hold = format!("w{w}-{n}-hold");
+            let _ = client
+                .create_bridge(&NewBridge {
+                    types: vec![BridgeType::Holding],
+                    bridge_id: Some(hold.clone()),
+                    name: None,
+                })
+                .await;
+            let _ = client
+                .add_channels(&hold, &[&caller], &AddChannel::default())
+                .await;
+            let _ = client.start_bridge_moh(&hold, None).await;
+            let leg = format!("w{w}-{n}-leg");
+            let _ = client
+                .originate(&Originate {
+                    endpoint: format!("PJSIP/bench-{}", 2000 + w),
+                    app_args: vec!["leg".into()],
+                    channel_id: Some(leg.clone()),
+                    originator: Some(caller.clone()),
+                    timeout_secs: Some(20),
+                    ..Originate::default()
+                })
+                .await;
+            let talk = format!("w{w}-{n}-talk");
+            let _ = client
+                .create_bridge(&NewBridge {
+                    types: vec![BridgeType::Mixing],
+                    bridge_id: Some(talk.clone()),
+                    name: None,
+                })
+                .await;
+            let _ = client
+                .add_channels(&talk, &[&caller, &leg], &AddChannel::default())
+                .await;
+            let _ = client.destroy_bridge(&hold).await;
+            let setup = start.elapsed().as_secs_f64() * 1000.0;
+            ari.caller_hangs_up(&caller);
+            let _ = client.hangup(&leg, None).await;
+            let _ = client.destroy_bridge(&talk).await;
+            Some(setup)
+        }
+    })
+    .await;
     Run {
         setups,
         secs: started.elapsed().as_secs_f64(),
@@ -390,19 +471,27 @@ fn main() {
     let concurrency = env_or("CONCURRENCY", 32) as usize;
     let secs = env_or("SECS", 10);
     let socket = env_or("REST_OVER_WEBSOCKET", 1) != 0;
+    let load = match env_or("RATE", 0) {
+        0 => Load::Closed,
+        rate => Load::Paced { rate: rate as f64 },
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .expect("runtime");
     runtime.block_on(async {
+        let pace = match load {
+            Load::Closed => format!("{concurrency} calls in flight"),
+            Load::Paced { rate } => format!("{rate:.0} calls/s arriving on {concurrency} agents"),
+        };
         println!(
-            "ARI call setup (IVR greeting → queue → agent phone → bridge), {concurrency} calls in flight, {secs} s, {} cores, requests over {}",
+            "ARI call setup (IVR greeting → queue → agent phone → bridge), {pace}, {secs} s, {} cores, requests over {}",
             std::thread::available_parallelism().map_or(0, |n| n.get()),
             if socket { "the events socket" } else { "HTTP" }
         );
-        let run = switchboard_path(concurrency, secs, 20, socket).await;
+        let run = switchboard_path(load, concurrency, secs, 20, socket).await;
         report("switchboard + ARI stand-in", run);
-        let run = standin_alone(concurrency, secs, socket).await;
+        let run = standin_alone(load, concurrency, secs, socket).await;
         report("ARI stand-in alone (same requests)", run);
     });
 }

@@ -3255,3 +3255,96 @@ async fn a_flow_transfer_to_a_desk_on_do_not_disturb_takes_the_busy_branch_witho
         "the extension is on do-not-disturb"
     );
 }
+
+#[tokio::test]
+async fn switchboard_asks_asterisk_not_to_send_the_events_it_does_not_read_on_every_connect() {
+    let line = line(json!({})).await;
+    let filter = line
+        .request("filter the app's events", |r| {
+            r.method == "PUT" && r.path == "/ari/applications/switchboard/eventFilter"
+        })
+        .await;
+    let body = filter.body.expect("a body");
+    assert_eq!(body["allowed"], json!([]), "{body}");
+    let disallowed: Vec<&str> = body["disallowed"]
+        .as_array()
+        .expect("a disallowed list")
+        .iter()
+        .map(|t| t["type"].as_str().expect("a type"))
+        .collect();
+    for kind in ["ChannelVarset", "ChannelDialplan", "ChannelConnectedLine"] {
+        assert!(disallowed.contains(&kind), "{disallowed:?}");
+    }
+    // What the app must hear is never filtered out.
+    for kind in [
+        "StasisStart",
+        "ChannelDestroyed",
+        "ChannelEnteredBridge",
+        "Dial",
+    ] {
+        assert!(!disallowed.contains(&kind), "{disallowed:?}");
+    }
+
+    // The filter belongs to the app, which Asterisk may have dropped with the socket: set
+    // again on every connect.
+    let filters = || {
+        line.ari
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/ari/applications/switchboard/eventFilter")
+            .count()
+    };
+    let before = filters();
+    line.ari.drop_websocket();
+    line.ari.wait_until_deaf().await;
+    for _ in 0..200 {
+        if filters() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(
+        filters() > before,
+        "the filter was not set again after the reconnect"
+    );
+    // Calls go on as before.
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+}
+
+#[tokio::test]
+async fn calls_go_through_an_asterisk_without_event_filters_which_sends_every_variable() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    line.request("filter the app's events", |r| {
+        r.path.ends_with("/eventFilter")
+    })
+    .await;
+    // Asterisk comes back as a version before 13.26 / 16.3: no filter, every variable sent.
+    line.ari.refuse_event_filter();
+    let before = line.ari.connections();
+    line.ari.drop_websocket();
+    line.ari.wait_until_deaf().await;
+    for _ in 0..200 {
+        if line.ari.connections() > before {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(line.ari.connections() > before, "never reconnected");
+    let alex = line.alex().await;
+    let caller = into_queue(&line).await;
+    line.call_until("connected", |c| c["state"] == "connected")
+        .await;
+    let peers = |line: &Line| {
+        line.ari
+            .emitted()
+            .iter()
+            .filter(|e| e["type"] == "ChannelVarset" && e["variable"] == "BRIDGEPEER")
+            .count()
+    };
+    assert!(peers(&line) > 0, "the stand-in sent no variables");
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+    assert_eq!(call["agent_id"], alex.id);
+}

@@ -44,6 +44,8 @@ ops! {
     APPLICATIONS_GET = "applications.get", "GET" "/applications/{applicationName}" query [] body [] -> "Application";
     /// Subscribe an application to event sources.
     APPLICATIONS_SUBSCRIBE = "applications.subscribe", "POST" "/applications/{applicationName}/subscription" query ["eventSource"] body [] -> "Application";
+    /// Set which event types an application is sent.
+    APPLICATIONS_FILTER = "applications.filter", "PUT" "/applications/{applicationName}/eventFilter" query [] body ["filter"] -> "Application";
     /// Unsubscribe an application.
     APPLICATIONS_UNSUBSCRIBE = "applications.unsubscribe", "DELETE" "/applications/{applicationName}/subscription" query ["eventSource"] body [] -> "Application";
 

@@ -430,6 +430,24 @@ impl AriClient {
             .await
     }
 
+    /// Stops Asterisk sending our app events of the `disallowed` types (Asterisk 13.26, 16.3
+    /// and later); the allowed list is set empty, which allows everything else (and clears
+    /// one another client may have left). The filter belongs to the app and may be gone with
+    /// it after a reconnect: set it again then.
+    pub async fn filter_events(&self, disallowed: &[&str]) -> Result<Application, AriError> {
+        let types: Vec<Value> = disallowed
+            .iter()
+            .map(|kind| serde_json::json!({ "type": kind }))
+            .collect();
+        let mut filter = serde_json::Map::new();
+        filter.insert("allowed".into(), Value::Array(Vec::new()));
+        filter.insert("disallowed".into(), Value::Array(types));
+        self.call(&ops::APPLICATIONS_FILTER, &[self.app()])
+            .whole_body("filter", filter)
+            .json()
+            .await
+    }
+
     /// Sends a user event (`ChannelUserevent`) to our app.
     pub async fn user_event(
         &self,

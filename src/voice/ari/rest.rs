@@ -208,6 +208,22 @@ impl Call<'_> {
         self
     }
 
+    /// Sets a body parameter that the spec declares as the whole body (`filter` of
+    /// `applications.filter`): Asterisk reads its keys from the top of the body.
+    pub(super) fn whole_body(
+        mut self,
+        name: &'static str,
+        value: serde_json::Map<String, Value>,
+    ) -> Self {
+        debug_assert!(
+            self.op.body.contains(&name),
+            "{} does not declare body parameter {name}",
+            self.op.name
+        );
+        self.body.extend(value);
+        self
+    }
+
     fn url(&self) -> Result<Url, AriError> {
         let mut url = self.client.inner.base.clone();
         {

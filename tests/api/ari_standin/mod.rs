@@ -8,11 +8,14 @@
 //! and hangups from the far end and can drop the events socket. Everything received and sent
 //! is logged, so tests can check what our code asked and validate what it was told.
 //!
-//! Only our app's events are sent, as with `subscribeAll=false` (no `ChannelVarset`,
-//! `ChannelDialplan` … which the captures only show because the recorder subscribed to
-//! everything); `DeviceStateChanged` comes for the agent endpoints the app subscribed to
-//! (`deviceState:PJSIP/<id>`), computed as chan_pjsip does. Events emitted while no socket is
-//! open are lost, as Asterisk drops them for an inactive app.
+//! Only our app's events are sent, as with `subscribeAll=false`: a channel's events only
+//! while it is in Stasis, among them the `ChannelVarset`s Asterisk makes itself (BRIDGEPEER
+//! and BRIDGEPVTCALLID while two parties share a mixing bridge, the RTPAUDIOQOS statistics at
+//! hangup) but not those of the dialplan before Stasis, which the captures show because the
+//! recorder subscribed to everything. `DeviceStateChanged` comes for the agent endpoints the
+//! app subscribed to (`deviceState:PJSIP/<id>`), computed as chan_pjsip does. The app's event
+//! filter (`PUT applications/{app}/eventFilter`) keeps the types it names out. Events emitted
+//! while no socket is open are lost, as Asterisk drops them for an inactive app.
 
 mod events;
 mod rest;
@@ -148,6 +151,15 @@ impl AriStandIn {
     /// `EndpointStateChange`.
     pub fn phone(&self, ext: &str, behaviour: Behaviour) {
         self.shared.lock().set_phone(ext, behaviour);
+    }
+
+    /// Plays an Asterisk older than 13.26 / 16.3, which has no event filter: the filter is
+    /// cleared and `PUT applications/{app}/eventFilter` is answered 404 from now on.
+    pub fn refuse_event_filter(&self) {
+        let mut w = self.shared.lock();
+        w.event_filter_refused = true;
+        w.events_allowed.clear();
+        w.events_disallowed.clear();
     }
 
     /// Closes every open events socket, as Asterisk does with a slow reader.

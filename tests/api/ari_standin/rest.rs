@@ -249,22 +249,23 @@ fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p:
                     w.device_subs.insert(name.to_owned());
                 }
             }
+            let (allowed, disallowed) = w.event_filter_json();
             ok(json!({
                 "name": w.app, "channel_ids": [], "bridge_ids": [],
                 "endpoint_ids": ["PJSIP"], "device_names": w.device_subs,
-                "events_allowed": [], "events_disallowed": [],
+                "events_allowed": allowed, "events_disallowed": disallowed,
             }))
         }
+        ("PUT", ["applications", _, "eventFilter"]) if w.event_filter_refused => {
+            error(404, "Resource not found")
+        }
+        ("PUT", ["applications", app, "eventFilter"]) if *app == w.app => event_filter(w, p),
+        ("PUT", ["applications", _, "eventFilter"]) => error(404, "Application does not exist."),
         ("GET", ["endpoints", "PJSIP", ext]) if w.endpoints().iter().any(|e| e == ext) => {
             ok(w.endpoint_json(ext))
         }
         ("GET", ["endpoints", ..]) => error(404, "Endpoint not found"),
-        ("GET", ["applications", app]) if *app == w.app => ok(json!({
-            "name": w.app,
-            "channel_ids": w.channels.values().filter(|c| c.in_stasis).map(|c| &c.id).collect::<Vec<_>>(),
-            "bridge_ids": w.bridges.keys().collect::<Vec<_>>(),
-            "endpoint_ids": [], "device_names": w.device_subs, "events_allowed": [], "events_disallowed": [],
-        })),
+        ("GET", ["applications", app]) if *app == w.app => ok(application(w)),
         ("GET", ["applications", _]) => error(404, "Application not found"),
         ("GET", ["channels"]) => ok(Value::Array(
             w.channels.values().map(|c| c.json()).collect(),
@@ -333,6 +334,49 @@ const PJSIP_TYPES: [&str; 9] = [
     "global",
     "system",
 ];
+
+/// `PUT applications/{app}/eventFilter`: the body's `allowed` and `disallowed` lists of
+/// `{"type": …}` replace the app's; a list left out is kept, an empty body clears both, and
+/// anything but a list of `{"type": …}` is a bad request.
+fn event_filter(w: &mut World, p: &Params) -> Reply {
+    let read = |key: &str| -> Result<Option<Vec<String>>, ()> {
+        match p.0.get(key) {
+            None => Ok(None),
+            Some(Value::Array(items)) => items
+                .iter()
+                .map(|item| item["type"].as_str().map(str::to_owned).ok_or(()))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Some),
+            Some(_) => Err(()),
+        }
+    };
+    let (Ok(allowed), Ok(disallowed)) = (read("allowed"), read("disallowed")) else {
+        return error(400, "Bad request.");
+    };
+    if p.0.is_empty() {
+        w.events_allowed.clear();
+        w.events_disallowed.clear();
+    }
+    if let Some(allowed) = allowed {
+        w.events_allowed = allowed;
+    }
+    if let Some(disallowed) = disallowed {
+        w.events_disallowed = disallowed;
+    }
+    ok(application(w))
+}
+
+/// Our `Application`: what it holds and what it is sent.
+fn application(w: &World) -> Value {
+    let (allowed, disallowed) = w.event_filter_json();
+    json!({
+        "name": w.app,
+        "channel_ids": w.channels.values().filter(|c| c.in_stasis).map(|c| &c.id).collect::<Vec<_>>(),
+        "bridge_ids": w.bridges.keys().collect::<Vec<_>>(),
+        "endpoint_ids": [], "device_names": w.device_subs,
+        "events_allowed": allowed, "events_disallowed": disallowed,
+    })
+}
 
 /// `/asterisk/config/dynamic/res_pjsip/{type}/{id}` with the astdb wizard behind it (ARI.md
 /// §5): PUT creates or merges, GET reads, DELETE removes. Asterisk answers with every attribute

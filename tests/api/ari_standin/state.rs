@@ -66,6 +66,31 @@ pub struct Timings {
     pub busy_after: Duration,
 }
 
+/// The RTP statistics Asterisk sets on a channel that had media as it hangs up, in order
+/// (values as captured from a call without RTP loss or jitter).
+const RTP_QOS: [(&str, &str); 5] = [
+    (
+        "RTPAUDIOQOS",
+        "ssrc=131836989;themssrc=0;lp=0;rxjitter=0.000000;rxcount=0;txjitter=0.000000;txcount=0;rlp=0;rtt=0.000000;rxmes=0.000000;txmes=0.000000",
+    ),
+    (
+        "RTPAUDIOQOSJITTER",
+        "minrxjitter=000.000000;maxrxjitter=000.000000;avgrxjitter=000.000000;stdevrxjitter=000.000000;mintxjitter=000.000000;maxtxjitter=000.000000;avgtxjitter=000.000000;stdevtxjitter=000.000000;",
+    ),
+    (
+        "RTPAUDIOQOSLOSS",
+        "  minrxlost=000.000000;  maxrxlost=000.000000;  avgrxlost=000.000000;  stdevrxlost=000.000000;  mintxlost=000.000000;  maxtxlost=000.000000;  avgtxlost=000.000000;  stdevtxlost=000.000000;",
+    ),
+    (
+        "RTPAUDIOQOSRTT",
+        "     minrtt=000.000000;     maxrtt=000.000000;     avgrtt=000.000000;     stdevrtt=000.000000;",
+    ),
+    (
+        "RTPAUDIOQOSMES",
+        "   minrxmes=000.000000;   maxrxmes=000.000000;   avgrxmes=000.000000;   stdevrxmes=000.000000;   mintxmes=000.000000;   maxtxmes=000.000000;   avgtxmes=000.000000;   stdevtxmes=000.000000;",
+    ),
+];
+
 #[derive(Debug, Clone)]
 pub struct Chan {
     pub id: String,
@@ -201,6 +226,12 @@ pub struct World {
     pub requests: Vec<Request>,
     pub exchanges: Vec<Exchange>,
     pub emitted: Vec<Value>,
+    /// The app's event filter (`PUT applications/{app}/eventFilter`): types sent only if
+    /// listed (an empty list allows all) and types never sent (these win).
+    pub events_allowed: Vec<String>,
+    pub events_disallowed: Vec<String>,
+    /// An Asterisk without event filters (before 13.26 / 16.3).
+    pub event_filter_refused: bool,
     counter: u64,
     /// Orders playbacks per target (FIFO, as Asterisk queues them).
     pub playback_order: u64,
@@ -243,6 +274,9 @@ impl Shared {
                 requests: Vec::new(),
                 exchanges: Vec::new(),
                 emitted: Vec::new(),
+                events_allowed: Vec::new(),
+                events_disallowed: Vec::new(),
+                event_filter_refused: false,
                 counter: 0,
                 playback_order: 0,
                 epoch: chrono::Utc::now().timestamp(),
@@ -278,10 +312,58 @@ pub fn later(
 
 impl World {
     /// Sends an event to the connected app (dropped when none is, as Asterisk does) and logs it.
+    /// An event the app's filter keeps out is neither sent nor logged.
     pub fn emit(&mut self, kind: &str, fields: Value) {
+        let listed = |list: &[String]| list.iter().any(|t| t == kind);
+        if listed(&self.events_disallowed)
+            || (!self.events_allowed.is_empty() && !listed(&self.events_allowed))
+        {
+            return;
+        }
         let ev = event(&self.app, kind, fields);
         let _ = self.events.send(ev.to_string());
         self.emitted.push(ev);
+    }
+
+    /// Sets a channel variable as Asterisk does itself (BRIDGEPEER, RTPAUDIOQOS…): the app
+    /// hears a `ChannelVarset` while the channel is in Stasis (it is subscribed to its
+    /// channels only then; the captures, taken with `subscribeAll=true`, show more).
+    fn varset(&mut self, id: &str, variable: &str, value: &str) {
+        let Some(c) = self.channels.get_mut(id) else {
+            return;
+        };
+        c.vars.insert(variable.to_owned(), value.to_owned());
+        if c.in_stasis {
+            let channel = c.json();
+            self.emit(
+                "ChannelVarset",
+                json!({"variable": variable, "value": value, "channel": channel}),
+            );
+        }
+    }
+
+    /// The one other channel in `id`'s mixing bridge, if it has exactly one.
+    fn bridge_peer(&self, id: &str) -> Option<String> {
+        let bridge = self
+            .bridges
+            .get(self.channels.get(id)?.bridge.as_deref()?)?;
+        if bridge.kind != "mixing" {
+            return None;
+        }
+        let mut others = bridge.channels.iter().filter(|c| *c != id);
+        match (others.next(), others.next()) {
+            (Some(peer), None) => Some(peer.clone()),
+            _ => None,
+        }
+    }
+
+    /// The app's event filter as `Application.events_allowed` / `events_disallowed`.
+    pub fn event_filter_json(&self) -> (Value, Value) {
+        let list = |l: &[String]| l.iter().map(|t| json!({"type": t})).collect::<Vec<_>>();
+        (
+            Value::Array(list(&self.events_allowed)),
+            Value::Array(list(&self.events_disallowed)),
+        )
     }
 
     fn next_ids(&mut self, tech_resource: &str) -> (String, String) {
@@ -510,8 +592,19 @@ impl World {
         let Some(c) = self.channels.get(id).cloned() else {
             return;
         };
+        // A channel with media reports its RTP statistics as it goes, and its bridged peer
+        // the same figures as `…BRIDGED` (captured scenarios a, c, k).
+        if c.state == "Up" {
+            let peer = self.bridge_peer(id);
+            for (variable, value) in RTP_QOS {
+                self.varset(id, variable, value);
+                if let Some(peer) = &peer {
+                    self.varset(peer, &format!("{variable}BRIDGED"), value);
+                }
+            }
+        }
         let mut fields = request;
-        fields["channel"] = c.json();
+        fields["channel"] = self.chan_json(id);
         self.emit("ChannelHangupRequest", fields);
         let bridged = c.bridge.is_some();
         if let Some(bridge) = c.bridge.clone() {
@@ -580,9 +673,39 @@ impl World {
             "ChannelEnteredBridge",
             json!({"bridge": bridge_json, "channel": channel}),
         );
+        // Two parties in a mixing bridge: each learns the other (captured scenario c: three
+        // rounds, the newcomer first).
+        if let Some(peer) = self.bridge_peer(id) {
+            let me = (
+                self.channels[id].name.clone(),
+                self.channels[id].protocol_id.clone(),
+            );
+            let them = (
+                self.channels[&peer].name.clone(),
+                self.channels[&peer].protocol_id.clone(),
+            );
+            for _ in 0..3 {
+                self.varset(id, "BRIDGEPEER", &them.0);
+                self.varset(id, "BRIDGEPVTCALLID", &them.1);
+                self.varset(&peer, "BRIDGEPEER", &me.0);
+                self.varset(&peer, "BRIDGEPVTCALLID", &me.1);
+            }
+        }
     }
 
     pub fn leave_bridge(&mut self, id: &str, bridge: &str) {
+        if !self.bridges.contains_key(bridge) {
+            return;
+        }
+        if self
+            .channels
+            .get(id)
+            .and_then(|c| c.vars.get("BRIDGEPEER"))
+            .is_some_and(|p| !p.is_empty())
+        {
+            self.varset(id, "BRIDGEPEER", "");
+            self.varset(id, "BRIDGEPVTCALLID", "");
+        }
         let Some(b) = self.bridges.get_mut(bridge) else {
             return;
         };

@@ -56,17 +56,62 @@ async fn over_socket_soon(client: &AriClient) {
     .expect("requests go over the events socket");
 }
 
-/// The next event as (type, JSON without the envelope).
+/// The next event other than `ChannelVarset`, as (type, JSON without the envelope):
+/// Asterisk sets BRIDGEPEER and the RTP statistics around most steps, and the scenarios
+/// check those on their own (`varsets_of`).
 async fn next(stream: &mut EventStream) -> (String, Value) {
     loop {
         let got = tokio::time::timeout(WAIT, stream.recv())
             .await
             .expect("an event within the wait")
             .expect("the stream is open");
-        if let StreamEvent::Event(m) = got {
+        if let StreamEvent::Event(m) = got
+            && m.event.kind() != "ChannelVarset"
+        {
             return (m.event.kind().to_owned(), m.event.to_value());
         }
     }
+}
+
+/// The `(channel id, variable, value)` of each `ChannelVarset` among `events`, in order.
+fn varsets_of(events: &[Value]) -> Vec<(String, String, String)> {
+    events
+        .iter()
+        .filter(|e| e["type"] == "ChannelVarset")
+        .map(|e| {
+            let text = |v: &Value| v.as_str().unwrap_or_default().to_owned();
+            (
+                text(&e["channel"]["id"]),
+                text(&e["variable"]),
+                text(&e["value"]),
+            )
+        })
+        .collect()
+}
+
+/// The same from a captured scenario, for what the app hears with `subscribeAll=false`:
+/// only while the channel is in Stasis.
+fn captured_varsets(scenario: &str) -> Vec<(String, String, String)> {
+    let text =
+        std::fs::read_to_string(reference().join(format!("captured/{scenario}/events.jsonl")))
+            .unwrap();
+    let mut inside = BTreeSet::new();
+    let mut heard = Vec::new();
+    for line in text.lines() {
+        let e: Value = serde_json::from_str(line).unwrap();
+        let channel = e["channel"]["id"].as_str().unwrap_or_default().to_owned();
+        match e["type"].as_str() {
+            Some("StasisStart") => {
+                inside.insert(channel);
+            }
+            Some("StasisEnd") => {
+                inside.remove(&channel);
+            }
+            Some("ChannelVarset") if inside.contains(&channel) => heard.push(e),
+            _ => {}
+        }
+    }
+    varsets_of(&heard)
 }
 
 /// The next events, which must be of these types in this order.
@@ -360,10 +405,21 @@ async fn inbound_call_as_captured(over_socket: bool) {
     let captured =
         std::fs::read_to_string(reference().join("captured/a_inbound_playback/events.jsonl"))
             .unwrap();
+    let mut in_stasis = false;
     let theirs: Vec<String> = captured
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap())
         .filter(|e| kinds.contains(e["type"].as_str().unwrap()))
+        // With `subscribeAll=false` a channel's variables are heard only in Stasis.
+        .filter(|e| {
+            match e["type"].as_str() {
+                Some("StasisStart") => in_stasis = true,
+                Some("StasisEnd") => in_stasis = false,
+                Some("ChannelVarset") => return in_stasis,
+                _ => {}
+            }
+            true
+        })
         .filter(|e| {
             e.get("channel").is_none_or(|c| c["id"] == "1795465740.0")
                 || e.get("playback").is_some()
@@ -821,6 +877,70 @@ async fn an_answering_agent_joins_the_caller_in_a_mixing_bridge_and_can_hang_up_
     .await;
     assert!(s.channels().is_empty() && s.bridges().is_empty());
     assert_valid(&s);
+
+    // The variables Asterisk set on the way, as in captured scenario k (the agent hangs up
+    // first, then the app takes the caller out of the bridge): each party's BRIDGEPEER and
+    // call id while both are bridged, cleared as each leaves, and the RTP statistics of
+    // each at hangup, the agent's also on the caller as `…BRIDGED`.
+    let ours = varsets_of(&s.emitted());
+    let names: BTreeMap<String, String> = s
+        .emitted()
+        .iter()
+        .filter_map(|e| {
+            Some((
+                e["channel"]["name"].as_str()?.to_owned(),
+                e["channel"]["id"].as_str()?.to_owned(),
+            ))
+        })
+        .collect();
+    let role = |id: &str| if id == caller { "caller" } else { "agent" };
+    let ours = by_role(
+        &ours,
+        |id| role(id).to_owned(),
+        |name| names.get(name).map(|id| role(id).to_owned()),
+    );
+    let captured = captured_varsets("k_agent_hangs_up_first");
+    let theirs = by_role(
+        &captured,
+        |id| {
+            if id.starts_with("agent-") {
+                "agent"
+            } else {
+                "caller"
+            }
+            .to_owned()
+        },
+        |name| match name {
+            "PJSIP/trunk-0000000d" => Some("caller".to_owned()),
+            "PJSIP/1001-0000000e" => Some("agent".to_owned()),
+            _ => None,
+        },
+    );
+    assert_eq!(ours, theirs);
+}
+
+/// Varsets as `(role, variable, value)`, sorted, with what differs from run to run taken
+/// out: a peer's name becomes its role, a call id or RTP summary whether it is set.
+fn by_role(
+    varsets: &[(String, String, String)],
+    role: impl Fn(&str) -> String,
+    role_of_name: impl Fn(&str) -> Option<String>,
+) -> Vec<(String, String, String)> {
+    let mut out: Vec<(String, String, String)> = varsets
+        .iter()
+        .map(|(id, variable, value)| {
+            let value = match variable.as_str() {
+                _ if value.is_empty() => String::new(),
+                "BRIDGEPEER" => role_of_name(value).unwrap_or_else(|| format!("unknown {value}")),
+                // SSRCs and packet counts come from the real RTP.
+                "BRIDGEPVTCALLID" | "RTPAUDIOQOS" | "RTPAUDIOQOSBRIDGED" => "set".to_owned(),
+                _ => value.clone(),
+            };
+            (role(id), variable.clone(), value)
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[tokio::test]
@@ -1137,5 +1257,54 @@ async fn pjsip_objects_pushed_over_dynamic_configuration_are_created_merged_read
         .await
         .unwrap_err();
     assert_eq!(gone.status(), Some(404));
+    assert_valid(&s);
+}
+
+#[tokio::test]
+async fn an_event_filter_keeps_the_types_it_disallows_from_the_app_as_asterisk_does() {
+    let s = AriStandIn::start().await;
+    let (client, mut stream) = connect(&s).await;
+    let app = client.filter_events(&["ChannelStateChange"]).await.unwrap();
+    assert_eq!(app.events_allowed, Vec::<Value>::new());
+    assert_eq!(
+        app.events_disallowed,
+        vec![serde_json::json!({"type": "ChannelStateChange"})]
+    );
+    let filter = s
+        .requests()
+        .into_iter()
+        .find(|r| r.path.ends_with("/eventFilter"))
+        .expect("the filter was sent");
+    assert_eq!(filter.method, "PUT");
+    assert_eq!(filter.path, "/ari/applications/switchboard/eventFilter");
+    // The spec's body parameter `filter` is the body itself.
+    assert_eq!(
+        filter.body,
+        Some(serde_json::json!({"allowed": [], "disallowed": [{"type": "ChannelStateChange"}]}))
+    );
+
+    // Answering changes the channel's state: no event for it reaches the app.
+    let id = s.inbound_call(DID, CALLER);
+    expect(&mut stream, &["StasisStart"]).await;
+    client.answer(&id).await.unwrap();
+    client.hangup(&id, None).await.unwrap();
+    expect(
+        &mut stream,
+        &[
+            "ChannelHangupRequest",
+            "StasisEnd",
+            "ChannelHangupRequest",
+            "ChannelDestroyed",
+        ],
+    )
+    .await;
+    assert!(
+        s.emitted()
+            .iter()
+            .all(|e| e["type"] != "ChannelStateChange")
+    );
+    // The application shows its filter.
+    let listed = client.get_application().await.unwrap();
+    assert_eq!(listed.events_disallowed.len(), 1, "{listed:?}");
     assert_valid(&s);
 }
