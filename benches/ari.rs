@@ -187,7 +187,7 @@ where
             }
             if waited > 0 {
                 println!(
-                    "{waited} of {} calls waited for a free agent: the rate was more than {slots} agents could take",
+                    "{waited} of {} calls found all {slots} agents busy and waited (counted in their setup time)",
                     calls.len()
                 );
             }
