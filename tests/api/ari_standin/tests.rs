@@ -89,9 +89,9 @@ fn varsets_of(events: &[Value]) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The same from a captured scenario, for what the app hears with `subscribeAll=false`:
-/// only while the channel is in Stasis.
-fn captured_varsets(scenario: &str) -> Vec<(String, String, String)> {
+/// A captured scenario's events as the app hears them with `subscribeAll=false` (the
+/// recorder subscribed to everything): a channel's variables only while it is in Stasis.
+fn captured_as_heard(scenario: &str) -> Vec<Value> {
     let text =
         std::fs::read_to_string(reference().join(format!("captured/{scenario}/events.jsonl")))
             .unwrap();
@@ -107,11 +107,12 @@ fn captured_varsets(scenario: &str) -> Vec<(String, String, String)> {
             Some("StasisEnd") => {
                 inside.remove(&channel);
             }
-            Some("ChannelVarset") if inside.contains(&channel) => heard.push(e),
+            Some("ChannelVarset") if !inside.contains(&channel) => continue,
             _ => {}
         }
+        heard.push(e);
     }
-    varsets_of(&heard)
+    heard
 }
 
 /// The next events, which must be of these types in this order.
@@ -402,24 +403,9 @@ async fn inbound_call_as_captured(over_socket: bool) {
         .map(|e| e["type"].as_str().unwrap().to_owned())
         .collect();
     let kinds: BTreeSet<&str> = ours.iter().map(String::as_str).collect();
-    let captured =
-        std::fs::read_to_string(reference().join("captured/a_inbound_playback/events.jsonl"))
-            .unwrap();
-    let mut in_stasis = false;
-    let theirs: Vec<String> = captured
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+    let theirs: Vec<String> = captured_as_heard("a_inbound_playback")
+        .into_iter()
         .filter(|e| kinds.contains(e["type"].as_str().unwrap()))
-        // With `subscribeAll=false` a channel's variables are heard only in Stasis.
-        .filter(|e| {
-            match e["type"].as_str() {
-                Some("StasisStart") => in_stasis = true,
-                Some("StasisEnd") => in_stasis = false,
-                Some("ChannelVarset") => return in_stasis,
-                _ => {}
-            }
-            true
-        })
         .filter(|e| {
             e.get("channel").is_none_or(|c| c["id"] == "1795465740.0")
                 || e.get("playback").is_some()
@@ -899,7 +885,7 @@ async fn an_answering_agent_joins_the_caller_in_a_mixing_bridge_and_can_hang_up_
         |id| role(id).to_owned(),
         |name| names.get(name).map(|id| role(id).to_owned()),
     );
-    let captured = captured_varsets("k_agent_hangs_up_first");
+    let captured = varsets_of(&captured_as_heard("k_agent_hangs_up_first"));
     let theirs = by_role(
         &captured,
         |id| {
