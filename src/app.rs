@@ -355,8 +355,11 @@ pub const DEMO_USERS: [(&str, &str, Role); 4] = [
     ("agent2@demo.example", "Ari Agent", Role::Agent),
 ];
 
-/// Seeds the `demo` tenant with an admin, a supervisor and two agents, once.
-pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError> {
+/// Seeds the `demo` tenant with an admin, a supervisor and two agents, once. The agents hold
+/// the skills of the example flows' queues and Alex has the operator's extension, so the
+/// example publishes as it would for a real tenant (IVR015) and its calls can reach people.
+pub async fn seed_demo(state: &AppState) -> Result<(), StartError> {
+    let (store, config) = (&state.store, &state.config);
     let slug = Slug::parse("demo").map_err(|e| StartError::Bootstrap(e.to_string()))?;
     if store::tenants::find_tenant_by_slug(store, slug.as_str())
         .await?
@@ -376,6 +379,7 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
         TenantFeatures::default(),
     )
     .await?;
+    let mut agents = Vec::new();
     for (email, name, role) in DEMO_USERS {
         let req = crate::admin::NewMember {
             email: email.into(),
@@ -383,12 +387,38 @@ pub async fn seed_demo(store: &Store, config: &Config) -> Result<(), StartError>
             role,
             password: Some(password.clone()),
         };
-        crate::admin::add_member(store, &tenant, req)
+        let (member, _) = crate::admin::add_member(store, &tenant, req)
             .await
             .map_err(|e| StartError::Bootstrap(format!("demo user {email}: {e}")))?;
+        if role == Role::Agent {
+            agents.push(member);
+        }
+    }
+    for agent in &agents {
+        let settings = store::agents::RoutingSettings {
+            voice_capacity: 1,
+            chat_capacity: 3,
+            block_chats_during_call: false,
+            skills: crate::ivr::examples::SKILLS
+                .iter()
+                .map(|skill| ((*skill).to_owned(), 5))
+                .collect(),
+        };
+        store::agents::save_routing_settings(store, tenant.id, agent.id, &settings).await?;
+    }
+    if let Some(operator) = agents.first() {
+        crate::voice::http::add_demo_extension(
+            state,
+            &tenant,
+            crate::ivr::examples::OPERATOR_EXTENSION,
+            operator,
+        )
+        .await
+        .map_err(|e| StartError::Bootstrap(format!("demo extension: {e}")))?;
     }
     let flow_dir = config.ivr_dir().join(slug.as_str());
-    // The example's queues, so its flows validate against the tenant (IVR015).
+    // The example's queues, so its flows validate against the tenant (IVR015) like its skills
+    // and extension above.
     for queue in crate::ivr::examples::QUEUES {
         store::queues::insert_queue(store, tenant.id, queue, &serde_json::json!({})).await?;
     }

@@ -248,7 +248,7 @@ async fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let app = App::build(config.clone()).await?;
     let stop = app::shutdown_signal();
     if demo {
-        app::seed_demo(&app.state().store, &config).await?;
+        app::seed_demo(app.state()).await?;
     }
     // With port 0 the OS picks the port: report the address actually bound.
     let public = config

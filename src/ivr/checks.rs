@@ -282,3 +282,68 @@ pub(crate) fn check_queues(
         );
     }
 }
+
+/// IVR015 for skills: each skill a `queue` node requires must be held by some agent of the
+/// tenant, or no agent could ever take the call and callers would wait until `max_wait`.
+/// Templated entries (`{{agent_language}}`) are known only per call and are not checked.
+pub(crate) fn check_skills(
+    sink: &mut Sink<'_>,
+    flow: &Flow,
+    skills: &std::collections::BTreeSet<String>,
+) {
+    for (id, node) in &flow.nodes {
+        let NodeKind::Queue(q) = &node.kind else {
+            continue;
+        };
+        for (i, entry) in q.skills.iter().enumerate() {
+            let (name, _) = skill_requirement(entry);
+            if name.is_empty() || name.contains("{{") || skills.contains(name) {
+                continue;
+            }
+            let hint = nearest(name, skills.iter().map(String::as_str))
+                .map(|n| format!("did you mean '{n}'?"))
+                .or_else(|| {
+                    Some("give the skill to an agent first (Routing: agents), then publish".into())
+                });
+            sink.error(
+                "IVR015",
+                &format!("/nodes/{id}/skills/{i}"),
+                Some(id.as_str()),
+                format!("unknown skill '{name}': no agent of the tenant has it"),
+                hint,
+            );
+        }
+    }
+}
+
+/// IVR015 for extensions: a `transfer` to an extension must name one of the tenant's (a
+/// disabled one counts: disabling is a passing state, and the call takes `on_failure` then).
+pub(crate) fn check_extensions(
+    sink: &mut Sink<'_>,
+    flow: &Flow,
+    extensions: &std::collections::BTreeSet<String>,
+) {
+    for (id, node) in &flow.nodes {
+        let NodeKind::Transfer(t) = &node.kind else {
+            continue;
+        };
+        let Some(number) = &t.to.extension else {
+            continue;
+        };
+        if extensions.contains(number.trim()) {
+            continue;
+        }
+        let hint = nearest(number, extensions.iter().map(String::as_str))
+            .map(|n| format!("did you mean '{n}'?"))
+            .or_else(|| {
+                Some("create the extension first (Voice: extensions), then publish".into())
+            });
+        sink.error(
+            "IVR015",
+            &format!("/nodes/{id}/to/extension"),
+            Some(id.as_str()),
+            format!("unknown extension '{number}'"),
+            hint,
+        );
+    }
+}

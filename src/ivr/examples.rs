@@ -19,6 +19,12 @@ struct ExampleSounds;
 /// Queues the example's flows send callers to; the demo tenant gets them.
 pub const QUEUES: [&str; 5] = ["billing", "tech", "orders", "support-general", "reception"];
 
+/// Skills the example's queue nodes require (IVR015): the demo tenant's agents hold them.
+pub const SKILLS: [&str; 3] = ["billing", "internet", "tv"];
+
+/// The extension the example's operator transfer rings (IVR015): the demo tenant has it.
+pub const OPERATOR_EXTENSION: &str = "4000";
+
 /// Writes the example folder into `dir` unless `dir` already holds a folder (an admin's
 /// edits are never overwritten). Returns whether it wrote anything.
 pub fn install(dir: &Path) -> std::io::Result<bool> {
@@ -67,6 +73,8 @@ mod tests {
         let options = super::super::ValidateOptions {
             sounds: Some(super::super::load_sounds(&dir.path().join("sounds")).unwrap()),
             queues: Some(QUEUES.iter().map(|q| q.to_string()).collect()),
+            skills: Some(SKILLS.iter().map(|s| s.to_string()).collect()),
+            extensions: Some([OPERATOR_EXTENSION.to_owned()].into()),
             ..Default::default()
         };
         let report = super::super::validate_with(&sources, chrono::Utc::now(), &options);

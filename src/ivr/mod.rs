@@ -51,9 +51,14 @@
 //! `routes.set`), IVR017, IVR018 (`transfer`), IVR019, IVR020, IVR021 (limits applied unless
 //! the voice in effect is known not to be Polly), IVR022, IVR023 (allow-list and secret names
 //! with options), IVR024–IVR028.
-//! IVR015 also checks `queue`/`callback` queue names against the tenant's queues when the
-//! caller passes them (the service does at publish).
-//! Not yet: IVR015 against skills, mailboxes, extensions, directories and agents; sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
+//! IVR015 also checks what only the platform knows, when the caller passes it (the service
+//! does at publish): `queue`/`callback` queue names against the tenant's queues, `queue`
+//! skills against the skills its agents hold, `transfer` extensions against its extensions.
+//! Mailboxes, directories and AI agents have no registry to check against: a `voicemail`
+//! node's mailbox is the label its messages are filed under, a `directory` searches the
+//! tenant's extensions whatever its name, and an `ai_agent` node takes its error path on
+//! voice (the voice AI agent is not built).
+//! Not yet: sounds and prompts of `routes.yaml`'s `unmatched` (no flow language applies).
 //!
 //! Limits: a duplicate key stops the parse of that file, so IVR003 reports the first
 //! duplicate of a file and the file's other rules run after it is fixed; other files are
@@ -201,6 +206,10 @@ pub struct ValidateOptions {
     pub sounds: Option<SoundIndex>,
     /// The tenant's queue names, for `queue` and `callback` nodes (IVR015 at publish).
     pub queues: Option<BTreeSet<String>>,
+    /// The skills the tenant's agents hold, for `queue` nodes' `skills` (IVR015 at publish).
+    pub skills: Option<BTreeSet<String>>,
+    /// The tenant's extension numbers, for `transfer` nodes (IVR015 at publish).
+    pub extensions: Option<BTreeSet<String>>,
     /// DIDs other tenants route exactly: a number belongs to one tenant (IVR024 at publish).
     pub dids_elsewhere: Option<BTreeSet<String>>,
     /// How many numbers the tenant may route (`limits.max_dids`; `None` or 0: unlimited).
@@ -318,6 +327,12 @@ pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOp
         checks::check_http(&mut sink, &flow, options.egress_allowlist.as_deref());
         if let Some(queues) = &options.queues {
             checks::check_queues(&mut sink, &flow, queues);
+        }
+        if let Some(skills) = &options.skills {
+            checks::check_skills(&mut sink, &flow, skills);
+        }
+        if let Some(extensions) = &options.extensions {
+            checks::check_extensions(&mut sink, &flow, extensions);
         }
         speech::check_speech(&mut sink, &flow, voices_file.as_ref());
         if let Some(index) = &options.sounds {

@@ -493,6 +493,18 @@ pub struct QueueCallback {
     pub next: Option<String>,
 }
 
+/// One entry of a `queue` node's `skills`, `billing` or `billing:7`: the skill's name and the
+/// least level an agent needs (1 when the entry names none).
+pub fn skill_requirement(entry: &str) -> (&str, i64) {
+    match entry.rsplit_once(':') {
+        Some((name, level)) => match level.parse::<i64>() {
+            Ok(level) => (name.trim(), level),
+            Err(_) => (entry.trim(), 1),
+        },
+        None => (entry.trim(), 1),
+    }
+}
+
 /// `queue`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -542,6 +542,16 @@ impl FlowService {
             .into_iter()
             .map(|q| q.name)
             .collect();
+        let skills = store::agents::list_agents(&self.store, tenant)
+            .await?
+            .into_iter()
+            .flat_map(|agent| agent.skills.into_keys())
+            .collect();
+        let extensions = store::extensions::list_extensions(&self.store, tenant)
+            .await?
+            .into_iter()
+            .map(|x| x.number)
+            .collect();
         let max_dids = store::tenants::get_tenant(&self.store, tenant)
             .await?
             .limits
@@ -558,6 +568,8 @@ impl FlowService {
             secrets: None,
             sounds: Some(sounds),
             queues: Some(queues),
+            skills: Some(skills),
+            extensions: Some(extensions),
             dids_elsewhere: Some(dids_elsewhere),
             max_dids: usize::try_from(max_dids).ok(),
         })

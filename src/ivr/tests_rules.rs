@@ -62,6 +62,8 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: Some(repo_sounds()),
         queues: Some(BTreeSet::from(examples::QUEUES.map(String::from))),
+        skills: Some(BTreeSet::from(examples::SKILLS.map(String::from))),
+        extensions: Some(BTreeSet::from([examples::OPERATOR_EXTENSION.to_owned()])),
         dids_elsewhere: Some(BTreeSet::new()),
         max_dids: Some(3),
     };
@@ -377,10 +379,7 @@ fn ivr023_https_allowlist_and_secrets() {
     let options = ValidateOptions {
         egress_allowlist: Some(vec!["*.acme.example".into(), "api.partner.example".into()]),
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
-        sounds: None,
-        queues: None,
-        dids_elsewhere: None,
-        max_dids: None,
+        ..ValidateOptions::default()
     };
     let report = validate_with(&sources(&mini(nodes), NO_ROUTES), now(), &options);
     let found = messages(&report);
@@ -528,6 +527,102 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
             "/nodes/lang/voice"
         ]
     );
+}
+
+/// What the platform knows of Example 1's tenant: its skills and its operator's extension.
+fn example_platform() -> ValidateOptions {
+    ValidateOptions {
+        skills: Some(BTreeSet::from(examples::SKILLS.map(String::from))),
+        extensions: Some(BTreeSet::from([examples::OPERATOR_EXTENSION.to_owned()])),
+        ..ValidateOptions::default()
+    }
+}
+
+#[test]
+fn a_skill_no_agent_holds_is_unknown_at_publish() {
+    let options = example_platform();
+    assert!(with_options(FLOW, &options).valid);
+    let typo = edit(FLOW, "    skills: [billing]\n", "    skills: [biling]\n");
+    let report = with_options(&typo, &options);
+    assert_eq!(report.codes(), ["IVR015"], "{:?}", report.errors);
+    let d = &report.errors[0];
+    assert_eq!(
+        d.message,
+        "unknown skill 'biling': no agent of the tenant has it"
+    );
+    assert_eq!(d.path, "/nodes/q_billing/skills/0");
+    assert_eq!(d.node.as_deref(), Some("q_billing"));
+    assert_eq!(d.hint.as_deref(), Some("did you mean 'billing'?"));
+    // The file, line and column of the skill itself, as an editor jumps to it.
+    let line = typo.lines().position(|l| l.contains("[biling]")).unwrap() + 1;
+    let span = d.span.as_ref().expect("a span");
+    assert_eq!(span.line, line);
+    assert_eq!(
+        span.column,
+        typo.lines().nth(line - 1).unwrap().find("biling").unwrap() + 1
+    );
+    // A level does not change the name; nobody holding the skill at all is reported with
+    // what to do, since there is nothing near to suggest.
+    let leveled = edit(
+        FLOW,
+        "    skills: [billing]\n",
+        "    skills: [\"billing:7\"]\n",
+    );
+    assert!(with_options(&leveled, &options).valid);
+    let nobody = with_options(
+        FLOW,
+        &ValidateOptions {
+            skills: Some(BTreeSet::new()),
+            ..example_platform()
+        },
+    );
+    assert_eq!(nobody.codes(), ["IVR015", "IVR015", "IVR015"]);
+    assert_eq!(
+        nobody.errors[0].hint.as_deref(),
+        Some("give the skill to an agent first (Routing: agents), then publish")
+    );
+    // Offline, the same file passes: the tenant's agents are the platform's to know.
+    assert!(run(&typo, ROUTES).valid);
+}
+
+#[test]
+fn a_templated_skill_is_known_only_per_call_and_is_not_checked() {
+    let templated = edit(
+        FLOW,
+        "    skills: [billing]\n",
+        "    skills: [\"{{caller_tier}}\"]\n",
+    );
+    let report = with_options(&templated, &example_platform());
+    assert!(
+        !report.errors.iter().any(|d| d.code == "IVR015"),
+        "{:?}",
+        report.errors
+    );
+}
+
+#[test]
+fn a_transfer_to_an_extension_the_tenant_does_not_have_is_unknown_at_publish() {
+    let options = example_platform();
+    let wrong = edit(FLOW, "extension: \"4000\"", "extension: \"4001\"");
+    let report = with_options(&wrong, &options);
+    assert_eq!(report.codes(), ["IVR015"], "{:?}", report.errors);
+    let d = &report.errors[0];
+    assert_eq!(d.message, "unknown extension '4001'");
+    assert_eq!(d.path, "/nodes/operator/to/extension");
+    assert_eq!(d.hint.as_deref(), Some("did you mean '4000'?"));
+    let none = with_options(
+        FLOW,
+        &ValidateOptions {
+            extensions: Some(BTreeSet::new()),
+            ..example_platform()
+        },
+    );
+    assert_eq!(none.codes(), ["IVR015"]);
+    assert_eq!(
+        none.errors[0].hint.as_deref(),
+        Some("create the extension first (Voice: extensions), then publish")
+    );
+    assert!(run(&wrong, ROUTES).valid);
 }
 
 #[test]

@@ -580,6 +580,36 @@ async fn create_extension(
     Ok((StatusCode::CREATED, AppJson(v)))
 }
 
+/// Gives the demo tenant's `agent` the phone `number`, with a generated SIP password (shown in
+/// the admin's Extensions page by resetting it) and pushed like one an admin creates.
+pub async fn add_demo_extension(
+    state: &AppState,
+    tenant: &Tenant,
+    number: &str,
+    agent: &store::users::Member,
+) -> ApiResult<ExtensionRecord> {
+    let fields = ExtensionFields {
+        number: number.to_owned(),
+        display_name: agent.name.clone(),
+        user_id: Some(agent.id.get()),
+        codecs: DEFAULT_CODECS.iter().map(|c| (*c).to_owned()).collect(),
+        nat: true,
+        call_limit: 2,
+        voicemail_box: None,
+        forward_to: None,
+        dnd: false,
+        enabled: true,
+    };
+    let r = store::extensions::insert_extension(
+        &state.store,
+        tenant.id,
+        &fields,
+        &state.master_key.seal(&generate_sip_password()),
+    )
+    .await?;
+    sync(state, tenant, r.id, None).await
+}
+
 /// One extension.
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/extensions/{xid}", tag = "extensions",
     params(("tid" = i64, Path, description = "tenant id"), ("xid" = i64, Path, description = "extension id")),

@@ -409,7 +409,7 @@ async fn changes_on_disk_are_published_or_refused_and_the_live_version_survives_
 #[tokio::test]
 async fn the_demo_tenant_gets_the_example_support_line() {
     let app = spawn_app().await;
-    switchboard::app::seed_demo(&app.store, &app.state.config)
+    switchboard::app::seed_demo(&app.state)
         .await
         .expect("demo seeded");
     let op = app.operator().await;
@@ -439,6 +439,144 @@ async fn the_demo_tenant_gets_the_example_support_line() {
     assert_eq!(dids["routes"][0]["number"], "+14155550100", "{dids}");
     assert_eq!(dids["routes"][0]["flow"], "support-main");
     assert_eq!(dids["unmatched"]["then"], "hangup");
+    // What the example refers to exists: the operator's extension, and agents with its skills.
+    let phones = op
+        .get(&format!("/api/v1/tenants/{tid}/extensions"))
+        .await
+        .body;
+    let numbers: Vec<(&str, &str)> = phones["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["number"].as_str().unwrap(),
+                x["display_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(numbers, [("4000", "Alex Agent")], "{phones}");
+    let agents = op.get(&format!("/api/v1/tenants/{tid}/agents")).await.body;
+    let skilled: Vec<&Value> = agents["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            ["billing", "internet", "tv"]
+                .iter()
+                .all(|s| a["skills"][*s].as_i64().is_some())
+        })
+        .collect();
+    assert_eq!(
+        skilled.len(),
+        2,
+        "both demo agents hold the skills: {agents}"
+    );
+}
+
+const DESK_FLOW: &str = "version: 1
+id: desk
+name: Desk line
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+  on_error: goodbye
+start: welcome
+nodes:
+  welcome:
+    type: menu
+    prompt: \"For French, press 1. For the front desk, press 0.\"
+    options:
+      \"1\": french
+      \"0\": desk
+    on_max_attempts: goodbye
+  french:
+    type: queue
+    queue: sales
+    skills: [\"french:5\", \"{{team}}\"]
+    on_max_wait: goodbye
+    on_no_agents: goodbye
+    on_full: goodbye
+  desk:
+    type: transfer
+    to: { extension: \"2000\" }
+    on_no_answer: goodbye
+    on_busy: goodbye
+    on_failure: goodbye
+  goodbye:
+    type: hangup
+    prompt: \"Goodbye.\"
+variables:
+  team: { type: string, default: \"sales\" }
+";
+
+#[tokio::test]
+async fn publishing_refuses_skills_no_agent_holds_and_extensions_the_tenant_lacks() {
+    let app = spawn_app().await;
+    let (tid, admin) = admin(&app, "desk").await;
+    let r = publish(&admin, tid, "flows/desk.yaml", DESK_FLOW).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    let found: Vec<(String, String, String)> = r.body["report"]["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["code"].as_str().unwrap().to_owned(),
+                d["path"].as_str().unwrap().to_owned(),
+                d["message"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "IVR015".to_owned(),
+                "/nodes/french/skills/0".to_owned(),
+                "unknown skill 'french': no agent of the tenant has it".to_owned()
+            ),
+            (
+                "IVR015".to_owned(),
+                "/nodes/desk/to/extension".to_owned(),
+                "unknown extension '2000'".to_owned()
+            ),
+        ],
+        "the templated skill is not checked: {}",
+        r.body
+    );
+    assert!(!folder(&app, "desk").join("flows/desk.yaml").exists());
+
+    // The editor's check says the same before anything is written.
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/flows/validate"),
+            json!({"path": "flows/desk.yaml", "text": DESK_FLOW}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(codes(&r.body), ["IVR015", "IVR015"], "{}", r.body);
+
+    // Once an agent holds the skill and the desk phone exists, the same file publishes.
+    let op = app.operator().await;
+    let (agent, _) = app.member(&op, tid, "agent").await;
+    let r = admin
+        .patch(
+            &format!("/api/v1/tenants/{tid}/agents/{agent}"),
+            json!({"skills": {"french": 2}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = admin
+        .post(
+            &format!("/api/v1/tenants/{tid}/extensions"),
+            json!({"number": "2000", "display_name": "Front desk", "enabled": false}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+    let r = publish(&admin, tid, "flows/desk.yaml", DESK_FLOW).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
 }
 
 #[tokio::test]

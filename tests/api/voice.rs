@@ -137,6 +137,15 @@ async fn line(queue_settings: Value) -> Line {
         .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     let queue = r.body["id"].as_i64().unwrap();
+    // The flow's front desk must exist to publish (IVR015); tests that need a person behind it
+    // give it to an agent (`Line::agent_named`).
+    let r = op
+        .post(
+            &format!("/api/v1/tenants/{tid}/extensions"),
+            json!({"number": "1002", "display_name": "Front desk"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
     for (path, text) in [
         ("flows/main.yaml", FLOW.to_owned()),
         (
@@ -171,14 +180,30 @@ impl Line {
     /// [`Self::agent`] whose extension shows (and the directory finds) `name`.
     async fn agent_named(&self, number: &str, name: &str, behaviour: Behaviour) -> Agent {
         let (id, client) = self.app.member(&self.op, self.tid, "agent").await;
-        let r = self
-            .op
-            .post(
-                &format!("/api/v1/tenants/{}/extensions", self.tid),
-                json!({"number": number, "display_name": name, "user_id": id}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::CREATED, "{}", r.body);
+        let extensions = format!("/api/v1/tenants/{}/extensions", self.tid);
+        let existing = self.op.get(&extensions).await.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|x| x["number"] == number).cloned());
+        let r = match existing {
+            // The front desk `line` made: this agent sits at it now.
+            Some(x) => {
+                self.op
+                    .patch(
+                        &format!("{extensions}/{}", x["id"]),
+                        json!({"display_name": name, "user_id": id}),
+                    )
+                    .await
+            }
+            None => {
+                self.op
+                    .post(
+                        &extensions,
+                        json!({"number": number, "display_name": name, "user_id": id}),
+                    )
+                    .await
+            }
+        };
+        assert!(r.status.is_success(), "{}", r.body);
         let phone = format!("voice-{number}");
         self.ari.phone(&phone, behaviour);
         let members = self
@@ -994,6 +1019,14 @@ async fn a_number_belongs_to_one_tenant_and_within_its_limit() {
         )
         .await;
     assert_eq!(q.status, StatusCode::CREATED, "{}", q.body);
+    let desk = line
+        .op
+        .post(
+            &format!("/api/v1/tenants/{other}/extensions"),
+            json!({"number": "1002", "display_name": "Front desk"}),
+        )
+        .await;
+    assert_eq!(desk.status, StatusCode::CREATED, "{}", desk.body);
     let r = publish(other, "flows/main.yaml", FLOW.to_owned()).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let r = publish(

@@ -525,11 +525,9 @@ pub(super) fn skill_levels(skills: &[String]) -> BTreeMap<String, i64> {
     skills
         .iter()
         .filter(|s| !s.trim().is_empty())
-        .map(|s| match s.rsplit_once(':') {
-            Some((name, level)) if level.parse::<i64>().is_ok() => {
-                (name.trim().to_owned(), level.parse::<i64>().unwrap_or(1))
-            }
-            _ => (s.trim().to_owned(), 1),
+        .map(|s| {
+            let (name, level) = crate::ivr::skill_requirement(s);
+            (name.to_owned(), level)
         })
         .collect()
 }
