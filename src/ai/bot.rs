@@ -357,7 +357,20 @@ pub fn local_turn(
         strictness.answer_threshold += super::local::INJECTION_MARGIN;
         strictness.semantic_threshold += super::local::INJECTION_MARGIN;
     }
-    match decide(&hits, &strictness) {
+    let decision = match decide(&hits, &strictness) {
+        // The tenant's own caution on top of the calibrated floor: a match it is not sure
+        // enough of goes to people (or to the large model, in `hybrid`), never half-answered.
+        LocalDecision::Answer { entry, confidence }
+        | LocalDecision::Clarify {
+            first: entry,
+            confidence,
+            ..
+        } if confidence < settings.handoff_confidence => LocalDecision::NoAnswer {
+            best: Some((entry, confidence)),
+        },
+        decision => decision,
+    };
+    match decision {
         LocalDecision::Answer { entry, confidence } => match index.entry(entry) {
             Some((_, answer)) => LocalTurn::Reply {
                 text: answer.to_owned(),
@@ -959,6 +972,82 @@ pub async fn take_over<P: ConversationPort>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ai::kb::{KbEntry, KbIndex};
+
+    fn shop() -> KbIndex {
+        let entry = |id: i64, category: &str, question: &str, answer: &str| KbEntry {
+            id,
+            slug: None,
+            category: category.into(),
+            question: question.into(),
+            answer: answer.into(),
+            keywords: Vec::new(),
+            language: "en".into(),
+            active: true,
+        };
+        KbIndex::build(
+            "en",
+            &[
+                entry(
+                    1,
+                    "returns",
+                    "How long do I have to return an item?",
+                    "You have 30 days from delivery.",
+                ),
+                entry(
+                    2,
+                    "shipping",
+                    "How much does shipping cost?",
+                    "Shipping is free over $50.",
+                ),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_match_below_the_tenants_handoff_confidence_is_not_answered() {
+        let index = shop();
+        // Covered in part (nothing in the entry about Alaska): answered, not with certainty.
+        let question = "how much does shipping cost to alaska";
+        let settings = AiSettings::default();
+        let LocalTurn::Reply {
+            entry, confidence, ..
+        } = local_turn(&index, question, None, "en", &settings)
+        else {
+            panic!("the default settings answer a clear question");
+        };
+        assert_eq!(entry, Some(2));
+        let confidence = confidence.unwrap();
+        assert!(confidence < 0.99, "{confidence}");
+        // A tenant more careful than this match is sure of hands it over instead…
+        let careful = AiSettings {
+            handoff_confidence: confidence + 0.01,
+            ..AiSettings::default()
+        };
+        assert_eq!(
+            local_turn(&index, question, None, "en", &careful),
+            LocalTurn::NoAnswer {
+                confidence: Some(confidence)
+            }
+        );
+        // …while one at exactly that confidence, and small talk, are still answered.
+        let exact = AiSettings {
+            handoff_confidence: confidence,
+            ..AiSettings::default()
+        };
+        assert!(matches!(
+            local_turn(&index, question, None, "en", &exact),
+            LocalTurn::Reply { entry: Some(2), .. }
+        ));
+        assert!(matches!(
+            local_turn(&index, "thanks!", None, "en", &careful),
+            LocalTurn::Reply {
+                outcome: "small_talk",
+                ..
+            }
+        ));
+    }
 
     #[test]
     fn handoff_messages_say_the_place_and_wait() {

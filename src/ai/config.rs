@@ -84,7 +84,11 @@ pub struct AiSettings {
     pub instructions: String,
     /// Tone.
     pub personality: Personality,
-    /// Below this confidence the bot hands over instead of answering (0–1).
+    /// The built-in bot answers from the knowledge base only at or above this confidence
+    /// (0–1); below it the conversation goes to people (`local`) or to the large model
+    /// (`hybrid`). `local.answer_threshold` is the calibrated floor under which nothing counts
+    /// as a match at all; this lets a tenant be more careful than that floor (a value under it
+    /// changes nothing).
     pub handoff_confidence: f64,
     /// After this many bot replies the conversation goes to people.
     pub max_bot_replies: u32,
