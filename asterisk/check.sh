@@ -192,6 +192,12 @@ check "rtp.conf range $rtp_start-$rtp_end is published by docker-compose.yml" \
 check "asterisk/Dockerfile exposes the same RTP range" \
   bash -c '[ "$(grep -c "EXPOSE.*$2-$3/udp" "$1")" -ge 1 ] && ! grep -E "EXPOSE" "$1" | grep -qv "$2-$3/udp"' _ "$DIR/Dockerfile" "$rtp_start" "$rtp_end"
 check 'docker-entrypoint.sh is valid sh' sh -n "$DIR/docker-entrypoint.sh"
+# Switchboard runs in another container: it must dial the trunk the entrypoint writes, and
+# tell Asterisk an address of its own (not loopback) to fetch prompts from.
+check 'docker-compose.yml dials customers through the [itsp] trunk docker-entrypoint.sh writes' \
+  bash -c 'grep -qF "[itsp](itsp-endpoint)" "$1" && grep -qF "SWITCHBOARD_VOICE__OUTBOUND_ENDPOINT: \"PJSIP/{number}@itsp\"" "$2" && grep -qF "SWITCHBOARD_VOICE__SIP_URI_ENDPOINT: \"PJSIP/itsp/{uri}\"" "$2"' _ "$DIR/docker-entrypoint.sh" "$ROOT/docker-compose.yml"
+check 'docker-compose.yml gives Asterisk a media URL on the compose network' \
+  grep -qF 'SWITCHBOARD_VOICE__MEDIA_URL: ${SWITCHBOARD_VOICE__MEDIA_URL:-http://switchboard:8080}' "$ROOT/docker-compose.yml"
 
 # ---------------------------------------------------------------------- live -----------
 live() {

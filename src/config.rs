@@ -38,9 +38,9 @@
 //! serve every AWS tool on the host and never land in `switchboard.toml`.
 //! | `voice.asterisk` | `SWITCHBOARD_VOICE__ASTERISK` | `[]` (voice off) |
 //! | `voice.media_url` | `SWITCHBOARD_VOICE__MEDIA_URL` | `http://{listen}` |
-//! | `voice.outbound_endpoint` | `SWITCHBOARD_VOICE__OUTBOUND_ENDPOINT` | `PJSIP/{number}@trunk` |
+//! | `voice.outbound_endpoint` | `SWITCHBOARD_VOICE__OUTBOUND_ENDPOINT` | `PJSIP/{number}@itsp` |
 //! | `voice.outbound_caller_id` | `SWITCHBOARD_VOICE__OUTBOUND_CALLER_ID` | unset (the DID called) |
-//! | `voice.sip_uri_endpoint` | `SWITCHBOARD_VOICE__SIP_URI_ENDPOINT` | `PJSIP/trunk/{uri}` |
+//! | `voice.sip_uri_endpoint` | `SWITCHBOARD_VOICE__SIP_URI_ENDPOINT` | `PJSIP/itsp/{uri}` |
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
@@ -148,9 +148,11 @@ impl Default for VoiceConfig {
         VoiceConfig {
             asterisk: Vec::new(),
             media_url: None,
-            outbound_endpoint: "PJSIP/{number}@trunk".into(),
+            // The carrier trunk's endpoint in the shipped Asterisk configuration
+            // (asterisk/pjsip.conf, `[itsp]`).
+            outbound_endpoint: "PJSIP/{number}@itsp".into(),
             outbound_caller_id: None,
-            sip_uri_endpoint: "PJSIP/trunk/{uri}".into(),
+            sip_uri_endpoint: "PJSIP/itsp/{uri}".into(),
         }
     }
 }

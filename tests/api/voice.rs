@@ -125,6 +125,7 @@ async fn line(queue_settings: Value) -> Line {
     let app = spawn_app_with(move |c| {
         c.voice.asterisk = vec![config];
         c.voice.outbound_endpoint = "PJSIP/{number}@trunk".into();
+        c.voice.sip_uri_endpoint = "PJSIP/trunk/{uri}".into();
     })
     .await;
     let op = app.operator().await;
