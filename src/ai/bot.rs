@@ -311,6 +311,53 @@ fn clarify_reply(a: &str, b: &str, language: &str) -> String {
     }
 }
 
+/// The customer's reply to the bot's own "do you mean A or B?" (`asked`, the bot's last
+/// message): the answer of the entry they picked, by position ("the first", "2", "la
+/// segunda"), by words only one of the two shares ("the shipping one"), or both answers.
+/// `None` when `asked` was not such a question or the reply picks neither: then it is a new
+/// message like any other.
+pub fn resolve_clarification(
+    index: &super::kb::KbIndex,
+    asked: &str,
+    reply: &str,
+) -> Option<LocalTurn> {
+    let &[first, second] = index.quoted_questions(asked).as_slice() else {
+        return None;
+    };
+    let (first_question, first_answer) = index.entry(first)?;
+    let (second_question, second_answer) = index.entry(second)?;
+    // Only our own question: an answer that happens to quote two questions is not one.
+    if !["en", "es"]
+        .iter()
+        .any(|language| clarify_reply(first_question, second_question, language) == asked)
+    {
+        return None;
+    }
+    let picked = match signals::choice(reply) {
+        Some(signals::Choice::Both) => {
+            return Some(LocalTurn::Reply {
+                text: format!("{first_answer}\n\n{second_answer}"),
+                entry: Some(first),
+                options: vec![first, second],
+                confidence: Some(1.0),
+                outcome: "answered",
+            });
+        }
+        Some(signals::Choice::First) => first,
+        Some(signals::Choice::Second) => second,
+        None => index.pick_by_words(reply, &[first, second])?,
+    };
+    let (_, answer) = index.entry(picked)?;
+    Some(LocalTurn::Reply {
+        text: answer.to_owned(),
+        entry: Some(picked),
+        options: Vec::new(),
+        // The customer said which one they meant.
+        confidence: Some(1.0),
+        outcome: "answered",
+    })
+}
+
 /// What the embedded bot makes of a message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum LocalTurn {
@@ -493,13 +540,25 @@ async fn handle<P: ConversationPort>(
         return hand_off(port, tenant, conv.id, &handoff_ctx, plain(reason), None).await;
     }
 
-    let local = local_turn(
-        &index,
-        &text,
-        query_vector.as_deref(),
-        &language,
-        &t.settings,
-    );
+    // The bot's message just before this one, when it was the bot's: it may have asked which
+    // of two entries the customer means, and this message may be the answer.
+    let asked = history
+        .iter()
+        .position(|m| m.id == job.message)
+        .and_then(|at| at.checked_sub(1))
+        .map(|before| &history[before])
+        .filter(|m| m.sender == "bot");
+    let local = asked
+        .and_then(|m| resolve_clarification(&index, &m.content, &text))
+        .unwrap_or_else(|| {
+            local_turn(
+                &index,
+                &text,
+                query_vector.as_deref(),
+                &language,
+                &t.settings,
+            )
+        });
     let local_confidence = match &local {
         LocalTurn::Reply { confidence, .. } | LocalTurn::NoAnswer { confidence } => *confidence,
     };
@@ -1047,6 +1106,49 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn the_answer_to_a_clarifying_question_is_the_entry_the_customer_picks() {
+        let index = shop();
+        let asked = clarify_reply(
+            "How long do I have to return an item?",
+            "How much does shipping cost?",
+            "en",
+        );
+        let answered = |reply: &str| match resolve_clarification(&index, &asked, reply) {
+            Some(LocalTurn::Reply { entry, text, .. }) => Some((entry, text)),
+            _ => None,
+        };
+        let return_window = (Some(1), "You have 30 days from delivery.".to_owned());
+        let shipping = (Some(2), "Shipping is free over $50.".to_owned());
+        assert_eq!(answered("the first one"), Some(return_window.clone()));
+        assert_eq!(answered("2"), Some(shipping.clone()));
+        assert_eq!(answered("the one about shipping"), Some(shipping.clone()));
+        assert_eq!(answered("returning it"), Some(return_window.clone()));
+        assert_eq!(
+            answered("both"),
+            Some((
+                Some(1),
+                "You have 30 days from delivery.\n\nShipping is free over $50.".to_owned()
+            ))
+        );
+        // Asked in Spanish, answered by position.
+        let pregunta = clarify_reply(
+            "How long do I have to return an item?",
+            "How much does shipping cost?",
+            "es",
+        );
+        assert!(matches!(
+            resolve_clarification(&index, &pregunta, "la segunda"),
+            Some(LocalTurn::Reply { entry: Some(2), .. })
+        ));
+        // A reply that picks neither is a new message; so is any reply to another message.
+        assert_eq!(answered("do you sell gift cards?"), None);
+        assert_eq!(
+            resolve_clarification(&index, "You have 30 days from delivery.", "the first one"),
+            None
+        );
     }
 
     #[test]

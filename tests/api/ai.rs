@@ -106,6 +106,81 @@ async fn the_local_bot_answers_from_the_knowledge_base_then_hands_over_with_a_re
 }
 
 #[tokio::test]
+async fn the_local_bot_asks_which_entry_is_meant_and_answers_the_one_the_customer_picks() {
+    let app = spawn_app().await;
+    let s = shop(&app, json!({})).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    let entry = |id: &str, category: &str, question: &str, answer: &str| json!({"id": id, "category": category, "question": question, "answer": answer, "language": "en"});
+    let r = s
+        .admin
+        .post(
+            &format!("{base}/knowledge-base/import"),
+            json!([
+                entry(
+                    "jacket-return",
+                    "returns",
+                    "How do I return a jacket?",
+                    "Print the return label from your order page."
+                ),
+                entry(
+                    "jacket-repair",
+                    "repairs",
+                    "How do I repair a jacket?",
+                    "Bring it to any store; repairs are free."
+                ),
+                entry(
+                    "shipping-cost",
+                    "shipping",
+                    "How much does shipping cost?",
+                    "Free over $50."
+                ),
+                entry(
+                    "stores",
+                    "store",
+                    "Where are your stores?",
+                    "Portland and Denver."
+                ),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = s
+        .admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/ai"),
+            Some(json!({"settings": {"enabled": true, "response_delay_ms": 0}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+
+    // Two entries of different topics fit "jacket problem" equally: the bot asks.
+    say(&mut ws, "1", "jacket problem").await;
+    assert_eq!(
+        bot_says(&mut ws).await,
+        "Just to be sure I answer the right question: do you mean \"How do I return a jacket?\" or \"How do I repair a jacket?\"?"
+    );
+    // The customer answers by position, and gets that entry's answer, not a handover.
+    say(&mut ws, "2", "the second one").await;
+    assert_eq!(
+        bot_says(&mut ws).await,
+        "Bring it to any store; repairs are free."
+    );
+    // Asked again, answered by the words only one of the two shares.
+    say(&mut ws, "3", "jacket problem").await;
+    assert!(bot_says(&mut ws).await.starts_with("Just to be sure"));
+    say(&mut ws, "4", "returning it").await;
+    assert_eq!(
+        bot_says(&mut ws).await,
+        "Print the return label from your order page."
+    );
+    let list = s.admin.get(&format!("{base}/conversations")).await;
+    assert_eq!(list.body["items"][0]["status"], "bot", "{}", list.body);
+}
+
+#[tokio::test]
 async fn questions_the_knowledge_base_cannot_answer_go_to_people_with_the_fallback() {
     let app = spawn_app().await;
     let s = with_bot(

@@ -227,6 +227,44 @@ impl KbIndex {
             .map(|(_, e)| (e.question.as_str(), e.answer_text.as_str()))
     }
 
+    /// The indexed entries whose question `text` quotes word for word, in the order they
+    /// appear in it (how the bot recognises the options of its own clarifying question).
+    pub fn quoted_questions(&self, text: &str) -> Vec<i64> {
+        let mut quoted: Vec<(usize, i64)> = self
+            .entries
+            .iter()
+            .filter_map(|(id, (_, e))| text.find(e.question.as_str()).map(|at| (at, *id)))
+            .collect();
+        quoted.sort_unstable();
+        quoted.into_iter().map(|(_, id)| id).collect()
+    }
+
+    /// Of `options`, the one whose question and keywords share the most of `reply`'s terms
+    /// (synonyms count); `None` when none shares any or two share as many.
+    pub fn pick_by_words(&self, reply: &str, options: &[i64]) -> Option<i64> {
+        let query = self.expanded_query(reply);
+        let mut scored: Vec<(usize, i64)> = options
+            .iter()
+            .filter_map(|id| {
+                let (_, e) = self.entries.get(id)?;
+                let shared = query
+                    .iter()
+                    .filter(|(t, alts)| {
+                        e.topic.contains(t) || alts.iter().any(|a| e.topic.contains(a))
+                    })
+                    .count();
+                Some((shared, *id))
+            })
+            .collect();
+        scored.sort_unstable_by_key(|&(shared, _)| std::cmp::Reverse(shared));
+        match scored.as_slice() {
+            [(best, id), rest @ ..] if *best > 0 && rest.first().is_none_or(|(s, _)| s < best) => {
+                Some(*id)
+            }
+            _ => None,
+        }
+    }
+
     /// Number of entries indexed.
     pub fn len(&self) -> usize {
         self.entries.len()

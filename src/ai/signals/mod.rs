@@ -8,8 +8,10 @@
 //! - `sentiment.rs`: [`sentiment`], VADER for English and a small lexicon for Spanish.
 //! - `small_talk.rs`: [`small_talk`] and [`SmallTalk`].
 //! - `human.rs`: [`asks_for_human`].
+//! - `choice.rs`: [`choice`], which of two offered options a short reply picks.
 //! - `language.rs`: [`guess_language`].
 
+mod choice;
 mod human;
 mod injection;
 mod language;
@@ -17,6 +19,7 @@ mod sentiment;
 mod small_talk;
 mod text;
 
+pub use choice::{Choice, choice};
 pub use human::asks_for_human;
 pub use injection::looks_like_injection;
 pub use language::guess_language;

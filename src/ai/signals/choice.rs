@@ -1,0 +1,93 @@
+//! Which of two options offered in order ("do you mean A or B?") a short reply picks by
+//! position: "the first one", "2", "la segunda", "the latter", "both", in the languages the
+//! other detectors read (English, Spanish, French, German, Portuguese).
+
+use super::text::words;
+
+/// A reply's pick among two options offered in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Choice {
+    /// The first option.
+    First,
+    /// The second option.
+    Second,
+    /// Both.
+    Both,
+}
+
+const FIRST: &[&str] = &[
+    "1", "1st", "first", "former", "primera", "primero", "primer", "premiere", "premier", "erste",
+    "ersten", "erstes", "primeira", "primeiro",
+];
+const SECOND: &[&str] = &[
+    "2", "2nd", "second", "latter", "segunda", "segundo", "seconde", "deuxieme", "zweite",
+    "zweiten", "zweites",
+];
+const BOTH: &[&str] = &["both", "ambas", "ambos", "beide", "beides"];
+const BOTH_PHRASES: &[&str] = &["los dos", "las dos", "les deux", "os dois", "as duas"];
+
+/// Longer replies are taken as new messages, not as an answer to the question.
+const MAX_WORDS: usize = 8;
+
+/// The option `reply` picks by position, if it is a short answer naming exactly one.
+pub fn choice(reply: &str) -> Option<Choice> {
+    let words = words(reply);
+    if words.is_empty() || words.len() > MAX_WORDS {
+        return None;
+    }
+    let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let joined = format!(" {} ", words.join(" "));
+    if has(BOTH)
+        || BOTH_PHRASES
+            .iter()
+            .any(|p| joined.contains(&format!(" {p} ")))
+    {
+        return Some(Choice::Both);
+    }
+    match (has(FIRST), has(SECOND)) {
+        (true, false) => Some(Choice::First),
+        (false, true) => Some(Choice::Second),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_replies_pick_by_position_in_each_language() {
+        for (reply, want) in [
+            ("The first one", Choice::First),
+            ("1", Choice::First),
+            ("the 1st please", Choice::First),
+            ("the former", Choice::First),
+            ("La primera, gracias", Choice::First),
+            ("le premier", Choice::First),
+            ("Die erste", Choice::First),
+            ("2", Choice::Second),
+            ("second!", Choice::Second),
+            ("the latter", Choice::Second),
+            ("la segunda", Choice::Second),
+            ("o segundo", Choice::Second),
+            ("both", Choice::Both),
+            ("Las dos", Choice::Both),
+            ("beide bitte", Choice::Both),
+        ] {
+            assert_eq!(choice(reply), Some(want), "{reply}");
+        }
+    }
+
+    #[test]
+    fn replies_naming_no_single_position_or_too_long_pick_nothing() {
+        for reply in [
+            "",
+            "yes",
+            "the second, not the first",
+            "the one about shipping",
+            "My first order arrived broken and I want to know what to do about it now",
+        ] {
+            assert_eq!(choice(reply), None, "{reply}");
+        }
+    }
+}
