@@ -3291,6 +3291,96 @@ async fn a_flow_transfer_to_a_desk_on_do_not_disturb_takes_the_busy_branch_witho
 }
 
 #[tokio::test]
+async fn a_desk_that_forwards_sends_the_caller_to_its_target_extension_or_number() {
+    let line = line(json!({})).await;
+    let desk = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let bo = line
+        .agent_named(
+            "1003",
+            "Bo Jones",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let extensions = format!("/api/v1/tenants/{}/extensions", line.tid);
+    let desk_id = line.op.get(&extensions).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["number"] == "1002")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let forward = |to: &'static str| {
+        let op = line.op.clone();
+        let path = format!("{extensions}/{desk_id}");
+        async move {
+            let r = op.patch(&path, json!({"forward_to": to})).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+
+    // To another extension: Bo's phone rings, the front desk's does not.
+    forward("1003").await;
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    let ring = line
+        .request("ring Bo's phone", |r| originates_to(r, &bo.phone))
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    let call = line
+        .call_until("put through to Bo", |c| {
+            c["transferred_to"] == "extension 1003 (Bo Jones)"
+        })
+        .await;
+    assert_eq!(
+        timeline_entry(&call, "forwarded"),
+        json!({"from": "extension 1002", "to": "extension 1003"})
+    );
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &desk.phone)),
+        "the forwarding desk is not rung"
+    );
+    line.ari.agent_hangs_up(&leg);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+
+    // To an outside number: dialled through the trunk.
+    forward("+14155550199").await;
+    line.ari.phone(
+        "+14155550199@trunk",
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let caller = line.ari.inbound_call(DID, "+14155550000");
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    line.request("dial the mobile through the trunk", |r| {
+        originates_to(r, "+14155550199@trunk")
+    })
+    .await;
+    let call = line
+        .call_until("put through to the mobile", |c| {
+            c["transferred_to"] == "+14155550199"
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "forwarded")["to"], "+14155550199");
+}
+
+#[tokio::test]
 async fn switchboard_asks_asterisk_not_to_send_the_events_it_does_not_read_on_every_connect() {
     let line = line(json!({})).await;
     let filter = line

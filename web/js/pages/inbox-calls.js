@@ -817,6 +817,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return [`Three-way call`, d.agent_id != null ? `joined by ${who(d.agent_id)}` : null];
       case 'transferring':
         return ['Transferring', transferTarget(d.to)];
+      case 'forwarded':
+        return [`Forwarded to ${d.to}`, d.from ? `${d.from} forwards its calls` : null];
       case 'transfer_failed':
         return ['Transfer failed', [transferTarget(d.to), why].filter(Boolean).join(' · ') || null];
       case 'transferred':

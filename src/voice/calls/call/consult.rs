@@ -13,6 +13,7 @@
 //! the agent may also join the caller in (a three-way call) and then leave, or drop the
 //! colleague.
 
+use super::forward::Forward;
 use super::*;
 
 /// The colleague an agent is consulting while the caller holds.
@@ -154,6 +155,7 @@ impl Call {
     /// is hung up and the agent goes to wrap-up at once. With no flow to return to, a failed
     /// transfer ends the call.
     async fn agent_transfer(&mut self, to: TransferTarget) -> Result<(), String> {
+        let to = self.follow_forwarding(to).await;
         let dest = self.destination(&to).await?;
         self.transfer_to = self.party(&to).await;
         self.transfer_extension = extension_of(&to);
@@ -197,6 +199,19 @@ impl Call {
         Ok(())
     }
 
+    /// The extension or number a transfer or consultation to a forwarding extension reaches.
+    async fn follow_forwarding(&mut self, to: TransferTarget) -> TransferTarget {
+        let TransferTarget::Extension(number) = &to else {
+            return to;
+        };
+        let number = number.clone();
+        match self.forwarded(&number).await {
+            Some(Forward::Extension(n)) => TransferTarget::Extension(n),
+            Some(Forward::Number(n)) => TransferTarget::Number(n),
+            None => to,
+        }
+    }
+
     /// How the call log names a transfer target (a queue's next agent names itself).
     async fn party(&self, to: &TransferTarget) -> Option<String> {
         match to {
@@ -208,6 +223,7 @@ impl Call {
 
     /// Holds the caller and rings `to` from the agent's leg.
     async fn start_consult(&mut self, to: TransferTarget) -> Result<(), String> {
+        let to = self.follow_forwarding(to).await;
         let Dest::Leg(endpoint) = self.destination(&to).await? else {
             return Err("a queue cannot be consulted: transfer the call to it".into());
         };

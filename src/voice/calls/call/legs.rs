@@ -1,6 +1,7 @@
 //! The legs we originate: agents' phones for offers, transfer targets, the customer of a
 //! callback or click-to-call; and bridging them with the caller.
 
+use super::forward::Forward;
 use super::*;
 
 impl Call {
@@ -451,11 +452,22 @@ impl Call {
         }
     }
 
-    pub(super) async fn transfer(&mut self, request: TransferRequest) -> Option<interp::Event> {
-        if let Destination::Extension(number) = &request.to
-            && let Some(refused) = self.extension_refuses(number).await
-        {
-            return Some(refused);
+    pub(super) async fn transfer(&mut self, mut request: TransferRequest) -> Option<interp::Event> {
+        if let Destination::Extension(number) = &request.to {
+            let number = number.clone();
+            if let Some(refused) = self.extension_refuses(&number).await {
+                return Some(refused);
+            }
+            match self.forwarded(&number).await {
+                Some(Forward::Extension(to)) => {
+                    if let Some(refused) = self.extension_refuses(&to).await {
+                        return Some(refused);
+                    }
+                    request.to = Destination::Extension(to);
+                }
+                Some(Forward::Number(to)) => request.to = Destination::Number(to),
+                None => {}
+            }
         }
         let endpoint = match &request.to {
             Destination::Extension(number) => Some(format!(

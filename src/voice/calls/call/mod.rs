@@ -19,6 +19,7 @@
 
 mod consult;
 mod dial_by_name;
+mod forward;
 mod legs;
 mod queue;
 mod start;

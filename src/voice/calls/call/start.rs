@@ -354,7 +354,16 @@ pub(crate) async fn run_internal(
         Ok(Some(p)) => p,
         _ => Arc::new(Published::empty()),
     };
-    let target = if crate::ivr::is_e164(&dialled) {
+    // A forwarding extension rings its target instead (one hop).
+    let reached = match store::extensions::list_extensions_cached(&store, tenant.id)
+        .await
+        .ok()
+        .and_then(|phones| super::forward::forwarding(&phones, &dialled))
+    {
+        Some(super::forward::Forward::Extension(n) | super::forward::Forward::Number(n)) => n,
+        None => dialled.clone(),
+    };
+    let target = if crate::ivr::is_e164(&reached) {
         let presented = published
             .catalog
             .dids()
@@ -362,11 +371,11 @@ pub(crate) async fn run_internal(
             .map(str::to_owned)
             .unwrap_or_default();
         Some((
-            shared.deps.outbound_endpoint.replace("{number}", &dialled),
+            shared.deps.outbound_endpoint.replace("{number}", &reached),
             presented,
         ))
     } else {
-        match store::extensions::find_extension_by_number(&store, tenant.id, &dialled).await {
+        match store::extensions::find_extension_by_number(&store, tenant.id, &reached).await {
             Ok(Some(x)) if x.enabled && !x.dnd && x.number != extension.number => Some((
                 format!(
                     "PJSIP/{}",
