@@ -21,6 +21,7 @@ const VM_CALLER = '+14155550188';
 const XFER_CALLER = '+14155550177';
 const CONSULT_CALLER = '+14155550166';
 const THREE_WAY_CALLER = '+14155550155';
+const DIALLED = '+14155550144';
 const ACCOUNT = '4711';
 
 // A menu whose key 1 leads to the sales queue (after an account number the flow keeps private)
@@ -558,6 +559,53 @@ test('the agent joins the caller and the consulted desk into a three-way call, t
 
     await control('POST', `/calls/${ring.query.channelId}/hangup`);
     await card.filter({ hasText: 'Call ended' }).waitFor();
+    agent.assertClean();
+  } finally {
+    await agent.context.close();
+  }
+});
+
+test('the agent calls a number from the inbox: their phone rings first, then the number, and the finished call can be called back', async () => {
+  const agent = await agentInbox();
+  const { page } = agent;
+  try {
+    await page.getByRole('tab', { name: 'Calls' }).click();
+    await page.getByTestId('call-dial').click();
+    const dialog = page.getByRole('dialog', { name: 'Call a number' });
+    await dialog.waitFor();
+    const number = dialog.getByLabel('Number');
+    /* A number without its country code is refused on the field, before anything is sent. */
+    await number.fill('4155550144');
+    await dialog.getByRole('button', { name: 'Call' }).click();
+    await dialog.locator('.field-error', { hasText: 'Enter the number in E.164 form' }).waitFor();
+    /* Pasted with spaces and brackets: fine. */
+    await number.fill('+1 (415) 555-0144');
+    const isRing = (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${setup.endpoint}` && r.query.channelId;
+    const before = (await control('GET', '/requests')).filter(isRing).length;
+    // The customer's phone, reached through the trunk, answers.
+    await control('POST', `/phones/${encodeURIComponent(`${DIALLED}@itsp`)}`, { behaviour: 'answers', after_ms: 200 });
+    await dialog.getByRole('button', { name: 'Call' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    /* The agent's phone rings first; picked up, the number is dialled. */
+    const ring = await asked("ring the agent's phone", isRing, { n: before + 1 });
+    await control('POST', `/calls/${ring.query.channelId}/answer`);
+    await asked('dial the number through the trunk', (r) => r.method === 'POST' && r.path.startsWith('/ari/channels') && r.query.endpoint === `PJSIP/${DIALLED}@itsp`);
+    /* The call is the one shown, as it goes. */
+    assert.equal(await page.getByTestId('call-title').innerText(), DIALLED);
+    await screenshot(page, 'inbox-call-dialled');
+
+    /* They talk; the agent hangs up; the finished call offers Call back, with the number filled in. */
+    await asked('connect the agent and the customer', (r) => r.path.endsWith('/addChannel') && String(r.query.channel || '').includes(ring.query.channelId));
+    await control('POST', `/calls/${ring.query.channelId}/hangup`);
+    const again = page.getByTestId('call-back');
+    await again.waitFor();
+    await again.click();
+    const redial = page.getByRole('dialog', { name: 'Call a number' });
+    await redial.waitFor();
+    assert.equal(await redial.getByLabel('Number').inputValue(), DIALLED);
+    await redial.getByRole('button', { name: 'Cancel' }).click();
+    await redial.waitFor({ state: 'detached' });
     agent.assertClean();
   } finally {
     await agent.context.close();

@@ -8,6 +8,8 @@
 //   hangs up and the card says where the call went), or after consulting the extension or
 //   number while the caller holds (the card then offers Complete transfer, Join all three and
 //   Back to caller);
+// - calls placed from the inbox: "Call a number" above the call log, "Call back" on a finished
+//   call from an outside number (the agent's phone rings first, then the number);
 // - the call log (an agent's own calls; every call for supervisors) with each call's timeline
 //   and its recordings to play or download;
 // - the team's voicemails with a player.
@@ -502,6 +504,58 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     }
   }
 
+  /* ------------------------------------------------------ click-to-call */
+
+  let dialOpen = false;
+
+  /** Places a call: the agent's own phone rings first, then `prefill` (or the number typed)
+   * is dialled and the two are connected. */
+  function openDial(prefill) {
+    if (dialOpen) return;
+    dialOpen = true;
+    const numberField = field({ name: 'to', label: 'Number', type: 'tel', required: true, inputmode: 'tel', autocomplete: 'off', placeholder: '+14155550100', value: prefill, hint: 'In international (E.164) form: + and the country code.' });
+    const alertBox = formAlert();
+    const submitBtn = button('Call', { variant: 'primary', type: 'submit', iconName: 'phone', attrs: { 'data-testid': 'call-dial-submit' } });
+    const cancel = button('Cancel');
+    const formId = uid('call-dial');
+    const form = h('form', { class: 'dialog-form', id: formId, novalidate: true }, alertBox.el, numberField.el);
+    submitBtn.setAttribute('form', formId);
+    const dlg = openDialog({ title: 'Call a number', description: 'Your phone rings first. When you pick up, the number is dialled and you are connected.', body: form, footer: [cancel, submitBtn], initialFocus: () => numberField.input });
+    dlg.el.dataset.testid = 'call-dial-dialog';
+    cancel.addEventListener('click', () => dlg.close());
+    dlg.closed.then(() => {
+      dialOpen = false;
+    });
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      alertBox.clear();
+      numberField.clearError();
+      // People paste numbers with spaces, dots, dashes and brackets.
+      const to = String(numberField.input.value || '').replace(/[\s().-]/g, '');
+      if (!/^\+[1-9]\d{1,14}$/.test(to)) {
+        numberField.setError('Enter the number in E.164 form, like +14155550100.');
+        numberField.input.focus();
+        return;
+      }
+      setBusy(submitBtn, true);
+      try {
+        const call = await api.post(`${base}/calls`, { to });
+        dlg.close(true);
+        if (toast) toast.success(`Calling ${to}: pick up your phone.`);
+        if (log.visible && call && call.id != null) {
+          loadLog({ quiet: true });
+          select(call.id);
+        } else {
+          refreshSoon();
+        }
+      } catch (err) {
+        if (err.name === 'AbortError') return;
+        setBusy(submitBtn, false);
+        showApiError(err, { to: numberField }, alertBox);
+      }
+    });
+  }
+
   function dismiss(callId) {
     const c = cards.get(callId);
     if (c) clearTimeout(c.dismissTimer);
@@ -584,7 +638,9 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     filterTabs.append(b);
   }
   const logSlot = h('div', { class: 'conv-scroll' });
-  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Call list' }, h('div', { class: 'inbox-filters' }, filterTabs), logSlot);
+  const dialBtn = button('Call a number', { variant: 'secondary', size: 'sm', iconName: 'phone', className: 'call-dial', attrs: { 'data-testid': 'call-dial' } });
+  dialBtn.addEventListener('click', () => openDial(''));
+  const listPane = h('section', { class: 'inbox-list', 'aria-label': 'Call list' }, h('div', { class: 'inbox-filters' }, filterTabs, dialBtn), logSlot);
   const detailPane = h('section', { class: 'inbox-thread call-detail-pane', 'aria-label': 'Call' });
 
   async function loadLog({ quiet = false, more = false } = {}) {
@@ -710,7 +766,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
           'div',
           { class: 'thread-heading' },
           h('h2', { class: 'thread-title', dataset: { testid: 'call-title' } }, String(call.caller || 'Unknown number')),
-          h('div', { class: 'thread-sub' }, h('span', { class: 'chip' }, titleCase(call.direction || 'inbound')), stateEl(call), h('span', { class: 'muted' }, `Call #${call.id}`)),
+          // Call back sits by the call's facts: the dock of call cards covers the header's far end.
+          h('div', { class: 'thread-sub' }, h('span', { class: 'chip' }, titleCase(call.direction || 'inbound')), stateEl(call), h('span', { class: 'muted' }, `Call #${call.id}`), callBackButton(call)),
         ),
       ),
       h(
@@ -749,6 +806,14 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         ),
       ),
     );
+  }
+
+  /** "Call back" for a finished call with an outside number (not a colleague's extension). */
+  function callBackButton(call) {
+    if (call.state !== 'ended' || !/^\+[1-9]\d{1,14}$/.test(String(call.caller || ''))) return null;
+    const b = button('Call back', { variant: 'secondary', size: 'sm', iconName: 'phone', className: 'call-back', attrs: { 'data-testid': 'call-back' } });
+    b.addEventListener('click', () => openDial(String(call.caller)));
+    return b;
   }
 
   function timelineEl(e) {
