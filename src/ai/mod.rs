@@ -11,6 +11,7 @@ pub mod http;
 pub mod kb;
 pub mod llm;
 pub mod local;
+pub mod order_lookup;
 pub mod service;
 pub mod signals;
 pub mod turn;
