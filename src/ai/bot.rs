@@ -15,7 +15,7 @@ use chrono::Utc;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::config::{AiSettings, ProviderKind};
+use super::config::{AiSettings, MessageKind, ProviderKind};
 use super::handoff::{
     self, HandoffDecision, HandoffReason, HandoffRecord, HandoffRule, TurnSignals,
 };
@@ -673,7 +673,7 @@ async fn handle<P: ConversationPort>(
                     conv.id,
                     &handoff_ctx,
                     plain(reason),
-                    Some(&t.settings.fallback_message),
+                    Some(&t.settings.message(MessageKind::Fallback, &language)),
                 )
                 .await
             }
@@ -690,7 +690,7 @@ async fn handle<P: ConversationPort>(
             conv.id,
             &handoff_ctx,
             plain(HandoffReason::BudgetExhausted),
-            Some(&t.settings.fallback_message),
+            Some(&t.settings.message(MessageKind::Fallback, &language)),
         )
         .await;
     }
@@ -819,7 +819,7 @@ async fn handle<P: ConversationPort>(
                 conv.id,
                 &handoff_ctx,
                 plain(HandoffReason::ProviderFailure),
-                Some(&t.settings.fallback_message),
+                Some(&t.settings.message(MessageKind::Fallback, &language)),
             )
             .await
         }
@@ -937,7 +937,7 @@ async fn hand_off_with_summary<P: ConversationPort>(
     let message = decision
         .message
         .clone()
-        .unwrap_or_else(|| ctx.settings.handoff_message.clone());
+        .unwrap_or_else(|| ctx.settings.message(MessageKind::Handoff, &ctx.language));
     port.hand_off(
         tenant,
         conversation,
@@ -946,14 +946,20 @@ async fn hand_off_with_summary<P: ConversationPort>(
             queue_id: decision.queue_id,
             route_priority: decision.route_priority,
             message,
-            offline_message: ctx.settings.offline_message.clone(),
+            offline_message: ctx.settings.message(MessageKind::Offline, &ctx.language),
         },
     )
     .await
 }
 
-/// Renders the handoff message once routing knows the place in line.
-pub fn handoff_text(template: &str, position: Option<u32>, ewt_secs: Option<u32>) -> String {
+/// Renders the handoff message once routing knows the place in line, the wait in the
+/// customer's `language`.
+pub fn handoff_text(
+    template: &str,
+    position: Option<u32>,
+    ewt_secs: Option<u32>,
+    language: &str,
+) -> String {
     let mut vars = BTreeMap::new();
     vars.insert(
         "position",
@@ -961,15 +967,19 @@ pub fn handoff_text(template: &str, position: Option<u32>, ewt_secs: Option<u32>
             .map(|p| p.to_string())
             .unwrap_or_else(|| "1".into()),
     );
-    vars.insert("wait", wait_words(ewt_secs.unwrap_or(0)));
+    vars.insert("wait", wait_words(ewt_secs.unwrap_or(0), language));
     handoff::render_message(template, &vars)
 }
 
-fn wait_words(secs: u32) -> String {
-    match secs {
-        0..=59 => "less than a minute".into(),
-        60..=119 => "1 minute".into(),
-        s => format!("{} minutes", s.div_ceil(60)),
+fn wait_words(secs: u32, language: &str) -> String {
+    let spanish = crate::ai::config::primary(language) == "es";
+    match (secs, spanish) {
+        (0..=59, false) => "less than a minute".into(),
+        (0..=59, true) => "menos de un minuto".into(),
+        (60..=119, false) => "1 minute".into(),
+        (60..=119, true) => "1 minuto".into(),
+        (s, false) => format!("{} minutes", s.div_ceil(60)),
+        (s, true) => format!("{} minutos", s.div_ceil(60)),
     }
 }
 
@@ -1019,9 +1029,14 @@ pub async fn take_over<P: ConversationPort>(
             .clone()
             .unwrap_or_else(|| t.settings.default_language.clone()),
     };
+    let joining = if crate::ai::config::primary(&ctx.language) == "es" {
+        "Una persona de nuestro equipo se une a la conversación."
+    } else {
+        "A member of our team is joining the conversation."
+    };
     let decision = HandoffDecision {
         queue_id: Some(queue),
-        message: Some("A member of our team is joining the conversation.".into()),
+        message: Some(joining.into()),
         ..plain(HandoffReason::Manual)
     };
     hand_off(port, tenant, conversation, &ctx, decision, None).await?;
@@ -1155,12 +1170,17 @@ mod tests {
     fn handoff_messages_say_the_place_and_wait() {
         let t = "You're number {{position}} in line (about {{wait}}).";
         assert_eq!(
-            handoff_text(t, Some(3), Some(150)),
+            handoff_text(t, Some(3), Some(150), "en"),
             "You're number 3 in line (about 3 minutes)."
         );
         assert_eq!(
-            handoff_text(t, Some(1), Some(20)),
+            handoff_text(t, Some(1), Some(20), "en-US"),
             "You're number 1 in line (about less than a minute)."
+        );
+        let es = AiSettings::default().message(MessageKind::Handoff, "es");
+        assert_eq!(
+            handoff_text(&es, Some(2), Some(90), "es"),
+            "Te paso con una persona de nuestro equipo. Eres el número 2 en la fila (espera aproximada: 1 minuto)."
         );
     }
 }

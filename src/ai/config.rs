@@ -1,6 +1,8 @@
 //! A tenant's AI agent settings: which provider answers, how it behaves, where it serves, and
 //! what it may spend. The provider's API key is stored sealed beside them and never returned.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -129,6 +131,92 @@ pub struct AiSettings {
     pub local: LocalSettings,
     /// A resolved conversation the customer reopens goes back to the bot (otherwise to people).
     pub reopen_to_bot: bool,
+    /// The three messages above in other languages, by language code (`{"es": {…}}`): a
+    /// customer writing in that language hears them. Without one, a message the tenant left
+    /// at its default is said in Switchboard's own words for the language (Spanish), and a
+    /// message the tenant wrote is said as written.
+    pub translations: BTreeMap<String, Messages>,
+}
+
+/// What the customer is told, in one language; a message left out falls back as
+/// [`AiSettings::message`] says.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct Messages {
+    /// When the bot cannot help and hands over.
+    pub fallback_message: Option<String>,
+    /// On handing over while agents are available; `{{position}}` and `{{wait}}` work.
+    pub handoff_message: Option<String>,
+    /// On handing over when nobody is available.
+    pub offline_message: Option<String>,
+}
+
+/// Which of the customer-facing messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `fallback_message`.
+    Fallback,
+    /// `handoff_message`.
+    Handoff,
+    /// `offline_message`.
+    Offline,
+}
+
+const DEFAULT_FALLBACK: &str =
+    "I'm not sure I can help with that, so I'm passing you to a member of our team.";
+const DEFAULT_HANDOFF: &str = "I'm connecting you with a member of our team. You're number {{position}} in line (about {{wait}}).";
+const DEFAULT_OFFLINE: &str = "Our team isn't available right now. Leave your message here and we'll reply as soon as we're back.";
+
+/// Switchboard's own wording of the default messages in the languages the bot speaks besides
+/// English.
+fn built_in(kind: MessageKind, language: &str) -> Option<&'static str> {
+    match (primary(language), kind) {
+        ("es", MessageKind::Fallback) => Some(
+            "No estoy seguro de poder ayudarte con eso, así que te paso con una persona de nuestro equipo.",
+        ),
+        ("es", MessageKind::Handoff) => Some(
+            "Te paso con una persona de nuestro equipo. Eres el número {{position}} en la fila (espera aproximada: {{wait}}).",
+        ),
+        ("es", MessageKind::Offline) => Some(
+            "Nuestro equipo no está disponible ahora. Deja tu mensaje aquí y te responderemos en cuanto volvamos.",
+        ),
+        _ => None,
+    }
+}
+
+/// `es` of `es-MX`, lower-cased.
+pub fn primary(language: &str) -> &str {
+    language.split(['-', '_']).next().unwrap_or(language)
+}
+
+impl AiSettings {
+    /// The message of `kind` for a customer writing in `language`: the tenant's translation
+    /// for the language (`es-MX` finds `es-MX`, then `es`), else Switchboard's own wording
+    /// when the tenant left the message at its default, else the tenant's message.
+    pub fn message(&self, kind: MessageKind, language: &str) -> String {
+        let pick = |m: &Messages| match kind {
+            MessageKind::Fallback => m.fallback_message.clone(),
+            MessageKind::Handoff => m.handoff_message.clone(),
+            MessageKind::Offline => m.offline_message.clone(),
+        };
+        let language = language.to_ascii_lowercase();
+        let translated = [language.as_str(), primary(&language)]
+            .iter()
+            .filter_map(|l| self.translations.get(*l))
+            .find_map(|m| pick(m).filter(|t| !t.trim().is_empty()));
+        if let Some(text) = translated {
+            return text;
+        }
+        let (mine, default) = match kind {
+            MessageKind::Fallback => (&self.fallback_message, DEFAULT_FALLBACK),
+            MessageKind::Handoff => (&self.handoff_message, DEFAULT_HANDOFF),
+            MessageKind::Offline => (&self.offline_message, DEFAULT_OFFLINE),
+        };
+        match built_in(kind, &language) {
+            Some(own) if mine == default => own.to_owned(),
+            _ => mine.clone(),
+        }
+    }
 }
 
 impl Default for AiSettings {
@@ -147,9 +235,9 @@ impl Default for AiSettings {
             max_bot_replies: 8,
             response_delay_ms: 600,
             max_tool_rounds: 3,
-            fallback_message: "I'm not sure I can help with that, so I'm passing you to a member of our team.".into(),
-            handoff_message: "I'm connecting you with a member of our team. You're number {{position}} in line (about {{wait}}).".into(),
-            offline_message: "Our team isn't available right now. Leave your message here and we'll reply as soon as we're back.".into(),
+            fallback_message: DEFAULT_FALLBACK.into(),
+            handoff_message: DEFAULT_HANDOFF.into(),
+            offline_message: DEFAULT_OFFLINE.into(),
             channels: vec!["widget".into()],
             languages: vec!["en".into()],
             default_language: "en".into(),
@@ -162,6 +250,7 @@ impl Default for AiSettings {
             order_lookup: None,
             local: LocalSettings::default(),
             reopen_to_bot: false,
+            translations: BTreeMap::new(),
         }
     }
 }
@@ -236,6 +325,30 @@ impl AiSettings {
         ] {
             if text.chars().count() > max {
                 return Err(bad(field, format!("must be at most {max} characters")));
+            }
+        }
+        for (language, messages) in &self.translations {
+            let code = language.as_bytes();
+            let well_formed = (2..=8).contains(&code.len())
+                && code[..2].iter().all(u8::is_ascii_lowercase)
+                && code.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-');
+            if !well_formed {
+                return Err(bad(
+                    "translations",
+                    format!("`{language}` is not a language code such as `es` or `pt-br`"),
+                ));
+            }
+            for (field, text) in [
+                ("fallback_message", &messages.fallback_message),
+                ("handoff_message", &messages.handoff_message),
+                ("offline_message", &messages.offline_message),
+            ] {
+                if text.as_ref().is_some_and(|t| t.chars().count() > 500) {
+                    return Err(bad(
+                        &format!("translations.{language}.{field}"),
+                        "must be at most 500 characters",
+                    ));
+                }
             }
         }
         for (field, v) in [
@@ -348,6 +461,70 @@ impl AiSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_follow_the_customers_language() {
+        let defaults = AiSettings::default();
+        // Left at the default: our own Spanish wording, for es and its regions.
+        assert!(
+            defaults
+                .message(MessageKind::Fallback, "es-MX")
+                .starts_with("No estoy seguro")
+        );
+        assert_eq!(
+            defaults.message(MessageKind::Offline, "en"),
+            DEFAULT_OFFLINE
+        );
+        // A language we have no wording for hears the tenant's message.
+        assert_eq!(
+            defaults.message(MessageKind::Handoff, "de"),
+            DEFAULT_HANDOFF
+        );
+        // The tenant's own message is said as written, unless they translated it.
+        let mut mine = AiSettings {
+            handoff_message: "One of our outfitters will be with you shortly.".into(),
+            ..AiSettings::default()
+        };
+        assert_eq!(
+            mine.message(MessageKind::Handoff, "es"),
+            "One of our outfitters will be with you shortly."
+        );
+        mine.translations.insert(
+            "es".into(),
+            Messages {
+                handoff_message: Some("Enseguida te atiende uno de nuestros guías.".into()),
+                ..Messages::default()
+            },
+        );
+        assert_eq!(
+            mine.message(MessageKind::Handoff, "es-AR"),
+            "Enseguida te atiende uno de nuestros guías."
+        );
+        // A translation that leaves a message out falls back as if there were none.
+        assert!(
+            mine.message(MessageKind::Offline, "es")
+                .starts_with("Nuestro equipo no está disponible")
+        );
+    }
+
+    #[test]
+    fn translations_need_language_codes_and_short_messages() {
+        let mut s = AiSettings::default();
+        s.translations.insert("Spanish".into(), Messages::default());
+        assert_eq!(s.check(true).unwrap_err().field, "translations");
+        let mut s = AiSettings::default();
+        s.translations.insert(
+            "pt-br".into(),
+            Messages {
+                offline_message: Some("x".repeat(501)),
+                ..Messages::default()
+            },
+        );
+        assert_eq!(
+            s.check(true).unwrap_err().field,
+            "translations.pt-br.offline_message"
+        );
+    }
 
     #[test]
     fn defaults_are_valid_and_local() {

@@ -775,12 +775,14 @@ impl ChatService {
 
 impl ChatService {
     /// The offline message, with when the team is back when the conversation's widget has
-    /// business hours and is closed now ("… We're back Monday 08:00 (America/Los_Angeles).").
+    /// business hours and is closed now ("… We're back Monday 08:00 (America/Los_Angeles).",
+    /// in Spanish "… Volvemos el lunes a las 08:00 (America/Los_Angeles).").
     async fn offline_text(
         &self,
         tenant: TenantId,
         c: &ConversationRecord,
         message: &str,
+        language: &str,
     ) -> String {
         let Some(widget) = c.widget_id else {
             return message.to_owned();
@@ -794,14 +796,41 @@ impl ChatService {
         match (open, opens_at, settings.opening_hours(now)) {
             (false, Some(at), Ok(Some(hours))) => {
                 let local = at.with_timezone(&hours.timezone());
-                format!(
-                    "{message} We're back {} ({}).",
-                    local.format("%A %H:%M"),
-                    hours.timezone().name()
-                )
+                back_at(message, &local, hours.timezone().name(), language)
             }
             _ => message.to_owned(),
         }
+    }
+}
+
+/// `message` followed by when the team is back, in the customer's language.
+fn back_at<Tz: chrono::TimeZone>(
+    message: &str,
+    at: &chrono::DateTime<Tz>,
+    zone: &str,
+    language: &str,
+) -> String
+where
+    Tz::Offset: std::fmt::Display,
+{
+    use chrono::Datelike;
+    if crate::ai::config::primary(language) == "es" {
+        const DAYS: [&str; 7] = [
+            "lunes",
+            "martes",
+            "miércoles",
+            "jueves",
+            "viernes",
+            "sábado",
+            "domingo",
+        ];
+        let day = DAYS[at.weekday().num_days_from_monday() as usize];
+        format!(
+            "{message} Volvemos el {day} a las {} ({zone}).",
+            at.format("%H:%M")
+        )
+    } else {
+        format!("{message} We're back {} ({zone}).", at.format("%A %H:%M"))
     }
 }
 
@@ -875,6 +904,11 @@ impl ConversationPort for ChatService {
             }
             staffed = self.0.routing.queue_staffed(tenant, queue).await;
         }
+        let language = handoff
+            .record
+            .language
+            .clone()
+            .unwrap_or_else(|| "en".into());
         // Truthful about what happens next: a place in line only when someone is there.
         let assigned = store::conversations::find_conversation(&self.0.store, tenant, conversation)
             .await?
@@ -887,10 +921,11 @@ impl ConversationPort for ChatService {
                 &handoff.message,
                 position,
                 ewt,
+                &language,
             ))
         } else {
             Some(
-                self.offline_text(tenant, &c, &handoff.offline_message)
+                self.offline_text(tenant, &c, &handoff.offline_message, &language)
                     .await,
             )
         };

@@ -106,6 +106,47 @@ async fn the_local_bot_answers_from_the_knowledge_base_then_hands_over_with_a_re
 }
 
 #[tokio::test]
+async fn a_spanish_speaking_customer_is_handed_over_in_spanish() {
+    let app = spawn_app().await;
+    let s = with_bot(&app, json!({})).await;
+    available(&s).await;
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(
+        &mut ws,
+        "1",
+        "Hola, quiero hablar con una persona, por favor",
+    )
+    .await;
+    let told = bot_says(&mut ws).await;
+    assert!(
+        told.starts_with(
+            "Te paso con una persona de nuestro equipo. Eres el número 1 en la fila (espera aproximada: "
+        ) && (told.ends_with(" minutos).") || told.ends_with("un minuto).")),
+        "{told}"
+    );
+    // A tenant's own translation is said instead of ours.
+    let r = s
+        .admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/tenants/{}/ai", s.tid),
+            Some(json!({"settings": {"enabled": true, "response_delay_ms": 0, "languages": ["en", "es"],
+                "translations": {"es": {"handoff_message": "Enseguida te atiende uno de nuestros guías (puesto {{position}})."}}}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "Quiero hablar con un agente").await;
+    let told = bot_says(&mut ws).await;
+    assert!(
+        told.starts_with("Enseguida te atiende uno de nuestros guías (puesto "),
+        "{told}"
+    );
+}
+
+#[tokio::test]
 async fn the_local_bot_asks_which_entry_is_meant_and_answers_the_one_the_customer_picks() {
     let app = spawn_app().await;
     let s = shop(&app, json!({})).await;

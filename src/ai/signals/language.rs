@@ -33,7 +33,7 @@ const STOP_WORDS: &[(&str, &[&str])] = &[
             "quiero", "donde", "cuando", "gracias", "hola", "muy", "hay", "al", "su", "ya", "yo",
             "usted", "ayuda", "puedo", "necesito", "sin", "ahora", "todavia", "eso", "llego",
             "buenas", "buenos", "tiene", "hace", "hacer", "puede", "cual", "estan", "mucho", "aun",
-            "recibi", "pedido", "llegado",
+            "recibi", "pedido", "llegado", "hablar", "con", "favor",
         ],
     ),
     (
