@@ -143,6 +143,19 @@ test('an admin imports the knowledge base and switches the assistant on; it answ
     assert.deepEqual(stored.channels, ['widget']);
     assert.deepEqual(stored.local, before.local, 'settings the form does not change are kept');
     assert.equal(stored.handoff_message, before.handoff_message);
+
+    /* A Spanish handover message and the model's price are saved with the rest. */
+    await page.getByLabel('When handing over, in Spanish').fill('Enseguida te atiende alguien del equipo.');
+    await page.getByLabel('Prompt tokens, per million').fill('2.5');
+    await page.getByTestId('ai-save').click();
+    let saved = null;
+    for (let i = 0; i < 100 && !(saved && saved.input_price_per_million === 2.5); i++) {
+      await page.waitForTimeout(100);
+      saved = await page.evaluate(async (tid) => (await (await fetch(`/api/v1/tenants/${tid}/ai`)).json()).settings, setup.tid);
+    }
+    assert.equal(saved.input_price_per_million, 2.5);
+    assert.deepEqual(saved.translations, { es: { fallback_message: null, handoff_message: 'Enseguida te atiende alguien del equipo.', offline_message: null } });
+    assert.equal(saved.handoff_message, before.handoff_message, 'the English message is unchanged');
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(200);
     await screenshot(page, 'ai-agent');

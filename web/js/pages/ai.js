@@ -244,12 +244,25 @@ export async function render(root, ctx) {
     const fallback = textarea({ name: 'fallback_message', label: 'When it cannot help', value: s.fallback_message || '', maxlength: 500, required: true });
     const handoffMsg = textarea({ name: 'handoff_message', label: 'When handing over', value: s.handoff_message || '', maxlength: 500, required: true, hint: placeholderHint });
     const offline = textarea({ name: 'offline_message', label: 'When nobody is available', value: s.offline_message || '', maxlength: 500, required: true, hint: 'Said instead of the handover message when no agent is available.' });
+    // Spanish, the other language the built-in bot speaks: empty fields fall back to our own
+    // Spanish wording while the English message is the default, else to the English message.
+    const es = (s.translations && s.translations.es) || {};
+    const esHint = 'Empty: our Spanish wording while the message above is the default, else the message above.';
+    const esFallback = textarea({ name: 'translations.es.fallback_message', label: 'When it cannot help, in Spanish', value: es.fallback_message || '', maxlength: 500, hint: esHint });
+    const esHandoff = textarea({ name: 'translations.es.handoff_message', label: 'When handing over, in Spanish', value: es.handoff_message || '', maxlength: 500, hint: esHint });
+    const esOffline = textarea({ name: 'translations.es.offline_message', label: 'When nobody is available, in Spanish', value: es.offline_message || '', maxlength: 500, hint: esHint });
 
     /* languages */
     const languages = field({ name: 'languages', label: 'Languages', value: (s.languages || []).join(', '), required: true, spellcheck: 'false', placeholder: 'en, es', hint: 'Language tags it answers in, separated by commas. Conversations in other languages go straight to your team.' });
     const defaultLanguage = field({ name: 'default_language', label: 'Default language', value: s.default_language || 'en', required: true, spellcheck: 'false', hint: 'Assumed when a message does not show its language.' });
 
     /* budget and usage */
+    const priceFields = [
+      ['input_price_per_million', 'Prompt tokens, per million'],
+      ['output_price_per_million', 'Reply tokens, per million'],
+      ['small_input_price_per_million', 'Small model: prompt, per million'],
+      ['small_output_price_per_million', 'Small model: reply, per million'],
+    ].map(([name, label]) => [name, numberField({ name, label, value: s[name] || 0, min: 0, max: 10000, step: 0.01, required: true, hint: name.startsWith('small_') ? 'Hybrid only.' : 'Your currency; 0 leaves cost untracked.' })]);
     const budget = numberField({ name: 'monthly_token_budget', label: 'Monthly token budget', value: s.monthly_token_budget, min: 1, step: 1000, placeholder: 'No limit', hint: 'Tokens per calendar month (UTC). When they run out, conversations go to your team. Empty means no limit.' });
     const usageEl = usageView(usage || { tokens: view.tokens_this_month, models: [], budget: s.monthly_token_budget }, s.monthly_token_budget);
 
@@ -282,9 +295,9 @@ export async function render(root, ctx) {
       section('assistant', 'Assistant', 'Switch it on and choose where it answers.', enabled.el, channels, reopen.el, kbLine),
       section('provider', 'Provider', 'The built-in bot needs nothing else. A model provider writes freer answers from the same knowledge base.', providerGroup, providerFields),
       section('behaviour', 'Behaviour', 'How it sounds, how sure it must be, and when it stops.', personality.el, instructions.el, h('div', { class: 'grid-2' }, handoffConfidence.el, maxReplies.el, delay.el, toolRounds.el)),
-      section('messages', 'Messages', 'What customers read when the assistant cannot help or hands over.', fallback.el, handoffMsg.el, offline.el),
+      section('messages', 'Messages', 'What customers read when the assistant cannot help or hands over, in the language they write in.', fallback.el, handoffMsg.el, offline.el, esFallback.el, esHandoff.el, esOffline.el),
       section('languages', 'Languages', null, h('div', { class: 'grid-2' }, languages.el, defaultLanguage.el)),
-      section('budget', 'Usage and budget', 'Tokens used by model providers this month. The built-in bot uses none.', usageEl, budget.el),
+      section('budget', 'Usage and budget', 'Tokens used by model providers this month, and what they cost. The built-in bot uses none.', usageEl, budget.el, h('div', { class: 'grid-2' }, priceFields.map(([, f]) => f.el))),
       section('order-lookup', 'Order lookup', 'Lets the assistant answer “where is my order?” with your shop’s own data.', lookupOn.el, lookupFields),
       h('div', { class: 'save-bar' }, alertBox.el, h('div', { class: 'save-bar-row' }, dirtyEl, h('div', { class: 'toolbar-spacer' }), save)),
     );
@@ -350,6 +363,10 @@ export async function render(root, ctx) {
       fallback_message: fallback,
       handoff_message: handoffMsg,
       offline_message: offline,
+      'translations.es.fallback_message': esFallback,
+      'translations.es.handoff_message': esHandoff,
+      'translations.es.offline_message': esOffline,
+      ...Object.fromEntries(priceFields),
       languages,
       default_language: defaultLanguage,
       monthly_token_budget: budget,
@@ -438,6 +455,14 @@ export async function render(root, ctx) {
         fallback_message: fallback.input.value.trim(),
         handoff_message: handoffMsg.input.value.trim(),
         offline_message: offline.input.value.trim(),
+        translations: (() => {
+          const out = { ...(s.translations || {}) };
+          const spanish = { fallback_message: esFallback.input.value.trim() || null, handoff_message: esHandoff.input.value.trim() || null, offline_message: esOffline.input.value.trim() || null };
+          if (Object.values(spanish).some(Boolean)) out.es = spanish;
+          else delete out.es;
+          return out;
+        })(),
+        ...Object.fromEntries(priceFields.map(([name, f]) => [name, num(f, s[name] || 0, { min: 0, max: 10000 })])),
         languages: langs,
         default_language: defLang,
         monthly_token_budget: num(budget, s.monthly_token_budget, { min: 1, integer: true, allowEmpty: true }),
