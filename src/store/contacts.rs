@@ -90,6 +90,25 @@ pub async fn find_by_identity(
 
 /// Records that `contact` is also known on `channel` as `external_id` (no-op when that
 /// identity already exists, whoever it points to).
+/// The customer a phone number belongs to: the contact who wrote from it on SMS or WhatsApp
+/// (WhatsApp ids are the number without `+`), or called from it before (`voice`), merged
+/// contacts followed; the oldest such identity wins.
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn find_by_phone(
+    store: &Store,
+    tenant: TenantId,
+    e164: &str,
+) -> Result<Option<ContactRecord>, StoreError> {
+    const SQL: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contact_identities i \
+                       join contacts c on c.id = coalesce((select merged_into from contacts where id = i.contact_id), i.contact_id) \
+                       where i.tenant_id = $1 and i.channel in ('voice', 'sms', 'whatsapp') and i.external_id in ($2, $3) \
+                       order by i.id limit 1";
+    let digits = e164.trim_start_matches('+');
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(e164).bind(digits).fetch_optional(p).await)?,
+    )
+}
+
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, channel))]
 pub async fn add_identity(
     store: &Store,

@@ -3291,6 +3291,51 @@ async fn a_flow_transfer_to_a_desk_on_do_not_disturb_takes_the_busy_branch_witho
 }
 
 #[tokio::test]
+async fn a_caller_who_wrote_from_their_number_before_is_shown_as_that_customer() {
+    let line = line(json!({})).await;
+    let tenant = switchboard::domain::TenantId(line.tid);
+    // The caller once wrote on WhatsApp, whose ids are the number without `+`.
+    let contact = switchboard::store::contacts::find_or_create_by_identity(
+        &line.app.store,
+        tenant,
+        "whatsapp",
+        CALLER.trim_start_matches('+'),
+    )
+    .await
+    .unwrap();
+    switchboard::store::contacts::update_contact_details(
+        &line.app.store,
+        tenant,
+        contact.id,
+        Some("Dana Customer"),
+        Some("dana@example.com"),
+        None,
+    )
+    .await
+    .unwrap();
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    let call = line.call_until("in the IVR", |c| c["state"] == "ivr").await;
+    assert_eq!(
+        call["customer"],
+        json!({"id": contact.id, "name": "Dana Customer", "email": "dana@example.com"})
+    );
+    line.ari.caller_hangs_up(&caller);
+    line.call_until("ended", |c| c["state"] == "ended").await;
+    // A number nobody wrote or called from is nobody known.
+    let stranger = line.ari.inbound_call(DID, "+14155550000");
+    line.prompt(&stranger, 1).await;
+    let calls = line.calls().await;
+    let newest = calls[0]["id"].as_i64().unwrap();
+    let detail = line
+        .op
+        .get(&format!("/api/v1/tenants/{}/calls/{newest}", line.tid))
+        .await;
+    assert_eq!(detail.body["caller"], "+14155550000");
+    assert_eq!(detail.body["customer"], Value::Null);
+}
+
+#[tokio::test]
 async fn a_desk_that_forwards_sends_the_caller_to_its_target_extension_or_number() {
     let line = line(json!({})).await;
     let desk = line

@@ -153,12 +153,25 @@ fn recording_view(tid: i64, r: RecordingRecord) -> RecordingView {
     }
 }
 
+/// Who a caller is, from the contacts (the inbox opens the rest from `id`).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    /// Contact id.
+    pub id: i64,
+    /// Name, when known.
+    pub name: Option<String>,
+    /// Email, when known.
+    pub email: Option<String>,
+}
+
 /// A call with its timeline and recordings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CallDetail {
     /// The call.
     #[serde(flatten)]
     pub call: CallView,
+    /// The customer the caller's number belongs to, when they wrote or called from it before.
+    pub customer: Option<CustomerView>,
     /// What happened, oldest first.
     pub timeline: Vec<CallEventView>,
     /// Recordings and voicemails.
@@ -362,8 +375,21 @@ async fn get_call(
     } else {
         Vec::new()
     };
+    // The number of the customer: the caller, or whom an outbound call or callback dialled.
+    let customer = if crate::ivr::is_e164(&call.caller) {
+        store::contacts::find_by_phone(&state.store, scope.id(), &call.caller)
+            .await?
+            .map(|c| CustomerView {
+                id: c.id,
+                name: c.name,
+                email: c.email,
+            })
+    } else {
+        None
+    };
     Ok(AppJson(CallDetail {
         call: call.into(),
+        customer,
         timeline,
         recordings,
     }))

@@ -164,10 +164,17 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         h('span', { class: 'call-timer', role: 'timer', 'aria-label': c.phase === 'ringing' ? 'Ringing for' : 'Call time' }),
         close,
       ),
-      h('div', { class: 'call-who' }, p.caller_name ? h('div', { class: 'call-name' }, String(p.caller_name)) : null, h('div', { class: 'call-number', dataset: { testid: 'call-caller' } }, number)),
+      h(
+        'div',
+        { class: 'call-who' },
+        // A known customer by their contact's name; else the name the caller ID gives.
+        c.customer && (c.customer.name || c.customer.email) ? h('div', { class: 'call-name', dataset: { testid: 'call-customer' } }, String(c.customer.name || c.customer.email)) : p.caller_name ? h('div', { class: 'call-name' }, String(p.caller_name)) : null,
+        h('div', { class: 'call-number', dataset: { testid: 'call-caller' } }, number),
+      ),
       h(
         'dl',
         { class: 'call-facts' },
+        c.customer && c.customer.email && c.customer.name ? fact('Email', String(c.customer.email)) : null,
         fact('Dialled', String(p.did || '—')),
         queue ? fact('Queue', queue) : null,
         p.language ? fact('Language', String(p.language)) : null,
@@ -589,6 +596,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       const c = cards.get(id);
       if (!c) return;
       c.steps = ivrSteps(detail && detail.timeline);
+      c.customer = (detail && detail.customer) || null;
       c.stepsState = 'loaded';
     } catch (err) {
       if (err.name === 'AbortError') return;
@@ -780,6 +788,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
           h(
             'dl',
             { class: 'ctx-details' },
+            call.customer ? fact('Customer', h('span', { dataset: { testid: 'call-customer' } }, [call.customer.name, call.customer.email].filter(Boolean).join(' · ') || `Contact #${call.customer.id}`)) : null,
             fact('Dialled', String(call.did || '—')),
             call.flow ? fact('IVR flow', String(call.flow)) : null,
             queue ? fact('Queue', queue) : null,
