@@ -91,8 +91,8 @@ pub async fn find_by_identity(
 /// Records that `contact` is also known on `channel` as `external_id` (no-op when that
 /// identity already exists, whoever it points to).
 /// The customer a phone number belongs to: the contact who wrote from it on SMS or WhatsApp
-/// (WhatsApp ids are the number without `+`), or called from it before (`voice`), merged
-/// contacts followed; the oldest such identity wins.
+/// (WhatsApp ids are the number without `+`) or has it as a `voice` identity, merged contacts
+/// followed; the oldest such identity wins.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn find_by_phone(
     store: &Store,

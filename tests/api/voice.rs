@@ -3322,7 +3322,7 @@ async fn a_caller_who_wrote_from_their_number_before_is_shown_as_that_customer()
     );
     line.ari.caller_hangs_up(&caller);
     line.call_until("ended", |c| c["state"] == "ended").await;
-    // A number nobody wrote or called from is nobody known.
+    // A number nobody wrote from is nobody known.
     let stranger = line.ari.inbound_call(DID, "+14155550000");
     line.prompt(&stranger, 1).await;
     let calls = line.calls().await;
