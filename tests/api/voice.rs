@@ -785,6 +785,151 @@ async fn a_blended_agent_on_a_call_gets_no_second_call_but_the_next_caller_waits
 }
 
 #[tokio::test]
+async fn a_waiting_caller_hears_their_place_and_leaves_by_key_or_after_the_longest_wait() {
+    // The queue tells waiting callers their place every 10 s (its shortest period).
+    let line = line(json!({"offer_timeout_secs": 30, "announce_position_secs": 10})).await;
+    let waiting = r#"version: 1
+id: waiting
+name: Waiting line
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+start: q
+nodes:
+  q:
+    type: queue
+    queue: sales
+    announce: { estimated_wait: true }
+    exit_keys: { "0": vm }
+    on_no_agents: bye
+    on_max_wait: bye
+    on_full: bye
+  q_short:
+    type: queue
+    queue: sales
+    max_wait: "3s"
+    on_no_agents: bye
+    on_max_wait: too_long
+    on_full: bye
+  vm:
+    type: voicemail
+    mailbox: "sales"
+    greeting: "Leave a message."
+    max_length: "30s"
+    next: "@hangup"
+  too_long:
+    type: hangup
+    prompt: "Sorry for the wait. Please call again later."
+  bye:
+    type: hangup
+    prompt: "Goodbye."
+"#;
+    let short = waiting
+        .replace("id: waiting", "id: short")
+        .replace("start: q\n", "start: q_short\n")
+        .replace("  q:\n", "  unused:\n");
+    let (wait_did, short_did) = ("+15550003000", "+15550003001");
+    for (path, text) in [
+        (
+            "flows/waiting.yaml",
+            waiting.replace("  q_short:", "  unused_short:"),
+        ),
+        ("flows/short.yaml", short),
+        (
+            "routes.yaml",
+            format!(
+                "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n  - match: {{ did: \"{wait_did}\" }}\n    flow: waiting\n  - match: {{ did: \"{short_did}\" }}\n    flow: short\n"
+            ),
+        ),
+    ] {
+        let r = line
+            .op
+            .post(
+                &format!("/api/v1/tenants/{}/flows/publish", line.tid),
+                json!({"path": path, "text": text}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
+    }
+    // Alex takes a first caller: the next ones wait.
+    line.alex().await;
+    into_queue(&line).await;
+    line.call_until("connected", |c| c["state"] == "connected")
+        .await;
+
+    // Next in line: told so with Asterisk's queue prompts, then leaves with 0 for voicemail.
+    let second = line.ari.inbound_call(wait_did, "+14155559999");
+    let told = line
+        .ari
+        .wait_for_request(
+            |r| {
+                r.path.starts_with(&format!("/ari/channels/{second}/play"))
+                    && r.param("media")
+                        .is_some_and(|m| m.starts_with("sound:queue-youarenext"))
+            },
+            Duration::from_secs(20),
+        )
+        .await
+        .unwrap_or_else(|| {
+            panic!(
+                "the caller is never told they are next; asked:\n{}",
+                line.ari
+                    .requests()
+                    .iter()
+                    .filter(|r| r.path.contains(&second)
+                        || r.param("channel").is_some_and(|c| c.contains(&second)))
+                    .map(|r| format!("{} {} {:?}", r.method, r.path, r.query))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            )
+        });
+    assert!(
+        told.param("media")
+            .unwrap()
+            .contains("sound:queue-holdtime"),
+        "the wait is said too: {:?}",
+        told.param("media")
+    );
+    line.ari.press(&second, '0');
+    line.request("record a message instead", |r| {
+        r.path == format!("/ari/channels/{second}/record")
+    })
+    .await;
+    line.ari.caller_hangs_up(&second);
+
+    // The next caller waits out the flow's longest wait and is told so.
+    let third = line.ari.inbound_call(short_did, "+14155558888");
+    line.request("apologise for the wait", |r| {
+        r.path.starts_with(&format!("/ari/channels/{third}/play"))
+            && r.param("media").is_some_and(|m| m.contains("/media/tts/"))
+    })
+    .await;
+    line.request("hang up after the apology", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{third}")
+    })
+    .await;
+    let calls = line.calls().await;
+    let third_call = calls
+        .iter()
+        .find(|c| c["caller"] == "+14155558888")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let call = line
+        .call_id_until(third_call, "ended", |c| c["state"] == "ended")
+        .await;
+    let exits: Vec<&str> = call["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "ivr_node" && e["detail"]["node"] == "q_short")
+        .filter_map(|e| e["detail"]["exit"].as_str())
+        .collect();
+    assert_eq!(exits, ["on_max_wait"], "{}", call["timeline"]);
+}
+
+#[tokio::test]
 async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
     let line = line(json!({})).await;
     let caller = line.ari.inbound_call(DID, CALLER);
