@@ -497,6 +497,71 @@ async fn an_openai_compatible_model_answers_with_tools_and_the_exact_schemas() {
 }
 
 #[tokio::test]
+async fn a_model_draft_for_the_agent_counts_against_the_budget_and_stops_when_it_is_spent() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let settings =
+        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()});
+    let s = with_bot(&app, settings.clone()).await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    llm.push(Script::OpenAiText(
+        "Our tents carry a two-year warranty.".into(),
+    ));
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "How long is the warranty on tents?").await;
+    bot_says(&mut ws).await;
+    let cid = s.admin.get(&format!("{base}/conversations")).await.body["items"][0]["id"]
+        .as_i64()
+        .unwrap();
+
+    // The agent asks for help: the model drafts, and its tokens are counted.
+    llm.push(Script::OpenAiText(
+        "Hi! Every tent has a two-year warranty from the day it was delivered.".into(),
+    ));
+    let a = s
+        .admin
+        .post(&format!("{base}/conversations/{cid}/assist"), json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(a.body["suggestions"][0]["source"], "model", "{}", a.body);
+    let usage = s.admin.get(&format!("{base}/ai/usage")).await;
+    assert_eq!(usage.body["tokens"], 2 * (11 + 7), "{}", usage.body);
+
+    // With the month's budget spent, no draft is asked for, and the agent is told why.
+    let mut capped = settings.clone();
+    for (k, v) in [
+        ("enabled", json!(true)),
+        ("response_delay_ms", json!(0)),
+        ("languages", json!(["en", "es"])),
+        ("monthly_token_budget", json!(2 * (11 + 7))),
+    ] {
+        capped[k] = v;
+    }
+    let r = s
+        .admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("{base}/ai"),
+            Some(json!({"settings": capped})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let asked = llm.requests().len();
+    let a = s
+        .admin
+        .post(&format!("{base}/conversations/{cid}/assist"), json!({}))
+        .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert_eq!(
+        a.body["model_error"],
+        "the monthly token budget is spent: no model draft"
+    );
+    assert_eq!(llm.requests().len(), asked, "the model was not asked");
+}
+
+#[tokio::test]
 async fn a_failing_model_never_strands_the_customer() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;

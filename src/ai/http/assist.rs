@@ -254,8 +254,30 @@ async fn assist(
         }
     }
     let mut model_error = None;
-    if t.settings.provider != ProviderKind::Local && !latest.is_empty() {
-        match draft(&t, &history, &language).await {
+    // The model's draft counts against the tenant's monthly budget like the bot's turns, and
+    // is not asked for once the budget is spent.
+    let budget_spent = match t.settings.monthly_token_budget {
+        Some(budget) => state.ai.tokens_this_month(tenant).await? >= budget,
+        None => false,
+    };
+    if t.settings.provider != ProviderKind::Local && !latest.is_empty() && budget_spent {
+        model_error = Some("the monthly token budget is spent: no model draft".into());
+    } else if t.settings.provider != ProviderKind::Local && !latest.is_empty() {
+        let drafted = draft(&t, &history, &language).await;
+        if let Ok((_, response)) = &drafted {
+            let (input, output) = (response.usage.input_tokens, response.usage.output_tokens);
+            store::ai::add_usage(
+                &state.store,
+                tenant,
+                &chrono::Utc::now().format("%Y-%m").to_string(),
+                &response.model,
+                input as i64,
+                output as i64,
+                t.settings.cost_micros(false, input, output),
+            )
+            .await?;
+        }
+        match drafted.map(|(text, _)| text) {
             Ok(text) if !text.trim().is_empty() => suggestions.insert(
                 0,
                 Suggestion {
@@ -277,11 +299,12 @@ async fn assist(
     }))
 }
 
+/// The model's draft and its response (for the tokens it used).
 async fn draft(
     t: &crate::ai::service::TenantAi,
     history: &[store::conversations::MessageRecord],
     language: &str,
-) -> Result<String, String> {
+) -> Result<(String, crate::ai::llm::ChatResponse), String> {
     let client = turn::client(t).map_err(|e| e.to_string())?;
     let mut messages = turn::history_messages(history);
     if messages.is_empty() {
@@ -308,6 +331,6 @@ async fn draft(
     client
         .chat(&req)
         .await
-        .map(|r| r.text())
+        .map(|r| (r.text(), r))
         .map_err(|e| e.to_string())
 }
