@@ -148,8 +148,9 @@ impl Default for VoiceConfig {
         VoiceConfig {
             asterisk: Vec::new(),
             media_url: None,
-            // The carrier trunk's endpoint in the shipped Asterisk configuration
-            // (asterisk/pjsip.conf, `[itsp]`).
+            // The carrier trunk's endpoint as the shipped Asterisk image names it: its
+            // entrypoint writes `[itsp]` into pjsip_trunk.conf from the ITSP_* settings (the
+            // commented example in asterisk/pjsip.conf uses the same name).
             outbound_endpoint: "PJSIP/{number}@itsp".into(),
             outbound_caller_id: None,
             sip_uri_endpoint: "PJSIP/itsp/{uri}".into(),

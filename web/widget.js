@@ -604,11 +604,12 @@ loadConfig();
 if (token || Object.keys(pending).length) connect();
 renderBadge();
 
-// Signed-in users of the site: Switchboard.identify({ user_id, user_hash, name, email }), or
-// data-user-id / data-user-hash on the script tag (user_hash = HMAC of user_id, made server-side).
+// Signed-in users of the site: Switchboard.identify({ user_id, user_hash, name, email, phone }),
+// or data-user-id / data-user-hash on the script tag (user_hash = HMAC of user_id, made
+// server-side). The phone (E.164) is kept for verified users only: their calls show who they are.
 function identify(o) {
   const who = {};
-  for (const k of ['name', 'email', 'user_id', 'user_hash']) if (o && o[k] != null && o[k] !== '') who[k] = String(o[k]);
+  for (const k of ['name', 'email', 'phone', 'user_id', 'user_hash']) if (o && o[k] != null && o[k] !== '') who[k] = String(o[k]);
   if (!Object.keys(who).length) return;
   save('identity', JSON.stringify(who));
   if (ready) flush();

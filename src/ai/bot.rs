@@ -56,8 +56,12 @@ pub struct Handoff {
     pub route_priority: Option<i64>,
     /// What the customer is told while agents are available (`{{position}}`, `{{wait}}`).
     pub message: String,
+    /// The language `message` is in, for the wait it says.
+    pub message_language: String,
     /// What the customer is told when nobody is.
     pub offline_message: String,
+    /// The language `offline_message` is in, for when the team is back.
+    pub offline_language: String,
 }
 
 /// What went wrong talking to a conversation.
@@ -338,7 +342,7 @@ pub fn resolve_clarification(
             return Some(LocalTurn::Reply {
                 text: format!("{first_answer}\n\n{second_answer}"),
                 entry: Some(first),
-                options: vec![first, second],
+                options: Vec::new(),
                 confidence: Some(1.0),
                 outcome: "answered",
             });
@@ -934,10 +938,12 @@ async fn hand_off_with_summary<P: ConversationPort>(
     {
         port.bot_reply(tenant, conversation, say).await?;
     }
-    let message = decision
-        .message
-        .clone()
-        .unwrap_or_else(|| ctx.settings.message(MessageKind::Handoff, &ctx.language));
+    let (message, message_language) = match decision.message.clone() {
+        Some(own) => (own, ctx.language.clone()),
+        None => ctx.settings.message_in(MessageKind::Handoff, &ctx.language),
+    };
+    let (offline_message, offline_language) =
+        ctx.settings.message_in(MessageKind::Offline, &ctx.language);
     port.hand_off(
         tenant,
         conversation,
@@ -946,7 +952,9 @@ async fn hand_off_with_summary<P: ConversationPort>(
             queue_id: decision.queue_id,
             route_priority: decision.route_priority,
             message,
-            offline_message: ctx.settings.message(MessageKind::Offline, &ctx.language),
+            message_language,
+            offline_message,
+            offline_language,
         },
     )
     .await
@@ -972,7 +980,7 @@ pub fn handoff_text(
 }
 
 fn wait_words(secs: u32, language: &str) -> String {
-    let spanish = crate::ai::config::primary(language) == "es";
+    let spanish = crate::ai::kb::base_language(language) == "es";
     match (secs, spanish) {
         (0..=59, false) => "less than a minute".into(),
         (0..=59, true) => "menos de un minuto".into(),
@@ -1029,7 +1037,7 @@ pub async fn take_over<P: ConversationPort>(
             .clone()
             .unwrap_or_else(|| t.settings.default_language.clone()),
     };
-    let joining = if crate::ai::config::primary(&ctx.language) == "es" {
+    let joining = if crate::ai::kb::base_language(&ctx.language) == "es" {
         "Una persona de nuestro equipo se une a la conversación."
     } else {
         "A member of our team is joining the conversation."

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::kb::base_language;
 use super::local::LocalSettings;
 
 /// Who writes the bot's replies.
@@ -169,8 +170,8 @@ const DEFAULT_OFFLINE: &str = "Our team isn't available right now. Leave your me
 
 /// Switchboard's own wording of the default messages in the languages the bot speaks besides
 /// English.
-fn built_in(kind: MessageKind, language: &str) -> Option<&'static str> {
-    match (primary(language), kind) {
+fn built_in(kind: MessageKind, base_language: &str) -> Option<&'static str> {
+    match (base_language, kind) {
         ("es", MessageKind::Fallback) => Some(
             "No estoy seguro de poder ayudarte con eso, así que te paso con una persona de nuestro equipo.",
         ),
@@ -184,37 +185,46 @@ fn built_in(kind: MessageKind, language: &str) -> Option<&'static str> {
     }
 }
 
-/// `es` of `es-MX`, lower-cased.
-pub fn primary(language: &str) -> &str {
-    language.split(['-', '_']).next().unwrap_or(language)
-}
-
 impl AiSettings {
     /// The message of `kind` for a customer writing in `language`: the tenant's translation
-    /// for the language (`es-MX` finds `es-MX`, then `es`), else Switchboard's own wording
+    /// for the language (`es-MX` finds `es-mx`, then `es`), else Switchboard's own wording
     /// when the tenant left the message at its default, else the tenant's message.
     pub fn message(&self, kind: MessageKind, language: &str) -> String {
+        self.message_in(kind, language).0
+    }
+
+    /// [`message`](Self::message) and the language it is in (what goes around it, such as
+    /// the wait, must be in the same one): the translation's, ours, or the tenant's default
+    /// language for the tenant's own message.
+    pub fn message_in(&self, kind: MessageKind, language: &str) -> (String, String) {
         let pick = |m: &Messages| match kind {
             MessageKind::Fallback => m.fallback_message.clone(),
             MessageKind::Handoff => m.handoff_message.clone(),
             MessageKind::Offline => m.offline_message.clone(),
         };
         let language = language.to_ascii_lowercase();
-        let translated = [language.as_str(), primary(&language)]
+        let base = base_language(&language);
+        let translated = [language.as_str(), base.as_str()]
             .iter()
-            .filter_map(|l| self.translations.get(*l))
-            .find_map(|m| pick(m).filter(|t| !t.trim().is_empty()));
-        if let Some(text) = translated {
-            return text;
+            .filter_map(|l| self.translations.get(*l).map(|m| (l, m)))
+            .find_map(|(l, m)| {
+                pick(m)
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| (t, (*l).to_owned()))
+            });
+        if let Some(found) = translated {
+            return found;
         }
         let (mine, default) = match kind {
             MessageKind::Fallback => (&self.fallback_message, DEFAULT_FALLBACK),
             MessageKind::Handoff => (&self.handoff_message, DEFAULT_HANDOFF),
             MessageKind::Offline => (&self.offline_message, DEFAULT_OFFLINE),
         };
-        match built_in(kind, &language) {
-            Some(own) if mine == default => own.to_owned(),
-            _ => mine.clone(),
+        match built_in(kind, &base) {
+            Some(own) if mine == default => (own.to_owned(), base),
+            // The defaults are English; a tenant's own message is in its default language.
+            _ if mine == default => (mine.clone(), "en".to_owned()),
+            _ => (mine.clone(), base_language(&self.default_language)),
         }
     }
 }
@@ -329,13 +339,18 @@ impl AiSettings {
         }
         for (language, messages) in &self.translations {
             let code = language.as_bytes();
+            // Lower case: customers' language tags are matched lower-cased.
             let well_formed = (2..=8).contains(&code.len())
                 && code[..2].iter().all(u8::is_ascii_lowercase)
-                && code.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-');
+                && code
+                    .iter()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-');
             if !well_formed {
                 return Err(bad(
                     "translations",
-                    format!("`{language}` is not a language code such as `es` or `pt-br`"),
+                    format!(
+                        "`{language}` is not a lower-case language code such as `es` or `pt-br`"
+                    ),
                 ));
             }
             for (field, text) in [
@@ -500,6 +515,18 @@ mod tests {
             mine.message(MessageKind::Handoff, "es-AR"),
             "Enseguida te atiende uno de nuestros guías."
         );
+        // What goes around a message is said in the message's language: the tenant's own
+        // message in the tenant's default language, ours and translations in theirs.
+        let english_shop = AiSettings {
+            offline_message: "We're closed.".into(),
+            ..AiSettings::default()
+        };
+        assert_eq!(
+            english_shop.message_in(MessageKind::Offline, "es"),
+            ("We're closed.".to_owned(), "en".to_owned())
+        );
+        assert_eq!(defaults.message_in(MessageKind::Offline, "es-MX").1, "es");
+        assert_eq!(mine.message_in(MessageKind::Handoff, "es-AR").1, "es");
         // A translation that leaves a message out falls back as if there were none.
         assert!(
             mine.message(MessageKind::Offline, "es")
@@ -509,9 +536,11 @@ mod tests {
 
     #[test]
     fn translations_need_language_codes_and_short_messages() {
-        let mut s = AiSettings::default();
-        s.translations.insert("Spanish".into(), Messages::default());
-        assert_eq!(s.check(true).unwrap_err().field, "translations");
+        for key in ["Spanish", "es-MX"] {
+            let mut s = AiSettings::default();
+            s.translations.insert(key.into(), Messages::default());
+            assert_eq!(s.check(true).unwrap_err().field, "translations", "{key}");
+        }
         let mut s = AiSettings::default();
         s.translations.insert(
             "pt-br".into(),

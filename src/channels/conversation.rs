@@ -814,7 +814,7 @@ where
     Tz::Offset: std::fmt::Display,
 {
     use chrono::Datelike;
-    if crate::ai::config::primary(language) == "es" {
+    if crate::ai::kb::base_language(language) == "es" {
         const DAYS: [&str; 7] = [
             "lunes",
             "martes",
@@ -904,11 +904,6 @@ impl ConversationPort for ChatService {
             }
             staffed = self.0.routing.queue_staffed(tenant, queue).await;
         }
-        let language = handoff
-            .record
-            .language
-            .clone()
-            .unwrap_or_else(|| "en".into());
         // Truthful about what happens next: a place in line only when someone is there.
         let assigned = store::conversations::find_conversation(&self.0.store, tenant, conversation)
             .await?
@@ -921,12 +916,17 @@ impl ConversationPort for ChatService {
                 &handoff.message,
                 position,
                 ewt,
-                &language,
+                &handoff.message_language,
             ))
         } else {
             Some(
-                self.offline_text(tenant, &c, &handoff.offline_message, &language)
-                    .await,
+                self.offline_text(
+                    tenant,
+                    &c,
+                    &handoff.offline_message,
+                    &handoff.offline_language,
+                )
+                .await,
             )
         };
         if let Some(text) = text {

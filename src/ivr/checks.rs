@@ -284,32 +284,50 @@ pub(crate) fn check_queues(
 }
 
 /// IVR015 for skills: each skill a `queue` node requires must be held by some agent of the
-/// tenant, or no agent could ever take the call and callers would wait until `max_wait`.
-/// Templated entries (`{{agent_language}}`) are known only per call and are not checked.
+/// tenant at the level asked for (`billing:7`), or no agent could ever take the call and
+/// callers would wait until `max_wait`. Templated entries (`{{agent_language}}`) are known
+/// only per call and are not checked.
 pub(crate) fn check_skills(
     sink: &mut Sink<'_>,
     flow: &Flow,
-    skills: &std::collections::BTreeSet<String>,
+    skills: &std::collections::BTreeMap<String, i64>,
 ) {
     for (id, node) in &flow.nodes {
         let NodeKind::Queue(q) = &node.kind else {
             continue;
         };
         for (i, entry) in q.skills.iter().enumerate() {
-            let (name, _) = skill_requirement(entry);
-            if name.is_empty() || name.contains("{{") || skills.contains(name) {
+            let (name, level) = skill_requirement(entry);
+            if name.is_empty() || name.contains("{{") {
                 continue;
             }
-            let hint = nearest(name, skills.iter().map(String::as_str))
-                .map(|n| format!("did you mean '{n}'?"))
-                .or_else(|| {
-                    Some("give the skill to an agent first (Routing: agents), then publish".into())
-                });
+            let (message, hint) = match skills.get(name) {
+                Some(&best) if best >= level => continue,
+                Some(&best) => (
+                    format!(
+                        "no agent of the tenant has skill '{name}' at level {level} or above (the highest is {best})"
+                    ),
+                    Some(format!(
+                        "raise an agent's '{name}' to {level} (Routing: agents), or ask for {best}"
+                    )),
+                ),
+                None => (
+                    format!("unknown skill '{name}': no agent of the tenant has it"),
+                    nearest(name, skills.keys().map(String::as_str))
+                        .map(|n| format!("did you mean '{n}'?"))
+                        .or_else(|| {
+                            Some(
+                                "give the skill to an agent first (Routing: agents), then publish"
+                                    .into(),
+                            )
+                        }),
+                ),
+            };
             sink.error(
                 "IVR015",
                 &format!("/nodes/{id}/skills/{i}"),
                 Some(id.as_str()),
-                format!("unknown skill '{name}': no agent of the tenant has it"),
+                message,
                 hint,
             );
         }

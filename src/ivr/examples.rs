@@ -73,7 +73,7 @@ mod tests {
         let options = super::super::ValidateOptions {
             sounds: Some(super::super::load_sounds(&dir.path().join("sounds")).unwrap()),
             queues: Some(QUEUES.iter().map(|q| q.to_string()).collect()),
-            skills: Some(SKILLS.iter().map(|s| s.to_string()).collect()),
+            skills: Some(SKILLS.iter().map(|s| (s.to_string(), 5)).collect()),
             extensions: Some([OPERATOR_EXTENSION.to_owned()].into()),
             ..Default::default()
         };

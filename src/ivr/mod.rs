@@ -53,7 +53,8 @@
 //! with options), IVR024–IVR028.
 //! IVR015 also checks what only the platform knows, when the caller passes it (the service
 //! does at publish): `queue`/`callback` queue names against the tenant's queues, `queue`
-//! skills against the skills its agents hold, `transfer` extensions against its extensions.
+//! skills (and their levels) against the skills its agents hold, `transfer` extensions against
+//! its extensions.
 //! Mailboxes, directories and AI agents have no registry to check against: a `voicemail`
 //! node's mailbox is the label its messages are filed under, a `directory` searches the
 //! tenant's extensions whatever its name, and an `ai_agent` node takes its error path on
@@ -206,8 +207,9 @@ pub struct ValidateOptions {
     pub sounds: Option<SoundIndex>,
     /// The tenant's queue names, for `queue` and `callback` nodes (IVR015 at publish).
     pub queues: Option<BTreeSet<String>>,
-    /// The skills the tenant's agents hold, for `queue` nodes' `skills` (IVR015 at publish).
-    pub skills: Option<BTreeSet<String>>,
+    /// The skills the tenant's agents hold, each with the highest level any of them has, for
+    /// `queue` nodes' `skills` (IVR015 at publish).
+    pub skills: Option<BTreeMap<String, i64>>,
     /// The tenant's extension numbers, for `transfer` nodes (IVR015 at publish).
     pub extensions: Option<BTreeSet<String>>,
     /// DIDs other tenants route exactly: a number belongs to one tenant (IVR024 at publish).

@@ -542,11 +542,14 @@ impl FlowService {
             .into_iter()
             .map(|q| q.name)
             .collect();
-        let skills = store::agents::list_agents(&self.store, tenant)
-            .await?
-            .into_iter()
-            .flat_map(|agent| agent.skills.into_keys())
-            .collect();
+        // Each skill with the highest level an agent of the tenant holds it at.
+        let mut skills: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
+        for agent in store::agents::list_agents(&self.store, tenant).await? {
+            for (skill, level) in agent.skills {
+                let best = skills.entry(skill).or_insert(level);
+                *best = (*best).max(level);
+            }
+        }
         let extensions = store::extensions::list_extensions(&self.store, tenant)
             .await?
             .into_iter()

@@ -62,7 +62,7 @@ fn example_1_is_clean_with_platform_options_and_shipped_sounds() {
         secrets: Some(BTreeSet::from(["crm_token".to_owned()])),
         sounds: Some(repo_sounds()),
         queues: Some(BTreeSet::from(examples::QUEUES.map(String::from))),
-        skills: Some(BTreeSet::from(examples::SKILLS.map(String::from))),
+        skills: Some(examples::SKILLS.map(|s| (s.to_owned(), 5)).into()),
         extensions: Some(BTreeSet::from([examples::OPERATOR_EXTENSION.to_owned()])),
         dids_elsewhere: Some(BTreeSet::new()),
         max_dids: Some(3),
@@ -532,7 +532,7 @@ fn ivr028_voice_language_and_ivr015_node_voices() {
 /// What the platform knows of Example 1's tenant: its skills and its operator's extension.
 fn example_platform() -> ValidateOptions {
     ValidateOptions {
-        skills: Some(BTreeSet::from(examples::SKILLS.map(String::from))),
+        skills: Some(examples::SKILLS.map(|s| (s.to_owned(), 5)).into()),
         extensions: Some(BTreeSet::from([examples::OPERATOR_EXTENSION.to_owned()])),
         ..ValidateOptions::default()
     }
@@ -561,18 +561,30 @@ fn a_skill_no_agent_holds_is_unknown_at_publish() {
         span.column,
         typo.lines().nth(line - 1).unwrap().find("biling").unwrap() + 1
     );
-    // A level does not change the name; nobody holding the skill at all is reported with
-    // what to do, since there is nothing near to suggest.
-    let leveled = edit(
+    // A level the agents reach is fine; one above the best of them is reported.
+    let held = edit(
+        FLOW,
+        "    skills: [billing]\n",
+        "    skills: [\"billing:5\"]\n",
+    );
+    assert!(with_options(&held, &options).valid);
+    let above = edit(
         FLOW,
         "    skills: [billing]\n",
         "    skills: [\"billing:7\"]\n",
     );
-    assert!(with_options(&leveled, &options).valid);
+    let report = with_options(&above, &options);
+    assert_eq!(report.codes(), ["IVR015"]);
+    assert_eq!(
+        report.errors[0].message,
+        "no agent of the tenant has skill 'billing' at level 7 or above (the highest is 5)"
+    );
+    // Nobody holding the skill at all is reported with what to do, since there is nothing
+    // near to suggest.
     let nobody = with_options(
         FLOW,
         &ValidateOptions {
-            skills: Some(BTreeSet::new()),
+            skills: Some(Default::default()),
             ..example_platform()
         },
     );

@@ -88,27 +88,44 @@ pub async fn find_by_identity(
     )
 }
 
-/// Records that `contact` is also known on `channel` as `external_id` (no-op when that
-/// identity already exists, whoever it points to).
-/// The customer a phone number belongs to: the contact who wrote from it on SMS or WhatsApp
-/// (WhatsApp ids are the number without `+`) or has it as a `voice` identity, merged contacts
-/// followed; the oldest such identity wins.
+/// What a contact's details change to; `None` keeps the stored value.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ContactDetails<'a> {
+    /// Display name.
+    pub name: Option<&'a str>,
+    /// Email.
+    pub email: Option<&'a str>,
+    /// E.164 phone number (calls from it show this contact).
+    pub phone: Option<&'a str>,
+    /// Free-form metadata.
+    pub metadata: Option<&'a serde_json::Value>,
+}
+
+/// The customer a phone number belongs to: the contact with that phone (a verified widget
+/// user's), or one known by it on SMS, WhatsApp (whose ids are the number without `+`) or
+/// voice; merged contacts followed, the oldest contact first.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn find_by_phone(
     store: &Store,
     tenant: TenantId,
     e164: &str,
 ) -> Result<Option<ContactRecord>, StoreError> {
-    const SQL: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contact_identities i \
-                       join contacts c on c.id = coalesce((select merged_into from contacts where id = i.contact_id), i.contact_id) \
-                       where i.tenant_id = $1 and i.channel in ('voice', 'sms', 'whatsapp') and i.external_id in ($2, $3) \
-                       order by i.id limit 1";
+    const SQL: &str = "select c.id, c.name, c.email, c.phone, c.metadata, c.created_at from contacts c \
+                       where c.tenant_id = $1 and c.merged_into is null and c.id in ( \
+                       select coalesce(k.merged_into, k.id) from contacts k where k.tenant_id = $1 and k.phone = $2 \
+                       union all \
+                       select coalesce(m.merged_into, m.id) from contact_identities i \
+                       join contacts m on m.id = i.contact_id and m.tenant_id = $1 \
+                       where i.tenant_id = $1 and i.channel in ('voice', 'sms', 'whatsapp') and i.external_id in ($2, $3)) \
+                       order by c.id limit 1";
     let digits = e164.trim_start_matches('+');
     Ok(
         on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(e164).bind(digits).fetch_optional(p).await)?,
     )
 }
 
+/// Records that `contact` is also known on `channel` as `external_id` (no-op when that
+/// identity already exists, whoever it points to).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, channel))]
 pub async fn add_identity(
     store: &Store,
@@ -150,19 +167,19 @@ pub async fn update_contact_details(
     store: &Store,
     tenant: TenantId,
     id: i64,
-    name: Option<&str>,
-    email: Option<&str>,
-    metadata: Option<&serde_json::Value>,
+    details: &ContactDetails<'_>,
 ) -> Result<(), StoreError> {
     const SQL: &str = "update contacts set name = coalesce($3, name), email = coalesce($4, email), \
-                       metadata = coalesce($5, metadata), updated_at = $6 where tenant_id = $1 and id = $2";
+                       metadata = coalesce($5, metadata), phone = coalesce($7, phone), updated_at = $6 \
+                       where tenant_id = $1 and id = $2";
     on_write!(store, p => sqlx::query(SQL)
         .bind(tenant.get())
         .bind(id)
-        .bind(name)
-        .bind(email)
-        .bind(metadata.map(|m| m.to_string()))
+        .bind(details.name)
+        .bind(details.email)
+        .bind(details.metadata.map(|m| m.to_string()))
         .bind(Utc::now())
+        .bind(details.phone)
         .execute(p)
         .await
         .map(|_| ()))?;

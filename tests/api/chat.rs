@@ -615,7 +615,7 @@ async fn a_verified_user_is_one_customer_across_browsers_and_a_forged_hash_is_re
     // Laptop: signs in on the site, writes.
     let mut laptop = visitor(&app, &widget, None, None, None).await.unwrap();
     until(&mut laptop, "ready").await;
-    let identify = json!({"type": "identify", "name": "Dana", "email": "dana@example.com", "user_id": "u-42", "user_hash": user_hash(&secret, "u-42")});
+    let identify = json!({"type": "identify", "name": "Dana", "email": "dana@example.com", "phone": "+1 415 555 0142", "user_id": "u-42", "user_hash": user_hash(&secret, "u-42")});
     laptop
         .send(Message::Text(identify.to_string().into()))
         .await
@@ -665,6 +665,36 @@ async fn a_verified_user_is_one_customer_across_browsers_and_a_forged_hash_is_re
         ),
         (Some("Dana"), Some("dana@example.com"))
     );
+    // The verified user's phone is kept: a call from it shows Dana.
+    let dana = c["contact"]["id"].as_i64().unwrap();
+    let known = switchboard::store::contacts::find_by_phone(
+        &app.store,
+        switchboard::domain::TenantId(s.tid),
+        "+14155550142",
+    )
+    .await
+    .unwrap()
+    .map(|c| c.id);
+    assert_eq!(known, Some(dana));
+
+    // Anyone may claim a name, but a phone only counts from a verified user.
+    let mut stranger = visitor(&app, &widget, None, None, None).await.unwrap();
+    until(&mut stranger, "ready").await;
+    let claim = json!({"type": "identify", "name": "Eve", "phone": "+14155550199"});
+    stranger
+        .send(Message::Text(claim.to_string().into()))
+        .await
+        .unwrap();
+    say(&mut stranger, "e1", "hello").await;
+    until(&mut stranger, "ack").await;
+    let eve = switchboard::store::contacts::find_by_phone(
+        &app.store,
+        switchboard::domain::TenantId(s.tid),
+        "+14155550199",
+    )
+    .await
+    .unwrap();
+    assert_eq!(eve, None);
 }
 
 #[tokio::test]

@@ -558,16 +558,36 @@ async fn publishing_refuses_skills_no_agent_holds_and_extensions_the_tenant_lack
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(codes(&r.body), ["IVR015", "IVR015"], "{}", r.body);
 
-    // Once an agent holds the skill and the desk phone exists, the same file publishes.
+    // Once an agent holds the skill at the level asked for and the desk phone exists, the
+    // same file publishes.
     let op = app.operator().await;
     let (agent, _) = app.member(&op, tid, "agent").await;
-    let r = admin
-        .patch(
-            &format!("/api/v1/tenants/{tid}/agents/{agent}"),
-            json!({"skills": {"french": 2}}),
-        )
-        .await;
-    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let skill = |level: i64| {
+        let admin = admin.clone();
+        async move {
+            let r = admin
+                .patch(
+                    &format!("/api/v1/tenants/{tid}/agents/{agent}"),
+                    json!({"skills": {"french": level}}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        }
+    };
+    skill(2).await;
+    let r = publish(&admin, tid, "flows/desk.yaml", DESK_FLOW).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["report"]["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|d| d["message"]
+                == "no agent of the tenant has skill 'french' at level 5 or above (the highest is 2)"),
+        "{}",
+        r.body
+    );
+    skill(5).await;
     let r = admin
         .post(
             &format!("/api/v1/tenants/{tid}/extensions"),

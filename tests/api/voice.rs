@@ -3452,9 +3452,11 @@ async fn a_caller_who_wrote_from_their_number_before_is_shown_as_that_customer()
         &line.app.store,
         tenant,
         contact.id,
-        Some("Dana Customer"),
-        Some("dana@example.com"),
-        None,
+        &switchboard::store::contacts::ContactDetails {
+            name: Some("Dana Customer"),
+            email: Some("dana@example.com"),
+            ..Default::default()
+        },
     )
     .await
     .unwrap();
@@ -3518,8 +3520,25 @@ async fn a_desk_that_forwards_sends_the_caller_to_its_target_extension_or_number
         }
     };
 
-    // To another extension: Bo's phone rings, the front desk's does not.
+    // To another extension: Bo's phone rings, the front desk's does not, even though Bo's
+    // forwards back to the desk (one hop: no loop).
     forward("1003").await;
+    let bo_id = line.op.get(&extensions).await.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["number"] == "1003")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    let r = line
+        .op
+        .patch(
+            &format!("{extensions}/{bo_id}"),
+            json!({"forward_to": "1002"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let caller = line.ari.inbound_call(DID, CALLER);
     line.prompt(&caller, 1).await;
     line.ari.press(&caller, '3');

@@ -13,8 +13,43 @@ use super::config::OrderLookup;
 /// Largest order-status answer read.
 const MAX_LOOKUP_BYTES: usize = 64 * 1024;
 
+/// Longest order number looked up.
+const MAX_NUMBER_CHARS: usize = 40;
+
+/// Why no status could be told.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// The number could reach another path or query of the host: never sent.
+    #[error("an order number has only letters, digits and dashes (at most 40)")]
+    BadNumber,
+    /// The configured URL does not parse once the number is in.
+    #[error("bad URL")]
+    BadUrl,
+    /// Not https, or not an allow-listed host: never called.
+    #[error("host not allowed")]
+    HostNotAllowed,
+    /// No answer within the tenant's timeout.
+    #[error("timed out")]
+    TimedOut,
+    /// No connection (refused, DNS, TLS).
+    #[error("unreachable")]
+    Unreachable,
+    /// An answer other than 2xx or 404 (redirects included: they are not followed).
+    #[error("status {0}")]
+    Status(u16),
+    /// Over 64 KiB.
+    #[error("answer too large")]
+    TooLarge,
+    /// Not a JSON document.
+    #[error("answer is not JSON")]
+    NotJson,
+    /// The HTTP client could not be built or the body could not be read.
+    #[error("{0}")]
+    Client(String),
+}
+
 /// Calls the tenant's order endpoint for `number`; returns the fields a customer may hear.
-pub async fn order_status(l: &OrderLookup, number: &str) -> Result<Value, String> {
+pub async fn order_status(l: &OrderLookup, number: &str) -> Result<Value, LookupError> {
     order_status_with(reqwest::Client::builder(), l, number).await
 }
 
@@ -23,9 +58,19 @@ async fn order_status_with(
     builder: reqwest::ClientBuilder,
     l: &OrderLookup,
     number: &str,
-) -> Result<Value, String> {
+) -> Result<Value, LookupError> {
+    // The number comes from a model that read the customer: it goes into the URL only when it
+    // cannot change the path or add a query ("../admin", "1?x=", "1#").
+    if number.is_empty()
+        || number.chars().count() > MAX_NUMBER_CHARS
+        || !number
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-')
+    {
+        return Err(LookupError::BadNumber);
+    }
     let url = l.url.replace("{order_number}", number);
-    let parsed = url::Url::parse(&url).map_err(|_| "bad URL".to_owned())?;
+    let parsed = url::Url::parse(&url).map_err(|_| LookupError::BadUrl)?;
     let host = parsed.host_str().unwrap_or_default().to_owned();
     if parsed.scheme() != "https"
         || !l
@@ -33,18 +78,18 @@ async fn order_status_with(
             .iter()
             .any(|h| h.eq_ignore_ascii_case(&host))
     {
-        return Err("host not allowed".into());
+        return Err(LookupError::HostNotAllowed);
     }
     let client = builder
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_millis(l.timeout_ms.min(10_000)))
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| LookupError::Client(e.to_string()))?;
     let mut res = client.get(parsed).send().await.map_err(|e| {
         if e.is_timeout() {
-            "timed out".to_owned()
+            LookupError::TimedOut
         } else {
-            "unreachable".to_owned()
+            LookupError::Unreachable
         }
     })?;
     let status = res.status();
@@ -52,22 +97,22 @@ async fn order_status_with(
         return Ok(json!({"found": false}));
     }
     if !status.is_success() {
-        return Err(format!("status {}", status.as_u16()));
+        return Err(LookupError::Status(status.as_u16()));
     }
     let mut body = Vec::new();
     while let Some(chunk) = res.chunk().await.map_err(|e| {
         if e.is_timeout() {
-            "timed out".to_owned()
+            LookupError::TimedOut
         } else {
-            e.to_string()
+            LookupError::Client(e.to_string())
         }
     })? {
         body.extend_from_slice(&chunk);
         if body.len() > MAX_LOOKUP_BYTES {
-            return Err("answer too large".into());
+            return Err(LookupError::TooLarge);
         }
     }
-    let v: Value = serde_json::from_slice(&body).map_err(|_| "answer is not JSON".to_owned())?;
+    let v: Value = serde_json::from_slice(&body).map_err(|_| LookupError::NotJson)?;
     // Only short scalar fields pass, so markup or long text from the endpoint never reaches
     // the model as instructions.
     let mut out = serde_json::Map::new();

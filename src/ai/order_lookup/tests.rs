@@ -110,7 +110,7 @@ impl Shop {
         }
     }
 
-    async fn ask(&self, lookup: &OrderLookup, number: &str) -> Result<Value, String> {
+    async fn ask(&self, lookup: &OrderLookup, number: &str) -> Result<Value, LookupError> {
         let ca = reqwest::Certificate::from_der(&self.cert).unwrap();
         order_status_with(
             reqwest::Client::builder().add_root_certificate(ca),
@@ -140,18 +140,18 @@ async fn an_order_is_told_with_its_short_plain_fields_only() {
 async fn what_goes_wrong_is_an_error_never_a_status() {
     let shop = shop().await;
     let lookup = shop.lookup();
+    assert_eq!(shop.ask(&lookup, "BIG").await, Err(LookupError::TooLarge));
+    assert_eq!(shop.ask(&lookup, "HTML").await, Err(LookupError::NotJson));
     assert_eq!(
-        shop.ask(&lookup, "BIG").await,
-        Err("answer too large".into())
+        shop.ask(&lookup, "OOPS").await,
+        Err(LookupError::Status(500))
     );
-    assert_eq!(
-        shop.ask(&lookup, "HTML").await,
-        Err("answer is not JSON".into())
-    );
-    assert_eq!(shop.ask(&lookup, "OOPS").await, Err("status 500".into()));
     // A redirect is not followed: the allow-list is about where the answer comes from.
-    assert_eq!(shop.ask(&lookup, "MOVED").await, Err("status 302".into()));
-    assert_eq!(shop.ask(&lookup, "SLOW").await, Err("timed out".into()));
+    assert_eq!(
+        shop.ask(&lookup, "MOVED").await,
+        Err(LookupError::Status(302))
+    );
+    assert_eq!(shop.ask(&lookup, "SLOW").await, Err(LookupError::TimedOut));
 }
 
 #[tokio::test]
@@ -163,13 +163,31 @@ async fn only_https_to_an_allowed_host_is_called() {
     };
     assert_eq!(
         shop.ask(&elsewhere, "A1").await,
-        Err("host not allowed".into())
+        Err(LookupError::HostNotAllowed)
     );
     let plain = OrderLookup {
         url: format!("http://localhost:{}/orders/{{order_number}}", shop.port),
         ..shop.lookup()
     };
-    assert_eq!(shop.ask(&plain, "A1").await, Err("host not allowed".into()));
+    assert_eq!(
+        shop.ask(&plain, "A1").await,
+        Err(LookupError::HostNotAllowed)
+    );
+    // A number that would reach another path or add a query is never sent.
+    for sneaky in [
+        "../admin",
+        "A1?all=1",
+        "A1#x",
+        "A1/../../",
+        "",
+        &"9".repeat(41),
+    ] {
+        assert_eq!(
+            shop.ask(&shop.lookup(), sneaky).await,
+            Err(LookupError::BadNumber),
+            "{sneaky}"
+        );
+    }
     assert_eq!(
         shop.requests.load(Ordering::SeqCst),
         0,
@@ -178,6 +196,6 @@ async fn only_https_to_an_allowed_host_is_called() {
     // The real client trusts the public roots only: our test certificate is refused.
     assert_eq!(
         order_status(&shop.lookup(), "A1").await,
-        Err("unreachable".into())
+        Err(LookupError::Unreachable)
     );
 }

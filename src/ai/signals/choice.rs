@@ -16,18 +16,22 @@ pub enum Choice {
 }
 
 const FIRST: &[&str] = &[
-    "1", "1st", "first", "former", "primera", "primero", "primer", "premiere", "premier", "erste",
+    "1st", "first", "former", "primera", "primero", "primer", "premiere", "premier", "erste",
     "ersten", "erstes", "primeira", "primeiro",
 ];
 const SECOND: &[&str] = &[
-    "2", "2nd", "second", "latter", "segunda", "segundo", "seconde", "deuxieme", "zweite",
-    "zweiten", "zweites",
+    "2nd", "second", "latter", "segunda", "segundo", "seconde", "deuxieme", "zweite", "zweiten",
+    "zweites",
 ];
 const BOTH: &[&str] = &["both", "ambas", "ambos", "beide", "beides"];
 const BOTH_PHRASES: &[&str] = &["los dos", "las dos", "les deux", "os dois", "as duas"];
 
 /// Longer replies are taken as new messages, not as an answer to the question.
-const MAX_WORDS: usize = 8;
+const MAX_WORDS: usize = 5;
+/// A bare digit or "both" picks only in a reply this short ("2", "option 2", "both please"):
+/// in a longer one they are more likely quantities ("I ordered 2 tents", "both arrived
+/// broken").
+const MAX_WORDS_LOOSE: usize = 3;
 
 /// The option `reply` picks by position, if it is a short answer naming exactly one.
 pub fn choice(reply: &str) -> Option<Choice> {
@@ -35,16 +39,19 @@ pub fn choice(reply: &str) -> Option<Choice> {
     if words.is_empty() || words.len() > MAX_WORDS {
         return None;
     }
+    let loose = words.len() <= MAX_WORDS_LOOSE;
     let has = |list: &[&str]| words.iter().any(|w| list.contains(&w.as_str()));
+    let digit = |d: &str| loose && words.iter().any(|w| w == d);
     let joined = format!(" {} ", words.join(" "));
-    if has(BOTH)
-        || BOTH_PHRASES
-            .iter()
-            .any(|p| joined.contains(&format!(" {p} ")))
+    if loose
+        && (has(BOTH)
+            || BOTH_PHRASES
+                .iter()
+                .any(|p| joined.contains(&format!(" {p} "))))
     {
         return Some(Choice::Both);
     }
-    match (has(FIRST), has(SECOND)) {
+    match (has(FIRST) || digit("1"), has(SECOND) || digit("2")) {
         (true, false) => Some(Choice::First),
         (false, true) => Some(Choice::Second),
         _ => None,
@@ -61,6 +68,8 @@ mod tests {
             ("The first one", Choice::First),
             ("1", Choice::First),
             ("the 1st please", Choice::First),
+            ("option 1", Choice::First),
+            ("I mean the second one", Choice::Second),
             ("the former", Choice::First),
             ("La primera, gracias", Choice::First),
             ("le premier", Choice::First),
@@ -85,6 +94,8 @@ mod tests {
             "yes",
             "the second, not the first",
             "the one about shipping",
+            "I ordered 2 tents",
+            "both of them arrived broken",
             "My first order arrived broken and I want to know what to do about it now",
         ] {
             assert_eq!(choice(reply), None, "{reply}");

@@ -229,6 +229,9 @@ pub(super) enum VisitorFrame {
     Identify {
         name: Option<String>,
         email: Option<String>,
+        /// E.164; kept only for a verified user (below), since calls from the number are then
+        /// shown as this customer.
+        phone: Option<String>,
         /// The site's own id for a signed-in user, with `user_hash` =
         /// hex(HMAC-SHA256(identity secret, user_id)) computed by the site's server.
         user_id: Option<String>,
@@ -424,7 +427,7 @@ pub(super) async fn visitor_session(
                             state.chat.read(tenant, c.id, true, seq).await?;
                         }
                     }
-                    VisitorFrame::Identify { name, email, user_id, user_hash } => {
+                    VisitorFrame::Identify { name, email, phone, user_id, user_hash } => {
                         let mut c = store::contacts::find_or_create_by_identity(&state.store, tenant, "widget", &identity).await?;
                         if let (Some(uid), Some(hash)) = (user_id.as_deref(), user_hash.as_deref()) {
                             if !verify_user(&state.master_key, &widget, uid, hash) {
@@ -453,7 +456,19 @@ pub(super) async fn visitor_session(
                         }
                         let name = name.map(|n| n.trim().chars().take(120).collect::<String>()).filter(|n| !n.is_empty());
                         let email = email.and_then(|e| crate::domain::Email::parse(&e).ok()).map(|e| e.to_string());
-                        store::contacts::update_contact_details(&state.store, tenant, c.id, name.as_deref(), email.as_deref(), None).await?;
+                        // Anyone can type a name; a phone number also says who is calling, so
+                        // only a user the site vouched for (a matching user_hash) sets one.
+                        let verified = user_id.is_some() && user_hash.is_some();
+                        let phone = phone
+                            .map(|p| p.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect::<String>())
+                            .filter(|p| verified && crate::ivr::is_e164(p));
+                        let details = store::contacts::ContactDetails {
+                            name: name.as_deref(),
+                            email: email.as_deref(),
+                            phone: phone.as_deref(),
+                            metadata: None,
+                        };
+                        store::contacts::update_contact_details(&state.store, tenant, c.id, &details).await?;
                         contact = Some(c);
                     }
                 }

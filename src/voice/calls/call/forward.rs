@@ -16,6 +16,23 @@ pub(crate) enum Forward {
     Number(String),
 }
 
+impl Forward {
+    /// The extension number or E.164 number rung instead.
+    pub(crate) fn target(&self) -> &str {
+        match self {
+            Forward::Extension(n) | Forward::Number(n) => n,
+        }
+    }
+
+    /// How the call's timeline names it: `extension 1003` or the number.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Forward::Extension(n) => format!("extension {n}"),
+            Forward::Number(n) => n.clone(),
+        }
+    }
+}
+
 /// Where calls to extension `number` are forwarded, if it forwards and takes calls.
 pub(crate) fn forwarding(phones: &[ExtensionRecord], number: &str) -> Option<Forward> {
     let x = phones
@@ -41,13 +58,9 @@ impl Call {
             .await
             .ok()?;
         let forward = forwarding(&phones, number)?;
-        let to = match &forward {
-            Forward::Extension(n) => format!("extension {n}"),
-            Forward::Number(n) => n.clone(),
-        };
         self.event(
             "forwarded",
-            json!({"from": format!("extension {number}"), "to": to}),
+            json!({"from": format!("extension {number}"), "to": forward.describe()}),
         )
         .await;
         Some(forward)
@@ -114,6 +127,8 @@ mod tests {
         dnd.dnd = true;
         let mut off = phone("1003", Some("1002"));
         off.enabled = false;
-        assert_eq!(forwarding(&[dnd, off], "1001"), None);
+        let phones = [dnd, off];
+        assert_eq!(forwarding(&phones, "1001"), None);
+        assert_eq!(forwarding(&phones, "1003"), None);
     }
 }

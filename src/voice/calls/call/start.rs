@@ -355,12 +355,12 @@ pub(crate) async fn run_internal(
         _ => Arc::new(Published::empty()),
     };
     // A forwarding extension rings its target instead (one hop).
-    let reached = match store::extensions::list_extensions_cached(&store, tenant.id)
+    let forward = store::extensions::list_extensions_cached(&store, tenant.id)
         .await
         .ok()
-        .and_then(|phones| super::forward::forwarding(&phones, &dialled))
-    {
-        Some(super::forward::Forward::Extension(n) | super::forward::Forward::Number(n)) => n,
+        .and_then(|phones| super::forward::forwarding(&phones, &dialled));
+    let reached = match &forward {
+        Some(f) => f.target().to_owned(),
         None => dialled.clone(),
     };
     let target = if crate::ivr::is_e164(&reached) {
@@ -439,6 +439,13 @@ pub(crate) async fn run_internal(
         json!({"from_extension": extension.number, "dialled": dialled}),
     )
     .await;
+    if let Some(f) = &forward {
+        call.event(
+            "forwarded",
+            json!({"from": format!("extension {dialled}"), "to": f.describe()}),
+        )
+        .await;
+    }
     // The phone hears ringing until the other side answers.
     let _ = call.client().ring(&chan).await;
     let request = TransferRequest {
