@@ -232,6 +232,33 @@ impl Line {
         Agent { id, client, phone }
     }
 
+    /// Publishes flow files into the tenant's folder, in order; each must be accepted.
+    async fn publish(&self, files: Vec<(&str, String)>) {
+        for (path, text) in files {
+            let r = self
+                .op
+                .post(
+                    &format!("/api/v1/tenants/{}/flows/publish", self.tid),
+                    json!({"path": path, "text": text}),
+                )
+                .await;
+            assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
+        }
+    }
+
+    /// The id of extension `number`.
+    async fn extension_id(&self, number: &str) -> i64 {
+        let list = self
+            .op
+            .get(&format!("/api/v1/tenants/{}/extensions", self.tid))
+            .await;
+        list.body["items"]
+            .as_array()
+            .and_then(|items| items.iter().find(|x| x["number"] == number))
+            .and_then(|x| x["id"].as_i64())
+            .unwrap_or_else(|| panic!("no extension {number}: {}", list.body))
+    }
+
     async fn available(&self, agent: &Agent) {
         let r = agent
             .client
@@ -830,7 +857,7 @@ nodes:
         .replace("start: q\n", "start: q_short\n")
         .replace("  q:\n", "  unused:\n");
     let (wait_did, short_did) = ("+15550003000", "+15550003001");
-    for (path, text) in [
+    line.publish(vec![
         (
             "flows/waiting.yaml",
             waiting.replace("  q_short:", "  unused_short:"),
@@ -842,16 +869,8 @@ nodes:
                 "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n  - match: {{ did: \"{wait_did}\" }}\n    flow: waiting\n  - match: {{ did: \"{short_did}\" }}\n    flow: short\n"
             ),
         ),
-    ] {
-        let r = line
-            .op
-            .post(
-                &format!("/api/v1/tenants/{}/flows/publish", line.tid),
-                json!({"path": path, "text": text}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
-    }
+    ])
+    .await;
     // Alex takes a first caller: the next ones wait.
     line.alex().await;
     into_queue(&line).await;
@@ -3257,7 +3276,7 @@ nodes:
     prompt: "Goodbye."
 "#;
     let did = "+15550002000";
-    for (path, text) in [
+    line.publish(vec![
         ("flows/partner.yaml", flow.to_owned()),
         (
             "routes.yaml",
@@ -3265,16 +3284,8 @@ nodes:
                 "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n  - match: {{ did: \"{did}\" }}\n    flow: partner\n"
             ),
         ),
-    ] {
-        let r = line
-            .op
-            .post(
-                &format!("/api/v1/tenants/{}/flows/publish", line.tid),
-                json!({"path": path, "text": text}),
-            )
-            .await;
-        assert_eq!(r.status, StatusCode::OK, "publishing {path}: {}", r.body);
-    }
+    ])
+    .await;
     line.ari.phone(
         &format!("trunk/{partner}"),
         Behaviour::Answers {
@@ -3391,18 +3402,7 @@ async fn a_flow_transfer_to_a_desk_on_do_not_disturb_takes_the_busy_branch_witho
             },
         )
         .await;
-    let list = line
-        .op
-        .get(&format!("/api/v1/tenants/{}/extensions", line.tid))
-        .await;
-    let xid = list.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["number"] == "1002")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let xid = line.extension_id("1002").await;
     let r = line
         .op
         .patch(
@@ -3503,14 +3503,7 @@ async fn a_desk_that_forwards_sends_the_caller_to_its_target_extension_or_number
         )
         .await;
     let extensions = format!("/api/v1/tenants/{}/extensions", line.tid);
-    let desk_id = line.op.get(&extensions).await.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["number"] == "1002")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let desk_id = line.extension_id("1002").await;
     let forward = |to: &'static str| {
         let op = line.op.clone();
         let path = format!("{extensions}/{desk_id}");
@@ -3523,14 +3516,7 @@ async fn a_desk_that_forwards_sends_the_caller_to_its_target_extension_or_number
     // To another extension: Bo's phone rings, the front desk's does not, even though Bo's
     // forwards back to the desk (one hop: no loop).
     forward("1003").await;
-    let bo_id = line.op.get(&extensions).await.body["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|x| x["number"] == "1003")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let bo_id = line.extension_id("1003").await;
     let r = line
         .op
         .patch(
