@@ -562,6 +562,104 @@ async fn a_model_draft_for_the_agent_counts_against_the_budget_and_stops_when_it
 }
 
 #[tokio::test]
+async fn a_model_searches_the_knowledge_base_then_hands_over_with_its_reason_and_summary() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = with_bot(
+        &app,
+        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()}),
+    )
+    .await;
+    available(&s).await;
+    let base = format!("/api/v1/tenants/{}", s.tid);
+    llm.push(Script::OpenAiToolCall {
+        name: "search_knowledge_base".into(),
+        arguments: json!({"query": "how long do I have to return boots"}).to_string(),
+    });
+    llm.push(Script::OpenAiToolCall {
+        name: "transfer_to_human".into(),
+        arguments: json!({"reason": "return outside the window", "summary": "Bought boots 70 days ago and wants to return them; the window is 60 days."}).to_string(),
+    });
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(
+        &mut ws,
+        "1",
+        "I bought boots 70 days ago. Can I still return them?",
+    )
+    .await;
+    let told = bot_says(&mut ws).await;
+    assert!(told.contains("in line"), "{told}");
+
+    // The search ran on our side and its passages went back to the model as data.
+    let requests = llm.requests();
+    assert_eq!(requests.len(), 2);
+    let tool = requests[1].body["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("the search's result")
+        .clone();
+    let passages = tool["content"].as_str().unwrap();
+    assert!(passages.contains("60 days"), "{passages}");
+    assert!(
+        passages.starts_with("<<data-"),
+        "fenced as data: {passages}"
+    );
+
+    // The handover carries the model's reason and summary for the agent.
+    let c = s.admin.get(&format!("{base}/conversations")).await;
+    let conv = &c.body["items"][0];
+    assert_eq!(conv["handoff_reason"], "model_requested", "{conv}");
+    assert_eq!(
+        conv["handoff"]["summary"],
+        "Bought boots 70 days ago and wants to return them; the window is 60 days."
+    );
+    let cid = conv["id"].as_i64().unwrap();
+    let turns = s
+        .admin
+        .get(&format!("{base}/conversations/{cid}/bot-turns"))
+        .await;
+    assert_eq!(
+        turns.body["turns"][0]["tools"],
+        json!([{"name": "search_knowledge_base", "ok": true}, {"name": "transfer_to_human", "ok": true}]),
+        "{}",
+        turns.body
+    );
+}
+
+#[tokio::test]
+async fn a_rate_limited_model_is_asked_again_and_the_customer_gets_its_answer() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = with_bot(
+        &app,
+        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()}),
+    )
+    .await;
+    available(&s).await;
+    llm.push(Script::Status(429, Some(1)));
+    llm.push(Script::OpenAiText(
+        "Returns are free within 60 days.".into(),
+    ));
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "Are returns free?").await;
+    assert_eq!(bot_says(&mut ws).await, "Returns are free within 60 days.");
+    assert_eq!(llm.requests().len(), 2, "asked again once");
+    let c = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    assert_eq!(
+        c.body["items"][0]["status"], "bot",
+        "no handover: {}",
+        c.body
+    );
+}
+
+#[tokio::test]
 async fn a_failing_model_never_strands_the_customer() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;
