@@ -949,6 +949,35 @@ nodes:
 }
 
 #[tokio::test]
+async fn asterisk_refusing_one_calls_answer_ends_that_call_and_the_next_caller_is_served() {
+    let line = line(json!({})).await;
+    line.ari.fail_once(
+        "POST",
+        "/ari/channels/*/answer",
+        500,
+        "Internal Server Error",
+    );
+    let first = line.ari.inbound_call(DID, CALLER);
+    // Not left ringing with nobody behind it: the call is ended for the caller.
+    line.request("hang up the call that could not be answered", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{first}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "failed");
+    // The next caller is answered and hears the menu as usual.
+    let second = line.ari.inbound_call(DID, "+14155550000");
+    line.prompt(&second, 1).await;
+    assert!(
+        line.ari
+            .requests()
+            .iter()
+            .any(|r| r.path == format!("/ari/channels/{second}/answer")),
+        "the second call was answered"
+    );
+}
+
+#[tokio::test]
 async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
     let line = line(json!({})).await;
     let caller = line.ari.inbound_call(DID, CALLER);

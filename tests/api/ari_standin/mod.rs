@@ -153,6 +153,18 @@ impl AriStandIn {
         self.shared.lock().set_phone(ext, behaviour);
     }
 
+    /// Refuses the next `method` request to `path` (`/ari/channels/{id}/answer`; one `*`
+    /// stands for any id) with `status` and Asterisk's `message`, once; every other request
+    /// is answered as usual.
+    pub fn fail_once(&self, method: &str, path: &str, status: u16, message: &str) {
+        self.shared.lock().failures.push((
+            method.to_owned(),
+            path.to_owned(),
+            status,
+            message.to_owned(),
+        ));
+    }
+
     /// Plays an Asterisk older than 13.26 / 16.3, which has no event filter: the filter is
     /// cleared and `PUT applications/{app}/eventFilter` is answered 404 from now on.
     pub fn refuse_event_filter(&self) {

@@ -117,6 +117,16 @@ fn error(status: u16, message: &str) -> Reply {
     }
 }
 
+/// `pattern` with at most one `*` standing for any run of characters.
+fn glob(pattern: &str, path: &str) -> bool {
+    match pattern.split_once('*') {
+        Some((head, tail)) => {
+            path.len() >= head.len() + tail.len() && path.starts_with(head) && path.ends_with(tail)
+        }
+        None => pattern == path,
+    }
+}
+
 fn channel_not_found() -> Reply {
     error(404, "Channel not found")
 }
@@ -185,7 +195,17 @@ pub(super) fn answer(
             .map(percent_decode)
             .collect();
         let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-        let reply = route(&mut world, shared, method, &segs, &Params(params));
+        let injected = world
+            .failures
+            .iter()
+            .position(|(m, p, ..)| m == method.as_str() && glob(p, path));
+        let reply = match injected {
+            Some(i) => {
+                let (.., status, message) = world.failures.remove(i);
+                error(status, &message)
+            }
+            None => route(&mut world, shared, method, &segs, &Params(params)),
+        };
         world.exchanges.push(Exchange {
             method: method.to_string(),
             path: path.to_owned(),

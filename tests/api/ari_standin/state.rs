@@ -232,6 +232,9 @@ pub struct World {
     pub events_disallowed: Vec<String>,
     /// An Asterisk without event filters (before 13.26 / 16.3).
     pub event_filter_refused: bool,
+    /// Requests to refuse once each, as Asterisk refuses one channel's operation while
+    /// answering the others: (method, path, status, message).
+    pub failures: Vec<(String, String, u16, String)>,
     counter: u64,
     /// Orders playbacks per target (FIFO, as Asterisk queues them).
     pub playback_order: u64,
@@ -277,6 +280,7 @@ impl Shared {
                 events_allowed: Vec::new(),
                 events_disallowed: Vec::new(),
                 event_filter_refused: false,
+                failures: Vec::new(),
                 counter: 0,
                 playback_order: 0,
                 epoch: chrono::Utc::now().timestamp(),

@@ -97,10 +97,16 @@ pub(crate) async fn run_inbound(
     )
     .await;
     if let Err(e) = call.wiring.client.answer(&chan).await {
-        if !e.is_not_found() {
+        if e.is_not_found() {
+            // The caller hung up before we answered.
+            call.caller_left("caller_hangup").await;
+        } else {
+            // Asterisk refused (409, 5xx): the caller is still there and would ring on with
+            // nobody behind it, so end the call for them; other calls go on.
             tracing::warn!(channel = %chan, error = %e, "answer failed");
+            call.end_reason = Some("failed");
+            call.hang_up_caller(Cause::Failure).await;
         }
-        call.caller_left("caller_hangup").await;
         return;
     }
     call.start_flow().await;
