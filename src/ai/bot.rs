@@ -650,7 +650,16 @@ async fn handle<P: ConversationPort>(
                     &turn::Spent::default(),
                 )
                 .await?;
-                store::ai::add_usage(&ai.store, tenant, &month(), "local", 0, 0, 0).await?;
+                store::ai::add_usage(
+                    &ai.store,
+                    tenant,
+                    &super::service::usage_month(),
+                    "local",
+                    0,
+                    0,
+                    0,
+                )
+                .await?;
                 Ok(())
             }
             LocalTurn::NoAnswer { confidence } => {
@@ -738,7 +747,7 @@ async fn handle<P: ConversationPort>(
             store::ai::add_usage(
                 &ai.store,
                 tenant,
-                &month(),
+                &super::service::usage_month(),
                 &model,
                 done.spent.input_tokens as i64,
                 done.spent.output_tokens as i64,
@@ -828,10 +837,6 @@ async fn handle<P: ConversationPort>(
             .await
         }
     }
-}
-
-fn month() -> String {
-    Utc::now().format("%Y-%m").to_string()
 }
 
 fn plain(reason: HandoffReason) -> HandoffDecision {

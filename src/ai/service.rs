@@ -188,11 +188,16 @@ impl AiService {
 
     /// Tokens used this month (UTC) across models.
     pub async fn tokens_this_month(&self, tenant: TenantId) -> Result<u64, StoreError> {
-        let month = Utc::now().format("%Y-%m").to_string();
+        let month = usage_month();
         Ok(store::ai::month_usage(&self.store, tenant, &month)
             .await?
             .iter()
             .map(|u| (u.input_tokens + u.output_tokens).max(0) as u64)
             .sum())
     }
+}
+
+/// The month usage is counted under now (`YYYY-MM`, UTC): budgets are per calendar month.
+pub fn usage_month() -> String {
+    Utc::now().format("%Y-%m").to_string()
 }

@@ -269,7 +269,7 @@ async fn assist(
             store::ai::add_usage(
                 &state.store,
                 tenant,
-                &chrono::Utc::now().format("%Y-%m").to_string(),
+                &crate::ai::service::usage_month(),
                 &response.model,
                 input as i64,
                 output as i64,

@@ -1,7 +1,6 @@
 //! `/api/v1/tenants/{tid}/ai`: the tenant's AI agent settings and token usage.
 
 use axum::extract::State;
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -178,7 +177,7 @@ async fn usage(
             }
             m
         }
-        None => Utc::now().format("%Y-%m").to_string(),
+        None => crate::ai::service::usage_month(),
     };
     let rows = store::ai::month_usage(&state.store, scope.id(), &month).await?;
     let tokens = rows.iter().map(|r| r.input_tokens + r.output_tokens).sum();
