@@ -156,6 +156,27 @@ test('an admin imports the knowledge base and switches the assistant on; it answ
     assert.equal(saved.input_price_per_million, 2.5);
     assert.deepEqual(saved.translations, { es: { fallback_message: null, handoff_message: 'Enseguida te atiende alguien del equipo.', offline_message: null } });
     assert.equal(saved.handoff_message, before.handoff_message, 'the English message is unchanged');
+
+    /* Business hours: on, saved with the page's default windows in the browser's time zone; then off again. */
+    const hoursBox = page.getByLabel('Only take new conversations at set hours');
+    await hoursBox.check();
+    await page.getByLabel('Monday').fill('08:00-12:00, 13:00-18:00');
+    await page.getByTestId('ai-save').click();
+    let hoursSaved = null;
+    for (let i = 0; i < 100 && !(hoursSaved && hoursSaved.business_hours); i++) {
+      await page.waitForTimeout(100);
+      hoursSaved = await page.evaluate(async (tid) => (await (await fetch(`/api/v1/tenants/${tid}/ai`)).json()).settings, setup.tid);
+    }
+    assert.deepEqual(hoursSaved.business_hours.weekly.mon, ['08:00-12:00', '13:00-18:00']);
+    assert.deepEqual(hoursSaved.business_hours.weekly.tue, ['09:00-17:00']);
+    assert.ok(hoursSaved.business_hours.timezone, 'a time zone');
+    await hoursBox.uncheck();
+    await page.getByTestId('ai-save').click();
+    for (let i = 0; i < 100 && hoursSaved.business_hours; i++) {
+      await page.waitForTimeout(100);
+      hoursSaved = await page.evaluate(async (tid) => (await (await fetch(`/api/v1/tenants/${tid}/ai`)).json()).settings, setup.tid);
+    }
+    assert.equal(hoursSaved.business_hours, null, 'off again: the assistant answers at any hour');
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.waitForTimeout(200);
     await screenshot(page, 'ai-agent');

@@ -10,6 +10,7 @@ import { icon } from '../icons.js';
 import { seg } from '../api.js';
 import { pageHeader, button, field, passwordField, formAlert, setBusy, openDialog, confirmDialog, showApiError, dropdown, skeletonRows, emptyState, errorState, statusPill } from '../ui.js';
 import { CHANNELS } from '../channels.js';
+import { hoursEditor, hoursFields } from '../hours.js';
 
 const PROVIDERS = [
   { value: 'local', label: 'Built-in', desc: 'Answers from your knowledge base only. No external service, no tokens.' },
@@ -183,6 +184,8 @@ export async function render(root, ctx) {
     const channelBoxes = CHANNELS.map((c) => [c.value, h('input', { type: 'checkbox', value: c.value, checked: (s.channels || []).includes(c.value) })]);
     const channelsError = h('p', { class: 'field-error', hidden: true });
     const channels = h('fieldset', { class: 'field' }, h('legend', { class: 'label' }, 'Channels'), h('div', { class: 'check-row' }, channelBoxes.map(([value, box]) => h('label', null, box, CHANNELS.find((c) => c.value === value).label))), channelsError);
+    // Outside these hours new conversations go straight to the team (e.g. a bot by day only).
+    const hours = hoursEditor(s, { messages: false, label: 'Only take new conversations at set hours' });
     const reopen = switchField({ name: 'reopen_to_bot', label: 'Reopened conversations go back to the assistant', desc: 'Otherwise a customer who writes again after a resolution goes straight to your team.', checked: s.reopen_to_bot });
     const kbLine =
       kbTotal === null
@@ -292,7 +295,7 @@ export async function render(root, ctx) {
     const form = h(
       'form',
       { class: 'settings-form', novalidate: true, id: 'ai-settings-form', 'aria-label': 'AI agent settings' },
-      section('assistant', 'Assistant', 'Switch it on and choose where it answers.', enabled.el, channels, reopen.el, kbLine),
+      section('assistant', 'Assistant', 'Switch it on and choose where and when it answers.', enabled.el, channels, hours.el, reopen.el, kbLine),
       section('provider', 'Provider', 'The built-in bot needs nothing else. A model provider writes freer answers from the same knowledge base.', providerGroup, providerFields),
       section('behaviour', 'Behaviour', 'How it sounds, how sure it must be, and when it stops.', personality.el, instructions.el, h('div', { class: 'grid-2' }, handoffConfidence.el, maxReplies.el, delay.el, toolRounds.el)),
       section('messages', 'Messages', 'What customers read when the assistant cannot help or hands over, in the language they write in.', fallback.el, handoffMsg.el, offline.el, esFallback.el, esHandoff.el, esOffline.el),
@@ -374,6 +377,8 @@ export async function render(root, ctx) {
       'order_lookup.allowed_hosts': lookupHosts,
       'order_lookup.timeout_ms': lookupTimeout,
       order_lookup: lookupUrl,
+      ...hours.fields,
+      ...hoursFields(hours.fields),
     };
 
     form.addEventListener('submit', async (event) => {
@@ -429,8 +434,11 @@ export async function render(root, ctx) {
           azure = { ...(s.azure || {}), deployment: dep, api_version: ver };
         }
       }
+      const hoursPart = hours.read();
+      if (!hoursPart) return;
       const settings = {
         ...s,
+        business_hours: hoursPart.business_hours,
         enabled: enabled.input.checked,
         provider: p,
         channels: chosenChannels,
