@@ -630,6 +630,36 @@ async fn a_model_searches_the_knowledge_base_then_hands_over_with_its_reason_and
 }
 
 #[tokio::test]
+async fn a_model_that_keeps_calling_tools_is_stopped_and_the_customer_handed_over() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = with_bot(&app, json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base(), "max_tool_rounds": 1, "fallback_message": "Let me get a colleague for this."})).await;
+    available(&s).await;
+    for query in ["returns", "returns again"] {
+        llm.push(Script::OpenAiToolCall {
+            name: "search_knowledge_base".into(),
+            arguments: json!({"query": query}).to_string(),
+        });
+    }
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "Tell me everything about returns").await;
+    assert_eq!(bot_says(&mut ws).await, "Let me get a colleague for this.");
+    let next = bot_says(&mut ws).await;
+    assert!(next.contains("in line"), "{next}");
+    assert_eq!(
+        llm.requests().len(),
+        2,
+        "one round of tools, then no more asking"
+    );
+    let c = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    assert_eq!(c.body["items"][0]["handoff_reason"], "provider_failure");
+}
+
+#[tokio::test]
 async fn a_rate_limited_model_is_asked_again_and_the_customer_gets_its_answer() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;
