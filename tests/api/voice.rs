@@ -978,6 +978,35 @@ async fn asterisk_refusing_one_calls_answer_ends_that_call_and_the_next_caller_i
 }
 
 #[tokio::test]
+async fn a_prompt_asterisk_refuses_to_play_is_logged_and_the_caller_can_still_choose() {
+    let line = line(json!({})).await;
+    let alex = line.alex().await;
+    line.ari.fail_once(
+        "POST",
+        "/ari/channels/*/play*",
+        500,
+        "Internal Server Error",
+    );
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.request("try to play the menu", |r| {
+        r.method == "POST" && r.path.starts_with(&format!("/ari/channels/{caller}/play"))
+    })
+    .await;
+    // No prompt, but no dead end either: the menu takes the caller's key.
+    line.ari.press(&caller, '1');
+    line.request("ring Alex for the caller", |r| {
+        originates_to(r, &alex.phone)
+    })
+    .await;
+    let call = line
+        .call_until("the error on the timeline", |c| {
+            kinds(c).contains(&"asterisk_error".to_owned())
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "asterisk_error")["request"], "play");
+}
+
+#[tokio::test]
 async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
     let line = line(json!({})).await;
     let caller = line.ari.inbound_call(DID, CALLER);

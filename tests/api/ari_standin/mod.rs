@@ -153,9 +153,9 @@ impl AriStandIn {
         self.shared.lock().set_phone(ext, behaviour);
     }
 
-    /// Refuses the next `method` request to `path` (`/ari/channels/{id}/answer`; one `*`
-    /// stands for any id) with `status` and Asterisk's `message`, once; every other request
-    /// is answered as usual.
+    /// Refuses the next `method` request to `path` (`/ari/channels/{id}/answer`; each `*`
+    /// stands for any run of characters) with `status` and Asterisk's `message`, once; every
+    /// other request is answered as usual.
     pub fn fail_once(&self, method: &str, path: &str, status: u16, message: &str) {
         self.shared.lock().failures.push((
             method.to_owned(),

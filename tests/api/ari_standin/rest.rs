@@ -117,14 +117,24 @@ fn error(status: u16, message: &str) -> Reply {
     }
 }
 
-/// `pattern` with at most one `*` standing for any run of characters.
+/// `pattern` with each `*` standing for any run of characters.
 fn glob(pattern: &str, path: &str) -> bool {
-    match pattern.split_once('*') {
-        Some((head, tail)) => {
-            path.len() >= head.len() + tail.len() && path.starts_with(head) && path.ends_with(tail)
+    let mut parts = pattern.split('*');
+    let head = parts.next().unwrap_or_default();
+    let Some(mut rest) = path.strip_prefix(head) else {
+        return false;
+    };
+    let parts: Vec<&str> = parts.collect();
+    let Some((tail, middle)) = parts.split_last() else {
+        return rest.is_empty();
+    };
+    for part in middle {
+        match rest.find(part) {
+            Some(at) => rest = &rest[at + part.len()..],
+            None => return false,
         }
-        None => pattern == path,
     }
+    rest.len() >= tail.len() && rest.ends_with(tail)
 }
 
 fn channel_not_found() -> Reply {
