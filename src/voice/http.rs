@@ -114,7 +114,7 @@ pub struct ExtensionList {
 }
 
 /// An extension to create.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewExtension {
     /// 2–10 digits.
@@ -542,21 +542,7 @@ async fn create_extension(
         Some(p) => check_password(p)?,
         None => generate_sip_password(),
     };
-    let fields = ExtensionFields {
-        number: req.number,
-        display_name: req.display_name,
-        user_id: req.user_id,
-        codecs: req
-            .codecs
-            .unwrap_or_else(|| DEFAULT_CODECS.iter().map(|c| (*c).to_owned()).collect()),
-        nat: req.nat.unwrap_or(true),
-        call_limit: req.call_limit.unwrap_or(2),
-        voicemail_box: req.voicemail_box,
-        forward_to: req.forward_to,
-        dnd: req.dnd.unwrap_or(false),
-        enabled: req.enabled.unwrap_or(true),
-    };
-    let fields = check_fields(&state, scope.id(), fields, true).await?;
+    let fields = check_fields(&state, scope.id(), req.into_fields(), true).await?;
     let r = store::extensions::insert_extension(
         &state.store,
         scope.id(),
@@ -580,6 +566,26 @@ async fn create_extension(
     Ok((StatusCode::CREATED, AppJson(v)))
 }
 
+impl NewExtension {
+    /// The fields to store, with the defaults for what the request leaves out.
+    fn into_fields(self) -> ExtensionFields {
+        ExtensionFields {
+            number: self.number,
+            display_name: self.display_name,
+            user_id: self.user_id,
+            codecs: self
+                .codecs
+                .unwrap_or_else(|| DEFAULT_CODECS.iter().map(|c| (*c).to_owned()).collect()),
+            nat: self.nat.unwrap_or(true),
+            call_limit: self.call_limit.unwrap_or(2),
+            voicemail_box: self.voicemail_box,
+            forward_to: self.forward_to,
+            dnd: self.dnd.unwrap_or(false),
+            enabled: self.enabled.unwrap_or(true),
+        }
+    }
+}
+
 /// Gives the demo tenant's `agent` the phone `number`, with a generated SIP password (shown in
 /// the admin's Extensions page by resetting it) and pushed like one an admin creates.
 pub async fn add_demo_extension(
@@ -588,18 +594,13 @@ pub async fn add_demo_extension(
     number: &str,
     agent: &store::users::Member,
 ) -> ApiResult<ExtensionRecord> {
-    let fields = ExtensionFields {
+    let fields = NewExtension {
         number: number.to_owned(),
         display_name: agent.name.clone(),
         user_id: Some(agent.id.get()),
-        codecs: DEFAULT_CODECS.iter().map(|c| (*c).to_owned()).collect(),
-        nat: true,
-        call_limit: 2,
-        voicemail_box: None,
-        forward_to: None,
-        dnd: false,
-        enabled: true,
-    };
+        ..NewExtension::default()
+    }
+    .into_fields();
     let r = store::extensions::insert_extension(
         &state.store,
         tenant.id,

@@ -37,6 +37,19 @@ async fn with_bot(app: &TestApp, settings: Value) -> Shop {
     s
 }
 
+/// A shop whose bot is an OpenAI-compatible model on `llm` (plus `extra` settings), with an
+/// agent available.
+async fn model_shop(app: &TestApp, llm: &LlmStandin, extra: Value) -> Shop {
+    let mut settings =
+        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()});
+    for (k, v) in extra.as_object().unwrap() {
+        settings[k] = v.clone();
+    }
+    let s = with_bot(app, settings).await;
+    available(&s).await;
+    s
+}
+
 /// Frames until a message from the bot; returns its text.
 async fn bot_says(ws: &mut crate::chat::Socket) -> String {
     loop {
@@ -565,12 +578,7 @@ async fn a_model_draft_for_the_agent_counts_against_the_budget_and_stops_when_it
 async fn a_model_searches_the_knowledge_base_then_hands_over_with_its_reason_and_summary() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;
-    let s = with_bot(
-        &app,
-        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()}),
-    )
-    .await;
-    available(&s).await;
+    let s = model_shop(&app, &llm, json!({})).await;
     let base = format!("/api/v1/tenants/{}", s.tid);
     llm.push(Script::OpenAiToolCall {
         name: "search_knowledge_base".into(),
@@ -633,8 +641,12 @@ async fn a_model_searches_the_knowledge_base_then_hands_over_with_its_reason_and
 async fn a_model_that_keeps_calling_tools_is_stopped_and_the_customer_handed_over() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;
-    let s = with_bot(&app, json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base(), "max_tool_rounds": 1, "fallback_message": "Let me get a colleague for this."})).await;
-    available(&s).await;
+    let s = model_shop(
+        &app,
+        &llm,
+        json!({"max_tool_rounds": 1, "fallback_message": "Let me get a colleague for this."}),
+    )
+    .await;
     for query in ["returns", "returns again"] {
         llm.push(Script::OpenAiToolCall {
             name: "search_knowledge_base".into(),
@@ -663,12 +675,7 @@ async fn a_model_that_keeps_calling_tools_is_stopped_and_the_customer_handed_ove
 async fn a_rate_limited_model_is_asked_again_and_the_customer_gets_its_answer() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;
-    let s = with_bot(
-        &app,
-        json!({"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base()}),
-    )
-    .await;
-    available(&s).await;
+    let s = model_shop(&app, &llm, json!({})).await;
     llm.push(Script::Status(429, Some(1)));
     llm.push(Script::OpenAiText(
         "Returns are free within 60 days.".into(),

@@ -254,40 +254,44 @@ async fn assist(
         }
     }
     let mut model_error = None;
-    // The model's draft counts against the tenant's monthly budget like the bot's turns, and
-    // is not asked for once the budget is spent.
-    let budget_spent = match t.settings.monthly_token_budget {
-        Some(budget) => state.ai.tokens_this_month(tenant).await? >= budget,
-        None => false,
-    };
-    if t.settings.provider != ProviderKind::Local && !latest.is_empty() && budget_spent {
-        model_error = Some("the monthly token budget is spent: no model draft".into());
-    } else if t.settings.provider != ProviderKind::Local && !latest.is_empty() {
-        let drafted = draft(&t, &history, &language).await;
-        if let Ok((_, response)) = &drafted {
-            let (input, output) = (response.usage.input_tokens, response.usage.output_tokens);
-            store::ai::add_usage(
-                &state.store,
-                tenant,
-                &crate::ai::service::usage_month(),
-                &response.model,
-                input as i64,
-                output as i64,
-                t.settings.cost_micros(false, input, output),
-            )
-            .await?;
-        }
-        match drafted.map(|(text, _)| text) {
-            Ok(text) if !text.trim().is_empty() => suggestions.insert(
-                0,
-                Suggestion {
-                    text,
-                    source: "model".into(),
-                    entry_id: None,
-                },
-            ),
-            Ok(_) => {}
-            Err(e) => model_error = Some(e),
+    if t.settings.provider != ProviderKind::Local && !latest.is_empty() {
+        // The model's draft counts against the tenant's monthly budget like the bot's turns,
+        // and is not asked for once the budget is spent.
+        let budget_spent = match t.settings.monthly_token_budget {
+            Some(budget) => state.ai.tokens_this_month(tenant).await? >= budget,
+            None => false,
+        };
+        if budget_spent {
+            model_error = Some("the monthly token budget is spent: no model draft".into());
+        } else {
+            match draft(&t, &history, &language).await {
+                Ok(response) => {
+                    let (input, output) =
+                        (response.usage.input_tokens, response.usage.output_tokens);
+                    store::ai::add_usage(
+                        &state.store,
+                        tenant,
+                        &crate::ai::service::usage_month(),
+                        &response.model,
+                        input as i64,
+                        output as i64,
+                        t.settings.cost_micros(false, input, output),
+                    )
+                    .await?;
+                    let text = response.text();
+                    if !text.trim().is_empty() {
+                        suggestions.insert(
+                            0,
+                            Suggestion {
+                                text,
+                                source: "model".into(),
+                                entry_id: None,
+                            },
+                        );
+                    }
+                }
+                Err(e) => model_error = Some(e),
+            }
         }
     }
     Ok(AppJson(Assist {
@@ -299,12 +303,12 @@ async fn assist(
     }))
 }
 
-/// The model's draft and its response (for the tokens it used).
+/// The model's answer with the draft (its text) and the tokens it used.
 async fn draft(
     t: &crate::ai::service::TenantAi,
     history: &[store::conversations::MessageRecord],
     language: &str,
-) -> Result<(String, crate::ai::llm::ChatResponse), String> {
+) -> Result<crate::ai::llm::ChatResponse, String> {
     let client = turn::client(t).map_err(|e| e.to_string())?;
     let mut messages = turn::history_messages(history);
     if messages.is_empty() {
@@ -328,9 +332,5 @@ async fn draft(
         max_tokens: 300,
         temperature: Some(0.3),
     };
-    client
-        .chat(&req)
-        .await
-        .map(|r| (r.text(), r))
-        .map_err(|e| e.to_string())
+    client.chat(&req).await.map_err(|e| e.to_string())
 }

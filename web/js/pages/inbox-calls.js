@@ -42,6 +42,9 @@ const END_REASON = {
   callback_failed: 'Callback failed',
 };
 
+// An outside number as the server accepts it (+, country code, at most 15 digits).
+const E164 = /^\+[1-9]\d{1,14}$/;
+
 const FILTERS = [
   { id: 'recent', label: 'Recent', state: '' },
   { id: 'live', label: 'Live', state: 'live' },
@@ -469,7 +472,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       let problem = null;
       if (!value) problem = kind === 'extension' ? 'Type or pick an extension.' : kind === 'queue' ? 'Choose a queue.' : 'Enter a number.';
       else if (kind === 'extension' && !/^\d{2,10}$/.test(value)) problem = 'An extension is 2 to 10 digits.';
-      else if (kind === 'number' && !/^\+[1-9]\d{1,14}$/.test(value)) problem = 'Enter the number in E.164 form, like +14155550100.';
+      else if (kind === 'number' && !E164.test(value)) problem = 'Enter the number in E.164 form, like +14155550100.';
       if (problem) {
         f.setError(problem);
         f.input.focus();
@@ -539,7 +542,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       numberField.clearError();
       // People paste numbers with spaces, dots, dashes and brackets.
       const to = String(numberField.input.value || '').replace(/[\s().-]/g, '');
-      if (!/^\+[1-9]\d{1,14}$/.test(to)) {
+      if (!E164.test(to)) {
         numberField.setError('Enter the number in E.164 form, like +14155550100.');
         numberField.input.focus();
         return;
@@ -819,7 +822,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
   /** "Call back" for a finished call with an outside number (not a colleague's extension). */
   function callBackButton(call) {
-    if (call.state !== 'ended' || !/^\+[1-9]\d{1,14}$/.test(String(call.caller || ''))) return null;
+    if (call.state !== 'ended' || !E164.test(String(call.caller || ''))) return null;
     const b = button('Call back', { variant: 'secondary', size: 'sm', iconName: 'phone', className: 'call-back', attrs: { 'data-testid': 'call-back' } });
     b.addEventListener('click', () => openDial(String(call.caller)));
     return b;

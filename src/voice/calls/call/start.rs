@@ -361,10 +361,10 @@ pub(crate) async fn run_internal(
         _ => Arc::new(Published::empty()),
     };
     // A forwarding extension rings its target instead (one hop).
-    let forward = store::extensions::list_extensions_cached(&store, tenant.id)
+    let phones = store::extensions::list_extensions_cached(&store, tenant.id)
         .await
-        .ok()
-        .and_then(|phones| super::forward::forwarding(&phones, &dialled));
+        .unwrap_or_default();
+    let forward = super::forward::forwarding(&phones, &dialled);
     let reached = match &forward {
         Some(f) => f.target().to_owned(),
         None => dialled.clone(),
@@ -381,8 +381,8 @@ pub(crate) async fn run_internal(
             presented,
         ))
     } else {
-        match store::extensions::find_extension_by_number(&store, tenant.id, &reached).await {
-            Ok(Some(x)) if x.enabled && !x.dnd && x.number != extension.number => Some((
+        match phones.iter().find(|x| x.number == reached) {
+            Some(x) if x.enabled && !x.dnd && x.number != extension.number => Some((
                 format!(
                     "PJSIP/{}",
                     crate::voice::provision::object_id(&tenant.slug, &x.number)
