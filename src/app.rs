@@ -200,6 +200,35 @@ impl App {
                     Err(e) => tracing::warn!(error = %e, "extensions not re-pushed at start"),
                 }
             });
+            // A restarted Asterisk may have lost them (a `memory` wizard, a wiped astdb):
+            // push again, as at start.
+            // Not the whole state: the loop ends when the voice service (the sender) goes.
+            let (store, key, provisioner) = (
+                state.store.clone(),
+                state.master_key.clone(),
+                state.provisioner.clone(),
+            );
+            let mut restarts = state.voice.restarts();
+            tokio::spawn(async move {
+                loop {
+                    match restarts.recv().await {
+                        Ok(server) => {
+                            match crate::voice::provision::push_all(&store, &key, &provisioner)
+                                .await
+                            {
+                                Ok(n) => {
+                                    tracing::info!(asterisk = %server, pushed = n, "extensions pushed again after an Asterisk restart")
+                                }
+                                Err(e) => {
+                                    tracing::warn!(asterisk = %server, error = %e, "extensions not pushed again after an Asterisk restart")
+                                }
+                            }
+                        }
+                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                    }
+                }
+            });
         }
         let router = crate::http::router(state.clone());
         Ok(Self {

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::flow::{Flow, decode_flow};
-use super::model::{FlowHeader, FlowNode, Prompt, RoutesFile, VarType, VoicesFile};
+use super::model::{FlowHeader, FlowNode, Prompt, RoutesFile, TransferTo, VarType, VoicesFile};
 use super::yaml::{Sink, decode, parse};
 use super::{Report, Sources, flow_id_from_path, validate};
 use crate::schedule::{self, CompiledSchedules, ScheduleFile};
@@ -57,6 +57,10 @@ pub struct RouteMatch {
     pub flow: String,
     /// The route's `set` variables.
     pub vars: BTreeMap<String, String>,
+    /// The line's name (`caller_id_name`).
+    pub caller_id_name: Option<String>,
+    /// Where callers go when the flow cannot go on.
+    pub failover: Option<TransferTo>,
 }
 
 /// A validated, compiled `ivr-flows/` folder.
@@ -203,6 +207,8 @@ impl Catalog {
         Some(RouteMatch {
             flow: best.flow.clone(),
             vars: best.set.clone(),
+            caller_id_name: best.caller_id_name.clone(),
+            failover: best.failover.clone(),
         })
     }
 

@@ -461,6 +461,12 @@ pub struct DidView {
     /// Initial variables set for calls to it.
     #[schema(value_type = Object)]
     pub set: serde_json::Value,
+    /// The line's name callers and agents see (`caller_id_name`).
+    pub caller_id_name: Option<String>,
+    /// Where callers go when the flow cannot go on: `extension 1002`, a number or a SIP URI.
+    pub failover: Option<String>,
+    /// Emergency-calling notes for admins.
+    pub emergency_notes: Option<String>,
     /// Line in routes.yaml.
     pub line: Option<usize>,
     /// Problems the validator reports on this route.
@@ -549,6 +555,16 @@ async fn list_dids(
                 flow: route.flow.clone(),
                 flow_name: names.get(&route.flow).cloned().flatten(),
                 set: serde_json::to_value(&route.set).unwrap_or_default(),
+                caller_id_name: route.caller_id_name.clone(),
+                failover: route.failover.as_ref().map(|to| {
+                    match (&to.extension, &to.number, &to.sip) {
+                        (Some(x), ..) => format!("extension {x}"),
+                        (_, Some(n), _) => n.clone(),
+                        (.., Some(s)) => s.clone(),
+                        _ => String::new(),
+                    }
+                }),
+                emergency_notes: route.emergency_notes.clone(),
                 line: lines.get(i).copied(),
                 diagnostics: mine,
             });

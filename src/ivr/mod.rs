@@ -405,6 +405,9 @@ pub fn validate_with(sources: &Sources, now: DateTime<Utc>, options: &ValidateOp
         if let Some(routes) = decode::<RoutesFile>(&mut sink, &root, "") {
             routes::check_routes(&mut sink, &routes, &flows);
             routes::check_claims(&mut sink, &routes, options);
+            if let Some(extensions) = &options.extensions {
+                routes::check_failover_extensions(&mut sink, &routes, extensions);
+            }
         }
     }
 

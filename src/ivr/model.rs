@@ -828,6 +828,15 @@ pub struct Route {
     #[serde(default)]
     #[schemars(schema_with = "super::schema::scalar_map")]
     pub set: BTreeMap<String, String>,
+    /// The line's name: shown with its calls on agents' phones and in the inbox, and the
+    /// caller-ID name when this number is presented on calls out.
+    pub caller_id_name: Option<String>,
+    /// Where callers go when the flow cannot go on (its error path spent), instead of the
+    /// platform's apology and hang-up.
+    pub failover: Option<TransferTo>,
+    /// Notes for admins on emergency calling for this number (the address registered with
+    /// the carrier, who handles emergency calls); shown, never acted on.
+    pub emergency_notes: Option<String>,
 }
 
 /// `match:` of a route.

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::diag::nearest;
 use super::flow::Flow;
-use super::model::RoutesFile;
+use super::model::{RoutesFile, TransferTo};
 use super::yaml::Sink;
 
 /// `^\+[1-9]\d{1,14}$`.
@@ -86,6 +86,12 @@ pub(crate) fn check_routes(
                 prefixes.insert(prefix, (i, &route.flow));
             }
         }
+        if let Some(name) = &route.caller_id_name {
+            check_caller_id_name(sink, &format!("{base}/caller_id_name"), name);
+        }
+        if let Some(to) = &route.failover {
+            check_failover(sink, &format!("{base}/failover"), to);
+        }
         match flows.get(&route.flow) {
             None => {
                 let hint = nearest(&route.flow, flows.keys().map(String::as_str))
@@ -119,6 +125,113 @@ pub(crate) fn check_routes(
                 }
             }
         }
+    }
+}
+
+/// Most phones show 15 to 20 characters of a name; carriers' CNAM keeps 15. Beyond 40 is
+/// a mistake rather than a name.
+const CALLER_ID_NAME_MAX: usize = 40;
+
+/// IVR024: a caller-ID name goes into `"name" <number>`, so quotes and angle brackets would
+/// break the caller ID Asterisk presents.
+fn check_caller_id_name(sink: &mut Sink<'_>, path: &str, name: &str) {
+    let problem = if name.trim().is_empty() {
+        Some("caller_id_name is empty".to_owned())
+    } else if name.chars().count() > CALLER_ID_NAME_MAX {
+        Some(format!(
+            "caller_id_name has {} characters; phones show at most {CALLER_ID_NAME_MAX}",
+            name.chars().count()
+        ))
+    } else if name
+        .chars()
+        .any(|c| matches!(c, '"' | '<' | '>') || c.is_control())
+    {
+        Some(format!(
+            "caller_id_name '{name}' holds a quote, angle bracket or control character"
+        ))
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        sink.error(
+            "IVR024",
+            path,
+            None,
+            message,
+            Some("a short plain name, e.g. \"Acme Support\"".into()),
+        );
+    }
+}
+
+/// `failover` takes the shape of a transfer's `to`: exactly one of extension, number (E.164)
+/// or sip (a `sip:`/`sips:` URI).
+fn check_failover(sink: &mut Sink<'_>, path: &str, to: &TransferTo) {
+    let given = [&to.extension, &to.number, &to.sip]
+        .iter()
+        .filter(|v| v.is_some())
+        .count();
+    if given != 1 {
+        sink.error(
+            "IVR002",
+            path,
+            None,
+            "failover needs exactly one of extension, number, sip".into(),
+            None,
+        );
+    }
+    if let Some(number) = &to.number
+        && !is_e164(number)
+    {
+        sink.error(
+            "IVR018",
+            &format!("{path}/number"),
+            None,
+            format!("'{number}' is not an E.164 number"),
+            Some("E.164 is + then 2–15 digits, no spaces, e.g. \"+14155550100\"".into()),
+        );
+    }
+    if let Some(uri) = &to.sip {
+        let rest = uri
+            .strip_prefix("sips:")
+            .or_else(|| uri.strip_prefix("sip:"))
+            .unwrap_or("");
+        if rest.trim().is_empty() || rest.contains(char::is_whitespace) {
+            sink.error(
+                "IVR018",
+                &format!("{path}/sip"),
+                None,
+                format!("'{uri}' is not a sip: or sips: URI"),
+                None,
+            );
+        }
+    }
+}
+
+/// IVR015 for routes: a failover extension must be one of the tenant's.
+pub(crate) fn check_failover_extensions(
+    sink: &mut Sink<'_>,
+    routes: &RoutesFile,
+    extensions: &std::collections::BTreeSet<String>,
+) {
+    for (i, route) in routes.routes.iter().enumerate() {
+        let Some(number) = route.failover.as_ref().and_then(|f| f.extension.as_deref()) else {
+            continue;
+        };
+        if extensions.contains(number.trim()) {
+            continue;
+        }
+        let hint = nearest(number, extensions.iter().map(String::as_str))
+            .map(|n| format!("did you mean '{n}'?"))
+            .or_else(|| {
+                Some("create the extension first (Voice: extensions), then publish".into())
+            });
+        sink.error(
+            "IVR015",
+            &format!("/routes/{i}/failover/extension"),
+            None,
+            format!("unknown extension '{number}'"),
+            hint,
+        );
     }
 }
 

@@ -281,7 +281,8 @@ fn variant_1m_duplicate_did() {
         "DID +14155550100 already routed to 'support-main' at routes.yaml:4"
     );
     assert_eq!(d.path, "/routes/1/match/did");
-    assert_eq!(d.span.unwrap().line, 6);
+    // After the first route's flow, name, failover and emergency notes.
+    assert_eq!(d.span.unwrap().line, 9);
 }
 
 #[test]

@@ -629,12 +629,86 @@ fn a_transfer_to_an_extension_the_tenant_does_not_have_is_unknown_at_publish() {
             ..example_platform()
         },
     );
-    assert_eq!(none.codes(), ["IVR015"]);
+    // The example's main number fails over to the same operator's desk.
+    assert_eq!(none.codes(), ["IVR015", "IVR015"]);
     assert_eq!(
         none.errors[0].hint.as_deref(),
         Some("create the extension first (Voice: extensions), then publish")
     );
+    let failover = &none.errors[1];
+    assert_eq!(
+        (failover.file.as_str(), failover.path.as_str()),
+        ("ivr-flows/routes.yaml", "/routes/0/failover/extension")
+    );
+    assert_eq!(failover.message, "unknown extension '4000'");
     assert!(run(&wrong, ROUTES).valid);
+}
+
+#[test]
+fn a_numbers_name_and_failover_are_checked_where_routes_yaml_gives_them() {
+    let bad = [
+        (
+            "caller_id_name: Acme Support",
+            "caller_id_name: 'Acme \"Support\"'",
+            "IVR024",
+            "/routes/0/caller_id_name",
+        ),
+        (
+            "caller_id_name: Acme Support",
+            "caller_id_name: Acme Support and Sales and Service Department",
+            "IVR024",
+            "/routes/0/caller_id_name",
+        ),
+        (
+            "failover: { extension: \"4000\" }",
+            "failover: { number: \"555-0100\" }",
+            "IVR018",
+            "/routes/0/failover/number",
+        ),
+        (
+            "failover: { extension: \"4000\" }",
+            "failover: { extension: \"4000\", number: \"+14155550123\" }",
+            "IVR002",
+            "/routes/0/failover",
+        ),
+        (
+            "failover: { extension: \"4000\" }",
+            "failover: { sip: \"operator@pbx\" }",
+            "IVR018",
+            "/routes/0/failover/sip",
+        ),
+    ];
+    for (from, to, code, path) in bad {
+        let report = run(FLOW, &edit(ROUTES, from, to));
+        assert!(!report.valid, "{to}");
+        let d = report
+            .errors
+            .iter()
+            .find(|d| d.code == code)
+            .unwrap_or_else(|| panic!("{to}: {:?}", report.errors));
+        assert_eq!(
+            (d.file.as_str(), d.path.as_str()),
+            ("ivr-flows/routes.yaml", path)
+        );
+        assert!(d.span.is_some_and(|s| s.line == 6 || s.line == 7), "{d:?}");
+    }
+    let unknown = run(
+        FLOW,
+        &edit(
+            ROUTES,
+            "failover: { extension: \"4000\" }",
+            "failover: { desk: \"4000\" }",
+        ),
+    );
+    assert_eq!(unknown.codes(), ["IVR002"], "{:?}", unknown.errors);
+    // A number and a SIP URI are fine failovers too; neither needs the tenant's extensions.
+    for to in [
+        "failover: { number: \"+14155550123\" }",
+        "failover: { sip: \"sip:reception@pbx.acme.example\" }",
+    ] {
+        let report = run(FLOW, &edit(ROUTES, "failover: { extension: \"4000\" }", to));
+        assert!(report.valid, "{to}: {:?}", report.errors);
+    }
 }
 
 #[test]

@@ -1100,6 +1100,150 @@ async fn a_caller_transferred_to_a_busy_desk_falls_back_to_voicemail_and_to_a_fr
     .await;
 }
 
+/// A flow that gives up on a caller who keeps asking to hear it again: its step budget runs
+/// out and it has no `on_error`, so the platform would apologise and hang up.
+const FRAGILE: &str = r#"version: 1
+id: fragile
+channels: [voice]
+languages: [en-US]
+defaults:
+  language: en-US
+limits: { max_steps: 3 }
+start: menu
+nodes:
+  menu:
+    type: menu
+    prompt: "Press 1 to hear this again."
+    options: { "1": again, "2": bye }
+    max_attempts: 1
+    on_max_attempts: bye
+  again:
+    type: say
+    prompt: "Once more."
+    next: menu
+  bye:
+    type: hangup
+"#;
+
+#[tokio::test]
+async fn a_numbers_name_is_shown_with_its_calls_and_a_flow_that_gives_up_sends_callers_to_its_failover()
+ {
+    const SPARE: &str = "+15550001001";
+    let line = line(json!({})).await;
+    line.publish(vec![
+        ("flows/fragile.yaml", FRAGILE.to_owned()),
+        (
+            "routes.yaml",
+            format!(
+                "version: 1\nroutes:\n  - match: {{ did: \"{DID}\" }}\n    flow: main\n    caller_id_name: Acme Sales\n    emergency_notes: \"911 address on file with the carrier\"\n  - match: {{ did: \"{SPARE}\" }}\n    flow: fragile\n    caller_id_name: Acme Spare\n    failover: {{ extension: \"1002\" }}\n"
+            ),
+        ),
+    ])
+    .await;
+    let dids = line
+        .op
+        .get(&format!("/api/v1/tenants/{}/dids", line.tid))
+        .await;
+    let main = &dids.body["routes"][0];
+    assert_eq!(main["caller_id_name"], "Acme Sales", "{}", dids.body);
+    assert_eq!(
+        main["emergency_notes"],
+        "911 address on file with the carrier"
+    );
+    assert_eq!(main["failover"], Value::Null);
+    assert_eq!(dids.body["routes"][1]["failover"], "extension 1002");
+
+    // The agent's phone shows the line before the caller, so they know how to answer.
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '1');
+    let ring = line
+        .request("ring Alex's phone", |r| originates_to(r, &alex.phone))
+        .await;
+    assert_eq!(
+        ring.param("callerId"),
+        Some(format!("\"Acme Sales: {CALLER}\" <{CALLER}>").as_str())
+    );
+    let call = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["line"], "Acme Sales");
+    assert_eq!(timeline_entry(&call, "entered")["line"], "Acme Sales");
+    line.ari.agent_hangs_up(ring.param("channelId").unwrap());
+    line.call_until("ended", |c| c["state"] == "ended").await;
+
+    // The spare number's flow gives up on a silent caller: the front desk rings instead of
+    // the apology, with the line's name before the caller.
+    let desk = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let caller = line.ari.inbound_call(SPARE, "+14155550000");
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '1');
+    line.prompt(&caller, 3).await; // "Once more.", then the menu again
+    line.ari.press(&caller, '1');
+    let ring = line
+        .request("ring the failover desk", |r| {
+            originates_to(r, &desk.phone) && r.param("originator") == Some(caller.as_str())
+        })
+        .await;
+    assert_eq!(
+        ring.param("callerId"),
+        Some("\"Acme Spare: +14155550000\" <+14155550000>")
+    );
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with the desk", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    // Before the desk rang, nothing but the flow's three prompts was played: no apology.
+    let requests = line.ari.requests();
+    let rang_at = requests
+        .iter()
+        .position(|r| originates_to(r, &desk.phone))
+        .unwrap();
+    let played = requests[..rang_at]
+        .iter()
+        .filter(|r| {
+            r.method == "POST" && r.path.starts_with(&format!("/ari/channels/{caller}/play"))
+        })
+        .count();
+    assert_eq!(played, 3);
+    let calls = line.calls().await;
+    let id = calls
+        .iter()
+        .find(|c| c["did"] == SPARE)
+        .and_then(|c| c["id"].as_i64())
+        .unwrap();
+    let call = line
+        .call_id_until(id, "put through to the failover", |c| {
+            c["transferred_to"] == "extension 1002 (Agent 1002)"
+        })
+        .await;
+    assert_eq!(timeline_entry(&call, "failover")["to"], "extension 1002");
+    line.ari.agent_hangs_up(&leg);
+    line.request("hang up the caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_callback_keeps_its_place_and_the_agent_is_called_before_the_customer() {
     let line = line(json!({"offer_timeout_secs": 30})).await;
@@ -1199,6 +1343,82 @@ async fn a_dropped_events_socket_is_recovered_and_a_caller_who_left_meanwhile_is
     // A new call is handled as usual.
     let next = line.ari.inbound_call(DID, CALLER);
     line.prompt(&next, 1).await;
+}
+
+#[tokio::test]
+async fn an_asterisk_restart_ends_its_calls_frees_queue_and_agent_and_pushes_the_phones_again() {
+    let line = line(json!({"offer_timeout_secs": 30, "wrapup_secs": 0})).await;
+    let alex = line.alex().await;
+    into_queue(&line).await;
+    let talking = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    let waiting = line.ari.inbound_call(DID, "+14155559999");
+    line.prompt(&waiting, 1).await;
+    line.ari.press(&waiting, '1');
+    line.waiting_until(1).await;
+    assert!(line.ari.has_config("endpoint", &alex.phone));
+    let before = line.ari.connections();
+
+    // Asterisk dies and comes back: both callers, Alex's leg and the pushed phones are gone,
+    // and no event says so.
+    line.ari.restart();
+    assert!(!line.ari.has_config("endpoint", &alex.phone));
+    for (id, what) in [
+        (talking["id"].as_i64().unwrap(), "the call with Alex"),
+        (
+            line.calls().await[0]["id"].as_i64().unwrap(),
+            "the waiting call",
+        ),
+    ] {
+        let call = line
+            .call_id_until(id, &format!("{what} ended"), |c| c["state"] == "ended")
+            .await;
+        assert_eq!(call["end_reason"], "asterisk_restart", "{what}: {call:#}");
+        assert!(
+            !kinds(&call).contains(&"abandoned".to_owned()),
+            "{what}: lost with Asterisk is not abandoned"
+        );
+    }
+    assert!(line.ari.connections() > before, "the events socket is back");
+    // No contact is left in the engine: nobody waits, and Alex is free for the next caller.
+    line.waiting_until(0).await;
+    assert_eq!(
+        line.agent_state_until(&alex, "available").await,
+        "available"
+    );
+    for _ in 0..50 {
+        if line.app.state.voice.active_calls() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(
+        line.app.state.voice.active_calls(),
+        0,
+        "a call task is left"
+    );
+    // The phones are pushed again, as at start.
+    for _ in 0..100 {
+        if line.ari.has_config("endpoint", &alex.phone) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    for kind in ["auth", "aor", "endpoint"] {
+        assert!(
+            line.ari.has_config(kind, &alex.phone),
+            "{kind} not pushed again"
+        );
+    }
+    // The next caller reaches Alex as usual.
+    let next = into_queue(&line).await;
+    let ring = line
+        .request("ring Alex for the next caller", |r| {
+            originates_to(r, &alex.phone) && r.param("originator") == Some(next.as_str())
+        })
+        .await;
+    assert!(ring.param("channelId").is_some());
 }
 
 #[tokio::test]

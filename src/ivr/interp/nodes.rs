@@ -145,13 +145,7 @@ impl Session {
                 Step::Wait
             }
             NodeKind::Transfer(t) => {
-                let to = if let Some(e) = &t.to.extension {
-                    Destination::Extension(e.clone())
-                } else if let Some(n) = &t.to.number {
-                    Destination::Number(n.clone())
-                } else {
-                    Destination::Sip(t.to.sip.clone().unwrap_or_default())
-                };
+                let to = destination(&t.to);
                 let caller_id = match t.caller_id.as_deref() {
                     None | Some("caller") => self.caller.clone(),
                     Some("did") => self.did.clone(),
@@ -394,5 +388,16 @@ pub(super) fn new_frame(def: &FlowDef, given: &BTreeMap<String, String>) -> Fram
             .filter(|(_, v)| v.pii)
             .map(|(k, _)| k.clone())
             .collect(),
+    }
+}
+
+/// A transfer's `to` (or a DID's `failover`), validated to hold exactly one of the three.
+pub(super) fn destination(to: &TransferTo) -> Destination {
+    if let Some(e) = &to.extension {
+        Destination::Extension(e.clone())
+    } else if let Some(n) = &to.number {
+        Destination::Number(n.clone())
+    } else {
+        Destination::Sip(to.sip.clone().unwrap_or_default())
     }
 }

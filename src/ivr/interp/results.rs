@@ -86,6 +86,15 @@ impl Session {
         now: DateTime<Utc>,
         out: &mut Vec<Action>,
     ) {
+        if self.wait == Wait::Failover {
+            if r == TransferOutcome::Answered {
+                self.finish(out);
+            } else {
+                // The failover is spent: the apology and hang-up.
+                self.go(cat, Some("@apology".into()), now, out);
+            }
+            return;
+        }
         let Wait::Transfer { direct } = self.wait else {
             return;
         };

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::http::Pending;
 use super::input::Input;
-use super::nodes::new_frame;
+use super::nodes::{DEFAULT_RING_MS, new_frame};
 use super::*;
 use crate::ivr::catalog::{Catalog, FlowDef};
 use crate::ivr::expr::Value;
@@ -57,6 +57,8 @@ pub(super) enum Wait {
     Callback,
     Directory,
     Ai,
+    /// Ringing the DID's `failover` after the flow gave up.
+    Failover,
     Goodbye {
         playback: PlaybackId,
         reason: HangupReason,
@@ -118,6 +120,8 @@ pub struct Session {
     /// A guard already sent the call to `defaults.on_error`; the next breach apologizes.
     pub(super) escalated: bool,
     pub(super) guard_timer: Option<TimerId>,
+    /// The DID's `failover`, until used: where the call goes instead of the apology.
+    pub(super) failover: Option<Destination>,
 }
 
 impl Session {
@@ -146,6 +150,7 @@ impl Session {
             http_status: None,
             escalated: false,
             guard_timer: None,
+            failover: None,
         }
     }
 
@@ -174,6 +179,11 @@ impl Session {
     /// The voice profile in effect (`set_language`'s `voice`, else the flow's default).
     pub fn voice(&self) -> Option<&str> {
         self.voice.as_deref()
+    }
+
+    /// True while the DID's `failover` rings because the flow gave up on the caller.
+    pub fn failing_over(&self) -> bool {
+        self.wait == Wait::Failover
     }
 
     /// True while the session waits for a [`Event::DirectoryResult`].
@@ -283,6 +293,10 @@ impl Session {
         self.did = did;
         self.caller = caller;
         self.channel = channel;
+        self.failover = cat
+            .route(&self.did)
+            .and_then(|m| m.failover)
+            .map(|to| super::nodes::destination(&to));
         let mut unrouted = false;
         let flow_id = match flow {
             Some(f) => Some(f),
@@ -532,7 +546,22 @@ impl Session {
         self.wait = Wait::Done;
     }
 
+    /// The flow gave up on the caller: the DID's failover takes them (once), else the
+    /// platform's apology and hang-up.
     fn apologize(&mut self, out: &mut Vec<Action>) {
+        if let Some(to) = self.failover.take() {
+            if let Some(id) = self.guard_timer.take() {
+                out.push(Action::CancelTimer { id });
+            }
+            out.push(Action::Transfer(TransferRequest {
+                to,
+                caller_id: self.caller.clone(),
+                ring_timeout_ms: DEFAULT_RING_MS,
+                whisper: Vec::new(),
+            }));
+            self.wait = Wait::Failover;
+            return;
+        }
         let item = PlayItem::Tts {
             speech: Speech::Text(APOLOGY.into()),
             voice: self.voice.clone(),

@@ -172,6 +172,9 @@ pub struct CallDetail {
     pub call: CallView,
     /// The customer the caller's number belongs to, when they wrote or called from it before.
     pub customer: Option<CustomerView>,
+    /// The name of the line the caller dialled (the DID's `caller_id_name` when the call
+    /// came in).
+    pub line: Option<String>,
     /// What happened, oldest first.
     pub timeline: Vec<CallEventView>,
     /// Recordings and voicemails.
@@ -387,9 +390,15 @@ async fn get_call(
     } else {
         None
     };
+    let line = timeline
+        .iter()
+        .find(|e| e.kind == "entered")
+        .and_then(|e| e.detail["line"].as_str())
+        .map(str::to_owned);
     Ok(AppJson(CallDetail {
         call: call.into(),
         customer,
+        line,
         timeline,
         recordings,
     }))

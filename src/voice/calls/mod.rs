@@ -98,6 +98,9 @@ pub enum VoiceError {
 struct Server {
     client: AriClient,
     config: AsteriskConfig,
+    /// Asterisk's `startup_time` when we last connected: a new one on reconnecting means
+    /// Asterisk restarted (and lost every call), not just that the socket dropped.
+    started: StdMutex<Option<String>>,
 }
 
 /// What the reader hands a call task.
@@ -107,8 +110,9 @@ pub(crate) enum Input {
     Ari(Box<ari::Event>),
     /// A routing decision about the call's contact.
     Routing(Command),
-    /// The events socket is back: these channels still exist in Asterisk.
-    Resync(Arc<HashSet<String>>),
+    /// The events socket is back: these channels still exist in Asterisk, which restarted
+    /// meanwhile (`true`) or only dropped the socket.
+    Resync(Arc<HashSet<String>>, bool),
     /// The agent does something with the connected call; the answer says whether it could.
     Agent {
         action: CallAction,
@@ -195,6 +199,7 @@ pub(crate) struct Shared {
     // Device states and the phones' channels: what each phone is doing.
     devices: phones::Devices,
     timeline: timeline::Timeline,
+    restarts: tokio::sync::broadcast::Sender<String>,
 }
 
 /// How long a list waits for Asterisk's count of each phone's channels before it makes do
@@ -246,9 +251,11 @@ impl VoiceService {
                         source,
                     })?,
                     config: config.clone(),
+                    started: StdMutex::new(None),
                 })
             })
             .collect::<Result<Vec<_>, VoiceError>>()?;
+        let (restarts, _) = tokio::sync::broadcast::channel(16);
         let boot = format!("{:x}", chrono::Utc::now().timestamp_millis());
         Ok(VoiceService(Arc::new(Shared {
             deps,
@@ -260,7 +267,14 @@ impl VoiceService {
             phones: StdMutex::new(phones::Registrations::default()),
             devices: phones::Devices::default(),
             timeline: timeline::Timeline::new(),
+            restarts,
         })))
+    }
+
+    /// Names of Asterisk servers found restarted on reconnecting, as they are found: what
+    /// Asterisk kept only in memory (pushed extensions with a `memory` wizard) is gone.
+    pub fn restarts(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.0.restarts.subscribe()
     }
 
     /// Whether any Asterisk server is configured.
@@ -785,6 +799,8 @@ impl VoiceService {
     /// [`call::Adoption`]), ends the rows of calls that are gone (freeing their contacts, so
     /// none is stuck in routing), and hangs up or destroys what nobody owns any more.
     async fn recover(&self, server: usize) {
+        // The startup time this run first sees, to tell a later restart by.
+        self.restarted(server).await;
         let srv = &self.0.servers[server];
         let store = &self.0.deps.store;
         let routing = &self.0.deps.routing;
@@ -1093,7 +1109,35 @@ impl VoiceService {
         );
     }
 
+    /// Reads Asterisk's startup time and remembers it; true when it differs from the one
+    /// seen before, that is Asterisk restarted while we were away.
+    async fn restarted(&self, server: usize) -> bool {
+        let srv = &self.0.servers[server];
+        let startup = match srv.client.asterisk_info(&["status"]).await {
+            Ok(info) => info
+                .status
+                .map(|s| s.startup_time)
+                .filter(|t| !t.is_empty()),
+            Err(e) => {
+                tracing::warn!(asterisk = %srv.config.name, error = %e, "cannot read Asterisk's startup time");
+                None
+            }
+        };
+        let Some(startup) = startup else {
+            return false;
+        };
+        let mut seen = srv.started.lock().unwrap_or_else(|p| p.into_inner());
+        let before = seen.replace(startup.clone());
+        before.is_some_and(|b| b != startup)
+    }
+
     async fn resync(&self, server: usize) {
+        let restarted = self.restarted(server).await;
+        if restarted {
+            let name = &self.0.servers[server].config.name;
+            tracing::warn!(asterisk = %name, "Asterisk restarted: its calls are gone; ending them and pushing extensions again");
+            let _ = self.0.restarts.send(name.clone());
+        }
         let client = &self.0.servers[server].client;
         let channels = match client.list_channels().await {
             Ok(list) => list.into_iter().map(|c| c.id).collect::<HashSet<_>>(),
@@ -1117,7 +1161,7 @@ impl VoiceService {
             keys
         };
         for key in keys {
-            self.0.send(&key, Input::Resync(alive.clone()));
+            self.0.send(&key, Input::Resync(alive.clone(), restarted));
         }
     }
 }

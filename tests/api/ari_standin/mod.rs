@@ -179,6 +179,21 @@ impl AriStandIn {
         self.shared.drop_ws.send_modify(|n| *n += 1);
     }
 
+    /// Asterisk restarts: every call in it is gone without an event, and so is what it held
+    /// only in memory, pushed extensions included (see `Shared::restart`).
+    pub fn restart(&self) {
+        self.shared.restart();
+    }
+
+    /// Whether dynamic configuration holds `res_pjsip` object `kind`/`id` (pushed and not
+    /// lost since).
+    pub fn has_config(&self, kind: &str, id: &str) -> bool {
+        self.shared
+            .lock()
+            .config
+            .contains_key(&(kind.to_owned(), id.to_owned()))
+    }
+
     /// Events sockets accepted so far.
     pub fn connections(&self) -> u64 {
         *self.shared.connections.lock().unwrap()

@@ -238,7 +238,7 @@ fn percent_decode(s: &str) -> String {
 fn route(w: &mut World, shared: &Arc<Shared>, method: &Method, segs: &[&str], p: &Params) -> Reply {
     let m = method.as_str();
     match (m, segs) {
-        ("GET", ["asterisk", "info"]) => ok(asterisk_info()),
+        ("GET", ["asterisk", "info"]) => ok(asterisk_info(w.started)),
         ("GET", ["asterisk", "ping"]) => ok(json!({"asterisk_id": super::events::ASTERISK_ID,
             "ping": "pong", "timestamp": super::events::timestamp()})),
         ("GET", ["asterisk", "variable"]) => {
@@ -456,14 +456,14 @@ fn dynamic_config(w: &mut World, m: &str, class: &str, kind: &str, id: &str, p: 
     }
 }
 
-fn asterisk_info() -> Value {
+fn asterisk_info(started: chrono::DateTime<chrono::Utc>) -> Value {
+    let started = started.format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string();
     json!({
         "build": {"os": "Linux", "kernel": "6.1.0", "machine": "x86_64", "options": "OPTIONAL_API",
                   "date": "2026-11-23 20:16:13 UTC", "user": "root"},
         "system": {"version": "22.10.1", "entity_id": super::events::ASTERISK_ID},
         "config": {"name": "", "default_language": "en", "setid": {"user": "", "group": ""}},
-        "status": {"startup_time": super::events::timestamp(),
-                   "last_reload_time": super::events::timestamp()},
+        "status": {"startup_time": started, "last_reload_time": started},
     })
 }
 

@@ -236,6 +236,8 @@ pub struct World {
     /// answering the others: (method, path, status, message).
     pub failures: Vec<(String, String, u16, String)>,
     counter: u64,
+    /// When this Asterisk (last) started, as `GET /asterisk/info` reports it.
+    pub started: chrono::DateTime<chrono::Utc>,
     /// Orders playbacks per target (FIFO, as Asterisk queues them).
     pub playback_order: u64,
     epoch: i64,
@@ -282,6 +284,7 @@ impl Shared {
                 event_filter_refused: false,
                 failures: Vec::new(),
                 counter: 0,
+                started: chrono::Utc::now(),
                 playback_order: 0,
                 epoch: chrono::Utc::now().timestamp(),
                 events: events.clone(),
@@ -293,6 +296,33 @@ impl Shared {
             open: Mutex::new(0),
             rest_over_socket: std::sync::atomic::AtomicBool::new(true),
         })
+    }
+
+    /// Asterisk stops and starts again. Everything in progress is gone without an event (the
+    /// process that would have sent them died): channels, bridges, playbacks, recordings. So
+    /// is what it kept only in memory: the app's device subscriptions and event filter, global
+    /// variables, cached device states, and the objects pushed over dynamic configuration (as
+    /// with a `memory` sorcery wizard). Finished recordings stay on disk; the phones, being
+    /// devices, register again at once. The events sockets close.
+    pub fn restart(&self) {
+        {
+            let mut w = self.lock();
+            w.channels.clear();
+            w.bridges.clear();
+            w.playbacks.clear();
+            w.recordings.clear();
+            w.device_subs.clear();
+            w.devices.clear();
+            w.config.clear();
+            w.globals.clear();
+            w.events_allowed.clear();
+            w.events_disallowed.clear();
+            let now = chrono::Utc::now();
+            w.started = now.max(w.started + chrono::TimeDelta::milliseconds(1));
+            // Channel ids are `{start}.{n}`: a new start, new ids.
+            w.epoch = w.epoch.max(now.timestamp()) + 1;
+        }
+        self.drop_ws.send_modify(|n| *n += 1);
     }
 
     pub fn lock(&self) -> std::sync::MutexGuard<'_, World> {

@@ -36,7 +36,7 @@ export async function render(root, ctx) {
             'table',
             { class: 'table', 'data-testid': 'dids' },
             h('caption', { class: 'sr-only' }, 'Phone numbers'),
-            h('thead', null, h('tr', null, ['Number', 'Flow', 'Variables', 'Line', 'State'].map((t) => h('th', { scope: 'col' }, t)))),
+            h('thead', null, h('tr', null, ['Number', 'Flow', 'Variables', 'Failover', 'File line', 'State'].map((t) => h('th', { scope: 'col' }, t)))),
             h(
               'tbody',
               null,
@@ -44,10 +44,19 @@ export async function render(root, ctx) {
                 h(
                   'tr',
                   { dataset: { number: r.number } },
-                  h('td', { class: 'col-name' }, h('code', null, r.kind === 'did_prefix' ? `${r.number}…` : r.number), r.kind === 'did_prefix' ? h('span', { class: 'field-hint' }, ' (block)') : null),
+                  h(
+                    'td',
+                    { class: 'col-name' },
+                    h('code', null, r.kind === 'did_prefix' ? `${r.number}…` : r.number),
+                    r.kind === 'did_prefix' ? h('span', { class: 'field-hint' }, ' (block)') : null,
+                    r.caller_id_name ? h('div', { class: 'field-hint', dataset: { testid: 'did-name' } }, r.caller_id_name) : null,
+                    // Emergency calling is the one note an admin must not miss.
+                    r.emergency_notes ? h('div', { class: 'field-hint', dataset: { testid: 'did-emergency' } }, icon('alert', { size: 12 }), ` Emergency: ${r.emergency_notes}`) : null,
+                  ),
                   h('td', { 'data-label': 'Flow' }, r.flow_name ? `${r.flow_name} ` : '', h('code', null, r.flow)),
                   h('td', { 'data-label': 'Variables' }, Object.keys(r.set || {}).length ? Object.entries(r.set).map(([k, v]) => h('code', { class: 'kv' }, `${k}=${v}`)) : '—'),
-                  h('td', { 'data-label': 'Line' }, r.line ? String(r.line) : '—'),
+                  h('td', { 'data-label': 'Failover', dataset: { testid: 'did-failover' } }, r.failover || '—'),
+                  h('td', { 'data-label': 'File line' }, r.line ? String(r.line) : '—'),
                   h('td', { 'data-label': 'State' }, r.diagnostics.length ? statusPill(r.diagnostics[0].message, r.diagnostics.some((d) => d.severity === 'error') ? 'danger' : 'warning') : statusPill('OK', 'success')),
                 ),
               ),

@@ -39,6 +39,8 @@ const END_REASON = {
   unrouted: 'Number not routed',
   ivr_guard: 'Stopped by the IVR',
   failed: 'Failed',
+  asterisk_restart: 'Lost: Asterisk restarted',
+  lost_during_restart: 'Lost while Switchboard restarted',
   callback_failed: 'Callback failed',
 };
 
@@ -76,6 +78,12 @@ function transferTarget(to) {
 }
 
 // ["a", null, node] → ["a", " · ", node]
+// The number dialled, after its line's name when routes.yaml gives one: "Support (+14155550100)".
+function dialled(line, did) {
+  if (!did) return '—';
+  return line ? `${line} (${did})` : String(did);
+}
+
 function dotted(parts) {
   return parts.filter(Boolean).flatMap((p, i) => (i ? [' · ', p] : [p]));
 }
@@ -178,7 +186,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         'dl',
         { class: 'call-facts' },
         c.customer && c.customer.email && c.customer.name ? fact('Email', String(c.customer.email)) : null,
-        fact('Dialled', String(p.did || '—')),
+        fact('Dialled', dialled(p.line || c.line, p.did)),
         queue ? fact('Queue', queue) : null,
         p.language ? fact('Language', String(p.language)) : null,
       ),
@@ -600,6 +608,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
       if (!c) return;
       c.steps = ivrSteps(detail && detail.timeline);
       c.customer = (detail && detail.customer) || null;
+      c.line = (detail && detail.line) || null;
       c.stepsState = 'loaded';
     } catch (err) {
       if (err.name === 'AbortError') return;
@@ -792,7 +801,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
             'dl',
             { class: 'ctx-details' },
             call.customer ? fact('Customer', h('span', { dataset: { testid: 'call-customer' } }, [call.customer.name, call.customer.email].filter(Boolean).join(' · ') || `Contact #${call.customer.id}`)) : null,
-            fact('Dialled', String(call.did || '—')),
+            fact('Dialled', h('span', { dataset: { testid: 'call-dialled' } }, dialled(call.line, call.did))),
             call.flow ? fact('IVR flow', String(call.flow)) : null,
             queue ? fact('Queue', queue) : null,
             agent ? fact('Agent', agent) : null,
@@ -845,7 +854,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
     const why = typeof d.why === 'string' ? d.why : null;
     switch (e.kind) {
       case 'entered':
-        return ['Call came in', [d.did ? `to ${d.did}` : null, d.flow ? `flow ${d.flow}` : null].filter(Boolean).join(' · ')];
+        return ['Call came in', [d.did ? `to ${dialled(d.line, d.did)}` : null, d.flow ? `flow ${d.flow}` : null].filter(Boolean).join(' · ')];
       case 'ivr_node':
         return [`IVR: ${d.node || '?'}`, stepParts(d)];
       case 'queued':
@@ -894,6 +903,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return [`Three-way call`, d.agent_id != null ? `joined by ${who(d.agent_id)}` : null];
       case 'transferring':
         return ['Transferring', transferTarget(d.to)];
+      case 'failover':
+        return [`Sent to the number's failover: ${d.to}`, 'the IVR flow could not go on'];
       case 'forwarded':
         return [`Forwarded to ${d.to}`, d.from ? `${d.from} forwards its calls` : null];
       case 'transfer_failed':

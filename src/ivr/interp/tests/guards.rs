@@ -423,3 +423,102 @@ nodes:
     );
     assert_eq!(hangup(&first), Some(HangupReason::Flow));
 }
+
+/// The PIN loop of [`pin_loop`] (no `on_error`, three steps) behind a DID whose route names
+/// a failover.
+fn pin_line_with_failover(failover: &str) -> Call {
+    let SourceFile { text, .. } = pin_source();
+    let routes = format!(
+        "version: 1\nroutes:\n  - match: {{ did: \"+14155550100\" }}\n    flow: pin\n    failover: {failover}\n"
+    );
+    let sources = Sources {
+        flows: vec![SourceFile {
+            path: "ivr-flows/flows/pin.yaml".into(),
+            text,
+        }],
+        routes: Some(SourceFile {
+            path: "ivr-flows/routes.yaml".into(),
+            text: routes,
+        }),
+        ..Sources::default()
+    };
+    let (cat, report) = compile(&sources, at(OPEN));
+    assert!(report.valid, "{:#?}", report.errors);
+    let mut call = Call::new(cat.unwrap(), config(), OPEN);
+    let first = call.start(None, "+14155550100");
+    assert_eq!(heard(&first), ["Enter your PIN."]);
+    call
+}
+
+fn pin_source() -> SourceFile {
+    let yaml = r#"version: 1
+id: pin
+channels: [voice]
+languages: [en-US]
+defaults: { language: en-US }
+limits: { max_steps: 3 }
+variables:
+  pin: { type: digits }
+start: ask
+nodes:
+  ask:
+    type: gather
+    prompt: "Enter your PIN."
+    into: pin
+    max_digits: 4
+    next: again
+    on_max_attempts: bye
+  again:
+    type: say
+    prompt: "Thanks."
+    next: ask
+  bye:
+    type: hangup
+"#;
+    SourceFile {
+        path: "ivr-flows/flows/pin.yaml".into(),
+        text: yaml.into(),
+    }
+}
+
+/// Drives the PIN loop until its step budget trips with nowhere to go.
+fn breach(call: &mut Call) -> Vec<Action> {
+    call.listen();
+    call.press("1234");
+    call.listen();
+    call.listen();
+    call.press("1234")
+}
+
+#[test]
+fn a_flow_that_gives_up_sends_the_caller_to_the_numbers_failover_instead_of_the_apology() {
+    let mut call = pin_line_with_failover(r#"{ extension: "1002" }"#);
+    let out = breach(&mut call);
+    assert!(
+        heard(&out).is_empty(),
+        "no apology before the failover: {out:?}"
+    );
+    let request = transfer(&out).expect("the failover is rung");
+    assert_eq!(request.to, Destination::Extension("1002".into()));
+    assert_eq!(request.caller_id, "+14155551234");
+    assert!(call.session.failing_over());
+    assert_eq!(hangup(&out), None);
+    // The receptionist answers: the call has left the IVR.
+    let answered = call.send(Event::TransferResult(TransferOutcome::Answered));
+    assert!(answered.is_empty(), "{answered:?}");
+    assert!(call.session.is_finished());
+}
+
+#[test]
+fn a_failover_nobody_answers_ends_in_the_apology_once() {
+    let mut call = pin_line_with_failover(r#"{ number: "+14155559999" }"#);
+    let out = breach(&mut call);
+    assert_eq!(
+        transfer(&out).map(|t| t.to),
+        Some(Destination::Number("+14155559999".into()))
+    );
+    let rang_out = call.send(Event::TransferResult(TransferOutcome::NoAnswer));
+    assert_eq!(heard(&rang_out), [super::super::session::APOLOGY]);
+    assert_eq!(transfer(&rang_out), None, "the failover is tried once");
+    assert_eq!(hangup(&call.listen()), Some(HangupReason::Guard));
+}

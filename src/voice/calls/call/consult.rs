@@ -177,7 +177,7 @@ impl Call {
                     to: Destination::Sip(String::new()),
                     caller_id: format!(
                         "\"{}\" <{}>",
-                        self.caller_name.replace('"', ""),
+                        self.caller_label(&self.caller_name),
                         self.caller
                     ),
                     ring_timeout_ms: 30_000,

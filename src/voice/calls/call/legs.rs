@@ -66,7 +66,10 @@ impl Call {
         let originate = Originate {
             endpoint: format!("PJSIP/{endpoint}"),
             app_args: vec!["leg".into(), self.wiring.key.clone()],
-            caller_id: Some(format!("\"{}\" <{number}>", name.replace('"', ""))),
+            caller_id: Some(match &self.callback {
+                Some(_) => format!("\"{}\" <{number}>", name.replace('"', "")),
+                None => format!("\"{}\" <{number}>", self.caller_label(&name)),
+            }),
             timeout_secs: Some(ring_secs),
             channel_id: Some(leg.clone()),
             // With nobody on the line (a callback) the agent leg picks its own codecs.
@@ -433,7 +436,7 @@ impl Call {
                 .outbound_endpoint
                 .replace("{number}", &number),
             app_args: vec!["leg".into(), self.wiring.key.clone()],
-            caller_id: Some(self.did.clone()),
+            caller_id: Some(self.presented(&self.did)),
             timeout_secs: Some(30),
             channel_id: Some(customer.clone()),
             originator: Some(leg.clone()),
@@ -637,7 +640,7 @@ impl Call {
         let originate = Originate {
             endpoint: endpoint.clone(),
             app_args: vec!["leg".into(), self.wiring.key.clone()],
-            caller_id: Some(request.caller_id.clone()).filter(|c| !c.is_empty()),
+            caller_id: Some(self.presented(&request.caller_id)).filter(|c| !c.is_empty()),
             timeout_secs: Some(((request.ring_timeout_ms / 1000).max(1)) as i64),
             channel_id: Some(leg.clone()),
             originator: Some(self.channel.clone()),

@@ -170,6 +170,8 @@ struct Call {
     caller: String,
     caller_name: String,
     did: String,
+    /// The DID's line name (`caller_id_name` in routes.yaml).
+    line_name: Option<String>,
     published: Arc<Published>,
     session: Session,
     stage: Stage,
@@ -257,6 +259,11 @@ impl Call {
             caller: row.caller.clone(),
             caller_name: String::new(),
             did: row.did.clone(),
+            // Also for a call taken up after a restart, whose route is not at hand.
+            line_name: (row.direction != "outbound")
+                .then(|| published.catalog.route(&row.did))
+                .flatten()
+                .and_then(|m| m.caller_id_name),
             published,
             session: Session::new(config),
             stage: Stage::Ivr,
@@ -365,7 +372,7 @@ impl Call {
         match input {
             Input::Ari(event) => self.on_ari(*event).await,
             Input::Routing(command) => self.on_routing(command).await,
-            Input::Resync(alive) => self.resync(&alive).await,
+            Input::Resync(alive, restarted) => self.resync(&alive, restarted).await,
             Input::Agent { action, reply } => {
                 let result = self.on_agent_action(action).await;
                 let _ = reply.send(result);
@@ -473,7 +480,14 @@ impl Call {
             }
             Action::Http(request) => Some(self.http(request).await),
             Action::Enqueue(request) => self.enqueue(request).await,
-            Action::Transfer(request) => self.transfer(request).await,
+            Action::Transfer(request) => {
+                if self.session.failing_over() {
+                    // Why the caller is being put through elsewhere: the flow gave up.
+                    self.event("failover", json!({"to": describe_destination(&request.to)}))
+                        .await;
+                }
+                self.transfer(request).await
+            }
             Action::Voicemail(request) => self.voicemail(request).await,
             Action::Callback(request) => {
                 // A callback without waiting on the line: register it in the queue now, then
@@ -893,9 +907,13 @@ impl Call {
                     self.shared.release_contact(self.tenant, q.contact);
                     self.contact = None;
                     self.destroy_bridge(&q.holding).await;
-                    self.end_reason = Some("abandoned");
-                    self.event("abandoned", json!({"contact_id": q.contact}))
-                        .await;
+                    // Lost with Asterisk is not given up by the caller: reports must not
+                    // count it as abandoned.
+                    if self.end_reason != Some("asterisk_restart") {
+                        self.end_reason = Some("abandoned");
+                        self.event("abandoned", json!({"contact_id": q.contact}))
+                            .await;
+                    }
                 }
             }
             Stage::Connected => {
@@ -997,14 +1015,22 @@ impl Call {
         self.shared.timeline.change_row(self.tenant, change).await;
     }
 
-    async fn resync(&mut self, alive: &HashSet<String>) {
+    async fn resync(&mut self, alive: &HashSet<String>, restarted: bool) {
         if !self.caller_gone && !alive.contains(&self.channel) {
+            // A restarted Asterisk took the caller's channel with it: nobody is left to
+            // apologise to, so the call ends and its contact leaves the queue or the agent.
+            let why = if restarted {
+                "asterisk_restart"
+            } else {
+                "caller_hangup"
+            };
             tracing::info!(
                 call.id = self.call_id,
-                "caller left while the events socket was down"
+                why,
+                "caller's channel gone while the events socket was down"
             );
             self.caller_gone = true;
-            self.caller_left("caller_hangup").await;
+            self.caller_left(why).await;
             return;
         }
         let gone: Vec<String> = self
@@ -1072,6 +1098,37 @@ impl Call {
             .publish_detached(self.tenant, kind, None, payload);
     }
 
+    /// The caller's name as agents' phones show it: after the line's name when the DID has
+    /// one (`Support: Jane Doe`), so the agent knows which number was dialled.
+    fn caller_label(&self, name: &str) -> String {
+        let name = name.replace('"', "");
+        match &self.line_name {
+            Some(line) => format!("{line}: {name}"),
+            None => name,
+        }
+    }
+
+    /// The caller ID `number` as presented on a leg we ring: named after the line when the
+    /// DID has a `caller_id_name` (the caller with the line before their name; the DID with
+    /// the line's name, as customers see us); as given otherwise.
+    fn presented(&self, number: &str) -> String {
+        if self.line_name.is_none() {
+            return number.to_owned();
+        }
+        if number == self.caller {
+            let name = if self.caller_name.is_empty() {
+                &self.caller
+            } else {
+                &self.caller_name
+            };
+            return format!("\"{}\" <{number}>", self.caller_label(name));
+        }
+        match &self.line_name {
+            Some(line) if number == self.did => format!("\"{line}\" <{number}>"),
+            _ => number.to_owned(),
+        }
+    }
+
     fn summary(&self) -> Value {
         json!({
             "call_id": self.call_id,
@@ -1079,11 +1136,20 @@ impl Call {
             "caller": self.caller,
             "caller_name": self.caller_name,
             "did": self.did,
+            "line": self.line_name,
             "queue_id": self.queued.as_ref().map(|q| q.queue_id),
             "language": self.session.language(),
             "on_hold": self.held,
             "consult": self.consult.as_ref().map(|c| json!({"to": c.to, "answered": c.answered, "joined": c.joined})),
         })
+    }
+}
+
+/// A flow's destination in words, for the timeline.
+fn describe_destination(to: &Destination) -> String {
+    match to {
+        Destination::Extension(n) => format!("extension {n}"),
+        Destination::Number(n) | Destination::Sip(n) => n.clone(),
     }
 }
 

@@ -93,7 +93,7 @@ pub(crate) async fn run_inbound(
     call.caller_name = channel.caller.name.clone();
     call.event(
         "entered",
-        json!({"did": did, "caller": call.caller, "flow": route.flow, "asterisk": call.wiring.server_name}),
+        json!({"did": did, "line": call.line_name, "caller": call.caller, "flow": route.flow, "asterisk": call.wiring.server_name}),
     )
     .await;
     if let Err(e) = call.wiring.client.answer(&chan).await {
