@@ -150,7 +150,7 @@ before(async () => {
       let did = `+1555${String(Date.now()).slice(-7)}`;
       while (did.includes(ACCOUNT)) did = `+1555${String(Math.floor(Math.random() * 1e7)).padStart(7, '0')}`;
       await post('/flows/publish', { path: 'flows/main.yaml', text: FLOW }, 200);
-      await post('/flows/publish', { path: 'routes.yaml', text: `version: 1\nroutes:\n  - match: { did: "${did}" }\n    flow: main\n` }, 200);
+      await post('/flows/publish', { path: 'routes.yaml', text: `version: 1\nroutes:\n  - match: { did: "${did}" }\n    flow: main\n    caller_id_name: Acme Sales\n` }, 200);
       // A desk phone without an agent, which calls are transferred to; it answers at once.
       const desk = await post('/extensions', { number: '1002', display_name: 'Front desk' });
       assert.equal(desk.provisioning.state, 'provisioned', JSON.stringify(desk.provisioning));
@@ -218,7 +218,9 @@ test('a call rings the agent with the caller and the IVR path, is "On call" once
     assert.equal(await card.getByTestId('call-caller').innerText(), CALLER);
     assert.equal(await card.getAttribute('aria-label'), `Incoming call: ${CALLER}`);
     const facts = await card.locator('.call-facts').innerText();
-    assert.match(facts, new RegExp(`Dialled\\s+\\${setup.did}`));
+    // The line's name (routes.yaml's caller_id_name) before the number, as on the agent's phone.
+    assert.match(facts, new RegExp(`Dialled\\s+Acme Sales \\(\\${setup.did}\\)`));
+    assert.equal(ring.query.callerId, `"Acme Sales: ${CALLER}" <${CALLER}>`);
     assert.match(facts, /Queue\s+sales/);
     const path = card.getByTestId('call-ivr');
     const menu = path.locator('.call-step[data-node="menu"]');

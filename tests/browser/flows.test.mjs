@@ -80,6 +80,10 @@ test('an admin validates, is refused, fixes and publishes a flow; numbers show t
   await did.waitFor();
   assert.match(await did.innerText(), /support-main/);
   assert.match(await did.innerText(), /OK/);
+  // The shipped example's main number has a name, a failover and emergency notes.
+  assert.equal(await did.getByTestId('did-name').innerText(), 'Acme Support');
+  assert.equal(await did.getByTestId('did-failover').innerText(), 'extension 4000');
+  assert.match(await did.getByTestId('did-emergency').innerText(), /Emergency: E911 address on file/);
   await page.getByTestId('edit-routes').click();
   await page.getByTestId('flow-source').waitFor();
   assert.match(await page.getByTestId('flow-source').inputValue(), /\+14155550100/);
