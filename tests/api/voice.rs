@@ -978,6 +978,108 @@ async fn asterisk_refusing_one_calls_answer_ends_that_call_and_the_next_caller_i
 }
 
 #[tokio::test]
+async fn a_phone_asterisk_refuses_to_ring_is_passed_over_and_the_next_agent_gets_the_call() {
+    let line = line(json!({"strategy": "linear", "offer_timeout_secs": 30})).await;
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let alex = line.agent("1001", answers.clone()).await;
+    let bo = line.agent("1002", answers).await;
+    line.available(&alex).await;
+    line.available(&bo).await;
+    line.ari.fail_once(
+        "POST",
+        "/ari/channels",
+        400,
+        "Invalid parameters for originating a channel.",
+    );
+    let caller = into_queue(&line).await;
+    line.request("try Alex's phone first", |r| originates_to(r, &alex.phone))
+        .await;
+    let ring = line
+        .request("ring Bo instead", |r| originates_to(r, &bo.phone))
+        .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    let call = line
+        .call_until("connected to Bo", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    let refused = timeline_entry(&call, "offer_failed");
+    assert_eq!(refused["agent_id"], alex.id);
+    assert!(
+        refused["why"]
+            .as_str()
+            .is_some_and(|w| w.contains("Invalid parameters for originating a channel")),
+        "{refused}"
+    );
+    // Alex was not left ringing or busy: free for the next caller.
+    assert_eq!(line.agent_state(&alex).await, "available");
+}
+
+#[tokio::test]
+async fn asterisk_refusing_to_bridge_an_answered_call_ends_it_and_frees_the_agent_for_the_next() {
+    let line = line(json!({"offer_timeout_secs": 30, "wrapup_secs": 0})).await;
+    let alex = line.alex().await;
+    line.ari.fail_once(
+        "POST",
+        "/ari/bridges/*-talk/addChannel",
+        422,
+        "Channel not in Stasis application",
+    );
+    let caller = into_queue(&line).await;
+    let leg = line
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await
+        .param("channelId")
+        .unwrap()
+        .to_owned();
+    // Alex answers, but Asterisk will not put the two in one bridge: neither is left in
+    // silence, and the error is on the call's timeline.
+    line.request("hang up Alex's phone", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{leg}")
+    })
+    .await;
+    line.request("hang up the caller", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "failed");
+    let error = timeline_entry(&call, "asterisk_error");
+    assert_eq!(error["request"], "bridge the call");
+    assert!(
+        error["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Channel not in Stasis application")),
+        "{error}"
+    );
+    // Alex is not stuck on a call that never was: the next caller reaches them.
+    assert_eq!(
+        line.agent_state_until(&alex, "available").await,
+        "available"
+    );
+    let next = line.ari.inbound_call(DID, "+14155550000");
+    line.prompt(&next, 1).await;
+    line.ari.press(&next, '1');
+    let ring = line
+        .request("ring Alex for the next caller", |r| {
+            originates_to(r, &alex.phone) && r.param("originator") == Some(next.as_str())
+        })
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the next caller with Alex", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&next))
+    })
+    .await;
+    line.call_until("the next call connected", |c| {
+        c["state"] == "connected" && c["caller"] == "+14155550000"
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn a_prompt_asterisk_refuses_to_play_is_logged_and_the_caller_can_still_choose() {
     let line = line(json!({})).await;
     let alex = line.alex().await;

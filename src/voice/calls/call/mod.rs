@@ -865,6 +865,8 @@ impl Call {
     /// The caller is gone: everything of the call ends.
     async fn caller_left(&mut self, why: &'static str) {
         self.caller_gone = true;
+        // Ended for a reason of ours (Asterisk failed, restarted): not the caller's doing.
+        let decided = self.end_reason.is_some();
         self.end_reason.get_or_insert(why);
         // A registered callback still joins the queue at its time.
         self.timers.retain(|t, _| *t == Timer::CallbackDue);
@@ -907,9 +909,9 @@ impl Call {
                     self.shared.release_contact(self.tenant, q.contact);
                     self.contact = None;
                     self.destroy_bridge(&q.holding).await;
-                    // Lost with Asterisk is not given up by the caller: reports must not
-                    // count it as abandoned.
-                    if self.end_reason != Some("asterisk_restart") {
+                    // Only a caller who hung up gave up waiting: reports must not count a
+                    // call we ended (or lost with Asterisk) as abandoned.
+                    if !decided {
                         self.end_reason = Some("abandoned");
                         self.event("abandoned", json!({"contact_id": q.contact}))
                             .await;
@@ -1019,18 +1021,16 @@ impl Call {
         if !self.caller_gone && !alive.contains(&self.channel) {
             // A restarted Asterisk took the caller's channel with it: nobody is left to
             // apologise to, so the call ends and its contact leaves the queue or the agent.
-            let why = if restarted {
-                "asterisk_restart"
-            } else {
-                "caller_hangup"
-            };
             tracing::info!(
                 call.id = self.call_id,
-                why,
+                restarted,
                 "caller's channel gone while the events socket was down"
             );
+            if restarted {
+                self.end_reason = Some("asterisk_restart");
+            }
             self.caller_gone = true;
-            self.caller_left(why).await;
+            self.caller_left("caller_hangup").await;
             return;
         }
         let gone: Vec<String> = self
