@@ -44,7 +44,8 @@
 //!
 //! `voice.asterisk` is a list of `[[voice.asterisk]]` tables, one per Asterisk server:
 //! `name`, `url` (`http://HOST:8088/ari`), `username`, `password`, `app` (`switchboard`),
-//! `request_timeout_secs` (`10`), `max_in_flight` (`32`), `rest_over_websocket` (`true`). In the
+//! `request_timeout_secs` (`10`), `max_in_flight` (`32`), `rest_over_websocket` (`true`),
+//! `interconnect` (unset: a dial string such as `PJSIP/{endpoint}@{server}`). In the
 //! environment it is one value:
 //! `SWITCHBOARD_VOICE__ASTERISK='[{name="pbx1",url="http://10.0.0.5:8088/ari",username="switchboard",password="…"}]'`.
 
@@ -184,6 +185,12 @@ pub struct AsteriskConfig {
     /// 21.9, 22.4 and later; an older one is detected and spoken to over HTTP).
     #[serde(default = "yes")]
     pub rest_over_websocket: bool,
+    /// How this server dials a phone registered with another of the servers: a dial string
+    /// with `{endpoint}` (the phone's PJSIP endpoint) and `{server}` (the other server's
+    /// `name`), e.g. `PJSIP/{endpoint}@{server}` over a SIP trunk named after each peer.
+    /// Unset: phones registered elsewhere are not rung from calls on this server.
+    #[serde(default)]
+    pub interconnect: Option<String>,
 }
 
 fn default_ari_app() -> String {
@@ -214,6 +221,7 @@ impl AsteriskConfig {
             request_timeout_secs: default_ari_timeout(),
             max_in_flight: default_ari_in_flight(),
             rest_over_websocket: true,
+            interconnect: None,
         }
     }
 
@@ -239,6 +247,13 @@ impl AsteriskConfig {
         // Asterisk limits app names to 73 characters; a comma would split the `app` list.
         if self.app.is_empty() || self.app.len() > 73 || self.app.contains(',') {
             return Err(bad("`app` must be 1 to 73 characters without commas".into()));
+        }
+        if let Some(dial) = &self.interconnect
+            && (!dial.contains("{endpoint}") || !dial.contains('/'))
+        {
+            return Err(bad(format!(
+                "`interconnect` must be a dial string with {{endpoint}} (e.g. `PJSIP/{{endpoint}}@{{server}}`), not `{dial}`"
+            )));
         }
         if self.request_timeout_secs == 0 || self.max_in_flight == 0 {
             return Err(bad(
@@ -925,6 +940,11 @@ mod tests {
         c.voice.asterisk[0].app = "a,b".into();
         assert!(c.validate().is_err());
         c.voice.asterisk[0].app = "switchboard".into();
+        c.validate().unwrap();
+        c.voice.asterisk[0].interconnect = Some("pbx2".into());
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("interconnect") && e.contains("{endpoint}"), "{e}");
+        c.voice.asterisk[0].interconnect = Some("PJSIP/{endpoint}@{server}".into());
         c.validate().unwrap();
     }
 

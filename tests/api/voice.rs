@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use switchboard::config::AsteriskConfig;
 
 use crate::ari_standin::{AriStandIn, Behaviour, Request};
 use crate::helpers::{Client, TestApp, spawn_app_with};
@@ -120,10 +121,16 @@ struct Agent {
 
 async fn line(queue_settings: Value) -> Line {
     let ari = AriStandIn::start().await;
-    ari.set_playback_duration(Duration::from_millis(60));
     let config = ari.config();
+    line_on(queue_settings, ari, vec![config]).await
+}
+
+/// [`line`] whose calls come in on `ari`, one of the Asterisk servers `servers` (its config
+/// first).
+async fn line_on(queue_settings: Value, ari: AriStandIn, servers: Vec<AsteriskConfig>) -> Line {
+    ari.set_playback_duration(Duration::from_millis(60));
     let app = spawn_app_with(move |c| {
-        c.voice.asterisk = vec![config];
+        c.voice.asterisk = servers;
         c.voice.outbound_endpoint = "PJSIP/{number}@trunk".into();
         c.voice.sip_uri_endpoint = "PJSIP/trunk/{uri}".into();
     })
@@ -1521,6 +1528,120 @@ async fn an_asterisk_restart_ends_its_calls_frees_queue_and_agent_and_pushes_the
         })
         .await;
     assert!(ring.param("channelId").is_some());
+}
+
+/// Two Asterisk servers: calls come in on `pbx1`, Alex's phone is registered with `pbx2`.
+/// `interconnect` is pbx1's way to reach pbx2's phones.
+async fn two_servers(interconnect: Option<&str>) -> (Line, AriStandIn, Agent) {
+    let pbx1 = AriStandIn::start().await;
+    let pbx2 = AriStandIn::start().await;
+    let servers = vec![
+        AsteriskConfig {
+            name: "pbx1".into(),
+            interconnect: interconnect.map(str::to_owned),
+            ..pbx1.config()
+        },
+        AsteriskConfig {
+            name: "pbx2".into(),
+            ..pbx2.config()
+        },
+    ];
+    let line = line_on(json!({"offer_timeout_secs": 30}), pbx1, servers).await;
+    let alex = line.alex().await;
+    // The phone moves to pbx2: pbx1 has it (pushed to every server) but unregistered. Each
+    // server is heard saying so before the next step.
+    let endpoint = format!(
+        "/api/v1/tenants/{}/extensions/{}",
+        line.tid,
+        line.extension_id("1001").await
+    );
+    let registration_until = |state: &'static str| {
+        let (op, endpoint) = (&line.op, &endpoint);
+        async move {
+            for _ in 0..100 {
+                if op.get(endpoint).await.body["registration"]["state"] == state {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("the phone never became {state}");
+        }
+    };
+    line.ari.phone(&alex.phone, Behaviour::Unregistered);
+    registration_until("offline").await;
+    pbx2.phone(
+        &alex.phone,
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    registration_until("online").await;
+    (line, pbx2, alex)
+}
+
+#[tokio::test]
+async fn an_agent_whose_phone_is_on_another_asterisk_is_rung_through_the_interconnect() {
+    let (line, pbx2, alex) = two_servers(Some("PJSIP/{endpoint}@{server}")).await;
+    line.ari.phone(
+        &format!("{}@pbx2", alex.phone),
+        Behaviour::Answers {
+            after: Duration::from_millis(100),
+        },
+    );
+    let caller = into_queue(&line).await;
+    // Rung from the caller's server, over the trunk to pbx2, so both legs share one bridge.
+    let ring = line
+        .request("ring Alex's phone through pbx2", |r| {
+            originates_to(r, &format!("{}@pbx2", alex.phone))
+        })
+        .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with Alex", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    let call = line
+        .call_until("connected", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], alex.id);
+    assert_eq!(call["asterisk"], "pbx1");
+    assert!(
+        !pbx2
+            .requests()
+            .iter()
+            .any(|r| r.path.starts_with("/ari/channels") && r.method == "POST"),
+        "nothing is originated on pbx2"
+    );
+}
+
+#[tokio::test]
+async fn without_an_interconnect_a_phone_on_another_asterisk_is_passed_over_with_the_reason() {
+    let (line, _pbx2, alex) = two_servers(None).await;
+    into_queue(&line).await;
+    let call = line
+        .call_until("offer failed", |c| {
+            c["timeline"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|e| e["kind"] == "offer_failed"))
+        })
+        .await;
+    let failed = timeline_entry(&call, "offer_failed");
+    assert_eq!(failed["agent_id"], alex.id);
+    assert_eq!(
+        failed["why"],
+        "the phone is registered with Asterisk `pbx2`, which this call's Asterisk `pbx1` has no interconnect to"
+    );
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &alex.phone)),
+        "pbx1 does not try a phone it cannot reach"
+    );
 }
 
 #[tokio::test]

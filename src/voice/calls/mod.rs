@@ -414,15 +414,24 @@ impl VoiceService {
         agent: i64,
         to: &str,
     ) -> Result<i64, VoiceError> {
-        let Some(srv) = self.0.servers.first() else {
+        if self.0.servers.is_empty() {
             return Err(VoiceError::NotConfigured);
-        };
+        }
         let store = &self.0.deps.store;
         let phone = store::extensions::list_extensions(store, tenant.id)
             .await?
             .into_iter()
             .find(|x| x.enabled && !x.dnd && x.user_id == Some(agent))
             .ok_or(VoiceError::NoPhone)?;
+        let phone_id = crate::voice::provision::object_id(&tenant.slug, &phone.number);
+        // Placed on the server the agent's phone is registered with, which dials it directly.
+        let server = self
+            .0
+            .registered_on(&phone_id)
+            .first()
+            .copied()
+            .unwrap_or(0);
+        let srv = &self.0.servers[server];
         // The call holds the agent's voice capacity through one of their queues (its reports
         // count it there); an agent in no queue is not routed calls anyway.
         let queues =
@@ -473,10 +482,7 @@ impl VoiceService {
             chrono::Utc::now(),
         )
         .await?;
-        let endpoint = format!(
-            "PJSIP/{}",
-            crate::voice::provision::object_id(&tenant.slug, &phone.number)
-        );
+        let endpoint = format!("PJSIP/{phone_id}");
         let id = row.id;
         let slug = tenant.slug.clone();
         let claims = Claims {
@@ -485,7 +491,7 @@ impl VoiceService {
             call_id: Some(row.id),
             contact: held.map(|c| (tenant.id, c)),
         };
-        self.launch(0, key, claims, move |shared, wiring, rx| {
+        self.launch(server, key, claims, move |shared, wiring, rx| {
             let outbound = call::Outbound {
                 row,
                 slug,
@@ -1179,6 +1185,36 @@ impl Shared {
             .unwrap_or_else(|p| p.into_inner())
             .get(endpoint)
             .is_some_and(|p| p.state == "offline")
+    }
+
+    /// The servers the phone of `endpoint` is registered with now (usually one; none when no
+    /// server has it, or none said).
+    pub(crate) fn registered_on(&self, endpoint: &str) -> Vec<usize> {
+        self.phones
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .online_on(endpoint)
+    }
+
+    /// How server `here` dials the phone of PJSIP `endpoint`: directly when the phone is
+    /// registered with it (or with no server we know of: Asterisk then says why it cannot),
+    /// else through `here`'s `interconnect` to a server it is registered with. An agent's
+    /// phone on another server is otherwise out of reach: the reason says so.
+    pub(crate) fn phone_dial(&self, here: usize, endpoint: &str) -> Result<String, String> {
+        let on = self.registered_on(endpoint);
+        let Some(&there) = on.first().filter(|_| !on.contains(&here)) else {
+            return Ok(format!("PJSIP/{endpoint}"));
+        };
+        let (from, to) = (&self.servers[here].config, &self.servers[there].config);
+        match &from.interconnect {
+            Some(dial) => Ok(dial
+                .replace("{endpoint}", endpoint)
+                .replace("{server}", &to.name)),
+            None => Err(format!(
+                "the phone is registered with Asterisk `{}`, which this call's Asterisk `{}` has no interconnect to",
+                to.name, from.name
+            )),
+        }
     }
 
     fn set_phone(&self, server: usize, endpoint: &str, online: bool) {

@@ -333,6 +333,23 @@ impl Registrations {
         });
     }
 
+    /// The servers that have the phone registered now, in server order.
+    pub(super) fn online_on(&self, endpoint: &str) -> Vec<usize> {
+        let mut on: Vec<usize> = self
+            .0
+            .get(endpoint)
+            .map(|reports| {
+                reports
+                    .iter()
+                    .filter(|(_, p)| p.state == "online")
+                    .map(|(s, _)| *s)
+                    .collect()
+            })
+            .unwrap_or_default();
+        on.sort_unstable();
+        on
+    }
+
     /// Online (since it first registered) when any server has the phone; otherwise offline
     /// since the last server lost it; `None` when no server said anything.
     pub(super) fn get(&self, endpoint: &str) -> Option<super::PhoneState> {

@@ -114,7 +114,9 @@ impl Call {
                                 "the phone of extension {number} is not registered"
                             ));
                         }
-                        Ok(Dest::Leg(format!("PJSIP/{endpoint}")))
+                        self.shared
+                            .phone_dial(self.wiring.server, &endpoint)
+                            .map(Dest::Leg)
                     }
                     Some(_) => Err(format!("extension {number} takes no calls now")),
                     None => Err(format!("no extension {number}")),

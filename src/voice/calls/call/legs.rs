@@ -52,6 +52,17 @@ impl Call {
             .await;
             return;
         }
+        let dial = match self.shared.phone_dial(self.wiring.server, &endpoint) {
+            Ok(dial) => dial,
+            Err(why) => {
+                self.not_rung(
+                    agent,
+                    json!({"agent_id": agent, "extension": phone.number, "why": why}),
+                )
+                .await;
+                return;
+            }
+        };
         let leg = format!("{}-a{agent}-{}", self.wiring.key, {
             self.seq += 1;
             self.seq
@@ -64,7 +75,7 @@ impl Call {
         };
         let waiting_caller = (!self.caller_gone).then(|| self.channel.clone());
         let originate = Originate {
-            endpoint: format!("PJSIP/{endpoint}"),
+            endpoint: dial,
             app_args: vec!["leg".into(), self.wiring.key.clone()],
             caller_id: Some(match &self.callback {
                 Some(_) => format!("\"{}\" <{number}>", name.replace('"', "")),
@@ -473,28 +484,28 @@ impl Call {
             }
         }
         let endpoint = match &request.to {
-            Destination::Extension(number) => Some(format!(
-                "PJSIP/{}",
-                crate::voice::provision::object_id(&self.slug, number)
-            )),
-            Destination::Number(number) => Some(
-                self.shared
-                    .deps
-                    .outbound_endpoint
-                    .replace("{number}", number),
+            Destination::Extension(number) => self.shared.phone_dial(
+                self.wiring.server,
+                &crate::voice::provision::object_id(&self.slug, number),
             ),
+            Destination::Number(number) => Ok(self
+                .shared
+                .deps
+                .outbound_endpoint
+                .replace("{number}", number)),
             Destination::Sip(uri) if dialable_sip_uri(uri) => {
-                Some(self.shared.deps.sip_uri_endpoint.replace("{uri}", uri))
+                Ok(self.shared.deps.sip_uri_endpoint.replace("{uri}", uri))
             }
-            Destination::Sip(_) => None,
+            Destination::Sip(_) => Err(
+                "the SIP URI cannot be dialled (sip:user@host, no spaces, commas or &)".to_owned(),
+            ),
         };
-        let Some(endpoint) = endpoint else {
-            self.event(
-                "transfer_failed",
-                json!({"why": "the SIP URI cannot be dialled (sip:user@host, no spaces, commas or &)"}),
-            )
-            .await;
-            return Some(interp::Event::TransferResult(TransferOutcome::Failed));
+        let endpoint = match endpoint {
+            Ok(endpoint) => endpoint,
+            Err(why) => {
+                self.event("transfer_failed", json!({"why": why})).await;
+                return Some(interp::Event::TransferResult(TransferOutcome::Failed));
+            }
         };
         self.transfer_to = Some(match &request.to {
             Destination::Extension(number) => self.extension_party(number).await,

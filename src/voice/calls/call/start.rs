@@ -382,17 +382,25 @@ pub(crate) async fn run_internal(
         ))
     } else {
         match phones.iter().find(|x| x.number == reached) {
-            Some(x) if x.enabled && !x.dnd && x.number != extension.number => Some((
-                format!(
-                    "PJSIP/{}",
-                    crate::voice::provision::object_id(&tenant.slug, &x.number)
-                ),
-                format!(
-                    "\"{}\" <{}>",
-                    extension.display_name.replace('"', ""),
-                    extension.number
-                ),
-            )),
+            Some(x) if x.enabled && !x.dnd && x.number != extension.number => shared
+                .phone_dial(
+                    wiring.server,
+                    &crate::voice::provision::object_id(&tenant.slug, &x.number),
+                )
+                .map_err(
+                    |why| tracing::info!(extension = %x.number, %why, "internal call not placed"),
+                )
+                .ok()
+                .map(|dial| {
+                    (
+                        dial,
+                        format!(
+                            "\"{}\" <{}>",
+                            extension.display_name.replace('"', ""),
+                            extension.number
+                        ),
+                    )
+                }),
             _ => None,
         }
     };
