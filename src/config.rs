@@ -943,7 +943,10 @@ mod tests {
         c.validate().unwrap();
         c.voice.asterisk[0].interconnect = Some("pbx2".into());
         let e = c.validate().unwrap_err().to_string();
-        assert!(e.contains("interconnect") && e.contains("{endpoint}"), "{e}");
+        assert!(
+            e.contains("interconnect") && e.contains("{endpoint}"),
+            "{e}"
+        );
         c.voice.asterisk[0].interconnect = Some("PJSIP/{endpoint}@{server}".into());
         c.validate().unwrap();
     }

@@ -99,6 +99,10 @@ pub struct AiSettings {
     pub response_delay_ms: u64,
     /// Tool rounds allowed per turn.
     pub max_tool_rounds: u32,
+    /// How long one model request may take (seconds) before it counts as failed; it is asked
+    /// once more, then the customer gets the fallback message and a person. A model on a
+    /// CPU (Ollama, llama.cpp) may need more than the default.
+    pub model_timeout_secs: u32,
     /// Said when the bot cannot help and hands over.
     pub fallback_message: String,
     /// Said on handing over while agents are available; `{{position}}` and `{{wait}}` work.
@@ -245,6 +249,7 @@ impl Default for AiSettings {
             max_bot_replies: 8,
             response_delay_ms: 600,
             max_tool_rounds: 3,
+            model_timeout_secs: 25,
             fallback_message: DEFAULT_FALLBACK.into(),
             handoff_message: DEFAULT_HANDOFF.into(),
             offline_message: DEFAULT_OFFLINE.into(),
@@ -323,6 +328,9 @@ impl AiSettings {
         }
         if self.max_tool_rounds > 10 {
             return Err(bad("max_tool_rounds", "must be at most 10"));
+        }
+        if !(1..=300).contains(&self.model_timeout_secs) {
+            return Err(bad("model_timeout_secs", "must be 1–300"));
         }
         if self.response_delay_ms > 10_000 {
             return Err(bad("response_delay_ms", "must be at most 10000"));

@@ -28,8 +28,6 @@ use crate::store::{
 const HISTORY_TURNS: usize = 20;
 /// Longest reply the bot sends.
 const MAX_REPLY_CHARS: usize = 2000;
-/// Model call timeout.
-const MODEL_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// Everything a model turn reads.
 pub struct LlmTurn<'a> {
@@ -114,6 +112,10 @@ pub enum TurnError {
     Empty,
 }
 
+fn model_timeout(s: &super::config::AiSettings) -> Duration {
+    Duration::from_secs(u64::from(s.model_timeout_secs.max(1)))
+}
+
 /// The client for the tenant's provider.
 pub fn client(t: &TenantAi) -> Result<LlmClient, TurnError> {
     let s = &t.settings;
@@ -127,7 +129,7 @@ pub fn client(t: &TenantAi) -> Result<LlmClient, TurnError> {
             if let Some(u) = &s.base_url {
                 c.base_url = u.clone();
             }
-            c.timeout = MODEL_TIMEOUT;
+            c.timeout = model_timeout(s);
             Provider::Anthropic(c)
         }
         ProviderKind::Openai | ProviderKind::Hybrid | ProviderKind::Local => {
@@ -141,7 +143,7 @@ pub fn client(t: &TenantAi) -> Result<LlmClient, TurnError> {
                 deployment: a.deployment.clone(),
                 api_version: a.api_version.clone(),
             });
-            c.timeout = MODEL_TIMEOUT;
+            c.timeout = model_timeout(s);
             Provider::OpenAi(c)
         }
     };

@@ -672,6 +672,55 @@ async fn a_model_that_keeps_calling_tools_is_stopped_and_the_customer_handed_ove
 }
 
 #[tokio::test]
+async fn a_model_slower_than_the_timeout_is_asked_once_more_then_the_customer_gets_a_person() {
+    let app = spawn_app().await;
+    let llm = LlmStandin::start().await;
+    let s = model_shop(
+        &app,
+        &llm,
+        json!({"model_timeout_secs": 1, "fallback_message": "Let me get a colleague for this."}),
+    )
+    .await;
+    for _ in 0..2 {
+        llm.push(Script::Delay(
+            std::time::Duration::from_secs(5),
+            Box::new(Script::OpenAiText("Too late to be said.".into())),
+        ));
+    }
+    let mut ws = visitor(&app, &s.public_id, None, None, None).await.unwrap();
+    until(&mut ws, "ready").await;
+    say(&mut ws, "1", "Are returns free?").await;
+    // Never the model's late answer: both tries gave up after a second.
+    assert_eq!(bot_says(&mut ws).await, "Let me get a colleague for this.");
+    let next = bot_says(&mut ws).await;
+    assert!(next.contains("in line"), "{next}");
+    assert_eq!(llm.requests().len(), 2, "asked once more, then no more");
+    let c = s
+        .admin
+        .get(&format!("/api/v1/tenants/{}/conversations", s.tid))
+        .await;
+    assert_eq!(c.body["items"][0]["handoff_reason"], "provider_failure");
+    // Out-of-range timeouts are refused with the field named.
+    let r = s
+        .admin
+        .request(
+            reqwest::Method::PUT,
+            &format!("/api/v1/tenants/{}/ai", s.tid),
+            Some(json!({"settings": {"provider": "openai", "model": "llama3.1", "base_url": llm.openai_base(), "model_timeout_secs": 0}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("model_timeout_secs"),
+        "{}",
+        r.body
+    );
+}
+
+#[tokio::test]
 async fn a_rate_limited_model_is_asked_again_and_the_customer_gets_its_answer() {
     let app = spawn_app().await;
     let llm = LlmStandin::start().await;

@@ -128,18 +128,24 @@ test('an admin imports the knowledge base and switches the assistant on; it answ
     const before = await page.evaluate(async (tid) => (await (await fetch(`/api/v1/tenants/${tid}/ai`)).json()).settings, setup.tid);
     await page.getByRole('radio', { name: /Anthropic/ }).check();
     await page.getByLabel('Model', { exact: true }).fill('claude-3-5-haiku-latest');
+    // A model's settings show with a model provider: the timeout for a slow one among them.
+    const timeout = page.getByLabel('Model timeout (seconds)');
+    assert.equal(await timeout.inputValue(), '25');
+    await timeout.fill('40');
     await page.getByTestId('ai-save').click();
     const keyField = page.locator('.field', { has: page.getByTestId('api-key') });
     await keyField.getByText('Anthropic needs an API key.').waitFor();
     assert.equal(await page.getByTestId('api-key').getAttribute('aria-invalid'), 'true');
     assert.ok(await page.getByTestId('api-key').evaluate((el) => el === document.activeElement), 'the key field has the focus');
     await page.getByRole('radio', { name: /Built-in/ }).check();
+    assert.ok(await timeout.isHidden(), 'the built-in bot has no model to wait for');
     await page.getByRole('switch', { name: /Answer new conversations/ }).check();
     await page.getByTestId('ai-save').click();
     await page.getByTestId('ai-status').getByText('Answering customers').waitFor();
     const stored = await page.evaluate(async (tid) => (await (await fetch(`/api/v1/tenants/${tid}/ai`)).json()).settings, setup.tid);
     assert.equal(stored.enabled, true);
     assert.equal(stored.provider, 'local');
+    assert.equal(stored.model_timeout_secs, 25, 'a hidden field is not saved: the stored value stays');
     assert.deepEqual(stored.channels, ['widget']);
     assert.deepEqual(stored.local, before.local, 'settings the form does not change are kept');
     assert.equal(stored.handoff_message, before.handoff_message);

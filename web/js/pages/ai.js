@@ -29,6 +29,7 @@ const USES = {
   api_key: ['openai', 'anthropic', 'hybrid'],
   local: ['local', 'hybrid'],
   max_tool_rounds: ['openai', 'anthropic', 'hybrid'],
+  model_timeout_secs: ['openai', 'anthropic', 'hybrid'],
   instructions: ['openai', 'anthropic', 'hybrid'],
 };
 
@@ -241,6 +242,7 @@ export async function render(root, ctx) {
     const maxReplies = numberField({ name: 'max_bot_replies', label: 'Replies before handing over', value: s.max_bot_replies, min: 1, max: 100, step: 1, required: true, hint: 'After this many replies the conversation goes to your team.' });
     const delay = numberField({ name: 'response_delay_ms', label: 'Typing delay (ms)', value: s.response_delay_ms, min: 0, max: 10000, step: 100, required: true, hint: 'Typing is shown this long before each reply, so it does not feel instant.' });
     const toolRounds = numberField({ name: 'max_tool_rounds', label: 'Tool rounds per reply', value: s.max_tool_rounds, min: 0, max: 10, step: 1, required: true, hint: 'How often the model may look things up (orders, the knowledge base) per reply.' });
+    const modelTimeout = numberField({ name: 'model_timeout_secs', label: 'Model timeout (seconds)', value: s.model_timeout_secs, min: 1, max: 300, step: 1, required: true, hint: 'A slower answer is asked for once more, then the customer gets the fallback message and a person. Raise it for a model running on a CPU.' });
 
     /* messages */
     const placeholderHint = ['Use ', h('code', null, '{{position}}'), ' for the place in line and ', h('code', null, '{{wait}}'), ' for the expected wait.'];
@@ -297,7 +299,7 @@ export async function render(root, ctx) {
       { class: 'settings-form', novalidate: true, id: 'ai-settings-form', 'aria-label': 'AI agent settings' },
       section('assistant', 'Assistant', 'Switch it on and choose where and when it answers.', enabled.el, channels, hours.el, reopen.el, kbLine),
       section('provider', 'Provider', 'The built-in bot needs nothing else. A model provider writes freer answers from the same knowledge base.', providerGroup, providerFields),
-      section('behaviour', 'Behaviour', 'How it sounds, how sure it must be, and when it stops.', personality.el, instructions.el, h('div', { class: 'grid-2' }, handoffConfidence.el, maxReplies.el, delay.el, toolRounds.el)),
+      section('behaviour', 'Behaviour', 'How it sounds, how sure it must be, and when it stops.', personality.el, instructions.el, h('div', { class: 'grid-2' }, handoffConfidence.el, maxReplies.el, delay.el, toolRounds.el, modelTimeout.el)),
       section('messages', 'Messages', 'What customers read when the assistant cannot help or hands over, in the language they write in.', fallback.el, handoffMsg.el, offline.el, esFallback.el, esHandoff.el, esOffline.el),
       section('languages', 'Languages', null, h('div', { class: 'grid-2' }, languages.el, defaultLanguage.el)),
       section('budget', 'Usage and budget', 'Tokens used by model providers this month, and what they cost. The built-in bot uses none.', usageEl, budget.el, h('div', { class: 'grid-2' }, priceFields.map(([, f]) => f.el))),
@@ -322,6 +324,7 @@ export async function render(root, ctx) {
       keyBlock.hidden = !uses('api_key');
       localBlock.hidden = !uses('local');
       toolRounds.el.hidden = !uses('max_tool_rounds');
+      modelTimeout.el.hidden = !uses('model_timeout_secs');
       instructions.el.hidden = !uses('instructions');
       const ph = PLACEHOLDERS[p] || {};
       baseUrl.input.placeholder = ph.base_url || '';
@@ -363,6 +366,7 @@ export async function render(root, ctx) {
       max_bot_replies: maxReplies,
       response_delay_ms: delay,
       max_tool_rounds: toolRounds,
+      model_timeout_secs: modelTimeout,
       fallback_message: fallback,
       handoff_message: handoffMsg,
       offline_message: offline,
@@ -460,6 +464,7 @@ export async function render(root, ctx) {
         max_bot_replies: num(maxReplies, s.max_bot_replies, { min: 1, max: 100, integer: true }),
         response_delay_ms: num(delay, s.response_delay_ms, { min: 0, max: 10000, integer: true }),
         max_tool_rounds: num(toolRounds, s.max_tool_rounds, { min: 0, max: 10, integer: true }),
+        model_timeout_secs: num(modelTimeout, s.model_timeout_secs, { min: 1, max: 300, integer: true }),
         fallback_message: fallback.input.value.trim(),
         handoff_message: handoffMsg.input.value.trim(),
         offline_message: offline.input.value.trim(),
