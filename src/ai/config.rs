@@ -99,9 +99,10 @@ pub struct AiSettings {
     pub response_delay_ms: u64,
     /// Tool rounds allowed per turn.
     pub max_tool_rounds: u32,
-    /// How long one model request may take (seconds) before it counts as failed; it is asked
-    /// once more, then the customer gets the fallback message and a person. A model on a
-    /// CPU (Ollama, llama.cpp) may need more than the default.
+    /// How long (seconds) the model may take to start an answer or pause within a streamed
+    /// one, and a whole answer that is not streamed (an agent's draft) may take; past it the
+    /// request fails, is asked once more, then the customer gets the fallback message and a
+    /// person. A model on a CPU (Ollama, llama.cpp) may need more than the default.
     pub model_timeout_secs: u32,
     /// Said when the bot cannot help and hands over.
     pub fallback_message: String,

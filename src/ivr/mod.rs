@@ -106,7 +106,7 @@ pub use diag::{Diagnostic, Report, Severity, Span};
 pub use flow::{Exit, Flow, parse_duration_ms};
 pub use graph::SPECIAL_TARGETS;
 pub use model::*;
-pub use routes::is_e164;
+pub use routes::{is_dialable_sip_uri, is_e164};
 pub use sounds::{SOUND_EXTENSIONS, SoundIndex, SoundInfo, WavFormat, load_sounds};
 pub use speech::{POLLY_MAX_BILLED, POLLY_MAX_TOTAL, ssml_billed_chars};
 pub use templates::template_names;

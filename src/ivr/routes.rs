@@ -18,6 +18,26 @@ pub fn is_e164(text: &str) -> bool {
         && !digits.starts_with('0')
 }
 
+/// A SIP URI safe to put in a dial string: `sip:` or `sips:`, a user and a host, and none of
+/// the characters Asterisk reads as separators between endpoints or options. Publishing
+/// checks transfer and failover URIs by it (IVR018), so what passes is what can be dialled.
+pub fn is_dialable_sip_uri(uri: &str) -> bool {
+    let Some(rest) = uri
+        .strip_prefix("sip:")
+        .or_else(|| uri.strip_prefix("sips:"))
+    else {
+        return false;
+    };
+    let Some((user, host)) = rest.split_once('@') else {
+        return false;
+    };
+    !user.is_empty()
+        && !host.is_empty()
+        && uri
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, ',' | '&' | '^' | '"' | '\\' | '<' | '>'))
+}
+
 pub(crate) fn check_routes(
     sink: &mut Sink<'_>,
     routes: &RoutesFile,
@@ -144,10 +164,10 @@ fn check_caller_id_name(sink: &mut Sink<'_>, path: &str, name: &str) {
         ))
     } else if name
         .chars()
-        .any(|c| matches!(c, '"' | '<' | '>') || c.is_control())
+        .any(|c| matches!(c, '"' | '\\' | '<' | '>') || c.is_control())
     {
         Some(format!(
-            "caller_id_name '{name}' holds a quote, angle bracket or control character"
+            "caller_id_name '{name}' holds a quote, backslash, angle bracket or control character"
         ))
     } else {
         None
@@ -190,22 +210,22 @@ fn check_failover(sink: &mut Sink<'_>, path: &str, to: &TransferTo) {
             Some("E.164 is + then 2–15 digits, no spaces, e.g. \"+14155550100\"".into()),
         );
     }
-    if let Some(uri) = &to.sip {
-        let rest = uri
-            .strip_prefix("sips:")
-            .or_else(|| uri.strip_prefix("sip:"))
-            .unwrap_or("");
-        if rest.trim().is_empty() || rest.contains(char::is_whitespace) {
-            sink.error(
-                "IVR018",
-                &format!("{path}/sip"),
-                None,
-                format!("'{uri}' is not a sip: or sips: URI"),
-                None,
-            );
-        }
+    if let Some(uri) = &to.sip
+        && !is_dialable_sip_uri(uri)
+    {
+        sink.error(
+            "IVR018",
+            &format!("{path}/sip"),
+            None,
+            format!("'{uri}' is not a SIP URI Asterisk can dial"),
+            Some(SIP_URI_HINT.into()),
+        );
     }
 }
+
+/// What a dialable SIP URI looks like.
+pub(crate) const SIP_URI_HINT: &str =
+    "write sip:user@host (or sips:), without spaces, commas, &, quotes or angle brackets";
 
 /// IVR015 for routes: a failover extension must be one of the tenant's.
 pub(crate) fn check_failover_extensions(

@@ -556,6 +556,22 @@ fn durations_parse() {
     assert_eq!(parse_duration_ms("6"), None);
     assert_eq!(parse_duration_ms("6 s"), None);
     assert!(is_e164("+14155550100") && !is_e164("+04155550100") && !is_e164("14155550100"));
+    // What publishing accepts as a SIP URI is what a call can put in a dial string.
+    assert!(is_dialable_sip_uri("sip:alice@example.com"));
+    assert!(is_dialable_sip_uri(
+        "sips:desk@pbx.example.com:5061;transport=tls"
+    ));
+    for bad in [
+        "sip:example.com",
+        "tel:+14155550100",
+        "sip:a@b.com&PJSIP/evil",
+        "sip:a b@example.com",
+        "sip:a@b.com,30",
+        "sip:@host",
+        "sip:user@",
+    ] {
+        assert!(!is_dialable_sip_uri(bad), "{bad}");
+    }
 }
 
 #[test]

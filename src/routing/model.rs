@@ -431,6 +431,13 @@ pub enum Event {
         /// The contact.
         contact: ContactId,
     },
+    /// The contact is gone by no choice of the customer's (the platform failed them, e.g.
+    /// Asterisk restarted or refused to connect the call): like a withdrawal, but a waiting
+    /// contact is not counted as abandoned.
+    ContactLost {
+        /// The contact.
+        contact: ContactId,
+    },
     /// An agent accepted an offer (the first accept wins).
     OfferAccepted {
         /// The contact.

@@ -612,19 +612,36 @@ impl RoutingService {
 
     /// The customer left (hung up, closed the chat): abandoned if waiting, ended if connected.
     pub async fn withdraw(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        self.take_out(tenant, contact, true).await
+    }
+
+    /// The contact is lost by no choice of the customer's (Asterisk restarted, or refused to
+    /// connect the call): `lost` if waiting, not counted as abandoned; ended if connected.
+    pub async fn lose(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        self.take_out(tenant, contact, false).await
+    }
+
+    async fn take_out(
+        &self,
+        tenant: TenantId,
+        contact: i64,
+        abandoned: bool,
+    ) -> Result<(), RoutingError> {
         let router = self.router(tenant).await?;
         let mut r = router.lock().await;
         let outcome = match r.engine.contact(ContactId(contact as u64)) {
             Some(ContactView::Assigned { .. }) => "ended",
-            Some(_) => "abandoned",
+            Some(_) if abandoned => "abandoned",
+            Some(_) => "lost",
             None => return Err(StoreError::NotFound.into()),
         };
-        let commands = r.engine.handle(
-            Event::ContactWithdrawn {
-                contact: ContactId(contact as u64),
-            },
-            now_ts(),
-        );
+        let id = ContactId(contact as u64);
+        let event = if abandoned {
+            Event::ContactWithdrawn { contact: id }
+        } else {
+            Event::ContactLost { contact: id }
+        };
+        let commands = r.engine.handle(event, now_ts());
         r.offers.remove(&ContactId(contact as u64));
         self.ended(tenant, r, contact, outcome, commands).await
     }

@@ -390,6 +390,30 @@ impl Line {
         seen
     }
 
+    /// The queue's figures of today (answered, abandoned …).
+    async fn queue_stats(&self) -> Value {
+        self.op
+            .get(&format!(
+                "/api/v1/tenants/{}/queues/{}/live",
+                self.tid, self.queue
+            ))
+            .await
+            .body["stats"]
+            .clone()
+    }
+
+    /// The routing outcome of contact `id` (`ended`, `abandoned`, `lost` …).
+    async fn contact_outcome(&self, id: &Value) -> Value {
+        self.op
+            .get(&format!(
+                "/api/v1/tenants/{}/routing/contacts/{id}",
+                self.tid
+            ))
+            .await
+            .body["outcome"]
+            .clone()
+    }
+
     /// Polls the queue's live view until `n` contacts wait in it.
     async fn waiting_until(&self, n: usize) -> Value {
         let path = format!("/api/v1/tenants/{}/queues/{}/live", self.tid, self.queue);
@@ -1052,6 +1076,11 @@ async fn asterisk_refusing_to_bridge_an_answered_call_ends_it_and_frees_the_agen
     .await;
     let call = line.call_until("ended", |c| c["state"] == "ended").await;
     assert_eq!(call["end_reason"], "failed");
+    assert_eq!(
+        line.queue_stats().await["abandoned"],
+        0,
+        "the caller did not give up"
+    );
     let error = timeline_entry(&call, "asterisk_error");
     assert_eq!(error["request"], "bridge the call");
     assert!(
@@ -1473,11 +1502,16 @@ async fn an_asterisk_restart_ends_its_calls_frees_queue_and_agent_and_pushes_the
     // and no event says so.
     line.ari.restart();
     assert!(!line.ari.has_config("endpoint", &alex.phone));
-    for (id, what) in [
-        (talking["id"].as_i64().unwrap(), "the call with Alex"),
+    for (id, what, outcome) in [
+        (
+            talking["id"].as_i64().unwrap(),
+            "the call with Alex",
+            "answered",
+        ),
         (
             line.calls().await[0]["id"].as_i64().unwrap(),
             "the waiting call",
+            "lost",
         ),
     ] {
         let call = line
@@ -1488,7 +1522,14 @@ async fn an_asterisk_restart_ends_its_calls_frees_queue_and_agent_and_pushes_the
             !kinds(&call).contains(&"abandoned".to_owned()),
             "{what}: lost with Asterisk is not abandoned"
         );
+        assert_eq!(
+            line.contact_outcome(&call["contact_id"]).await,
+            outcome,
+            "{what}"
+        );
     }
+    // Neither counts in the queue's abandoned figure.
+    assert_eq!(line.queue_stats().await["abandoned"], 0);
     assert!(line.ari.connections() > before, "the events socket is back");
     // No contact is left in the engine: nobody waits, and Alex is free for the next caller.
     line.waiting_until(0).await;
@@ -1548,12 +1589,17 @@ async fn two_servers(interconnect: Option<&str>) -> (Line, AriStandIn, Agent) {
     ];
     let line = line_on(json!({"offer_timeout_secs": 30}), pbx1, servers).await;
     let alex = line.alex().await;
-    // The phone moves to pbx2: pbx1 has it (pushed to every server) but unregistered. Each
-    // server is heard saying so before the next step.
+    registered_only_on(&line, &pbx2, &alex, "1001").await;
+    (line, pbx2, alex)
+}
+
+/// Moves `agent`'s phone (extension `number`) to `pbx2`: pbx1 has it (pushed to every server)
+/// but unregistered. Each server is heard saying so before the next step.
+async fn registered_only_on(line: &Line, pbx2: &AriStandIn, agent: &Agent, number: &str) {
     let endpoint = format!(
         "/api/v1/tenants/{}/extensions/{}",
         line.tid,
-        line.extension_id("1001").await
+        line.extension_id(number).await
     );
     let registration_until = |state: &'static str| {
         let (op, endpoint) = (&line.op, &endpoint);
@@ -1567,16 +1613,15 @@ async fn two_servers(interconnect: Option<&str>) -> (Line, AriStandIn, Agent) {
             panic!("the phone never became {state}");
         }
     };
-    line.ari.phone(&alex.phone, Behaviour::Unregistered);
+    line.ari.phone(&agent.phone, Behaviour::Unregistered);
     registration_until("offline").await;
     pbx2.phone(
-        &alex.phone,
+        &agent.phone,
         Behaviour::Answers {
             after: Duration::from_millis(100),
         },
     );
     registration_until("online").await;
-    (line, pbx2, alex)
 }
 
 #[tokio::test]
@@ -1615,6 +1660,36 @@ async fn an_agent_whose_phone_is_on_another_asterisk_is_rung_through_the_interco
             .any(|r| r.path.starts_with("/ari/channels") && r.method == "POST"),
         "nothing is originated on pbx2"
     );
+}
+
+#[tokio::test]
+async fn a_flow_transfer_to_a_desk_on_another_asterisk_goes_through_the_interconnect() {
+    let (line, pbx2, _alex) = two_servers(Some("PJSIP/{endpoint}@{server}")).await;
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let desk = line.agent("1002", answers.clone()).await;
+    registered_only_on(&line, &pbx2, &desk, "1002").await;
+    line.ari.phone(&format!("{}@pbx2", desk.phone), answers);
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '3');
+    let ring = line
+        .request("ring the desk through pbx2", |r| {
+            originates_to(r, &format!("{}@pbx2", desk.phone))
+        })
+        .await;
+    let leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with the desk", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&leg) && c.contains(&caller))
+    })
+    .await;
+    line.call_until("put through to the desk", |c| {
+        c["transferred_to"] == "extension 1002 (Agent 1002)"
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -1854,6 +1929,48 @@ async fn a_customer_busy_at_the_first_callback_frees_the_agent_and_is_queued_aga
     assert_eq!(
         dialled, 1,
         "the customer is not dialled again before the delay"
+    );
+}
+
+#[tokio::test]
+async fn a_callback_being_dialled_when_asterisk_restarts_is_tried_again_without_using_an_attempt() {
+    let line = line(json!({"offer_timeout_secs": 30})).await;
+    let alex = line.alex().await;
+    let customer_phone = format!("{CALLER}@trunk");
+    line.ari.phone(&customer_phone, Behaviour::NoAnswer);
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '5');
+    line.request("say thanks and hang up", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    line.request("dial the customer", |r| originates_to(r, &customer_phone))
+        .await;
+    // Asterisk restarts while the customer's phone rings: Alex's leg and the customer's go.
+    line.ari.restart();
+    let call = line
+        .call_until("the callback registered again", |c| {
+            kinds(c)
+                .iter()
+                .filter(|k| *k == "callback_registered")
+                .count()
+                == 2
+        })
+        .await;
+    let failed = timeline_entry(&call, "callback_failed");
+    assert_eq!(failed["why"], "Asterisk restarted", "{failed}");
+    assert_eq!(failed["attempt"], 0, "not an attempt: {failed}");
+    assert_eq!(failed["of"], 2, "{failed}");
+    assert_eq!(
+        call["end_reason"],
+        Value::Null,
+        "the callback goes on: {call:#}"
+    );
+    assert_ne!(call["state"], "ended");
+    assert_eq!(
+        line.agent_state_until(&alex, "available").await,
+        "available"
     );
 }
 

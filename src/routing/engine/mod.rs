@@ -108,7 +108,8 @@ impl Engine {
         self.fire_timers();
         match event {
             Event::ContactEnqueued(c) => self.on_enqueued(c),
-            Event::ContactWithdrawn { contact } => self.on_withdrawn(contact),
+            Event::ContactWithdrawn { contact } => self.on_withdrawn(contact, true),
+            Event::ContactLost { contact } => self.on_withdrawn(contact, false),
             Event::OfferAccepted { contact, agent } => self.on_accepted(contact, agent),
             Event::OfferDeclined { contact, agent } => self.on_declined(contact, agent),
             Event::ContactEnded { contact } => self.on_ended(contact),
@@ -197,7 +198,9 @@ impl Engine {
         self.admit(c, 0);
     }
 
-    fn on_withdrawn(&mut self, id: ContactId) {
+    /// A waiting contact leaves the queue (`abandoned`: the customer gave up, counted as
+    /// such); a connected one ends.
+    fn on_withdrawn(&mut self, id: ContactId, abandoned: bool) {
         let Some(c) = self.contacts.get(&id) else {
             return;
         };
@@ -206,6 +209,7 @@ impl Engine {
             return;
         }
         if let Some(c) = self.remove_waiting(id)
+            && abandoned
             && let Some(q) = self.queues[c.queue as usize].as_mut()
         {
             q.counters.abandoned += 1;
@@ -277,7 +281,7 @@ impl Engine {
         };
         let Status::Assigned { agent: a, at } = c.status else {
             // Ended while still waiting: the customer left.
-            self.on_withdrawn(id);
+            self.on_withdrawn(id, true);
             return;
         };
         let (m, queue) = (c.info.medium.index(), c.queue);

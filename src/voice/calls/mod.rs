@@ -806,7 +806,8 @@ impl VoiceService {
     /// none is stuck in routing), and hangs up or destroys what nobody owns any more.
     async fn recover(&self, server: usize) {
         // The startup time this run first sees, to tell a later restart by.
-        self.restarted(server).await;
+        let startup = self.startup_time(server).await;
+        self.remember_startup(server, startup);
         let srv = &self.0.servers[server];
         let store = &self.0.deps.store;
         let routing = &self.0.deps.routing;
@@ -970,7 +971,8 @@ impl VoiceService {
                 if let Some(c) = &contact {
                     let freed = match c.status.as_str() {
                         "connected" => routing.end(tenant, c.id).await,
-                        "waiting" | "offered" => routing.withdraw(tenant, c.id).await,
+                        // Lost while we were down: not the caller giving up.
+                        "waiting" | "offered" => routing.lose(tenant, c.id).await,
                         _ => Ok(()),
                     };
                     if let Err(e) = freed {
@@ -1117,9 +1119,9 @@ impl VoiceService {
 
     /// Reads Asterisk's startup time and remembers it; true when it differs from the one
     /// seen before, that is Asterisk restarted while we were away.
-    async fn restarted(&self, server: usize) -> bool {
+    async fn startup_time(&self, server: usize) -> Option<String> {
         let srv = &self.0.servers[server];
-        let startup = match srv.client.asterisk_info(&["status"]).await {
+        match srv.client.asterisk_info(&["status"]).await {
             Ok(info) => info
                 .status
                 .map(|s| s.startup_time)
@@ -1128,30 +1130,44 @@ impl VoiceService {
                 tracing::warn!(asterisk = %srv.config.name, error = %e, "cannot read Asterisk's startup time");
                 None
             }
-        };
-        let Some(startup) = startup else {
-            return false;
-        };
-        let mut seen = srv.started.lock().unwrap_or_else(|p| p.into_inner());
-        let before = seen.replace(startup.clone());
-        before.is_some_and(|b| b != startup)
+        }
+    }
+
+    /// Keeps `startup` as the startup time to tell a later restart by (an unknown one keeps
+    /// the last known).
+    fn remember_startup(&self, server: usize, startup: Option<String>) {
+        if let Some(startup) = startup {
+            *self.0.servers[server]
+                .started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(startup);
+        }
     }
 
     async fn resync(&self, server: usize) {
-        let restarted = self.restarted(server).await;
+        let startup = self.startup_time(server).await;
+        let restarted = {
+            let seen = self.0.servers[server]
+                .started
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            matches!((&*seen, &startup), (Some(before), Some(now)) if before != now)
+        };
+        let client = &self.0.servers[server].client;
+        let channels = match client.list_channels().await {
+            Ok(list) => list.into_iter().map(|c| c.id).collect::<HashSet<_>>(),
+            Err(e) => {
+                // The startup time is not taken as seen yet: the next reconnect still tells
+                // the restart and ends its calls.
+                tracing::warn!(error = %e, "cannot list channels after reconnecting");
+                return;
+            }
+        };
         if restarted {
             let name = &self.0.servers[server].config.name;
             tracing::warn!(asterisk = %name, "Asterisk restarted: its calls are gone; ending them and pushing extensions again");
             let _ = self.0.restarts.send(name.clone());
         }
-        let client = &self.0.servers[server].client;
-        let channels = match client.list_channels().await {
-            Ok(list) => list.into_iter().map(|c| c.id).collect::<HashSet<_>>(),
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot list channels after reconnecting");
-                return;
-            }
-        };
         self.0.devices.keep_only(server, &channels);
         let alive = Arc::new(channels);
         let keys: Vec<String> = {
@@ -1169,6 +1185,7 @@ impl VoiceService {
         for key in keys {
             self.0.send(&key, Input::Resync(alive.clone(), restarted));
         }
+        self.remember_startup(server, startup);
     }
 }
 

@@ -242,7 +242,7 @@ export async function render(root, ctx) {
     const maxReplies = numberField({ name: 'max_bot_replies', label: 'Replies before handing over', value: s.max_bot_replies, min: 1, max: 100, step: 1, required: true, hint: 'After this many replies the conversation goes to your team.' });
     const delay = numberField({ name: 'response_delay_ms', label: 'Typing delay (ms)', value: s.response_delay_ms, min: 0, max: 10000, step: 100, required: true, hint: 'Typing is shown this long before each reply, so it does not feel instant.' });
     const toolRounds = numberField({ name: 'max_tool_rounds', label: 'Tool rounds per reply', value: s.max_tool_rounds, min: 0, max: 10, step: 1, required: true, hint: 'How often the model may look things up (orders, the knowledge base) per reply.' });
-    const modelTimeout = numberField({ name: 'model_timeout_secs', label: 'Model timeout (seconds)', value: s.model_timeout_secs, min: 1, max: 300, step: 1, required: true, hint: 'A slower answer is asked for once more, then the customer gets the fallback message and a person. Raise it for a model running on a CPU.' });
+    const modelTimeout = numberField({ name: 'model_timeout_secs', label: 'Model timeout (seconds)', value: s.model_timeout_secs, min: 1, max: 300, step: 1, required: true, hint: 'How long the model may take to start answering (or pause mid-answer). A slower one is asked once more, then the customer gets the fallback message and a person. Raise it for a model running on a CPU.' });
 
     /* messages */
     const placeholderHint = ['Use ', h('code', null, '{{position}}'), ' for the place in line and ', h('code', null, '{{wait}}'), ' for the expected wait.'];

@@ -68,19 +68,21 @@ impl Call {
             self.seq
         });
         let ring_secs = ((deadline_ms - Utc::now().timestamp_millis()) / 1000).max(1) + 2;
-        let (name, number) = match &self.callback {
-            Some(number) => ("Callback".to_owned(), number.clone()),
-            None if self.caller_name.is_empty() => (self.caller.clone(), self.caller.clone()),
-            None => (self.caller_name.clone(), self.caller.clone()),
+        // The agent's phone shows who is calling: a callback as such, else the caller (after
+        // the line's name when the DID has one).
+        let caller_id = match &self.callback {
+            Some(number) => format!("\"Callback\" <{number}>"),
+            None => format!(
+                "\"{}\" <{}>",
+                self.caller_label(&self.caller_name),
+                self.caller
+            ),
         };
         let waiting_caller = (!self.caller_gone).then(|| self.channel.clone());
         let originate = Originate {
             endpoint: dial,
             app_args: vec!["leg".into(), self.wiring.key.clone()],
-            caller_id: Some(match &self.callback {
-                Some(_) => format!("\"{}\" <{number}>", name.replace('"', "")),
-                None => format!("\"{}\" <{number}>", self.caller_label(&name)),
-            }),
+            caller_id: Some(caller_id),
             timeout_secs: Some(ring_secs),
             channel_id: Some(leg.clone()),
             // With nobody on the line (a callback) the agent leg picks its own codecs.
@@ -493,7 +495,7 @@ impl Call {
                 .deps
                 .outbound_endpoint
                 .replace("{number}", number)),
-            Destination::Sip(uri) if dialable_sip_uri(uri) => {
+            Destination::Sip(uri) if crate::ivr::is_dialable_sip_uri(uri) => {
                 Ok(self.shared.deps.sip_uri_endpoint.replace("{uri}", uri))
             }
             Destination::Sip(_) => Err(
@@ -680,42 +682,5 @@ impl Call {
                 Some(interp::Event::TransferResult(TransferOutcome::Failed))
             }
         }
-    }
-}
-
-/// A SIP URI safe to put in a dial string: `sip:` or `sips:`, a user and a host, and none of
-/// the characters Asterisk reads as separators between endpoints or options.
-fn dialable_sip_uri(uri: &str) -> bool {
-    let Some(rest) = uri
-        .strip_prefix("sip:")
-        .or_else(|| uri.strip_prefix("sips:"))
-    else {
-        return false;
-    };
-    let Some((user, host)) = rest.split_once('@') else {
-        return false;
-    };
-    !user.is_empty()
-        && !host.is_empty()
-        && uri
-            .chars()
-            .all(|c| c.is_ascii_graphic() && !matches!(c, ',' | '&' | '^' | '"' | '\\' | '<' | '>'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::dialable_sip_uri;
-
-    #[test]
-    fn only_plain_sip_uris_reach_the_dial_string() {
-        assert!(dialable_sip_uri("sip:alice@example.com"));
-        assert!(dialable_sip_uri(
-            "sips:desk@pbx.example.com:5061;transport=tls"
-        ));
-        assert!(!dialable_sip_uri("sip:example.com"));
-        assert!(!dialable_sip_uri("tel:+14155550100"));
-        assert!(!dialable_sip_uri("sip:a@b.com&PJSIP/evil"));
-        assert!(!dialable_sip_uri("sip:a b@example.com"));
-        assert!(!dialable_sip_uri("sip:a@b.com,30"));
     }
 }

@@ -260,7 +260,7 @@ impl Call {
             caller_name: String::new(),
             did: row.did.clone(),
             // Also for a call taken up after a restart, whose route is not at hand.
-            line_name: (row.direction != "outbound")
+            line_name: matches!(row.direction.as_str(), "inbound" | "callback")
                 .then(|| published.catalog.route(&row.did))
                 .flatten()
                 .and_then(|m| m.caller_id_name),
@@ -803,23 +803,35 @@ impl Call {
                     json!({"agent_id": agent, "cause": cause, "why": cause_text(cause)}),
                 )
                 .await;
-                self.end_reason = Some("agent_no_answer");
+                self.end_reason.get_or_insert("agent_no_answer");
                 self.end().await;
             }
             LegKind::Customer => {
-                self.callback_tries.made += 1;
+                // Lost with a restarting Asterisk, the customer was not really tried.
+                let lost = self.end_reason == Some("asterisk_restart");
+                if !lost {
+                    self.callback_tries.made += 1;
+                }
                 let tries = self.callback_tries;
                 let again = tries.made < tries.max;
+                let why = if lost {
+                    "Asterisk restarted"
+                } else {
+                    cause_text(cause)
+                };
                 self.event(
                     "callback_failed",
-                    json!({"cause": cause, "why": cause_text(cause), "attempt": tries.made, "of": tries.max,
+                    json!({"cause": cause, "why": why, "attempt": tries.made, "of": tries.max,
                            "retry_in_secs": again.then_some(tries.apart.as_secs())}),
                 )
                 .await;
                 if again && self.retry_callback().await {
+                    if lost {
+                        self.end_reason = None;
+                    }
                     return;
                 }
-                self.end_reason = Some("callback_failed");
+                self.end_reason.get_or_insert("callback_failed");
                 self.finish_connected().await;
                 self.end().await;
             }
@@ -900,17 +912,17 @@ impl Call {
             Stage::Queued => {
                 if let Some(q) = self.queued.take() {
                     self.drop_ringing_legs(Cause::NoAnswer).await;
-                    let _ = self
-                        .shared
-                        .deps
-                        .routing
-                        .withdraw(self.tenant, q.contact)
-                        .await;
+                    // Only a caller who hung up gave up waiting: neither the queue's figures
+                    // nor the call count a call we ended (or lost with Asterisk) as abandoned.
+                    let routing = &self.shared.deps.routing;
+                    let _ = if decided {
+                        routing.lose(self.tenant, q.contact).await
+                    } else {
+                        routing.withdraw(self.tenant, q.contact).await
+                    };
                     self.shared.release_contact(self.tenant, q.contact);
                     self.contact = None;
                     self.destroy_bridge(&q.holding).await;
-                    // Only a caller who hung up gave up waiting: reports must not count a
-                    // call we ended (or lost with Asterisk) as abandoned.
                     if !decided {
                         self.end_reason = Some("abandoned");
                         self.event("abandoned", json!({"contact_id": q.contact}))
@@ -1039,6 +1051,17 @@ impl Call {
             .filter(|id| !alive.contains(*id))
             .cloned()
             .collect();
+        let mut gone = gone;
+        if restarted && !gone.is_empty() {
+            // Whatever ends now (a callback or a call from the inbox, with no caller on the
+            // line to lose) ends because Asterisk restarted, not by anyone's doing.
+            self.end_reason.get_or_insert("asterisk_restart");
+            // A callback's customer first: it is tried again (the agent's leg with it), where
+            // the agent's leg first would end the call.
+            gone.sort_by_key(|id| {
+                !matches!(self.legs.get(id).map(|l| &l.kind), Some(LegKind::Customer))
+            });
+        }
         for id in gone {
             self.channel_gone(&id, Some(16)).await;
         }
@@ -1101,7 +1124,12 @@ impl Call {
     /// The caller's name as agents' phones show it: after the line's name when the DID has
     /// one (`Support: Jane Doe`), so the agent knows which number was dialled.
     fn caller_label(&self, name: &str) -> String {
-        let name = name.replace('"', "");
+        let name = if name.trim().is_empty() {
+            &self.caller
+        } else {
+            name
+        };
+        let name = caller_id_text(name);
         match &self.line_name {
             Some(line) => format!("{line}: {name}"),
             None => name,
@@ -1116,12 +1144,7 @@ impl Call {
             return number.to_owned();
         }
         if number == self.caller {
-            let name = if self.caller_name.is_empty() {
-                &self.caller
-            } else {
-                &self.caller_name
-            };
-            return format!("\"{}\" <{number}>", self.caller_label(name));
+            return format!("\"{}\" <{number}>", self.caller_label(&self.caller_name));
         }
         match &self.line_name {
             Some(line) if number == self.did => format!("\"{line}\" <{number}>"),
@@ -1143,6 +1166,15 @@ impl Call {
             "consult": self.consult.as_ref().map(|c| json!({"to": c.to, "answered": c.answered, "joined": c.joined})),
         })
     }
+}
+
+/// `text` fit for the name part of a caller ID (`"name" <number>`): the caller's own display
+/// name comes from outside, and a quote, backslash or angle bracket in it would change what
+/// Asterisk parses.
+fn caller_id_text(text: &str) -> String {
+    text.chars()
+        .filter(|c| !matches!(c, '"' | '\\' | '<' | '>') && !c.is_control())
+        .collect()
 }
 
 /// A flow's destination in words, for the timeline.

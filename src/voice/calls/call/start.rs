@@ -388,7 +388,7 @@ pub(crate) async fn run_internal(
                     &crate::voice::provision::object_id(&tenant.slug, &x.number),
                 )
                 .map_err(
-                    |why| tracing::info!(extension = %x.number, %why, "internal call not placed"),
+                    |why| tracing::warn!(extension = %x.number, %why, "internal call not placed"),
                 )
                 .ok()
                 .map(|dial| {
