@@ -345,23 +345,32 @@ pub(crate) fn check_extensions(
         let NodeKind::Transfer(t) = &node.kind else {
             continue;
         };
-        let Some(number) = &t.to.extension else {
-            continue;
-        };
-        if extensions.contains(number.trim()) {
-            continue;
+        if let Some(number) = &t.to.extension {
+            let path = format!("/nodes/{id}/to/extension");
+            check_extension(sink, &path, Some(id), number, extensions);
         }
-        let hint = nearest(number, extensions.iter().map(String::as_str))
-            .map(|n| format!("did you mean '{n}'?"))
-            .or_else(|| {
-                Some("create the extension first (Voice: extensions), then publish".into())
-            });
-        sink.error(
-            "IVR015",
-            &format!("/nodes/{id}/to/extension"),
-            Some(id.as_str()),
-            format!("unknown extension '{number}'"),
-            hint,
-        );
     }
+}
+
+/// IVR015 at `path`: `number` must be one of the tenant's `extensions`.
+pub(crate) fn check_extension(
+    sink: &mut Sink<'_>,
+    path: &str,
+    node: Option<&str>,
+    number: &str,
+    extensions: &std::collections::BTreeSet<String>,
+) {
+    if extensions.contains(number.trim()) {
+        return;
+    }
+    let hint = nearest(number, extensions.iter().map(String::as_str))
+        .map(|n| format!("did you mean '{n}'?"))
+        .or_else(|| Some("create the extension first (Voice: extensions), then publish".into()));
+    sink.error(
+        "IVR015",
+        path,
+        node,
+        format!("unknown extension '{number}'"),
+        hint,
+    );
 }

@@ -411,20 +411,16 @@ fn decode_node(sink: &mut Sink<'_>, value: &Node, path: &str, name: &str) -> Opt
             None,
         );
     }
-    if let NodeKind::Transfer(t) = &kind {
-        let given = [&t.to.extension, &t.to.number, &t.to.sip]
-            .iter()
-            .filter(|v| v.is_some())
-            .count();
-        if given != 1 {
-            sink.error(
-                "IVR002",
-                &format!("{path}/to"),
-                Some(name),
-                "transfer `to` needs exactly one of extension, number, sip".into(),
-                None,
-            );
-        }
+    if let NodeKind::Transfer(t) = &kind
+        && !t.to.has_one_target()
+    {
+        sink.error(
+            "IVR002",
+            &format!("{path}/to"),
+            Some(name),
+            "transfer `to` needs exactly one of extension, number, sip".into(),
+            None,
+        );
     }
     Some(FlowNode {
         max_visits: common.max_visits,

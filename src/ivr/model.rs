@@ -584,6 +584,17 @@ pub struct TransferTo {
     pub sip: Option<String>,
 }
 
+impl TransferTo {
+    /// Exactly one of the three is given, as the format requires.
+    pub fn has_one_target(&self) -> bool {
+        [&self.extension, &self.number, &self.sip]
+            .iter()
+            .filter(|v| v.is_some())
+            .count()
+            == 1
+    }
+}
+
 /// `transfer`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -186,11 +186,7 @@ fn check_caller_id_name(sink: &mut Sink<'_>, path: &str, name: &str) {
 /// `failover` takes the shape of a transfer's `to`: exactly one of extension, number (E.164)
 /// or sip (a `sip:`/`sips:` URI).
 fn check_failover(sink: &mut Sink<'_>, path: &str, to: &TransferTo) {
-    let given = [&to.extension, &to.number, &to.sip]
-        .iter()
-        .filter(|v| v.is_some())
-        .count();
-    if given != 1 {
+    if !to.has_one_target() {
         sink.error(
             "IVR002",
             path,
@@ -234,24 +230,10 @@ pub(crate) fn check_failover_extensions(
     extensions: &std::collections::BTreeSet<String>,
 ) {
     for (i, route) in routes.routes.iter().enumerate() {
-        let Some(number) = route.failover.as_ref().and_then(|f| f.extension.as_deref()) else {
-            continue;
-        };
-        if extensions.contains(number.trim()) {
-            continue;
+        if let Some(number) = route.failover.as_ref().and_then(|f| f.extension.as_deref()) {
+            let path = format!("/routes/{i}/failover/extension");
+            super::checks::check_extension(sink, &path, None, number, extensions);
         }
-        let hint = nearest(number, extensions.iter().map(String::as_str))
-            .map(|n| format!("did you mean '{n}'?"))
-            .or_else(|| {
-                Some("create the extension first (Voice: extensions), then publish".into())
-            });
-        sink.error(
-            "IVR015",
-            &format!("/routes/{i}/failover/extension"),
-            None,
-            format!("unknown extension '{number}'"),
-            hint,
-        );
     }
 }
 
