@@ -84,6 +84,7 @@ test('an admin validates, is refused, fixes and publishes a flow; numbers show t
   assert.equal(await did.getByTestId('did-name').innerText(), 'Acme Support');
   assert.equal(await did.getByTestId('did-failover').innerText(), 'extension 4000');
   assert.match(await did.getByTestId('did-emergency').innerText(), /Emergency: E911 address on file/);
+  await screenshot(page, 'phone-numbers');
   await page.getByTestId('edit-routes').click();
   await page.getByTestId('flow-source').waitFor();
   assert.match(await page.getByTestId('flow-source').inputValue(), /\+14155550100/);

@@ -51,7 +51,7 @@ export async function render(root, ctx) {
                     r.kind === 'did_prefix' ? h('span', { class: 'field-hint' }, ' (block)') : null,
                     r.caller_id_name ? h('div', { class: 'field-hint', dataset: { testid: 'did-name' } }, r.caller_id_name) : null,
                     // Emergency calling is the one note an admin must not miss.
-                    r.emergency_notes ? h('div', { class: 'field-hint', dataset: { testid: 'did-emergency' } }, icon('alert', { size: 12 }), ` Emergency: ${r.emergency_notes}`) : null,
+                    r.emergency_notes ? h('div', { class: ['field-hint', 'did-emergency'], dataset: { testid: 'did-emergency' } }, icon('alert', { size: 12 }), h('span', null, `Emergency: ${r.emergency_notes}`)) : null,
                   ),
                   h('td', { 'data-label': 'Flow' }, r.flow_name ? `${r.flow_name} ` : '', h('code', null, r.flow)),
                   h('td', { 'data-label': 'Variables' }, Object.keys(r.set || {}).length ? Object.entries(r.set).map(([k, v]) => h('code', { class: 'kv' }, `${k}=${v}`)) : '—'),
