@@ -1117,8 +1117,8 @@ impl VoiceService {
         );
     }
 
-    /// Reads Asterisk's startup time and remembers it; true when it differs from the one
-    /// seen before, that is Asterisk restarted while we were away.
+    /// Asterisk's startup time (`None` when it cannot be read): a different one than at the
+    /// last connection means Asterisk restarted while we were away.
     async fn startup_time(&self, server: usize) -> Option<String> {
         let srv = &self.0.servers[server];
         match srv.client.asterisk_info(&["status"]).await {

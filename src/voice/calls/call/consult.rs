@@ -177,11 +177,7 @@ impl Call {
             Dest::Leg(endpoint) => {
                 let request = TransferRequest {
                     to: Destination::Sip(String::new()),
-                    caller_id: format!(
-                        "\"{}\" <{}>",
-                        self.caller_label(&self.caller_name),
-                        self.caller
-                    ),
+                    caller_id: caller_id(&self.caller_label(&self.caller_name), &self.caller),
                     ring_timeout_ms: 30_000,
                     whisper: Vec::new(),
                 };
@@ -249,7 +245,7 @@ impl Call {
             TransferTarget::Extension(_) => self
                 .agent_extension()
                 .await
-                .map(|x| format!("\"{}\" <{}>", x.display_name.replace('"', ""), x.number)),
+                .map(|x| caller_id(&x.display_name, &x.number)),
             _ => self.shared.deps.outbound_caller_id.clone(),
         }
         .unwrap_or_else(|| self.did.clone());

@@ -71,12 +71,8 @@ impl Call {
         // The agent's phone shows who is calling: a callback as such, else the caller (after
         // the line's name when the DID has one).
         let caller_id = match &self.callback {
-            Some(number) => format!("\"Callback\" <{number}>"),
-            None => format!(
-                "\"{}\" <{}>",
-                self.caller_label(&self.caller_name),
-                self.caller
-            ),
+            Some(number) => caller_id("Callback", number),
+            None => caller_id(&self.caller_label(&self.caller_name), &self.caller),
         };
         let waiting_caller = (!self.caller_gone).then(|| self.channel.clone());
         let originate = Originate {

@@ -1129,10 +1129,9 @@ impl Call {
         } else {
             name
         };
-        let name = caller_id_text(name);
         match &self.line_name {
             Some(line) => format!("{line}: {name}"),
-            None => name,
+            None => name.to_owned(),
         }
     }
 
@@ -1144,10 +1143,10 @@ impl Call {
             return number.to_owned();
         }
         if number == self.caller {
-            return format!("\"{}\" <{number}>", self.caller_label(&self.caller_name));
+            return caller_id(&self.caller_label(&self.caller_name), number);
         }
         match &self.line_name {
-            Some(line) if number == self.did => format!("\"{line}\" <{number}>"),
+            Some(line) if number == self.did => caller_id(line, number),
             _ => number.to_owned(),
         }
     }
@@ -1175,6 +1174,11 @@ fn caller_id_text(text: &str) -> String {
     text.chars()
         .filter(|c| !matches!(c, '"' | '\\' | '<' | '>') && !c.is_control())
         .collect()
+}
+
+/// The caller ID `"name" <number>` Asterisk presents, with the name made safe.
+fn caller_id(name: &str, number: &str) -> String {
+    format!("\"{}\" <{number}>", caller_id_text(name))
 }
 
 /// A flow's destination in words, for the timeline.
@@ -1300,6 +1304,15 @@ fn cause_text(cause: Option<i64>) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_caller_id_name_cannot_change_what_asterisk_parses() {
+        assert_eq!(
+            caller_id("Acme Support: Jane \"JD\" <Doe>\\", "+14155550100"),
+            "\"Acme Support: Jane JD Doe\" <+14155550100>"
+        );
+        assert_eq!(caller_id("Line\r\nX", "1001"), "\"LineX\" <1001>");
+    }
 
     #[test]
     fn flow_priorities_map_onto_the_engine_scale() {

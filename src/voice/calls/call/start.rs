@@ -391,16 +391,7 @@ pub(crate) async fn run_internal(
                     |why| tracing::warn!(extension = %x.number, %why, "internal call not placed"),
                 )
                 .ok()
-                .map(|dial| {
-                    (
-                        dial,
-                        format!(
-                            "\"{}\" <{}>",
-                            extension.display_name.replace('"', ""),
-                            extension.number
-                        ),
-                    )
-                }),
+                .map(|dial| (dial, caller_id(&extension.display_name, &extension.number))),
             _ => None,
         }
     };
