@@ -1148,16 +1148,27 @@ fn check_numbers(sink: &mut Sink<'_>, path: &str, id: &str, t: &Transfer) {
             Some(e164.into()),
         );
     }
-    // The rule the call itself applies: a URI that passes here can be dialled.
-    if let Some(uri) = &t.to.sip
-        && !super::routes::is_dialable_sip_uri(uri)
-    {
-        sink.error(
-            "IVR018",
-            &format!("{path}/to/sip"),
-            Some(id),
-            format!("'{uri}' is not a SIP URI Asterisk can dial"),
-            Some(super::routes::SIP_URI_HINT.into()),
-        );
+    // The shape only, as flows already published were checked: a stricter rule here would
+    // refuse them when the service starts and take the tenant's numbers offline. A URI the
+    // call cannot dial (see `is_dialable_sip_uri`) takes the node's `on_failure` instead.
+    if let Some(uri) = &t.to.sip {
+        let rest = uri
+            .strip_prefix("sips:")
+            .or_else(|| uri.strip_prefix("sip:"));
+        let valid = rest.is_some_and(|r| {
+            let host = r
+                .rsplit_once('@')
+                .map_or(r, |(user, host)| if user.is_empty() { "" } else { host });
+            !host.is_empty() && !r.chars().any(char::is_whitespace)
+        });
+        if !valid {
+            sink.error(
+                "IVR018",
+                &format!("{path}/to/sip"),
+                Some(id),
+                format!("'{uri}' is not a SIP URI"),
+                Some("write sip:user@host".into()),
+            );
+        }
     }
 }

@@ -19,8 +19,9 @@ pub fn is_e164(text: &str) -> bool {
 }
 
 /// A SIP URI safe to put in a dial string: `sip:` or `sips:`, a user and a host, and none of
-/// the characters Asterisk reads as separators between endpoints or options. Publishing
-/// checks transfer and failover URIs by it (IVR018), so what passes is what can be dialled.
+/// the characters Asterisk reads as separators between endpoints or options. Calls dial only
+/// such URIs; publishing checks a route's `failover` by it (IVR018), so a failover that
+/// passes can be dialled.
 pub fn is_dialable_sip_uri(uri: &str) -> bool {
     let Some(rest) = uri
         .strip_prefix("sip:")
@@ -220,7 +221,7 @@ fn check_failover(sink: &mut Sink<'_>, path: &str, to: &TransferTo) {
 }
 
 /// What a dialable SIP URI looks like.
-pub(crate) const SIP_URI_HINT: &str =
+const SIP_URI_HINT: &str =
     "write sip:user@host (or sips:), without spaces, commas, &, quotes or angle brackets";
 
 /// IVR015 for routes: a failover extension must be one of the tenant's.

@@ -432,8 +432,8 @@ pub enum Event {
         contact: ContactId,
     },
     /// The contact is gone by no choice of the customer's (the platform failed them, e.g.
-    /// Asterisk restarted or refused to connect the call): like a withdrawal, but a waiting
-    /// contact is not counted as abandoned.
+    /// their Asterisk restarted): like a withdrawal, but a waiting contact is not counted as
+    /// abandoned.
     ContactLost {
         /// The contact.
         contact: ContactId,

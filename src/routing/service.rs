@@ -615,8 +615,9 @@ impl RoutingService {
         self.take_out(tenant, contact, true).await
     }
 
-    /// The contact is lost by no choice of the customer's (Asterisk restarted, or refused to
-    /// connect the call): `lost` if waiting, not counted as abandoned; ended if connected.
+    /// The contact is lost by no choice of the customer's (their Asterisk restarted, or we
+    /// ended the call while it waited): `lost` if waiting, not counted as abandoned; ended if
+    /// connected.
     pub async fn lose(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
         self.take_out(tenant, contact, false).await
     }

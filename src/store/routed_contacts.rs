@@ -235,7 +235,7 @@ pub async fn mark_moved(
     )
 }
 
-/// Ends a contact with its outcome (`abandoned`, `overflowed`, `rejected`, `ended`).
+/// Ends a contact with its outcome (`abandoned`, `lost`, `overflowed`, `rejected`, `ended`).
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
 pub async fn mark_ended(
     store: &Store,

@@ -971,8 +971,9 @@ impl VoiceService {
                 if let Some(c) = &contact {
                     let freed = match c.status.as_str() {
                         "connected" => routing.end(tenant, c.id).await,
-                        // Lost while we were down: not the caller giving up.
-                        "waiting" | "offered" => routing.lose(tenant, c.id).await,
+                        // Asterisk may have stayed up and the caller hung up meanwhile: we
+                        // cannot tell, so it counts as abandoned, as before.
+                        "waiting" | "offered" => routing.withdraw(tenant, c.id).await,
                         _ => Ok(()),
                     };
                     if let Err(e) = freed {
@@ -1153,6 +1154,13 @@ impl VoiceService {
                 .unwrap_or_else(|p| p.into_inner());
             matches!((&*seen, &startup), (Some(before), Some(now)) if before != now)
         };
+        if restarted {
+            // At once, whatever happens to the listing below: phones cannot register with a
+            // restarted Asterisk that lost them (pushing twice is harmless).
+            let name = &self.0.servers[server].config.name;
+            tracing::warn!(asterisk = %name, "Asterisk restarted: its calls are gone; ending them and pushing extensions again");
+            let _ = self.0.restarts.send(name.clone());
+        }
         let client = &self.0.servers[server].client;
         let channels = match client.list_channels().await {
             Ok(list) => list.into_iter().map(|c| c.id).collect::<HashSet<_>>(),
@@ -1163,11 +1171,6 @@ impl VoiceService {
                 return;
             }
         };
-        if restarted {
-            let name = &self.0.servers[server].config.name;
-            tracing::warn!(asterisk = %name, "Asterisk restarted: its calls are gone; ending them and pushing extensions again");
-            let _ = self.0.restarts.send(name.clone());
-        }
         self.0.devices.keep_only(server, &channels);
         let alive = Arc::new(channels);
         let keys: Vec<String> = {

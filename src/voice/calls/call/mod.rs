@@ -260,7 +260,7 @@ impl Call {
             caller_name: String::new(),
             did: row.did.clone(),
             // Also for a call taken up after a restart, whose route is not at hand.
-            line_name: matches!(row.direction.as_str(), "inbound" | "callback")
+            line_name: (row.direction == "inbound")
                 .then(|| published.catalog.route(&row.did))
                 .flatten()
                 .and_then(|m| m.caller_id_name),
@@ -1052,6 +1052,7 @@ impl Call {
             .cloned()
             .collect();
         let mut gone = gone;
+        let before = self.end_reason;
         if restarted && !gone.is_empty() {
             // Whatever ends now (a callback or a call from the inbox, with no caller on the
             // line to lose) ends because Asterisk restarted, not by anyone's doing.
@@ -1064,6 +1065,11 @@ impl Call {
         }
         for id in gone {
             self.channel_gone(&id, Some(16)).await;
+        }
+        if self.stage != Stage::Ended {
+            // The call goes on (a callback tried again, offers declined): the restart is not
+            // its end reason.
+            self.end_reason = before;
         }
         // A prompt that ended while we were deaf: its PlaybackFinished is lost for good.
         let playing: Vec<(String, PlaybackId)> =
