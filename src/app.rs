@@ -190,19 +190,10 @@ impl App {
         }));
         if state.provisioner.is_configured() {
             // In the background: a slow or absent Asterisk must not delay serving; failures
-            // are stored on each extension for admins to see and retry.
-            let s = state.clone();
-            tokio::spawn(async move {
-                match crate::voice::provision::push_all(&s.store, &s.master_key, &s.provisioner)
-                    .await
-                {
-                    Ok(n) => tracing::info!(pushed = n, "extensions re-pushed to Asterisk"),
-                    Err(e) => tracing::warn!(error = %e, "extensions not re-pushed at start"),
-                }
-            });
-            // A restarted Asterisk may have lost them (a `memory` wizard, a wiped astdb):
-            // push again, as at start.
-            // Not the whole state: the loop ends when the voice service (the sender) goes.
+            // are stored on each extension for admins to see and retry. Pushed at start, and
+            // again whenever an Asterisk restarted: it may have lost them (a `memory` wizard,
+            // a wiped astdb). Not the whole state: the loop ends when the voice service (the
+            // sender of restarts) goes.
             let (store, key, provisioner) = (
                 state.store.clone(),
                 state.master_key.clone(),
@@ -210,23 +201,23 @@ impl App {
             );
             let mut restarts = state.voice.restarts();
             tokio::spawn(async move {
+                let mut after = "start".to_owned();
                 loop {
-                    match restarts.recv().await {
-                        Ok(server) => {
-                            match crate::voice::provision::push_all(&store, &key, &provisioner)
-                                .await
-                            {
-                                Ok(n) => {
-                                    tracing::info!(asterisk = %server, pushed = n, "extensions pushed again after an Asterisk restart")
-                                }
-                                Err(e) => {
-                                    tracing::warn!(asterisk = %server, error = %e, "extensions not pushed again after an Asterisk restart")
-                                }
-                            }
+                    match crate::voice::provision::push_all(&store, &key, &provisioner).await {
+                        Ok(n) => {
+                            tracing::info!(pushed = n, %after, "extensions pushed to Asterisk")
                         }
-                        Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
-                        Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                        Err(e) => {
+                            tracing::warn!(error = %e, %after, "extensions not pushed to Asterisk")
+                        }
                     }
+                    after = loop {
+                        match restarts.recv().await {
+                            Ok(server) => break format!("restart of Asterisk `{server}`"),
+                            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+                        }
+                    };
                 }
             });
         }

@@ -650,16 +650,9 @@ async fn handle<P: ConversationPort>(
                     &turn::Spent::default(),
                 )
                 .await?;
-                store::ai::add_usage(
-                    &ai.store,
-                    tenant,
-                    &super::service::usage_month(),
-                    "local",
-                    0,
-                    0,
-                    0,
-                )
-                .await?;
+                // Counted as a request, at no cost.
+                ai.record_usage(tenant, &t.settings, false, "local", 0, 0)
+                    .await?;
                 Ok(())
             }
             LocalTurn::NoAnswer { confidence } => {
@@ -694,9 +687,7 @@ async fn handle<P: ConversationPort>(
     }
 
     // A model answers.
-    if let Some(budget) = t.settings.monthly_token_budget
-        && ai.tokens_this_month(tenant).await? >= budget
-    {
+    if ai.budget_spent(tenant, &t.settings).await? {
         return hand_off(
             port,
             tenant,
@@ -739,21 +730,17 @@ async fn handle<P: ConversationPort>(
     match result {
         Ok(done) => {
             let model = done.model.clone();
-            let cost =
-                t.settings
-                    .cost_micros(small, done.spent.input_tokens, done.spent.output_tokens);
             let mut done = done;
-            done.spent.cost_micros = cost;
-            store::ai::add_usage(
-                &ai.store,
-                tenant,
-                &super::service::usage_month(),
-                &model,
-                done.spent.input_tokens as i64,
-                done.spent.output_tokens as i64,
-                cost,
-            )
-            .await?;
+            done.spent.cost_micros = ai
+                .record_usage(
+                    tenant,
+                    &t.settings,
+                    small,
+                    &model,
+                    done.spent.input_tokens,
+                    done.spent.output_tokens,
+                )
+                .await?;
             match done.outcome {
                 turn::Outcome::Reply(reply) => {
                     port.bot_reply(tenant, conv.id, &reply).await?;

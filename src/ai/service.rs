@@ -186,6 +186,44 @@ impl AiService {
         Ok((index, vector, hits))
     }
 
+    /// Whether the tenant's monthly token budget, when it has one, is spent: no model is asked
+    /// then (the bot hands over, agent assist goes without a draft).
+    pub async fn budget_spent(
+        &self,
+        tenant: TenantId,
+        settings: &super::config::AiSettings,
+    ) -> Result<bool, StoreError> {
+        Ok(match settings.monthly_token_budget {
+            Some(budget) => self.tokens_this_month(tenant).await? >= budget,
+            None => false,
+        })
+    }
+
+    /// Adds one model request's tokens to this month's usage, priced by the tenant's
+    /// settings (`small`: hybrid's small model); returns the cost in millionths.
+    pub async fn record_usage(
+        &self,
+        tenant: TenantId,
+        settings: &super::config::AiSettings,
+        small: bool,
+        model: &str,
+        input_tokens: u64,
+        output_tokens: u64,
+    ) -> Result<i64, StoreError> {
+        let cost = settings.cost_micros(small, input_tokens, output_tokens);
+        store::ai::add_usage(
+            &self.store,
+            tenant,
+            &usage_month(),
+            model,
+            input_tokens as i64,
+            output_tokens as i64,
+            cost,
+        )
+        .await?;
+        Ok(cost)
+    }
+
     /// Tokens used this month (UTC) across models.
     pub async fn tokens_this_month(&self, tenant: TenantId) -> Result<u64, StoreError> {
         let month = usage_month();

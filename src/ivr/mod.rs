@@ -48,13 +48,13 @@
 //! Rules implemented: IVR001–IVR012, IVR013 (with a sound index), IVR014 (references and the
 //! schedule module's problems), IVR015 (voice profiles, in voices.yaml, defaults, nodes and
 //! prompts), IVR016 (templates, `branch.when` names, `into`, `extract`, `set`, `{from: var}`,
-//! `routes.set`), IVR017, IVR018 (`transfer`), IVR019, IVR020, IVR021 (limits applied unless
-//! the voice in effect is known not to be Polly), IVR022, IVR023 (allow-list and secret names
-//! with options), IVR024–IVR028.
+//! `routes.set`), IVR017, IVR018 (`transfer`, a route's `failover`), IVR019, IVR020, IVR021
+//! (limits applied unless the voice in effect is known not to be Polly), IVR022, IVR023
+//! (allow-list and secret names with options), IVR024–IVR028.
 //! IVR015 also checks what only the platform knows, when the caller passes it (the service
 //! does at publish): `queue`/`callback` queue names against the tenant's queues, `queue`
-//! skills (and their levels) against the skills its agents hold, `transfer` extensions against
-//! its extensions.
+//! skills (and their levels) against the skills its agents hold, `transfer` extensions and
+//! `routes.yaml` failover extensions against its extensions.
 //! Mailboxes, directories and AI agents have no registry to check against: a `voicemail`
 //! node's mailbox is the label its messages are filed under, a `directory` searches the
 //! tenant's extensions whatever its name, and an `ai_agent` node takes its error path on

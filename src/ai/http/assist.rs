@@ -257,27 +257,22 @@ async fn assist(
     if t.settings.provider != ProviderKind::Local && !latest.is_empty() {
         // The model's draft counts against the tenant's monthly budget like the bot's turns,
         // and is not asked for once the budget is spent.
-        let budget_spent = match t.settings.monthly_token_budget {
-            Some(budget) => state.ai.tokens_this_month(tenant).await? >= budget,
-            None => false,
-        };
-        if budget_spent {
+        if state.ai.budget_spent(tenant, &t.settings).await? {
             model_error = Some("the monthly token budget is spent: no model draft".into());
         } else {
             match draft(&t, &history, &language).await {
                 Ok(response) => {
-                    let (input, output) =
-                        (response.usage.input_tokens, response.usage.output_tokens);
-                    store::ai::add_usage(
-                        &state.store,
-                        tenant,
-                        &crate::ai::service::usage_month(),
-                        &response.model,
-                        input as i64,
-                        output as i64,
-                        t.settings.cost_micros(false, input, output),
-                    )
-                    .await?;
+                    state
+                        .ai
+                        .record_usage(
+                            tenant,
+                            &t.settings,
+                            false,
+                            &response.model,
+                            response.usage.input_tokens,
+                            response.usage.output_tokens,
+                        )
+                        .await?;
                     let text = response.text();
                     if !text.trim().is_empty() {
                         suggestions.insert(

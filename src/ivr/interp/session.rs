@@ -293,14 +293,15 @@ impl Session {
         self.did = did;
         self.caller = caller;
         self.channel = channel;
-        self.failover = cat
-            .route(&self.did)
-            .and_then(|m| m.failover)
-            .map(|to| super::nodes::destination(&to));
+        let route = cat.route(&self.did);
+        self.failover = route
+            .as_ref()
+            .and_then(|m| m.failover.as_ref())
+            .map(super::nodes::destination);
         let mut unrouted = false;
         let flow_id = match flow {
             Some(f) => Some(f),
-            None => match cat.route(&self.did) {
+            None => match route {
                 Some(m) => {
                     for (k, v) in m.vars {
                         vars.entry(k).or_insert(v);

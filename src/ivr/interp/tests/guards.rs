@@ -5,7 +5,12 @@ use crate::ivr::expr::Value;
 
 /// A PIN loop that only the guards end: `ask → again → ask …`.
 fn pin_loop(defaults: &str, limits: &str, again_extra: &str) -> Catalog {
-    let yaml = format!(
+    single("pin", &pin_yaml(defaults, limits, again_extra))
+}
+
+/// The flow file of [`pin_loop`].
+fn pin_yaml(defaults: &str, limits: &str, again_extra: &str) -> String {
+    format!(
         r#"version: 1
 id: pin
 channels: [voice]
@@ -31,8 +36,7 @@ nodes:
     type: hangup
     prompt: "Goodbye."
 "#
-    );
-    single("pin", &yaml)
+    )
 }
 
 fn pin_call(cat: Catalog) -> Call {
@@ -89,11 +93,7 @@ fn the_step_budget_sends_a_looping_call_to_on_error() {
 #[test]
 fn with_no_on_error_a_guard_breach_apologizes_and_hangs_up() {
     let mut call = pin_call(pin_loop("", "{ max_steps: 3 }", ""));
-    call.listen();
-    call.press("1234");
-    call.listen();
-    call.listen();
-    let last = call.press("1234");
+    let last = breach(&mut call);
     assert_eq!(heard(&last), [super::super::session::APOLOGY]);
     assert_eq!(hangup(&call.listen()), Some(HangupReason::Guard));
     assert!(call.session.is_finished());
@@ -427,14 +427,14 @@ nodes:
 /// The PIN loop of [`pin_loop`] (no `on_error`, three steps) behind a DID whose route names
 /// a failover.
 fn pin_line_with_failover(failover: &str) -> Call {
-    let SourceFile { text, .. } = pin_source();
     let routes = format!(
         "version: 1\nroutes:\n  - match: {{ did: \"+14155550100\" }}\n    flow: pin\n    failover: {failover}\n"
     );
     let sources = Sources {
         flows: vec![SourceFile {
             path: "ivr-flows/flows/pin.yaml".into(),
-            text,
+            // No `on_error`: a guard breach has nowhere to go.
+            text: pin_yaml("", "{ max_steps: 3 }", ""),
         }],
         routes: Some(SourceFile {
             path: "ivr-flows/routes.yaml".into(),
@@ -448,37 +448,6 @@ fn pin_line_with_failover(failover: &str) -> Call {
     let first = call.start(None, "+14155550100");
     assert_eq!(heard(&first), ["Enter your PIN."]);
     call
-}
-
-fn pin_source() -> SourceFile {
-    let yaml = r#"version: 1
-id: pin
-channels: [voice]
-languages: [en-US]
-defaults: { language: en-US }
-limits: { max_steps: 3 }
-variables:
-  pin: { type: digits }
-start: ask
-nodes:
-  ask:
-    type: gather
-    prompt: "Enter your PIN."
-    into: pin
-    max_digits: 4
-    next: again
-    on_max_attempts: bye
-  again:
-    type: say
-    prompt: "Thanks."
-    next: ask
-  bye:
-    type: hangup
-"#;
-    SourceFile {
-        path: "ivr-flows/flows/pin.yaml".into(),
-        text: yaml.into(),
-    }
 }
 
 /// Drives the PIN loop until its step budget trips with nowhere to go.

@@ -453,44 +453,34 @@ fn a_connected_contact_resumed_after_restart_counts_against_capacity() {
 
 #[test]
 fn a_caller_hanging_up_while_ringing_withdraws_the_offer_and_counts_as_abandoned() {
-    let mut h = Harness::new();
-    h.agent(1, &[]);
-    h.queue(queue(10, Strategy::RingAll, &[(1, 0)]));
-    h.enqueue(contact(100, 10, h.t));
-    let cmds = h.send(Event::ContactWithdrawn {
-        contact: ContactId(100),
-    });
-    assert_eq!(
-        cmds,
-        vec![Command::WithdrawOffers {
-            contact: ContactId(100),
-            agents: vec![AgentId(1)]
-        }]
-    );
-    assert_eq!(h.e.queue_stats(QueueId(10)).expect("q").abandoned, 1);
-    assert_eq!(offered(&h.enqueue(contact(101, 10, h.t)), 101), vec![1]);
-}
-
-#[test]
-fn a_contact_lost_by_the_platform_leaves_the_queue_without_counting_as_abandoned() {
-    let mut h = Harness::new();
-    h.agent(1, &[]);
-    h.queue(queue(10, Strategy::RingAll, &[(1, 0)]));
-    h.enqueue(contact(100, 10, h.t));
-    let cmds = h.send(Event::ContactLost {
-        contact: ContactId(100),
-    });
-    assert_eq!(
-        cmds,
-        vec![Command::WithdrawOffers {
-            contact: ContactId(100),
-            agents: vec![AgentId(1)]
-        }]
-    );
-    let s = h.e.queue_stats(QueueId(10)).expect("q");
-    assert_eq!((s.abandoned, s.waiting), (0, 0));
-    // The agent is free for the next contact at once.
-    assert_eq!(offered(&h.enqueue(contact(101, 10, h.t)), 101), vec![1]);
+    // A contact the platform lost (`ContactLost`) leaves the same way, but is not counted.
+    for (lost, abandoned) in [(false, 1), (true, 0)] {
+        let mut h = Harness::new();
+        h.agent(1, &[]);
+        h.queue(queue(10, Strategy::RingAll, &[(1, 0)]));
+        h.enqueue(contact(100, 10, h.t));
+        let contact_id = ContactId(100);
+        let cmds = h.send(if lost {
+            Event::ContactLost {
+                contact: contact_id,
+            }
+        } else {
+            Event::ContactWithdrawn {
+                contact: contact_id,
+            }
+        });
+        assert_eq!(
+            cmds,
+            vec![Command::WithdrawOffers {
+                contact: contact_id,
+                agents: vec![AgentId(1)]
+            }]
+        );
+        let s = h.e.queue_stats(QueueId(10)).expect("q");
+        assert_eq!((s.abandoned, s.waiting), (abandoned, 0), "lost: {lost}");
+        // The agent is free for the next contact at once.
+        assert_eq!(offered(&h.enqueue(contact(101, 10, h.t)), 101), vec![1]);
+    }
 }
 
 #[test]

@@ -31,6 +31,11 @@ impl Forward {
             Forward::Number(n) => n.clone(),
         }
     }
+
+    /// The `forwarded` timeline entry of a call to extension `from`.
+    pub(crate) fn detail(&self, from: &str) -> serde_json::Value {
+        json!({"from": format!("extension {from}"), "to": self.describe()})
+    }
 }
 
 /// Where calls to extension `number` are forwarded, if it forwards and takes calls.
@@ -58,11 +63,7 @@ impl Call {
             .await
             .ok()?;
         let forward = forwarding(&phones, number)?;
-        self.event(
-            "forwarded",
-            json!({"from": format!("extension {number}"), "to": forward.describe()}),
-        )
-        .await;
+        self.event("forwarded", forward.detail(number)).await;
         Some(forward)
     }
 }

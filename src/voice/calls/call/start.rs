@@ -445,11 +445,7 @@ pub(crate) async fn run_internal(
     )
     .await;
     if let Some(f) = &forward {
-        call.event(
-            "forwarded",
-            json!({"from": format!("extension {dialled}"), "to": f.describe()}),
-        )
-        .await;
+        call.event("forwarded", f.detail(&dialled)).await;
     }
     // The phone hears ringing until the other side answers.
     let _ = call.client().ring(&chan).await;
