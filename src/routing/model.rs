@@ -452,6 +452,14 @@ pub enum Event {
         /// The declining agent.
         agent: AgentId,
     },
+    /// The platform could not connect an assigned contact with its agent (Asterisk refused
+    /// to bridge the two): the contact goes back to waiting in its original place, not
+    /// counted as answered; the agent is free again without wrap-up, and skipped for this
+    /// contact for the queue's retry time.
+    ConnectFailed {
+        /// The contact.
+        contact: ContactId,
+    },
     /// A connected contact finished; the agent enters wrap-up.
     ContactEnded {
         /// The contact.

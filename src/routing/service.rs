@@ -682,6 +682,29 @@ impl RoutingService {
         }
     }
 
+    /// The connection of an assigned contact could not be made (Asterisk refused to bridge
+    /// the caller with the agent who answered): the contact waits again in its original
+    /// place and is offered to the next agent; the agent is free at once, without wrap-up.
+    pub async fn requeue(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        let id = ContactId(contact as u64);
+        let Some(ContactView::Assigned { agent, .. }) = r.engine.contact(id) else {
+            return Err(StoreError::NotFound.into());
+        };
+        // The row first: the offers that follow are for a waiting contact.
+        store::routed_contacts::mark_waiting_again(&self.0.store, tenant, contact).await?;
+        let commands = r
+            .engine
+            .handle(Event::ConnectFailed { contact: id }, now_ts());
+        // Announced before the offers it leads to, so a view sees them in that order.
+        let payload = serde_json::json!({"contact_id": contact, "agent_id": agent.0});
+        let mut pending = vec![self.0.events.queue(tenant, "requeued", None, payload)];
+        pending.extend(self.execute(tenant, &mut r, commands).await?);
+        drop(r);
+        all_stored(pending).await
+    }
+
     /// A connected contact finished; its agent goes into wrap-up.
     pub async fn end(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
         let router = self.router(tenant).await?;

@@ -1048,9 +1048,16 @@ async fn a_phone_asterisk_refuses_to_ring_is_passed_over_and_the_next_agent_gets
 }
 
 #[tokio::test]
-async fn asterisk_refusing_to_bridge_an_answered_call_ends_it_and_frees_the_agent_for_the_next() {
-    let line = line(json!({"offer_timeout_secs": 30, "wrapup_secs": 0})).await;
-    let alex = line.alex().await;
+async fn asterisk_refusing_to_bridge_an_answered_call_puts_the_caller_back_in_line_for_the_next_agent()
+ {
+    let line = line(json!({"strategy": "linear", "offer_timeout_secs": 30, "retry_secs": 60, "wrapup_secs": 30})).await;
+    let answers = Behaviour::Answers {
+        after: Duration::from_millis(100),
+    };
+    let alex = line.agent("1001", answers.clone()).await;
+    let bo = line.agent("1002", answers).await;
+    line.available(&alex).await;
+    line.available(&bo).await;
     line.ari.fail_once(
         "POST",
         "/ari/bridges/*-talk/addChannel",
@@ -1059,24 +1066,38 @@ async fn asterisk_refusing_to_bridge_an_answered_call_ends_it_and_frees_the_agen
     );
     let caller = into_queue(&line).await;
     let leg = line
-        .request("ring Alex", |r| originates_to(r, &alex.phone))
+        .request("ring Alex first", |r| originates_to(r, &alex.phone))
         .await
         .param("channelId")
         .unwrap()
         .to_owned();
-    // Alex answers, but Asterisk will not put the two in one bridge: neither is left in
-    // silence, and the error is on the call's timeline.
+    // Alex answers, but Asterisk will not put the two in one bridge: Alex's phone is hung up,
+    // and the caller, still in the lobby, is the next agent's to answer.
     line.request("hang up Alex's phone", |r| {
         r.method == "DELETE" && r.path == format!("/ari/channels/{leg}")
     })
     .await;
-    line.request("hang up the caller", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    let ring = line
+        .request("ring Bo next", |r| originates_to(r, &bo.phone))
+        .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    let bo_leg = ring.param("channelId").unwrap().to_owned();
+    line.request("bridge the caller with Bo", |r| {
+        r.path.ends_with("/addChannel")
+            && r.param("channel")
+                .is_some_and(|c| c.contains(&bo_leg) && c.contains(&caller))
     })
     .await;
-    let call = line.call_until("ended", |c| c["state"] == "ended").await;
-    // Not `abandoned` (as it was): the caller did not give up.
-    assert_eq!(call["end_reason"], "failed");
+    let call = line
+        .call_until("connected to Bo", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    assert_eq!(
+        offered_agents(&call),
+        vec![alex.id, bo.id],
+        "{:#}",
+        call["timeline"]
+    );
     let error = timeline_entry(&call, "asterisk_error");
     assert_eq!(error["request"], "bridge the call");
     assert!(
@@ -1085,30 +1106,72 @@ async fn asterisk_refusing_to_bridge_an_answered_call_ends_it_and_frees_the_agen
             .is_some_and(|e| e.contains("Channel not in Stasis application")),
         "{error}"
     );
-    // Alex is not stuck on a call that never was: the next caller reaches them.
-    assert_eq!(
-        line.agent_state_until(&alex, "available").await,
-        "available"
+    assert_eq!(timeline_entry(&call, "requeued")["agent_id"], alex.id);
+    let timeline = kinds(&call);
+    let at = |kind: &str| timeline.iter().position(|k| k == kind).unwrap();
+    assert!(at("requeued") < at("answered"), "{timeline:?}");
+    // Nobody hung up on the caller, and the lobby (with its music) stayed until Bo answered.
+    let requests = line.ari.requests();
+    assert!(
+        !requests
+            .iter()
+            .any(|r| r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")),
+        "the caller was hung up"
     );
-    let next = line.ari.inbound_call(DID, "+14155550000");
-    line.prompt(&next, 1).await;
-    line.ari.press(&next, '1');
+    // Alex talked to nobody: free at once, with no wrap-up, for the next caller.
+    assert_eq!(line.agent_state(&alex).await, "available");
+    // One answer in the queue's figures (Bo's), nobody abandoned.
+    let stats = line.queue_stats().await;
+    assert_eq!(
+        (stats["answered"].as_u64(), stats["abandoned"].as_u64()),
+        (Some(1), Some(0)),
+        "{stats}"
+    );
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "caller_hangup");
+}
+
+#[tokio::test]
+async fn a_queue_that_assigns_without_offering_rings_the_assigned_agent_and_connects() {
+    let line = line(json!({"auto_assign": true})).await;
+    let alex = line.alex().await;
+    let caller = into_queue(&line).await;
     let ring = line
-        .request("ring Alex for the next caller", |r| {
-            originates_to(r, &alex.phone) && r.param("originator") == Some(next.as_str())
-        })
+        .request("ring Alex", |r| originates_to(r, &alex.phone))
         .await;
-    let leg = ring.param("channelId").unwrap().to_owned();
-    line.request("bridge the next caller with Alex", |r| {
-        r.path.ends_with("/addChannel")
-            && r.param("channel")
-                .is_some_and(|c| c.contains(&leg) && c.contains(&next))
-    })
-    .await;
-    line.call_until("the next call connected", |c| {
-        c["state"] == "connected" && c["caller"] == "+14155550000"
-    })
-    .await;
+    assert_eq!(ring.param("originator"), Some(caller.as_str()));
+    let call = line
+        .call_until("connected to Alex", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], alex.id);
+}
+
+#[tokio::test]
+async fn a_queue_that_assigns_without_offering_moves_on_when_the_assigned_phone_is_busy() {
+    let line = line(json!({"auto_assign": true, "strategy": "linear", "retry_secs": 60})).await;
+    let alex = line.agent("1001", Behaviour::Busy).await;
+    let bo = line
+        .agent(
+            "1002",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    line.available(&alex).await;
+    line.available(&bo).await;
+    into_queue(&line).await;
+    let call = line
+        .call_until("connected to Bo", |c| c["state"] == "connected")
+        .await;
+    assert_eq!(call["agent_id"], bo.id);
+    assert_eq!(timeline_entry(&call, "offer_failed")["agent_id"], alex.id);
+    // Alex was connected by routing before the phone said busy: that is undone, and Alex is
+    // free, not stuck on a call that never was.
+    assert_eq!(line.agent_state(&alex).await, "available");
+    let stats = line.queue_stats().await;
+    assert_eq!(stats["answered"].as_u64(), Some(1), "{stats}");
 }
 
 #[tokio::test]

@@ -112,6 +112,7 @@ impl Engine {
             Event::ContactLost { contact } => self.on_withdrawn(contact, false),
             Event::OfferAccepted { contact, agent } => self.on_accepted(contact, agent),
             Event::OfferDeclined { contact, agent } => self.on_declined(contact, agent),
+            Event::ConnectFailed { contact } => self.on_connect_failed(contact),
             Event::ContactEnded { contact } => self.on_ended(contact),
             Event::AgentPresenceChanged { agent, presence } => self.on_presence(agent, presence),
             Event::AgentAdded { agent, presence } => self.on_agent_added(agent, presence),
@@ -273,6 +274,57 @@ impl Engine {
         // A decline is a deliberate answer: it opens the retry window but does not count
         // toward autopause, which is about unanswered offers.
         self.drop_offer(id, a, true);
+    }
+
+    /// Undoes an assignment the adapter could not carry out: the contact waits again under
+    /// its original key (so its place in the queue), the answer is taken back from the day's
+    /// figures, and the agent, freed without wrap-up, is passed over for the retry time so
+    /// the next agent is tried first.
+    fn on_connect_failed(&mut self, id: ContactId) {
+        let now = self.now;
+        let Some(c) = self.contacts.get_mut(&id) else {
+            return;
+        };
+        let Status::Assigned { agent: a, at } = c.status else {
+            return;
+        };
+        c.status = Status::Ready;
+        let (q, class, medium, key, enq) =
+            (c.queue, c.class, c.info.medium, c.key(), c.info.enqueued_at);
+        let retry = self.queues[q as usize]
+            .as_ref()
+            .map_or(0, |qs| qs.cfg.retry_secs);
+        let until = now.plus_secs(retry);
+        c.missed.retain(|&(x, _)| x != a);
+        c.missed.push((a, until));
+        // Timers that came due while it was connected were dropped: arm them again, no
+        // earlier than now.
+        if let Some(t) = c.max_wait_at {
+            let t = t.max(now);
+            c.max_wait_at = Some(t);
+            self.timers.insert((t, Timer::MaxWait(id)));
+        }
+        if let Some(t) = c.next_announce {
+            let t = t.max(now);
+            c.next_announce = Some(t);
+            self.timers.insert((t, Timer::Announce(id)));
+        }
+        self.timers.insert((until, Timer::RetryEnd(id)));
+        if let Some(qs) = self.queues[q as usize].as_mut() {
+            qs.waiting.insert(key);
+            qs.ready_insert(class, medium, key);
+            qs.counters.answered = qs.counters.answered.saturating_sub(1);
+            if at.since(enq) <= u64::from(qs.cfg.sl_threshold_secs) * 1000 {
+                qs.counters.within_sl = qs.counters.within_sl.saturating_sub(1);
+            }
+        }
+        let ag = &mut self.agents[a as usize];
+        ag.active[medium.index()] = ag.active[medium.index()].saturating_sub(1);
+        ag.missed.retain(|&(x, _)| x != id);
+        ag.missed.push((id, until));
+        self.refresh_agent(a);
+        self.work.push(Work::Contact(id));
+        self.work.push(Work::Agent(a));
     }
 
     fn on_ended(&mut self, id: ContactId) {

@@ -47,6 +47,7 @@ enum Op {
     Accept(usize, usize),
     Decline(usize, usize),
     End(usize),
+    ConnectFailed(usize),
     Presence(u64, u8),
     Advance(i64),
     Skills(u64, Vec<(u8, u8)>),
@@ -114,6 +115,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         4 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Accept(a, b)),
         1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Decline(a, b)),
         3 => any::<usize>().prop_map(Op::End),
+        1 => any::<usize>().prop_map(Op::ConnectFailed),
         1 => (1..=AGENTS, 0u8..4).prop_map(|(a, p)| Op::Presence(a, p)),
         2 => (0i64..30).prop_map(Op::Advance),
         1 => (1..=AGENTS, skills()).prop_map(|(a, s)| Op::Skills(a, s)),
@@ -299,6 +301,29 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
                         contact: ContactId(connected[i % connected.len()]),
                     },
                     None,
+                )
+            }
+            Op::ConnectFailed(i) => {
+                let connected: Vec<(u64, u64)> = led
+                    .assigned
+                    .iter()
+                    .filter_map(|&c| match h.e.contact(ContactId(c)) {
+                        Some(ContactView::Assigned { agent, .. }) => Some((c, agent.0)),
+                        _ => None,
+                    })
+                    .collect();
+                if connected.is_empty() {
+                    continue;
+                }
+                let (c, a) = connected[i % connected.len()];
+                // Back to waiting: no outcome yet, and it may be assigned again.
+                led.assigned.remove(&c);
+                led.outcome.remove(&c);
+                (
+                    Event::ConnectFailed {
+                        contact: ContactId(c),
+                    },
+                    Some((c, a)),
                 )
             }
             Op::Presence(a, p) => {

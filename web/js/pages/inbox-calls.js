@@ -867,6 +867,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         return [`Could not ring ${who(d.agent_id)}`, why];
       case 'answered':
         return [`Answered by ${who(d.agent_id)}`, null];
+      case 'requeued':
+        return [`Back in the queue after ${who(d.agent_id)} answered`, why];
       case 'recording':
         return ['Recording started', null];
       case 'voicemail':
@@ -1056,6 +1058,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         refreshSoon();
         break;
       case 'contact_ended':
+      case 'requeued':
         dropRinging(p.contact_id);
         refreshSoon();
         break;

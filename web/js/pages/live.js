@@ -16,7 +16,7 @@ const STATES = [
   ['offline', 'Offline'],
 ];
 const STATE_LABEL = Object.fromEntries(STATES);
-const RELEVANT = new Set(['offer', 'offer_withdrawn', 'assigned', 'contact_ended', 'overflow', 'rejected', 'presence', 'conversation', 'conversation_offer']);
+const RELEVANT = new Set(['offer', 'offer_withdrawn', 'assigned', 'requeued', 'contact_ended', 'overflow', 'rejected', 'presence', 'conversation', 'conversation_offer']);
 
 function duration(secs) {
   const s = Math.max(0, Math.round(Number(secs) || 0));

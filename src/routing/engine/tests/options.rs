@@ -659,3 +659,68 @@ fn a_snapshot_keeps_every_field_of_a_waiting_contact() {
     c.joined_at = Some(h.now());
     assert_eq!(snap, vec![c]);
 }
+
+#[test]
+fn a_connection_that_fails_puts_the_contact_back_in_its_place_and_tries_the_next_agent() {
+    let mut h = Harness::new();
+    h.agent(1, &[]);
+    h.agent(2, &[]);
+    let mut q = queue(10, Strategy::Linear, &[(1, 0), (2, 0)]);
+    q.wrapup_secs = 30;
+    h.queue(q);
+    // Agent 2 is busy with another caller, so 100 goes to agent 1, and 101 waits behind it.
+    h.presence(
+        2,
+        Presence::Away {
+            reason: "break".into(),
+        },
+    );
+    assert_eq!(offered(&h.enqueue(contact(100, 10, h.t - 5)), 100), vec![1]);
+    h.accept(100, 1);
+    h.enqueue(contact(101, 10, h.t));
+    let before = h.e.queue_stats(QueueId(10)).expect("q");
+    assert_eq!((before.answered, before.waiting), (1, 1));
+
+    let cmds = h.send(Event::ConnectFailed {
+        contact: ContactId(100),
+    });
+    // Agent 1 is free at once (no wrap-up: there was no conversation), but is passed over
+    // for this contact; with nobody else free, the contact waits, first in line again.
+    assert!(offered(&cmds, 100).is_empty(), "{cmds:?}");
+    assert_eq!(offered(&cmds, 101), vec![1]);
+    let stats = h.e.queue_stats(QueueId(10)).expect("q");
+    assert_eq!((stats.answered, stats.waiting, stats.abandoned), (0, 2, 0));
+    assert_eq!(h.e.position(ContactId(100)).expect("waiting").position, 1);
+    assert_eq!(
+        h.e.contact(ContactId(100)),
+        Some(ContactView::Waiting { queue: QueueId(10) })
+    );
+    // The next free agent gets it.
+    h.decline(101, 1);
+    let cmds = h.presence(2, Presence::Available);
+    assert_eq!(offered(&cmds, 100), vec![2]);
+    // An event for a contact that is not connected changes nothing.
+    assert!(
+        h.send(Event::ConnectFailed {
+            contact: ContactId(101),
+        })
+        .is_empty()
+    );
+}
+
+#[test]
+fn after_a_failed_connection_the_same_agent_is_tried_again_once_the_retry_time_passes() {
+    let mut h = Harness::new();
+    h.agent(1, &[]);
+    let mut q = queue(10, Strategy::RingAll, &[(1, 0)]);
+    q.retry_secs = 5;
+    h.queue(q);
+    h.enqueue(contact(100, 10, h.t));
+    h.accept(100, 1);
+    let cmds = h.send(Event::ConnectFailed {
+        contact: ContactId(100),
+    });
+    assert!(offered(&cmds, 100).is_empty());
+    assert_eq!(h.e.agent_state(AgentId(1)).unwrap().state, "available");
+    assert_eq!(offered(&h.advance(6), 100), vec![1]);
+}

@@ -145,6 +145,14 @@ impl Call {
     }
 
     pub(super) async fn decline(&self, contact: i64, agent: i64) {
+        // A queue that assigns without offering connected the agent before the phone rang: a
+        // phone that cannot be reached undoes that, and the caller waits for the next agent.
+        if self.assigned_to(contact, agent).await {
+            if let Err(e) = self.shared.deps.routing.requeue(self.tenant, contact).await {
+                tracing::warn!(call.id = self.call_id, error = %e, "assignment not undone");
+            }
+            return;
+        }
         let event = RoutingEvent::OfferDeclined {
             contact: ContactId(contact as u64),
             agent: AgentId(agent as u64),
@@ -216,7 +224,9 @@ impl Call {
                         false
                     }
                 };
-                if won {
+                // A queue that assigns without offering rang an agent it had already
+                // connected: the accept changes nothing there, and the call is theirs.
+                if won || self.still_assigned_to(agent).await {
                     self.connect(agent, id.to_owned()).await;
                 } else if self.agent != Some(agent) {
                     // Another agent was faster, or the offer expired as the phone answered.
@@ -326,16 +336,38 @@ impl Call {
             self.call_customer(agent, leg).await;
             return;
         }
-        self.clear_queue_timers();
         self.stop_side_playbacks().await;
         if !self.bridge_with(&leg).await {
-            // The agent is connected in routing; end it so they are not stuck busy.
             self.drop_leg(&leg, Cause::Failure).await;
+            if let Some(talk) = self.talk_bridge.take() {
+                self.destroy_bridge(&talk).await;
+            }
+            // The caller is still in the lobby with its music, and the queue's timers still
+            // run: put the contact back in its place for the next agent rather than end a
+            // call the caller did not give up on.
+            let requeued = !self.caller_gone
+                && self
+                    .shared
+                    .deps
+                    .routing
+                    .requeue(self.tenant, q.contact)
+                    .await
+                    .is_ok();
+            if requeued {
+                self.event(
+                    "requeued",
+                    json!({"agent_id": agent, "why": "Asterisk would not connect the call"}),
+                )
+                .await;
+                return;
+            }
+            // The agent is connected in routing; end it so they are not stuck busy.
             let _ = self.shared.deps.routing.end(self.tenant, q.contact).await;
             self.end_reason.get_or_insert("failed");
             self.hang_up_caller(Cause::Failure).await;
             return;
         }
+        self.clear_queue_timers();
         self.destroy_bridge(&q.holding).await;
         if let Some(q) = &mut self.queued {
             q.holding.clear();

@@ -277,6 +277,24 @@ impl Call {
         self.feed(interp::Event::QueueResult(outcome));
     }
 
+    /// Whether routing holds the call's contact as connected to `agent` right now.
+    pub(super) async fn still_assigned_to(&self, agent: i64) -> bool {
+        match self.contact {
+            Some(contact) => self.assigned_to(contact, agent).await,
+            None => false,
+        }
+    }
+
+    /// Whether routing holds `contact` as connected to `agent` right now.
+    pub(super) async fn assigned_to(&self, contact: i64, agent: i64) -> bool {
+        self.shared
+            .deps
+            .routing
+            .contact_state(self.tenant, contact)
+            .await
+            .is_ok_and(|s| s.status == "connected" && s.agent_id == Some(agent))
+    }
+
     pub(super) fn clear_queue_timers(&mut self) {
         for t in [Timer::QueueMaxWait, Timer::Announce, Timer::CallbackOffer] {
             self.timers.remove(&t);
@@ -470,12 +488,14 @@ impl Call {
                 let answered = self
                     .legs
                     .iter()
-                    .find(|(_, l)| l.answered && l.kind == LegKind::Offer { agent })
+                    .find(|(_, l)| l.answered && !l.dropped && l.kind == LegKind::Offer { agent })
                     .map(|(id, _)| id.clone());
                 match answered {
                     Some(leg) => self.connect(agent, leg).await,
                     // An auto-assigning queue connects without an offer: ring the agent now.
-                    None if self.agent.is_none() => {
+                    // Unless the news is stale: an assignment already undone (Asterisk would
+                    // not bridge the agent who answered) must not ring that agent again.
+                    None if self.agent.is_none() && self.still_assigned_to(agent).await => {
                         let deadline = Utc::now().timestamp_millis() + 30_000;
                         self.ring_agent(agent, deadline).await;
                     }
