@@ -145,10 +145,20 @@ impl Embedder {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|e| EmbedError::Tokenizer(e.to_string()))?;
+        // One text (a customer's message, the usual case) is tokenized on this thread:
+        // `encode_batch` hands even a single text to rayon's pool and waits for it, a thread
+        // wake-up per message that costs more than the tokenizing.
+        let encodings = match texts {
+            [text] => vec![
+                self.tokenizer
+                    .encode(*text, true)
+                    .map_err(|e| EmbedError::Tokenizer(e.to_string()))?,
+            ],
+            _ => self
+                .tokenizer
+                .encode_batch(texts.to_vec(), true)
+                .map_err(|e| EmbedError::Tokenizer(e.to_string()))?,
+        };
 
         // Batch texts of similar length so that short ones are not padded to a long one's
         // length: the work per batch follows its longest text.
