@@ -692,8 +692,6 @@ impl RoutingService {
         let Some(ContactView::Assigned { agent, .. }) = r.engine.contact(id) else {
             return Err(StoreError::NotFound.into());
         };
-        // The row first: the offers that follow are for a waiting contact.
-        store::routed_contacts::mark_waiting_again(&self.0.store, tenant, contact).await?;
         let commands = r
             .engine
             .handle(Event::ConnectFailed { contact: id }, now_ts());
@@ -702,7 +700,24 @@ impl RoutingService {
         let mut pending = vec![self.0.events.queue(tenant, "requeued", None, payload)];
         pending.extend(self.execute(tenant, &mut r, commands).await?);
         drop(r);
-        all_stored(pending).await
+        self.0.wake.notify_one();
+        all_stored(pending).await?;
+        // The row last: its connection travels with the `assigned` event, which may still be
+        // on its way to the database when the assignment is undone (a queue that assigns
+        // without offering); the one writer has stored it once `requeued`, queued after it,
+        // is stored. Only this agent's connection is undone: the next agent may have taken
+        // the contact meanwhile.
+        match store::routed_contacts::mark_waiting_again(
+            &self.0.store,
+            tenant,
+            contact,
+            agent.0 as i64,
+        )
+        .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A connected contact finished; its agent goes into wrap-up.

@@ -220,18 +220,20 @@ pub async fn mark_callback(store: &Store, tenant: TenantId, id: i64) -> Result<(
     )
 }
 
-/// A connected contact waits again (its connection could not be made): no agent, no
-/// outcome yet, its enqueue time (its place) kept.
+/// A contact connected to `agent` waits again (the connection could not be made): no agent,
+/// no outcome yet, its enqueue time (its place) kept. NotFound if it is not connected to
+/// `agent`.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, contact.id = id))]
 pub async fn mark_waiting_again(
     store: &Store,
     tenant: TenantId,
     id: i64,
+    agent: i64,
 ) -> Result<(), StoreError> {
-    const SQL: &str = "update routing_contacts set status = 'waiting', agent_id = null, outcome = null, updated_at = $3 \
-                       where tenant_id = $1 and id = $2 and status = 'connected'";
+    const SQL: &str = "update routing_contacts set status = 'waiting', agent_id = null, outcome = null, updated_at = $4 \
+                       where tenant_id = $1 and id = $2 and status = 'connected' and agent_id = $3";
     affected(
-        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
+        on_write!(store, p => sqlx::query(SQL).bind(tenant.get()).bind(id).bind(agent).bind(Utc::now()).execute(p).await.map(|r| r.rows_affected()))?,
     )
 }
 

@@ -1148,6 +1148,28 @@ async fn a_queue_that_assigns_without_offering_rings_the_assigned_agent_and_conn
 }
 
 #[tokio::test]
+async fn a_caller_who_hangs_up_while_the_assigned_phone_rings_is_abandoned_not_answered() {
+    let line = line(json!({"auto_assign": true, "wrapup_secs": 30})).await;
+    let alex = line.agent("1001", Behaviour::NoAnswer).await;
+    line.available(&alex).await;
+    let caller = into_queue(&line).await;
+    line.request("ring Alex", |r| originates_to(r, &alex.phone))
+        .await;
+    line.ari.caller_hangs_up(&caller);
+    let call = line.call_until("ended", |c| c["state"] == "ended").await;
+    assert_eq!(call["end_reason"], "abandoned");
+    assert_eq!(line.contact_outcome(&call["contact_id"]).await, "abandoned");
+    let stats = line.queue_stats().await;
+    assert_eq!(
+        (stats["answered"].as_u64(), stats["abandoned"].as_u64()),
+        (Some(0), Some(1)),
+        "{stats}"
+    );
+    // Routing had connected Alex before the phone rang; with no call there is no wrap-up.
+    assert_eq!(line.agent_state(&alex).await, "available");
+}
+
+#[tokio::test]
 async fn a_queue_that_assigns_without_offering_moves_on_when_the_assigned_phone_is_busy() {
     let line = line(json!({"auto_assign": true, "strategy": "linear", "retry_secs": 60})).await;
     let alex = line.agent("1001", Behaviour::Busy).await;

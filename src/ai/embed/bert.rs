@@ -625,8 +625,11 @@ mod norm_tests {
         let q = (sample(tokens, h) * 0.2).unwrap();
         let k = (sample(tokens, h).flip_rows() * 0.3).unwrap();
         let v = sample(tokens, h);
-        // The second text is six tokens long: three of padding.
-        let mask: Vec<u32> = (0..tokens).map(|i| u32::from(i < 9 || i < 15)).collect();
+        // The first text is six tokens long, three of padding (`embed` puts the shorter texts
+        // of a batch first); the second fills its row.
+        let mask: Vec<u32> = (0..tokens)
+            .map(|i| u32::from(!(6..9).contains(&i)))
+            .collect();
         let values = |t: &Tensor| t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let real: Vec<bool> = mask.iter().map(|&m| m != 0).collect();
         let qk = values(&Tensor::cat(&[&q, &k], 1).unwrap());

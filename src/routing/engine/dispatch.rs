@@ -369,26 +369,19 @@ impl Engine {
     /// this contact during the queue's retry window and the linear pointer moves past it.
     /// A contact left with no offers becomes ready again.
     pub(super) fn drop_offer(&mut self, id: ContactId, a: u32, missed: bool) {
-        let now = self.now;
         let Some(c) = self.contacts.get_mut(&id) else {
             return;
         };
         c.offers.retain(|&x| x != a);
+        if missed {
+            self.pass_over(id, a);
+        }
+        let Some(c) = self.contacts.get_mut(&id) else {
+            return;
+        };
         let Some(q) = self.queues[c.queue as usize].as_mut() else {
             return;
         };
-        if missed {
-            let until = now.plus_secs(q.cfg.retry_secs);
-            c.missed.retain(|&(x, _)| x != a);
-            c.missed.push((a, until));
-            if let Some(mem) = q.member(a) {
-                c.linear_next = c.linear_next.max(mem.order + 1);
-            }
-            self.timers.insert((until, Timer::RetryEnd(id)));
-            let ag = &mut self.agents[a as usize];
-            ag.missed.retain(|&(x, _)| x != id);
-            ag.missed.push((id, until));
-        }
         if c.offers.is_empty() && c.status == Status::Offered {
             c.status = Status::Ready;
             self.timers.remove(&(c.deadline, Timer::OfferExpiry(id)));
@@ -398,6 +391,28 @@ impl Engine {
         }
         self.agents[a as usize].offer = None;
         self.refresh_agent(a);
+    }
+
+    /// Agent `a` missed, declined or could not take contact `id`: the two are kept apart for
+    /// the queue's retry time, and a `linear` queue moves past the agent.
+    pub(super) fn pass_over(&mut self, id: ContactId, a: u32) {
+        let now = self.now;
+        let Some(c) = self.contacts.get_mut(&id) else {
+            return;
+        };
+        let Some(q) = self.queues[c.queue as usize].as_ref() else {
+            return;
+        };
+        let until = now.plus_secs(q.cfg.retry_secs);
+        c.missed.retain(|&(x, _)| x != a);
+        c.missed.push((a, until));
+        if let Some(mem) = q.member(a) {
+            c.linear_next = c.linear_next.max(mem.order + 1);
+        }
+        self.timers.insert((until, Timer::RetryEnd(id)));
+        let ag = &mut self.agents[a as usize];
+        ag.missed.retain(|&(x, _)| x != id);
+        ag.missed.push((id, until));
     }
 
     /// Withdraws the offers these agents hold for `id` (another agent won, or the contact

@@ -249,7 +249,7 @@ impl Engine {
         if let Some(qs) = self.queues[q as usize].as_mut() {
             qs.waiting.remove(&key);
             qs.counters.answered += 1;
-            if now.since(enq) <= u64::from(qs.cfg.sl_threshold_secs) * 1000 {
+            if qs.within_sl(enq, now) {
                 qs.counters.within_sl += 1;
             }
         }
@@ -291,12 +291,6 @@ impl Engine {
         c.status = Status::Ready;
         let (q, class, medium, key, enq) =
             (c.queue, c.class, c.info.medium, c.key(), c.info.enqueued_at);
-        let retry = self.queues[q as usize]
-            .as_ref()
-            .map_or(0, |qs| qs.cfg.retry_secs);
-        let until = now.plus_secs(retry);
-        c.missed.retain(|&(x, _)| x != a);
-        c.missed.push((a, until));
         // Timers that came due while it was connected were dropped: arm them again, no
         // earlier than now.
         if let Some(t) = c.max_wait_at {
@@ -309,19 +303,17 @@ impl Engine {
             c.next_announce = Some(t);
             self.timers.insert((t, Timer::Announce(id)));
         }
-        self.timers.insert((until, Timer::RetryEnd(id)));
         if let Some(qs) = self.queues[q as usize].as_mut() {
             qs.waiting.insert(key);
             qs.ready_insert(class, medium, key);
             qs.counters.answered = qs.counters.answered.saturating_sub(1);
-            if at.since(enq) <= u64::from(qs.cfg.sl_threshold_secs) * 1000 {
+            if qs.within_sl(enq, at) {
                 qs.counters.within_sl = qs.counters.within_sl.saturating_sub(1);
             }
         }
+        self.pass_over(id, a);
         let ag = &mut self.agents[a as usize];
         ag.active[medium.index()] = ag.active[medium.index()].saturating_sub(1);
-        ag.missed.retain(|&(x, _)| x != id);
-        ag.missed.push((id, until));
         self.refresh_agent(a);
         self.work.push(Work::Contact(id));
         self.work.push(Work::Agent(a));

@@ -290,6 +290,12 @@ pub(crate) struct QueueSt {
 }
 
 impl QueueSt {
+    /// Whether a contact that waited from `enqueued` and was answered at `answered` counts
+    /// as answered within the queue's service-level threshold.
+    pub(crate) fn within_sl(&self, enqueued: Timestamp, answered: Timestamp) -> bool {
+        answered.since(enqueued) <= u64::from(self.cfg.sl_threshold_secs) * 1000
+    }
+
     pub(crate) fn new(cfg: QueueConfig) -> Self {
         let aht_ms = f64::from(cfg.default_handle_secs) * 1000.0;
         QueueSt {

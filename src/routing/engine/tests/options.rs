@@ -668,7 +668,7 @@ fn a_connection_that_fails_puts_the_contact_back_in_its_place_and_tries_the_next
     let mut q = queue(10, Strategy::Linear, &[(1, 0), (2, 0)]);
     q.wrapup_secs = 30;
     h.queue(q);
-    // Agent 2 is busy with another caller, so 100 goes to agent 1, and 101 waits behind it.
+    // Agent 2 is away, so 100 goes to agent 1, and 101 waits behind it.
     h.presence(
         2,
         Presence::Away {
@@ -679,7 +679,10 @@ fn a_connection_that_fails_puts_the_contact_back_in_its_place_and_tries_the_next
     h.accept(100, 1);
     h.enqueue(contact(101, 10, h.t));
     let before = h.e.queue_stats(QueueId(10)).expect("q");
-    assert_eq!((before.answered, before.waiting), (1, 1));
+    assert_eq!(
+        (before.answered, before.answered_within_sl, before.waiting),
+        (1, 1, 1)
+    );
 
     let cmds = h.send(Event::ConnectFailed {
         contact: ContactId(100),
@@ -689,7 +692,15 @@ fn a_connection_that_fails_puts_the_contact_back_in_its_place_and_tries_the_next
     assert!(offered(&cmds, 100).is_empty(), "{cmds:?}");
     assert_eq!(offered(&cmds, 101), vec![1]);
     let stats = h.e.queue_stats(QueueId(10)).expect("q");
-    assert_eq!((stats.answered, stats.waiting, stats.abandoned), (0, 2, 0));
+    assert_eq!(
+        (
+            stats.answered,
+            stats.answered_within_sl,
+            stats.waiting,
+            stats.abandoned
+        ),
+        (0, 0, 2, 0)
+    );
     assert_eq!(h.e.position(ContactId(100)).expect("waiting").position, 1);
     assert_eq!(
         h.e.contact(ContactId(100)),

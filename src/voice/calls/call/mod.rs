@@ -912,6 +912,7 @@ impl Call {
             Stage::Queued => {
                 if let Some(q) = self.queued.take() {
                     self.drop_ringing_legs(Cause::NoAnswer).await;
+                    self.undo_unconnected_assignment(q.contact).await;
                     // Only a caller who hung up gave up waiting: neither the queue's figures
                     // nor the call count a call we ended (or lost with Asterisk) as abandoned.
                     let routing = &self.shared.deps.routing;

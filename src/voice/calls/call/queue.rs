@@ -248,6 +248,7 @@ impl Call {
         }
         self.clear_queue_timers();
         self.drop_ringing_legs(Cause::NoAnswer).await;
+        self.undo_unconnected_assignment(q.contact).await;
         if let Err(e) = self
             .shared
             .deps
@@ -293,6 +294,21 @@ impl Call {
             .contact_state(self.tenant, contact)
             .await
             .is_ok_and(|s| s.status == "connected" && s.agent_id == Some(agent))
+    }
+
+    /// A queue that assigns without offering may hold a waiting caller as connected to an
+    /// agent whose phone is still ringing. Before the caller leaves, that is undone, so the
+    /// leaving counts as what it is (abandoned, lost) rather than an answered call, and the
+    /// agent gets no wrap-up for a call they never had.
+    pub(super) async fn undo_unconnected_assignment(&self, contact: i64) {
+        let routing = &self.shared.deps.routing;
+        let connected = routing
+            .contact_state(self.tenant, contact)
+            .await
+            .is_ok_and(|s| s.status == "connected");
+        if connected && let Err(e) = routing.requeue(self.tenant, contact).await {
+            tracing::warn!(call.id = self.call_id, error = %e, "assignment not undone");
+        }
     }
 
     pub(super) fn clear_queue_timers(&mut self) {
