@@ -442,6 +442,23 @@ impl Line {
         alex
     }
 
+    /// Alex (agent 1001, whose phone behaves as `alex_phone`) and Bo (1002, whose phone
+    /// answers after 100 ms), both signed in to routing, in that order.
+    async fn alex_and_bo(&self, alex_phone: Behaviour) -> (Agent, Agent) {
+        let alex = self.agent("1001", alex_phone).await;
+        let bo = self
+            .agent(
+                "1002",
+                Behaviour::Answers {
+                    after: Duration::from_millis(100),
+                },
+            )
+            .await;
+        self.available(&alex).await;
+        self.available(&bo).await;
+        (alex, bo)
+    }
+
     /// A customer's number that answers after 100 ms when dialled through the trunk.
     fn customer_answers(&self, number: &str) {
         self.ari.phone(
@@ -669,17 +686,7 @@ async fn into_queue(line: &Line) -> String {
 #[tokio::test]
 async fn an_unanswered_phone_rings_out_and_the_next_agent_gets_the_call() {
     let line = line(json!({"strategy": "linear", "offer_timeout_secs": 1, "retry_secs": 60})).await;
-    let alex = line.agent("1001", Behaviour::NoAnswer).await;
-    let bo = line
-        .agent(
-            "1002",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
-    line.available(&bo).await;
+    let (alex, bo) = line.alex_and_bo(Behaviour::NoAnswer).await;
 
     let caller = into_queue(&line).await;
     let first = line
@@ -709,17 +716,7 @@ async fn an_unanswered_phone_rings_out_and_the_next_agent_gets_the_call() {
 async fn a_busy_phone_is_skipped_at_once() {
     let line =
         line(json!({"strategy": "linear", "offer_timeout_secs": 20, "retry_secs": 60})).await;
-    let alex = line.agent("1001", Behaviour::Busy).await;
-    let bo = line
-        .agent(
-            "1002",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
-    line.available(&bo).await;
+    let (alex, bo) = line.alex_and_bo(Behaviour::Busy).await;
     into_queue(&line).await;
     let call = line
         .call_until("connected to Bo", |c| c["state"] == "connected")
@@ -1011,13 +1008,11 @@ async fn asterisk_refusing_one_calls_answer_ends_that_call_and_the_next_caller_i
 #[tokio::test]
 async fn a_phone_asterisk_refuses_to_ring_is_passed_over_and_the_next_agent_gets_the_call() {
     let line = line(json!({"strategy": "linear", "offer_timeout_secs": 30})).await;
-    let answers = Behaviour::Answers {
-        after: Duration::from_millis(100),
-    };
-    let alex = line.agent("1001", answers.clone()).await;
-    let bo = line.agent("1002", answers).await;
-    line.available(&alex).await;
-    line.available(&bo).await;
+    let (alex, bo) = line
+        .alex_and_bo(Behaviour::Answers {
+            after: Duration::from_millis(100),
+        })
+        .await;
     line.ari.fail_once(
         "POST",
         "/ari/channels",
@@ -1051,13 +1046,11 @@ async fn a_phone_asterisk_refuses_to_ring_is_passed_over_and_the_next_agent_gets
 async fn asterisk_refusing_to_bridge_an_answered_call_puts_the_caller_back_in_line_for_the_next_agent()
  {
     let line = line(json!({"strategy": "linear", "offer_timeout_secs": 30, "retry_secs": 60, "wrapup_secs": 30})).await;
-    let answers = Behaviour::Answers {
-        after: Duration::from_millis(100),
-    };
-    let alex = line.agent("1001", answers.clone()).await;
-    let bo = line.agent("1002", answers).await;
-    line.available(&alex).await;
-    line.available(&bo).await;
+    let (alex, bo) = line
+        .alex_and_bo(Behaviour::Answers {
+            after: Duration::from_millis(100),
+        })
+        .await;
     line.ari.fail_once(
         "POST",
         "/ari/bridges/*-talk/addChannel",
@@ -1172,17 +1165,7 @@ async fn a_caller_who_hangs_up_while_the_assigned_phone_rings_is_abandoned_not_a
 #[tokio::test]
 async fn a_queue_that_assigns_without_offering_moves_on_when_the_assigned_phone_is_busy() {
     let line = line(json!({"auto_assign": true, "strategy": "linear", "retry_secs": 60})).await;
-    let alex = line.agent("1001", Behaviour::Busy).await;
-    let bo = line
-        .agent(
-            "1002",
-            Behaviour::Answers {
-                after: Duration::from_millis(100),
-            },
-        )
-        .await;
-    line.available(&alex).await;
-    line.available(&bo).await;
+    let (alex, bo) = line.alex_and_bo(Behaviour::Busy).await;
     into_queue(&line).await;
     let call = line
         .call_until("connected to Bo", |c| c["state"] == "connected")
