@@ -2313,6 +2313,101 @@ async fn agents_call_each_other_and_outside_numbers_from_their_phones() {
 }
 
 #[tokio::test]
+async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_mailbox() {
+    let line = line(json!({})).await;
+    let alex = line
+        .agent(
+            "1001",
+            Behaviour::Answers {
+                after: Duration::from_millis(100),
+            },
+        )
+        .await;
+    let bo = line.agent("1002", Behaviour::Busy).await;
+    let bo_extension = format!(
+        "/api/v1/tenants/{}/extensions/{}",
+        line.tid,
+        line.extension_id("1002").await
+    );
+    let r = line
+        .op
+        .patch(&bo_extension, json!({"voicemail_box": "1002"}))
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+
+    // Bo's phone is busy: Alex hears that Bo is on the phone, a beep, and leaves a message.
+    let from = line.ari.agent_dials(&alex.phone, "1002");
+    line.request("ring Bo's phone", |r| originates_to(r, &bo.phone))
+        .await;
+    line.request("answer Alex for the message", |r| {
+        r.path == format!("/ari/channels/{from}/answer")
+    })
+    .await;
+    let greeting = line.prompt(&from, 1).await;
+    assert_eq!(media_of(&greeting), ["sound:vm-isonphone"]);
+    let record = line
+        .request("record the message", |r| {
+            r.path == format!("/ari/channels/{from}/record")
+        })
+        .await;
+    assert_eq!(record.param("beep"), Some("true"));
+    line.ari.press(&from, '#');
+    line.request("hang up after the message", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{from}")
+    })
+    .await;
+    let call = line
+        .call_until("ended with the message stored", |c| {
+            c["state"] == "ended" && c["recordings"][0]["available"] == true
+        })
+        .await;
+    assert_eq!(call["direction"], "internal");
+    assert_eq!(call["end_reason"], "voicemail");
+    assert_eq!(call["recordings"][0]["kind"], "voicemail");
+    assert_eq!(call["recordings"][0]["mailbox"], "1002");
+
+    // Bo does not disturb: no ringing at all, straight to the mailbox with "not available".
+    let r = line.op.patch(&bo_extension, json!({"dnd": true})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let rings = line
+        .ari
+        .requests()
+        .iter()
+        .filter(|r| originates_to(r, &bo.phone))
+        .count();
+    let from = line.ari.agent_dials(&alex.phone, "1002");
+    let greeting = line.prompt(&from, 1).await;
+    assert_eq!(media_of(&greeting), ["sound:vm-nobodyavail"]);
+    line.request("record the second message", |r| {
+        r.path == format!("/ari/channels/{from}/record")
+    })
+    .await;
+    line.ari.press(&from, '#');
+    let call = line
+        .call_until("the second call ended", |c| {
+            c["state"] == "ended"
+                && c["recordings"][0]["mailbox"] == "1002"
+                && c["id"] != call["id"]
+        })
+        .await;
+    assert_eq!(call["end_reason"], "voicemail");
+    assert!(
+        kinds(&call).contains(&"do_not_disturb".to_owned()),
+        "{:?}",
+        kinds(&call)
+    );
+    assert_eq!(
+        line.ari
+            .requests()
+            .iter()
+            .filter(|r| originates_to(r, &bo.phone))
+            .count(),
+        rings,
+        "Bo's phone rang"
+    );
+}
+
+#[tokio::test]
 async fn the_extensions_page_shows_whether_each_phone_is_registered() {
     let line = line(json!({})).await;
     let alex = line

@@ -42,6 +42,7 @@ const END_REASON = {
   asterisk_restart: 'Lost: Asterisk restarted',
   lost_during_restart: 'Lost while Switchboard restarted',
   callback_failed: 'Callback failed',
+  voicemail: 'Voicemail left',
 };
 
 // An outside number as the server accepts it (+, country code, at most 15 digits).

@@ -208,6 +208,9 @@ struct Call {
     scratch: Vec<crate::tts::ScratchFile>,
     // Dialled from an agent's phone: no flow; failures hang up with their cause.
     internal: bool,
+    // A call between phones to an extension with a voicemail box: where the caller may leave a
+    // message when that phone is busy, does not answer or does not disturb.
+    colleague_mailbox: Option<String>,
     // Out of the call bridge, hearing music on hold (held by the agent, or consulting).
     held: bool,
     consult: Option<consult::Consult>,
@@ -290,6 +293,7 @@ impl Call {
             adopted: false,
             scratch: Vec::new(),
             internal: false,
+            colleague_mailbox: None,
             held: false,
             consult: None,
             wiring,
@@ -852,6 +856,12 @@ impl Call {
                     // to.
                     self.end_reason = Some("transfer_failed");
                     self.hang_up_caller(Cause::Normal).await;
+                } else if self.internal
+                    && matches!(outcome, TransferOutcome::Busy | TransferOutcome::NoAnswer)
+                    && let Some(mailbox) = self.colleague_mailbox.take()
+                {
+                    let busy = outcome == TransferOutcome::Busy;
+                    self.colleague_voicemail(mailbox, busy).await;
                 } else if self.internal {
                     self.end_reason = Some(match outcome {
                         TransferOutcome::Busy => "busy",

@@ -369,6 +369,12 @@ pub(crate) async fn run_internal(
         Some(f) => f.target().to_owned(),
         None => dialled.clone(),
     };
+    // The dialled colleague's mailbox, for a message when their phone does not take the call.
+    let colleague = phones
+        .iter()
+        .find(|x| x.number == reached && x.enabled && x.number != extension.number);
+    let mailbox = colleague.and_then(|x| x.voicemail_box.clone());
+    let dnd_to_voicemail = colleague.is_some_and(|x| x.dnd) && mailbox.is_some();
     let target = if crate::ivr::is_e164(&reached) {
         let presented = published
             .catalog
@@ -395,7 +401,7 @@ pub(crate) async fn run_internal(
             _ => None,
         }
     };
-    let Some((endpoint, caller_id)) = target else {
+    if target.is_none() && !dnd_to_voicemail {
         refuse(
             &wiring.client,
             &chan,
@@ -404,7 +410,7 @@ pub(crate) async fn run_internal(
         )
         .await;
         return;
-    };
+    }
     let row = match store::calls::insert_call(
         &store,
         tenant.id,
@@ -447,6 +453,17 @@ pub(crate) async fn run_internal(
     if let Some(f) = &forward {
         call.event("forwarded", f.detail(&dialled)).await;
     }
+    call.colleague_mailbox = mailbox;
+    let Some((endpoint, caller_id)) = target else {
+        // Do not disturb, with a mailbox: straight to it.
+        if let Some(mailbox) = call.colleague_mailbox.take() {
+            call.event("do_not_disturb", json!({"extension": reached}))
+                .await;
+            call.colleague_voicemail(mailbox, false).await;
+        }
+        call.run(rx).await;
+        return;
+    };
     // The phone hears ringing until the other side answers.
     let _ = call.client().ring(&chan).await;
     let request = TransferRequest {

@@ -2,6 +2,9 @@
 
 use super::*;
 
+/// Longest message a caller may leave a colleague (a flow's `voicemail` node sets its own).
+const COLLEAGUE_MESSAGE_MS: u64 = 180_000;
+
 /// Seconds of a PCM WAV file, from its header.
 pub(super) fn wav_seconds(bytes: &[u8]) -> Option<i64> {
     let cursor = std::io::Cursor::new(bytes);
@@ -11,6 +14,44 @@ pub(super) fn wav_seconds(bytes: &[u8]) -> Option<i64> {
 }
 
 impl Call {
+    /// A call between phones that the colleague's phone did not take (busy, no answer, or do
+    /// not disturb): the caller hears the colleague's mailbox's greeting ("is on the phone" or
+    /// "is not available"), a beep, and leaves a message there; the call ends after it.
+    pub(super) async fn colleague_voicemail(&mut self, mailbox: String, busy: bool) {
+        let channel = self.channel.clone();
+        if let Err(e) = self.client().answer(&channel).await {
+            if !e.is_not_found() {
+                self.rest_failed("answer", &e).await;
+            }
+            self.end_reason.get_or_insert("failed");
+            self.hang_up_caller(Cause::Failure).await;
+            return;
+        }
+        self.voicemail(VoicemailRequest {
+            mailbox,
+            greeting: if busy {
+                Greeting::Busy
+            } else {
+                Greeting::Unavailable
+            },
+            max_length_ms: Some(COLLEAGUE_MESSAGE_MS),
+            beep: true,
+            transcribe: false,
+        })
+        .await;
+    }
+
+    /// After a message (or a failed recording): a flow goes on; a call between phones ends.
+    async fn voicemail_done(&mut self) {
+        if self.internal {
+            self.end_reason.get_or_insert("voicemail");
+            self.hang_up_caller(Cause::Normal).await;
+            return;
+        }
+        self.stage = Stage::Ivr;
+        self.feed(interp::Event::VoicemailDone);
+    }
+
     pub(super) async fn voicemail(&mut self, request: VoicemailRequest) -> Option<interp::Event> {
         self.stage = Stage::Voicemail;
         let _ = store::calls::set_state(
@@ -106,8 +147,7 @@ impl Call {
             Err(e) => {
                 self.rest_failed("voicemail record", &e).await;
                 self.voicemail = None;
-                self.stage = Stage::Ivr;
-                self.feed(interp::Event::VoicemailDone);
+                self.voicemail_done().await;
             }
         }
     }
@@ -126,8 +166,7 @@ impl Call {
             );
         }
         if !self.caller_gone {
-            self.stage = Stage::Ivr;
-            self.feed(interp::Event::VoicemailDone);
+            self.voicemail_done().await;
         }
     }
 
