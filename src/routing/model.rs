@@ -460,6 +460,16 @@ pub enum Event {
         /// The contact.
         contact: ContactId,
     },
+    /// The customer left (`abandoned`) or was lost while assigned to an agent whose
+    /// connection was never made (a queue that assigns without offering, the agent's phone
+    /// still ringing): the assignment is undone as by `ConnectFailed`, and the contact leaves
+    /// as a waiting one would, without being offered to anyone else.
+    UnconnectedLeft {
+        /// The contact.
+        contact: ContactId,
+        /// Counted as abandoned (the customer gave up), or lost (the platform's doing).
+        abandoned: bool,
+    },
     /// A connected contact finished; the agent enters wrap-up.
     ContactEnded {
         /// The contact.

@@ -720,6 +720,53 @@ impl RoutingService {
         }
     }
 
+    /// The customer left (`abandoned`), or was lost, while routing held them as connected to
+    /// an agent whose phone never answered (a queue that assigns without offering): the
+    /// assignment is undone and the contact ends `abandoned` or `lost`, offered to nobody
+    /// else, and the agent is free without wrap-up.
+    pub async fn leave_unconnected(
+        &self,
+        tenant: TenantId,
+        contact: i64,
+        abandoned: bool,
+    ) -> Result<(), RoutingError> {
+        let router = self.router(tenant).await?;
+        let mut r = router.lock().await;
+        let id = ContactId(contact as u64);
+        let Some(ContactView::Assigned { agent, .. }) = r.engine.contact(id) else {
+            return Err(StoreError::NotFound.into());
+        };
+        let outcome = if abandoned { "abandoned" } else { "lost" };
+        let commands = r.engine.handle(
+            Event::UnconnectedLeft {
+                contact: id,
+                abandoned,
+            },
+            now_ts(),
+        );
+        r.offers.remove(&id);
+        let mut pending = self.execute(tenant, &mut r, commands).await?;
+        let payload = serde_json::json!({"contact_id": contact, "outcome": outcome});
+        pending.push(self.0.events.queue(tenant, "contact_ended", None, payload));
+        drop(r);
+        self.0.wake.notify_one();
+        all_stored(pending).await?;
+        // As in `requeue`: the assignment's row change is stored by now; undo it, then end.
+        match store::routed_contacts::mark_waiting_again(
+            &self.0.store,
+            tenant,
+            contact,
+            agent.0 as i64,
+        )
+        .await
+        {
+            Ok(()) | Err(StoreError::NotFound) => {}
+            Err(e) => return Err(e.into()),
+        }
+        store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
+        Ok(())
+    }
+
     /// A connected contact finished; its agent goes into wrap-up.
     pub async fn end(&self, tenant: TenantId, contact: i64) -> Result<(), RoutingError> {
         let router = self.router(tenant).await?;

@@ -1142,9 +1142,8 @@ async fn a_queue_that_assigns_without_offering_rings_the_assigned_agent_and_conn
 
 #[tokio::test]
 async fn a_caller_who_hangs_up_while_the_assigned_phone_rings_is_abandoned_not_answered() {
-    let line = line(json!({"auto_assign": true, "wrapup_secs": 30})).await;
-    let alex = line.agent("1001", Behaviour::NoAnswer).await;
-    line.available(&alex).await;
+    let line = line(json!({"auto_assign": true, "strategy": "linear", "wrapup_secs": 30})).await;
+    let (alex, bo) = line.alex_and_bo(Behaviour::NoAnswer).await;
     let caller = into_queue(&line).await;
     line.request("ring Alex", |r| originates_to(r, &alex.phone))
         .await;
@@ -1158,8 +1157,18 @@ async fn a_caller_who_hangs_up_while_the_assigned_phone_rings_is_abandoned_not_a
         (Some(0), Some(1)),
         "{stats}"
     );
-    // Routing had connected Alex before the phone rang; with no call there is no wrap-up.
+    // Routing had connected Alex before the phone rang; with no call there is no wrap-up,
+    // and the call was not handed to Bo on its way out.
     assert_eq!(line.agent_state(&alex).await, "available");
+    assert_eq!(line.agent_state(&bo).await, "available");
+    assert!(
+        !line
+            .ari
+            .requests()
+            .iter()
+            .any(|r| originates_to(r, &bo.phone)),
+        "Bo's phone rang for a caller who had gone"
+    );
 }
 
 #[tokio::test]

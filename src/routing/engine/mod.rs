@@ -112,7 +112,17 @@ impl Engine {
             Event::ContactLost { contact } => self.on_withdrawn(contact, false),
             Event::OfferAccepted { contact, agent } => self.on_accepted(contact, agent),
             Event::OfferDeclined { contact, agent } => self.on_declined(contact, agent),
-            Event::ConnectFailed { contact } => self.on_connect_failed(contact),
+            Event::ConnectFailed { contact } => {
+                if let Some(a) = self.unassign(contact) {
+                    self.pass_over(contact, a);
+                    self.work.push(Work::Contact(contact));
+                }
+            }
+            Event::UnconnectedLeft { contact, abandoned } => {
+                if self.unassign(contact).is_some() {
+                    self.on_withdrawn(contact, abandoned);
+                }
+            }
             Event::ContactEnded { contact } => self.on_ended(contact),
             Event::AgentPresenceChanged { agent, presence } => self.on_presence(agent, presence),
             Event::AgentAdded { agent, presence } => self.on_agent_added(agent, presence),
@@ -278,15 +288,13 @@ impl Engine {
 
     /// Undoes an assignment the adapter could not carry out: the contact waits again under
     /// its original key (so its place in the queue), the answer is taken back from the day's
-    /// figures, and the agent, freed without wrap-up, is passed over for the retry time so
-    /// the next agent is tried first.
-    fn on_connect_failed(&mut self, id: ContactId) {
+    /// figures, and the agent is free again without wrap-up. Returns the agent, or None if
+    /// the contact is not assigned.
+    fn unassign(&mut self, id: ContactId) -> Option<u32> {
         let now = self.now;
-        let Some(c) = self.contacts.get_mut(&id) else {
-            return;
-        };
+        let c = self.contacts.get_mut(&id)?;
         let Status::Assigned { agent: a, at } = c.status else {
-            return;
+            return None;
         };
         c.status = Status::Ready;
         let (q, class, medium, key, enq) =
@@ -311,12 +319,11 @@ impl Engine {
                 qs.counters.within_sl = qs.counters.within_sl.saturating_sub(1);
             }
         }
-        self.pass_over(id, a);
         let ag = &mut self.agents[a as usize];
         ag.active[medium.index()] = ag.active[medium.index()].saturating_sub(1);
         self.refresh_agent(a);
-        self.work.push(Work::Contact(id));
         self.work.push(Work::Agent(a));
+        Some(a)
     }
 
     fn on_ended(&mut self, id: ContactId) {

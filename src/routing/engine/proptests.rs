@@ -48,6 +48,7 @@ enum Op {
     Decline(usize, usize),
     End(usize),
     ConnectFailed(usize),
+    LeaveUnconnected(usize, bool),
     Presence(u64, u8),
     Advance(i64),
     Skills(u64, Vec<(u8, u8)>),
@@ -116,6 +117,7 @@ fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         1 => (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Op::Decline(a, b)),
         3 => any::<usize>().prop_map(Op::End),
         1 => any::<usize>().prop_map(Op::ConnectFailed),
+        1 => (any::<usize>(), any::<bool>()).prop_map(|(i, a)| Op::LeaveUnconnected(i, a)),
         1 => (1..=AGENTS, 0u8..4).prop_map(|(a, p)| Op::Presence(a, p)),
         2 => (0i64..30).prop_map(Op::Advance),
         1 => (1..=AGENTS, skills()).prop_map(|(a, s)| Op::Skills(a, s)),
@@ -324,6 +326,34 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
                         contact: ContactId(c),
                     },
                     Some((c, a)),
+                )
+            }
+            Op::LeaveUnconnected(i, abandoned) => {
+                let connected: Vec<u64> = led
+                    .assigned
+                    .iter()
+                    .copied()
+                    .filter(|&c| {
+                        matches!(
+                            h.e.contact(ContactId(c)),
+                            Some(ContactView::Assigned { .. })
+                        )
+                    })
+                    .collect();
+                if connected.is_empty() {
+                    continue;
+                }
+                let c = connected[i % connected.len()];
+                // The answer is taken back: the contact leaves as a waiting one does.
+                led.assigned.remove(&c);
+                led.outcome.remove(&c);
+                led.settle(c, Outcome::Abandoned)?;
+                (
+                    Event::UnconnectedLeft {
+                        contact: ContactId(c),
+                        abandoned,
+                    },
+                    None,
                 )
             }
             Op::Presence(a, p) => {

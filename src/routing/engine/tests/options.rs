@@ -735,3 +735,38 @@ fn after_a_failed_connection_the_same_agent_is_tried_again_once_the_retry_time_p
     assert_eq!(h.e.agent_state(AgentId(1)).unwrap().state, "available");
     assert_eq!(offered(&h.advance(6), 100), vec![1]);
 }
+
+#[test]
+fn a_customer_leaving_before_an_assigned_agent_answered_is_abandoned_and_given_to_nobody_else() {
+    for abandoned in [true, false] {
+        let mut h = Harness::new();
+        h.agent(1, &[]);
+        h.agent(2, &[]);
+        let mut q = queue(10, Strategy::Linear, &[(1, 0), (2, 0)]);
+        q.auto_assign = true;
+        q.wrapup_secs = 30;
+        h.queue(q);
+        let cmds = h.enqueue(contact(100, 10, h.t));
+        assert!(has(
+            &cmds,
+            &Command::Assigned {
+                contact: ContactId(100),
+                agent: AgentId(1)
+            }
+        ));
+        let cmds = h.send(Event::UnconnectedLeft {
+            contact: ContactId(100),
+            abandoned,
+        });
+        // Not handed to agent 2 on its way out, and gone.
+        assert!(cmds.is_empty(), "{cmds:?}");
+        assert_eq!(h.e.contact(ContactId(100)), None);
+        let stats = h.e.queue_stats(QueueId(10)).expect("q");
+        assert_eq!(
+            (stats.answered, stats.abandoned, stats.waiting),
+            (0, u64::from(abandoned), 0)
+        );
+        // Agent 1 never talked to anyone: no wrap-up.
+        assert_eq!(h.e.agent_state(AgentId(1)).unwrap().state, "available");
+    }
+}

@@ -700,8 +700,7 @@ impl Call {
                 if self.voicemail.is_some() {
                     self.voicemail = None;
                     if !self.caller_gone {
-                        self.stage = Stage::Ivr;
-                        self.feed(interp::Event::VoicemailDone);
+                        self.voicemail_done(false).await;
                     }
                 }
             }
@@ -857,7 +856,8 @@ impl Call {
                     self.end_reason = Some("transfer_failed");
                     self.hang_up_caller(Cause::Normal).await;
                 } else if self.internal
-                    && matches!(outcome, TransferOutcome::Busy | TransferOutcome::NoAnswer)
+                    // Busy, no answer, not registered (20) or declined (21).
+                    && (outcome != TransferOutcome::Failed || matches!(cause, Some(20 | 21)))
                     && let Some(mailbox) = self.colleague_mailbox.take()
                 {
                     let busy = outcome == TransferOutcome::Busy;
@@ -889,6 +889,16 @@ impl Call {
         self.caller_gone = true;
         // Ended for a reason of ours (Asterisk failed, restarted): not the caller's doing.
         let decided = self.end_reason.is_some();
+        // Hanging up is how most callers end a message to a colleague.
+        if self.internal
+            && self.stage == Stage::Voicemail
+            && self
+                .voicemail
+                .as_ref()
+                .is_some_and(|v| v.recording.is_some())
+        {
+            self.end_reason.get_or_insert("voicemail");
+        }
         self.end_reason.get_or_insert(why);
         // A registered callback still joins the queue at its time.
         self.timers.retain(|t, _| *t == Timer::CallbackDue);
@@ -922,15 +932,9 @@ impl Call {
             Stage::Queued => {
                 if let Some(q) = self.queued.take() {
                     self.drop_ringing_legs(Cause::NoAnswer).await;
-                    self.undo_unconnected_assignment(q.contact).await;
                     // Only a caller who hung up gave up waiting: neither the queue's figures
                     // nor the call count a call we ended (or lost with Asterisk) as abandoned.
-                    let routing = &self.shared.deps.routing;
-                    let _ = if decided {
-                        routing.lose(self.tenant, q.contact).await
-                    } else {
-                        routing.withdraw(self.tenant, q.contact).await
-                    };
+                    self.leave_routing(q.contact, !decided).await;
                     self.shared.release_contact(self.tenant, q.contact);
                     self.contact = None;
                     self.destroy_bridge(&q.holding).await;

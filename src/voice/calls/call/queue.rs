@@ -248,16 +248,7 @@ impl Call {
         }
         self.clear_queue_timers();
         self.drop_ringing_legs(Cause::NoAnswer).await;
-        self.undo_unconnected_assignment(q.contact).await;
-        if let Err(e) = self
-            .shared
-            .deps
-            .routing
-            .withdraw(self.tenant, q.contact)
-            .await
-        {
-            tracing::debug!(call.id = self.call_id, error = %e, "contact already gone from routing");
-        }
+        self.leave_routing(q.contact, true).await;
         self.shared.release_contact(self.tenant, q.contact);
         self.contact = None;
         self.stop_side_playbacks().await;
@@ -296,18 +287,27 @@ impl Call {
             .is_ok_and(|s| s.status == "connected" && s.agent_id == Some(agent))
     }
 
-    /// A queue that assigns without offering may hold a waiting caller as connected to an
-    /// agent whose phone is still ringing. Before the caller leaves, that is undone, so the
-    /// leaving counts as what it is (abandoned, lost) rather than an answered call, and the
-    /// agent gets no wrap-up for a call they never had.
-    pub(super) async fn undo_unconnected_assignment(&self, contact: i64) {
+    /// The waiting caller leaves the queue (`abandoned`: their doing; else lost). A queue that
+    /// assigns without offering may hold them as connected to an agent whose phone is still
+    /// ringing: that is undone in the same step, so the leaving counts as what it is, not as
+    /// an answered call, nobody else is given the call, and the agent gets no wrap-up.
+    pub(super) async fn leave_routing(&self, contact: i64, abandoned: bool) {
         let routing = &self.shared.deps.routing;
-        let connected = routing
+        let assigned = routing
             .contact_state(self.tenant, contact)
             .await
             .is_ok_and(|s| s.status == "connected");
-        if connected && let Err(e) = routing.requeue(self.tenant, contact).await {
-            tracing::warn!(call.id = self.call_id, error = %e, "assignment not undone");
+        let left = if assigned {
+            routing
+                .leave_unconnected(self.tenant, contact, abandoned)
+                .await
+        } else if abandoned {
+            routing.withdraw(self.tenant, contact).await
+        } else {
+            routing.lose(self.tenant, contact).await
+        };
+        if let Err(e) = left {
+            tracing::debug!(call.id = self.call_id, error = %e, "contact already gone from routing");
         }
     }
 

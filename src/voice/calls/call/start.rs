@@ -473,6 +473,12 @@ pub(crate) async fn run_internal(
         whisper: Vec::new(),
     };
     if call.dial_leg(endpoint, &request).await.is_some() {
+        // The colleague's phone cannot be rung at all (offline): their mailbox takes it.
+        if let Some(mailbox) = call.colleague_mailbox.take() {
+            call.colleague_voicemail(mailbox, false).await;
+            call.run(rx).await;
+            return;
+        }
         call.end_reason = Some("unreachable");
         call.hang_up_caller(Cause::Unallocated).await;
         return;

@@ -20,11 +20,12 @@ impl Call {
     pub(super) async fn colleague_voicemail(&mut self, mailbox: String, busy: bool) {
         let channel = self.channel.clone();
         if let Err(e) = self.client().answer(&channel).await {
+            // Gone already: the caller hung up, and the hang-up's event ends the call.
             if !e.is_not_found() {
                 self.rest_failed("answer", &e).await;
+                self.end_reason.get_or_insert("failed");
+                self.hang_up_caller(Cause::Failure).await;
             }
-            self.end_reason.get_or_insert("failed");
-            self.hang_up_caller(Cause::Failure).await;
             return;
         }
         self.voicemail(VoicemailRequest {
@@ -41,10 +42,12 @@ impl Call {
         .await;
     }
 
-    /// After a message (or a failed recording): a flow goes on; a call between phones ends.
-    async fn voicemail_done(&mut self) {
+    /// After a message (`left`) or a recording that failed: a flow goes on; a call between
+    /// phones ends, *Voicemail left* only if there is one.
+    pub(super) async fn voicemail_done(&mut self, left: bool) {
         if self.internal {
-            self.end_reason.get_or_insert("voicemail");
+            self.end_reason
+                .get_or_insert(if left { "voicemail" } else { "failed" });
             self.hang_up_caller(Cause::Normal).await;
             return;
         }
@@ -147,7 +150,7 @@ impl Call {
             Err(e) => {
                 self.rest_failed("voicemail record", &e).await;
                 self.voicemail = None;
-                self.voicemail_done().await;
+                self.voicemail_done(false).await;
             }
         }
     }
@@ -156,6 +159,7 @@ impl Call {
         let Some(vm) = self.voicemail.take() else {
             return;
         };
+        let left = vm.recording.as_ref().is_some_and(|(_, rec)| rec == name);
         if let Some((id, rec)) = &vm.recording
             && rec == name
         {
@@ -166,7 +170,7 @@ impl Call {
             );
         }
         if !self.caller_gone {
-            self.voicemail_done().await;
+            self.voicemail_done(left).await;
         }
     }
 
