@@ -2391,7 +2391,8 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
         r.path == format!("/ari/channels/{from}/record")
     })
     .await;
-    line.ari.press(&from, '#');
+    // Hanging up ends a message as well as `#` does.
+    line.ari.caller_hangs_up(&from);
     let call = line
         .call_until("the second call ended", |c| {
             c["state"] == "ended"
