@@ -2348,6 +2348,10 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
     let from = line.ari.agent_dials(&alex.phone, "1002");
     line.request("ring Bo's phone", |r| originates_to(r, &bo.phone))
         .await;
+    line.request("stop the ringback Alex hears", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{from}/ring")
+    })
+    .await;
     line.request("answer Alex for the message", |r| {
         r.path == format!("/ari/channels/{from}/answer")
     })

@@ -19,6 +19,9 @@ impl Call {
     /// "is not available"), a beep, and leaves a message there; the call ends after it.
     pub(super) async fn colleague_voicemail(&mut self, mailbox: String, busy: bool) {
         let channel = self.channel.clone();
+        // The ringing the caller heard while the colleague's phone rang ends first, so no
+        // phone that plays it in-band rings over the greeting.
+        let _ = self.client().ring_stop(&channel).await;
         if let Err(e) = self.client().answer(&channel).await {
             // Gone already: the caller hung up, and the hang-up's event ends the call.
             if !e.is_not_found() {
