@@ -702,11 +702,21 @@ impl RoutingService {
         drop(r);
         self.0.wake.notify_one();
         all_stored(pending).await?;
-        // The row last: its connection travels with the `assigned` event, which may still be
-        // on its way to the database when the assignment is undone (a queue that assigns
-        // without offering); the one writer has stored it once `requeued`, queued after it,
-        // is stored. Only this agent's connection is undone: the next agent may have taken
-        // the contact meanwhile.
+        self.undo_stored_connection(tenant, contact, agent).await
+    }
+
+    /// Sets the row of a contact whose assignment to `agent` was undone back to waiting. Done
+    /// last, once the caller's events are stored: the connection travels with the `assigned`
+    /// event, which may still be on its way to the database when the assignment is undone
+    /// (a queue that assigns without offering); the one writer has stored it once the events
+    /// queued after it are. Only this agent's connection is undone: the next agent may have
+    /// taken the contact meanwhile.
+    async fn undo_stored_connection(
+        &self,
+        tenant: TenantId,
+        contact: i64,
+        agent: AgentId,
+    ) -> Result<(), RoutingError> {
         match store::routed_contacts::mark_waiting_again(
             &self.0.store,
             tenant,
@@ -720,10 +730,12 @@ impl RoutingService {
         }
     }
 
-    /// The customer left (`abandoned`), or was lost, while routing held them as connected to
-    /// an agent whose phone never answered (a queue that assigns without offering): the
-    /// assignment is undone and the contact ends `abandoned` or `lost`, offered to nobody
-    /// else, and the agent is free without wrap-up.
+    /// The customer leaves before talking to anyone (`abandoned`: their doing; else lost):
+    /// as [`withdraw`](Self::withdraw) or [`lose`](Self::lose) for a waiting contact. One
+    /// that routing holds as connected to an agent whose phone has not answered yet (a queue
+    /// that assigns without offering) has that assignment undone in the same step: it ends
+    /// `abandoned` or `lost`, not answered, is offered to nobody else, and the agent is free
+    /// without wrap-up.
     pub async fn leave_unconnected(
         &self,
         tenant: TenantId,
@@ -734,7 +746,8 @@ impl RoutingService {
         let mut r = router.lock().await;
         let id = ContactId(contact as u64);
         let Some(ContactView::Assigned { agent, .. }) = r.engine.contact(id) else {
-            return Err(StoreError::NotFound.into());
+            drop(r);
+            return self.take_out(tenant, contact, abandoned).await;
         };
         let outcome = if abandoned { "abandoned" } else { "lost" };
         let commands = r.engine.handle(
@@ -751,18 +764,7 @@ impl RoutingService {
         drop(r);
         self.0.wake.notify_one();
         all_stored(pending).await?;
-        // As in `requeue`: the assignment's row change is stored by now; undo it, then end.
-        match store::routed_contacts::mark_waiting_again(
-            &self.0.store,
-            tenant,
-            contact,
-            agent.0 as i64,
-        )
-        .await
-        {
-            Ok(()) | Err(StoreError::NotFound) => {}
-            Err(e) => return Err(e.into()),
-        }
+        self.undo_stored_connection(tenant, contact, agent).await?;
         store::routed_contacts::mark_ended(&self.0.store, tenant, contact, outcome).await?;
         Ok(())
     }

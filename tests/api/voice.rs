@@ -676,6 +676,19 @@ fn offered_agents(call: &Value) -> Vec<i64> {
         .collect()
 }
 
+/// A caller who picks the menu's callback option (5) and is thanked and hung up on, the
+/// callback registered for their number.
+async fn asks_for_a_callback(line: &Line) -> String {
+    let caller = line.ari.inbound_call(DID, CALLER);
+    line.prompt(&caller, 1).await;
+    line.ari.press(&caller, '5');
+    line.request("say thanks and hang up", |r| {
+        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
+    })
+    .await;
+    caller
+}
+
 async fn into_queue(line: &Line) -> String {
     let caller = line.ari.inbound_call(DID, CALLER);
     line.prompt(&caller, 1).await;
@@ -1896,13 +1909,7 @@ async fn a_callback_asked_for_in_the_menu_is_dialled_once_an_agent_takes_it() {
             after: Duration::from_millis(100),
         },
     );
-    let caller = line.ari.inbound_call(DID, CALLER);
-    line.prompt(&caller, 1).await;
-    line.ari.press(&caller, '5');
-    line.request("say thanks and hang up", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
-    })
-    .await;
+    asks_for_a_callback(&line).await;
     line.request("ring Alex for the callback", |r| {
         originates_to(r, &alex.phone) && r.param("callerId").is_some_and(|c| c.contains(CALLER))
     })
@@ -1945,13 +1952,7 @@ async fn a_customer_busy_at_the_first_callback_frees_the_agent_and_is_queued_aga
     let alex = line.alex().await;
     let customer_phone = format!("{CALLER}@trunk");
     line.ari.phone(&customer_phone, Behaviour::Busy);
-    let caller = line.ari.inbound_call(DID, CALLER);
-    line.prompt(&caller, 1).await;
-    line.ari.press(&caller, '5');
-    line.request("say thanks and hang up", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
-    })
-    .await;
+    asks_for_a_callback(&line).await;
     line.request("dial the customer a first time", |r| {
         originates_to(r, &customer_phone)
     })
@@ -2011,13 +2012,7 @@ async fn a_callback_being_dialled_when_asterisk_restarts_is_tried_again_without_
     let alex = line.alex().await;
     let customer_phone = format!("{CALLER}@trunk");
     line.ari.phone(&customer_phone, Behaviour::NoAnswer);
-    let caller = line.ari.inbound_call(DID, CALLER);
-    line.prompt(&caller, 1).await;
-    line.ari.press(&caller, '5');
-    line.request("say thanks and hang up", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
-    })
-    .await;
+    asks_for_a_callback(&line).await;
     line.request("dial the customer", |r| originates_to(r, &customer_phone))
         .await;
     // Asterisk restarts while the customer's phone rings: Alex's leg and the customer's go.

@@ -505,24 +505,8 @@ mod gelu_tests {
     fn gelu_over_a_tensor_equals_candles_exact_gelu() {
         let values: Vec<f32> = (0..2_000).map(|i| (i as f32 - 1_000.0) / 150.0).collect();
         let x = Tensor::from_vec(values, (4, 500), &candle_core::Device::Cpu).unwrap();
-        let ours = gelu_erf(&x)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let candle = x
-            .gelu_erf()
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1::<f32>()
-            .unwrap();
-        let worst = ours
-            .iter()
-            .zip(&candle)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0f32, f32::max);
+        let worst =
+            super::norm_tests::largest_difference(&gelu_erf(&x).unwrap(), &x.gelu_erf().unwrap());
         assert!(worst < 1e-6, "largest difference {worst}");
         assert_eq!(gelu_erf(&x).unwrap().dims(), &[4, 500]);
     }
@@ -539,7 +523,7 @@ mod norm_tests {
         Tensor::from_vec(values, (rows, width), &candle_core::Device::Cpu).unwrap()
     }
 
-    fn largest_difference(a: &Tensor, b: &Tensor) -> f32 {
+    pub(super) fn largest_difference(a: &Tensor, b: &Tensor) -> f32 {
         let a = a.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         let b = b.flatten_all().unwrap().to_vec1::<f32>().unwrap();
         assert_eq!(a.len(), b.len());

@@ -284,17 +284,7 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
                 }
             }
             Op::End(i) => {
-                let connected: Vec<u64> = led
-                    .assigned
-                    .iter()
-                    .copied()
-                    .filter(|&c| {
-                        matches!(
-                            h.e.contact(ContactId(c)),
-                            Some(ContactView::Assigned { .. })
-                        )
-                    })
-                    .collect();
+                let connected: Vec<u64> = connected(&h, &led).iter().map(|&(c, _)| c).collect();
                 if connected.is_empty() {
                     continue;
                 }
@@ -306,14 +296,7 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
                 )
             }
             Op::ConnectFailed(i) => {
-                let connected: Vec<(u64, u64)> = led
-                    .assigned
-                    .iter()
-                    .filter_map(|&c| match h.e.contact(ContactId(c)) {
-                        Some(ContactView::Assigned { agent, .. }) => Some((c, agent.0)),
-                        _ => None,
-                    })
-                    .collect();
+                let connected = connected(&h, &led);
                 if connected.is_empty() {
                     continue;
                 }
@@ -329,17 +312,7 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
                 )
             }
             Op::LeaveUnconnected(i, abandoned) => {
-                let connected: Vec<u64> = led
-                    .assigned
-                    .iter()
-                    .copied()
-                    .filter(|&c| {
-                        matches!(
-                            h.e.contact(ContactId(c)),
-                            Some(ContactView::Assigned { .. })
-                        )
-                    })
-                    .collect();
+                let connected: Vec<u64> = connected(&h, &led).iter().map(|&(c, _)| c).collect();
                 if connected.is_empty() {
                     continue;
                 }
@@ -466,6 +439,18 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// The contacts the test saw assigned that the engine still holds as connected, with their
+/// agents.
+fn connected(h: &Harness, led: &Ledger) -> Vec<(u64, u64)> {
+    led.assigned
+        .iter()
+        .filter_map(|&c| match h.e.contact(ContactId(c)) {
+            Some(ContactView::Assigned { agent, .. }) => Some((c, agent.0)),
+            _ => None,
+        })
+        .collect()
 }
 
 fn current_queue(h: &Harness, c: u64) -> Option<u64> {

@@ -287,26 +287,16 @@ impl Call {
             .is_ok_and(|s| s.status == "connected" && s.agent_id == Some(agent))
     }
 
-    /// The waiting caller leaves the queue (`abandoned`: their doing; else lost). A queue that
-    /// assigns without offering may hold them as connected to an agent whose phone is still
-    /// ringing: that is undone in the same step, so the leaving counts as what it is, not as
-    /// an answered call, nobody else is given the call, and the agent gets no wrap-up.
+    /// The waiting caller leaves the queue (`abandoned`: their doing; else lost), also when
+    /// an auto-assigned agent's phone is still ringing (see `RoutingService::leave_unconnected`).
     pub(super) async fn leave_routing(&self, contact: i64, abandoned: bool) {
-        let routing = &self.shared.deps.routing;
-        let assigned = routing
-            .contact_state(self.tenant, contact)
+        if let Err(e) = self
+            .shared
+            .deps
+            .routing
+            .leave_unconnected(self.tenant, contact, abandoned)
             .await
-            .is_ok_and(|s| s.status == "connected");
-        let left = if assigned {
-            routing
-                .leave_unconnected(self.tenant, contact, abandoned)
-                .await
-        } else if abandoned {
-            routing.withdraw(self.tenant, contact).await
-        } else {
-            routing.lose(self.tenant, contact).await
-        };
-        if let Err(e) = left {
+        {
             tracing::debug!(call.id = self.call_id, error = %e, "contact already gone from routing");
         }
     }
