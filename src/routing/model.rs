@@ -229,7 +229,8 @@ pub struct QueueConfig {
     /// Seconds an offer rings before it expires (app_queue `timeout`).
     #[serde(default = "defaults::offer_timeout")]
     pub offer_timeout_secs: u32,
-    /// Seconds an agent who declined or missed a contact is not offered it again (`retry`).
+    /// Seconds an agent who declined or missed a contact is not offered it again (`retry`);
+    /// at least [`MIN_RETRY_SECS`] in effect (see [`QueueConfig::retry_window_secs`]).
     #[serde(default = "defaults::retry")]
     pub retry_secs: u32,
     /// Longest wait in this queue before overflow; `None` = wait forever.
@@ -329,7 +330,20 @@ impl QueueConfig {
             ring_in_use: false,
         }
     }
+
+    /// How long an agent who declined, missed or could not take a contact is passed over for
+    /// it: `retry_secs`, but never less than [`MIN_RETRY_SECS`].
+    pub fn retry_window_secs(&self) -> u32 {
+        self.retry_secs.max(MIN_RETRY_SECS)
+    }
 }
+
+/// The shortest retry window. A phone that is busy, or a connection Asterisk refuses, fails in
+/// milliseconds: with no window at all, a queue whose `retry_secs` is 0 would offer the same
+/// agent the same contact again at once, over and over (one originate per round trip), for as
+/// long as nobody else is free. app_queue's ring cycle has the same floor in practice: a full
+/// cycle that fails is followed by its `retry` pause before ringing again.
+pub const MIN_RETRY_SECS: u32 = 1;
 
 /// How many contacts of each medium an agent can hold at once.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -572,56 +572,262 @@ macro_rules! recording_columns {
     };
 }
 
-/// A call's recordings and voicemails.
+/// Whose messages a reader may hear. A voicemail box that is an extension's
+/// (`extensions.voicemail_box`, written as is or as `box@{tenant slug}`, the Asterisk form)
+/// and whose extension has an agent is that agent's own: other agents do not see what is left
+/// in it. Every other box (a flow's `support@acme`, the box of an extension nobody uses) is
+/// the team's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MailboxReader {
+    /// Supervisors and above: every box.
+    Everyone,
+    /// An agent: the team's boxes and their own.
+    Agent(i64),
+}
+
+impl MailboxReader {
+    /// The user bound in [`readable_by`]'s condition (null: everyone).
+    fn bound(self) -> Option<i64> {
+        match self {
+            MailboxReader::Everyone => None,
+            MailboxReader::Agent(u) => Some(u),
+        }
+    }
+}
+
+/// The extensions of members whose voicemail box `r.mailbox` is (a user who left the tenant
+/// no longer has an extension, as [`super::extensions`] reads it).
+macro_rules! box_owners_of_r {
+    () => {
+        "select 1 from extensions e \
+         join memberships m on m.tenant_id = e.tenant_id and m.user_id = e.user_id \
+         join tenants t on t.id = e.tenant_id \
+         where e.tenant_id = r.tenant_id \
+           and (r.mailbox = e.voicemail_box or r.mailbox = e.voicemail_box || '@' || t.slug)"
+    };
+}
+
+/// The condition on `r` (a `call_recordings` row) that hides messages in a colleague's own
+/// box from the reader bound at `$N` (null: everyone may read): a voicemail is readable when
+/// its box is nobody's or is the reader's own. Plain SQL both backends run.
+macro_rules! readable_by {
+    ($n:literal) => {
+        concat!(
+            "($",
+            $n,
+            " is null or r.kind <> 'voicemail' or r.mailbox is null or not exists (",
+            box_owners_of_r!(),
+            ") or exists (",
+            box_owners_of_r!(),
+            " and e.user_id = $",
+            $n,
+            "))"
+        )
+    };
+}
+
+/// A call's recordings and voicemails that `reader` may hear.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call))]
 pub async fn list_recordings(
     store: &Store,
     tenant: TenantId,
     call: i64,
+    reader: MailboxReader,
 ) -> Result<Vec<RecordingRecord>, StoreError> {
     const SQL: &str = concat!(
         "select ",
         recording_columns!(),
-        " from call_recordings where tenant_id = $1 and call_id = $2 order by id"
+        " from call_recordings r where r.tenant_id = $1 and r.call_id = $2 and ",
+        readable_by!(3),
+        " order by r.id"
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).fetch_all(p).await)?)
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).bind(reader.bound()).fetch_all(p).await)?,
+    )
 }
 
-/// The tenant's voicemails, newest first.
+/// The voicemails `reader` may hear, newest first.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
 pub async fn list_voicemails(
     store: &Store,
     tenant: TenantId,
+    reader: MailboxReader,
     limit: i64,
 ) -> Result<Vec<RecordingRecord>, StoreError> {
     const SQL: &str = concat!(
         "select ",
         recording_columns!(),
-        " from call_recordings where tenant_id = $1 and kind = 'voicemail' order by id desc limit $2"
+        " from call_recordings r where r.tenant_id = $1 and r.kind = 'voicemail' and ",
+        readable_by!(3),
+        " order by r.id desc limit $2"
     );
-    Ok(on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(limit).fetch_all(p).await)?)
+    Ok(
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(limit).bind(reader.bound()).fetch_all(p).await)?,
+    )
 }
 
-/// One recording of the tenant.
+/// The agents whose own box `mailbox` is (none: it is the team's).
+#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
+pub async fn mailbox_owners(
+    store: &Store,
+    tenant: TenantId,
+    mailbox: &str,
+) -> Result<Vec<i64>, StoreError> {
+    const SQL: &str = "select distinct e.user_id from extensions e \
+         join memberships m on m.tenant_id = e.tenant_id and m.user_id = e.user_id \
+         join tenants t on t.id = e.tenant_id \
+         where e.tenant_id = $1 and ($2 = e.voicemail_box or $2 = e.voicemail_box || '@' || t.slug) \
+         order by e.user_id";
+    let rows: Vec<(i64,)> = on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(mailbox).fetch_all(p).await)?;
+    Ok(rows.into_iter().map(|(u,)| u).collect())
+}
+
+/// One recording of the tenant, if `reader` may hear it.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, recording.id = id))]
 pub async fn find_recording(
     store: &Store,
     tenant: TenantId,
     id: i64,
+    reader: MailboxReader,
 ) -> Result<Option<RecordingRecord>, StoreError> {
     const SQL: &str = concat!(
         "select ",
         recording_columns!(),
-        " from call_recordings where tenant_id = $1 and id = $2"
+        " from call_recordings r where r.tenant_id = $1 and r.id = $2 and ",
+        readable_by!(3)
     );
     Ok(
-        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).fetch_optional(p).await)?,
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).bind(reader.bound()).fetch_optional(p).await)?,
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::tests::assert_looked_up_by_key;
+    use super::*;
+    use crate::domain::{Email, Role, Slug};
+    use crate::store::extensions::{ExtensionFields, insert_extension};
+    use crate::store::tenants::{TenantFeatures, TenantLimits, insert_tenant};
+    use crate::store::users::{insert_membership, insert_user};
+
+    /// A message in `mailbox` of a call in `tenant`; returns the recording's id.
+    async fn message(store: &Store, tenant: TenantId, mailbox: &str) -> i64 {
+        let call = insert_call(
+            store,
+            tenant,
+            NewCall {
+                server: "pbx",
+                channel_id: &format!("chan-{mailbox}"),
+                direction: "inbound",
+                did: "+15550100",
+                caller: "+15550199",
+                flow: Some("main"),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+        let rec = NewRecording {
+            kind: "voicemail",
+            name: mailbox,
+            format: "wav",
+            mailbox: Some(mailbox),
+        };
+        insert_recording(store, tenant, call.id, rec, Utc::now())
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_agents_own_box_is_theirs_in_either_spelling_and_other_boxes_are_the_teams() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("boxes.db").display());
+        let store = Store::connect(&url, 2).await.unwrap();
+        store.migrate().await.unwrap();
+        let slug = Slug::parse("acme").unwrap();
+        let tenant = insert_tenant(
+            &store,
+            "Acme",
+            &slug,
+            TenantLimits::default(),
+            TenantFeatures::default(),
+        )
+        .await
+        .unwrap()
+        .id;
+        let mut agents = Vec::new();
+        for name in ["bo", "cy"] {
+            let email = Email::parse(&format!("{name}@acme.test")).unwrap();
+            let user = insert_user(&store, &email, name, "x", false).await.unwrap();
+            insert_membership(&store, tenant, user.id, Role::Agent)
+                .await
+                .unwrap();
+            agents.push(user.id.get());
+        }
+        let (bo, cy) = (agents[0], agents[1]);
+        let phone = |number: &str, user: Option<i64>| ExtensionFields {
+            number: number.into(),
+            display_name: number.into(),
+            user_id: user,
+            codecs: vec!["ulaw".into()],
+            nat: true,
+            call_limit: 2,
+            voicemail_box: Some(number.into()),
+            forward_to: None,
+            dnd: false,
+            enabled: true,
+        };
+        insert_extension(&store, tenant, &phone("1002", Some(bo)), "sealed")
+            .await
+            .unwrap();
+        // A front desk nobody sits at: its box is the team's.
+        insert_extension(&store, tenant, &phone("4000", None), "sealed")
+            .await
+            .unwrap();
+        let plain = message(&store, tenant, "1002").await;
+        let asterisk_form = message(&store, tenant, "1002@acme").await;
+        let desk = message(&store, tenant, "4000").await;
+        let sales = message(&store, tenant, "sales@acme").await;
+
+        let ids = |list: Vec<RecordingRecord>| -> Vec<i64> { list.iter().map(|r| r.id).collect() };
+        let heard = |reader| {
+            let store = store.clone();
+            async move { ids(list_voicemails(&store, tenant, reader, 100).await.unwrap()) }
+        };
+        assert_eq!(
+            heard(MailboxReader::Agent(bo)).await,
+            [sales, desk, asterisk_form, plain]
+        );
+        assert_eq!(heard(MailboxReader::Agent(cy)).await, [sales, desk]);
+        assert_eq!(
+            heard(MailboxReader::Everyone).await,
+            [sales, desk, asterisk_form, plain]
+        );
+        assert!(
+            find_recording(&store, tenant, plain, MailboxReader::Agent(cy))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            find_recording(&store, tenant, plain, MailboxReader::Agent(bo))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(
+            mailbox_owners(&store, tenant, "1002@acme").await.unwrap(),
+            [bo]
+        );
+        assert_eq!(
+            mailbox_owners(&store, tenant, "4000").await.unwrap(),
+            [0i64; 0]
+        );
+        assert_eq!(
+            mailbox_owners(&store, tenant, "sales@acme").await.unwrap(),
+            [0i64; 0]
+        );
+    }
 
     #[tokio::test]
     async fn batched_row_changes_look_each_call_up_by_its_id() {

@@ -2374,6 +2374,24 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
     assert_eq!(call["recordings"][0]["kind"], "voicemail");
     assert_eq!(call["recordings"][0]["mailbox"], "1002");
 
+    // The message is Bo's: Bo hears it, Alex (who left it) and the rest of the team do not;
+    // supervisors hear every box.
+    let voicemails = format!("/api/v1/tenants/{}/voicemails", line.tid);
+    let mine = bo.client.get(&voicemails).await;
+    assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
+    assert_eq!(mine.body[0]["call_id"], call["id"], "{}", mine.body);
+    let audio_url = mine.body[0]["audio_url"].as_str().unwrap().to_owned();
+    assert_eq!(bo.client.get(&audio_url).await.status, StatusCode::OK);
+    let theirs = alex.client.get(&voicemails).await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.body);
+    assert_eq!(theirs.body, json!([]));
+    assert_eq!(
+        alex.client.get(&audio_url).await.status,
+        StatusCode::NOT_FOUND
+    );
+    let all = line.op.get(&voicemails).await;
+    assert_eq!(all.body[0]["call_id"], call["id"], "{}", all.body);
+
     // Bo does not disturb: no ringing at all, straight to the mailbox with "not available".
     let r = line.op.patch(&bo_extension, json!({"dnd": true})).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);

@@ -394,7 +394,7 @@ impl Engine {
     }
 
     /// Agent `a` missed, declined or could not take contact `id`: the two are kept apart for
-    /// the queue's retry time, and a `linear` queue moves past the agent.
+    /// the queue's retry window, and a `linear` queue moves past the agent.
     pub(super) fn pass_over(&mut self, id: ContactId, a: u32) {
         let now = self.now;
         let Some(c) = self.contacts.get_mut(&id) else {
@@ -403,7 +403,7 @@ impl Engine {
         let Some(q) = self.queues[c.queue as usize].as_ref() else {
             return;
         };
-        let until = now.plus_secs(q.cfg.retry_secs);
+        let until = now.plus_secs(q.cfg.retry_window_secs());
         c.missed.retain(|&(x, _)| x != a);
         c.missed.push((a, until));
         if let Some(mem) = q.member(a) {

@@ -370,7 +370,7 @@ fn run(queues: Vec<QueueGen>, agents: Vec<AgentGen>, ops: Vec<Op>) -> Result<(),
             let q = current_queue(&h, c).unwrap_or(1);
             led.missed.insert(
                 (c, a),
-                now_ms + i64::from(retry.get(&q).copied().unwrap_or(0)) * 1000,
+                now_ms + i64::from(retry.get(&q).copied().unwrap_or(0).max(MIN_RETRY_SECS)) * 1000,
             );
         }
         // Harness::send checks `check_invariants` (capacity bookkeeping, set consistency,

@@ -208,6 +208,15 @@ fn sees_all(role: Role) -> bool {
     role >= Role::Supervisor
 }
 
+/// Whose voicemail boxes the caller may hear.
+fn mailbox_reader(scope: &TenantScope<AnyMember>) -> ApiResult<store::calls::MailboxReader> {
+    Ok(if sees_all(scope.role) {
+        store::calls::MailboxReader::Everyone
+    } else {
+        store::calls::MailboxReader::Agent(own_id(scope)?)
+    })
+}
+
 /// The tenant's calls, newest first (agents: the calls they took).
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/calls", tag = "calls",
     params(("tid" = i64, Path, description = "tenant id"), CallQuery),
@@ -370,7 +379,7 @@ async fn get_call(
         return Err(ApiError::not_found("call"));
     }
     let recordings = if took {
-        store::calls::list_recordings(&state.store, scope.id(), id)
+        store::calls::list_recordings(&state.store, scope.id(), id, mailbox_reader(&scope)?)
             .await?
             .into_iter()
             .map(|r| recording_view(tid, r))
@@ -558,7 +567,8 @@ async fn act(
     ))
 }
 
-/// The team's voicemails, newest first.
+/// The voicemails the caller may hear, newest first: the team's boxes, and for an agent their
+/// own box (a box that is a colleague's extension's stays theirs; supervisors hear every box).
 #[utoipa::path(get, path = "/api/v1/tenants/{tid}/voicemails", tag = "calls",
     params(("tid" = i64, Path, description = "tenant id")),
     responses((status = 200, body = Vec<RecordingView>)))]
@@ -568,7 +578,7 @@ async fn list_voicemails(
     AppPath(tid): AppPath<i64>,
 ) -> ApiResult<AppJson<Vec<RecordingView>>> {
     Ok(AppJson(
-        store::calls::list_voicemails(&state.store, scope.id(), 100)
+        store::calls::list_voicemails(&state.store, scope.id(), mailbox_reader(&scope)?, 100)
             .await?
             .into_iter()
             .map(|r| recording_view(tid, r))
@@ -587,10 +597,11 @@ async fn recording_audio(
     AppPath(path): AppPath<(i64, i64)>,
     AppQuery(q): AppQuery<DownloadQuery>,
 ) -> ApiResult<Response> {
-    let rec = store::calls::find_recording(&state.store, scope.id(), path.1)
-        .await?
-        .ok_or_else(|| ApiError::not_found("recording"))?;
-    // Voicemails are the team's; call recordings follow the call's visibility.
+    let rec =
+        store::calls::find_recording(&state.store, scope.id(), path.1, mailbox_reader(&scope)?)
+            .await?
+            .ok_or_else(|| ApiError::not_found("recording"))?;
+    // Voicemails are their box's (above); call recordings follow the call's visibility.
     if rec.kind != "voicemail" {
         visible_call(&state, &scope, rec.call_id).await?;
     }

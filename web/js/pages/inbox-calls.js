@@ -955,7 +955,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
   function renderVoicemail() {
     if (!vm.items.length) {
-      mount(vmSlot, emptyState({ iconName: 'voicemail', title: 'No voicemail', message: 'When a caller leaves a message, it shows here for the whole team.' }));
+      mount(vmSlot, emptyState({ iconName: 'voicemail', title: 'No voicemail', message: 'Messages left in the team’s mailboxes, and in your own extension’s, show here.' }));
       return;
     }
     mount(vmSlot, h('ul', { class: 'vm-list', 'aria-label': 'Voicemails' }, vm.items.map(voicemailEl)));

@@ -113,16 +113,35 @@ fn an_agent_missing_n_offers_in_a_row_is_paused_and_a_success_resets_the_count()
     q.retry_secs = 0;
     h.queue(q);
     h.enqueue(contact(100, 10, h.t));
-    h.advance(15); // miss 1, re-offered at once (retry 0)
+    h.advance(15); // miss 1
+    assert_eq!(offered(&h.advance(1), 100), vec![1]); // retry 0: a second later
     h.accept(100, 1);
     h.end(100);
     h.enqueue(contact(101, 10, h.t));
     h.advance(15); // miss 1 again (reset by the accept)
+    h.advance(1);
     let cmds = h.advance(15); // miss 2
     assert!(has(&cmds, &Command::AgentAutoPaused { agent: AgentId(1) }));
     let stats = h.e.queue_stats(QueueId(10)).expect("queue");
     assert_eq!(stats.agents.away, 1);
+    h.advance(1);
     assert_eq!(offered(&h.presence(1, Presence::Available), 101), vec![1]);
+}
+
+#[test]
+fn with_no_retry_time_an_agent_who_could_not_take_a_contact_gets_it_again_a_second_later_not_at_once()
+ {
+    // A busy phone declines in milliseconds; without a floor a queue with `retry_secs: 0`
+    // would ring that phone again at once, in a loop, while the caller waits.
+    let mut h = Harness::new();
+    h.agent(1, &[]);
+    let mut q = queue(10, Strategy::RingAll, &[(1, 0)]);
+    q.retry_secs = 0;
+    h.queue(q);
+    h.enqueue(contact(100, 10, h.t));
+    assert!(offered(&h.decline(100, 1), 100).is_empty());
+    assert_eq!(h.e.next_deadline(), Some(h.now().plus_secs(1)));
+    assert_eq!(offered(&h.advance(1), 100), vec![1]);
 }
 
 #[test]

@@ -167,10 +167,33 @@ impl Call {
             && rec == name
         {
             self.save_recording(*id, rec.clone());
-            self.notify_team(
-                "voicemail",
-                json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
-            );
+            let payload =
+                json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox});
+            // A message in an agent's own box is news to that agent (and their supervisors,
+            // who see every event), not to the team.
+            match store::calls::mailbox_owners(
+                &self.shared.deps.store,
+                self.tenant,
+                &vm.request.mailbox,
+            )
+            .await
+            {
+                Ok(owners) if owners.is_empty() => self.notify_team("voicemail", payload),
+                Ok(owners) => {
+                    for owner in owners {
+                        self.shared.deps.events.publish_detached(
+                            self.tenant,
+                            "voicemail",
+                            Some(owner),
+                            payload.clone(),
+                        );
+                    }
+                }
+                Err(e) => {
+                    // The message is stored either way; only the inbox's badge misses it.
+                    tracing::warn!(error = %e, "voicemail: could not look up the mailbox's owner");
+                }
+            }
         }
         if !self.caller_gone {
             self.voicemail_done(left).await;
