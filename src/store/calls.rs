@@ -526,7 +526,18 @@ pub struct NewRecording<'a> {
     pub mailbox: Option<&'a str>,
 }
 
-/// Records a recording being made for a call; returns its id.
+/// A recording's row, as [`insert_recording`] stored it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoredRecording {
+    /// Its id.
+    pub id: i64,
+    /// The agent whose own box a voicemail was left in (see [`MailboxReader`]); `None`: the
+    /// team's.
+    pub owner_user_id: Option<i64>,
+}
+
+/// Records a recording being made for a call. A voicemail in the box of an extension a member
+/// uses (`voicemail_box`, as is or as `box@<tenant slug>`) becomes that member's, for good.
 #[tracing::instrument(skip_all, fields(tenant.id = %tenant, call.id = call))]
 pub async fn insert_recording(
     store: &Store,
@@ -534,11 +545,19 @@ pub async fn insert_recording(
     call: i64,
     r: NewRecording<'_>,
     at: DateTime<Utc>,
-) -> Result<i64, StoreError> {
-    const SQL: &str = "insert into call_recordings (call_id, tenant_id, kind, name, format, mailbox, created_at) \
-                       select id, tenant_id, $3, $4, $5, $6, $7 from calls where tenant_id = $1 and id = $2 \
-                       returning id";
-    let id: Option<i64> = on_write!(store, p => sqlx::query_scalar(SQL)
+) -> Result<StoredRecording, StoreError> {
+    const SQL: &str = "insert into call_recordings \
+                       (call_id, tenant_id, kind, name, format, mailbox, owner_user_id, created_at) \
+                       select c.id, c.tenant_id, $3, $4, $5, $6, \
+                         (select min(e.user_id) from extensions e \
+                          join memberships m on m.tenant_id = e.tenant_id and m.user_id = e.user_id \
+                          join tenants t on t.id = e.tenant_id \
+                          where e.tenant_id = c.tenant_id and $3 = 'voicemail' \
+                            and ($6 = e.voicemail_box or $6 = e.voicemail_box || '@' || t.slug)), \
+                         $7 \
+                       from calls c where c.tenant_id = $1 and c.id = $2 \
+                       returning id, owner_user_id";
+    let row: Option<(i64, Option<i64>)> = on_write!(store, p => sqlx::query_as(SQL)
         .bind(tenant.get())
         .bind(call)
         .bind(r.kind)
@@ -548,7 +567,8 @@ pub async fn insert_recording(
         .bind(at)
         .fetch_optional(p)
         .await)?;
-    id.ok_or(StoreError::NotFound)
+    row.map(|(id, owner_user_id)| StoredRecording { id, owner_user_id })
+        .ok_or(StoreError::NotFound)
 }
 
 /// The recording's file is in place (`path` under the data dir) and lasts `duration_secs`.
@@ -572,56 +592,40 @@ macro_rules! recording_columns {
     };
 }
 
-/// Whose messages a reader may hear. A voicemail box that is an extension's
-/// (`extensions.voicemail_box`, written as is or as `box@{tenant slug}`, the Asterisk form)
-/// and whose extension has an agent is that agent's own: other agents do not see what is left
-/// in it. Every other box (a flow's `support@acme`, the box of an extension nobody uses) is
-/// the team's.
+/// Whose messages a reader may hear. A voicemail left in an agent's own box (stored with its
+/// `owner_user_id`, see [`insert_recording`]) is that agent's; every other message is the
+/// team's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MailboxReader {
-    /// Supervisors and above: every box.
+    /// Supervisors and above: every message.
     Everyone,
-    /// An agent: the team's boxes and their own.
+    /// An agent: the team's messages and their own.
     Agent(i64),
+    /// A reader who is nobody (an API key): the team's messages.
+    Team,
 }
 
 impl MailboxReader {
-    /// The user bound in [`readable_by`]'s condition (null: everyone).
-    fn bound(self) -> Option<i64> {
+    /// The two values bound in [`readable_by`]'s condition: every message, and whose.
+    fn bound(self) -> (bool, Option<i64>) {
         match self {
-            MailboxReader::Everyone => None,
-            MailboxReader::Agent(u) => Some(u),
+            MailboxReader::Everyone => (true, None),
+            MailboxReader::Agent(u) => (false, Some(u)),
+            MailboxReader::Team => (false, None),
         }
     }
 }
 
-/// The extensions of members whose voicemail box `r.mailbox` is (a user who left the tenant
-/// no longer has an extension, as [`super::extensions`] reads it).
-macro_rules! box_owners_of_r {
-    () => {
-        "select 1 from extensions e \
-         join memberships m on m.tenant_id = e.tenant_id and m.user_id = e.user_id \
-         join tenants t on t.id = e.tenant_id \
-         where e.tenant_id = r.tenant_id \
-           and (r.mailbox = e.voicemail_box or r.mailbox = e.voicemail_box || '@' || t.slug)"
-    };
-}
-
-/// The condition on `r` (a `call_recordings` row) that hides messages in a colleague's own
-/// box from the reader bound at `$N` (null: everyone may read): a voicemail is readable when
-/// its box is nobody's or is the reader's own. Plain SQL both backends run.
+/// The condition on `r` (a `call_recordings` row) for the reader bound at `$N` (every
+/// message) and `$M` (whose own): a message nobody owns, or the reader's.
 macro_rules! readable_by {
-    ($n:literal) => {
+    ($n:literal, $m:literal) => {
         concat!(
             "($",
             $n,
-            " is null or r.kind <> 'voicemail' or r.mailbox is null or not exists (",
-            box_owners_of_r!(),
-            ") or exists (",
-            box_owners_of_r!(),
-            " and e.user_id = $",
-            $n,
-            "))"
+            " or r.owner_user_id is null or r.owner_user_id = $",
+            $m,
+            ")"
         )
     };
 }
@@ -638,11 +642,12 @@ pub async fn list_recordings(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.call_id = $2 and ",
-        readable_by!(3),
+        readable_by!(3, 4),
         " order by r.id"
     );
+    let (every, own) = reader.bound();
     Ok(
-        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).bind(reader.bound()).fetch_all(p).await)?,
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(call).bind(every).bind(own).fetch_all(p).await)?,
     )
 }
 
@@ -658,28 +663,13 @@ pub async fn list_voicemails(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.kind = 'voicemail' and ",
-        readable_by!(3),
+        readable_by!(3, 4),
         " order by r.id desc limit $2"
     );
+    let (every, own) = reader.bound();
     Ok(
-        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(limit).bind(reader.bound()).fetch_all(p).await)?,
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(limit).bind(every).bind(own).fetch_all(p).await)?,
     )
-}
-
-/// The agents whose own box `mailbox` is (none: it is the team's).
-#[tracing::instrument(skip_all, fields(tenant.id = %tenant))]
-pub async fn mailbox_owners(
-    store: &Store,
-    tenant: TenantId,
-    mailbox: &str,
-) -> Result<Vec<i64>, StoreError> {
-    const SQL: &str = "select distinct e.user_id from extensions e \
-         join memberships m on m.tenant_id = e.tenant_id and m.user_id = e.user_id \
-         join tenants t on t.id = e.tenant_id \
-         where e.tenant_id = $1 and ($2 = e.voicemail_box or $2 = e.voicemail_box || '@' || t.slug) \
-         order by e.user_id";
-    let rows: Vec<(i64,)> = on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(mailbox).fetch_all(p).await)?;
-    Ok(rows.into_iter().map(|(u,)| u).collect())
 }
 
 /// One recording of the tenant, if `reader` may hear it.
@@ -694,10 +684,11 @@ pub async fn find_recording(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.id = $2 and ",
-        readable_by!(3)
+        readable_by!(3, 4)
     );
+    let (every, own) = reader.bound();
     Ok(
-        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).bind(reader.bound()).fetch_optional(p).await)?,
+        on_pool!(store, p => sqlx::query_as(SQL).bind(tenant.get()).bind(id).bind(every).bind(own).fetch_optional(p).await)?,
     )
 }
 
@@ -706,18 +697,20 @@ mod tests {
     use super::super::tests::assert_looked_up_by_key;
     use super::*;
     use crate::domain::{Email, Role, Slug};
-    use crate::store::extensions::{ExtensionFields, insert_extension};
+    use crate::store::extensions::{ExtensionFields, insert_extension, update_extension};
     use crate::store::tenants::{TenantFeatures, TenantLimits, insert_tenant};
     use crate::store::users::{insert_membership, insert_user};
 
-    /// A message in `mailbox` of a call in `tenant`; returns the recording's id.
-    async fn message(store: &Store, tenant: TenantId, mailbox: &str) -> i64 {
+    /// A message in `mailbox` of a call in `tenant`.
+    async fn message(store: &Store, tenant: TenantId, mailbox: &str) -> StoredRecording {
+        static CALLS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = CALLS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let call = insert_call(
             store,
             tenant,
             NewCall {
                 server: "pbx",
-                channel_id: &format!("chan-{mailbox}"),
+                channel_id: &format!("chan-{n}"),
                 direction: "inbound",
                 did: "+15550100",
                 caller: "+15550199",
@@ -739,7 +732,8 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_agents_own_box_is_theirs_in_either_spelling_and_other_boxes_are_the_teams() {
+    async fn an_agents_own_box_is_theirs_in_either_spelling_and_stays_theirs_when_it_changes_hands()
+    {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("boxes.db").display());
         let store = Store::connect(&url, 2).await.unwrap();
@@ -777,7 +771,7 @@ mod tests {
             dnd: false,
             enabled: true,
         };
-        insert_extension(&store, tenant, &phone("1002", Some(bo)), "sealed")
+        let bos_phone = insert_extension(&store, tenant, &phone("1002", Some(bo)), "sealed")
             .await
             .unwrap();
         // A front desk nobody sits at: its box is the team's.
@@ -788,44 +782,58 @@ mod tests {
         let asterisk_form = message(&store, tenant, "1002@acme").await;
         let desk = message(&store, tenant, "4000").await;
         let sales = message(&store, tenant, "sales@acme").await;
+        assert_eq!(plain.owner_user_id, Some(bo));
+        assert_eq!(asterisk_form.owner_user_id, Some(bo));
+        assert_eq!(desk.owner_user_id, None);
+        assert_eq!(sales.owner_user_id, None);
 
-        let ids = |list: Vec<RecordingRecord>| -> Vec<i64> { list.iter().map(|r| r.id).collect() };
         let heard = |reader| {
             let store = store.clone();
-            async move { ids(list_voicemails(&store, tenant, reader, 100).await.unwrap()) }
+            async move {
+                list_voicemails(&store, tenant, reader, 100)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<i64>>()
+            }
         };
+        let (plain, asterisk_form, desk, sales) = (plain.id, asterisk_form.id, desk.id, sales.id);
         assert_eq!(
             heard(MailboxReader::Agent(bo)).await,
             [sales, desk, asterisk_form, plain]
         );
         assert_eq!(heard(MailboxReader::Agent(cy)).await, [sales, desk]);
+        assert_eq!(heard(MailboxReader::Team).await, [sales, desk]);
         assert_eq!(
             heard(MailboxReader::Everyone).await,
             [sales, desk, asterisk_form, plain]
         );
-        assert!(
-            find_recording(&store, tenant, plain, MailboxReader::Agent(cy))
-                .await
-                .unwrap()
-                .is_none()
-        );
-        assert!(
-            find_recording(&store, tenant, plain, MailboxReader::Agent(bo))
-                .await
-                .unwrap()
-                .is_some()
+        let playable = |id, reader| {
+            let store = store.clone();
+            async move {
+                find_recording(&store, tenant, id, reader)
+                    .await
+                    .unwrap()
+                    .is_some()
+            }
+        };
+        assert!(!playable(plain, MailboxReader::Agent(cy)).await);
+        assert!(playable(plain, MailboxReader::Agent(bo)).await);
+
+        // Cy takes over Bo's phone: Bo's messages stay Bo's; what is left from now on is Cy's.
+        update_extension(&store, tenant, bos_phone.id, &phone("1002", Some(cy)))
+            .await
+            .unwrap();
+        let later = message(&store, tenant, "1002").await;
+        assert_eq!(later.owner_user_id, Some(cy));
+        assert_eq!(
+            heard(MailboxReader::Agent(cy)).await,
+            [later.id, sales, desk]
         );
         assert_eq!(
-            mailbox_owners(&store, tenant, "1002@acme").await.unwrap(),
-            [bo]
-        );
-        assert_eq!(
-            mailbox_owners(&store, tenant, "4000").await.unwrap(),
-            [0i64; 0]
-        );
-        assert_eq!(
-            mailbox_owners(&store, tenant, "sales@acme").await.unwrap(),
-            [0i64; 0]
+            heard(MailboxReader::Agent(bo)).await,
+            [sales, desk, asterisk_form, plain]
         );
     }
 

@@ -353,15 +353,24 @@ fn generate_sip_password() -> String {
         .collect()
 }
 
-/// Checks and normalises the fields. `new_forward` says whether `forward_to` was given in this
-/// request: a kept one is not checked again, so deleting the target extension does not block
+/// What a request sets, for [`check_fields`]: a kept `forward_to` or `voicemail_box` is not
+/// checked again, so deleting the target extension (or data from before a rule) does not block
 /// unrelated changes.
+struct Changed {
+    forward: bool,
+    voicemail_box: bool,
+    /// The extension being changed (none: a new one).
+    extension: Option<i64>,
+}
+
+/// Checks and normalises the fields.
 async fn check_fields(
     state: &AppState,
     tenant: TenantId,
     f: ExtensionFields,
-    new_forward: bool,
+    changed: Changed,
 ) -> ApiResult<ExtensionFields> {
+    let new_forward = changed.forward;
     let number = check_number("number", &f.number)?;
     let display_name = check_display_name(&f.display_name)?;
     let codecs = check_codecs(&f.codecs)?;
@@ -391,6 +400,20 @@ async fn check_fields(
             ));
         }
     };
+    // One extension per box: a box is whose phone it is, and the messages left in it are that
+    // agent's alone (see `store::calls::MailboxReader`).
+    if changed.voicemail_box
+        && let Some(b) = &voicemail_box
+        && let Some(other) = store::extensions::list_extensions(&state.store, tenant)
+            .await?
+            .into_iter()
+            .find(|x| x.voicemail_box.as_ref() == Some(b) && Some(x.id) != changed.extension)
+    {
+        return Err(ApiError::validation(
+            "voicemail_box",
+            format!("is already the box of extension {}", other.number),
+        ));
+    }
     let forward_to = match f.forward_to.as_deref().map(str::trim) {
         None | Some("") => None,
         Some(t) if t.starts_with('+') => {
@@ -542,7 +565,17 @@ async fn create_extension(
         Some(p) => check_password(p)?,
         None => generate_sip_password(),
     };
-    let fields = check_fields(&state, scope.id(), req.into_fields(), true).await?;
+    let fields = check_fields(
+        &state,
+        scope.id(),
+        req.into_fields(),
+        Changed {
+            forward: true,
+            voicemail_box: true,
+            extension: None,
+        },
+    )
+    .await?;
     let r = store::extensions::insert_extension(
         &state.store,
         scope.id(),
@@ -640,6 +673,7 @@ async fn update_extension(
         .await
         .map_err(ApiError::missing("extension"))?;
     let new_forward = req.forward_to.is_some();
+    let new_box = req.voicemail_box.is_some();
     let fields = ExtensionFields {
         number: req.number.unwrap_or_else(|| r.number.clone()),
         display_name: req.display_name.unwrap_or_else(|| r.display_name.clone()),
@@ -652,7 +686,17 @@ async fn update_extension(
         dnd: req.dnd.unwrap_or(r.dnd),
         enabled: req.enabled.unwrap_or(r.enabled),
     };
-    let fields = check_fields(&state, scope.id(), fields, new_forward).await?;
+    let fields = check_fields(
+        &state,
+        scope.id(),
+        fields,
+        Changed {
+            forward: new_forward,
+            voicemail_box: new_box,
+            extension: Some(r.id),
+        },
+    )
+    .await?;
     store::extensions::update_extension(&state.store, scope.id(), r.id, &fields).await?;
     audit(
         &state.store,

@@ -2338,6 +2338,25 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
         .patch(&bo_extension, json!({"voicemail_box": "1002"}))
         .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    // A box is one phone's: Alex's cannot be Bo's too.
+    let alex_extension = format!(
+        "/api/v1/tenants/{}/extensions/{}",
+        line.tid,
+        line.extension_id("1001").await
+    );
+    let r = line
+        .op
+        .patch(&alex_extension, json!({"voicemail_box": "1002"}))
+        .await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.body);
+    assert!(
+        r.body["error"]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("extension 1002"),
+        "{}",
+        r.body
+    );
 
     // Bo's phone is busy: Alex hears that Bo is on the phone, a beep, and leaves a message.
     let from = line.ari.agent_dials(&alex.phone, "1002");

@@ -208,13 +208,17 @@ fn sees_all(role: Role) -> bool {
     role >= Role::Supervisor
 }
 
-/// Whose voicemail boxes the caller may hear.
-fn mailbox_reader(scope: &TenantScope<AnyMember>) -> ApiResult<store::calls::MailboxReader> {
-    Ok(if sees_all(scope.role) {
-        store::calls::MailboxReader::Everyone
-    } else {
-        store::calls::MailboxReader::Agent(own_id(scope)?)
-    })
+/// Whose voicemails the caller may hear: supervisors every one; an agent the team's and
+/// their own; an API key with the agent role, which is nobody, the team's.
+fn mailbox_reader(scope: &TenantScope<AnyMember>) -> store::calls::MailboxReader {
+    use store::calls::MailboxReader;
+    if sees_all(scope.role) {
+        return MailboxReader::Everyone;
+    }
+    match scope.principal.user_id() {
+        Some(user) => MailboxReader::Agent(user.get()),
+        None => MailboxReader::Team,
+    }
 }
 
 /// The tenant's calls, newest first (agents: the calls they took).
@@ -379,7 +383,7 @@ async fn get_call(
         return Err(ApiError::not_found("call"));
     }
     let recordings = if took {
-        store::calls::list_recordings(&state.store, scope.id(), id, mailbox_reader(&scope)?)
+        store::calls::list_recordings(&state.store, scope.id(), id, mailbox_reader(&scope))
             .await?
             .into_iter()
             .map(|r| recording_view(tid, r))
@@ -578,7 +582,7 @@ async fn list_voicemails(
     AppPath(tid): AppPath<i64>,
 ) -> ApiResult<AppJson<Vec<RecordingView>>> {
     Ok(AppJson(
-        store::calls::list_voicemails(&state.store, scope.id(), mailbox_reader(&scope)?, 100)
+        store::calls::list_voicemails(&state.store, scope.id(), mailbox_reader(&scope), 100)
             .await?
             .into_iter()
             .map(|r| recording_view(tid, r))
@@ -598,7 +602,7 @@ async fn recording_audio(
     AppQuery(q): AppQuery<DownloadQuery>,
 ) -> ApiResult<Response> {
     let rec =
-        store::calls::find_recording(&state.store, scope.id(), path.1, mailbox_reader(&scope)?)
+        store::calls::find_recording(&state.store, scope.id(), path.1, mailbox_reader(&scope))
             .await?
             .ok_or_else(|| ApiError::not_found("recording"))?;
     // Voicemails are their box's (above); call recordings follow the call's visibility.

@@ -407,7 +407,7 @@ impl Call {
                     )
                     .await
                     {
-                        Ok(id) => self.recording = Some((id, name.clone())),
+                        Ok(row) => self.recording = Some((row.id, name.clone())),
                         Err(e) => tracing::warn!(error = %e, "recording row not stored"),
                     }
                     self.event("recording", json!({"name": name})).await;

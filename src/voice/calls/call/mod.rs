@@ -98,8 +98,10 @@ struct Queued {
 }
 
 /// How long an offer to an agent whose phone was not rung (none, do-not-disturb,
-/// unregistered, on another call) is held before it is declined: long enough that a queue with
-/// no retry window does not spin on that agent.
+/// unregistered, on another call) is held before it is declined. Routing's retry window (at
+/// least a second) keeps this caller from that agent afterwards, but not the other callers
+/// waiting: declined at once, the agent would be offered each of them in turn, straight away,
+/// for nothing.
 const PHONE_BUSY_PAUSE: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -220,7 +222,8 @@ struct Call {
 struct Voicemail {
     request: VoicemailRequest,
     greeting: Option<String>,
-    recording: Option<(i64, String)>,
+    /// The stored row and the ARI recording's name, once recording.
+    recording: Option<(store::calls::StoredRecording, String)>,
 }
 
 /// How a call found in Asterisk after a restart of our service is taken up again.
@@ -954,14 +957,11 @@ impl Call {
             Stage::Voicemail => {
                 // Hanging up is how most callers end a message: keep it.
                 if let Some(vm) = self.voicemail.take()
-                    && let Some((id, name)) = vm.recording
+                    && let Some((row, name)) = vm.recording
                 {
                     let _ = self.client().stop_recording(&name).await;
-                    self.save_recording(id, name);
-                    self.notify_team(
-                        "voicemail",
-                        json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox}),
-                    );
+                    self.save_recording(row.id, name);
+                    self.announce_voicemail(row, &vm.request.mailbox);
                 }
             }
             Stage::Ended => {}

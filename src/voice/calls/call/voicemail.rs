@@ -136,9 +136,9 @@ impl Call {
                 )
                 .await;
                 match id {
-                    Ok(id) => {
+                    Ok(row) => {
                         if let Some(v) = &mut self.voicemail {
-                            v.recording = Some((id, name.clone()));
+                            v.recording = Some((row, name.clone()));
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "voicemail row not stored"),
@@ -163,40 +163,29 @@ impl Call {
             return;
         };
         let left = vm.recording.as_ref().is_some_and(|(_, rec)| rec == name);
-        if let Some((id, rec)) = &vm.recording
+        if let Some((row, rec)) = &vm.recording
             && rec == name
         {
-            self.save_recording(*id, rec.clone());
-            let payload =
-                json!({"call_id": self.call_id, "recording_id": id, "mailbox": vm.request.mailbox});
-            // A message in an agent's own box is news to that agent (and their supervisors,
-            // who see every event), not to the team.
-            match store::calls::mailbox_owners(
-                &self.shared.deps.store,
-                self.tenant,
-                &vm.request.mailbox,
-            )
-            .await
-            {
-                Ok(owners) if owners.is_empty() => self.notify_team("voicemail", payload),
-                Ok(owners) => {
-                    for owner in owners {
-                        self.shared.deps.events.publish_detached(
-                            self.tenant,
-                            "voicemail",
-                            Some(owner),
-                            payload.clone(),
-                        );
-                    }
-                }
-                Err(e) => {
-                    // The message is stored either way; only the inbox's badge misses it.
-                    tracing::warn!(error = %e, "voicemail: could not look up the mailbox's owner");
-                }
-            }
+            self.save_recording(row.id, rec.clone());
+            self.announce_voicemail(*row, &vm.request.mailbox);
         }
         if !self.caller_gone {
             self.voicemail_done(left).await;
+        }
+    }
+
+    /// Tells whom a new message concerns: a message in an agent's own box that agent (and
+    /// supervisors, who see every event), any other the team.
+    pub(super) fn announce_voicemail(&self, row: store::calls::StoredRecording, mailbox: &str) {
+        let payload = json!({"call_id": self.call_id, "recording_id": row.id, "mailbox": mailbox});
+        match row.owner_user_id {
+            Some(owner) => self.shared.deps.events.publish_detached(
+                self.tenant,
+                "voicemail",
+                Some(owner),
+                payload,
+            ),
+            None => self.notify_team("voicemail", payload),
         }
     }
 
