@@ -142,32 +142,66 @@ impl Norm {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
         let width = self.gamma.len();
         let mut values = x.flatten_all()?.to_vec1::<f32>()?;
-        for row in values.chunks_exact_mut(width) {
-            let mean = row.iter().sum::<f32>() / width as f32;
-            let variance = row.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / width as f32;
-            let scale = 1.0 / (variance + self.eps).sqrt();
-            for ((v, g), b) in row.iter_mut().zip(&self.gamma).zip(&self.beta) {
-                *v = (*v - mean) * scale * g + b;
-            }
-        }
+        simd().dispatch(NormRows {
+            norm: self,
+            values: &mut values,
+            width,
+        });
         Tensor::from_vec(values, x.shape(), x.device())
     }
 }
 
-/// `a · b` in eight running sums, which the compiler keeps in vector registers (a single
-/// running sum of floats must be added in order, one element at a time).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
+/// The widest vector instructions this CPU has (256-bit AVX2 where present), detected once.
+/// The model's own loops (attention, layer norm, GELU) run through its `dispatch`, which
+/// compiles them for those instructions and picks that copy at run time, so the binary still
+/// runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is inlined into
+/// `with_simd` is compiled that way: hence the `#[inline(always)]` on it and on the helpers
+/// it calls (a closure would be called through its `FnOnce` shim, which is not inlined).
+/// No `mul_add` anywhere in them: without it Rust never fuses a multiply and an add, so the
+/// results are the same on every CPU and a text's vector stays the same alone or in a batch.
+fn simd() -> pulp::Arch {
+    static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
+    *ARCH.get_or_init(pulp::Arch::new)
+}
+
+/// One layer norm over rows of `width` values, in place.
+struct NormRows<'a> {
+    norm: &'a Norm,
+    values: &'a mut [f32],
+    width: usize,
+}
+
+impl pulp::WithSimd for NormRows<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        let NormRows {
+            norm,
+            values,
+            width,
+        } = self;
+        for row in values.chunks_exact_mut(width) {
+            let mean = lane_sum(row, |v| v) / width as f32;
+            let variance = lane_sum(row, |v| (v - mean) * (v - mean)) / width as f32;
+            let scale = 1.0 / (variance + norm.eps).sqrt();
+            for ((v, g), b) in row.iter_mut().zip(&norm.gamma).zip(&norm.beta) {
+                *v = (*v - mean) * scale * g + b;
+            }
+        }
+    }
+}
+
+/// The sum of `f` over `row` in eight running sums, which the compiler keeps in a vector
+/// register (a single running sum of floats must be added in order, one element at a time).
+#[inline(always)]
+fn lane_sum(row: &[f32], f: impl Fn(f32) -> f32) -> f32 {
+    let chunks = row.chunks_exact(8);
+    let tail: f32 = chunks.remainder().iter().map(|&v| f(v)).sum();
     let mut lanes = [0.0f32; 8];
-    let (a8, b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in a8.zip(b8) {
+    for c in chunks {
         for l in 0..8 {
-            lanes[l] += x[l] * y[l];
+            lanes[l] += f(c[l]);
         }
     }
     lanes.iter().sum::<f32>() + tail
@@ -190,46 +224,82 @@ struct Heads {
 /// they were two dozen matrix-product calls, transposed copies and a rayon hand-off per
 /// layer, which cost more than the arithmetic. `real` marks the tokens that are not padding
 /// (None: no padding); padding gets no weight.
+///
+/// Each head's keys are first copied out transposed (one row per key dimension), so that a
+/// query's scores against every token are built a dimension at a time across tokens: whole
+/// vectors of multiply-adds, where a dot product per pair ended in a horizontal sum of its
+/// lanes that cost more than its 32 products. A score still adds its products in dimension
+/// order, whatever the batch: a text's vector is the same alone or padded in a batch.
 fn attention(qk: &[f32], v: &[f32], real: Option<&[bool]>, s: Heads) -> Vec<f32> {
-    let h = s.heads * s.head;
-    let scale = 1.0 / (s.head as f32).sqrt();
-    let mut context = vec![0.0f32; s.rows * s.width * h];
-    let mut weights = vec![0.0f32; s.width];
-    for row in 0..s.rows {
-        let tokens = row * s.width..(row + 1) * s.width;
-        for head in 0..s.heads {
-            let cols = head * s.head..(head + 1) * s.head;
-            for i in tokens.clone() {
-                let query = &qk[i * 2 * h..][cols.clone()];
-                let mut max = f32::NEG_INFINITY;
-                for (w, j) in weights.iter_mut().zip(tokens.clone()) {
-                    *w = if real.is_none_or(|r| r[j]) {
-                        let score = dot(query, &qk[j * 2 * h + h..][cols.clone()]) * scale;
-                        max = max.max(score);
-                        score
-                    } else {
-                        f32::NEG_INFINITY
-                    };
-                }
-                let mut sum = 0.0;
-                for w in weights.iter_mut() {
-                    *w = (*w - max).exp();
-                    sum += *w;
-                }
-                let out = &mut context[i * h..][cols.clone()];
-                for (w, j) in weights.iter().zip(tokens.clone()) {
-                    let p = w / sum;
-                    if p == 0.0 {
-                        continue;
+    simd().dispatch(Attention { qk, v, real, s })
+}
+
+struct Attention<'a> {
+    qk: &'a [f32],
+    v: &'a [f32],
+    real: Option<&'a [bool]>,
+    s: Heads,
+}
+
+impl pulp::WithSimd for Attention<'_> {
+    type Output = Vec<f32>;
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) -> Vec<f32> {
+        let Attention { qk, v, real, s } = self;
+        let h = s.heads * s.head;
+        let scale = 1.0 / (s.head as f32).sqrt();
+        let mut context = vec![0.0f32; s.rows * s.width * h];
+        let mut keys = vec![0.0f32; s.head * s.width];
+        let mut weights = vec![0.0f32; s.width];
+        for row in 0..s.rows {
+            let first = row * s.width;
+            for head in 0..s.heads {
+                let cols = head * s.head..(head + 1) * s.head;
+                for j in 0..s.width {
+                    let key = &qk[(first + j) * 2 * h + h..][cols.clone()];
+                    for (d, k) in key.iter().enumerate() {
+                        keys[d * s.width + j] = *k;
                     }
-                    for (o, x) in out.iter_mut().zip(&v[j * h..][cols.clone()]) {
-                        *o += p * x;
+                }
+                for i in first..first + s.width {
+                    let query = &qk[i * 2 * h..][cols.clone()];
+                    weights.fill(0.0);
+                    for (q, key_row) in query.iter().zip(keys.chunks_exact(s.width)) {
+                        for (w, k) in weights.iter_mut().zip(key_row) {
+                            *w += q * k;
+                        }
+                    }
+                    let mut max = f32::NEG_INFINITY;
+                    for (j, w) in weights.iter_mut().enumerate() {
+                        *w = if real.is_none_or(|r| r[first + j]) {
+                            let score = *w * scale;
+                            max = max.max(score);
+                            score
+                        } else {
+                            f32::NEG_INFINITY
+                        };
+                    }
+                    let mut sum = 0.0;
+                    for w in weights.iter_mut() {
+                        *w = (*w - max).exp();
+                        sum += *w;
+                    }
+                    let out = &mut context[i * h..][cols.clone()];
+                    for (j, w) in weights.iter().enumerate() {
+                        let p = w / sum;
+                        if p == 0.0 {
+                            continue;
+                        }
+                        for (o, x) in out.iter_mut().zip(&v[(first + j) * h..][cols.clone()]) {
+                            *o += p * x;
+                        }
                     }
                 }
             }
         }
+        context
     }
-    context
 }
 
 struct Layer {
@@ -443,16 +513,28 @@ impl Bert {
 /// pass; this one is a loop the compiler vectorizes (see [`erf`]).
 fn gelu_erf(x: &Tensor) -> candle_core::Result<Tensor> {
     let mut values = x.flatten_all()?.to_vec1::<f32>()?;
-    for v in values.iter_mut() {
-        *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
-    }
+    simd().dispatch(Gelu(&mut values));
     Tensor::from_vec(values, x.shape(), x.device())
+}
+
+struct Gelu<'a>(&'a mut [f32]);
+
+impl pulp::WithSimd for Gelu<'_> {
+    type Output = ();
+
+    #[inline(always)]
+    fn with_simd<S: pulp::Simd>(self, _: S) {
+        for v in self.0.iter_mut() {
+            *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2));
+        }
+    }
 }
 
 /// `erf` in f32 as a rational function of `x` (odd polynomial over even polynomial, the
 /// approximation XLA and Eigen use for float `erf`): within a few units in the last place
 /// on [-4, 4], and ±1 beyond, where f32 cannot tell `erf` from 1. No branches and no calls,
 /// so a loop over it vectorizes.
+#[inline(always)]
 fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
