@@ -180,6 +180,7 @@ impl Engine {
             status: Status::Assigned {
                 agent: a,
                 at: self.now,
+                counted: false,
             },
             offers: Vec::new(),
             deadline: self.now,
@@ -249,6 +250,7 @@ impl Engine {
         c.status = Status::Assigned {
             agent: a,
             at: self.now,
+            counted: true,
         };
         let (q, key, deadline, enq) = (c.queue, c.key(), c.deadline, c.info.enqueued_at);
         self.timers.remove(&(deadline, Timer::OfferExpiry(id)));
@@ -293,7 +295,12 @@ impl Engine {
     fn unassign(&mut self, id: ContactId) -> Option<u32> {
         let now = self.now;
         let c = self.contacts.get_mut(&id)?;
-        let Status::Assigned { agent: a, at } = c.status else {
+        let Status::Assigned {
+            agent: a,
+            at,
+            counted,
+        } = c.status
+        else {
             return None;
         };
         c.status = Status::Ready;
@@ -314,9 +321,11 @@ impl Engine {
         if let Some(qs) = self.queues[q as usize].as_mut() {
             qs.waiting.insert(key);
             qs.ready_insert(class, medium, key);
-            qs.counters.answered = qs.counters.answered.saturating_sub(1);
-            if qs.within_sl(enq, at) {
-                qs.counters.within_sl = qs.counters.within_sl.saturating_sub(1);
+            if counted {
+                qs.counters.answered = qs.counters.answered.saturating_sub(1);
+                if qs.within_sl(enq, at) {
+                    qs.counters.within_sl = qs.counters.within_sl.saturating_sub(1);
+                }
             }
         }
         let ag = &mut self.agents[a as usize];
@@ -330,7 +339,7 @@ impl Engine {
         let Some(c) = self.contacts.get(&id) else {
             return;
         };
-        let Status::Assigned { agent: a, at } = c.status else {
+        let Status::Assigned { agent: a, at, .. } = c.status else {
             // Ended while still waiting: the customer left.
             self.on_withdrawn(id, true);
             return;

@@ -122,8 +122,14 @@ pub(crate) enum Status {
     Ready,
     /// Waiting, with outstanding offers (see `ContactSt::offers`).
     Offered,
-    /// Connected to an agent until `ContactEnded`.
-    Assigned { agent: u32, at: Timestamp },
+    /// Connected to an agent until `ContactEnded`. `counted`: this engine counted the answer in
+    /// the queue's figures (not so for a contact resumed as connected after a restart, whose
+    /// answer was counted before it), so undoing the connection takes it back only then.
+    Assigned {
+        agent: u32,
+        at: Timestamp,
+        counted: bool,
+    },
 }
 
 /// The identity of a contact, compacted: skills live in the class, the channel name in

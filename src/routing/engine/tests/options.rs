@@ -471,6 +471,30 @@ fn a_connected_contact_resumed_after_restart_counts_against_capacity() {
 }
 
 #[test]
+fn a_resumed_connection_that_fails_keeps_the_days_answered_count() {
+    // Its answer was counted before the restart, not by this engine: undoing the connection
+    // takes back nothing (another contact's answer stays counted).
+    let mut h = Harness::new();
+    h.agent(1, &[]);
+    h.agent(2, &[]);
+    h.queue(queue(10, Strategy::RingAll, &[(1, 0), (2, 0)]));
+    h.enqueue(contact(100, 10, h.t));
+    h.accept(100, 1);
+    assert!(h.e.resume_connected(contact(101, 10, h.t), AgentId(2), h.now()));
+    h.send(Event::ConnectFailed {
+        contact: ContactId(101),
+    });
+    let s = h.e.queue_stats(QueueId(10)).expect("q");
+    assert_eq!((s.answered, s.answered_within_sl), (1, 1));
+    assert_eq!(
+        h.e.position(ContactId(101))
+            .expect("waiting again")
+            .position,
+        1
+    );
+}
+
+#[test]
 fn a_caller_hanging_up_while_ringing_withdraws_the_offer_and_counts_as_abandoned() {
     // A contact the platform lost (`ContactLost`) leaves the same way, but is not counted.
     for (lost, abandoned) in [(false, 1), (true, 0)] {
