@@ -102,6 +102,8 @@ pub struct RecordingRecord {
     pub duration_secs: Option<i64>,
     /// Voicemail box.
     pub mailbox: Option<String>,
+    /// The agent whose own box a voicemail was left in (none: the team's).
+    pub owner_user_id: Option<i64>,
     /// When it was made.
     pub created_at: DateTime<Utc>,
 }
@@ -588,7 +590,7 @@ pub async fn set_recording_file(
 
 macro_rules! recording_columns {
     () => {
-        "id, call_id, kind, name, path, format, duration_secs, mailbox, created_at"
+        "id, call_id, kind, name, path, format, duration_secs, mailbox, owner_user_id, created_at"
     };
 }
 

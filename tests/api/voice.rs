@@ -1265,6 +1265,11 @@ async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
     assert_eq!(list.status, StatusCode::OK);
     let vm = &list.body[0];
     assert_eq!(vm["call_id"], call["id"]);
+    assert_eq!(
+        vm["owner_user_id"],
+        Value::Null,
+        "a flow's box is the team's"
+    );
     let audio = agent.get(vm["audio_url"].as_str().unwrap()).await;
     assert_eq!(audio.status, StatusCode::OK);
     assert_eq!(audio.headers["content-type"], "audio/wav");
@@ -2399,6 +2404,7 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
     let mine = bo.client.get(&voicemails).await;
     assert_eq!(mine.status, StatusCode::OK, "{}", mine.body);
     assert_eq!(mine.body[0]["call_id"], call["id"], "{}", mine.body);
+    assert_eq!(mine.body[0]["owner_user_id"], bo.id, "{}", mine.body);
     let audio_url = mine.body[0]["audio_url"].as_str().unwrap().to_owned();
     assert_eq!(bo.client.get(&audio_url).await.status, StatusCode::OK);
     let theirs = alex.client.get(&voicemails).await;

@@ -130,6 +130,9 @@ pub struct RecordingView {
     pub kind: String,
     /// Voicemail box.
     pub mailbox: Option<String>,
+    /// The agent whose own box a voicemail was left in, who (with supervisors) alone hears it;
+    /// null: the team's.
+    pub owner_user_id: Option<i64>,
     /// Length in seconds, once stored.
     pub duration_secs: Option<i64>,
     /// Stored and playable.
@@ -147,6 +150,7 @@ fn recording_view(tid: i64, r: RecordingRecord) -> RecordingView {
         call_id: r.call_id,
         kind: r.kind,
         mailbox: r.mailbox,
+        owner_user_id: r.owner_user_id,
         duration_secs: r.duration_secs,
         available: r.path.is_some(),
         created_at: r.created_at,

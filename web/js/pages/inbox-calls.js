@@ -963,6 +963,7 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
   function voicemailEl(r) {
     const caller = vm.callers.get(r.call_id);
+    const box = mailboxLabel(r);
     const open = seesAll ? h('a', { href: `#/inbox?view=calls&call=${r.call_id}`, class: 'vm-call' }, `Call #${r.call_id}`) : null;
     if (open)
       open.addEventListener('click', (event) => {
@@ -979,8 +980,8 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
         h(
           'div',
           { class: 'vm-who' },
-          h('div', { class: 'vm-title' }, caller ? String(caller) : r.mailbox ? `Mailbox ${r.mailbox}` : 'Voicemail'),
-          h('div', { class: 'vm-sub muted' }, dotted([caller && r.mailbox ? `Mailbox ${r.mailbox}` : null, r.duration_secs != null ? clock(r.duration_secs) : null, timeEl(r.created_at)])),
+          h('div', { class: 'vm-title' }, caller ? String(caller) : box || 'Voicemail'),
+          h('div', { class: 'vm-sub muted' }, dotted([caller ? box : null, r.duration_secs != null ? clock(r.duration_secs) : null, timeEl(r.created_at)])),
         ),
         open,
       ),
@@ -990,8 +991,15 @@ export function createCalls({ api, base, signal, myId, role, names, onOpenCall, 
 
   /* --------------------------------------------------------- recordings */
 
+  // A message in an agent's own box says whose (theirs: "Your mailbox"); others name the box.
+  function mailboxLabel(r) {
+    if (r.owner_user_id != null) return r.owner_user_id === myId ? 'Your mailbox' : `${names.agent(r.owner_user_id) || `Agent #${r.owner_user_id}`}’s mailbox`;
+    return r.mailbox ? `Mailbox ${r.mailbox}` : null;
+  }
+
   function recordingEl(r) {
-    const label = r.kind === 'voicemail' ? `Voicemail${r.mailbox ? ` · mailbox ${r.mailbox}` : ''}` : 'Call recording';
+    const box = r.kind === 'voicemail' ? mailboxLabel(r) : null;
+    const label = r.kind === 'voicemail' ? `Voicemail${box ? ` · ${box}` : ''}` : 'Call recording';
     return h(
       'li',
       { class: 'recording', dataset: { testid: 'recording', recordingId: String(r.id) } },
