@@ -629,21 +629,32 @@ impl RoutingService {
         abandoned: bool,
     ) -> Result<(), RoutingError> {
         let router = self.router(tenant).await?;
-        let mut r = router.lock().await;
-        let outcome = match r.engine.contact(ContactId(contact as u64)) {
+        let r = router.lock().await;
+        self.take_out_locked(tenant, r, contact, abandoned).await
+    }
+
+    /// [`take_out`](Self::take_out) under a lock already held.
+    async fn take_out_locked(
+        &self,
+        tenant: TenantId,
+        mut r: tokio::sync::MutexGuard<'_, TenantRouter>,
+        contact: i64,
+        abandoned: bool,
+    ) -> Result<(), RoutingError> {
+        let id = ContactId(contact as u64);
+        let outcome = match r.engine.contact(id) {
             Some(ContactView::Assigned { .. }) => "ended",
             Some(_) if abandoned => "abandoned",
             Some(_) => "lost",
             None => return Err(StoreError::NotFound.into()),
         };
-        let id = ContactId(contact as u64);
         let event = if abandoned {
             Event::ContactWithdrawn { contact: id }
         } else {
             Event::ContactLost { contact: id }
         };
         let commands = r.engine.handle(event, now_ts());
-        r.offers.remove(&ContactId(contact as u64));
+        r.offers.remove(&id);
         self.ended(tenant, r, contact, outcome, commands).await
     }
 
@@ -746,8 +757,7 @@ impl RoutingService {
         let mut r = router.lock().await;
         let id = ContactId(contact as u64);
         let Some(ContactView::Assigned { agent, .. }) = r.engine.contact(id) else {
-            drop(r);
-            return self.take_out(tenant, contact, abandoned).await;
+            return self.take_out_locked(tenant, r, contact, abandoned).await;
         };
         let outcome = if abandoned { "abandoned" } else { "lost" };
         let commands = r.engine.handle(

@@ -608,7 +608,7 @@ pub enum MailboxReader {
 }
 
 impl MailboxReader {
-    /// The two values bound in [`readable_by`]'s condition: every message, and whose.
+    /// The two values bound in `readable_by_reader!`'s condition: every message, and whose.
     fn bound(self) -> (bool, Option<i64>) {
         match self {
             MailboxReader::Everyone => (true, None),
@@ -618,17 +618,11 @@ impl MailboxReader {
     }
 }
 
-/// The condition on `r` (a `call_recordings` row) for the reader bound at `$N` (every
-/// message) and `$M` (whose own): a message nobody owns, or the reader's.
-macro_rules! readable_by {
-    ($n:literal, $m:literal) => {
-        concat!(
-            "($",
-            $n,
-            " or r.owner_user_id is null or r.owner_user_id = $",
-            $m,
-            ")"
-        )
+/// The condition on `r` (a `call_recordings` row) for the reader `MailboxReader::bound` at
+/// `$3` (every message) and `$4` (whose own): a message nobody owns, or the reader's.
+macro_rules! readable_by_reader {
+    () => {
+        "($3 or r.owner_user_id is null or r.owner_user_id = $4)"
     };
 }
 
@@ -644,7 +638,7 @@ pub async fn list_recordings(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.call_id = $2 and ",
-        readable_by!(3, 4),
+        readable_by_reader!(),
         " order by r.id"
     );
     let (every, own) = reader.bound();
@@ -665,7 +659,7 @@ pub async fn list_voicemails(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.kind = 'voicemail' and ",
-        readable_by!(3, 4),
+        readable_by_reader!(),
         " order by r.id desc limit $2"
     );
     let (every, own) = reader.bound();
@@ -686,7 +680,7 @@ pub async fn find_recording(
         "select ",
         recording_columns!(),
         " from call_recordings r where r.tenant_id = $1 and r.id = $2 and ",
-        readable_by!(3, 4)
+        readable_by_reader!()
     );
     let (every, own) = reader.bound();
     Ok(

@@ -370,7 +370,6 @@ async fn check_fields(
     f: ExtensionFields,
     changed: Changed,
 ) -> ApiResult<ExtensionFields> {
-    let new_forward = changed.forward;
     let number = check_number("number", &f.number)?;
     let display_name = check_display_name(&f.display_name)?;
     let codecs = check_codecs(&f.codecs)?;
@@ -439,12 +438,12 @@ async fn check_fields(
                     "cannot forward an extension to itself",
                 ));
             }
-            let target = if new_forward {
+            let target = if changed.forward {
                 store::extensions::find_extension_by_number(&state.store, tenant, t).await?
             } else {
                 None
             };
-            if new_forward && target.is_none() {
+            if changed.forward && target.is_none() {
                 return Err(ApiError::validation(
                     "forward_to",
                     format!("no extension {t} in this tenant"),
@@ -672,8 +671,11 @@ async fn update_extension(
     let r = store::extensions::get_extension(&state.store, scope.id(), path.1)
         .await
         .map_err(ApiError::missing("extension"))?;
-    let new_forward = req.forward_to.is_some();
-    let new_box = req.voicemail_box.is_some();
+    let changed = Changed {
+        forward: req.forward_to.is_some(),
+        voicemail_box: req.voicemail_box.is_some(),
+        extension: Some(r.id),
+    };
     let fields = ExtensionFields {
         number: req.number.unwrap_or_else(|| r.number.clone()),
         display_name: req.display_name.unwrap_or_else(|| r.display_name.clone()),
@@ -686,17 +688,7 @@ async fn update_extension(
         dnd: req.dnd.unwrap_or(r.dnd),
         enabled: req.enabled.unwrap_or(r.enabled),
     };
-    let fields = check_fields(
-        &state,
-        scope.id(),
-        fields,
-        Changed {
-            forward: new_forward,
-            voicemail_box: new_box,
-            extension: Some(r.id),
-        },
-    )
-    .await?;
+    let fields = check_fields(&state, scope.id(), fields, changed).await?;
     store::extensions::update_extension(&state.store, scope.id(), r.id, &fields).await?;
     audit(
         &state.store,

@@ -278,6 +278,27 @@ impl Line {
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     }
 
+    /// The caller on `channel` is recorded, ends the message with `#` and is hung up. Returns
+    /// the record request and the call once it ended with the message stored.
+    async fn leaves_a_message(&self, channel: &str) -> (Request, Value) {
+        let record = self
+            .request("record the message", |r| {
+                r.path == format!("/ari/channels/{channel}/record")
+            })
+            .await;
+        self.ari.press(channel, '#');
+        self.request("hang up after the message", |r| {
+            r.method == "DELETE" && r.path == format!("/ari/channels/{channel}")
+        })
+        .await;
+        let call = self
+            .call_until("ended with the message stored", |c| {
+                c["state"] == "ended" && c["recordings"][0]["available"] == true
+            })
+            .await;
+        (record, call)
+    }
+
     async fn request(&self, what: &str, pred: impl Fn(&Request) -> bool) -> Request {
         self.ari
             .wait_for_request(pred, Duration::from_secs(10))
@@ -1238,24 +1259,10 @@ async fn a_message_is_recorded_after_the_greeting_and_shown_as_voicemail() {
     line.ari.press(&caller, '2');
     // The greeting, then the recording with a beep; `#` ends it.
     line.prompt(&caller, 2).await;
-    let record = line
-        .request("record the message", |r| {
-            r.path == format!("/ari/channels/{caller}/record")
-        })
-        .await;
+    let (record, call) = line.leaves_a_message(&caller).await;
     assert_eq!(record.param("beep"), Some("true"));
     assert_eq!(record.param("terminateOn"), Some("#"));
     assert_eq!(record.param("maxDurationSeconds"), Some("60"));
-    line.ari.press(&caller, '#');
-    line.request("hang up after the message", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{caller}")
-    })
-    .await;
-    let call = line
-        .call_until("ended with the message stored", |c| {
-            c["state"] == "ended" && c["recordings"][0]["available"] == true
-        })
-        .await;
     assert_eq!(call["recordings"][0]["kind"], "voicemail");
     assert_eq!(call["recordings"][0]["mailbox"], "sales");
     let (_, agent) = line.app.member(&line.op, line.tid, "agent").await;
@@ -2377,22 +2384,8 @@ async fn a_colleague_who_is_busy_or_does_not_disturb_takes_a_message_in_their_ma
     .await;
     let greeting = line.prompt(&from, 1).await;
     assert_eq!(media_of(&greeting), ["sound:vm-isonphone"]);
-    let record = line
-        .request("record the message", |r| {
-            r.path == format!("/ari/channels/{from}/record")
-        })
-        .await;
+    let (record, call) = line.leaves_a_message(&from).await;
     assert_eq!(record.param("beep"), Some("true"));
-    line.ari.press(&from, '#');
-    line.request("hang up after the message", |r| {
-        r.method == "DELETE" && r.path == format!("/ari/channels/{from}")
-    })
-    .await;
-    let call = line
-        .call_until("ended with the message stored", |c| {
-            c["state"] == "ended" && c["recordings"][0]["available"] == true
-        })
-        .await;
     assert_eq!(call["direction"], "internal");
     assert_eq!(call["end_reason"], "voicemail");
     assert_eq!(call["recordings"][0]["kind"], "voicemail");
