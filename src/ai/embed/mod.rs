@@ -23,6 +23,7 @@
 
 mod bert;
 mod cache;
+mod product;
 #[cfg(test)]
 mod tests;
 
