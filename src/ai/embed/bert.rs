@@ -1,5 +1,5 @@
-//! The BERT encoder of a sentence-transformers model, written out on candle's tensors: the
-//! model is small (6 layers of 384 for all-MiniLM-L6-v2) and its inputs are a sentence, so the
+//! The BERT encoder of a sentence-transformers model, written out in plain loops over each
+//! layer's rows (candle loads the weights and runs the 8-bit products): the model is small (6 layers of 384 for all-MiniLM-L6-v2) and its inputs are a sentence, so the
 //! work is a few dozen small matrix products whose weights can be held as 8-bit integers
 //! (GGML's Q8_0: blocks of 32 with one scale), four times less memory to stream per message
 //! than f32 and integer dot products instead of float ones.
@@ -193,13 +193,16 @@ impl Norm {
 }
 
 /// The widest vector instructions this CPU has (256-bit AVX2 where present), detected once.
-/// The model's own loops (attention, layer norm, GELU) run through its `dispatch`, which
+/// The model's own loops (attention, layer norm, GELU, the f32 product) run through its
+/// `dispatch`, which
 /// compiles them for those instructions and picks that copy at run time, so the binary still
 /// runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is inlined into
 /// `with_simd` is compiled that way: hence the `#[inline(always)]` on it and on the helpers
 /// it calls (a closure would be called through its `FnOnce` shim, which is not inlined).
-/// No `mul_add` anywhere in them: without it Rust never fuses a multiply and an add, so the
-/// results are the same on every CPU and a text's vector stays the same alone or in a batch.
+/// No `mul_add` in attention, layer norm or GELU: without it Rust never fuses a multiply and
+/// an add, so their results are the same on every CPU. The f32 product does fuse them where
+/// the CPU can (see `product`); every loop adds in an order that does not depend on the batch,
+/// so a text's vector stays the same alone or in a batch.
 pub(super) fn simd() -> pulp::Arch {
     static ARCH: std::sync::OnceLock<pulp::Arch> = std::sync::OnceLock::new();
     *ARCH.get_or_init(pulp::Arch::new)
@@ -385,13 +388,25 @@ impl Weights {
             .unwrap_or_else(|| candle_core::bail!("no tensor `{name}` in the weights"))
     }
 
-    fn dense(&self, prefix: &str, precision: Precision) -> candle_core::Result<Dense> {
-        self.dense_joined(&[prefix], precision)
+    /// `shape`: the (outputs, inputs) the layer must have.
+    fn dense(
+        &self,
+        prefix: &str,
+        precision: Precision,
+        shape: (usize, usize),
+    ) -> candle_core::Result<Dense> {
+        self.dense_joined(&[prefix], precision, shape)
     }
 
     /// The products of `prefixes` (same input width) as one, their outputs side by side in
-    /// the order given.
-    fn dense_joined(&self, prefixes: &[&str], precision: Precision) -> candle_core::Result<Dense> {
+    /// the order given. A model file whose layers are not of `shape` is refused here, at
+    /// load, rather than misread row by row later.
+    fn dense_joined(
+        &self,
+        prefixes: &[&str],
+        precision: Precision,
+        shape: (usize, usize),
+    ) -> candle_core::Result<Dense> {
         let part = |suffix: &str| -> candle_core::Result<Tensor> {
             let parts = prefixes
                 .iter()
@@ -402,6 +417,13 @@ impl Weights {
         let weight = part("weight")?;
         let bias = part("bias")?;
         let (outputs, inputs) = weight.dims2()?;
+        if (outputs, inputs) != shape {
+            candle_core::bail!(
+                "{prefixes:?}: weights of {outputs}×{inputs}, the configuration says {}×{}",
+                shape.0,
+                shape.1
+            );
+        }
         if bias.dims1()? != outputs {
             candle_core::bail!("{prefixes:?}: one bias per output");
         }
@@ -426,11 +448,15 @@ impl Weights {
         })
     }
 
-    fn norm(&self, prefix: &str, eps: f64) -> candle_core::Result<Norm> {
+    fn norm(&self, prefix: &str, eps: f64, width: usize) -> candle_core::Result<Norm> {
         let gamma = self.get(&format!("{prefix}.weight"))?.to_vec1::<f32>()?;
         let beta = self.get(&format!("{prefix}.bias"))?.to_vec1::<f32>()?;
-        if gamma.is_empty() || gamma.len() != beta.len() {
-            candle_core::bail!("`{prefix}`: weight and bias differ in length");
+        if gamma.len() != width || beta.len() != width {
+            candle_core::bail!(
+                "`{prefix}`: weight and bias of {} and {}, the configuration says {width}",
+                gamma.len(),
+                beta.len()
+            );
         }
         Ok(Norm {
             gamma,
@@ -459,9 +485,12 @@ impl Bert {
         }
         let w = Weights(tensors);
         let eps = config.layer_norm_eps;
+        let h = config.hidden_size;
         let layers = (0..config.num_hidden_layers)
             .map(|i| {
                 let p = format!("encoder.layer.{i}");
+                let square = (h, h);
+                let inner = w.get(&format!("{p}.intermediate.dense.weight"))?.dims2()?.0;
                 Ok(Layer {
                     query_key: w.dense_joined(
                         &[
@@ -469,16 +498,25 @@ impl Bert {
                             &format!("{p}.attention.self.key"),
                         ],
                         precision,
+                        (2 * h, h),
                     )?,
                     // The value projection stays f32 at every precision: in 8 bits it alone
                     // moves vectors to cosine 0.988 of the f32 model (the other five products
                     // together cost less than 0.006).
-                    value: w.dense(&format!("{p}.attention.self.value"), Precision::F32)?,
-                    attention_out: w.dense(&format!("{p}.attention.output.dense"), precision)?,
-                    attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps)?,
-                    intermediate: w.dense(&format!("{p}.intermediate.dense"), precision)?,
-                    output: w.dense(&format!("{p}.output.dense"), precision)?,
-                    output_norm: w.norm(&format!("{p}.output.LayerNorm"), eps)?,
+                    value: w.dense(&format!("{p}.attention.self.value"), Precision::F32, square)?,
+                    attention_out: w.dense(
+                        &format!("{p}.attention.output.dense"),
+                        precision,
+                        square,
+                    )?,
+                    attention_norm: w.norm(&format!("{p}.attention.output.LayerNorm"), eps, h)?,
+                    intermediate: w.dense(
+                        &format!("{p}.intermediate.dense"),
+                        precision,
+                        (inner, h),
+                    )?,
+                    output: w.dense(&format!("{p}.output.dense"), precision, (h, inner))?,
+                    output_norm: w.norm(&format!("{p}.output.LayerNorm"), eps, h)?,
                 })
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
@@ -486,7 +524,7 @@ impl Bert {
             word: w.get("embeddings.word_embeddings.weight")?,
             position: w.get("embeddings.position_embeddings.weight")?,
             token_type: w.get("embeddings.token_type_embeddings.weight")?,
-            embedding_norm: w.norm("embeddings.LayerNorm", eps)?,
+            embedding_norm: w.norm("embeddings.LayerNorm", eps, h)?,
             layers,
             heads: config.num_attention_heads,
             hidden: config.hidden_size,
@@ -553,7 +591,7 @@ impl Bert {
     }
 }
 
-/// BERT's exact GELU, `x · Φ(x)` with `Φ(x) = (1 + erf(x/√2)) / 2`, over a whole tensor.
+/// BERT's exact GELU, `x · Φ(x)` with `Φ(x) = (1 + erf(x/√2)) / 2`, in place.
 ///
 /// candle's `gelu_erf` calls a scalar libm `erf` per element, a tenth of a message's model
 /// pass; this one is a loop the compiler vectorizes (see [`erf`]).

@@ -136,7 +136,8 @@ impl pulp::WithSimd for Product<'_> {
                     4 => multiply::<S, 4>(simd, panel, bias, x, out, place),
                     3 => multiply::<S, 3>(simd, panel, bias, x, out, place),
                     2 => multiply::<S, 2>(simd, panel, bias, x, out, place),
-                    _ => multiply::<S, 1>(simd, panel, bias, x, out, place),
+                    1 => multiply::<S, 1>(simd, panel, bias, x, out, place),
+                    _ => unreachable!("tiles of 1 to {ROWS} rows"),
                 }
                 row += tile;
             }
@@ -215,9 +216,10 @@ mod tests {
 
     #[test]
     fn equals_the_plain_product_for_any_row_count_and_a_short_last_panel() {
-        // 37 outputs: never a whole number of panels; 1–13 rows: every tile size and a
-        // partial last tile.
-        for (outputs, inputs) in [(37, 50), (384, 384), (16, 3)] {
+        // Outputs that leave a last panel part of one vector (37 and 100: 5 and 4 of 16 with
+        // AVX2), part of its second vector (45, 24: 13 and 8), or none (384, 16); 1–13 rows:
+        // every tile size and uneven tilings.
+        for (outputs, inputs) in [(37, 50), (45, 20), (24, 7), (384, 384), (16, 3), (100, 9)] {
             let weight = values(outputs * inputs, 1);
             let bias = values(outputs, 2);
             let packed = Packed::new(&weight, &bias, outputs, inputs);

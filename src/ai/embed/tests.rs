@@ -189,6 +189,13 @@ fn f32_weights_match_sentence_transformers() {
             reference.generator
         );
     }
+    // A text alone gets the same bits as in the padded batch above: every loop adds in an
+    // order that does not depend on the batch. The short texts suffice (the long one fills
+    // its row).
+    for (text, batched) in texts.iter().zip(&vectors).take(3) {
+        let alone = embedder.embed(&[text]).expect("embed alone");
+        assert_eq!(&alone[0], batched, "{text:?} alone and in a batch");
+    }
 }
 
 #[test]
