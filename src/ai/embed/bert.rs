@@ -1,6 +1,7 @@
 //! The BERT encoder of a sentence-transformers model, written out in plain loops over each
-//! layer's rows (candle loads the weights and runs the 8-bit products): the model is small (6 layers of 384 for all-MiniLM-L6-v2) and its inputs are a sentence, so the
-//! work is a few dozen small matrix products whose weights can be held as 8-bit integers
+//! layer's rows (candle loads the weights and runs the 8-bit products): the model is small
+//! (6 layers of 384 for all-MiniLM-L6-v2) and its inputs are a sentence, so the work is a few
+//! dozen small matrix products whose weights can be held as 8-bit integers
 //! (GGML's Q8_0: blocks of 32 with one scale), four times less memory to stream per message
 //! than f32 and integer dot products instead of float ones.
 
@@ -40,21 +41,12 @@ fn measure() -> candle_core::Result<Precision> {
     let values: Vec<f32> = (0..n * k)
         .map(|i| ((i * 7919 % 1000) as f32 / 1000.0 - 0.5) * 0.1)
         .collect();
+    let f32_input: Vec<f32> = (0..16 * k)
+        .map(|i| ((i * 104_729 % 997) as f32 / 997.0) - 0.5)
+        .collect();
+    let f32_product = Packed::new(&values, &vec![0.0; n], n, k);
     let weight = Tensor::from_vec(values, (n, k), &device)?;
-    let x = Tensor::from_vec(
-        (0..16 * k)
-            .map(|i| ((i * 104_729 % 997) as f32 / 997.0) - 0.5)
-            .collect::<Vec<f32>>(),
-        (16, k),
-        &device,
-    )?;
-    let f32_product = Packed::new(
-        &weight.flatten_all()?.to_vec1::<f32>()?,
-        &vec![0.0; n],
-        n,
-        k,
-    );
-    let f32_input = x.flatten_all()?.to_vec1::<f32>()?;
+    let x = Tensor::from_slice(&f32_input, (16, k), &device)?;
     let pad = k.next_multiple_of(TILE_K) - k;
     let q8_product = QMatMul::from_qtensor(QTensor::quantize(
         &weight.pad_with_zeros(1, 0, pad)?,
@@ -194,9 +186,8 @@ impl Norm {
 
 /// The widest vector instructions this CPU has (256-bit AVX2 where present), detected once.
 /// The model's own loops (attention, layer norm, GELU, the f32 product) run through its
-/// `dispatch`, which
-/// compiles them for those instructions and picks that copy at run time, so the binary still
-/// runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is inlined into
+/// `dispatch`, which compiles them for those instructions and picks that copy at run time, so
+/// the binary still runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is inlined into
 /// `with_simd` is compiled that way: hence the `#[inline(always)]` on it and on the helpers
 /// it calls (a closure would be called through its `FnOnce` shim, which is not inlined).
 /// No `mul_add` in attention, layer norm or GELU: without it Rust never fuses a multiply and
@@ -380,12 +371,16 @@ pub struct Bert {
 struct Weights(HashMap<String, Tensor>);
 
 impl Weights {
-    fn get(&self, name: &str) -> candle_core::Result<Tensor> {
+    /// The tensor as stored (any dtype).
+    fn stored(&self, name: &str) -> candle_core::Result<&Tensor> {
         self.0
             .get(name)
             .or_else(|| self.0.get(&format!("bert.{name}")))
-            .map(|t| t.to_dtype(DType::F32))
-            .unwrap_or_else(|| candle_core::bail!("no tensor `{name}` in the weights"))
+            .ok_or_else(|| candle_core::Error::Msg(format!("no tensor `{name}` in the weights")))
+    }
+
+    fn get(&self, name: &str) -> candle_core::Result<Tensor> {
+        self.stored(name)?.to_dtype(DType::F32)
     }
 
     /// `shape`: the (outputs, inputs) the layer must have.
@@ -490,7 +485,10 @@ impl Bert {
             .map(|i| {
                 let p = format!("encoder.layer.{i}");
                 let square = (h, h);
-                let inner = w.get(&format!("{p}.intermediate.dense.weight"))?.dims2()?.0;
+                let inner = w
+                    .stored(&format!("{p}.intermediate.dense.weight"))?
+                    .dims2()?
+                    .0;
                 Ok(Layer {
                     query_key: w.dense_joined(
                         &[
