@@ -265,12 +265,25 @@ pub async fn eval(store: Option<&Store>, args: &EvalArgs) -> anyhow::Result<()> 
     if let Some(t) = args.answer_threshold {
         settings.local.answer_threshold = t;
     }
-    let precision = if args.f32 {
-        super::embed::Precision::F32
+    use super::embed::Precision;
+    let (precision, why) = if args.f32 {
+        (Precision::F32, "--f32".to_owned())
     } else if args.q8 {
-        super::embed::Precision::Q8
+        (Precision::Q8, "--q8".to_owned())
+    } else if args.model.is_none() {
+        (Precision::F32, String::new())
     } else {
-        super::embed::Precision::fastest()
+        match Precision::measured() {
+            Some(m) => (
+                m.chosen,
+                format!(
+                    "measured on this CPU: a product of MiniLM's shape in {} µs in f32, {} µs in 8 bits",
+                    m.f32.as_micros(),
+                    m.q8.as_micros()
+                ),
+            ),
+            None => (Precision::F32, "the 8-bit kernel did not run".to_owned()),
+        }
     };
     let embedder = match &args.model {
         Some(dir) => Some(
@@ -286,10 +299,21 @@ pub async fn eval(store: Option<&Store>, args: &EvalArgs) -> anyhow::Result<()> 
         embedder.as_ref(),
         &args.model_languages,
     )?;
+    let weights = embedder.is_some().then_some(match precision {
+        Precision::F32 => "f32",
+        Precision::Q8 => "8-bit",
+    });
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        let mut json = serde_json::to_value(&report)?;
+        if let Some(name) = weights {
+            json["model_weights"] = serde_json::json!({ "precision": name, "why": why });
+        }
+        println!("{}", serde_json::to_string_pretty(&json)?);
     } else {
         print_report(&report, args.misses);
+        if let Some(name) = weights {
+            println!("model weights         {name} ({why})");
+        }
     }
     Ok(())
 }

@@ -429,6 +429,19 @@ fn ai_eval_with_the_embedding_model_meets_the_calibrated_figures() {
     assert!(share("top1_correct", "answerable") >= 0.88, "{r}");
     assert!(share("handed_off", "must_handoff") >= 0.80, "{r}");
     assert!(share("false_handoffs", "answerable") <= 0.06, "{r}");
+    // Which weights ran, and why: measured, as nothing forced one.
+    let weights = &r["model_weights"];
+    assert!(
+        ["f32", "8-bit"].contains(&weights["precision"].as_str().unwrap()),
+        "{r}"
+    );
+    assert!(
+        weights["why"]
+            .as_str()
+            .unwrap()
+            .starts_with("measured on this CPU"),
+        "{r}"
+    );
 }
 
 #[test]
