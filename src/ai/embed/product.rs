@@ -35,9 +35,20 @@ pub(super) struct Packed {
 impl Packed {
     /// `weight`: `outputs` rows of `inputs` values; `bias`: `outputs` values.
     pub(super) fn new(weight: &[f32], bias: &[f32], outputs: usize, inputs: usize) -> Packed {
+        Packed::for_lanes(weight, bias, outputs, inputs, simd().dispatch(Lanes))
+    }
+
+    /// Laid out for vectors of `lanes` f32 (the CPU's widest, but for tests).
+    fn for_lanes(
+        weight: &[f32],
+        bias: &[f32],
+        outputs: usize,
+        inputs: usize,
+        lanes: usize,
+    ) -> Packed {
         assert_eq!(weight.len(), outputs * inputs, "weight is outputs × inputs");
         assert_eq!(bias.len(), outputs, "one bias per output");
-        let width = 2 * simd().dispatch(Lanes);
+        let width = 2 * lanes;
         let panel_count = outputs.div_ceil(width);
         let mut panels = vec![0.0f32; panel_count * inputs * width];
         for (output, row) in weight.chunks_exact(inputs.max(1)).enumerate() {
@@ -61,13 +72,7 @@ impl Packed {
     /// `x`: rows of `inputs` values. Returns the rows' products plus the bias, `outputs`
     /// values each.
     pub(super) fn forward(&self, x: &[f32]) -> Vec<f32> {
-        assert!(
-            self.inputs > 0 && x.len().is_multiple_of(self.inputs),
-            "input rows of {} values",
-            self.inputs
-        );
-        let rows = x.len() / self.inputs;
-        let mut out = vec![0.0f32; rows * self.outputs];
+        let (rows, mut out) = self.output_for(x);
         simd().dispatch(Product {
             packed: self,
             x,
@@ -75,6 +80,32 @@ impl Packed {
             out: &mut out,
         });
         out
+    }
+
+    /// [`forward`](Self::forward) with the instructions of `simd`, on panels laid out for
+    /// its width: tests compare the copies.
+    #[cfg(test)]
+    fn forward_on<S: pulp::Simd>(&self, simd: S, x: &[f32]) -> Vec<f32> {
+        let (rows, mut out) = self.output_for(x);
+        let product = Product {
+            packed: self,
+            x,
+            rows,
+            out: &mut out,
+        };
+        pulp::WithSimd::with_simd(product, simd);
+        out
+    }
+
+    /// The number of rows in `x`, and room for their outputs.
+    fn output_for(&self, x: &[f32]) -> (usize, Vec<f32>) {
+        assert!(
+            self.inputs > 0 && x.len().is_multiple_of(self.inputs),
+            "input rows of {} values",
+            self.inputs
+        );
+        let rows = x.len() / self.inputs;
+        (rows, vec![0.0f32; rows * self.outputs])
     }
 }
 
@@ -248,6 +279,30 @@ mod tests {
                         "{outputs}×{inputs}, {rows} rows: {got} against {want}"
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn avx2_and_avx512_give_the_same_bits() {
+        // Each output adds its products in input order with fused multiply-adds on both, so
+        // the panel's width changes which register holds an output, not its value.
+        let (Some(v3), Some(v4)) = (pulp::x86::V3::try_new(), pulp::x86::V4::try_new()) else {
+            return; // this CPU has not both: nothing to compare
+        };
+        for (outputs, inputs) in [(37, 50), (52, 11), (384, 384)] {
+            let weight = values(outputs * inputs, 6);
+            let bias = values(outputs, 7);
+            let avx2 = Packed::for_lanes(&weight, &bias, outputs, inputs, 8);
+            let avx512 = Packed::for_lanes(&weight, &bias, outputs, inputs, 16);
+            for rows in [1, 5, 13] {
+                let x = values(rows * inputs, rows);
+                let ours = avx2.forward_on(v3, &x);
+                assert!(
+                    ours == avx512.forward_on(v4, &x),
+                    "{outputs}×{inputs}, {rows} rows"
+                );
+                assert!(ours == Packed::new(&weight, &bias, outputs, inputs).forward(&x));
             }
         }
     }
