@@ -938,6 +938,15 @@ mod norm_tests {
             .unwrap()
     }
 
+    /// Queries, keys and values of every token, (tokens, heads × head) each; the keys unlike
+    /// the queries.
+    fn projections(s: Heads) -> (Tensor, Tensor, Tensor) {
+        let (tokens, h) = (s.rows * s.width, s.heads * s.head);
+        let q = (sample(tokens, h) * 0.2).unwrap();
+        let k = (sample(tokens, h).flip_rows() * 0.3).unwrap();
+        (q, k, sample(tokens, h))
+    }
+
     #[test]
     fn attention_equals_the_tensor_formulation_with_and_without_padding() {
         let s = Heads {
@@ -946,11 +955,8 @@ mod norm_tests {
             heads: 12,
             head: 32,
         };
-        let tokens = s.rows * s.width;
-        let h = s.heads * s.head;
-        let q = (sample(tokens, h) * 0.2).unwrap();
-        let k = (sample(tokens, h).flip_rows() * 0.3).unwrap();
-        let v = sample(tokens, h);
+        let (tokens, h) = (s.rows * s.width, s.heads * s.head);
+        let (q, k, v) = projections(s);
         // The first text is six tokens long, three of padding (`embed` puts the shorter texts
         // of a batch first); the second fills its row.
         let mask: Vec<u32> = (0..tokens)
@@ -991,11 +997,8 @@ mod norm_tests {
             heads: 3,
             head: 20,
         };
-        let tokens = s.rows * s.width;
-        let h = s.heads * s.head;
-        let q = (sample(tokens, h) * 0.2).unwrap();
-        let k = (sample(tokens, h).flip_rows() * 0.3).unwrap();
-        let v = sample(tokens, h);
+        let (tokens, h) = (s.rows * s.width, s.heads * s.head);
+        let (q, k, v) = projections(s);
         let padding = |t: usize| (20..26).contains(&t) || (70..73).contains(&t);
         let mask: Vec<u32> = (0..tokens).map(|t| u32::from(!padding(t))).collect();
         let real: Vec<bool> = mask.iter().map(|&m| m != 0).collect();
