@@ -222,9 +222,10 @@ impl Norm {
 /// AVX2), detected once.
 /// The model's own loops (attention, layer norm, GELU, the f32 product) run through its
 /// `dispatch`, which compiles them for those instructions and picks that copy at run time, so
-/// the binary still runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is inlined into
-/// `with_simd` is compiled that way: hence the `#[inline(always)]` on it and on the helpers
-/// it calls (a closure would be called through its `FnOnce` shim, which is not inlined).
+/// the binary still runs on any x86-64 (pulp checks the CPU; no `unsafe` here). Only what is
+/// inlined into `with_simd` is compiled that way: hence the `#[inline(always)]` on it and on
+/// the helpers it calls (a closure would be called through its `FnOnce` shim, which is not
+/// inlined).
 /// No `mul_add` in attention, layer norm or GELU: without it Rust never fuses a multiply and
 /// an add, so their results are the same on every CPU. The f32 product does fuse them where
 /// the CPU can (see `product`); every loop adds in an order that does not depend on the batch,
